@@ -1,0 +1,29 @@
+//! weir's engine: the types every component shares and the machinery that moves a batch from a
+//! receiver through processors to exporters.
+//!
+//! - [`Batch`], [`Signal`] and [`RequestContext`]: one decoded OTLP export request and where it
+//!   came from. Data stays in the `opentelemetry-proto` structs; nothing is copied into an
+//!   internal model.
+//! - [`Processor`] and [`Outcome`]: inline, synchronous steps that edit a batch in place.
+//! - [`Exporter`] and [`ExportError`]: the sending side, retryable or permanent.
+//! - [`Pipeline`] and [`Router`]: processors then fan-out, and the receiver-facing entry point.
+//! - [`Metrics`]: the one metrics handle every component counts through.
+//! - [`correlation`]: request, trace and span ids of a record, used the same way by every exporter.
+
+pub mod batch;
+pub mod context;
+pub mod correlation;
+pub mod exporter;
+pub mod metrics;
+pub mod pipeline;
+pub mod processor;
+
+pub use batch::{Batch, Signal, SignalKind};
+pub use context::{RequestContext, RequestId, TenantId, TenantIdError, TraceParent};
+pub use exporter::{BoxError, ExportError, Exporter};
+pub use metrics::Metrics;
+pub use pipeline::{Accepted, Pipeline, Router, SubmitError};
+pub use processor::{Outcome, Processor, Refusal, RefusalKind};
+
+/// The OTLP protobuf types weir's data stays in, re-exported so every crate names one version.
+pub use opentelemetry_proto::tonic as otlp;

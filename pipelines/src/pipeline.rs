@@ -1,0 +1,204 @@
+//! Pipelines and the router that feeds them.
+//!
+//! A [`Pipeline`] runs its processors in order on a batch, then hands the batch (shared, not
+//! copied) to every exporter. A [`Router`] holds the pipelines a receiver feeds, by signal; when
+//! several pipelines take the same signal each gets its own copy, as processors edit in place.
+//!
+//! Failure: a processor's refusal or an exporter's error becomes a [`SubmitError`] that the
+//! receiver maps to the OTLP status code; records rejected by processors are summed into
+//! [`Accepted::rejected`] for OTLP partial success.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::join_all;
+
+use crate::{Batch, ExportError, Exporter, Outcome, Processor, Refusal, RefusalKind, SignalKind};
+
+/// A named processor in a pipeline.
+pub struct NamedProcessor {
+    /// Component id (`redaction`, `batch/small`).
+    pub id: Arc<str>,
+    /// The processor.
+    pub processor: Arc<dyn Processor>,
+}
+
+/// A named exporter in a pipeline.
+pub struct NamedExporter {
+    /// Component id (`debug`, `otlp/tempo`).
+    pub id: Arc<str>,
+    /// The exporter.
+    pub exporter: Arc<dyn Exporter>,
+}
+
+/// What the client is told when its request was taken.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Accepted {
+    /// Records the processors rejected (OTLP `partial_success.rejected_*`).
+    pub rejected: u64,
+    /// Why, joined, for `partial_success.error_message`; `None` when nothing was rejected.
+    pub message: Option<String>,
+}
+
+impl Accepted {
+    fn add(&mut self, rejected: u64, message: Option<String>) {
+        self.rejected += rejected;
+        if let Some(m) = message {
+            self.message = Some(match self.message.take() {
+                Some(prev) => format!("{prev}; {m}"),
+                None => m,
+            });
+        }
+    }
+}
+
+/// Why a request was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct SubmitError {
+    /// The refusal, whose kind picks the status code.
+    pub reason: Refusal,
+    /// When the client may retry, for retryable refusals.
+    pub retry_after: Option<Duration>,
+}
+
+/// Processors then exporters, for one signal.
+pub struct Pipeline {
+    id: Arc<str>,
+    signal: SignalKind,
+    processors: Vec<NamedProcessor>,
+    exporters: Vec<NamedExporter>,
+}
+
+impl Pipeline {
+    /// A pipeline `id` (`traces`, `logs/audit`) of `signal`.
+    pub fn new(
+        id: impl Into<Arc<str>>,
+        signal: SignalKind,
+        processors: Vec<NamedProcessor>,
+        exporters: Vec<NamedExporter>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            signal,
+            processors,
+            exporters,
+        }
+    }
+
+    /// The pipeline's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The signal it carries.
+    pub fn signal(&self) -> SignalKind {
+        self.signal
+    }
+
+    /// Runs the processors on `batch`, then exports it to every exporter.
+    pub async fn submit(&self, mut batch: Batch) -> Result<Accepted, SubmitError> {
+        let mut accepted = Accepted::default();
+        for p in &self.processors {
+            match p.processor.process(&mut batch) {
+                Outcome::Pass { rejected, message } => accepted.add(rejected, message),
+                Outcome::Refuse {
+                    reason,
+                    retry_after,
+                } => {
+                    tracing::debug!(pipeline = %self.id, processor = %p.id, %reason, "refused");
+                    return Err(SubmitError {
+                        reason,
+                        retry_after,
+                    });
+                }
+            }
+        }
+        if batch.signal.is_empty() {
+            return Ok(accepted);
+        }
+        let batch = Arc::new(batch);
+        let results = join_all(
+            self.exporters
+                .iter()
+                .map(|e| e.exporter.export(Arc::clone(&batch))),
+        )
+        .await;
+        for (e, result) in self.exporters.iter().zip(results) {
+            if let Err(err) = result {
+                tracing::warn!(pipeline = %self.id, exporter = %e.id, error = %err, "export failed");
+                let retry_after = match &err {
+                    ExportError::Retryable { retry_after, .. } => *retry_after,
+                    ExportError::Permanent(_) => None,
+                };
+                return Err(SubmitError {
+                    reason: Refusal::new(
+                        RefusalKind::Unavailable,
+                        format!("exporter {} could not take the data", e.id),
+                    ),
+                    retry_after,
+                });
+            }
+        }
+        Ok(accepted)
+    }
+}
+
+/// The pipelines a receiver feeds, by signal.
+#[derive(Default, Clone)]
+pub struct Router {
+    by_signal: BTreeMap<SignalKind, Vec<Arc<Pipeline>>>,
+}
+
+impl Router {
+    /// Adds `pipeline` under its signal.
+    pub fn add(&mut self, pipeline: Arc<Pipeline>) {
+        self.by_signal
+            .entry(pipeline.signal())
+            .or_default()
+            .push(pipeline);
+    }
+
+    /// True when some pipeline takes `signal`.
+    pub fn accepts(&self, signal: SignalKind) -> bool {
+        self.by_signal.get(&signal).is_some_and(|v| !v.is_empty())
+    }
+
+    /// Hands `batch` to every pipeline of its signal. With several pipelines each gets its own
+    /// copy; the request is taken only if every pipeline took it, and the rejected count is the
+    /// largest any pipeline reported.
+    pub async fn submit(&self, batch: Batch) -> Result<Accepted, SubmitError> {
+        let kind = batch.signal.kind();
+        let pipelines = match self.by_signal.get(&kind) {
+            Some(p) if !p.is_empty() => p,
+            _ => {
+                return Err(SubmitError {
+                    reason: Refusal::new(
+                        RefusalKind::Invalid,
+                        format!("no pipeline takes {kind} on this receiver"),
+                    ),
+                    retry_after: None,
+                });
+            }
+        };
+        if let [only] = pipelines.as_slice() {
+            return only.submit(batch).await;
+        }
+        let mut copies: Vec<Batch> = Vec::with_capacity(pipelines.len());
+        for _ in 1..pipelines.len() {
+            copies.push(batch.clone());
+        }
+        copies.push(batch);
+        let results = join_all(pipelines.iter().zip(copies).map(|(p, b)| p.submit(b))).await;
+        let mut merged = Accepted::default();
+        for r in results {
+            let a = r?;
+            merged.rejected = merged.rejected.max(a.rejected);
+            if merged.message.is_none() {
+                merged.message = a.message;
+            }
+        }
+        Ok(merged)
+    }
+}

@@ -1,0 +1,104 @@
+//! Processors: synchronous steps that run inline, before the client is answered.
+//!
+//! A processor edits a batch in place, may reject some records (reported to the client as OTLP
+//! partial success), or refuses the whole request with a [`Refusal`] that the receiver turns
+//! into the right status code. A processor never panics on bad data; it refuses or rejects.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::Batch;
+
+/// What a processor decided about a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Keep going. `rejected` records were removed from the batch (OTLP partial success), with
+    /// a message for the client when any were.
+    Pass {
+        /// Records removed from the batch by this processor.
+        rejected: u64,
+        /// Why they were removed, for the client's `partial_success.error_message`.
+        message: Option<String>,
+    },
+    /// Refuse the whole request; nothing of it is exported.
+    Refuse {
+        /// Why, and of which kind (the kind picks the status code).
+        reason: Refusal,
+        /// When the client may try again, for retryable kinds.
+        retry_after: Option<Duration>,
+    },
+}
+
+impl Outcome {
+    /// Pass with nothing rejected.
+    pub const fn pass() -> Self {
+        Outcome::Pass {
+            rejected: 0,
+            message: None,
+        }
+    }
+}
+
+/// The kind of a refusal, which decides the answer on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RefusalKind {
+    /// Over a rate limit: HTTP 429, gRPC RESOURCE_EXHAUSTED with RetryInfo. Retryable.
+    RateLimited,
+    /// A queue is full or a backend is down: HTTP 503, gRPC UNAVAILABLE. Retryable.
+    Unavailable,
+    /// No valid credentials: HTTP 401, gRPC UNAUTHENTICATED. Permanent.
+    Unauthenticated,
+    /// Credentials that do not allow this: HTTP 403, gRPC PERMISSION_DENIED. Permanent.
+    Forbidden,
+    /// The data itself is unacceptable: HTTP 400, gRPC INVALID_ARGUMENT. Permanent.
+    Invalid,
+}
+
+impl RefusalKind {
+    /// True when the client should retry the same request later.
+    pub fn is_retryable(self) -> bool {
+        matches!(self, RefusalKind::RateLimited | RefusalKind::Unavailable)
+    }
+
+    /// The `reason` label value in metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusalKind::RateLimited => "rate_limited",
+            RefusalKind::Unavailable => "unavailable",
+            RefusalKind::Unauthenticated => "unauthenticated",
+            RefusalKind::Forbidden => "forbidden",
+            RefusalKind::Invalid => "invalid",
+        }
+    }
+}
+
+/// Why a request was refused: a kind and a message for the client (never holding raw values).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The kind, which picks the status code.
+    pub kind: RefusalKind,
+    /// A message for the client.
+    pub message: String,
+}
+
+impl Refusal {
+    /// A refusal of `kind` with `message`.
+    pub fn new(kind: RefusalKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind.as_str(), self.message)
+    }
+}
+
+/// A step that runs inline on every batch of a pipeline, before the client is answered.
+pub trait Processor: Send + Sync {
+    /// Edits `batch` in place, rejects records, or refuses the request.
+    fn process(&self, batch: &mut Batch) -> Outcome;
+}
