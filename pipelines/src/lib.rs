@@ -17,6 +17,7 @@ pub mod exporter;
 pub mod metrics;
 pub mod pipeline;
 pub mod processor;
+pub mod test_util;
 
 pub use batch::{Batch, Signal, SignalKind};
 pub use context::{RequestContext, RequestId, TenantId, TenantIdError, TraceParent};

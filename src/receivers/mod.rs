@@ -1,0 +1,64 @@
+//! Receivers: the OTLP receiver over gRPC ([`otlp_grpc`]) and HTTP ([`otlp_http`]).
+//!
+//! Both transports share one path ([`ingest`]): build the request context ([`context`]),
+//! decode, hand the batch to the [`weir_pipeline::Router`], count the outcome, and answer
+//! with the status the OTLP specification asks for ([`status`]).
+
+pub mod config;
+pub mod context;
+pub mod ingest;
+pub mod otlp_grpc;
+pub mod otlp_http;
+pub mod status;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use weir_pipeline::{Metrics, Router, TenantId};
+
+/// What both transports of one `otlp` receiver share.
+#[derive(Clone)]
+pub struct ReceiverShared {
+    /// The receiver's component id (`otlp`, `otlp/internal`).
+    pub id: Arc<str>,
+    /// The pipelines the receiver feeds.
+    pub router: Router,
+    /// weir's metrics.
+    pub metrics: Metrics,
+    /// The tenant of a request that names none.
+    pub default_tenant: TenantId,
+    /// Header (lower-case) naming the tenant, `x-scope-orgid` by default.
+    pub tenant_header: Arc<str>,
+}
+
+/// A listener that is bound and ready to serve.
+pub struct Bound {
+    /// The address actually bound (port 0 resolved).
+    pub local_addr: SocketAddr,
+    /// Serves until the shutdown future given to `bind` resolves.
+    pub serve: BoxFuture<'static, Result<(), ReceiverError>>,
+}
+
+/// Why a receiver could not start or stopped serving.
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiverError {
+    /// The endpoint could not be bound.
+    #[error("{listener}: cannot listen on {endpoint}: {source}")]
+    Bind {
+        /// `otlp/grpc`, `otlp/http`.
+        listener: String,
+        /// The configured endpoint.
+        endpoint: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The server stopped with an error.
+    #[error("{listener}: server failed: {message}")]
+    Serve {
+        /// `otlp/grpc`, `otlp/http`.
+        listener: String,
+        /// What failed.
+        message: String,
+    },
+}

@@ -1,0 +1,1 @@
+//! OTLP over HTTP (placeholder while being written).
