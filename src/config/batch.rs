@@ -1,0 +1,41 @@
+//! The Collector's `batch` processor, accepted so that existing configs run.
+//!
+//! weir batches inside each exporter's queue instead; in a pipeline, `batch` passes batches on
+//! unchanged. Its keys are validated like any other component's.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use weir_pipeline::{Batch, Outcome, Processor};
+
+/// The `batch` processor's keys (the Collector's).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BatchConfig {
+    /// Records after which a batch is sent.
+    #[serde(default = "default_send_batch_size")]
+    pub send_batch_size: u32,
+    /// Largest batch sent; 0 means no limit.
+    #[serde(default)]
+    pub send_batch_max_size: u32,
+    /// Longest a record waits for its batch to fill (`200ms`, `1s`).
+    #[serde(default = "default_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+fn default_send_batch_size() -> u32 {
+    8192
+}
+
+fn default_timeout() -> Duration {
+    Duration::from_millis(200)
+}
+
+/// The pass-through `batch` processor.
+pub struct BatchPassThrough;
+
+impl Processor for BatchPassThrough {
+    fn process(&self, _batch: &mut Batch) -> Outcome {
+        Outcome::pass()
+    }
+}

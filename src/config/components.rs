@@ -1,0 +1,144 @@
+//! The component kinds weir has, what each accepts, and how its config is read.
+//!
+//! Adding a component is one enum variant and one match arm in each `parse` below, plus its
+//! entry in the kind table. A Collector key that weir does not implement is listed in the kind's
+//! `unsupported` keys and reported as "not supported by weir: <key>" rather than as unknown.
+
+use serde::de::DeserializeOwned;
+use serde_yaml_ng::Value;
+use weir_exporters::debug::DebugConfig;
+use weir_pipeline::SignalKind;
+
+use crate::receivers::config::OtlpReceiverConfig;
+
+use super::batch::BatchConfig;
+
+/// What the loader needs to know of one component kind.
+pub struct Kind {
+    /// The type name used in ids (`otlp`, `debug`).
+    pub name: &'static str,
+    /// Signals the kind handles; a pipeline of another signal may not use it.
+    pub signals: &'static [SignalKind],
+    /// Collector keys (dotted, relative to the component) that weir does not implement.
+    pub unsupported: &'static [&'static str],
+}
+
+const ALL_SIGNALS: &[SignalKind] = &SignalKind::ALL;
+
+/// Receiver kinds.
+pub const RECEIVERS: &[Kind] = &[Kind {
+    name: "otlp",
+    signals: ALL_SIGNALS,
+    unsupported: &[
+        "protocols.grpc.tls",
+        "protocols.grpc.auth",
+        "protocols.grpc.keepalive",
+        "protocols.grpc.max_concurrent_streams",
+        "protocols.grpc.read_buffer_size",
+        "protocols.grpc.write_buffer_size",
+        "protocols.grpc.transport",
+        "protocols.http.tls",
+        "protocols.http.auth",
+        "protocols.http.cors",
+        "protocols.http.traces_url_path",
+        "protocols.http.metrics_url_path",
+        "protocols.http.logs_url_path",
+        "protocols.http.response_headers",
+        "protocols.http.compression_algorithms",
+    ],
+}];
+
+/// Processor kinds.
+pub const PROCESSORS: &[Kind] = &[Kind {
+    name: "batch",
+    signals: ALL_SIGNALS,
+    unsupported: &["metadata_keys", "metadata_cardinality_limit"],
+}];
+
+/// Exporter kinds.
+pub const EXPORTERS: &[Kind] = &[Kind {
+    name: "debug",
+    signals: ALL_SIGNALS,
+    unsupported: weir_exporters::debug::UNSUPPORTED_COLLECTOR_KEYS,
+}];
+
+/// A receiver's config, by kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReceiverConfig {
+    /// `otlp`: OTLP over gRPC and HTTP.
+    Otlp(OtlpReceiverConfig),
+}
+
+/// A processor's config, by kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProcessorConfig {
+    /// `batch`: accepted for Collector compatibility (see [`BatchConfig`]).
+    Batch(BatchConfig),
+}
+
+/// An exporter's config, by kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExporterConfig {
+    /// `debug`: prints what arrives.
+    Debug(DebugConfig),
+}
+
+/// A typed-config error: the path inside the component and the message.
+pub type FieldError = (String, String);
+
+impl ReceiverConfig {
+    /// Reads the config of a receiver of kind `kind`.
+    pub fn parse(kind: &str, value: Value) -> Result<Self, FieldError> {
+        match kind {
+            "otlp" => typed(value).map(ReceiverConfig::Otlp),
+            other => Err((String::new(), format!("no receiver kind {other:?}"))),
+        }
+    }
+}
+
+impl ProcessorConfig {
+    /// Reads the config of a processor of kind `kind`.
+    pub fn parse(kind: &str, value: Value) -> Result<Self, FieldError> {
+        match kind {
+            "batch" => typed(value).map(ProcessorConfig::Batch),
+            other => Err((String::new(), format!("no processor kind {other:?}"))),
+        }
+    }
+}
+
+impl ExporterConfig {
+    /// Reads the config of an exporter of kind `kind`.
+    pub fn parse(kind: &str, value: Value) -> Result<Self, FieldError> {
+        match kind {
+            "debug" => typed(value).map(ExporterConfig::Debug),
+            other => Err((String::new(), format!("no exporter kind {other:?}"))),
+        }
+    }
+}
+
+/// Deserialises a component's value (null means "all defaults"), keeping the failing path.
+pub(super) fn typed<T: DeserializeOwned>(value: Value) -> Result<T, FieldError> {
+    let value = match value {
+        Value::Null => Value::Mapping(Default::default()),
+        v => v,
+    };
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let mut path = e.path().to_string();
+        if path == "." {
+            path.clear();
+        }
+        let message = e.inner().to_string();
+        // Point an unknown key's error at the key itself.
+        if let Some(key) = message
+            .strip_prefix("unknown field `")
+            .and_then(|r| r.split('`').next())
+        {
+            if path.is_empty() {
+                path = key.to_owned();
+            } else if !path.ends_with(key) {
+                path = format!("{path}.{key}");
+            }
+        }
+        (path, message)
+    })
+}

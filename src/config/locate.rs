@@ -1,0 +1,134 @@
+//! Where each key of a YAML document stands, so that an error found after parsing (a bad value,
+//! an undefined component) can name its line and column as well as its dotted path.
+//!
+//! The index is built from the parser's events; a document that does not parse yields an empty
+//! index (the syntax error itself is reported by the loader with its own position).
+
+use std::collections::HashMap;
+
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::Marker;
+
+/// Line and column (both 1-based) of every key and sequence item, by dotted path
+/// (`service.pipelines.traces.exporters[0]`).
+#[derive(Debug, Default)]
+pub struct Locations {
+    by_path: HashMap<String, (usize, usize)>,
+}
+
+impl Locations {
+    /// Indexes `text`.
+    pub fn index(text: &str) -> Self {
+        let mut walker = Walker::default();
+        if Parser::new_from_str(text).load(&mut walker, false).is_err() {
+            return Self::default();
+        }
+        Self {
+            by_path: walker.by_path,
+        }
+    }
+
+    /// The position of `path`, or of its nearest indexed parent.
+    pub fn find(&self, path: &str) -> Option<(usize, usize)> {
+        let mut p = path;
+        loop {
+            if let Some(pos) = self.by_path.get(p) {
+                return Some(*pos);
+            }
+            let cut = p.rfind(['.', '['])?;
+            p = &p[..cut];
+        }
+    }
+}
+
+enum Frame {
+    Map { path: String, key: Option<String> },
+    Seq { path: String, index: usize },
+}
+
+#[derive(Default)]
+struct Walker {
+    stack: Vec<Frame>,
+    by_path: HashMap<String, (usize, usize)>,
+}
+
+fn join(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+impl Walker {
+    /// The path a value starting now would have; records sequence items' positions.
+    fn value_path(&mut self, mark: Marker) -> Option<String> {
+        match self.stack.last_mut() {
+            None => Some(String::new()),
+            Some(Frame::Map { path, key }) => key.take().map(|k| join(path, &k)),
+            Some(Frame::Seq { path, index }) => {
+                let p = format!("{path}[{index}]");
+                *index += 1;
+                self.by_path
+                    .insert(p.clone(), (mark.line(), mark.col() + 1));
+                Some(p)
+            }
+        }
+    }
+
+    /// True when the next scalar is a mapping key.
+    fn expecting_key(&self) -> bool {
+        matches!(self.stack.last(), Some(Frame::Map { key: None, .. }))
+    }
+}
+
+impl MarkedEventReceiver for Walker {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        match ev {
+            Event::Scalar(text, ..) if self.expecting_key() => {
+                if let Some(Frame::Map { path, key }) = self.stack.last_mut() {
+                    self.by_path
+                        .insert(join(path, &text), (mark.line(), mark.col() + 1));
+                    *key = Some(text);
+                }
+            }
+            Event::Scalar(..) | Event::Alias(_) => {
+                let _ = self.value_path(mark);
+            }
+            Event::MappingStart(..) => {
+                let path = self.value_path(mark).unwrap_or_default();
+                self.stack.push(Frame::Map { path, key: None });
+            }
+            Event::SequenceStart(..) => {
+                let path = self.value_path(mark).unwrap_or_default();
+                self.stack.push(Frame::Seq { path, index: 0 });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                self.stack.pop();
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_keys_items_and_nearest_parents() {
+        let text = "receivers:\n  otlp:\n    protocols:\n      grpc: {endpoint: x}\nservice:\n  pipelines:\n    traces:\n      exporters: [debug, otlp/x]\n";
+        let loc = Locations::index(text);
+        assert_eq!(loc.find("receivers.otlp.protocols"), Some((3, 5)));
+        assert_eq!(
+            loc.find("receivers.otlp.protocols.grpc.endpoint"),
+            Some((4, 14))
+        );
+        assert_eq!(
+            loc.find("service.pipelines.traces.exporters[1]"),
+            Some((8, 26))
+        );
+        assert_eq!(loc.find("receivers.otlp.protocols.http"), Some((3, 5)));
+        assert_eq!(loc.find("nothing"), None);
+    }
+}

@@ -1,0 +1,301 @@
+//! The `service` section: pipelines, weir's own logs, and the admin listener.
+//!
+//! Every pipeline is checked against the components defined above it: an undefined id, or a
+//! component that does not handle the pipeline's signal, is an error at its exact list position.
+
+use std::collections::BTreeSet;
+
+use serde::Deserialize;
+use serde_yaml_ng::Value;
+use weir_pipeline::SignalKind;
+
+use super::ComponentId;
+use super::components::{self, Kind};
+
+/// The `service` section.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ServiceConfig {
+    /// Pipelines, in file order.
+    pub pipelines: Vec<PipelineConfig>,
+    /// weir's own telemetry.
+    pub telemetry: TelemetryConfig,
+    /// The admin listener (health and metrics).
+    pub admin: AdminConfig,
+}
+
+/// One pipeline: `service.pipelines.<signal>[/name]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PipelineConfig {
+    /// The pipeline id (`traces`, `logs/audit`).
+    pub id: String,
+    /// Its signal, from the id.
+    pub signal: SignalKind,
+    /// Receivers feeding it.
+    pub receivers: Vec<ComponentId>,
+    /// Processors, in order.
+    pub processors: Vec<ComponentId>,
+    /// Exporters it fans out to.
+    pub exporters: Vec<ComponentId>,
+}
+
+/// `service.telemetry`: weir's own telemetry.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// weir's own logs.
+    #[serde(default)]
+    pub logs: LogsConfig,
+}
+
+/// `service.telemetry.logs`.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogsConfig {
+    /// Level filter in env-filter syntax (`info`, `info,weir=debug`); `WEIR_LOG` overrides it.
+    #[serde(default)]
+    pub level: Option<String>,
+    /// `json` (default) or `console` for a human at a terminal.
+    #[serde(default)]
+    pub encoding: LogEncoding,
+}
+
+/// How weir writes its own logs to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogEncoding {
+    /// One JSON object per line.
+    #[default]
+    Json,
+    /// Human-readable lines.
+    Console,
+}
+
+/// `service.admin`: the listener for `/metrics` and `/health/*`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// `host:port` to listen on; port 0 picks a free port. Keep it on loopback or a private
+    /// network: it shows weir's own metrics.
+    #[serde(default = "default_admin_endpoint")]
+    pub endpoint: String,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            endpoint: default_admin_endpoint(),
+        }
+    }
+}
+
+fn default_admin_endpoint() -> String {
+    "127.0.0.1:8888".into()
+}
+
+/// The component ids defined in the file.
+pub struct Known<'a> {
+    /// Receiver ids.
+    pub receivers: BTreeSet<&'a ComponentId>,
+    /// Processor ids.
+    pub processors: BTreeSet<&'a ComponentId>,
+    /// Exporter ids.
+    pub exporters: BTreeSet<&'a ComponentId>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPipeline {
+    #[serde(default)]
+    receivers: Vec<String>,
+    #[serde(default)]
+    processors: Vec<String>,
+    #[serde(default)]
+    exporters: Vec<String>,
+}
+
+/// Reads `service`, pushing `(path, message)` for each problem.
+pub fn parse(value: Value, known: &Known<'_>, errors: &mut Vec<(String, String)>) -> ServiceConfig {
+    let mut out = ServiceConfig::default();
+    let mut map = match value {
+        Value::Mapping(m) => m,
+        Value::Null => {
+            errors.push((
+                "service".into(),
+                "missing: a service section with at least one pipeline".into(),
+            ));
+            return out;
+        }
+        _ => {
+            errors.push(("service".into(), "service must be a mapping".into()));
+            return out;
+        }
+    };
+    if let Some(v) = map.remove("extensions")
+        && !super::is_empty(&v)
+    {
+        errors.push((
+            "service.extensions".into(),
+            "not supported by weir: service.extensions".into(),
+        ));
+    }
+    if let Some(mut t) = map.remove("telemetry") {
+        for unsupported in ["metrics", "traces", "resource"] {
+            if let Some(m) = t.as_mapping_mut()
+                && m.remove(unsupported).is_some()
+            {
+                errors.push((
+                    format!("service.telemetry.{unsupported}"),
+                    format!("not supported by weir: service.telemetry.{unsupported}"),
+                ));
+            }
+        }
+        match typed::<TelemetryConfig>(t) {
+            Ok(t) => out.telemetry = t,
+            Err((p, m)) => errors.push((join("service.telemetry", &p), m)),
+        }
+    }
+    if let Some(a) = map.remove("admin") {
+        match typed::<AdminConfig>(a) {
+            Ok(a) => out.admin = a,
+            Err((p, m)) => errors.push((join("service.admin", &p), m)),
+        }
+    }
+    match map.remove("pipelines") {
+        Some(Value::Mapping(pipelines)) if !pipelines.is_empty() => {
+            for (k, v) in pipelines {
+                let id = k.as_str().unwrap_or_default().to_owned();
+                if let Some(p) = pipeline(&id, v, known, errors) {
+                    out.pipelines.push(p);
+                }
+            }
+        }
+        _ => errors.push((
+            "service.pipelines".into(),
+            "missing: at least one pipeline (traces, metrics or logs)".into(),
+        )),
+    }
+    for (k, _) in map {
+        let key = k.as_str().unwrap_or_default().to_owned();
+        errors.push((
+            format!("service.{key}"),
+            format!("unknown key {key:?}; expected pipelines, telemetry or admin"),
+        ));
+    }
+    out
+}
+
+fn pipeline(
+    id: &str,
+    value: Value,
+    known: &Known<'_>,
+    errors: &mut Vec<(String, String)>,
+) -> Option<PipelineConfig> {
+    let path = format!("service.pipelines.{id}");
+    let signal_name = id.split('/').next().unwrap_or_default();
+    let Some(signal) = SignalKind::parse(signal_name) else {
+        errors.push((
+            path,
+            format!("unknown signal {signal_name:?} in pipeline id {id:?}; use traces, metrics or logs (optionally /name)"),
+        ));
+        return None;
+    };
+    let raw: RawPipeline = match typed(value) {
+        Ok(r) => r,
+        Err((p, m)) => {
+            errors.push((join(&path, &p), m));
+            return None;
+        }
+    };
+    if raw.receivers.is_empty() {
+        errors.push((
+            format!("{path}.receivers"),
+            "a pipeline needs at least one receiver".into(),
+        ));
+    }
+    if raw.exporters.is_empty() {
+        errors.push((
+            format!("{path}.exporters"),
+            "a pipeline needs at least one exporter".into(),
+        ));
+    }
+    let lists = [
+        (
+            "receivers",
+            &raw.receivers,
+            &known.receivers,
+            components::RECEIVERS,
+        ),
+        (
+            "processors",
+            &raw.processors,
+            &known.processors,
+            components::PROCESSORS,
+        ),
+        (
+            "exporters",
+            &raw.exporters,
+            &known.exporters,
+            components::EXPORTERS,
+        ),
+    ];
+    let mut resolved: Vec<Vec<ComponentId>> = Vec::new();
+    for (section, ids, defined, kinds) in lists {
+        let mut ok = Vec::new();
+        for (i, text) in ids.iter().enumerate() {
+            let at = format!("{path}.{section}[{i}]");
+            match check(text, section, signal, defined, kinds) {
+                Ok(id) => ok.push(id),
+                Err(m) => errors.push((at, m)),
+            }
+        }
+        resolved.push(ok);
+    }
+    let exporters = resolved.pop().unwrap_or_default();
+    let processors = resolved.pop().unwrap_or_default();
+    let receivers = resolved.pop().unwrap_or_default();
+    Some(PipelineConfig {
+        id: id.to_owned(),
+        signal,
+        receivers,
+        processors,
+        exporters,
+    })
+}
+
+fn check(
+    text: &str,
+    section: &str,
+    signal: SignalKind,
+    defined: &BTreeSet<&ComponentId>,
+    kinds: &[Kind],
+) -> Result<ComponentId, String> {
+    let singular = section.trim_end_matches('s');
+    let id = ComponentId::parse(text)?;
+    if !defined.contains(&id) {
+        return Err(format!(
+            "{singular} {text:?} is not defined under {section}"
+        ));
+    }
+    if let Some(kind) = kinds.iter().find(|k| k.name == id.kind)
+        && !kind.signals.contains(&signal)
+    {
+        let takes: Vec<&str> = kind.signals.iter().map(|s| s.as_str()).collect();
+        return Err(format!(
+            "{singular} {text:?} does not handle {signal}; it takes {}",
+            takes.join(", ")
+        ));
+    }
+    Ok(id)
+}
+
+fn join(base: &str, rest: &str) -> String {
+    if rest.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}.{rest}")
+    }
+}
+
+fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, (String, String)> {
+    components::typed(value)
+}

@@ -1,0 +1,320 @@
+//! OTLP over gRPC: the `TraceService`, `MetricsService` and `LogsService` of the OTLP
+//! specification, served by tonic on one listener.
+//!
+//! Each export request is decoded once by tonic (gzip, deflate and zstd accepted; the answer is
+//! compressed when the client accepts it), given its request context (request id, tenant,
+//! `traceparent`), and handed to [`ingest`]. The client is answered after the pipeline took the
+//! batch: an empty response, or one with `partial_success` when processors rejected records.
+//! The request id goes back in the `x-request-id` metadata of every answer, refusals included.
+//!
+//! How it fails:
+//! - binding the endpoint fails with [`ReceiverError::Bind`]; the server stopping on an error
+//!   with [`ReceiverError::Serve`];
+//! - a message larger than `max_recv_msg_size_mib` (after decompression) gets RESOURCE_EXHAUSTED
+//!   without `RetryInfo`, which OTLP clients treat as permanent. tonic says OUT_OF_RANGE when the
+//!   length prefix alone is too large; OTLP clients retry OUT_OF_RANGE, so a layer rewrites it
+//!   (grpc-go, and so the Collector, say RESOURCE_EXHAUSTED here too);
+//! - an invalid tenant header gets INVALID_ARGUMENT naming the header;
+//! - a refusal from the pipeline gets the code of its kind ([`status::grpc_code`]); a rate limit
+//!   and a full queue carry `google.rpc.RetryInfo` with the delay to wait.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use http::HeaderValue;
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
+    LogsService, LogsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use tonic::body::Body;
+use tonic::codec::CompressionEncoding;
+use tonic::metadata::{MetadataMap, MetadataValue};
+use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
+use tonic::{Request, Response, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+use weir_pipeline::pipeline::Accepted;
+use weir_pipeline::{Refusal, RefusalKind, RequestId, Signal};
+
+use super::config::GrpcConfig;
+use super::context::{self, REQUEST_ID_HEADER};
+use super::{Bound, ReceiverError, ReceiverShared, ingest, status};
+
+#[cfg(test)]
+mod tests;
+
+/// The listener name in logs and errors.
+const LISTENER: &str = "otlp/grpc";
+/// tonic's own limit when none is configured, used for `max_recv_msg_size_mib: 0` as the
+/// Collector does (0 means "the gRPC default", not "refuse everything").
+const DEFAULT_MAX_RECV_MIB: u64 = 4;
+/// The delay a rate-limited client is told when the refusal named none (HTTP says
+/// `Retry-After: 1` in the same case).
+const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// The compression and size settings every service gets. The generated servers share no trait
+/// for these builders, hence a macro over the three.
+macro_rules! with_codec_settings {
+    ($server:expr, $limit:expr) => {
+        $server
+            .accept_compressed(CompressionEncoding::Gzip)
+            .accept_compressed(CompressionEncoding::Deflate)
+            .accept_compressed(CompressionEncoding::Zstd)
+            .send_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Deflate)
+            .send_compressed(CompressionEncoding::Zstd)
+            .max_decoding_message_size($limit)
+    };
+}
+
+/// Binds `cfg.endpoint` and returns the bound address with the future that serves the three
+/// OTLP services until `shutdown` resolves.
+pub async fn bind(
+    cfg: &GrpcConfig,
+    shared: ReceiverShared,
+    shutdown: BoxFuture<'static, ()>,
+) -> Result<Bound, ReceiverError> {
+    let bind_error = |source| ReceiverError::Bind {
+        listener: LISTENER.to_owned(),
+        endpoint: cfg.endpoint.clone(),
+        source,
+    };
+    let listener = tokio::net::TcpListener::bind(cfg.endpoint.as_str())
+        .await
+        .map_err(bind_error)?;
+    let local_addr = listener.local_addr().map_err(bind_error)?;
+    tracing::info!(listener = LISTENER, receiver = %shared.id, address = %local_addr, "listening");
+
+    let limit = max_message_bytes(cfg.max_recv_msg_size_mib);
+    let otlp = Arc::new(OtlpGrpc { shared });
+    let traces = TraceServiceServer::from_arc(Arc::clone(&otlp));
+    let metrics = MetricsServiceServer::from_arc(Arc::clone(&otlp));
+    let logs = LogsServiceServer::from_arc(otlp);
+    let router = Server::builder()
+        // Outermost, so it sees the answer tonic's decoder gives an oversized message.
+        .layer(tower::util::MapResponseLayer::new(
+            oversized_is_resource_exhausted,
+        ))
+        .add_service(with_codec_settings!(traces, limit))
+        .add_service(with_codec_settings!(metrics, limit))
+        .add_service(with_codec_settings!(logs, limit));
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let serve = async move {
+        router
+            .serve_with_incoming_shutdown(incoming, shutdown)
+            .await
+            .map_err(|e| ReceiverError::Serve {
+                listener: LISTENER.to_owned(),
+                message: error_chain(&e),
+            })
+    };
+    Ok(Bound {
+        local_addr,
+        serve: Box::pin(serve),
+    })
+}
+
+/// `max_recv_msg_size_mib` in bytes, saturating instead of overflowing; 0 means the default.
+fn max_message_bytes(mib: u64) -> usize {
+    let mib = if mib == 0 { DEFAULT_MAX_RECV_MIB } else { mib };
+    usize::try_from(mib)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(1024 * 1024)
+}
+
+/// Rewrites OUT_OF_RANGE (11) to RESOURCE_EXHAUSTED (8). Only tonic's decoder answers
+/// OUT_OF_RANGE here (a length prefix above the limit; the handlers never use that code), and
+/// OTLP clients would retry it (the same message, over and over), while RESOURCE_EXHAUSTED without RetryInfo is permanent.
+/// Such answers are trailers-only, so the status sits in the response headers.
+fn oversized_is_resource_exhausted(mut response: http::Response<Body>) -> http::Response<Body> {
+    let headers = response.headers_mut();
+    if headers
+        .get("grpc-status")
+        .is_some_and(|v| v.as_bytes() == b"11")
+    {
+        headers.insert("grpc-status", HeaderValue::from_static("8"));
+    }
+    response
+}
+
+/// An error and its sources, joined: tonic's transport error alone says only "transport error".
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    message
+}
+
+/// The three OTLP services, sharing the receiver's state.
+struct OtlpGrpc {
+    shared: ReceiverShared,
+}
+
+impl OtlpGrpc {
+    /// Builds the request context, then ingests the message as `to_signal` turns it into a
+    /// signal. Returns what the pipeline accepted and the request id to echo, or the status to
+    /// answer with.
+    async fn handle<M: prost::Message>(
+        &self,
+        request: Request<M>,
+        to_signal: fn(M) -> Signal,
+    ) -> Result<(Accepted, RequestId), Status> {
+        let (metadata, _, message) = request.into_parts();
+        let get = |key: &str| metadata.get(key).map(|v| v.as_bytes());
+        let request_id = context::request_id(get);
+        let mut ctx = match context::request_context(&self.shared, "grpc", request_id.clone(), get)
+        {
+            Ok(ctx) => ctx,
+            Err(refusal) => {
+                tracing::debug!(
+                    request_id = %request_id,
+                    receiver = %self.shared.id,
+                    reason = %refusal,
+                    "request refused before ingest"
+                );
+                return Err(refused(refusal, None, &request_id));
+            }
+        };
+        ctx.body_bytes = message.encoded_len();
+        match ingest::ingest(&self.shared, ctx, to_signal(message)).await {
+            Ok(accepted) => Ok((accepted, request_id)),
+            Err(e) => Err(refused(e.reason, e.retry_after, &request_id)),
+        }
+    }
+}
+
+/// The status of a refusal, with `RetryInfo` for the retryable kinds and the request id.
+fn refused(refusal: Refusal, retry_after: Option<Duration>, request_id: &RequestId) -> Status {
+    let code = status::grpc_code(refusal.kind);
+    let metadata = request_id_metadata(request_id);
+    let delay = match refusal.kind {
+        // OTLP clients retry RESOURCE_EXHAUSTED only when RetryInfo is present, so a rate
+        // limit always carries one.
+        RefusalKind::RateLimited => Some(retry_after.unwrap_or(DEFAULT_RETRY_DELAY)),
+        // UNAVAILABLE is retried anyway; RetryInfo only says how long to wait when known.
+        RefusalKind::Unavailable => retry_after,
+        _ => None,
+    };
+    match delay {
+        Some(delay) => Status::with_error_details_and_metadata(
+            code,
+            refusal.message,
+            ErrorDetails::with_retry_info(Some(delay)),
+            metadata,
+        ),
+        None => Status::with_metadata(code, refusal.message, metadata),
+    }
+}
+
+/// Metadata holding `x-request-id`; empty if the id were no valid metadata value (it always is:
+/// request ids are printable ASCII).
+fn request_id_metadata(request_id: &RequestId) -> MetadataMap {
+    let mut metadata = MetadataMap::new();
+    if let Ok(value) = MetadataValue::try_from(request_id.as_str()) {
+        metadata.insert(REQUEST_ID_HEADER, value);
+    }
+    metadata
+}
+
+/// The response message with the request id in its metadata.
+fn respond<T>(message: T, request_id: &RequestId) -> Response<T> {
+    let mut response = Response::new(message);
+    *response.metadata_mut() = request_id_metadata(request_id);
+    response
+}
+
+/// `(rejected, error_message)` for `partial_success`, or `None` when the whole request was taken
+/// without a message (the spec asks for no `partial_success` then).
+fn partial(accepted: Accepted) -> Option<(i64, String)> {
+    if accepted.rejected == 0 && accepted.message.is_none() {
+        return None;
+    }
+    let rejected = i64::try_from(accepted.rejected).unwrap_or(i64::MAX);
+    Some((rejected, accepted.message.unwrap_or_default()))
+}
+
+#[tonic::async_trait]
+impl TraceService for OtlpGrpc {
+    async fn export(
+        &self,
+        request: Request<ExportTraceServiceRequest>,
+    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        let (accepted, request_id) = self
+            .handle(request, |r| Signal::Traces(r.resource_spans))
+            .await?;
+        let partial_success =
+            partial(accepted).map(
+                |(rejected_spans, error_message)| ExportTracePartialSuccess {
+                    rejected_spans,
+                    error_message,
+                },
+            );
+        Ok(respond(
+            ExportTraceServiceResponse { partial_success },
+            &request_id,
+        ))
+    }
+}
+
+#[tonic::async_trait]
+impl MetricsService for OtlpGrpc {
+    async fn export(
+        &self,
+        request: Request<ExportMetricsServiceRequest>,
+    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
+        let (accepted, request_id) = self
+            .handle(request, |r| Signal::Metrics(r.resource_metrics))
+            .await?;
+        let partial_success = partial(accepted).map(|(rejected_data_points, error_message)| {
+            ExportMetricsPartialSuccess {
+                rejected_data_points,
+                error_message,
+            }
+        });
+        Ok(respond(
+            ExportMetricsServiceResponse { partial_success },
+            &request_id,
+        ))
+    }
+}
+
+#[tonic::async_trait]
+impl LogsService for OtlpGrpc {
+    async fn export(
+        &self,
+        request: Request<ExportLogsServiceRequest>,
+    ) -> Result<Response<ExportLogsServiceResponse>, Status> {
+        let (accepted, request_id) = self
+            .handle(request, |r| Signal::Logs(r.resource_logs))
+            .await?;
+        let partial_success = partial(accepted).map(|(rejected_log_records, error_message)| {
+            ExportLogsPartialSuccess {
+                rejected_log_records,
+                error_message,
+            }
+        });
+        Ok(respond(
+            ExportLogsServiceResponse { partial_success },
+            &request_id,
+        ))
+    }
+}

@@ -1,1 +1,0 @@
-//! OTLP over HTTP (placeholder while being written).

@@ -1,0 +1,357 @@
+//! OTLP over HTTP: `POST /v1/traces`, `/v1/metrics` and `/v1/logs`, protobuf or JSON, with
+//! gzip, deflate or zstd, exactly as the OTLP specification says.
+//!
+//! Every answer carries `X-Request-Id`. Success is 200 with an `Export*ServiceResponse` in the
+//! request's encoding, holding `partial_success` when processors rejected records. Failure is a
+//! `google.rpc.Status` in the request's encoding (protobuf when the encoding is unknown) with
+//! 400/401/403/413/415, or 429/503 with `Retry-After` in whole seconds. A bad request never
+//! affects another; the server only stops when the shutdown future resolves.
+
+mod decode;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::serve::ListenerExt;
+use futures::future::BoxFuture;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use prost::Message;
+use serde::Serialize;
+use weir_pipeline::pipeline::Accepted;
+use weir_pipeline::{RequestId, Signal, SignalKind};
+
+pub use decode::{BodyError, Encoding};
+
+use super::config::HttpConfig;
+use super::{Bound, ReceiverError, ReceiverShared, context, ingest, status};
+
+const LISTENER: &str = "otlp/http";
+
+struct HttpState {
+    shared: ReceiverShared,
+    max_body: usize,
+}
+
+/// Binds `cfg.endpoint` and returns the server, ready to run until `shutdown` resolves.
+pub async fn bind(
+    cfg: &HttpConfig,
+    shared: ReceiverShared,
+    shutdown: BoxFuture<'static, ()>,
+) -> Result<Bound, ReceiverError> {
+    let listener = tokio::net::TcpListener::bind(cfg.endpoint.as_str())
+        .await
+        .map_err(|source| ReceiverError::Bind {
+            listener: LISTENER.into(),
+            endpoint: cfg.endpoint.clone(),
+            source,
+        })?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|source| ReceiverError::Bind {
+            listener: LISTENER.into(),
+            endpoint: cfg.endpoint.clone(),
+            source,
+        })?;
+    tracing::info!(listener = LISTENER, receiver = %shared.id, address = %local_addr, "listening");
+    let state = Arc::new(HttpState {
+        shared,
+        max_body: usize::try_from(cfg.max_request_body_size).unwrap_or(usize::MAX),
+    });
+    let app = router(state);
+    let listener = listener.tap_io(|tcp| {
+        // Small answers must not wait for Nagle's algorithm.
+        let _ = tcp.set_nodelay(true);
+    });
+    let serve = async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(|e| ReceiverError::Serve {
+                listener: LISTENER.into(),
+                message: e.to_string(),
+            })
+    };
+    Ok(Bound {
+        local_addr,
+        serve: Box::pin(serve),
+    })
+}
+
+fn router(state: Arc<HttpState>) -> Router {
+    Router::new()
+        .route("/v1/traces", post(traces))
+        .route("/v1/metrics", post(metrics))
+        .route("/v1/logs", post(logs))
+        .fallback(not_found)
+        // The receiver applies its own limit, after decompression.
+        .layer(DefaultBodyLimit::disable())
+        .with_state(state)
+}
+
+async fn traces(State(s): State<Arc<HttpState>>, headers: HeaderMap, body: Body) -> Response {
+    handle::<ExportTraceServiceRequest, _, _>(
+        s,
+        headers,
+        body,
+        SignalKind::Traces,
+        |r| Signal::Traces(r.resource_spans),
+        |a| ExportTraceServiceResponse {
+            partial_success: partial(a).map(|(rejected, error_message)| {
+                ExportTracePartialSuccess {
+                    rejected_spans: rejected,
+                    error_message,
+                }
+            }),
+        },
+    )
+    .await
+}
+
+async fn metrics(State(s): State<Arc<HttpState>>, headers: HeaderMap, body: Body) -> Response {
+    handle::<ExportMetricsServiceRequest, _, _>(
+        s,
+        headers,
+        body,
+        SignalKind::Metrics,
+        |r| Signal::Metrics(r.resource_metrics),
+        |a| ExportMetricsServiceResponse {
+            partial_success: partial(a).map(|(rejected, error_message)| {
+                ExportMetricsPartialSuccess {
+                    rejected_data_points: rejected,
+                    error_message,
+                }
+            }),
+        },
+    )
+    .await
+}
+
+async fn logs(State(s): State<Arc<HttpState>>, headers: HeaderMap, body: Body) -> Response {
+    handle::<ExportLogsServiceRequest, _, _>(
+        s,
+        headers,
+        body,
+        SignalKind::Logs,
+        |r| Signal::Logs(r.resource_logs),
+        |a| ExportLogsServiceResponse {
+            partial_success: partial(a).map(|(rejected, error_message)| ExportLogsPartialSuccess {
+                rejected_log_records: rejected,
+                error_message,
+            }),
+        },
+    )
+    .await
+}
+
+/// `(rejected, message)` for a partial-success answer, `None` when all was taken.
+fn partial(a: &Accepted) -> Option<(i64, String)> {
+    (a.rejected > 0 || a.message.is_some()).then(|| {
+        (
+            i64::try_from(a.rejected).unwrap_or(i64::MAX),
+            a.message.clone().unwrap_or_default(),
+        )
+    })
+}
+
+async fn handle<Req, Resp, ToSignal>(
+    state: Arc<HttpState>,
+    headers: HeaderMap,
+    body: Body,
+    kind: SignalKind,
+    to_signal: ToSignal,
+    respond: impl FnOnce(&Accepted) -> Resp,
+) -> Response
+where
+    Req: Message + Default + serde::de::DeserializeOwned,
+    Resp: Message + Serialize,
+    ToSignal: FnOnce(Req) -> Signal,
+{
+    let request_id = context::request_id(|k| headers.get(k).map(HeaderValue::as_bytes));
+    let encoding = match Encoding::from_headers(&headers) {
+        Ok(e) => e,
+        Err(e) => {
+            return refuse(
+                &state,
+                kind,
+                &request_id,
+                Encoding::Protobuf,
+                e.status,
+                &e.message,
+                None,
+            );
+        }
+    };
+    let ctx = context::request_context(&state.shared, "http", request_id.clone(), |k| {
+        headers.get(k).map(HeaderValue::as_bytes)
+    });
+    let mut ctx = match ctx {
+        Ok(c) => c,
+        Err(r) => {
+            return refuse(
+                &state,
+                kind,
+                &request_id,
+                encoding,
+                status::http_status(r.kind),
+                &r.message,
+                None,
+            );
+        }
+    };
+    let decoded = read_body(body, &headers, state.max_body)
+        .await
+        .and_then(|raw| {
+            ctx.body_bytes = raw.len();
+            decode::decode::<Req>(encoding, &raw)
+        });
+    let request = match decoded {
+        Ok(r) => r,
+        Err(e) => {
+            return refuse(
+                &state,
+                kind,
+                &request_id,
+                encoding,
+                e.status,
+                &e.message,
+                None,
+            );
+        }
+    };
+    match ingest::ingest(&state.shared, ctx, to_signal(request)).await {
+        Ok(accepted) => encode(StatusCode::OK, encoding, &request_id, &respond(&accepted)),
+        Err(err) => {
+            let code = status::http_status(err.reason.kind);
+            let retry = err.reason.kind.is_retryable().then_some(err.retry_after);
+            let mut resp = error_response(code, encoding, &request_id, &err.reason.message);
+            if let Some(after) = retry {
+                set_retry_after(&mut resp, after);
+            }
+            resp
+        }
+    }
+}
+
+async fn read_body(
+    body: Body,
+    headers: &HeaderMap,
+    limit: usize,
+) -> Result<bytes::Bytes, BodyError> {
+    // The compressed body is bounded by the same limit: compression only ever shrinks OTLP.
+    let raw = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| BodyError::too_large(limit))?;
+    decode::decompress(headers, raw, limit)
+}
+
+/// Answers a request refused before it reached a pipeline, and logs why.
+fn refuse(
+    state: &HttpState,
+    kind: SignalKind,
+    request_id: &RequestId,
+    encoding: Encoding,
+    code: StatusCode,
+    message: &str,
+    retry_after: Option<std::time::Duration>,
+) -> Response {
+    tracing::warn!(
+        request_id = %request_id,
+        receiver = %state.shared.id,
+        signal = %kind,
+        status = code.as_u16(),
+        reason = message,
+        "request refused"
+    );
+    let mut resp = error_response(code, encoding, request_id, message);
+    if retry_after.is_some() {
+        set_retry_after(&mut resp, retry_after);
+    }
+    resp
+}
+
+fn set_retry_after(resp: &mut Response, after: Option<std::time::Duration>) {
+    resp.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(status::retry_after_secs(after)),
+    );
+}
+
+/// A `google.rpc.Status` body with `code` in `encoding`.
+fn error_response(
+    code: StatusCode,
+    encoding: Encoding,
+    request_id: &RequestId,
+    message: &str,
+) -> Response {
+    let rpc = tonic_types::Status {
+        code: status::rpc_code_for_http(code) as i32,
+        message: message.to_owned(),
+        details: Vec::new(),
+    };
+    match encoding {
+        Encoding::Protobuf => encode_bytes(code, encoding, request_id, rpc.encode_to_vec()),
+        Encoding::Json => {
+            let json =
+                serde_json::json!({ "code": rpc.code, "message": rpc.message, "details": [] });
+            encode_bytes(code, encoding, request_id, json.to_string().into_bytes())
+        }
+    }
+}
+
+fn encode<M: Message + Serialize>(
+    code: StatusCode,
+    encoding: Encoding,
+    request_id: &RequestId,
+    msg: &M,
+) -> Response {
+    let body = match encoding {
+        Encoding::Protobuf => msg.encode_to_vec(),
+        // Serialising generated structs to a Vec cannot fail; fall back to an empty object.
+        Encoding::Json => serde_json::to_vec(msg).unwrap_or_else(|_| b"{}".to_vec()),
+    };
+    encode_bytes(code, encoding, request_id, body)
+}
+
+fn encode_bytes(
+    code: StatusCode,
+    encoding: Encoding,
+    request_id: &RequestId,
+    body: Vec<u8>,
+) -> Response {
+    let mut resp = (code, body).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(encoding.content_type()),
+    );
+    if let Ok(v) = HeaderValue::from_str(request_id.as_str()) {
+        h.insert(context::REQUEST_ID_HEADER, v);
+    }
+    resp
+}
+
+async fn not_found(headers: HeaderMap) -> Response {
+    let request_id = context::request_id(|k| headers.get(k).map(HeaderValue::as_bytes));
+    let encoding = Encoding::from_headers(&headers).unwrap_or(Encoding::Protobuf);
+    error_response(
+        StatusCode::NOT_FOUND,
+        encoding,
+        &request_id,
+        "unknown path; OTLP/HTTP takes POST /v1/traces, /v1/metrics and /v1/logs",
+    )
+}

@@ -1,0 +1,271 @@
+//! The errors a user sees for bad configs: one test per row, each asserting the path, the
+//! position and the words that tell the user what to fix.
+
+use std::collections::HashMap;
+use std::process::Command;
+
+use weir::config::{self, ConfigErrors};
+
+const GOOD: &str = "\
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+exporters:
+  debug: {}
+service:
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [debug]
+";
+
+fn load(text: &str) -> Result<config::Config, ConfigErrors> {
+    let env = HashMap::from([("WEIR_TEST_PORT".to_owned(), "4999".to_owned())]);
+    config::load_str(text, "weir.yaml", &env)
+}
+
+/// Loads `text`, expects exactly the errors listed as (path, line, words in the message).
+fn expect_errors(text: &str, want: &[(&str, usize, &str)]) {
+    let errors = load(text).expect_err("config should be refused");
+    let shown = errors.to_string();
+    assert_eq!(errors.errors.len(), want.len(), "{shown}");
+    for ((path, line, words), got) in want.iter().zip(&errors.errors) {
+        assert_eq!(got.path, *path, "{shown}");
+        assert_eq!(got.position.map(|p| p.0), Some(*line), "{shown}");
+        assert!(
+            got.message.contains(words),
+            "{:?} should contain {words:?}",
+            got.message
+        );
+        assert!(shown.contains(&format!("weir.yaml:{line}:")), "{shown}");
+    }
+}
+
+#[test]
+fn the_good_config_loads() {
+    let cfg = load(GOOD).expect("valid");
+    assert_eq!(cfg.service.pipelines.len(), 1);
+}
+
+#[test]
+fn unknown_key() {
+    expect_errors(
+        &GOOD.replace(
+            "        endpoint: 127.0.0.1:0",
+            "        endpoint: 127.0.0.1:0\n        endpiont: x",
+        ),
+        &[(
+            "receivers.otlp.protocols.http.endpiont",
+            6,
+            "unknown field `endpiont`",
+        )],
+    );
+}
+
+#[test]
+fn unsupported_collector_key() {
+    expect_errors(
+        &GOOD.replace(
+            "      http:\n",
+            "      http:\n        cors: { allowed_origins: ['*'] }\n",
+        ),
+        &[(
+            "receivers.otlp.protocols.http.cors",
+            5,
+            "not supported by weir: protocols.http.cors",
+        )],
+    );
+}
+
+#[test]
+fn unsupported_top_level_collector_section() {
+    let text = format!("extensions:\n  health_check: {{}}\n{GOOD}");
+    expect_errors(
+        &text,
+        &[("extensions", 1, "not supported by weir: extensions")],
+    );
+}
+
+#[test]
+fn undefined_exporter() {
+    expect_errors(
+        &GOOD.replace("exporters: [debug]", "exporters: [debug, otlp/tempo]"),
+        &[(
+            "service.pipelines.traces.exporters[1]",
+            12,
+            "exporter \"otlp/tempo\" is not defined under exporters",
+        )],
+    );
+}
+
+#[test]
+fn unknown_component_type() {
+    expect_errors(
+        &GOOD.replace("  debug: {}", "  debug: {}\n  kafka: {}"),
+        &[(
+            "exporters.kafka",
+            8,
+            "unknown exporter type \"kafka\"; weir has: debug",
+        )],
+    );
+}
+
+#[test]
+fn wrong_signal() {
+    expect_errors(
+        &GOOD.replace("    traces:", "    profiles:"),
+        &[(
+            "service.pipelines.profiles",
+            10,
+            "unknown signal \"profiles\"",
+        )],
+    );
+}
+
+#[test]
+fn bad_env_default() {
+    expect_errors(
+        &GOOD.replace("127.0.0.1:0", "${env:1PORT:-127.0.0.1:0}"),
+        &[(
+            "receivers.otlp.protocols.http.endpoint",
+            5,
+            "bad variable name \"1PORT\"",
+        )],
+    );
+    expect_errors(
+        &GOOD.replace("127.0.0.1:0", "\"${env:UNSET_FOR_SURE}\""),
+        &[(
+            "receivers.otlp.protocols.http.endpoint",
+            5,
+            "UNSET_FOR_SURE is not set",
+        )],
+    );
+    expect_errors(
+        &GOOD.replace("127.0.0.1:0", "\"${env:PORT:-x\""),
+        &[("receivers.otlp.protocols.http.endpoint", 5, "unclosed")],
+    );
+}
+
+#[test]
+fn env_values_fill_typed_fields() {
+    let text = GOOD.replace(
+        "        endpoint: 127.0.0.1:0",
+        "        endpoint: 127.0.0.1:${env:WEIR_TEST_PORT}\n        max_request_body_size: ${env:WEIR_TEST_PORT}",
+    );
+    let cfg = load(&text).expect("valid");
+    let weir::config::ReceiverConfig::Otlp(otlp) = cfg.receivers.values().next().expect("otlp");
+    let http = otlp.protocols.http.as_ref().expect("http");
+    assert_eq!(http.endpoint, "127.0.0.1:4999");
+    assert_eq!(http.max_request_body_size, 4999);
+}
+
+#[test]
+fn wrong_value_type() {
+    expect_errors(
+        &GOOD.replace("  debug: {}", "  debug:\n    verbosity: loud"),
+        &[("exporters.debug.verbosity", 8, "unknown variant `loud`")],
+    );
+}
+
+#[test]
+fn yaml_syntax_with_line_and_column() {
+    let errors =
+        load(&GOOD.replace("exporters: [debug]", "exporters: [debug")).expect_err("syntax");
+    assert_eq!(errors.errors.len(), 1);
+    let e = &errors.errors[0];
+    assert!(e.message.starts_with("YAML syntax"), "{}", e.message);
+    let (line, col) = e.position.expect("position");
+    assert!(line >= 12, "line {line}");
+    assert!(col > 0);
+}
+
+#[test]
+fn every_error_is_reported_at_once() {
+    let text = GOOD
+        .replace("  debug: {}", "  debug:\n    verbosity: loud\n  kafka: {}")
+        .replace(
+            "exporters: [debug]",
+            "exporters: [debug, nope]\n      processors: [batch]",
+        );
+    let errors = load(&text).expect_err("several");
+    let paths: Vec<&str> = errors.errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "exporters.debug.verbosity",
+            "exporters.kafka",
+            "service.pipelines.traces.exporters[1]",
+            "service.pipelines.traces.processors[0]",
+        ]
+    );
+}
+
+#[test]
+fn a_pipeline_needs_receivers_and_exporters() {
+    expect_errors(
+        &GOOD.replace("      receivers: [otlp]\n", ""),
+        &[(
+            "service.pipelines.traces.receivers",
+            10,
+            "at least one receiver",
+        )],
+    );
+}
+
+#[test]
+fn weir_validate_lists_errors_with_file_and_line_and_exits_1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.yaml");
+    let good = dir.path().join("good.yaml");
+    std::fs::write(
+        &bad,
+        GOOD.replace("exporters: [debug]", "exporters: [nope]"),
+    )
+    .expect("write");
+    std::fs::write(&good, GOOD).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_weir"))
+        .arg("validate")
+        .arg(&good)
+        .arg(&bad)
+        .output()
+        .expect("run weir");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("good.yaml: ok"), "{stdout}");
+    assert!(
+        stderr.contains(&format!("{}:12:", bad.display()))
+            && stderr.contains(
+                "service.pipelines.traces.exporters[0]: exporter \"nope\" is not defined"
+            ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn every_example_validates() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("examples")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    let out = Command::new(env!("CARGO_BIN_EXE_weir"))
+        .arg("validate")
+        .args(&files)
+        .output()
+        .expect("run weir");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().count(),
+        files.len()
+    );
+}
