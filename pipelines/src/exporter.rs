@@ -1,7 +1,8 @@
 //! Exporters: the sending side of a pipeline.
 //!
-//! An exporter receives a batch shared behind an `Arc` (decoded once, never cloned per
-//! exporter) and encodes from the OTLP structs. It fails with an [`ExportError`] that says
+//! An exporter receives a [`Bundle`] of batches shared behind `Arc`s (decoded once, never
+//! cloned per exporter) and encodes from the OTLP structs. The bundle itself is behind an `Arc`
+//! so that a retry sends it again without a copy. It fails with an [`ExportError`] that says
 //! whether trying again could help.
 
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
-use crate::Batch;
+use crate::Bundle;
 
 /// Any error, boxed, as exporters carry their transport's errors.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -52,6 +53,7 @@ impl ExportError {
 
 /// Sends batches to one backend.
 pub trait Exporter: Send + Sync {
-    /// Sends `batch`. The future owns what it needs (`'static`) so it can outlive the caller.
-    fn export(&self, batch: Arc<Batch>) -> BoxFuture<'static, Result<(), ExportError>>;
+    /// Sends `bundle` in one request. The future owns what it needs (`'static`) so it can
+    /// outlive the caller.
+    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<(), ExportError>>;
 }

@@ -11,6 +11,7 @@
 //! - [`correlation`]: request, trace and span ids of a record, used the same way by every exporter.
 
 pub mod batch;
+pub mod bundle;
 pub mod context;
 pub mod correlation;
 pub mod exporter;
@@ -20,6 +21,7 @@ pub mod processor;
 pub mod test_util;
 
 pub use batch::{Batch, Signal, SignalKind};
+pub use bundle::Bundle;
 pub use context::{RequestContext, RequestId, TenantId, TenantIdError, TraceParent};
 pub use exporter::{BoxError, ExportError, Exporter};
 pub use metrics::Metrics;

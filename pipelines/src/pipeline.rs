@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use futures::future::join_all;
 
-use crate::{Batch, ExportError, Exporter, Outcome, Processor, Refusal, RefusalKind, SignalKind};
+use crate::{Batch, Bundle, ExportError, Exporter, Outcome, Processor, Refusal, RefusalKind, SignalKind};
 
 /// A named processor in a pipeline.
 pub struct NamedProcessor {
@@ -118,11 +118,11 @@ impl Pipeline {
         if batch.signal.is_empty() {
             return Ok(accepted);
         }
-        let batch = Arc::new(batch);
+        let bundle = Arc::new(Bundle::single(Arc::new(batch)));
         let results = join_all(
             self.exporters
                 .iter()
-                .map(|e| e.exporter.export(Arc::clone(&batch))),
+                .map(|e| e.exporter.export(Arc::clone(&bundle))),
         )
         .await;
         for (e, result) in self.exporters.iter().zip(results) {

@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 
 use crate::pipeline::{NamedExporter, NamedProcessor};
-use crate::{Batch, ExportError, Exporter, Outcome, Pipeline, Processor, Router, SignalKind};
+use crate::{Batch, Bundle, ExportError, Exporter, Outcome, Pipeline, Processor, Router, SignalKind};
 
 /// Keeps every batch it is given; tests read them back.
 #[derive(Default)]
@@ -46,8 +46,8 @@ impl CollectingExporter {
 }
 
 impl Exporter for CollectingExporter {
-    fn export(&self, batch: Arc<Batch>) -> BoxFuture<'static, Result<(), ExportError>> {
-        self.batches.lock().push(batch);
+    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<(), ExportError>> {
+        self.batches.lock().extend(bundle.parts().iter().cloned());
         self.arrived.notify_waiters();
         Box::pin(async { Ok(()) })
     }
@@ -57,7 +57,7 @@ impl Exporter for CollectingExporter {
 pub struct FailingExporter;
 
 impl Exporter for FailingExporter {
-    fn export(&self, _batch: Arc<Batch>) -> BoxFuture<'static, Result<(), ExportError>> {
+    fn export(&self, _bundle: Arc<Bundle>) -> BoxFuture<'static, Result<(), ExportError>> {
         Box::pin(async { Err(ExportError::retryable("backend down")) })
     }
 }

@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use parking_lot::Mutex;
-use weir_pipeline::{Batch, ExportError, Exporter};
+use weir_pipeline::{Bundle, ExportError, Exporter};
 
 pub use config::{DebugConfig, OutputFormat, UNSUPPORTED_COLLECTOR_KEYS, Verbosity};
 
@@ -107,12 +107,14 @@ impl DebugExporter {
         })
     }
 
-    /// Encodes and writes one batch, synchronously.
-    fn write(&self, batch: &Batch) -> Result<(), ExportError> {
+    /// Encodes and writes the batches of a bundle (one line or block each), synchronously.
+    fn write(&self, bundle: &Bundle) -> Result<(), ExportError> {
         let mut buf = Vec::with_capacity(256);
-        format::render(batch, self.verbosity, self.format, &mut buf).map_err(|e| {
-            ExportError::permanent(format!("debug exporter {}: encoding: {e}", self.id))
-        })?;
+        for batch in bundle.parts() {
+            format::render(batch, self.verbosity, self.format, &mut buf).map_err(|e| {
+                ExportError::permanent(format!("debug exporter {}: encoding: {e}", self.id))
+            })?;
+        }
         self.sink.lock().write_batch(&buf).map_err(|e| {
             ExportError::retryable(format!(
                 "debug exporter {}: writing to {}: {e}",
@@ -134,8 +136,8 @@ impl fmt::Debug for DebugExporter {
 }
 
 impl Exporter for DebugExporter {
-    fn export(&self, batch: Arc<Batch>) -> BoxFuture<'static, Result<(), ExportError>> {
-        let result = self.write(&batch);
+    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<(), ExportError>> {
+        let result = self.write(&bundle);
         Box::pin(async move { result })
     }
 }

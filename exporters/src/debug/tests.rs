@@ -14,7 +14,7 @@ use weir_pipeline::otlp::metrics::v1::{
 };
 use weir_pipeline::otlp::resource::v1::Resource;
 use weir_pipeline::otlp::trace::v1::{ResourceSpans, ScopeSpans, Span};
-use weir_pipeline::{Batch, Exporter, RequestContext, RequestId, Signal};
+use weir_pipeline::{Batch, Bundle, Exporter, RequestContext, RequestId, Signal};
 
 use super::format::{MAX_BODY_CHARS, shorten};
 use super::*;
@@ -133,7 +133,7 @@ async fn export_to_file(signal: Signal, verbosity: Verbosity, format: OutputForm
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("debug.out");
     let exporter = DebugExporter::new("debug", &config(&path, verbosity, format)).expect("new");
-    exporter.export(batch(signal)).await.expect("export");
+    exporter.export(Arc::new(Bundle::single(batch(signal)))).await.expect("export");
     std::fs::read_to_string(&path).expect("read back")
 }
 
@@ -291,7 +291,7 @@ async fn appends_to_an_existing_file() {
     let cfg = config(&path, Verbosity::Basic, OutputFormat::Json);
     let exporter = DebugExporter::new("debug", &cfg).expect("new");
     for signal in [traces(), log("a"), gauge()] {
-        exporter.export(batch(signal)).await.expect("export");
+        exporter.export(Arc::new(Bundle::single(batch(signal)))).await.expect("export");
     }
     let out = std::fs::read_to_string(&path).expect("read");
     let lines: Vec<&str> = out.lines().collect();
@@ -363,7 +363,7 @@ async fn a_failed_write_is_retryable() {
     let cfg = config(Path::new("/dev/full"), Verbosity::Basic, OutputFormat::Text);
     let exporter = DebugExporter::new("debug", &cfg).expect("/dev/full opens");
     let err = exporter
-        .export(batch(traces()))
+        .export(Arc::new(Bundle::single(batch(traces()))))
         .await
         .expect_err("device is full");
     assert!(err.is_retryable(), "{err}");
