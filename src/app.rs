@@ -8,12 +8,15 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use weir_exporters::debug::DebugExporter;
-use weir_pipeline::pipeline::{NamedExporter, NamedProcessor};
+use weir_pipeline::pipeline::{ExporterHandle, NamedExporter, NamedProcessor};
+use weir_pipeline::queue::delivery::Delivery;
+use weir_pipeline::queue::{QueueConfig, QueuedExporter, RetryConfig};
 use weir_pipeline::{Exporter, Metrics, Pipeline, Processor, Router, TenantId};
 
 use crate::admin::{self, Readiness};
@@ -53,10 +56,14 @@ pub struct Running {
     pub readiness: Readiness,
     stop: watch::Sender<bool>,
     tasks: JoinSet<Result<(), ReceiverError>>,
+    queued: Vec<Arc<QueuedExporter>>,
+    drain_timeout: Duration,
 }
 
 impl Running {
-    /// Stops accepting, lets in-flight requests finish, and waits for every listener to close.
+    /// Stops accepting, lets in-flight requests finish, waits for every listener to close,
+    /// then drains the exporters' queues until `service.drain_timeout`; what is left then is
+    /// counted as dropped with reason `shutdown`.
     pub async fn shutdown(mut self) {
         self.readiness.set_draining();
         let _ = self.stop.send(true);
@@ -67,6 +74,13 @@ impl Running {
                 Ok(Ok(())) => {}
             }
         }
+        let queued: u64 = self.queued.iter().map(|q| q.queued_records()).sum();
+        tracing::info!(
+            queued_records = queued,
+            timeout_ms = self.drain_timeout.as_millis() as u64,
+            "draining exporter queues"
+        );
+        futures::future::join_all(self.queued.iter().map(|q| q.drain(self.drain_timeout))).await;
     }
 
     /// Resolves when a listener stops by itself (an error); weir should then shut down.
@@ -84,8 +98,8 @@ impl Running {
 
 /// Builds and starts everything `config` describes.
 pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartError> {
-    let exporters = build_exporters(config)?;
-    let routers = build_routers(config, &exporters);
+    let exporters = build_exporters(config, &metrics)?;
+    let routers = build_routers(config, &exporters.handles);
     let (stop, stop_rx) = watch::channel(false);
     let shutdown = move || -> BoxFuture<'static, ()> {
         let mut rx = stop_rx.clone();
@@ -141,13 +155,22 @@ pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartEr
         readiness,
         stop,
         tasks,
+        queued: exporters.queued,
+        drain_timeout: config.service.drain_timeout,
     })
 }
 
-fn build_exporters(
-    config: &Config,
-) -> Result<BTreeMap<ComponentId, Arc<dyn Exporter>>, StartError> {
-    let mut out: BTreeMap<ComponentId, Arc<dyn Exporter>> = BTreeMap::new();
+/// The exporters that pipelines use, and those among them with a queue to drain at shutdown.
+struct Exporters {
+    handles: BTreeMap<ComponentId, ExporterHandle>,
+    queued: Vec<Arc<QueuedExporter>>,
+}
+
+fn build_exporters(config: &Config, metrics: &Metrics) -> Result<Exporters, StartError> {
+    let mut out = Exporters {
+        handles: BTreeMap::new(),
+        queued: Vec::new(),
+    };
     let used: Vec<&ComponentId> = config
         .service
         .pipelines
@@ -158,19 +181,56 @@ fn build_exporters(
         if !used.contains(&id) {
             continue;
         }
-        let exporter: Arc<dyn Exporter> = match cfg {
-            ExporterConfig::Debug(c) => {
-                Arc::new(DebugExporter::new(&id.to_string(), c).map_err(|e| {
-                    StartError::Exporter {
-                        id: id.to_string(),
-                        message: e.to_string(),
-                    }
-                })?)
-            }
+        let name = id.to_string();
+        let failed = |e: &dyn std::fmt::Display| StartError::Exporter {
+            id: name.clone(),
+            message: e.to_string(),
         };
-        out.insert(id.clone(), exporter);
+        let handle = match cfg {
+            ExporterConfig::Debug(c) => ExporterHandle::Direct(Arc::new(
+                DebugExporter::new(&name, c).map_err(|e| failed(&e))?,
+            )),
+        };
+        if let ExporterHandle::Queued(q) = &handle {
+            out.queued.push(Arc::clone(q));
+        }
+        out.handles.insert(id.clone(), handle);
     }
+    let _ = metrics;
     Ok(out)
+}
+
+/// Puts `exporter` behind its queue, or (queue disabled) behind inline retries.
+#[allow(dead_code)]
+fn delivered(
+    id: &str,
+    exporter: Arc<dyn Exporter>,
+    queue: &QueueConfig,
+    retry: &RetryConfig,
+    timeout: Duration,
+    metrics: &Metrics,
+) -> ExporterHandle {
+    if queue.enabled {
+        ExporterHandle::Queued(QueuedExporter::start(
+            id,
+            exporter,
+            queue,
+            retry.clone(),
+            timeout,
+            metrics.clone(),
+        ))
+    } else {
+        // Nobody stops an inline delivery: the client waiting for it bounds it.
+        let (_never, stop) = tokio::sync::watch::channel(false);
+        ExporterHandle::Direct(Arc::new(Delivery::new(
+            Arc::from(id),
+            exporter,
+            retry.clone(),
+            timeout,
+            metrics.clone(),
+            stop,
+        )))
+    }
 }
 
 fn build_processor(cfg: &ProcessorConfig) -> Arc<dyn Processor> {
@@ -181,7 +241,7 @@ fn build_processor(cfg: &ProcessorConfig) -> Arc<dyn Processor> {
 
 fn build_routers(
     config: &Config,
-    exporters: &BTreeMap<ComponentId, Arc<dyn Exporter>>,
+    exporters: &BTreeMap<ComponentId, ExporterHandle>,
 ) -> BTreeMap<ComponentId, Router> {
     let mut routers: BTreeMap<ComponentId, Router> = BTreeMap::new();
     for p in &config.service.pipelines {
@@ -199,9 +259,9 @@ fn build_routers(
             .exporters
             .iter()
             .filter_map(|id| {
-                exporters.get(id).map(|e| NamedExporter {
+                exporters.get(id).map(|handle| NamedExporter {
                     id: Arc::from(id.to_string()),
-                    exporter: Arc::clone(e),
+                    handle: handle.clone(),
                 })
             })
             .collect();

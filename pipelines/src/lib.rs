@@ -18,6 +18,7 @@ pub mod exporter;
 pub mod metrics;
 pub mod pipeline;
 pub mod processor;
+pub mod queue;
 pub mod test_util;
 
 pub use batch::{Batch, Signal, SignalKind};

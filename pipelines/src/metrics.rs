@@ -21,41 +21,95 @@ pub struct MetricDef {
     pub help: &'static str,
     /// Label names, in order.
     pub labels: &'static [&'static str],
+    /// Counter (only goes up) or gauge (a current value).
+    pub kind: MetricKind,
+}
+
+/// The Prometheus type of a metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricKind {
+    /// Monotonic; `_total` names.
+    Counter,
+    /// A current value that goes up and down.
+    Gauge,
+}
+
+impl MetricKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            MetricKind::Counter => "counter",
+            MetricKind::Gauge => "gauge",
+        }
+    }
 }
 
 /// Every counter weir exposes.
 pub mod catalogue {
-    use super::MetricDef;
+    use super::{MetricDef, MetricKind::Counter, MetricKind::Gauge};
 
     /// Records taken by a receiver.
     pub const RECEIVER_ACCEPTED_RECORDS: MetricDef = MetricDef {
         name: "weir_receiver_accepted_records_total",
         help: "Records (spans, data points, log records) a receiver accepted.",
         labels: &["signal", "receiver", "tenant"],
+        kind: Counter,
     };
     /// Records a receiver refused, by reason.
     pub const RECEIVER_REFUSED_RECORDS: MetricDef = MetricDef {
         name: "weir_receiver_refused_records_total",
         help: "Records a receiver refused, by reason.",
         labels: &["signal", "receiver", "tenant", "reason"],
+        kind: Counter,
     };
     /// Bytes (after decompression) of accepted requests.
     pub const RECEIVER_ACCEPTED_BYTES: MetricDef = MetricDef {
         name: "weir_receiver_accepted_bytes_total",
         help: "Bytes of accepted requests, measured after decompression.",
         labels: &["signal", "receiver", "tenant"],
+        kind: Counter,
     };
     /// Records an exporter sent.
     pub const EXPORTER_SENT_RECORDS: MetricDef = MetricDef {
         name: "weir_exporter_sent_records_total",
         help: "Records an exporter delivered.",
         labels: &["signal", "exporter"],
+        kind: Counter,
     };
     /// Records an exporter failed to send.
     pub const EXPORTER_FAILED_RECORDS: MetricDef = MetricDef {
         name: "weir_exporter_failed_records_total",
         help: "Records an exporter failed to deliver, by reason.",
         labels: &["signal", "exporter", "reason"],
+        kind: Counter,
+    };
+
+    /// Send attempts that were retried.
+    pub const EXPORTER_RETRIES: MetricDef = MetricDef {
+        name: "weir_exporter_retries_total",
+        help: "Send attempts an exporter retried after a retryable failure.",
+        labels: &["exporter"],
+        kind: Counter,
+    };
+    /// Records in an exporter's queue now.
+    pub const EXPORTER_QUEUE_RECORDS: MetricDef = MetricDef {
+        name: "weir_exporter_queue_records",
+        help: "Records waiting in an exporter's queue.",
+        labels: &["exporter"],
+        kind: Gauge,
+    };
+    /// An exporter's queue capacity, in its sizer's unit.
+    pub const EXPORTER_QUEUE_CAPACITY: MetricDef = MetricDef {
+        name: "weir_exporter_queue_capacity_records",
+        help: "Capacity of an exporter's queue, counted by its sizer (requests, items or bytes).",
+        labels: &["exporter"],
+        kind: Gauge,
+    };
+    /// The loss ledger: every record lost after it was accepted, by reason.
+    pub const RECORDS_DROPPED: MetricDef = MetricDef {
+        name: "weir_records_dropped_total",
+        help: "Records accepted by weir and then lost, by exporter, tenant and reason.",
+        labels: &["signal", "exporter", "tenant", "reason"],
+        kind: Counter,
     };
 
     /// The whole catalogue.
@@ -65,10 +119,14 @@ pub mod catalogue {
         RECEIVER_ACCEPTED_BYTES,
         EXPORTER_SENT_RECORDS,
         EXPORTER_FAILED_RECORDS,
+        EXPORTER_RETRIES,
+        EXPORTER_QUEUE_RECORDS,
+        EXPORTER_QUEUE_CAPACITY,
+        RECORDS_DROPPED,
     ];
 }
 
-/// A monotonically increasing counter.
+/// A counter, or a gauge (which may also be set and lowered).
 #[derive(Debug, Clone, Default)]
 pub struct Counter(Arc<AtomicU64>);
 
@@ -76,6 +134,20 @@ impl Counter {
     /// Adds `n`.
     pub fn add(&self, n: u64) {
         self.0.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Subtracts `n`, stopping at zero (gauges only).
+    pub fn sub(&self, n: u64) {
+        let _ = self
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                Some(v.saturating_sub(n))
+            });
+    }
+
+    /// Sets the value (gauges only).
+    pub fn set(&self, v: u64) {
+        self.0.store(v, Ordering::Relaxed);
     }
 
     /// The current value.
@@ -129,7 +201,7 @@ impl Metrics {
         let mut out = String::new();
         for (def, series) in self.families.read().values() {
             let _ = writeln!(out, "# HELP {} {}", def.name, def.help);
-            let _ = writeln!(out, "# TYPE {} counter", def.name);
+            let _ = writeln!(out, "# TYPE {} {}", def.name, def.kind.as_str());
             for (values, counter) in series {
                 out.push_str(def.name);
                 if !values.is_empty() {
@@ -194,6 +266,12 @@ mod tests {
         assert_eq!(names.len(), catalogue::ALL.len());
         for d in catalogue::ALL {
             assert!(d.name.starts_with("weir_"));
+            assert_eq!(
+                d.name.ends_with("_total"),
+                d.kind == MetricKind::Counter,
+                "{}",
+                d.name
+            );
             assert!(d.name.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
         }
     }

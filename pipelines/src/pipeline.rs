@@ -1,7 +1,8 @@
 //! Pipelines and the router that feeds them.
 //!
 //! A [`Pipeline`] runs its processors in order on a batch, then hands the batch (shared, not
-//! copied) to every exporter. A [`Router`] holds the pipelines a receiver feeds, by signal; when
+//! copied) to every exporter: queued exporters by reserve-then-commit (room in every queue, or
+//! the request is refused and nothing is queued), direct ones inline. A [`Router`] holds the pipelines a receiver feeds, by signal; when
 //! several pipelines take the same signal each gets its own copy, as processors edit in place.
 //!
 //! Failure: a processor's refusal or an exporter's error becomes a [`SubmitError`] that the
@@ -14,7 +15,10 @@ use std::time::Duration;
 
 use futures::future::join_all;
 
-use crate::{Batch, Bundle, ExportError, Exporter, Outcome, Processor, Refusal, RefusalKind, SignalKind};
+use crate::queue::{Admission, QueuedExporter};
+use crate::{
+    Batch, Bundle, ExportError, Exporter, Outcome, Processor, Refusal, RefusalKind, SignalKind,
+};
 
 /// A named processor in a pipeline.
 pub struct NamedProcessor {
@@ -28,8 +32,27 @@ pub struct NamedProcessor {
 pub struct NamedExporter {
     /// Component id (`debug`, `otlp/tempo`).
     pub id: Arc<str>,
-    /// The exporter.
-    pub exporter: Arc<dyn Exporter>,
+    /// How the pipeline hands it data.
+    pub handle: ExporterHandle,
+}
+
+/// How a pipeline hands data to an exporter.
+#[derive(Clone)]
+pub enum ExporterHandle {
+    /// Called inline: the client waits for it (the `debug` exporter, or a queue turned off).
+    Direct(Arc<dyn Exporter>),
+    /// Through its queue: the client waits only for room in the queue.
+    Queued(Arc<QueuedExporter>),
+}
+
+impl NamedExporter {
+    /// An exporter called inline.
+    pub fn direct(id: impl Into<Arc<str>>, exporter: Arc<dyn Exporter>) -> Self {
+        Self {
+            id: id.into(),
+            handle: ExporterHandle::Direct(exporter),
+        }
+    }
 }
 
 /// What the client is told when its request was taken.
@@ -118,30 +141,67 @@ impl Pipeline {
         if batch.signal.is_empty() {
             return Ok(accepted);
         }
-        let bundle = Arc::new(Bundle::single(Arc::new(batch)));
-        let results = join_all(
-            self.exporters
-                .iter()
-                .map(|e| e.exporter.export(Arc::clone(&bundle))),
-        )
-        .await;
-        for (e, result) in self.exporters.iter().zip(results) {
-            if let Err(err) = result {
-                tracing::warn!(pipeline = %self.id, exporter = %e.id, error = %err, "export failed");
-                let retry_after = match &err {
-                    ExportError::Retryable { retry_after, .. } => *retry_after,
-                    ExportError::Permanent(_) => None,
-                };
-                return Err(SubmitError {
-                    reason: Refusal::new(
-                        RefusalKind::Unavailable,
-                        format!("exporter {} could not take the data", e.id),
-                    ),
-                    retry_after,
-                });
+        let batch = Arc::new(batch);
+        // Reserve room in every queue first: the batch goes into all of them or none, so a
+        // client's retry never duplicates data into the healthy ones.
+        let mut reservations = Vec::new();
+        for e in &self.exporters {
+            let ExporterHandle::Queued(q) = &e.handle else {
+                continue;
+            };
+            match q.reserve(&batch).await {
+                Ok(Admission::Reserved(r)) => reservations.push(r),
+                Ok(Admission::Dropped) => {}
+                Err(err) => {
+                    tracing::warn!(pipeline = %self.id, exporter = %e.id, error = %err, "refusing: exporter cannot take more");
+                    return Err(unavailable(
+                        &e.id,
+                        &err.to_string(),
+                        Some(QUEUE_FULL_RETRY_AFTER),
+                    ));
+                }
             }
         }
+        let direct: Vec<_> = self
+            .exporters
+            .iter()
+            .filter_map(|e| match &e.handle {
+                ExporterHandle::Direct(x) => Some((e, x)),
+                ExporterHandle::Queued(_) => None,
+            })
+            .collect();
+        if !direct.is_empty() {
+            let bundle = Arc::new(Bundle::single(Arc::clone(&batch)));
+            let results = join_all(direct.iter().map(|(_, x)| x.export(Arc::clone(&bundle)))).await;
+            for ((e, _), result) in direct.iter().zip(results) {
+                if let Err(err) = result {
+                    tracing::warn!(pipeline = %self.id, exporter = %e.id, error = %err, "export failed");
+                    let retry_after = match &err {
+                        ExportError::Retryable { retry_after, .. } => *retry_after,
+                        ExportError::Permanent(_) => None,
+                    };
+                    // Dropping the reservations gives their room back.
+                    return Err(unavailable(&e.id, "could not take the data", retry_after));
+                }
+            }
+        }
+        for r in reservations {
+            r.commit(Arc::clone(&batch));
+        }
         Ok(accepted)
+    }
+}
+
+/// What a client is told to wait before retrying when a queue is full.
+const QUEUE_FULL_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+fn unavailable(exporter: &str, why: &str, retry_after: Option<Duration>) -> SubmitError {
+    SubmitError {
+        reason: Refusal::new(
+            RefusalKind::Unavailable,
+            format!("exporter {exporter}: {why}"),
+        ),
+        retry_after,
     }
 }
 

@@ -10,7 +10,9 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 
 use crate::pipeline::{NamedExporter, NamedProcessor};
-use crate::{Batch, Bundle, ExportError, Exporter, Outcome, Pipeline, Processor, Router, SignalKind};
+use crate::{
+    Batch, Bundle, ExportError, Exporter, Outcome, Pipeline, Processor, Router, SignalKind,
+};
 
 /// Keeps every batch it is given; tests read them back.
 #[derive(Default)]
@@ -86,10 +88,7 @@ pub fn router_to(exporter: Arc<dyn Exporter>, processors: Vec<Arc<dyn Processor>
                     processor: Arc::clone(p),
                 })
                 .collect(),
-            vec![NamedExporter {
-                id: Arc::from("test"),
-                exporter: Arc::clone(&exporter),
-            }],
+            vec![NamedExporter::direct("test", Arc::clone(&exporter))],
         )));
     }
     router

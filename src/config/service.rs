@@ -4,6 +4,7 @@
 //! component that does not handle the pipeline's signal, is an error at its exact list position.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use serde::Deserialize;
 use serde_yaml_ng::Value;
@@ -13,7 +14,7 @@ use super::ComponentId;
 use super::components::{self, Kind};
 
 /// The `service` section.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServiceConfig {
     /// Pipelines, in file order.
     pub pipelines: Vec<PipelineConfig>,
@@ -21,6 +22,19 @@ pub struct ServiceConfig {
     pub telemetry: TelemetryConfig,
     /// The admin listener (health and metrics).
     pub admin: AdminConfig,
+    /// At shutdown, how long exporters may keep sending what is queued.
+    pub drain_timeout: Duration,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            pipelines: Vec::new(),
+            telemetry: TelemetryConfig::default(),
+            admin: AdminConfig::default(),
+            drain_timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 /// One pipeline: `service.pipelines.<signal>[/name]`.
@@ -92,6 +106,10 @@ fn default_admin_endpoint() -> String {
     "127.0.0.1:8888".into()
 }
 
+/// A duration written as `30s`, `500ms`.
+#[derive(Deserialize)]
+struct DrainTimeout(#[serde(with = "humantime_serde")] Duration);
+
 /// The component ids defined in the file.
 pub struct Known<'a> {
     /// Receiver ids.
@@ -154,6 +172,12 @@ pub fn parse(value: Value, known: &Known<'_>, errors: &mut Vec<(String, String)>
             Err((p, m)) => errors.push((join("service.telemetry", &p), m)),
         }
     }
+    if let Some(d) = map.remove("drain_timeout") {
+        match typed::<DrainTimeout>(d) {
+            Ok(d) => out.drain_timeout = d.0,
+            Err((_, m)) => errors.push(("service.drain_timeout".into(), m)),
+        }
+    }
     if let Some(a) = map.remove("admin") {
         match typed::<AdminConfig>(a) {
             Ok(a) => out.admin = a,
@@ -178,7 +202,7 @@ pub fn parse(value: Value, known: &Known<'_>, errors: &mut Vec<(String, String)>
         let key = k.as_str().unwrap_or_default().to_owned();
         errors.push((
             format!("service.{key}"),
-            format!("unknown key {key:?}; expected pipelines, telemetry or admin"),
+            format!("unknown key {key:?}; expected pipelines, telemetry, admin or drain_timeout"),
         ));
     }
     out

@@ -1,0 +1,230 @@
+//! One exporter's bounded queue: capacity reserved before a batch is committed (so a request is
+//! put in every exporter's queue or in none), fair dequeue across tenants, batching.
+//!
+//! Reserving fails with [`ReserveError::Full`] when there is no room (the receiver answers with
+//! the retryable status) or [`ReserveError::Closed`] once the queue is draining. A reservation
+//! dropped without commit gives its room back.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+
+use super::fair::{Batching, FairQueues, Item, Take};
+use super::{QueueConfig, Sizer};
+use crate::Batch;
+use crate::metrics::Counter;
+
+/// Why room could not be reserved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ReserveError {
+    /// The queue is full.
+    #[error("queue is full")]
+    Full,
+    /// The queue is draining for shutdown.
+    #[error("queue is closed for shutdown")]
+    Closed,
+}
+
+struct State {
+    used: u64,
+    closed: bool,
+    fair: FairQueues,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    capacity: u64,
+    sizer: Sizer,
+    batching: Batching,
+    space: Notify,
+    items: Notify,
+    gauge: Counter,
+}
+
+/// A bounded, fair queue of batches.
+#[derive(Clone)]
+pub struct Queue {
+    inner: Arc<Inner>,
+}
+
+/// Room held in a queue for one batch; [`Reservation::commit`] puts the batch in.
+pub struct Reservation {
+    inner: Arc<Inner>,
+    size: u64,
+    committed: bool,
+}
+
+impl Queue {
+    /// A queue with `cfg`'s capacity and batching; `gauge` tracks queued records.
+    pub fn new(cfg: &QueueConfig, gauge: Counter) -> Self {
+        let batching = match &cfg.batch {
+            Some(b) => Batching {
+                min_size: b.min_size,
+                max_size: b.max_size,
+                flush_timeout: b.flush_timeout,
+                merge: true,
+            },
+            None => Batching {
+                min_size: 0,
+                max_size: 0,
+                flush_timeout: std::time::Duration::ZERO,
+                merge: false,
+            },
+        };
+        let quantum = match batching.max_size {
+            0 => batching.min_size.max(1024),
+            n => n,
+        };
+        Self {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State {
+                    used: 0,
+                    closed: false,
+                    fair: FairQueues::new(quantum),
+                }),
+                capacity: cfg.queue_size.max(1),
+                sizer: cfg.sizer,
+                batching,
+                space: Notify::new(),
+                items: Notify::new(),
+                gauge,
+            }),
+        }
+    }
+
+    /// The size of `batch` in this queue's unit.
+    pub fn size_of(&self, batch: &Batch) -> u64 {
+        match self.inner.sizer {
+            Sizer::Requests => 1,
+            Sizer::Items => batch.signal.record_count().max(1),
+            Sizer::Bytes => (batch.ctx.body_bytes as u64).max(1),
+        }
+    }
+
+    /// Room for `size`, now or never. An empty queue always takes one batch, however large.
+    pub fn try_reserve(&self, size: u64) -> Result<Reservation, ReserveError> {
+        let mut s = self.inner.state.lock();
+        if s.closed {
+            return Err(ReserveError::Closed);
+        }
+        if s.used > 0 && s.used + size > self.inner.capacity {
+            return Err(ReserveError::Full);
+        }
+        s.used += size;
+        Ok(Reservation {
+            inner: Arc::clone(&self.inner),
+            size,
+            committed: false,
+        })
+    }
+
+    /// Room for `size`, waiting for it when the queue is full.
+    pub async fn reserve_blocking(&self, size: u64) -> Result<Reservation, ReserveError> {
+        loop {
+            let notified = self.inner.space.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            match self.try_reserve(size) {
+                Err(ReserveError::Full) => notified.await,
+                other => return other,
+            }
+        }
+    }
+
+    /// The next bundle's items (one tenant), waiting for them; `None` once closed and empty.
+    pub async fn next(&self) -> Option<Vec<Item>> {
+        loop {
+            let notified = self.inner.items.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let wait_until = {
+                let mut s = self.inner.state.lock();
+                let mut batching = self.inner.batching;
+                if s.closed {
+                    // Draining: send what is there without waiting for batches to fill.
+                    batching.min_size = 0;
+                }
+                match s.fair.take(Instant::now(), &batching) {
+                    Take::Items(items) => {
+                        let freed: u64 = items.iter().map(|i| i.size).sum();
+                        s.used = s.used.saturating_sub(freed);
+                        self.inner.gauge.set(s.fair.records());
+                        let more = !s.fair.is_empty();
+                        drop(s);
+                        self.inner.space.notify_waiters();
+                        if more {
+                            // Let another consumer pick up the rest.
+                            self.inner.items.notify_one();
+                        }
+                        return Some(items);
+                    }
+                    Take::WaitUntil(at) => Some(at),
+                    Take::Empty if s.closed => return None,
+                    Take::Empty => None,
+                }
+            };
+            match wait_until {
+                Some(at) => {
+                    tokio::select! {
+                        _ = notified => {}
+                        _ = tokio::time::sleep_until(at.into()) => {}
+                    }
+                }
+                None => notified.await,
+            }
+        }
+    }
+
+    /// Stops taking new batches; consumers drain what is queued, then get `None`.
+    pub fn close(&self) {
+        self.inner.state.lock().closed = true;
+        self.inner.items.notify_waiters();
+        self.inner.space.notify_waiters();
+    }
+
+    /// Removes and returns everything still queued (when the drain deadline passed).
+    pub fn drain_all(&self) -> Vec<Item> {
+        let mut s = self.inner.state.lock();
+        s.used = 0;
+        let items = s.fair.drain_all();
+        self.inner.gauge.set(0);
+        items
+    }
+
+    /// Records queued now.
+    pub fn records(&self) -> u64 {
+        self.inner.state.lock().fair.records()
+    }
+}
+
+impl Reservation {
+    /// Puts `batch` in the queue, in the room reserved for it.
+    pub fn commit(mut self, batch: Arc<Batch>) {
+        self.committed = true;
+        let records = batch.signal.record_count();
+        {
+            let mut s = self.inner.state.lock();
+            s.fair.push(Item {
+                batch,
+                size: self.size,
+                records,
+                enqueued: Instant::now(),
+            });
+            self.inner.gauge.set(s.fair.records());
+        }
+        self.inner.items.notify_one();
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if !self.committed {
+            let mut s = self.inner.state.lock();
+            s.used = s.used.saturating_sub(self.size);
+            drop(s);
+            self.inner.space.notify_waiters();
+        }
+    }
+}

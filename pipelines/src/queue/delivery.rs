@@ -1,0 +1,166 @@
+//! Sending one bundle to one exporter with a timeout per attempt and retries with backoff,
+//! counting the outcome in weir's metrics.
+//!
+//! A send ends in success, or in a failure with a reason that is also the `reason` label of
+//! `weir_records_dropped_total`: `permanent` (the backend refused the data), `retries_exhausted`
+//! (`max_elapsed_time` passed), `retry_disabled`, or `shutdown` (the drain deadline passed).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use tokio::sync::watch;
+
+use super::RetryConfig;
+use super::retry::Backoff;
+use crate::metrics::catalogue;
+use crate::{Bundle, ExportError, Exporter, Metrics};
+
+/// Why a bundle was given up.
+#[derive(Debug, thiserror::Error)]
+#[error("{reason}: {error}")]
+pub struct Failure {
+    /// `permanent`, `retries_exhausted`, `retry_disabled` or `shutdown`.
+    pub reason: &'static str,
+    /// The last error.
+    pub error: ExportError,
+}
+
+/// An exporter wrapped with timeout, retry and accounting.
+#[derive(Clone)]
+pub struct Delivery {
+    id: Arc<str>,
+    exporter: Arc<dyn Exporter>,
+    retry: RetryConfig,
+    timeout: Duration,
+    metrics: Metrics,
+    stop: watch::Receiver<bool>,
+}
+
+impl Delivery {
+    /// Wraps `exporter` (component id `id`). `stop` turning true abandons retries (drain
+    /// deadline).
+    pub fn new(
+        id: Arc<str>,
+        exporter: Arc<dyn Exporter>,
+        retry: RetryConfig,
+        timeout: Duration,
+        metrics: Metrics,
+        stop: watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            id,
+            exporter,
+            retry,
+            timeout,
+            metrics,
+            stop,
+        }
+    }
+
+    /// Sends `bundle` until it is taken or given up, and counts the outcome.
+    pub async fn send(&self, bundle: Arc<Bundle>) -> Result<(), Failure> {
+        let result = self.attempts(&bundle).await;
+        let signal = bundle.kind().as_str();
+        let records = bundle.record_count();
+        match &result {
+            Ok(()) => self
+                .metrics
+                .counter(catalogue::EXPORTER_SENT_RECORDS, &[signal, &self.id])
+                .add(records),
+            Err(f) => {
+                self.metrics
+                    .counter(
+                        catalogue::EXPORTER_FAILED_RECORDS,
+                        &[signal, &self.id, f.reason],
+                    )
+                    .add(records);
+                self.metrics
+                    .counter(
+                        catalogue::RECORDS_DROPPED,
+                        &[signal, &self.id, bundle.tenant().as_str(), f.reason],
+                    )
+                    .add(records);
+                tracing::warn!(
+                    exporter = %self.id,
+                    tenant = %bundle.tenant(),
+                    signal,
+                    records,
+                    reason = f.reason,
+                    error = %f.error,
+                    "records dropped"
+                );
+            }
+        }
+        result
+    }
+
+    async fn attempts(&self, bundle: &Arc<Bundle>) -> Result<(), Failure> {
+        let started = Instant::now();
+        let mut backoff = Backoff::new(&self.retry);
+        let mut stop = self.stop.clone();
+        loop {
+            let attempt =
+                tokio::time::timeout(self.timeout, self.exporter.export(Arc::clone(bundle)));
+            let error = tokio::select! {
+                r = attempt => match r {
+                    Ok(Ok(())) => return Ok(()),
+                    Ok(Err(e)) => e,
+                    Err(_) => ExportError::retryable(format!("timed out after {:?}", self.timeout)),
+                },
+                _ = stopped(&mut stop) => {
+                    return Err(Failure { reason: "shutdown", error: ExportError::retryable("drain deadline passed") });
+                }
+            };
+            let retry_after = match &error {
+                ExportError::Permanent(_) => {
+                    return Err(Failure {
+                        reason: "permanent",
+                        error,
+                    });
+                }
+                ExportError::Retryable { retry_after, .. } => *retry_after,
+            };
+            if !self.retry.enabled {
+                return Err(Failure {
+                    reason: "retry_disabled",
+                    error,
+                });
+            }
+            let wait = backoff.next_wait(rand::random::<f64>(), retry_after);
+            let limit = self.retry.max_elapsed_time;
+            if !limit.is_zero() && started.elapsed() + wait > limit {
+                return Err(Failure {
+                    reason: "retries_exhausted",
+                    error,
+                });
+            }
+            tracing::debug!(exporter = %self.id, error = %error, wait_ms = wait.as_millis() as u64, "retrying");
+            self.metrics
+                .counter(catalogue::EXPORTER_RETRIES, &[&self.id])
+                .add(1);
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stopped(&mut stop) => {
+                    return Err(Failure { reason: "shutdown", error });
+                }
+            }
+        }
+    }
+}
+
+/// Resolves when `stop` turns true; never when its sender is gone (nobody can stop us then).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    if stop.wait_for(|s| *s).await.is_err() {
+        futures::future::pending::<()>().await;
+    }
+}
+
+/// With `sending_queue.enabled: false`, the pipeline calls the delivery inline: the client
+/// waits for the backend (retries included).
+impl Exporter for Delivery {
+    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<(), ExportError>> {
+        let this = self.clone();
+        Box::pin(async move { this.send(bundle).await.map_err(|f| f.error) })
+    }
+}

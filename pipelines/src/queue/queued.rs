@@ -1,0 +1,150 @@
+//! A queued exporter: the bounded fair queue in front of an exporter, with `num_consumers`
+//! tasks that take bundles from it and deliver them (timeout, retry, accounting).
+//!
+//! [`QueuedExporter::reserve`] is the producer side used by the pipeline's reserve-then-commit
+//! fan-out. [`QueuedExporter::drain`] closes the queue, lets consumers send what is queued until
+//! a deadline, then abandons the rest, counted as dropped with reason `shutdown`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::bounded::{Queue, Reservation, ReserveError};
+use super::delivery::Delivery;
+use super::{QueueConfig, RetryConfig};
+use crate::metrics::catalogue;
+use crate::{Batch, Bundle, Exporter, Metrics};
+
+/// What happened when a batch asked for room.
+pub enum Admission {
+    /// Room is held; commit it once every exporter said yes.
+    Reserved(Reservation),
+    /// The queue was full and the exporter drops on overflow; the loss is counted.
+    Dropped,
+}
+
+/// An exporter behind its queue and consumers.
+pub struct QueuedExporter {
+    id: Arc<str>,
+    queue: Queue,
+    block_on_overflow: bool,
+    drop_on_overflow: bool,
+    metrics: Metrics,
+    stop: watch::Sender<bool>,
+    consumers: Mutex<Option<JoinSet<()>>>,
+}
+
+impl QueuedExporter {
+    /// Starts `cfg.num_consumers` consumers delivering to `exporter`. Must run inside a Tokio
+    /// runtime.
+    pub fn start(
+        id: &str,
+        exporter: Arc<dyn Exporter>,
+        cfg: &QueueConfig,
+        retry: RetryConfig,
+        timeout: Duration,
+        metrics: Metrics,
+    ) -> Arc<Self> {
+        let id: Arc<str> = Arc::from(id);
+        metrics
+            .counter(catalogue::EXPORTER_QUEUE_CAPACITY, &[&id])
+            .set(cfg.queue_size);
+        let queue = Queue::new(
+            cfg,
+            metrics.counter(catalogue::EXPORTER_QUEUE_RECORDS, &[&id]),
+        );
+        let (stop, stop_rx) = watch::channel(false);
+        let delivery = Delivery::new(
+            Arc::clone(&id),
+            exporter,
+            retry,
+            timeout,
+            metrics.clone(),
+            stop_rx,
+        );
+        let mut consumers = JoinSet::new();
+        for _ in 0..cfg.num_consumers.max(1) {
+            let queue = queue.clone();
+            let delivery = delivery.clone();
+            consumers.spawn(async move {
+                while let Some(items) = queue.next().await {
+                    let parts = items.into_iter().map(|i| i.batch).collect();
+                    // Items of one `take` share a tenant and a signal, so this always holds.
+                    if let Some(bundle) = Bundle::of(parts) {
+                        let _ = delivery.send(Arc::new(bundle)).await;
+                    }
+                }
+            });
+        }
+        Arc::new(Self {
+            id,
+            queue,
+            block_on_overflow: cfg.block_on_overflow,
+            drop_on_overflow: cfg.drop_on_overflow,
+            metrics,
+            stop,
+            consumers: Mutex::new(Some(consumers)),
+        })
+    }
+
+    /// The exporter's component id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Asks for room for `batch`: waits when `block_on_overflow`, drops (counted) when
+    /// `drop_on_overflow`, otherwise fails with [`ReserveError`].
+    pub async fn reserve(&self, batch: &Batch) -> Result<Admission, ReserveError> {
+        let size = self.queue.size_of(batch);
+        let r = if self.block_on_overflow {
+            self.queue.reserve_blocking(size).await
+        } else {
+            self.queue.try_reserve(size)
+        };
+        match r {
+            Ok(r) => Ok(Admission::Reserved(r)),
+            Err(ReserveError::Full) if self.drop_on_overflow => {
+                self.count_dropped(batch, "queue_full");
+                Ok(Admission::Dropped)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Records queued now.
+    pub fn queued_records(&self) -> u64 {
+        self.queue.records()
+    }
+
+    /// Closes the queue and sends what it holds until `timeout` has passed; what is left then
+    /// (queued or being retried) is dropped and counted with reason `shutdown`.
+    pub async fn drain(&self, timeout: Duration) {
+        self.queue.close();
+        let Some(mut consumers) = self.consumers.lock().take() else {
+            return;
+        };
+        let all_done = async { while consumers.join_next().await.is_some() {} };
+        if tokio::time::timeout(timeout, all_done).await.is_err() {
+            let _ = self.stop.send(true);
+            for item in self.queue.drain_all() {
+                self.count_dropped(&item.batch, "shutdown");
+            }
+            while consumers.join_next().await.is_some() {}
+        }
+    }
+
+    fn count_dropped(&self, batch: &Batch, reason: &'static str) {
+        let records = batch.signal.record_count();
+        let signal = batch.signal.kind().as_str();
+        self.metrics
+            .counter(
+                catalogue::RECORDS_DROPPED,
+                &[signal, &self.id, batch.ctx.tenant.as_str(), reason],
+            )
+            .add(records);
+        tracing::warn!(exporter = %self.id, tenant = %batch.ctx.tenant, signal, records, reason, "records dropped");
+    }
+}
