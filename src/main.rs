@@ -9,6 +9,7 @@ use weir::config::{self, DEFAULT_CONFIG, ProcessEnv};
 use weir_pipeline::Metrics;
 
 fn main() -> ExitCode {
+    weir::install_crypto_provider();
     let cli = Cli::parse();
     match cli.command {
         Command::Validate { files } => validate(&files),

@@ -321,8 +321,15 @@ fn encode<M: Message + Serialize>(
 ) -> Response {
     let body = match encoding {
         Encoding::Protobuf => msg.encode_to_vec(),
-        // Serialising generated structs to a Vec cannot fail; fall back to an empty object.
-        Encoding::Json => serde_json::to_vec(msg).unwrap_or_else(|_| b"{}".to_vec()),
+        // Unset fields are left out (`{}` for full success) rather than written as null.
+        // Serialising generated structs cannot fail; fall back to an empty object.
+        Encoding::Json => match serde_json::to_value(msg) {
+            Ok(serde_json::Value::Object(mut fields)) => {
+                fields.retain(|_, v| !v.is_null());
+                serde_json::to_vec(&fields).unwrap_or_else(|_| b"{}".to_vec())
+            }
+            _ => b"{}".to_vec(),
+        },
     };
     encode_bytes(code, encoding, request_id, body)
 }

@@ -49,7 +49,10 @@ async fn start(processors: Vec<Arc<dyn Processor>>, max_body: u64) -> Harness {
         base: format!("http://{}", bound.local_addr),
         collector,
         metrics,
-        client: reqwest::Client::new(),
+        client: {
+            crate::install_crypto_provider();
+            reqwest::Client::new()
+        },
     }
 }
 

@@ -1,0 +1,182 @@
+"""Sends one trace, a few metrics and one log record through the OpenTelemetry Python SDK.
+
+Configured only by the standard environment variables, the way an application is:
+OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL (grpc | http/protobuf; the
+specification's default, http/protobuf, when unset), OTEL_SERVICE_NAME and
+OTEL_RESOURCE_ATTRIBUTES.
+
+Prints ONE JSON line on stdout describing what it created (ids in lower-case hex), so the test
+can look for exactly that in weir's output. Exits non-zero if any export failed or a signal was
+never exported.
+"""
+
+import json
+import os
+import sys
+import time
+
+from opentelemetry._logs import SeverityNumber
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+SCOPE = "weir.sdk_test"
+SCOPE_VERSION = "1.2.3"
+
+PROTOCOL = os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+if PROTOCOL == "grpc":
+    from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+elif PROTOCOL == "http/protobuf":
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+else:
+    sys.exit(f"send_all.py: unsupported OTEL_EXPORTER_OTLP_PROTOCOL={PROTOCOL!r}")
+
+# (signal, result name) of every export call. force_flush() returns True even when the export
+# failed, so the exporters' own results are the only honest signal of success.
+RESULTS = []
+
+
+def recording(cls, signal):
+    """The SDK's OTLP exporter class, noting the result of every export."""
+
+    class Recording(cls):
+        def export(self, *args, **kwargs):
+            result = super().export(*args, **kwargs)
+            RESULTS.append((signal, getattr(result, "name", repr(result))))
+            return result
+
+    Recording.__name__ = cls.__name__
+    return Recording
+
+
+def main():
+    # Resource.create() reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES and adds the
+    # telemetry.sdk.* attributes, as the SDK does for an application.
+    resource = Resource.create()
+    # The exporters take endpoint and protocol details from the environment only.
+    tracer_provider = TracerProvider(resource=resource)
+    tracer_provider.add_span_processor(BatchSpanProcessor(recording(OTLPSpanExporter, "traces")()))
+    meter_provider = MeterProvider(
+        resource=resource,
+        metric_readers=[PeriodicExportingMetricReader(recording(OTLPMetricExporter, "metrics")())],
+    )
+    logger_provider = LoggerProvider(resource=resource)
+    logger_provider.add_log_record_processor(
+        BatchLogRecordProcessor(recording(OTLPLogExporter, "logs")())
+    )
+
+    tracer = tracer_provider.get_tracer(SCOPE, SCOPE_VERSION)
+    meter = meter_provider.get_meter(SCOPE, SCOPE_VERSION)
+    logger = logger_provider.get_logger(SCOPE, SCOPE_VERSION)
+
+    span_attributes = {
+        "app.str": "hello",
+        "app.int": 42,
+        "app.float": 3.5,
+        "app.bool": True,
+        "app.list": ["a", "b"],
+    }
+    log_attributes = {"log.str": "value", "log.int": 7}
+    log_body = "payment declined"
+
+    with tracer.start_as_current_span(
+        "checkout", kind=SpanKind.SERVER, attributes=span_attributes
+    ) as parent:
+        parent.add_event("cache.miss", {"cache.key": "user:7"})
+        with tracer.start_as_current_span("charge-card", kind=SpanKind.CLIENT) as child:
+            child.set_attribute("payment.provider", "acme")
+            # Emitted while `child` is current: the SDK stamps its trace and span ids.
+            log_time = time.time_ns()
+            logger.emit(
+                timestamp=log_time,
+                body=log_body,
+                severity_number=SeverityNumber.WARN,
+                severity_text="WARN",
+                attributes=log_attributes,
+            )
+            child.set_status(Status(StatusCode.ERROR, "card declined"))
+
+    requests = meter.create_counter("app.requests", unit="1", description="requests served")
+    requests.add(3, {"http.route": "/cart"})
+    requests.add(4, {"http.route": "/cart"})
+    latency = meter.create_histogram("app.latency", unit="ms", description="request latency")
+    latency_values = [1.5, 2.5, 10.0]
+    for value in latency_values:
+        latency.record(value)
+    depth = meter.create_up_down_counter("app.queue.depth", unit="1", description="queued jobs")
+    depth.add(5)
+    depth.add(-2)
+
+    flushed = {
+        "traces": tracer_provider.force_flush(),
+        "metrics": meter_provider.force_flush(),
+        "logs": logger_provider.force_flush(),
+    }
+    tracer_provider.shutdown()
+    meter_provider.shutdown()
+    logger_provider.shutdown()
+
+    failures = [f"force_flush({s}) returned {ok}" for s, ok in flushed.items() if not ok]
+    failures += [f"{s} export: {r}" for s, r in RESULTS if r != "SUCCESS"]
+    exported = {s for s, _ in RESULTS}
+    failures += [f"{s}: never exported" for s in ("traces", "metrics", "logs") if s not in exported]
+    if failures:
+        print("send_all.py: " + "; ".join(failures), file=sys.stderr)
+        return 1
+
+    parent_ctx = parent.get_span_context()
+    child_ctx = child.get_span_context()
+    report = {
+        "protocol": PROTOCOL,
+        "scope": {"name": SCOPE, "version": SCOPE_VERSION},
+        "trace_id": format(parent_ctx.trace_id, "032x"),
+        "parent": {
+            "span_id": format(parent_ctx.span_id, "016x"),
+            "name": parent.name,
+            "attributes": span_attributes,
+            "start_time_unix_nano": parent.start_time,
+            "end_time_unix_nano": parent.end_time,
+            "event": {
+                "name": "cache.miss",
+                "time_unix_nano": parent.events[0].timestamp,
+                "attributes": {"cache.key": "user:7"},
+            },
+        },
+        "child": {
+            "span_id": format(child_ctx.span_id, "016x"),
+            "name": child.name,
+            "attributes": {"payment.provider": "acme"},
+            "start_time_unix_nano": child.start_time,
+            "end_time_unix_nano": child.end_time,
+            "status": {"code": "ERROR", "message": "card declined"},
+        },
+        "metrics": {
+            "counter": {"name": "app.requests", "value": 7, "attributes": {"http.route": "/cart"}},
+            "histogram": {"name": "app.latency", "values": latency_values},
+            "up_down_counter": {"name": "app.queue.depth", "value": 3},
+        },
+        "log": {
+            "body": log_body,
+            "time_unix_nano": log_time,
+            "severity_number": int(SeverityNumber.WARN.value),
+            "severity_text": "WARN",
+            "attributes": log_attributes,
+            "span_id": format(child_ctx.span_id, "016x"),
+        },
+        "exports": RESULTS,
+    }
+    print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
