@@ -14,9 +14,11 @@ use futures::future::BoxFuture;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use weir_exporters::debug::DebugExporter;
+use weir_exporters::otlp::OtlpGrpcExporter;
+use weir_exporters::otlphttp::OtlpHttpExporter;
 use weir_pipeline::pipeline::{ExporterHandle, NamedExporter, NamedProcessor};
 use weir_pipeline::queue::delivery::Delivery;
-use weir_pipeline::queue::{QueueConfig, QueuedExporter, RetryConfig};
+use weir_pipeline::queue::{QueueBatchConfig, QueueConfig, QueuedExporter, RetryConfig, Sizer};
 use weir_pipeline::{Exporter, Metrics, Pipeline, Processor, Router, TenantId};
 
 use crate::admin::{self, Readiness};
@@ -190,18 +192,74 @@ fn build_exporters(config: &Config, metrics: &Metrics) -> Result<Exporters, Star
             ExporterConfig::Debug(c) => ExporterHandle::Direct(Arc::new(
                 DebugExporter::new(&name, c).map_err(|e| failed(&e))?,
             )),
+            ExporterConfig::Otlp(c) => {
+                let exporter = OtlpGrpcExporter::new(&name, c).map_err(|e| failed(&e))?;
+                let queue = with_pipeline_batching(config, id, &c.sending_queue);
+                delivered(
+                    &name,
+                    Arc::new(exporter),
+                    &queue,
+                    &c.retry_on_failure,
+                    c.timeout,
+                    metrics,
+                )
+            }
+            ExporterConfig::OtlpHttp(c) => {
+                let exporter = OtlpHttpExporter::new(&name, c).map_err(|e| failed(&e))?;
+                let queue = with_pipeline_batching(config, id, &c.sending_queue);
+                delivered(
+                    &name,
+                    Arc::new(exporter),
+                    &queue,
+                    &c.retry_on_failure,
+                    c.timeout,
+                    metrics,
+                )
+            }
         };
         if let ExporterHandle::Queued(q) = &handle {
             out.queued.push(Arc::clone(q));
         }
         out.handles.insert(id.clone(), handle);
     }
-    let _ = metrics;
     Ok(out)
 }
 
+/// The exporter's queue settings, with batching taken from a `batch` processor in one of its
+/// pipelines when `sending_queue.batch` is not set (the Collector's processor, mapped onto the
+/// queue: `send_batch_size` → `min_size`, `send_batch_max_size` → `max_size`, `timeout` →
+/// `flush_timeout`).
+fn with_pipeline_batching(
+    config: &Config,
+    exporter: &ComponentId,
+    queue: &QueueConfig,
+) -> QueueConfig {
+    let mut queue = queue.clone();
+    if queue.batch.is_some() {
+        return queue;
+    }
+    let batch = config
+        .service
+        .pipelines
+        .iter()
+        .filter(|p| p.exporters.contains(exporter))
+        .flat_map(|p| &p.processors)
+        .find_map(|id| match config.processors.get(id) {
+            Some(ProcessorConfig::Batch(b)) => Some(b),
+            _ => None,
+        });
+    if let Some(b) = batch {
+        queue.batch = Some(QueueBatchConfig {
+            flush_timeout: b.timeout,
+            min_size: u64::from(b.send_batch_size),
+            max_size: u64::from(b.send_batch_max_size),
+            sizer: Sizer::Items,
+        });
+    }
+    queue
+}
+
 /// Puts `exporter` behind its queue, or (queue disabled) behind inline retries.
-#[allow(dead_code)]
 fn delivered(
     id: &str,
     exporter: Arc<dyn Exporter>,

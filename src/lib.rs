@@ -12,5 +12,5 @@ pub mod receivers;
 /// Installs rustls' `ring` crypto provider for the whole process (weir uses one provider, never
 /// aws-lc). Call it once before building any TLS or HTTP client; later calls do nothing.
 pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    weir_exporters::install_crypto_provider();
 }

@@ -2,6 +2,10 @@
 //! the standard `OTEL_*` variables as an application would be, sends a trace, metrics and a log
 //! record to a running weir over OTLP/gRPC and OTLP/HTTP (protobuf). The debug exporter's JSON
 //! must hold exactly what the script reports it created, field for field.
+//!
+//! The relay tests put a second weir in front: the SDK sends to it, its `otlp` or `otlphttp`
+//! exporter forwards through its queue to the first weir, and SIGTERM must drain that queue
+//! before it exits 0, so that the first weir's output is complete and still field for field.
 
 mod common;
 
@@ -26,14 +30,69 @@ fn python_sdk_over_http_protobuf() {
     sdk_round_trip("http/protobuf");
 }
 
+#[test]
+fn relayed_through_the_otlp_exporter() {
+    relay_round_trip("grpc", "otlp");
+}
+
+#[test]
+fn relayed_through_the_otlphttp_exporter() {
+    relay_round_trip("http/protobuf", "otlphttp");
+}
+
 fn sdk_round_trip(protocol: &str) {
     let python = python(); // fails first, with how to get it, if the venv is missing
     let mut weir = Weir::start(common::DEBUG_CONFIG);
-    let endpoint = match protocol {
+    let endpoint = sdk_endpoint(&weir, protocol);
+    let report = run_send_all(&python, protocol, &endpoint);
+    check_everything(&mut weir, &report, protocol);
+}
+
+/// SDK → relay weir (`exporter` to the sink) → sink weir (debug JSON).
+fn relay_round_trip(protocol: &str, exporter: &str) {
+    let python = python();
+    let mut sink = Weir::start(common::DEBUG_CONFIG);
+    let endpoint = match exporter {
+        "otlp" => sink.grpc_base(),
+        _ => sink.http_base(),
+    };
+    let mut relay = Weir::start(&format!(
+        "\
+receivers:
+  otlp:
+    protocols:
+      grpc: {{ endpoint: 127.0.0.1:0 }}
+      http: {{ endpoint: 127.0.0.1:0 }}
+exporters:
+  {exporter}:
+    endpoint: {endpoint}
+    tls: {{ insecure: true }}
+    retry_on_failure: {{ initial_interval: 50ms }}
+service:
+  admin: {{ endpoint: 127.0.0.1:0 }}
+  drain_timeout: 20s
+  pipelines:
+    traces:  {{ receivers: [otlp], exporters: [{exporter}] }}
+    metrics: {{ receivers: [otlp], exporters: [{exporter}] }}
+    logs:    {{ receivers: [otlp], exporters: [{exporter}] }}
+"
+    ));
+    let report = run_send_all(&python, protocol, &sdk_endpoint(&relay, protocol));
+    // SIGTERM: the relay stops its receivers, drains its queues into the sink, and exits 0.
+    let status = relay.stop();
+    assert!(status.success(), "relay exited with {status}");
+    check_everything(&mut sink, &report, protocol);
+}
+
+fn sdk_endpoint(weir: &Weir, protocol: &str) -> String {
+    match protocol {
         "grpc" => weir.grpc_base(),
         _ => weir.http_base(), // the SDK appends /v1/traces, /v1/metrics, /v1/logs
-    };
-    let report = run_send_all(&python, protocol, &endpoint);
+    }
+}
+
+/// Everything the SDK reported it sent is in `weir`'s debug output, once, field for field.
+fn check_everything(weir: &mut Weir, report: &Value, protocol: &str) {
     assert_eq!(report["protocol"], protocol);
 
     // One debug line per export call the SDK made, each a distinct request; nothing else.
@@ -58,9 +117,9 @@ fn sdk_round_trip(protocol: &str) {
         assert!(request_ids.insert(id.to_owned()), "request_id {id} reused");
     }
 
-    check_traces(&weir.records_of("traces"), &report);
-    check_metrics(&weir.records_of("metrics"), &report);
-    check_logs(&weir.records_of("logs"), &report);
+    check_traces(&weir.records_of("traces"), report);
+    check_metrics(&weir.records_of("metrics"), report);
+    check_logs(&weir.records_of("logs"), report);
 
     let status = weir.stop();
     assert!(status.success(), "weir exited with {status} after SIGTERM");

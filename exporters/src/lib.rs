@@ -5,5 +5,19 @@
 //!
 //! - [`debug`]: writes what arrives to stdout or a file, as text or JSON lines, like the
 //!   OpenTelemetry Collector's `debug` exporter.
+//! - [`otlp`]: OTLP/gRPC to Tempo or another collector, like the Collector's `otlp` exporter.
+//! - [`otlphttp`]: OTLP/HTTP protobuf to a collector, gateway or backend, like the Collector's
+//!   `otlphttp` exporter.
 
 pub mod debug;
+pub mod otlp;
+pub mod otlphttp;
+
+/// Installs `ring` as rustls' process-wide crypto provider: weir's one provider (no aws-lc).
+/// The binary calls it once at start, before building any exporter; the TLS clients of the
+/// `otlp` and `otlphttp` exporters use it. Calling it again, or after another provider was
+/// installed, does nothing.
+pub fn install_crypto_provider() {
+    // Err only means a provider is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use futures::future::join_all;
 
-use crate::queue::{Admission, QueuedExporter};
+use crate::queue::{Admission, QueuedExporter, Reservation};
 use crate::{
     Batch, Bundle, ExportError, Exporter, Outcome, Processor, Refusal, RefusalKind, SignalKind,
 };
@@ -120,8 +120,16 @@ impl Pipeline {
         self.signal
     }
 
-    /// Runs the processors on `batch`, then exports it to every exporter.
-    pub async fn submit(&self, mut batch: Batch) -> Result<Accepted, SubmitError> {
+    /// Runs the processors on `batch`, then hands it to every exporter.
+    pub async fn submit(&self, batch: Batch) -> Result<Accepted, SubmitError> {
+        let prepared = self.prepare(batch).await?;
+        prepared.export_direct().await?;
+        Ok(prepared.commit())
+    }
+
+    /// First phase of a submit: runs the processors and reserves room in every queued
+    /// exporter. Nothing is queued yet; dropping the result gives the room back.
+    pub async fn prepare(&self, mut batch: Batch) -> Result<Prepared<'_>, SubmitError> {
         let mut accepted = Accepted::default();
         for p in &self.processors {
             match p.processor.process(&mut batch) {
@@ -138,20 +146,25 @@ impl Pipeline {
                 }
             }
         }
-        if batch.signal.is_empty() {
-            return Ok(accepted);
+        let mut prepared = Prepared {
+            pipeline: self,
+            batch: Arc::new(batch),
+            accepted,
+            reservations: Vec::new(),
+            overflowed: Vec::new(),
+        };
+        if prepared.batch.signal.is_empty() {
+            return Ok(prepared);
         }
-        let batch = Arc::new(batch);
-        // Reserve room in every queue first: the batch goes into all of them or none, so a
-        // client's retry never duplicates data into the healthy ones.
-        let mut reservations = Vec::new();
+        // Room in every queue first: the batch goes into all of them or none, so a client's
+        // retry never duplicates data into the healthy ones.
         for e in &self.exporters {
             let ExporterHandle::Queued(q) = &e.handle else {
                 continue;
             };
-            match q.reserve(&batch).await {
-                Ok(Admission::Reserved(r)) => reservations.push(r),
-                Ok(Admission::Dropped) => {}
+            match q.reserve(&prepared.batch).await {
+                Ok(Admission::Reserved(r)) => prepared.reservations.push(r),
+                Ok(Admission::Dropped) => prepared.overflowed.push(Arc::clone(q)),
                 Err(err) => {
                     tracing::warn!(pipeline = %self.id, exporter = %e.id, error = %err, "refusing: exporter cannot take more");
                     return Err(unavailable(
@@ -162,7 +175,28 @@ impl Pipeline {
                 }
             }
         }
+        Ok(prepared)
+    }
+}
+
+/// A batch that went through a pipeline's processors and holds room in its queues.
+pub struct Prepared<'a> {
+    pipeline: &'a Pipeline,
+    batch: Arc<Batch>,
+    accepted: Accepted,
+    reservations: Vec<Reservation>,
+    overflowed: Vec<Arc<QueuedExporter>>,
+}
+
+impl Prepared<'_> {
+    /// Second phase: sends the batch to the exporters called inline. On failure the
+    /// reservations are given back when `self` is dropped.
+    pub async fn export_direct(&self) -> Result<(), SubmitError> {
+        if self.batch.signal.is_empty() {
+            return Ok(());
+        }
         let direct: Vec<_> = self
+            .pipeline
             .exporters
             .iter()
             .filter_map(|e| match &e.handle {
@@ -170,25 +204,34 @@ impl Pipeline {
                 ExporterHandle::Queued(_) => None,
             })
             .collect();
-        if !direct.is_empty() {
-            let bundle = Arc::new(Bundle::single(Arc::clone(&batch)));
-            let results = join_all(direct.iter().map(|(_, x)| x.export(Arc::clone(&bundle)))).await;
-            for ((e, _), result) in direct.iter().zip(results) {
-                if let Err(err) = result {
-                    tracing::warn!(pipeline = %self.id, exporter = %e.id, error = %err, "export failed");
-                    let retry_after = match &err {
-                        ExportError::Retryable { retry_after, .. } => *retry_after,
-                        ExportError::Permanent(_) => None,
-                    };
-                    // Dropping the reservations gives their room back.
-                    return Err(unavailable(&e.id, "could not take the data", retry_after));
-                }
+        if direct.is_empty() {
+            return Ok(());
+        }
+        let bundle = Arc::new(Bundle::single(Arc::clone(&self.batch)));
+        let results = join_all(direct.iter().map(|(_, x)| x.export(Arc::clone(&bundle)))).await;
+        for ((e, _), result) in direct.iter().zip(results) {
+            if let Err(err) = result {
+                tracing::warn!(pipeline = %self.pipeline.id, exporter = %e.id, error = %err, "export failed");
+                let retry_after = match &err {
+                    ExportError::Retryable { retry_after, .. } => *retry_after,
+                    ExportError::Permanent(_) => None,
+                };
+                return Err(unavailable(&e.id, "could not take the data", retry_after));
             }
         }
-        for r in reservations {
-            r.commit(Arc::clone(&batch));
+        Ok(())
+    }
+
+    /// Last phase: the request is taken. Queues the batch in the reserved room, and counts it
+    /// as dropped for exporters that drop on overflow.
+    pub fn commit(self) -> Accepted {
+        for r in self.reservations {
+            r.commit(Arc::clone(&self.batch));
         }
-        Ok(accepted)
+        for q in &self.overflowed {
+            q.count_dropped(&self.batch, "queue_full");
+        }
+        self.accepted
     }
 }
 
@@ -250,10 +293,18 @@ impl Router {
             copies.push(batch.clone());
         }
         copies.push(batch);
-        let results = join_all(pipelines.iter().zip(copies).map(|(p, b)| p.submit(b))).await;
+        // All pipelines prepare before any commits, so a refusal by one queues nothing in the
+        // others (the client's retry would duplicate it there).
+        let mut prepared = Vec::with_capacity(pipelines.len());
+        for (p, b) in pipelines.iter().zip(copies) {
+            prepared.push(p.prepare(b).await?);
+        }
+        for p in &prepared {
+            p.export_direct().await?;
+        }
         let mut merged = Accepted::default();
-        for r in results {
-            let a = r?;
+        for p in prepared {
+            let a = p.commit();
             merged.rejected = merged.rejected.max(a.rejected);
             if merged.message.is_none() {
                 merged.message = a.message;

@@ -7,6 +7,8 @@
 use serde::de::DeserializeOwned;
 use serde_yaml_ng::Value;
 use weir_exporters::debug::DebugConfig;
+use weir_exporters::otlp::OtlpConfig;
+use weir_exporters::otlphttp::OtlpHttpConfig;
 use weir_pipeline::SignalKind;
 
 use crate::receivers::config::OtlpReceiverConfig;
@@ -56,11 +58,23 @@ pub const PROCESSORS: &[Kind] = &[Kind {
 }];
 
 /// Exporter kinds.
-pub const EXPORTERS: &[Kind] = &[Kind {
-    name: "debug",
-    signals: ALL_SIGNALS,
-    unsupported: weir_exporters::debug::UNSUPPORTED_COLLECTOR_KEYS,
-}];
+pub const EXPORTERS: &[Kind] = &[
+    Kind {
+        name: "debug",
+        signals: ALL_SIGNALS,
+        unsupported: weir_exporters::debug::UNSUPPORTED_COLLECTOR_KEYS,
+    },
+    Kind {
+        name: "otlp",
+        signals: ALL_SIGNALS,
+        unsupported: weir_exporters::otlp::UNSUPPORTED_COLLECTOR_KEYS,
+    },
+    Kind {
+        name: "otlphttp",
+        signals: ALL_SIGNALS,
+        unsupported: weir_exporters::otlphttp::UNSUPPORTED_COLLECTOR_KEYS,
+    },
+];
 
 /// A receiver's config, by kind.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,38 +95,74 @@ pub enum ProcessorConfig {
 pub enum ExporterConfig {
     /// `debug`: prints what arrives.
     Debug(DebugConfig),
+    /// `otlp`: OTLP/gRPC to Tempo or another collector.
+    Otlp(Box<OtlpConfig>),
+    /// `otlphttp`: OTLP/HTTP (protobuf) to Tempo or another collector.
+    OtlpHttp(Box<OtlpHttpConfig>),
 }
 
-/// A typed-config error: the path inside the component and the message.
+/// A config error: the path inside the component and the message.
 pub type FieldError = (String, String);
 
 impl ReceiverConfig {
     /// Reads the config of a receiver of kind `kind`.
-    pub fn parse(kind: &str, value: Value) -> Result<Self, FieldError> {
+    pub fn parse(kind: &str, value: Value) -> Result<Self, Vec<FieldError>> {
         match kind {
-            "otlp" => typed(value).map(ReceiverConfig::Otlp),
-            other => Err((String::new(), format!("no receiver kind {other:?}"))),
+            "otlp" => one(typed(value)).map(ReceiverConfig::Otlp),
+            other => Err(vec![(String::new(), format!("no receiver kind {other:?}"))]),
         }
     }
 }
 
 impl ProcessorConfig {
     /// Reads the config of a processor of kind `kind`.
-    pub fn parse(kind: &str, value: Value) -> Result<Self, FieldError> {
+    pub fn parse(kind: &str, value: Value) -> Result<Self, Vec<FieldError>> {
         match kind {
-            "batch" => typed(value).map(ProcessorConfig::Batch),
-            other => Err((String::new(), format!("no processor kind {other:?}"))),
+            "batch" => {
+                let b: BatchConfig = one(typed(value))?;
+                if b.send_batch_max_size != 0 && b.send_batch_max_size < b.send_batch_size {
+                    return Err(vec![(
+                        "send_batch_max_size".into(),
+                        "must be 0 or at least send_batch_size".into(),
+                    )]);
+                }
+                Ok(ProcessorConfig::Batch(b))
+            }
+            other => Err(vec![(
+                String::new(),
+                format!("no processor kind {other:?}"),
+            )]),
         }
     }
 }
 
 impl ExporterConfig {
     /// Reads the config of an exporter of kind `kind`.
-    pub fn parse(kind: &str, value: Value) -> Result<Self, FieldError> {
+    pub fn parse(kind: &str, value: Value) -> Result<Self, Vec<FieldError>> {
         match kind {
-            "debug" => typed(value).map(ExporterConfig::Debug),
-            other => Err((String::new(), format!("no exporter kind {other:?}"))),
+            "debug" => one(typed(value)).map(ExporterConfig::Debug),
+            "otlp" => {
+                let c: OtlpConfig = one(typed(value))?;
+                checked(c.problems(), ExporterConfig::Otlp(Box::new(c)))
+            }
+            "otlphttp" => {
+                let c: OtlpHttpConfig = one(typed(value))?;
+                checked(c.problems(), ExporterConfig::OtlpHttp(Box::new(c)))
+            }
+            other => Err(vec![(String::new(), format!("no exporter kind {other:?}"))]),
         }
+    }
+}
+
+fn one<T>(r: Result<T, FieldError>) -> Result<T, Vec<FieldError>> {
+    r.map_err(|e| vec![e])
+}
+
+fn checked<T>(problems: Vec<FieldError>, ok: T) -> Result<T, Vec<FieldError>> {
+    if problems.is_empty() {
+        Ok(ok)
+    } else {
+        Err(problems)
     }
 }
 

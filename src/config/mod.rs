@@ -178,15 +178,6 @@ pub fn load_str(text: &str, source_name: &str, env: &dyn Env) -> Result<Config, 
         &mut e_ids,
         &mut raw,
     );
-    for (id, p) in &processors {
-        let ProcessorConfig::Batch(b) = p;
-        if b.send_batch_max_size != 0 && b.send_batch_max_size < b.send_batch_size {
-            raw.push((
-                format!("processors.{id}.send_batch_max_size"),
-                "must be 0 or at least send_batch_size".into(),
-            ));
-        }
-    }
     let kinds = service::Known {
         receivers: r_ids.iter().collect(),
         processors: p_ids.iter().collect(),
@@ -238,7 +229,7 @@ fn components<T>(
     section: &str,
     value: Value,
     kinds: &[Kind],
-    parse: fn(&str, Value) -> Result<T, components::FieldError>,
+    parse: fn(&str, Value) -> Result<T, Vec<components::FieldError>>,
     defined: &mut Vec<ComponentId>,
     errors: &mut Vec<(String, String)>,
 ) -> BTreeMap<ComponentId, T> {
@@ -295,13 +286,15 @@ fn components<T>(
             Ok(cfg) => {
                 out.insert(id, cfg);
             }
-            Err((field, message)) => {
-                let full = if field.is_empty() {
-                    path
-                } else {
-                    format!("{path}.{field}")
-                };
-                errors.push((full, message));
+            Err(problems) => {
+                for (field, message) in problems {
+                    let full = if field.is_empty() {
+                        path.clone()
+                    } else {
+                        format!("{path}.{field}")
+                    };
+                    errors.push((full, message));
+                }
             }
         }
     }

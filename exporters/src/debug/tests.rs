@@ -133,7 +133,10 @@ async fn export_to_file(signal: Signal, verbosity: Verbosity, format: OutputForm
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("debug.out");
     let exporter = DebugExporter::new("debug", &config(&path, verbosity, format)).expect("new");
-    exporter.export(Arc::new(Bundle::single(batch(signal)))).await.expect("export");
+    exporter
+        .export(Arc::new(Bundle::single(batch(signal))))
+        .await
+        .expect("export");
     std::fs::read_to_string(&path).expect("read back")
 }
 
@@ -291,7 +294,10 @@ async fn appends_to_an_existing_file() {
     let cfg = config(&path, Verbosity::Basic, OutputFormat::Json);
     let exporter = DebugExporter::new("debug", &cfg).expect("new");
     for signal in [traces(), log("a"), gauge()] {
-        exporter.export(Arc::new(Bundle::single(batch(signal)))).await.expect("export");
+        exporter
+            .export(Arc::new(Bundle::single(batch(signal))))
+            .await
+            .expect("export");
     }
     let out = std::fs::read_to_string(&path).expect("read");
     let lines: Vec<&str> = out.lines().collect();

@@ -6,7 +6,7 @@
 //! dropped without commit gives its room back.
 
 use std::sync::Arc;
-use std::time::Instant;
+use tokio::time::Instant;
 
 use parking_lot::Mutex;
 use tokio::sync::Notify;
@@ -169,7 +169,7 @@ impl Queue {
                 Some(at) => {
                     tokio::select! {
                         _ = notified => {}
-                        _ = tokio::time::sleep_until(at.into()) => {}
+                        _ = tokio::time::sleep_until(at) => {}
                     }
                 }
                 None => notified.await,

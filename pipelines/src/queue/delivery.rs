@@ -6,7 +6,9 @@
 //! (`max_elapsed_time` passed), `retry_disabled`, or `shutdown` (the drain deadline passed).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use futures::future::BoxFuture;
 use tokio::sync::watch;

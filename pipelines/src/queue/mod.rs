@@ -14,3 +14,5 @@ pub mod split;
 pub use bounded::{Reservation, ReserveError};
 pub use config::{QueueBatchConfig, QueueConfig, RetryConfig, Sizer};
 pub use queued::{Admission, QueuedExporter};
+#[cfg(test)]
+mod tests;

@@ -22,7 +22,8 @@ use crate::{Batch, Bundle, Exporter, Metrics};
 pub enum Admission {
     /// Room is held; commit it once every exporter said yes.
     Reserved(Reservation),
-    /// The queue was full and the exporter drops on overflow; the loss is counted.
+    /// The queue was full and the exporter drops on overflow. Once the request is taken, the
+    /// caller counts the loss with [`QueuedExporter::count_dropped`].
     Dropped,
 }
 
@@ -106,10 +107,7 @@ impl QueuedExporter {
         };
         match r {
             Ok(r) => Ok(Admission::Reserved(r)),
-            Err(ReserveError::Full) if self.drop_on_overflow => {
-                self.count_dropped(batch, "queue_full");
-                Ok(Admission::Dropped)
-            }
+            Err(ReserveError::Full) if self.drop_on_overflow => Ok(Admission::Dropped),
             Err(e) => Err(e),
         }
     }
@@ -136,7 +134,8 @@ impl QueuedExporter {
         }
     }
 
-    fn count_dropped(&self, batch: &Batch, reason: &'static str) {
+    /// Counts `batch` as lost for this exporter in `weir_records_dropped_total`.
+    pub fn count_dropped(&self, batch: &Batch, reason: &'static str) {
         let records = batch.signal.record_count();
         let signal = batch.signal.kind().as_str();
         self.metrics

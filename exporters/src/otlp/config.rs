@@ -1,0 +1,296 @@
+//! The `otlp` exporter's configuration: the OpenTelemetry Collector's `otlp` (gRPC) exporter
+//! keys, plus weir's `tenant_header`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use http::Uri;
+use serde::Deserialize;
+use weir_pipeline::queue::config::DEFAULT_TIMEOUT;
+use weir_pipeline::queue::{QueueConfig, RetryConfig};
+
+use super::common::{Compression, DEFAULT_TENANT_HEADER, Headers, header_problems};
+
+/// Keys of the Collector's `otlp` exporter that weir does not implement. The config loader
+/// reports each as `not supported by weir: <key>` instead of a generic unknown-key error.
+pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] = &[
+    "auth",
+    "authority",
+    "balancer_name",
+    "compression_params",
+    "keepalive",
+    "middlewares",
+    "read_buffer_size",
+    "write_buffer_size",
+    "wait_for_ready",
+    "tls.ca_pem",
+    "tls.cert_pem",
+    "tls.key_pem",
+    "tls.insecure_skip_verify",
+    "tls.server_name_override",
+    "tls.include_system_ca_certs_pool",
+    "tls.min_version",
+    "tls.max_version",
+    "tls.cipher_suites",
+    "tls.curve_preferences",
+    "tls.reload_interval",
+    "sending_queue.storage",
+    "sending_queue.wait_for_result",
+];
+
+/// Compressions the gRPC exporter sends (what a Collector's or Tempo's gRPC receiver accepts).
+pub(crate) const GRPC_COMPRESSIONS: &[Compression] =
+    &[Compression::Gzip, Compression::Zstd, Compression::None];
+
+/// Configuration of an `otlp` (OTLP/gRPC) exporter.
+///
+/// ```yaml
+/// exporters:
+///   otlp/tempo:
+///     endpoint: tempo:4317
+///     tls: { insecure: true }
+///     headers: { Authorization: "Bearer ${env:TEMPO_TOKEN}" }
+///     compression: zstd
+///     timeout: 10s
+/// ```
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OtlpConfig {
+    /// Where to send, required: `host:port` (TLS unless `tls.insecure: true`),
+    /// `http://host:port` (plaintext) or `https://host:port` (TLS; the port defaults to 443).
+    /// No path: the gRPC method names the signal.
+    pub endpoint: String,
+    /// Transport security. Without it, a `host:port` endpoint is reached over TLS, verified
+    /// against the system's root certificates.
+    pub tls: GrpcTlsConfig,
+    /// Metadata sent with every request, e.g. `Authorization`. Names are case-insensitive
+    /// (sent lower-case); values must be printable. A name here overrides `tenant_header`.
+    pub headers: Headers,
+    /// `gzip` (default, as in the Collector), `zstd`, or `none`.
+    pub compression: String,
+    /// Longest wait for one attempt (connecting, sending and the answer), as `5s` (default),
+    /// `500ms`, `1m`. It is sent to the backend as `grpc-timeout` too. An attempt that runs out
+    /// of time is retried as `retry_on_failure` says.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// weir's key: the metadata that carries each batch's tenant, `X-Scope-OrgID` by default
+    /// (what Tempo, Loki and Mimir read). An empty string sends no tenant. When `headers` sets
+    /// the same name, that fixed value is sent instead.
+    pub tenant_header: String,
+    /// The queue in front of this exporter: `enabled`, `queue_size`, `sizer`, `num_consumers`,
+    /// `block_on_overflow`, `batch`, and weir's `drop_on_overflow`.
+    pub sending_queue: QueueConfig,
+    /// Retries of failed attempts that may succeed later (UNAVAILABLE, a backend asking to
+    /// slow down): `enabled`, `initial_interval`, `max_interval`, `max_elapsed_time`, ...
+    pub retry_on_failure: RetryConfig,
+}
+
+impl Default for OtlpConfig {
+    fn default() -> Self {
+        Self {
+            endpoint: String::new(),
+            tls: GrpcTlsConfig::default(),
+            headers: Headers::default(),
+            compression: "gzip".into(),
+            timeout: DEFAULT_TIMEOUT,
+            tenant_header: DEFAULT_TENANT_HEADER.into(),
+            sending_queue: QueueConfig::default(),
+            retry_on_failure: RetryConfig::default(),
+        }
+    }
+}
+
+/// `tls`: how the gRPC connection is secured.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GrpcTlsConfig {
+    /// `true`: plaintext (no TLS), e.g. for a Tempo in the same cluster. An `https://`
+    /// endpoint still uses TLS; an `http://` endpoint is plaintext whatever this says.
+    pub insecure: bool,
+    /// PEM file of the certificate authorities to trust instead of the system's roots.
+    pub ca_file: Option<PathBuf>,
+    /// PEM file of the client certificate, for backends that require mutual TLS; needs
+    /// `key_file`.
+    pub cert_file: Option<PathBuf>,
+    /// PEM file of the client certificate's private key; needs `cert_file`.
+    pub key_file: Option<PathBuf>,
+}
+
+/// Where and how to connect, from `endpoint` and `tls.insecure`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Target {
+    /// `http://host:port` or `https://host:port`.
+    pub(crate) uri: Uri,
+    /// True for TLS.
+    pub(crate) tls: bool,
+}
+
+impl OtlpConfig {
+    /// `(key, message)` for each invalid setting. Pure: reads no file, opens no connection.
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if let Err(msg) = self.target() {
+            out.push(("endpoint".into(), msg));
+        }
+        if let Err(msg) = Compression::parse(&self.compression, GRPC_COMPRESSIONS) {
+            out.push(("compression".into(), msg));
+        }
+        if self.timeout.is_zero() {
+            out.push(("timeout".into(), "must be more than 0s".into()));
+        }
+        match (&self.tls.cert_file, &self.tls.key_file) {
+            (Some(_), None) => out.push(("tls.key_file".into(), "required with cert_file".into())),
+            (None, Some(_)) => out.push(("tls.cert_file".into(), "required with key_file".into())),
+            _ => {}
+        }
+        out.extend(header_problems(&self.headers, &self.tenant_header, true));
+        out.extend(self.sending_queue.problems());
+        out.extend(self.retry_on_failure.problems());
+        out
+    }
+
+    /// The URI to connect to and whether TLS is used.
+    pub(crate) fn target(&self) -> Result<Target, String> {
+        let ep = self.endpoint.trim();
+        if ep.is_empty() {
+            return Err("required: host:port, http://host:port or https://host:port".into());
+        }
+        let (tls, rest, explicit) = if let Some(rest) = ep.strip_prefix("https://") {
+            (true, rest, true)
+        } else if let Some(rest) = ep.strip_prefix("http://") {
+            (false, rest, true)
+        } else if let Some((scheme, _)) = ep.split_once("://") {
+            return Err(format!(
+                "unsupported scheme {scheme:?}; use host:port, http://host:port or https://host:port"
+            ));
+        } else {
+            (!self.tls.insecure, ep, false)
+        };
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        if rest.contains('/') {
+            return Err(format!(
+                "{ep:?} has a path; a gRPC endpoint is host:port (the method names the signal)"
+            ));
+        }
+        let scheme = if tls { "https" } else { "http" };
+        let uri: Uri = format!("{scheme}://{rest}")
+            .parse()
+            .map_err(|e| format!("{ep:?} is not host:port: {e}"))?;
+        let host_ok = uri.host().is_some_and(|h| !h.is_empty());
+        if !host_ok || (!explicit && uri.port().is_none()) {
+            return Err(format!("{ep:?} is not host:port"));
+        }
+        Ok(Target { uri, tls })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> Result<OtlpConfig, serde_yaml_ng::Error> {
+        serde_yaml_ng::from_str(yaml)
+    }
+
+    #[test]
+    fn collector_yaml_parses() {
+        let cfg = parse(
+            r#"
+endpoint: tempo:4317
+tls: { insecure: true }
+headers: { Authorization: "Bearer t" }
+compression: zstd
+timeout: 10s
+sending_queue: { enabled: true, queue_size: 500, num_consumers: 4 }
+retry_on_failure: { enabled: true, initial_interval: 1s, max_interval: 10s, max_elapsed_time: 1m }
+"#,
+        )
+        .expect("parses");
+        assert_eq!(cfg.timeout, Duration::from_secs(10));
+        assert_eq!(cfg.sending_queue.queue_size, 500);
+        assert_eq!(
+            cfg.retry_on_failure.initial_interval,
+            Duration::from_secs(1)
+        );
+        assert_eq!(cfg.tenant_header, "X-Scope-OrgID");
+        assert!(cfg.problems().is_empty(), "{:?}", cfg.problems());
+        let t = cfg.target().expect("target");
+        assert!(!t.tls);
+        assert_eq!(t.uri.to_string(), "http://tempo:4317/");
+    }
+
+    #[test]
+    fn defaults_follow_the_collector() {
+        let cfg = parse("endpoint: tempo:4317").expect("parses");
+        assert_eq!(cfg.compression, "gzip");
+        assert_eq!(cfg.timeout, Duration::from_secs(5));
+        assert!(cfg.target().expect("target").tls);
+    }
+
+    #[test]
+    fn unknown_and_unsupported_keys_are_errors() {
+        assert!(parse("endpoint: a:1\nnope: 1").is_err());
+        assert!(parse("endpoint: a:1\nbalancer_name: round_robin").is_err());
+        assert!(parse("endpoint: a:1\ntls: { insecure_skip_verify: true }").is_err());
+        for key in weir_pipeline::queue::config::UNSUPPORTED_QUEUE_KEYS {
+            assert!(UNSUPPORTED_COLLECTOR_KEYS.contains(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn endpoints_and_schemes() {
+        let target = |ep: &str, insecure: bool| {
+            let mut cfg = OtlpConfig {
+                endpoint: ep.into(),
+                ..Default::default()
+            };
+            cfg.tls.insecure = insecure;
+            cfg.target().map(|t| (t.uri.to_string(), t.tls))
+        };
+        assert_eq!(
+            target("http://t:4317", false),
+            Ok(("http://t:4317/".into(), false))
+        );
+        assert_eq!(
+            target("https://t:4317", true),
+            Ok(("https://t:4317/".into(), true))
+        );
+        assert_eq!(
+            target("https://t.example", false),
+            Ok(("https://t.example/".into(), true))
+        );
+        assert_eq!(
+            target("[::1]:4317", true),
+            Ok(("http://[::1]:4317/".into(), false))
+        );
+        for bad in [
+            "",
+            "tempo",
+            "unix:///sock",
+            "http://t:4317/v1/traces",
+            "t:port",
+            ":4317",
+        ] {
+            assert!(target(bad, false).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn problems_name_the_key() {
+        let cfg = parse(
+            "endpoint: ftp://x:1\ncompression: deflate\ntimeout: 0s\ntls: { cert_file: c.pem }\nsending_queue: { queue_size: 0 }",
+        )
+        .expect("parses");
+        let keys: Vec<String> = cfg.problems().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            keys,
+            [
+                "endpoint",
+                "compression",
+                "timeout",
+                "tls.key_file",
+                "sending_queue.queue_size"
+            ]
+        );
+    }
+}

@@ -1,0 +1,304 @@
+//! The `otlphttp` exporter's configuration: the OpenTelemetry Collector's `otlphttp` exporter
+//! keys, plus weir's `tenant_header`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reqwest::Url;
+use serde::Deserialize;
+use weir_pipeline::SignalKind;
+use weir_pipeline::queue::config::DEFAULT_TIMEOUT;
+use weir_pipeline::queue::{QueueConfig, RetryConfig};
+
+use crate::otlp::Headers;
+use crate::otlp::common::{Compression, DEFAULT_TENANT_HEADER, header_problems};
+
+/// Keys of the Collector's `otlphttp` exporter that weir does not implement. The config loader
+/// reports each as `not supported by weir: <key>` instead of a generic unknown-key error.
+pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] = &[
+    "auth",
+    "compression_params",
+    "cookies",
+    "disable_keep_alives",
+    "force_attempt_http2",
+    "http2_ping_timeout",
+    "http2_read_idle_timeout",
+    "idle_conn_timeout",
+    "max_conns_per_host",
+    "max_idle_conns",
+    "max_idle_conns_per_host",
+    "middlewares",
+    "profiles_endpoint",
+    "proxy_url",
+    "read_buffer_size",
+    "write_buffer_size",
+    "tls.ca_pem",
+    "tls.cert_pem",
+    "tls.key_pem",
+    "tls.server_name_override",
+    "tls.include_system_ca_certs_pool",
+    "tls.min_version",
+    "tls.max_version",
+    "tls.cipher_suites",
+    "tls.curve_preferences",
+    "tls.reload_interval",
+    "sending_queue.storage",
+    "sending_queue.wait_for_result",
+];
+
+/// Compressions the HTTP exporter sends (what OTLP/HTTP receivers accept).
+pub(crate) const HTTP_COMPRESSIONS: &[Compression] = &[
+    Compression::Gzip,
+    Compression::Zstd,
+    Compression::Deflate,
+    Compression::None,
+];
+
+/// Configuration of an `otlphttp` (OTLP/HTTP, protobuf) exporter.
+///
+/// ```yaml
+/// exporters:
+///   otlphttp/gateway:
+///     endpoint: https://otlp.example.com/otlp   # sends to .../otlp/v1/traces, /v1/metrics, /v1/logs
+///     headers: { Authorization: "Basic ${env:OTLP_AUTH}" }
+///     compression: gzip
+///     timeout: 10s
+/// ```
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OtlpHttpConfig {
+    /// Base URL, `http://` or `https://` (the scheme decides TLS). Each signal is sent to it
+    /// with `/v1/traces`, `/v1/metrics` or `/v1/logs` appended. Required unless every signal
+    /// the exporter is used for has its own `*_endpoint`.
+    pub endpoint: String,
+    /// Full URL for traces, used as is instead of `<endpoint>/v1/traces`.
+    pub traces_endpoint: Option<String>,
+    /// Full URL for metrics, used as is instead of `<endpoint>/v1/metrics`.
+    pub metrics_endpoint: Option<String>,
+    /// Full URL for logs, used as is instead of `<endpoint>/v1/logs`.
+    pub logs_endpoint: Option<String>,
+    /// Body encoding: only `proto` (default), sent as `application/x-protobuf`. `json` is
+    /// not supported by weir.
+    pub encoding: String,
+    /// Transport security for `https://` URLs.
+    pub tls: HttpTlsConfig,
+    /// Headers sent with every request, e.g. `Authorization`. Names are case-insensitive;
+    /// values must be printable. A name here overrides `tenant_header`.
+    pub headers: Headers,
+    /// `gzip` (default, as in the Collector), `zstd`, `deflate` (zlib), or `none`; sent as
+    /// `Content-Encoding`. gzip and deflate use the fastest level, zstd level 3.
+    pub compression: String,
+    /// Longest wait for one attempt (connecting, sending and reading the answer), as `5s`
+    /// (default), `500ms`, `1m`. An attempt that runs out of time is retried as
+    /// `retry_on_failure` says.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// weir's key: the header that carries each batch's tenant, `X-Scope-OrgID` by default
+    /// (what Loki, Mimir and Tempo read). An empty string sends no tenant. When `headers` sets
+    /// the same name, that fixed value is sent instead.
+    pub tenant_header: String,
+    /// The queue in front of this exporter: `enabled`, `queue_size`, `sizer`, `num_consumers`,
+    /// `block_on_overflow`, `batch`, and weir's `drop_on_overflow`.
+    pub sending_queue: QueueConfig,
+    /// Retries of failed attempts that may succeed later (429, 502, 503, 504, no connection):
+    /// `enabled`, `initial_interval`, `max_interval`, `max_elapsed_time`, ...
+    pub retry_on_failure: RetryConfig,
+}
+
+impl Default for OtlpHttpConfig {
+    fn default() -> Self {
+        Self {
+            endpoint: String::new(),
+            traces_endpoint: None,
+            metrics_endpoint: None,
+            logs_endpoint: None,
+            encoding: "proto".into(),
+            tls: HttpTlsConfig::default(),
+            headers: Headers::default(),
+            compression: "gzip".into(),
+            timeout: DEFAULT_TIMEOUT,
+            tenant_header: DEFAULT_TENANT_HEADER.into(),
+            sending_queue: QueueConfig::default(),
+            retry_on_failure: RetryConfig::default(),
+        }
+    }
+}
+
+/// `tls`: how `https://` connections are verified.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpTlsConfig {
+    /// Accepted for compatibility with Collector configs; has no effect here: the URL's scheme
+    /// decides (`http://` plaintext, `https://` TLS).
+    pub insecure: bool,
+    /// Do not verify the server's certificate or name. Only for tests: anyone on the path can
+    /// read and change the data.
+    pub insecure_skip_verify: bool,
+    /// PEM file of the certificate authorities to trust instead of the system's roots.
+    pub ca_file: Option<PathBuf>,
+    /// PEM file of the client certificate, for backends that require mutual TLS; needs
+    /// `key_file`.
+    pub cert_file: Option<PathBuf>,
+    /// PEM file of the client certificate's private key; needs `cert_file`.
+    pub key_file: Option<PathBuf>,
+}
+
+impl OtlpHttpConfig {
+    /// `(key, message)` for each invalid setting. Pure: reads no file, opens no connection.
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let explicit = [
+            ("traces_endpoint", &self.traces_endpoint),
+            ("metrics_endpoint", &self.metrics_endpoint),
+            ("logs_endpoint", &self.logs_endpoint),
+        ];
+        if self.endpoint.is_empty() && explicit.iter().all(|(_, e)| e.is_none()) {
+            out.push((
+                "endpoint".into(),
+                "required: the base URL, e.g. http://collector:4318 (or set traces_endpoint, \
+                 metrics_endpoint and logs_endpoint)"
+                    .into(),
+            ));
+        }
+        if !self.endpoint.is_empty()
+            && let Err(msg) = check_url(&self.endpoint)
+        {
+            out.push(("endpoint".into(), msg));
+        }
+        for (key, url) in explicit {
+            if let Some(Err(msg)) = url.as_deref().map(check_url) {
+                out.push((key.into(), msg));
+            }
+        }
+        if !matches!(self.encoding.as_str(), "" | "proto") {
+            out.push((
+                "encoding".into(),
+                format!("{:?} is not supported by weir; use proto", self.encoding),
+            ));
+        }
+        if let Err(msg) = Compression::parse(&self.compression, HTTP_COMPRESSIONS) {
+            out.push(("compression".into(), msg));
+        }
+        if self.timeout.is_zero() {
+            out.push(("timeout".into(), "must be more than 0s".into()));
+        }
+        match (&self.tls.cert_file, &self.tls.key_file) {
+            (Some(_), None) => out.push(("tls.key_file".into(), "required with cert_file".into())),
+            (None, Some(_)) => out.push(("tls.cert_file".into(), "required with key_file".into())),
+            _ => {}
+        }
+        out.extend(header_problems(&self.headers, &self.tenant_header, false));
+        out.extend(self.sending_queue.problems());
+        out.extend(self.retry_on_failure.problems());
+        out
+    }
+
+    /// The URL `kind` is sent to: its `*_endpoint` when set, otherwise `endpoint` with
+    /// `/v1/<signal>` appended; `None` when neither is set (exports of that signal fail).
+    pub fn signal_url(&self, kind: SignalKind) -> Option<String> {
+        let explicit = match kind {
+            SignalKind::Traces => &self.traces_endpoint,
+            SignalKind::Metrics => &self.metrics_endpoint,
+            SignalKind::Logs => &self.logs_endpoint,
+        };
+        if let Some(url) = explicit {
+            return Some(url.clone());
+        }
+        if self.endpoint.is_empty() {
+            return None;
+        }
+        let base = self.endpoint.trim_end_matches('/');
+        Some(format!("{base}/v1/{}", kind.as_str()))
+    }
+}
+
+/// Parses an endpoint URL: `http` or `https`, with a host.
+pub(crate) fn check_url(url: &str) -> Result<Url, String> {
+    let parsed = Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("{url:?}: use an http:// or https:// URL"));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(format!("{url:?} has no host"));
+    }
+    Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> Result<OtlpHttpConfig, serde_yaml_ng::Error> {
+        serde_yaml_ng::from_str(yaml)
+    }
+
+    #[test]
+    fn collector_yaml_parses() {
+        let cfg = parse(
+            r#"
+endpoint: https://otlp.example.com/otlp/
+logs_endpoint: https://logs.example.com/push
+encoding: proto
+headers: { Authorization: "Basic abc" }
+compression: deflate
+timeout: 2s
+tls: { insecure: false, ca_file: /etc/ca.pem }
+sending_queue: { enabled: true, queue_size: 100, sizer: items, block_on_overflow: true }
+retry_on_failure: { enabled: false }
+"#,
+        )
+        .expect("parses");
+        assert!(cfg.problems().is_empty(), "{:?}", cfg.problems());
+        assert_eq!(cfg.timeout, Duration::from_secs(2));
+        assert!(!cfg.retry_on_failure.enabled);
+        let url = |k| cfg.signal_url(k).expect("url");
+        assert_eq!(
+            url(SignalKind::Traces),
+            "https://otlp.example.com/otlp/v1/traces"
+        );
+        assert_eq!(
+            url(SignalKind::Metrics),
+            "https://otlp.example.com/otlp/v1/metrics"
+        );
+        assert_eq!(url(SignalKind::Logs), "https://logs.example.com/push");
+    }
+
+    #[test]
+    fn defaults_follow_the_collector() {
+        let cfg = parse("endpoint: http://c:4318").expect("parses");
+        assert_eq!(cfg.compression, "gzip");
+        assert_eq!(cfg.timeout, Duration::from_secs(5));
+        assert_eq!(cfg.tenant_header, "X-Scope-OrgID");
+        assert!(cfg.problems().is_empty());
+    }
+
+    #[test]
+    fn unknown_and_unsupported_keys_are_errors() {
+        assert!(parse("endpoint: http://c:4318\nnope: 1").is_err());
+        assert!(parse("endpoint: http://c:4318\nproxy_url: http://p").is_err());
+        for key in weir_pipeline::queue::config::UNSUPPORTED_QUEUE_KEYS {
+            assert!(UNSUPPORTED_COLLECTOR_KEYS.contains(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn problems_catch_bad_urls_compression_and_encoding() {
+        let cfg = parse(
+            "endpoint: 'c:4318'\ntraces_endpoint: ftp://x/y\ncompression: brotli\nencoding: json",
+        )
+        .expect("parses");
+        let keys: Vec<String> = cfg.problems().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            keys,
+            ["endpoint", "traces_endpoint", "encoding", "compression"]
+        );
+        let empty = parse("headers: { X-A: b }").expect("parses");
+        assert_eq!(empty.problems()[0].0, "endpoint");
+        let only_logs = parse("logs_endpoint: http://l/push").expect("parses");
+        assert!(only_logs.problems().is_empty());
+        assert_eq!(only_logs.signal_url(SignalKind::Traces), None);
+        for bad in ["not a url", "http://", "mailto:a@b"] {
+            assert!(check_url(bad).is_err(), "{bad}");
+        }
+    }
+}
