@@ -1,0 +1,1 @@
+//! The `enrich` processor (being written).

@@ -1,0 +1,1 @@
+//! The `redaction` processor (being written).
