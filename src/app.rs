@@ -20,6 +20,8 @@ use weir_pipeline::pipeline::{ExporterHandle, NamedExporter, NamedProcessor};
 use weir_pipeline::queue::delivery::Delivery;
 use weir_pipeline::queue::{QueueBatchConfig, QueueConfig, QueuedExporter, RetryConfig, Sizer};
 use weir_pipeline::{Exporter, Metrics, Pipeline, Processor, Router, TenantId};
+use weir_processors::enrich::Enrich;
+use weir_processors::redaction::Redaction;
 
 use crate::admin::{self, Readiness};
 use crate::config::batch::BatchPassThrough;
@@ -33,6 +35,14 @@ pub enum StartError {
     #[error("exporter {id}: {message}")]
     Exporter {
         /// The exporter id.
+        id: String,
+        /// What failed.
+        message: String,
+    },
+    /// A processor could not be built.
+    #[error("processor {id}: {message}")]
+    Processor {
+        /// The processor id.
         id: String,
         /// What failed.
         message: String,
@@ -101,7 +111,7 @@ impl Running {
 /// Builds and starts everything `config` describes.
 pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartError> {
     let exporters = build_exporters(config, &metrics)?;
-    let routers = build_routers(config, &exporters.handles);
+    let routers = build_routers(config, &exporters.handles, &metrics)?;
     let (stop, stop_rx) = watch::channel(false);
     let shutdown = move || -> BoxFuture<'static, ()> {
         let mut rx = stop_rx.clone();
@@ -291,28 +301,43 @@ fn delivered(
     }
 }
 
-fn build_processor(cfg: &ProcessorConfig) -> Arc<dyn Processor> {
-    match cfg {
+fn build_processor(
+    id: &ComponentId,
+    cfg: &ProcessorConfig,
+    metrics: &Metrics,
+) -> Result<Arc<dyn Processor>, StartError> {
+    let name = id.to_string();
+    let failed = |e: &dyn std::fmt::Display| StartError::Processor {
+        id: name.clone(),
+        message: e.to_string(),
+    };
+    Ok(match cfg {
         ProcessorConfig::Batch(_) => Arc::new(BatchPassThrough),
-    }
+        ProcessorConfig::Redaction(c) => {
+            Arc::new(Redaction::new(&name, c, metrics.clone()).map_err(|e| failed(&e))?)
+        }
+        ProcessorConfig::Enrich(c) => {
+            Arc::new(Enrich::new(&name, c, metrics.clone()).map_err(|e| failed(&e))?)
+        }
+    })
 }
 
 fn build_routers(
     config: &Config,
     exporters: &BTreeMap<ComponentId, ExporterHandle>,
-) -> BTreeMap<ComponentId, Router> {
+    metrics: &Metrics,
+) -> Result<BTreeMap<ComponentId, Router>, StartError> {
     let mut routers: BTreeMap<ComponentId, Router> = BTreeMap::new();
     for p in &config.service.pipelines {
-        let processors = p
-            .processors
-            .iter()
-            .filter_map(|id| {
-                config.processors.get(id).map(|cfg| NamedProcessor {
+        let mut processors = Vec::new();
+        for id in &p.processors {
+            if let Some(cfg) = config.processors.get(id) {
+                processors.push(NamedProcessor {
                     id: Arc::from(id.to_string()),
-                    processor: build_processor(cfg),
-                })
-            })
-            .collect();
+                    processor: build_processor(id, cfg, metrics)?,
+                });
+            }
+        }
         let pipeline_exporters = p
             .exporters
             .iter()
@@ -336,5 +361,5 @@ fn build_routers(
                 .add(Arc::clone(&pipeline));
         }
     }
-    routers
+    Ok(routers)
 }

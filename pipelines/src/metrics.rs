@@ -112,6 +112,21 @@ pub mod catalogue {
         kind: Counter,
     };
 
+    /// Values a redaction processor masked, hashed or dropped, by reason.
+    pub const REDACTED_VALUES: MetricDef = MetricDef {
+        name: "weir_redacted_values_total",
+        help: "Values a redaction processor masked, hashed or dropped, by reason.",
+        labels: &["processor", "reason"],
+        kind: Counter,
+    };
+    /// Trace or span ids the enrich processor found invalid and left alone, by source.
+    pub const ENRICH_INVALID_IDS: MetricDef = MetricDef {
+        name: "weir_enrich_invalid_ids_total",
+        help: "Trace or span ids the enrich processor found invalid and left alone, by source.",
+        labels: &["processor", "source"],
+        kind: Counter,
+    };
+
     /// The whole catalogue.
     pub const ALL: &[MetricDef] = &[
         RECEIVER_ACCEPTED_RECORDS,
@@ -123,6 +138,8 @@ pub mod catalogue {
         EXPORTER_QUEUE_RECORDS,
         EXPORTER_QUEUE_CAPACITY,
         RECORDS_DROPPED,
+        REDACTED_VALUES,
+        ENRICH_INVALID_IDS,
     ];
 }
 

@@ -10,6 +10,8 @@ use weir_exporters::debug::DebugConfig;
 use weir_exporters::otlp::OtlpConfig;
 use weir_exporters::otlphttp::OtlpHttpConfig;
 use weir_pipeline::SignalKind;
+use weir_processors::enrich::EnrichConfig;
+use weir_processors::redaction::RedactionConfig;
 
 use crate::receivers::config::OtlpReceiverConfig;
 
@@ -51,11 +53,23 @@ pub const RECEIVERS: &[Kind] = &[Kind {
 }];
 
 /// Processor kinds.
-pub const PROCESSORS: &[Kind] = &[Kind {
-    name: "batch",
-    signals: ALL_SIGNALS,
-    unsupported: &["metadata_keys", "metadata_cardinality_limit"],
-}];
+pub const PROCESSORS: &[Kind] = &[
+    Kind {
+        name: "batch",
+        signals: ALL_SIGNALS,
+        unsupported: &["metadata_keys", "metadata_cardinality_limit"],
+    },
+    Kind {
+        name: "redaction",
+        signals: ALL_SIGNALS,
+        unsupported: weir_processors::redaction::UNSUPPORTED_COLLECTOR_KEYS,
+    },
+    Kind {
+        name: "enrich",
+        signals: ALL_SIGNALS,
+        unsupported: weir_processors::enrich::UNSUPPORTED_COLLECTOR_KEYS,
+    },
+];
 
 /// Exporter kinds.
 pub const EXPORTERS: &[Kind] = &[
@@ -88,6 +102,10 @@ pub enum ReceiverConfig {
 pub enum ProcessorConfig {
     /// `batch`: accepted for Collector compatibility (see [`BatchConfig`]).
     Batch(BatchConfig),
+    /// `redaction`: masks secrets and PII (sanitize-first).
+    Redaction(Box<RedactionConfig>),
+    /// `enrich`: request and trace ids on records.
+    Enrich(Box<EnrichConfig>),
 }
 
 /// An exporter's config, by kind.
@@ -127,6 +145,14 @@ impl ProcessorConfig {
                     )]);
                 }
                 Ok(ProcessorConfig::Batch(b))
+            }
+            "redaction" => {
+                let c: RedactionConfig = one(typed(value))?;
+                checked(c.problems(), ProcessorConfig::Redaction(Box::new(c)))
+            }
+            "enrich" => {
+                let c: EnrichConfig = one(typed(value))?;
+                checked(c.problems(), ProcessorConfig::Enrich(Box::new(c)))
             }
             other => Err(vec![(
                 String::new(),

@@ -60,7 +60,10 @@ pub(crate) fn send_error(id: &str, timeout: Duration, e: reqwest::Error) -> Expo
     }
     let permanent = e.is_builder();
     // Without the URL: a user may have put a credential in its query.
-    let what = format!("otlphttp exporter {id}: {}", crate::otlp::error_chain(&e.without_url()));
+    let what = format!(
+        "otlphttp exporter {id}: {}",
+        crate::otlp::error_chain(&e.without_url())
+    );
     if permanent {
         ExportError::permanent(what)
     } else {
