@@ -269,3 +269,19 @@ fn every_example_validates() {
         files.len()
     );
 }
+
+#[test]
+fn exporter_semantic_errors_name_their_keys() {
+    let text = GOOD.replace(
+        "  debug: {}",
+        "  debug: {}\n  otlp/tempo:\n    endpoint: ftp://tempo:4317\n    sending_queue: { queue_size: 0 }\n  otlphttp:\n    endpoint: http://x:4318\n    keepalive: {}",
+    );
+    expect_errors(
+        &text,
+        &[
+            ("exporters.otlp/tempo.endpoint", 9, "unsupported scheme \"ftp\""),
+            ("exporters.otlp/tempo.sending_queue.queue_size", 10, "at least 1"),
+            ("exporters.otlphttp.keepalive", 13, "unknown field `keepalive`"),
+        ],
+    );
+}
