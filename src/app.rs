@@ -17,13 +17,14 @@ use weir_exporters::debug::DebugExporter;
 use weir_exporters::otlp::OtlpGrpcExporter;
 use weir_exporters::otlphttp::OtlpHttpExporter;
 use weir_pipeline::pipeline::{ExporterHandle, NamedExporter, NamedProcessor};
+use weir_pipeline::queue::accounted::Accounted;
 use weir_pipeline::queue::delivery::Delivery;
 use weir_pipeline::queue::{QueueBatchConfig, QueueConfig, QueuedExporter, RetryConfig, Sizer};
 use weir_pipeline::{Exporter, Metrics, Pipeline, Processor, Router, TenantId};
 use weir_processors::enrich::Enrich;
 use weir_processors::redaction::Redaction;
 
-use crate::admin::{self, Readiness};
+use crate::admin::{self, AdminInfo, PipelineInfo, Readiness};
 use crate::config::batch::BatchPassThrough;
 use crate::config::{ComponentId, Config, ExporterConfig, ProcessorConfig, ReceiverConfig};
 use crate::receivers::{self, Bound, ReceiverError, ReceiverShared};
@@ -68,14 +69,17 @@ pub struct Running {
     pub readiness: Readiness,
     stop: watch::Sender<bool>,
     tasks: JoinSet<Result<(), ReceiverError>>,
+    admin_stop: watch::Sender<bool>,
+    admin: tokio::task::JoinHandle<Result<(), ReceiverError>>,
     queued: Vec<Arc<QueuedExporter>>,
     drain_timeout: Duration,
 }
 
 impl Running {
-    /// Stops accepting, lets in-flight requests finish, waits for every listener to close,
-    /// then drains the exporters' queues until `service.drain_timeout`; what is left then is
-    /// counted as dropped with reason `shutdown`.
+    /// Stops accepting, lets in-flight requests finish, waits for every receiver to close,
+    /// then drains the exporters' queues until `service.drain_timeout` (what is left then is
+    /// counted as dropped with reason `shutdown`), and closes the admin listener last, so
+    /// `/health/ready` answers 503 and `/metrics` stays readable while weir drains.
     pub async fn shutdown(mut self) {
         self.readiness.set_draining();
         let _ = self.stop.send(true);
@@ -93,6 +97,12 @@ impl Running {
             "draining exporter queues"
         );
         futures::future::join_all(self.queued.iter().map(|q| q.drain(self.drain_timeout))).await;
+        let _ = self.admin_stop.send(true);
+        match self.admin.await {
+            Ok(Err(e)) => tracing::error!(error = %e, "admin listener failed"),
+            Err(e) => tracing::error!(error = %e, "admin listener task failed"),
+            Ok(Ok(())) => {}
+        }
     }
 
     /// Resolves when a listener stops by itself (an error); weir should then shut down.
@@ -119,7 +129,7 @@ pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartEr
             let _ = rx.wait_for(|stop| *stop).await;
         })
     };
-    let readiness = Readiness::default();
+    let readiness = Readiness::new(metrics.clone());
     let mut bound: Vec<(String, Bound)> = Vec::new();
     for (id, receiver) in &config.receivers {
         let Some(router) = routers.get(id) else {
@@ -146,14 +156,35 @@ pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartEr
             bound.push((format!("{id}/http"), b));
         }
     }
-    let b = admin::bind(
+    let info = AdminInfo {
+        listeners: bound
+            .iter()
+            .map(|(n, b)| (n.clone(), b.local_addr))
+            .collect(),
+        pipelines: config
+            .service
+            .pipelines
+            .iter()
+            .map(|p| PipelineInfo {
+                id: p.id.clone(),
+                receivers: p.receivers.iter().map(ToString::to_string).collect(),
+                processors: p.processors.iter().map(ToString::to_string).collect(),
+                exporters: p.exporters.iter().map(ToString::to_string).collect(),
+            })
+            .collect(),
+        exporters: exporters.handles.keys().map(ToString::to_string).collect(),
+    };
+    let (admin_stop, mut admin_rx) = watch::channel(false);
+    let admin_bound = admin::bind(
         &config.service.admin.endpoint,
         metrics.clone(),
         readiness.clone(),
-        shutdown(),
+        info,
+        Box::pin(async move {
+            let _ = admin_rx.wait_for(|stop| *stop).await;
+        }),
     )
     .await?;
-    bound.push(("admin".into(), b));
 
     let mut tasks = JoinSet::new();
     let mut listeners = Vec::new();
@@ -161,12 +192,16 @@ pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartEr
         listeners.push((name, b.local_addr));
         tasks.spawn(b.serve);
     }
+    listeners.push(("admin".into(), admin_bound.local_addr));
+    let admin = tokio::spawn(admin_bound.serve);
     readiness.set_ready();
     Ok(Running {
         listeners,
         readiness,
         stop,
         tasks,
+        admin_stop,
+        admin,
         queued: exporters.queued,
         drain_timeout: config.service.drain_timeout,
     })
@@ -199,9 +234,11 @@ fn build_exporters(config: &Config, metrics: &Metrics) -> Result<Exporters, Star
             message: e.to_string(),
         };
         let handle = match cfg {
-            ExporterConfig::Debug(c) => ExporterHandle::Direct(Arc::new(
-                DebugExporter::new(&name, c).map_err(|e| failed(&e))?,
-            )),
+            ExporterConfig::Debug(c) => ExporterHandle::Direct(Arc::new(Accounted::new(
+                &name,
+                Arc::new(DebugExporter::new(&name, c).map_err(|e| failed(&e))?),
+                metrics.clone(),
+            ))),
             ExporterConfig::Otlp(c) => {
                 let exporter = OtlpGrpcExporter::new(&name, c).map_err(|e| failed(&e))?;
                 let queue = with_pipeline_batching(config, id, &c.sending_queue);

@@ -24,6 +24,7 @@ pub fn init(level: Option<&str>, encoding: LogEncoding) {
             .json()
             .flatten_event(true)
             .with_current_span(true)
+            .with_span_list(false)
             .try_init(),
         LogEncoding::Console => builder.try_init(),
     };

@@ -1,47 +1,72 @@
-//! The admin listener: weir's own `/metrics` (Prometheus text format 0.0.4), `/health/live` and
-//! `/health/ready`.
+//! The admin listener: weir's own `/metrics` (Prometheus text 0.0.4, or OpenMetrics when the
+//! scraper asks, or `?format=json` for a person), `/health` (each subsystem), `/health/live`
+//! and `/health/ready`.
 //!
 //! Readiness is 200 once every listener is bound and weir is not shutting down, 503 with the
-//! reason otherwise. Binding can fail (the error names the endpoint); serving does not fail per
-//! request.
+//! reason otherwise; saturation shows in metrics and back-pressure, not in readiness, so a
+//! loaded tier is not pulled out all at once. Binding can fail (the error names the endpoint);
+//! serving does not fail per request.
 
+pub mod http_metrics;
+mod views;
+
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::future::BoxFuture;
-use http::{StatusCode, header};
+use http::{HeaderMap, StatusCode, header};
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
 use weir_pipeline::Metrics;
+use weir_pipeline::metrics::catalogue;
+use weir_pipeline::metrics::render::{self, Format};
 
 use crate::receivers::{Bound, ReceiverError};
 
 const LISTENER: &str = "admin";
 
-/// Where weir is in its life, as readiness reports it.
-#[derive(Debug, Clone, Default)]
-pub struct Readiness(Arc<AtomicU8>);
+/// Where weir is in its life, as readiness reports it (and `weir_ready`).
+#[derive(Debug, Clone)]
+pub struct Readiness {
+    state: Arc<AtomicU8>,
+    metrics: Metrics,
+}
 
-// 0 (the default) is starting.
+// 0 is starting.
 const READY: u8 = 1;
 const DRAINING: u8 = 2;
 
 impl Readiness {
+    /// Starting: not ready yet.
+    pub fn new(metrics: Metrics) -> Self {
+        metrics.counter(catalogue::READY, &[]).set(0);
+        Self {
+            state: Arc::default(),
+            metrics,
+        }
+    }
+
     /// Every listener is bound.
     pub fn set_ready(&self) {
-        self.0.store(READY, Ordering::SeqCst);
+        self.state.store(READY, Ordering::SeqCst);
+        self.metrics.counter(catalogue::READY, &[]).set(1);
     }
 
     /// Shutting down: load balancers should stop sending.
     pub fn set_draining(&self) {
-        self.0.store(DRAINING, Ordering::SeqCst);
+        self.state.store(DRAINING, Ordering::SeqCst);
+        self.metrics.counter(catalogue::READY, &[]).set(0);
     }
 
     /// `None` when ready, else why not.
     pub fn not_ready_reason(&self) -> Option<&'static str> {
-        match self.0.load(Ordering::SeqCst) {
+        match self.state.load(Ordering::SeqCst) {
             READY => None,
             DRAINING => Some("draining: weir is shutting down"),
             _ => Some("starting: listeners are not all bound yet"),
@@ -49,10 +74,37 @@ impl Readiness {
     }
 }
 
-#[derive(Clone)]
-struct AdminState {
+/// One pipeline as the JSON views show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PipelineInfo {
+    /// Pipeline id.
+    pub id: String,
+    /// Receiver ids.
+    pub receivers: Vec<String>,
+    /// Processor ids, in order.
+    pub processors: Vec<String>,
+    /// Exporter ids.
+    pub exporters: Vec<String>,
+}
+
+/// What the admin views show of weir's shape.
+#[derive(Debug, Clone, Default)]
+pub struct AdminInfo {
+    /// Bound listeners other than the admin one.
+    pub listeners: Vec<(String, SocketAddr)>,
+    /// Pipelines.
+    pub pipelines: Vec<PipelineInfo>,
+    /// Exporter ids in use.
+    pub exporters: Vec<String>,
+}
+
+/// Shared by the admin handlers.
+pub struct AdminState {
     metrics: Metrics,
     readiness: Readiness,
+    info: AdminInfo,
+    started: Instant,
+    previous: Mutex<Option<(Instant, views::Totals)>>,
 }
 
 /// Binds the admin endpoint; the returned future serves until `shutdown` resolves.
@@ -60,6 +112,7 @@ pub async fn bind(
     endpoint: &str,
     metrics: Metrics,
     readiness: Readiness,
+    info: AdminInfo,
     shutdown: BoxFuture<'static, ()>,
 ) -> Result<Bound, ReceiverError> {
     let bind_err = |source| ReceiverError::Bind {
@@ -72,11 +125,19 @@ pub async fn bind(
         .map_err(bind_err)?;
     let local_addr = listener.local_addr().map_err(bind_err)?;
     tracing::info!(listener = LISTENER, address = %local_addr, "listening");
+    let state = Arc::new(AdminState {
+        metrics: metrics.clone(),
+        readiness,
+        info,
+        started: Instant::now(),
+        previous: Mutex::new(None),
+    });
     let app = Router::new()
         .route("/metrics", get(metrics_page))
+        .route("/health", get(health))
         .route("/health/live", get(|| async { "live\n" }))
-        .route("/health/ready", get(ready))
-        .with_state(AdminState { metrics, readiness });
+        .route("/health/ready", get(ready));
+    let app = http_metrics::track(app, metrics).with_state(state);
     let serve = async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
@@ -92,18 +153,44 @@ pub async fn bind(
     })
 }
 
-async fn metrics_page(State(s): State<AdminState>) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        s.metrics.render_prometheus(),
-    )
-        .into_response()
+#[derive(Deserialize)]
+struct MetricsQuery {
+    format: Option<String>,
 }
 
-async fn ready(State(s): State<AdminState>) -> Response {
+async fn metrics_page(
+    State(s): State<Arc<AdminState>>,
+    Query(q): Query<MetricsQuery>,
+    headers: HeaderMap,
+) -> Response {
+    match q.format.as_deref() {
+        Some("json") => return axum::Json(views::metrics_json(&s)).into_response(),
+        Some("prometheus") | Some("text") | None => {}
+        Some(other) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("unknown format {other:?}; use json, or no format for Prometheus text\n"),
+            )
+                .into_response();
+        }
+    }
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = Format::from_accept(accept);
+    let body = render::exposition(&s.metrics.snapshot(), format, env!("CARGO_PKG_VERSION"));
+    ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
+}
+
+async fn health(State(s): State<Arc<AdminState>>) -> Response {
+    let (ok, body) = views::health_json(&s);
+    let code = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, axum::Json(body)).into_response()
+}
+
+async fn ready(State(s): State<Arc<AdminState>>) -> Response {
     match s.readiness.not_ready_reason() {
         None => (StatusCode::OK, "ready\n").into_response(),
         Some(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")).into_response(),

@@ -3,6 +3,7 @@
 //!
 //! Failure is a [`SubmitError`] handed back to the transport, which maps it to a status.
 
+use tracing::Instrument;
 use weir_pipeline::metrics::catalogue;
 use weir_pipeline::pipeline::{Accepted, SubmitError};
 use weir_pipeline::{Batch, RequestContext, Signal};
@@ -20,7 +21,23 @@ pub async fn ingest(
     let bytes = ctx.body_bytes as u64;
     let tenant = ctx.tenant.clone();
     let request_id = ctx.request_id.clone();
-    let result = shared.router.submit(Batch::new(ctx, signal)).await;
+    // Every line logged while this request is handled carries its request id and tenant (and
+    // the trace id of its `traceparent`), under `span` in the JSON logs.
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        tenant = %tenant,
+        trace_id = tracing::field::Empty,
+    );
+    if let Some(tp) = &ctx.traceparent {
+        span.record("trace_id", tp.trace_id_hex());
+    }
+    let result = shared
+        .router
+        .submit(Batch::new(ctx, signal))
+        .instrument(span.clone())
+        .await;
+    let _entered = span.enter();
     let labels = [kind.as_str(), &shared.id, tenant.as_str()];
     match &result {
         Ok(accepted) => {

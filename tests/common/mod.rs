@@ -192,7 +192,12 @@ impl Weir {
             .collect()
     }
 
-    /// Every stderr line weir has written so far.
+    /// weir's process id (0 once it has been stopped).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// weir's stderr lines so far.
     pub fn stderr_lines(&self) -> Vec<String> {
         self.stderr.lock().expect("stderr lock").clone()
     }

@@ -66,11 +66,15 @@ impl Delivery {
         let signal = bundle.kind().as_str();
         let records = bundle.record_count();
         match &result {
-            Ok(()) => self
-                .metrics
-                .counter(catalogue::EXPORTER_SENT_RECORDS, &[signal, &self.id])
-                .add(records),
+            Ok(()) => {
+                self.metrics
+                    .counter(catalogue::EXPORTER_SENT_RECORDS, &[signal, &self.id])
+                    .add(records);
+                self.metrics.note_export(&self.id, None);
+            }
             Err(f) => {
+                self.metrics
+                    .note_export(&self.id, Some(&format!("{}: {}", f.reason, f.error)));
                 self.metrics
                     .counter(
                         catalogue::EXPORTER_FAILED_RECORDS,
@@ -114,6 +118,7 @@ impl Delivery {
                     return Err(Failure { reason: "shutdown", error: ExportError::retryable("drain deadline passed") });
                 }
             };
+            self.metrics.note_export(&self.id, Some(&error.to_string()));
             let retry_after = match &error {
                 ExportError::Permanent(_) => {
                     return Err(Failure {

@@ -3,6 +3,7 @@
 //! same-tenant batches and splits big ones ([`split`]), and delivery with a timeout per attempt
 //! and retries with backoff ([`delivery`], [`retry`]), run by [`queued::QueuedExporter`].
 
+pub mod accounted;
 pub mod bounded;
 pub mod config;
 pub mod delivery;

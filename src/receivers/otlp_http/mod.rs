@@ -93,14 +93,14 @@ pub async fn bind(
 }
 
 fn router(state: Arc<HttpState>) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/v1/traces", post(traces))
         .route("/v1/metrics", post(metrics))
         .route("/v1/logs", post(logs))
         .fallback(not_found)
         // The receiver applies its own limit, after decompression.
-        .layer(DefaultBodyLimit::disable())
-        .with_state(state)
+        .layer(DefaultBodyLimit::disable());
+    crate::admin::http_metrics::track(routes, state.shared.metrics.clone()).with_state(state)
 }
 
 async fn traces(State(s): State<Arc<HttpState>>, headers: HeaderMap, body: Body) -> Response {

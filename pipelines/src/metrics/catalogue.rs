@@ -1,0 +1,134 @@
+//! Every metric weir exposes about itself: one catalogue, so no component can invent a name the
+//! documentation does not list.
+
+use super::MetricDef;
+use super::MetricKind::{Counter, Gauge, Histogram};
+
+/// Records taken by a receiver.
+pub const RECEIVER_ACCEPTED_RECORDS: MetricDef = MetricDef {
+    name: "weir_receiver_accepted_records_total",
+    help: "Records (spans, data points, log records) a receiver accepted.",
+    labels: &["signal", "receiver", "tenant"],
+    kind: Counter,
+};
+/// Records a receiver refused, by reason.
+pub const RECEIVER_REFUSED_RECORDS: MetricDef = MetricDef {
+    name: "weir_receiver_refused_records_total",
+    help: "Records a receiver refused, by reason.",
+    labels: &["signal", "receiver", "tenant", "reason"],
+    kind: Counter,
+};
+/// Bytes (after decompression) of accepted requests.
+pub const RECEIVER_ACCEPTED_BYTES: MetricDef = MetricDef {
+    name: "weir_receiver_accepted_bytes_total",
+    help: "Bytes of accepted requests, measured after decompression.",
+    labels: &["signal", "receiver", "tenant"],
+    kind: Counter,
+};
+/// Records an exporter sent.
+pub const EXPORTER_SENT_RECORDS: MetricDef = MetricDef {
+    name: "weir_exporter_sent_records_total",
+    help: "Records an exporter delivered.",
+    labels: &["signal", "exporter"],
+    kind: Counter,
+};
+/// Records an exporter failed to send.
+pub const EXPORTER_FAILED_RECORDS: MetricDef = MetricDef {
+    name: "weir_exporter_failed_records_total",
+    help: "Records an exporter failed to deliver, by reason.",
+    labels: &["signal", "exporter", "reason"],
+    kind: Counter,
+};
+
+/// Send attempts that were retried.
+pub const EXPORTER_RETRIES: MetricDef = MetricDef {
+    name: "weir_exporter_retries_total",
+    help: "Send attempts an exporter retried after a retryable failure.",
+    labels: &["exporter"],
+    kind: Counter,
+};
+/// Records in an exporter's queue now.
+pub const EXPORTER_QUEUE_RECORDS: MetricDef = MetricDef {
+    name: "weir_exporter_queue_records",
+    help: "Records waiting in an exporter's queue.",
+    labels: &["exporter"],
+    kind: Gauge,
+};
+/// An exporter's queue capacity, in its sizer's unit.
+pub const EXPORTER_QUEUE_CAPACITY: MetricDef = MetricDef {
+    name: "weir_exporter_queue_capacity_records",
+    help: "Capacity of an exporter's queue, counted by its sizer (requests, items or bytes).",
+    labels: &["exporter"],
+    kind: Gauge,
+};
+/// The loss ledger: every record lost after it was accepted, by reason.
+pub const RECORDS_DROPPED: MetricDef = MetricDef {
+    name: "weir_records_dropped_total",
+    help: "Records accepted by weir and then lost, by exporter, tenant and reason.",
+    labels: &["signal", "exporter", "tenant", "reason"],
+    kind: Counter,
+};
+
+/// Values a redaction processor masked, hashed or dropped, by reason.
+pub const REDACTED_VALUES: MetricDef = MetricDef {
+    name: "weir_redacted_values_total",
+    help: "Values a redaction processor masked, hashed or dropped, by reason.",
+    labels: &["processor", "reason"],
+    kind: Counter,
+};
+/// Trace or span ids the enrich processor found invalid and left alone, by source.
+pub const ENRICH_INVALID_IDS: MetricDef = MetricDef {
+    name: "weir_enrich_invalid_ids_total",
+    help: "Trace or span ids the enrich processor found invalid and left alone, by source.",
+    labels: &["processor", "source"],
+    kind: Counter,
+};
+
+/// HTTP requests weir answered, by route and status (OTLP/HTTP and admin).
+pub const HTTP_REQUESTS: MetricDef = MetricDef {
+    name: "weir_http_requests_total",
+    help: "HTTP requests weir answered, by route and status code.",
+    labels: &["route", "status"],
+    kind: Counter,
+};
+/// Time to answer HTTP requests, by route.
+pub const HTTP_REQUEST_DURATION: MetricDef = MetricDef {
+    name: "weir_http_request_duration_seconds",
+    help: "Time from request to answer, by route.",
+    labels: &["route"],
+    kind: Histogram,
+};
+/// Requests refused for their credentials or identity, by reason.
+pub const AUTH_FAILURES: MetricDef = MetricDef {
+    name: "weir_auth_failures_total",
+    help: "Requests refused for their credentials or tenant identity, by reason.",
+    labels: &["reason"],
+    kind: Counter,
+};
+
+/// 1 while weir is ready to take traffic, 0 while starting or draining.
+pub const READY: MetricDef = MetricDef {
+    name: "weir_ready",
+    help: "1 while weir is ready to take traffic (as /health/ready), 0 while starting or draining.",
+    labels: &[],
+    kind: Gauge,
+};
+
+/// The whole catalogue.
+pub const ALL: &[MetricDef] = &[
+    RECEIVER_ACCEPTED_RECORDS,
+    RECEIVER_REFUSED_RECORDS,
+    RECEIVER_ACCEPTED_BYTES,
+    EXPORTER_SENT_RECORDS,
+    EXPORTER_FAILED_RECORDS,
+    EXPORTER_RETRIES,
+    EXPORTER_QUEUE_RECORDS,
+    EXPORTER_QUEUE_CAPACITY,
+    RECORDS_DROPPED,
+    REDACTED_VALUES,
+    ENRICH_INVALID_IDS,
+    HTTP_REQUESTS,
+    HTTP_REQUEST_DURATION,
+    AUTH_FAILURES,
+    READY,
+];

@@ -1,0 +1,33 @@
+//! The last outcome of each exporter's sends, for `/health`: when it last succeeded and its
+//! last error (the exporter's own message, which never holds record data).
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+/// What `/health` shows of one exporter's recent sends.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExportNote {
+    /// When a send last succeeded.
+    pub last_success: Option<SystemTime>,
+    /// When a send last failed, and why (at most 300 characters).
+    pub last_error: Option<(SystemTime, String)>,
+}
+
+/// Longest error message kept.
+const MAX_MESSAGE: usize = 300;
+
+pub(super) fn record(
+    notes: &mut BTreeMap<String, ExportNote>,
+    exporter: &str,
+    error: Option<&str>,
+) {
+    let now = SystemTime::now();
+    let note = notes.entry(exporter.to_owned()).or_default();
+    match error {
+        None => note.last_success = Some(now),
+        Some(e) => {
+            let message: String = e.chars().take(MAX_MESSAGE).collect();
+            note.last_error = Some((now, message));
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! The JSON views of the admin listener: `/metrics?format=json` (the same figures as
+//! `/metrics`, grouped for a person: receivers, exporters, tenants, HTTP routes, with totals and
+//! current rates) and `/health` (each subsystem's status and figures).
+//!
+//! Rates are per second over the window since the previous snapshot kept (at least 5 s old), or
+//! since start. Nothing here fails; a missing figure is absent or zero.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value, json};
+use tokio::time::Instant;
+use weir_pipeline::metrics::{FamilySnapshot, Sample};
+
+use super::AdminState;
+
+/// Totals by (metric name, label values).
+pub type Totals = BTreeMap<(String, Vec<String>), u64>;
+
+/// How old the kept snapshot must be before it is replaced.
+const WINDOW: Duration = Duration::from_secs(5);
+
+fn totals(families: &[FamilySnapshot]) -> Totals {
+    let mut out = Totals::new();
+    for f in families {
+        for (labels, sample) in &f.series {
+            let v = match sample {
+                Sample::Value(v) => *v,
+                Sample::Histogram { count, .. } => *count,
+            };
+            out.insert((f.def.name.to_owned(), labels.clone()), v);
+        }
+    }
+    out
+}
+
+/// `/metrics?format=json`.
+pub fn metrics_json(state: &AdminState) -> Value {
+    let now = Instant::now();
+    let current = totals(&state.metrics.snapshot());
+    let (since, previous) = {
+        let mut prev = state.previous.lock();
+        let (at, old) = prev.clone().unwrap_or((state.started, Totals::new()));
+        if now.duration_since(at) >= WINDOW {
+            *prev = Some((now, current.clone()));
+        }
+        (at, old)
+    };
+    let window = now.duration_since(since).as_secs_f64().max(1e-3);
+    let figure = |name: &str, labels: &Vec<String>, v: u64| -> Value {
+        let before = previous
+            .get(&(name.to_owned(), labels.clone()))
+            .copied()
+            .unwrap_or(0);
+        let rate = v.saturating_sub(before) as f64 / window;
+        json!({ "total": v, "rate_per_second": (rate * 1000.0).round() / 1000.0 })
+    };
+    let mut receivers = Map::new();
+    let mut exporters = Map::new();
+    let mut tenant_sums: BTreeMap<(String, &str), (u64, f64)> = BTreeMap::new();
+    let mut sum = |tenant: String, key: &'static str, v: u64, fig: &Value| {
+        let e = tenant_sums.entry((tenant, key)).or_default();
+        e.0 += v;
+        e.1 += fig["rate_per_second"].as_f64().unwrap_or(0.0);
+    };
+    let mut http = Map::new();
+    for ((name, labels), v) in &current {
+        let l = |i: usize| labels.get(i).cloned().unwrap_or_default();
+        let fig = figure(name, labels, *v);
+        match name.as_str() {
+            "weir_receiver_accepted_records_total" | "weir_receiver_accepted_bytes_total" => {
+                let key = if name.contains("bytes") {
+                    "accepted_bytes"
+                } else {
+                    "accepted_records"
+                };
+                add(&mut receivers, &[&l(1), &l(0), key], fig.clone());
+                if key == "accepted_records" {
+                    sum(l(2), "accepted_records", *v, &fig);
+                }
+            }
+            "weir_receiver_refused_records_total" => {
+                add(
+                    &mut receivers,
+                    &[&l(1), &l(0), "refused_records", &l(3)],
+                    fig.clone(),
+                );
+                sum(l(2), "refused_records", *v, &fig);
+            }
+            "weir_exporter_sent_records_total" => {
+                add(&mut exporters, &[&l(1), "sent_records", &l(0)], fig)
+            }
+            "weir_exporter_failed_records_total" => {
+                add(&mut exporters, &[&l(1), "failed_records", &l(2)], fig)
+            }
+            "weir_exporter_retries_total" => add(&mut exporters, &[&l(0), "retries"], fig),
+            "weir_exporter_queue_records" => {
+                add(&mut exporters, &[&l(0), "queue_records"], json!(v))
+            }
+            "weir_exporter_queue_capacity_records" => {
+                add(&mut exporters, &[&l(0), "queue_capacity"], json!(v))
+            }
+            "weir_records_dropped_total" => {
+                add(
+                    &mut exporters,
+                    &[&l(1), "dropped_records", &l(3)],
+                    fig.clone(),
+                );
+                sum(l(2), "dropped_records", *v, &fig);
+            }
+            "weir_http_requests_total" => add(&mut http, &[&l(0), &l(1)], fig),
+            _ => {}
+        }
+    }
+    let mut tenants = Map::new();
+    for ((tenant, key), (total, rate)) in tenant_sums {
+        add(
+            &mut tenants,
+            &[&tenant, key],
+            json!({ "total": total, "rate_per_second": (rate * 1000.0).round() / 1000.0 }),
+        );
+    }
+    json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_seconds": state.started.elapsed().as_secs(),
+        "rate_window_seconds": (window * 1000.0).round() / 1000.0,
+        "receivers": receivers,
+        "exporters": exporters,
+        "tenants": tenants,
+        "http": http,
+        "pipelines": state.info.pipelines,
+    })
+}
+
+/// Puts `v` at `path` inside `root`, creating objects on the way.
+fn add(root: &mut Map<String, Value>, path: &[&str], v: Value) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut node = root;
+    for p in parents {
+        let entry = node.entry((*p).to_owned()).or_insert_with(|| json!({}));
+        if !entry.is_object() {
+            *entry = json!({});
+        }
+        let Some(obj) = entry.as_object_mut() else {
+            return;
+        };
+        node = obj;
+    }
+    node.insert((*last).to_owned(), v);
+}
+
+fn rfc3339(t: SystemTime) -> Value {
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    json!(secs)
+}
+
+/// `/health`: overall status and each subsystem's.
+pub fn health_json(state: &AdminState) -> (bool, Value) {
+    let snapshot = totals(&state.metrics.snapshot());
+    let notes = state.metrics.export_notes();
+    let not_ready = state.readiness.not_ready_reason();
+    let mut exporters = Map::new();
+    let mut degraded = false;
+    for id in &state.info.exporters {
+        let key = |name: &str| (name.to_owned(), vec![id.clone()]);
+        let queued = snapshot.get(&key("weir_exporter_queue_records")).copied();
+        let capacity = snapshot
+            .get(&key("weir_exporter_queue_capacity_records"))
+            .copied();
+        let note = notes.get(id).cloned().unwrap_or_default();
+        let failing = match (&note.last_error, note.last_success) {
+            (Some((err_at, _)), Some(ok_at)) => *err_at > ok_at,
+            (Some(_), None) => true,
+            _ => false,
+        };
+        let fill = match (queued, capacity) {
+            (Some(q), Some(c)) if c > 0 => Some(q as f64 / c as f64),
+            _ => None,
+        };
+        let status = if failing || fill.is_some_and(|f| f > 0.9) {
+            "degraded"
+        } else {
+            "healthy"
+        };
+        degraded |= status != "healthy";
+        exporters.insert(
+            id.clone(),
+            json!({
+                "status": status,
+                "queue_records": queued,
+                "queue_capacity": capacity,
+                "queue_fill": fill.map(|f| (f * 1000.0).round() / 1000.0),
+                "last_success_unix": note.last_success.map(rfc3339),
+                "last_error": note.last_error.map(|(at, message)| json!({ "at_unix": rfc3339(at), "message": message })),
+            }),
+        );
+    }
+    let receivers: Vec<Value> = state
+        .info
+        .listeners
+        .iter()
+        .map(|(name, addr)| json!({ "listener": name, "address": addr.to_string(), "status": "listening" }))
+        .collect();
+    let status = match (not_ready, degraded) {
+        (Some(_), _) => "unhealthy",
+        (None, true) => "degraded",
+        (None, false) => "healthy",
+    };
+    let body = json!({
+        "status": status,
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_secs": state.started.elapsed().as_secs(),
+        "ready": not_ready.is_none(),
+        "reason": not_ready,
+        "checks": {
+            "receivers": { "status": if not_ready.is_some() { "stopping" } else { "healthy" }, "listeners": receivers },
+            "pipelines": { "status": "healthy", "pipelines": state.info.pipelines },
+            "exporters": { "status": if degraded { "degraded" } else { "healthy" }, "exporters": exporters },
+        },
+    });
+    (not_ready.is_none(), body)
+}
