@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod logging;
 pub mod receivers;
+pub mod telemetry;
 
 /// Installs rustls' `ring` crypto provider for the whole process (weir uses one provider, never
 /// aws-lc). Call it once before building any TLS or HTTP client; later calls do nothing.

@@ -6,6 +6,8 @@ use clap::Parser;
 use weir::cli::{Cli, Command, LogFormat};
 use weir::config::service::LogEncoding;
 use weir::config::{self, DEFAULT_CONFIG, ProcessEnv};
+use weir::telemetry::export::SpanExporter;
+use weir::telemetry::layer::SelfTraceLayer;
 use weir_pipeline::Metrics;
 
 fn main() -> ExitCode {
@@ -30,8 +32,20 @@ fn main() -> ExitCode {
                 Some(LogFormat::Pretty) => LogEncoding::Console,
                 None => cfg.service.telemetry.logs.encoding,
             };
-            weir::logging::init(cfg.service.telemetry.logs.level.as_deref(), encoding);
-            run(cfg)
+            // weir's own spans: collected by a tracing layer, sent once the runtime runs.
+            let (self_trace, spans) = match &cfg.service.telemetry.traces {
+                Some(t) => {
+                    let (tx, rx) = tokio::sync::mpsc::channel(weir::telemetry::BUFFER);
+                    (Some(SelfTraceLayer::new(tx, t.sampling_ratio)), Some(rx))
+                }
+                None => (None, None),
+            };
+            weir::logging::init(
+                cfg.service.telemetry.logs.level.as_deref(),
+                encoding,
+                self_trace,
+            );
+            run(cfg, spans)
         }
     }
 }
@@ -54,7 +68,10 @@ fn validate(files: &[std::path::PathBuf]) -> ExitCode {
     }
 }
 
-fn run(cfg: config::Config) -> ExitCode {
+fn run(
+    cfg: config::Config,
+    spans: Option<tokio::sync::mpsc::Receiver<opentelemetry_proto::tonic::trace::v1::Span>>,
+) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -66,6 +83,16 @@ fn run(cfg: config::Config) -> ExitCode {
         }
     };
     runtime.block_on(async move {
+        let span_exporter = match (&cfg.service.telemetry.traces, spans) {
+            (Some(t), Some(rx)) => match SpanExporter::start(t, rx) {
+                Ok(e) => Some(e),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot start service.telemetry.traces");
+                    return ExitCode::from(1);
+                }
+            },
+            _ => None,
+        };
         let mut running = match weir::app::start(&cfg, Metrics::new()).await {
             Ok(r) => r,
             Err(e) => {
@@ -87,6 +114,9 @@ fn run(cfg: config::Config) -> ExitCode {
             }
         };
         running.shutdown().await;
+        if let Some(e) = span_exporter {
+            e.stop().await;
+        }
         tracing::info!("stopped");
         code
     })

@@ -279,9 +279,42 @@ fn exporter_semantic_errors_name_their_keys() {
     expect_errors(
         &text,
         &[
-            ("exporters.otlp/tempo.endpoint", 9, "unsupported scheme \"ftp\""),
-            ("exporters.otlp/tempo.sending_queue.queue_size", 10, "at least 1"),
-            ("exporters.otlphttp.keepalive", 13, "unknown field `keepalive`"),
+            (
+                "exporters.otlp/tempo.endpoint",
+                9,
+                "unsupported scheme \"ftp\"",
+            ),
+            (
+                "exporters.otlp/tempo.sending_queue.queue_size",
+                10,
+                "at least 1",
+            ),
+            (
+                "exporters.otlphttp.keepalive",
+                13,
+                "unknown field `keepalive`",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn self_traces_may_not_loop_into_own_receiver() {
+    let text = GOOD
+        .replace("        endpoint: 127.0.0.1:0", "        endpoint: 0.0.0.0:4318")
+        .replace(
+            "service:\n",
+            "service:\n  telemetry:\n    traces: { endpoint: http://localhost:4318, sampling_ratio: 2 }\n",
+        );
+    expect_errors(
+        &text,
+        &[
+            ("service.telemetry.traces.endpoint", 10, "own receiver otlp"),
+            (
+                "service.telemetry.traces.sampling_ratio",
+                10,
+                "between 0 and 1",
+            ),
         ],
     );
 }

@@ -187,6 +187,8 @@ pub struct RequestContext {
     pub received_wall: SystemTime,
     /// Size of the request body after decompression, in bytes.
     pub body_bytes: usize,
+    /// The request is weir's own telemetry (marked by the sending weir): never traced again.
+    pub self_telemetry: bool,
 }
 
 impl RequestContext {
@@ -206,7 +208,19 @@ impl RequestContext {
             received_at: Instant::now(),
             received_wall: SystemTime::now(),
             body_bytes: 0,
+            self_telemetry: false,
         }
+    }
+
+    /// A context for data weir makes itself (its own spans): tenant `default`, a generated
+    /// request id, receiver `internal`.
+    pub fn internal() -> Self {
+        Self::new(
+            TenantId::default_tenant(),
+            RequestId::generate(),
+            Arc::from("internal"),
+            "internal",
+        )
     }
 
     /// A context for tests and tools: tenant `default`, a generated request id.

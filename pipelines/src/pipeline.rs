@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::join_all;
+use tracing::Instrument;
 
 use crate::queue::{Admission, QueuedExporter, Reservation};
 use crate::{
@@ -131,6 +132,7 @@ impl Pipeline {
     /// exporter. Nothing is queued yet; dropping the result gives the room back.
     pub async fn prepare(&self, mut batch: Batch) -> Result<Prepared<'_>, SubmitError> {
         let mut accepted = Accepted::default();
+        let processing = tracing::info_span!("weir.process", pipeline = %self.id).entered();
         for p in &self.processors {
             match p.processor.process(&mut batch) {
                 Outcome::Pass { rejected, message } => accepted.add(rejected, message),
@@ -146,12 +148,14 @@ impl Pipeline {
                 }
             }
         }
+        drop(processing);
         let mut prepared = Prepared {
             pipeline: self,
             batch: Arc::new(batch),
             accepted,
             reservations: Vec::new(),
             overflowed: Vec::new(),
+            span: tracing::info_span!("weir.export", pipeline = %self.id),
         };
         if prepared.batch.signal.is_empty() {
             return Ok(prepared);
@@ -162,7 +166,11 @@ impl Pipeline {
             let ExporterHandle::Queued(q) = &e.handle else {
                 continue;
             };
-            match q.reserve(&prepared.batch).await {
+            match q
+                .reserve(&prepared.batch)
+                .instrument(prepared.span.clone())
+                .await
+            {
                 Ok(Admission::Reserved(r)) => prepared.reservations.push(r),
                 Ok(Admission::Dropped) => prepared.overflowed.push(Arc::clone(q)),
                 Err(err) => {
@@ -186,6 +194,8 @@ pub struct Prepared<'a> {
     accepted: Accepted,
     reservations: Vec<Reservation>,
     overflowed: Vec<Arc<QueuedExporter>>,
+    /// `weir.export`: from the first reservation to the commit.
+    span: tracing::Span,
 }
 
 impl Prepared<'_> {
@@ -208,7 +218,9 @@ impl Prepared<'_> {
             return Ok(());
         }
         let bundle = Arc::new(Bundle::single(Arc::clone(&self.batch)));
-        let results = join_all(direct.iter().map(|(_, x)| x.export(Arc::clone(&bundle)))).await;
+        let results = join_all(direct.iter().map(|(_, x)| x.export(Arc::clone(&bundle))))
+            .instrument(self.span.clone())
+            .await;
         for ((e, _), result) in direct.iter().zip(results) {
             if let Err(err) = result {
                 tracing::warn!(pipeline = %self.pipeline.id, exporter = %e.id, error = %err, "export failed");
@@ -225,6 +237,7 @@ impl Prepared<'_> {
     /// Last phase: the request is taken. Queues the batch in the reserved room, and counts it
     /// as dropped for exporters that drop on overflow.
     pub fn commit(self) -> Accepted {
+        let _in_span = self.span.enter();
         for r in self.reservations {
             r.commit(Arc::clone(&self.batch));
         }

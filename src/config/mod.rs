@@ -184,6 +184,24 @@ pub fn load_str(text: &str, source_name: &str, env: &dyn Env) -> Result<Config, 
         exporters: e_ids.iter().collect(),
     };
     let service = service::parse(service_v, &kinds, &mut raw);
+    if let Some(t) = &service.telemetry.traces {
+        for (id, ReceiverConfig::Otlp(r)) in &receivers {
+            let own = [
+                r.protocols.grpc.as_ref().map(|g| g.endpoint.as_str()),
+                r.protocols.http.as_ref().map(|h| h.endpoint.as_str()),
+            ];
+            if own
+                .into_iter()
+                .flatten()
+                .any(|e| same_listener(&t.endpoint, e))
+            {
+                raw.push((
+                    "service.telemetry.traces.endpoint".into(),
+                    format!("points at this weir's own receiver {id}: weir never sends its own telemetry into its own receivers"),
+                ));
+            }
+        }
+    }
 
     if raw.is_empty() {
         return Ok(Config {
@@ -203,6 +221,23 @@ pub fn load_str(text: &str, source_name: &str, env: &dyn Env) -> Result<Config, 
         .collect();
     errors.sort_by_key(|e| e.position.unwrap_or((usize::MAX, 0)));
     Err(fail(errors))
+}
+
+/// True when `url` (`http://host:port`) reaches the listener bound at `endpoint` (`host:port`):
+/// same port, and the same host or a wildcard or loopback one.
+fn same_listener(url: &str, endpoint: &str) -> bool {
+    let target = url.split("://").nth(1).unwrap_or(url).trim_end_matches('/');
+    let split = |s: &str| {
+        s.rsplit_once(':')
+            .map(|(h, p)| (h.trim_matches(['[', ']']).to_owned(), p.to_owned()))
+    };
+    let (Some((th, tp)), Some((lh, lp))) = (split(target), split(endpoint)) else {
+        return false;
+    };
+    let local = |h: &str| matches!(h, "0.0.0.0" | "::" | "localhost" | "127.0.0.1" | "::1" | "");
+    tp == lp
+        && tp != "0"
+        && (th == lh || (local(&th) && local(&lh)) || lh == "0.0.0.0" || lh == "::")
 }
 
 /// True for null, `{}` and `[]`.

@@ -59,6 +59,31 @@ pub struct TelemetryConfig {
     /// weir's own logs.
     #[serde(default)]
     pub logs: LogsConfig,
+    /// weir's own traces (off when absent). Configured here only: weir never reads
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`, which belongs to the applications around it.
+    #[serde(default)]
+    pub traces: Option<SelfTracesConfig>,
+}
+
+/// `service.telemetry.traces`: spans of weir's own work (receive → process → export), parented
+/// on the request's `traceparent`, sent over OTLP/gRPC.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelfTracesConfig {
+    /// OTLP/gRPC endpoint for weir's spans: `http://host:port` (plaintext) or
+    /// `https://host:port`. It may not be one of this weir's own receivers.
+    pub endpoint: String,
+    /// Metadata sent with the spans (e.g. `authorization`).
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// Share of requests traced, 0 to 1 (default 1). A request whose `traceparent` says
+    /// sampled is always traced.
+    #[serde(default = "default_sampling_ratio")]
+    pub sampling_ratio: f64,
+}
+
+fn default_sampling_ratio() -> f64 {
+    1.0
 }
 
 /// `service.telemetry.logs`.
@@ -157,7 +182,7 @@ pub fn parse(value: Value, known: &Known<'_>, errors: &mut Vec<(String, String)>
         ));
     }
     if let Some(mut t) = map.remove("telemetry") {
-        for unsupported in ["metrics", "traces", "resource"] {
+        for unsupported in ["metrics", "resource"] {
             if let Some(m) = t.as_mapping_mut()
                 && m.remove(unsupported).is_some()
             {
@@ -168,7 +193,24 @@ pub fn parse(value: Value, known: &Known<'_>, errors: &mut Vec<(String, String)>
             }
         }
         match typed::<TelemetryConfig>(t) {
-            Ok(t) => out.telemetry = t,
+            Ok(t) => {
+                if let Some(tr) = &t.traces {
+                    if !(0.0..=1.0).contains(&tr.sampling_ratio) {
+                        errors.push((
+                            "service.telemetry.traces.sampling_ratio".into(),
+                            "must be between 0 and 1".into(),
+                        ));
+                    }
+                    if !(tr.endpoint.starts_with("http://") || tr.endpoint.starts_with("https://"))
+                    {
+                        errors.push((
+                            "service.telemetry.traces.endpoint".into(),
+                            "write http://host:port or https://host:port (OTLP/gRPC)".into(),
+                        ));
+                    }
+                }
+                out.telemetry = t;
+            }
             Err((p, m)) => errors.push((join("service.telemetry", &p), m)),
         }
     }

@@ -40,6 +40,7 @@ pub fn request_context<'a>(
         }
     };
     let mut ctx = RequestContext::new(tenant, request_id, shared.id.clone(), transport);
+    ctx.self_telemetry = get(crate::telemetry::SELF_TELEMETRY_HEADER).is_some();
     ctx.traceparent = get("traceparent")
         .and_then(|v| std::str::from_utf8(v).ok())
         .and_then(TraceParent::parse);

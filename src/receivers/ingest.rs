@@ -24,13 +24,21 @@ pub async fn ingest(
     // Every line logged while this request is handled carries its request id and tenant (and
     // the trace id of its `traceparent`), under `span` in the JSON logs.
     let span = tracing::info_span!(
-        "request",
+        "weir.receive",
         request_id = %request_id,
         tenant = %tenant,
+        receiver = %shared.id,
+        signal = kind.as_str(),
+        records,
         trace_id = tracing::field::Empty,
+        parent_span_id = tracing::field::Empty,
+        sampled = tracing::field::Empty,
+        self_telemetry = ctx.self_telemetry,
     );
     if let Some(tp) = &ctx.traceparent {
         span.record("trace_id", tp.trace_id_hex());
+        span.record("parent_span_id", const_hex::encode(tp.span_id));
+        span.record("sampled", tp.flags & 1 == 1);
     }
     let result = shared
         .router
