@@ -14,8 +14,11 @@ use futures::future::BoxFuture;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use weir_exporters::debug::DebugExporter;
+use weir_exporters::loki::LokiExporter;
 use weir_exporters::otlp::OtlpGrpcExporter;
 use weir_exporters::otlphttp::OtlpHttpExporter;
+use weir_exporters::prometheus::PrometheusExporter;
+use weir_exporters::remote_write::RemoteWriteExporter;
 use weir_pipeline::pipeline::{ExporterHandle, NamedExporter, NamedProcessor};
 use weir_pipeline::queue::accounted::Accounted;
 use weir_pipeline::queue::delivery::Delivery;
@@ -120,7 +123,7 @@ impl Running {
 
 /// Builds and starts everything `config` describes.
 pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartError> {
-    let exporters = build_exporters(config, &metrics)?;
+    let exporters = build_exporters(config, &metrics).await?;
     let routers = build_routers(config, &exporters.handles, &metrics)?;
     let (stop, stop_rx) = watch::channel(false);
     let shutdown = move || -> BoxFuture<'static, ()> {
@@ -213,7 +216,7 @@ struct Exporters {
     queued: Vec<Arc<QueuedExporter>>,
 }
 
-fn build_exporters(config: &Config, metrics: &Metrics) -> Result<Exporters, StartError> {
+async fn build_exporters(config: &Config, metrics: &Metrics) -> Result<Exporters, StartError> {
     let mut out = Exporters {
         handles: BTreeMap::new(),
         queued: Vec::new(),
@@ -262,6 +265,41 @@ fn build_exporters(config: &Config, metrics: &Metrics) -> Result<Exporters, Star
                     c.timeout,
                     metrics,
                 )
+            }
+            ExporterConfig::Loki(c) => {
+                let exporter = LokiExporter::new(&name, c).map_err(|e| failed(&e))?;
+                let queue = with_pipeline_batching(config, id, &c.sending_queue);
+                delivered(
+                    &name,
+                    Arc::new(exporter),
+                    &queue,
+                    &c.retry_on_failure,
+                    c.timeout,
+                    metrics,
+                )
+            }
+            ExporterConfig::RemoteWrite(c) => {
+                let exporter = RemoteWriteExporter::new(&name, c).map_err(|e| failed(&e))?;
+                let queue = with_pipeline_batching(config, id, &c.sending_queue);
+                delivered(
+                    &name,
+                    Arc::new(exporter),
+                    &queue,
+                    &c.retry_on_failure,
+                    c.timeout,
+                    metrics,
+                )
+            }
+            ExporterConfig::Prometheus(c) => {
+                // A scrape endpoint only updates its in-memory view: inline, no queue.
+                let exporter = PrometheusExporter::bind(&name, c)
+                    .await
+                    .map_err(|e| failed(&e))?;
+                ExporterHandle::Direct(Arc::new(Accounted::new(
+                    &name,
+                    Arc::new(exporter),
+                    metrics.clone(),
+                )))
             }
         };
         if let ExporterHandle::Queued(q) = &handle {

@@ -8,10 +8,17 @@
 //! - [`otlp`]: OTLP/gRPC to Tempo or another collector, like the Collector's `otlp` exporter.
 //! - [`otlphttp`]: OTLP/HTTP protobuf to a collector, gateway or backend, like the Collector's
 //!   `otlphttp` exporter.
+//! - [`prometheus`]: a scrape endpoint for the metrics that pass, like the Collector's
+//!   `prometheus` exporter; [`remote_write`]: Prometheus remote write 1.0
+//!   (`prometheusremotewrite`).
+//! - [`loki`]: Loki's push API.
 
 pub mod debug;
+pub mod loki;
 pub mod otlp;
 pub mod otlphttp;
+pub mod prometheus;
+pub mod remote_write;
 
 /// Installs `ring` as rustls' process-wide crypto provider: weir's one provider (no aws-lc).
 /// The binary calls it once at start, before building any exporter; the TLS clients of the

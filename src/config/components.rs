@@ -7,8 +7,11 @@
 use serde::de::DeserializeOwned;
 use serde_yaml_ng::Value;
 use weir_exporters::debug::DebugConfig;
+use weir_exporters::loki::LokiConfig;
 use weir_exporters::otlp::OtlpConfig;
 use weir_exporters::otlphttp::OtlpHttpConfig;
+use weir_exporters::prometheus::PrometheusConfig;
+use weir_exporters::remote_write::RemoteWriteConfig;
 use weir_pipeline::SignalKind;
 use weir_processors::enrich::EnrichConfig;
 use weir_processors::redaction::RedactionConfig;
@@ -88,6 +91,21 @@ pub const EXPORTERS: &[Kind] = &[
         signals: ALL_SIGNALS,
         unsupported: weir_exporters::otlphttp::UNSUPPORTED_COLLECTOR_KEYS,
     },
+    Kind {
+        name: "loki",
+        signals: &[SignalKind::Logs],
+        unsupported: weir_exporters::loki::UNSUPPORTED_COLLECTOR_KEYS,
+    },
+    Kind {
+        name: "prometheus",
+        signals: &[SignalKind::Metrics],
+        unsupported: weir_exporters::prometheus::UNSUPPORTED_COLLECTOR_KEYS,
+    },
+    Kind {
+        name: "prometheusremotewrite",
+        signals: &[SignalKind::Metrics],
+        unsupported: weir_exporters::remote_write::UNSUPPORTED_COLLECTOR_KEYS,
+    },
 ];
 
 /// A receiver's config, by kind.
@@ -117,6 +135,12 @@ pub enum ExporterConfig {
     Otlp(Box<OtlpConfig>),
     /// `otlphttp`: OTLP/HTTP (protobuf) to Tempo or another collector.
     OtlpHttp(Box<OtlpHttpConfig>),
+    /// `loki`: Loki's push API.
+    Loki(Box<LokiConfig>),
+    /// `prometheus`: a scrape endpoint.
+    Prometheus(Box<PrometheusConfig>),
+    /// `prometheusremotewrite`: Prometheus remote write.
+    RemoteWrite(Box<RemoteWriteConfig>),
 }
 
 /// A config error: the path inside the component and the message.
@@ -174,6 +198,18 @@ impl ExporterConfig {
             "otlphttp" => {
                 let c: OtlpHttpConfig = one(typed(value))?;
                 checked(c.problems(), ExporterConfig::OtlpHttp(Box::new(c)))
+            }
+            "loki" => {
+                let c: LokiConfig = one(typed(value))?;
+                checked(c.problems(), ExporterConfig::Loki(Box::new(c)))
+            }
+            "prometheus" => {
+                let c: PrometheusConfig = one(typed(value))?;
+                checked(c.problems(), ExporterConfig::Prometheus(Box::new(c)))
+            }
+            "prometheusremotewrite" => {
+                let c: RemoteWriteConfig = one(typed(value))?;
+                checked(c.problems(), ExporterConfig::RemoteWrite(Box::new(c)))
             }
             other => Err(vec![(String::new(), format!("no exporter kind {other:?}"))]),
         }

@@ -1,0 +1,42 @@
+//! The `loki` exporter (being written: accepts and discards for now).
+
+mod config;
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use weir_pipeline::{Bundle, ExportError, Exporter};
+
+pub use config::{LokiConfig, UNSUPPORTED_COLLECTOR_KEYS};
+
+/// Why the exporter could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum LokiError {
+    /// A setting is invalid.
+    #[error("exporter {id}: {message}")]
+    Config {
+        /// The exporter id.
+        id: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The `loki` exporter.
+pub struct LokiExporter {
+    _id: String,
+}
+
+impl LokiExporter {
+    /// Builds the exporter `id` from `cfg`.
+    pub fn new(id: &str, cfg: &LokiConfig) -> Result<Self, LokiError> {
+        let _ = cfg;
+        Ok(Self { _id: id.to_owned() })
+    }
+}
+
+impl Exporter for LokiExporter {
+    fn export(&self, _bundle: Arc<Bundle>) -> BoxFuture<'static, Result<(), ExportError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
