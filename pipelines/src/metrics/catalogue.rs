@@ -54,6 +54,13 @@ pub const EXPORTER_QUEUE_RECORDS: MetricDef = MetricDef {
     labels: &["exporter"],
     kind: Gauge,
 };
+/// What an exporter's queue holds now, in its sizer's unit (requests, items or bytes).
+pub const EXPORTER_QUEUE_SIZE: MetricDef = MetricDef {
+    name: "weir_exporter_queue_size",
+    help: "What an exporter's queue holds now, counted by its sizer (requests, items or bytes); compare with weir_exporter_queue_capacity_records.",
+    labels: &["exporter"],
+    kind: Gauge,
+};
 /// An exporter's queue capacity, in its sizer's unit.
 pub const EXPORTER_QUEUE_CAPACITY: MetricDef = MetricDef {
     name: "weir_exporter_queue_capacity_records",
@@ -124,6 +131,7 @@ pub const ALL: &[MetricDef] = &[
     EXPORTER_RETRIES,
     EXPORTER_QUEUE_RECORDS,
     EXPORTER_QUEUE_CAPACITY,
+    EXPORTER_QUEUE_SIZE,
     RECORDS_DROPPED,
     REDACTED_VALUES,
     ENRICH_INVALID_IDS,

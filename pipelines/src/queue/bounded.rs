@@ -41,6 +41,7 @@ struct Inner {
     space: Notify,
     items: Notify,
     gauge: Counter,
+    used_gauge: Counter,
 }
 
 /// A bounded, fair queue of batches.
@@ -57,8 +58,9 @@ pub struct Reservation {
 }
 
 impl Queue {
-    /// A queue with `cfg`'s capacity and batching; `gauge` tracks queued records.
-    pub fn new(cfg: &QueueConfig, gauge: Counter) -> Self {
+    /// A queue with `cfg`'s capacity and batching; `gauge` tracks queued records and
+    /// `used_gauge` the room in use, in the sizer's unit.
+    pub fn new(cfg: &QueueConfig, gauge: Counter, used_gauge: Counter) -> Self {
         let batching = match &cfg.batch {
             Some(b) => Batching {
                 min_size: b.min_size,
@@ -90,6 +92,7 @@ impl Queue {
                 space: Notify::new(),
                 items: Notify::new(),
                 gauge,
+                used_gauge,
             }),
         }
     }
@@ -113,6 +116,7 @@ impl Queue {
             return Err(ReserveError::Full);
         }
         s.used += size;
+        self.inner.used_gauge.set(s.used);
         Ok(Reservation {
             inner: Arc::clone(&self.inner),
             size,
@@ -150,6 +154,7 @@ impl Queue {
                     Take::Items(items) => {
                         let freed: u64 = items.iter().map(|i| i.size).sum();
                         s.used = s.used.saturating_sub(freed);
+                        self.inner.used_gauge.set(s.used);
                         self.inner.gauge.set(s.fair.records());
                         let more = !s.fair.is_empty();
                         drop(s);
@@ -188,6 +193,7 @@ impl Queue {
     pub fn drain_all(&self) -> Vec<Item> {
         let mut s = self.inner.state.lock();
         s.used = 0;
+        self.inner.used_gauge.set(0);
         let items = s.fair.drain_all();
         self.inner.gauge.set(0);
         items
@@ -223,6 +229,7 @@ impl Drop for Reservation {
         if !self.committed {
             let mut s = self.inner.state.lock();
             s.used = s.used.saturating_sub(self.size);
+            self.inner.used_gauge.set(s.used);
             drop(s);
             self.inner.space.notify_waiters();
         }

@@ -56,6 +56,7 @@ impl QueuedExporter {
         let queue = Queue::new(
             cfg,
             metrics.counter(catalogue::EXPORTER_QUEUE_RECORDS, &[&id]),
+            metrics.counter(catalogue::EXPORTER_QUEUE_SIZE, &[&id]),
         );
         let (stop, stop_rx) = watch::channel(false);
         let delivery = Delivery::new(
