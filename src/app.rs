@@ -23,13 +23,14 @@ use weir_pipeline::pipeline::{ExporterHandle, NamedExporter, NamedProcessor};
 use weir_pipeline::queue::accounted::Accounted;
 use weir_pipeline::queue::delivery::Delivery;
 use weir_pipeline::queue::{QueueBatchConfig, QueueConfig, QueuedExporter, RetryConfig, Sizer};
-use weir_pipeline::{Exporter, Metrics, Pipeline, Processor, Router, TenantId};
+use weir_pipeline::{Exporter, Metrics, Pipeline, Processor, Router};
 use weir_processors::enrich::Enrich;
 use weir_processors::redaction::Redaction;
 
 use crate::admin::{self, AdminInfo, PipelineInfo, Readiness};
 use crate::config::batch::BatchPassThrough;
 use crate::config::{ComponentId, Config, ExporterConfig, ProcessorConfig, ReceiverConfig};
+use crate::receivers::identity::Identity;
 use crate::receivers::{self, Bound, ReceiverError, ReceiverShared};
 
 /// Why weir could not start.
@@ -51,8 +52,8 @@ pub enum StartError {
         /// What failed.
         message: String,
     },
-    /// A receiver's tenant default is not a valid tenant id.
-    #[error("receiver {id}: tenant.default: {message}")]
+    /// A receiver's tenant settings cannot be used (e.g. the tokens file is unreadable).
+    #[error("receiver {id}: tenant: {message}")]
     Tenant {
         /// The receiver id.
         id: String,
@@ -144,11 +145,12 @@ pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartEr
             id: Arc::from(id.to_string()),
             router: router.clone(),
             metrics: metrics.clone(),
-            default_tenant: TenantId::new(&cfg.tenant.default).map_err(|e| StartError::Tenant {
-                id: id.to_string(),
-                message: e.to_string(),
-            })?,
-            tenant_header: Arc::from(cfg.tenant.header.to_ascii_lowercase()),
+            identity: Arc::new(Identity::from_config(&cfg.tenant, metrics.clone()).map_err(
+                |message| StartError::Tenant {
+                    id: id.to_string(),
+                    message,
+                },
+            )?),
         };
         if let Some(grpc) = &cfg.protocols.grpc {
             let b = receivers::otlp_grpc::bind(grpc, shared.clone(), shutdown()).await?;

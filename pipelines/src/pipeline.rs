@@ -301,28 +301,51 @@ impl Router {
         if let [only] = pipelines.as_slice() {
             return only.submit(batch).await;
         }
-        let mut copies: Vec<Batch> = Vec::with_capacity(pipelines.len());
-        for _ in 1..pipelines.len() {
-            copies.push(batch.clone());
+        self.submit_all(vec![batch]).await
+    }
+
+    /// Hands several batches (one request split per tenant) to their pipelines, all or none:
+    /// every pipeline of every batch prepares (processors, reservations) before any commits,
+    /// so a refusal of one part queues nothing of the others. The rejected count is, per
+    /// batch, the largest any of its pipelines reported, summed over the batches.
+    pub async fn submit_all(&self, batches: Vec<Batch>) -> Result<Accepted, SubmitError> {
+        let mut prepared = Vec::new();
+        for (part, batch) in batches.into_iter().enumerate() {
+            let kind = batch.signal.kind();
+            let Some(pipelines) = self.by_signal.get(&kind).filter(|p| !p.is_empty()) else {
+                return Err(SubmitError {
+                    reason: Refusal::new(
+                        RefusalKind::Invalid,
+                        format!("no pipeline takes {kind} on this receiver"),
+                    ),
+                    retry_after: None,
+                });
+            };
+            let mut copies: Vec<Batch> = Vec::with_capacity(pipelines.len());
+            for _ in 1..pipelines.len() {
+                copies.push(batch.clone());
+            }
+            copies.push(batch);
+            for (p, b) in pipelines.iter().zip(copies) {
+                prepared.push((part, p.prepare(b).await?));
+            }
         }
-        copies.push(batch);
-        // All pipelines prepare before any commits, so a refusal by one queues nothing in the
-        // others (the client's retry would duplicate it there).
-        let mut prepared = Vec::with_capacity(pipelines.len());
-        for (p, b) in pipelines.iter().zip(copies) {
-            prepared.push(p.prepare(b).await?);
-        }
-        for p in &prepared {
+        for (_, p) in &prepared {
             p.export_direct().await?;
         }
-        let mut merged = Accepted::default();
-        for p in prepared {
+        let mut per_part: BTreeMap<usize, Accepted> = BTreeMap::new();
+        for (part, p) in prepared {
             let a = p.commit();
+            let merged = per_part.entry(part).or_default();
             merged.rejected = merged.rejected.max(a.rejected);
             if merged.message.is_none() {
                 merged.message = a.message;
             }
         }
-        Ok(merged)
+        let mut total = Accepted::default();
+        for a in per_part.into_values() {
+            total.add(a.rejected, a.message);
+        }
+        Ok(total)
     }
 }

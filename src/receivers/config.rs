@@ -12,6 +12,8 @@
 
 use serde::{Deserialize, Deserializer};
 
+pub use super::tenant::TenantConfig;
+
 /// The `otlp` receiver.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -19,7 +21,7 @@ pub struct OtlpReceiverConfig {
     /// Which transports to listen on; at least one is required.
     #[serde(default)]
     pub protocols: Protocols,
-    /// How the tenant of a request is found.
+    /// How the tenant of a request is found (see [`TenantConfig`]).
     #[serde(default)]
     pub tenant: TenantConfig,
 }
@@ -68,27 +70,6 @@ pub struct HttpConfig {
     pub include_metadata: bool,
 }
 
-/// How a request's tenant is found.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct TenantConfig {
-    /// Header naming the tenant; its value must follow Loki/Mimir's tenant id rules.
-    #[serde(default = "default_tenant_header")]
-    pub header: String,
-    /// Tenant of a request whose header is absent.
-    #[serde(default = "default_tenant")]
-    pub default: String,
-}
-
-impl Default for TenantConfig {
-    fn default() -> Self {
-        Self {
-            header: default_tenant_header(),
-            default: default_tenant(),
-        }
-    }
-}
-
 impl Default for GrpcConfig {
     fn default() -> Self {
         Self {
@@ -120,12 +101,6 @@ fn default_max_recv_msg_size_mib() -> u64 {
 }
 fn default_max_request_body_size() -> u64 {
     20 * 1024 * 1024
-}
-fn default_tenant_header() -> String {
-    "X-Scope-OrgID".into()
-}
-fn default_tenant() -> String {
-    "default".into()
 }
 
 /// `key:` with no value enables the protocol with its defaults; an absent key leaves it off.

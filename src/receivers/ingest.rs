@@ -6,27 +6,29 @@
 use tracing::Instrument;
 use weir_pipeline::metrics::catalogue;
 use weir_pipeline::pipeline::{Accepted, SubmitError};
-use weir_pipeline::{Batch, RequestContext, Signal};
+use weir_pipeline::{Batch, RequestContext, Signal, SignalKind, TenantId};
 
 use super::ReceiverShared;
+use super::identity::Resolved;
 
-/// Submits one decoded request and counts what happened to it.
+/// Submits one decoded request (split per tenant when its resources name several) and counts
+/// what happened to it, per tenant.
 pub async fn ingest(
     shared: &ReceiverShared,
     ctx: RequestContext,
+    resolved: &Resolved,
     signal: Signal,
 ) -> Result<Accepted, SubmitError> {
     let kind = signal.kind();
     let records = signal.record_count();
     let bytes = ctx.body_bytes as u64;
-    let tenant = ctx.tenant.clone();
     let request_id = ctx.request_id.clone();
     // Every line logged while this request is handled carries its request id and tenant (and
     // the trace id of its `traceparent`), under `span` in the JSON logs.
     let span = tracing::info_span!(
         "weir.receive",
         request_id = %request_id,
-        tenant = %tenant,
+        tenant = %ctx.tenant,
         receiver = %shared.id,
         signal = kind.as_str(),
         records,
@@ -40,57 +42,123 @@ pub async fn ingest(
         span.record("parent_span_id", const_hex::encode(tp.span_id));
         span.record("sampled", tp.flags & 1 == 1);
     }
-    let result = shared
-        .router
-        .submit(Batch::new(ctx, signal))
-        .instrument(span.clone())
-        .await;
     let _entered = span.enter();
-    let labels = [kind.as_str(), &shared.id, tenant.as_str()];
-    match &result {
-        Ok(accepted) => {
-            let taken = records.saturating_sub(accepted.rejected);
+    let parts = match shared.identity.split(resolved, signal) {
+        Ok(p) => p,
+        Err(reason) => {
+            tracing::warn!(request_id = %request_id, receiver = %shared.id, signal = %kind, records, reason = %reason, "request refused");
+            let labels = [
+                kind.as_str(),
+                &*shared.id,
+                ctx.tenant.as_str(),
+                reason.kind.as_str(),
+            ];
             shared
                 .metrics
-                .counter(catalogue::RECEIVER_ACCEPTED_RECORDS, &labels)
-                .add(taken);
-            shared
-                .metrics
-                .counter(catalogue::RECEIVER_ACCEPTED_BYTES, &labels)
-                .add(bytes);
-            if accepted.rejected > 0 {
+                .counter(catalogue::RECEIVER_REFUSED_RECORDS, &labels)
+                .add(records);
+            return Err(SubmitError {
+                reason,
+                retry_after: None,
+            });
+        }
+    };
+    drop(_entered);
+    // (tenant, records, bytes) of each part; bytes shared out by records.
+    let shares: Vec<(TenantId, u64, u64)> = parts
+        .iter()
+        .map(|(t, s)| {
+            let n = s.record_count();
+            let b = if records == 0 {
+                bytes / parts.len().max(1) as u64
+            } else {
+                bytes * n / records
+            };
+            (t.clone(), n, b)
+        })
+        .collect();
+    let mut batches: Vec<Batch> = parts
+        .into_iter()
+        .zip(&shares)
+        .map(|((tenant, signal), (_, _, b))| {
+            let mut c = ctx.clone();
+            c.tenant = tenant;
+            c.body_bytes = usize::try_from(*b).unwrap_or(usize::MAX);
+            Batch::new(c, signal)
+        })
+        .collect();
+    let submit = async {
+        match batches.len() {
+            1 => match batches.pop() {
+                Some(b) => shared.router.submit(b).await,
+                None => Ok(Accepted::default()),
+            },
+            _ => shared.router.submit_all(batches).await,
+        }
+    };
+    let result = submit.instrument(span.clone()).await;
+    let _entered = span.enter();
+    count(shared, kind, &shares, &result);
+    if let Err(err) = &result {
+        tracing::warn!(
+            request_id = %request_id,
+            receiver = %shared.id,
+            signal = %kind,
+            records,
+            reason = %err.reason,
+            "request refused"
+        );
+    }
+    result
+}
+
+/// Counts accepted and refused records and accepted bytes per tenant part. Records rejected by
+/// processors are charged to the parts in order.
+fn count(
+    shared: &ReceiverShared,
+    kind: SignalKind,
+    shares: &[(TenantId, u64, u64)],
+    result: &Result<Accepted, SubmitError>,
+) {
+    let mut rejected = result.as_ref().map_or(0, |a| a.rejected);
+    for (tenant, n, b) in shares {
+        let labels = [kind.as_str(), &*shared.id, tenant.as_str()];
+        match result {
+            Ok(_) => {
+                let r = rejected.min(*n);
+                rejected -= r;
+                shared
+                    .metrics
+                    .counter(catalogue::RECEIVER_ACCEPTED_RECORDS, &labels)
+                    .add(n - r);
+                shared
+                    .metrics
+                    .counter(catalogue::RECEIVER_ACCEPTED_BYTES, &labels)
+                    .add(*b);
+                if r > 0 {
+                    shared
+                        .metrics
+                        .counter(
+                            catalogue::RECEIVER_REFUSED_RECORDS,
+                            &[kind.as_str(), &shared.id, tenant.as_str(), "rejected"],
+                        )
+                        .add(r);
+                }
+            }
+            Err(err) => {
                 shared
                     .metrics
                     .counter(
                         catalogue::RECEIVER_REFUSED_RECORDS,
-                        &[kind.as_str(), &shared.id, tenant.as_str(), "rejected"],
+                        &[
+                            kind.as_str(),
+                            &shared.id,
+                            tenant.as_str(),
+                            err.reason.kind.as_str(),
+                        ],
                     )
-                    .add(accepted.rejected);
+                    .add(*n);
             }
         }
-        Err(err) => {
-            shared
-                .metrics
-                .counter(
-                    catalogue::RECEIVER_REFUSED_RECORDS,
-                    &[
-                        kind.as_str(),
-                        &shared.id,
-                        tenant.as_str(),
-                        err.reason.kind.as_str(),
-                    ],
-                )
-                .add(records);
-            tracing::warn!(
-                request_id = %request_id,
-                tenant = %tenant,
-                receiver = %shared.id,
-                signal = %kind,
-                records,
-                reason = %err.reason,
-                "request refused"
-            );
-        }
     }
-    result
 }

@@ -6,16 +6,20 @@
 
 pub mod config;
 pub mod context;
+pub mod identity;
 pub mod ingest;
 pub mod otlp_grpc;
 pub mod otlp_http;
 pub mod status;
+pub mod tenant;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use weir_pipeline::{Metrics, Router, TenantId};
+use weir_pipeline::{Metrics, Router};
+
+use identity::Identity;
 
 /// What both transports of one `otlp` receiver share.
 #[derive(Clone)]
@@ -26,10 +30,8 @@ pub struct ReceiverShared {
     pub router: Router,
     /// weir's metrics.
     pub metrics: Metrics,
-    /// The tenant of a request that names none.
-    pub default_tenant: TenantId,
-    /// Header (lower-case) naming the tenant, `x-scope-orgid` by default.
-    pub tenant_header: Arc<str>,
+    /// Who requests belong to.
+    pub identity: Arc<Identity>,
 }
 
 /// A listener that is bound and ready to serve.

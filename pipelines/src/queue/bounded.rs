@@ -5,6 +5,7 @@
 //! the retryable status) or [`ReserveError::Closed`] once the queue is draining. A reservation
 //! dropped without commit gives its room back.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::time::Instant;
 
@@ -13,8 +14,17 @@ use tokio::sync::Notify;
 
 use super::fair::{Batching, FairQueues, Item, Take};
 use super::{QueueConfig, Sizer};
-use crate::Batch;
 use crate::metrics::Counter;
+use crate::{Batch, TenantId};
+
+fn release_tenant(per_tenant: &mut HashMap<TenantId, u64>, tenant: &TenantId, size: u64) {
+    if let Some(held) = per_tenant.get_mut(tenant) {
+        *held = held.saturating_sub(size);
+        if *held == 0 {
+            per_tenant.remove(tenant);
+        }
+    }
+}
 
 /// Why room could not be reserved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -22,6 +32,9 @@ pub enum ReserveError {
     /// The queue is full.
     #[error("queue is full")]
     Full,
+    /// The tenant holds its whole share of the queue (`max_tenant_share`).
+    #[error("the tenant holds its share of the queue")]
+    TenantFull,
     /// The queue is draining for shutdown.
     #[error("queue is closed for shutdown")]
     Closed,
@@ -29,6 +42,8 @@ pub enum ReserveError {
 
 struct State {
     used: u64,
+    /// Room held per tenant (reserved or queued), for the per-tenant share.
+    per_tenant: HashMap<TenantId, u64>,
     closed: bool,
     fair: FairQueues,
 }
@@ -36,6 +51,7 @@ struct State {
 struct Inner {
     state: Mutex<State>,
     capacity: u64,
+    tenant_cap: u64,
     sizer: Sizer,
     batching: Batching,
     space: Notify,
@@ -54,6 +70,7 @@ pub struct Queue {
 pub struct Reservation {
     inner: Arc<Inner>,
     size: u64,
+    tenant: Option<TenantId>,
     committed: bool,
 }
 
@@ -79,14 +96,23 @@ impl Queue {
             0 => batching.min_size.max(1024),
             n => n,
         };
+        let mut fair = FairQueues::new(quantum);
+        if cfg.max_tenant_share < 1.0 {
+            let consumers = cfg.num_consumers.max(1) as f64;
+            fair.set_max_inflight((consumers * cfg.max_tenant_share).floor() as usize);
+        }
         Self {
             inner: Arc::new(Inner {
                 state: Mutex::new(State {
                     used: 0,
+                    per_tenant: HashMap::new(),
                     closed: false,
-                    fair: FairQueues::new(quantum),
+                    fair,
                 }),
                 capacity: cfg.queue_size.max(1),
+                tenant_cap: ((cfg.queue_size.max(1) as f64 * cfg.max_tenant_share.clamp(0.0, 1.0))
+                    .floor() as u64)
+                    .max(1),
                 sizer: cfg.sizer,
                 batching,
                 space: Notify::new(),
@@ -108,6 +134,24 @@ impl Queue {
 
     /// Room for `size`, now or never. An empty queue always takes one batch, however large.
     pub fn try_reserve(&self, size: u64) -> Result<Reservation, ReserveError> {
+        self.reserve_now(None, size)
+    }
+
+    /// Room for `size` for `tenant`, within its share of the capacity (`max_tenant_share`); a
+    /// tenant holding nothing may always reserve one batch when the queue has room.
+    pub fn try_reserve_for(
+        &self,
+        tenant: &TenantId,
+        size: u64,
+    ) -> Result<Reservation, ReserveError> {
+        self.reserve_now(Some(tenant), size)
+    }
+
+    fn reserve_now(
+        &self,
+        tenant: Option<&TenantId>,
+        size: u64,
+    ) -> Result<Reservation, ReserveError> {
         let mut s = self.inner.state.lock();
         if s.closed {
             return Err(ReserveError::Closed);
@@ -115,23 +159,42 @@ impl Queue {
         if s.used > 0 && s.used + size > self.inner.capacity {
             return Err(ReserveError::Full);
         }
+        if let Some(t) = tenant {
+            let held = s.per_tenant.get(t).copied().unwrap_or(0);
+            if held > 0 && held + size > self.inner.tenant_cap {
+                return Err(ReserveError::TenantFull);
+            }
+            *s.per_tenant.entry(t.clone()).or_default() += size;
+        }
         s.used += size;
         self.inner.used_gauge.set(s.used);
         Ok(Reservation {
             inner: Arc::clone(&self.inner),
             size,
+            tenant: tenant.cloned(),
             committed: false,
         })
     }
 
-    /// Room for `size`, waiting for it when the queue is full.
-    pub async fn reserve_blocking(&self, size: u64) -> Result<Reservation, ReserveError> {
+    /// A send of `tenant`'s items from [`Queue::next`] has finished.
+    pub fn done(&self, tenant: &TenantId) {
+        self.inner.state.lock().fair.done(tenant);
+        self.inner.items.notify_one();
+    }
+
+    /// Room for `size` for `tenant`, waiting for it when the queue (or the tenant's share) is
+    /// full.
+    pub async fn reserve_blocking(
+        &self,
+        tenant: &TenantId,
+        size: u64,
+    ) -> Result<Reservation, ReserveError> {
         loop {
             let notified = self.inner.space.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            match self.try_reserve(size) {
-                Err(ReserveError::Full) => notified.await,
+            match self.try_reserve_for(tenant, size) {
+                Err(ReserveError::Full | ReserveError::TenantFull) => notified.await,
                 other => return other,
             }
         }
@@ -154,6 +217,7 @@ impl Queue {
                     Take::Items(items) => {
                         let freed: u64 = items.iter().map(|i| i.size).sum();
                         s.used = s.used.saturating_sub(freed);
+                        release_tenant(&mut s.per_tenant, &items[0].batch.ctx.tenant, freed);
                         self.inner.used_gauge.set(s.used);
                         self.inner.gauge.set(s.fair.records());
                         let more = !s.fair.is_empty();
@@ -167,7 +231,7 @@ impl Queue {
                     }
                     Take::WaitUntil(at) => Some(at),
                     Take::Empty if s.closed => return None,
-                    Take::Empty => None,
+                    Take::Empty | Take::Blocked => None,
                 }
             };
             match wait_until {
@@ -193,6 +257,7 @@ impl Queue {
     pub fn drain_all(&self) -> Vec<Item> {
         let mut s = self.inner.state.lock();
         s.used = 0;
+        s.per_tenant.clear();
         self.inner.used_gauge.set(0);
         let items = s.fair.drain_all();
         self.inner.gauge.set(0);
@@ -229,6 +294,9 @@ impl Drop for Reservation {
         if !self.committed {
             let mut s = self.inner.state.lock();
             s.used = s.used.saturating_sub(self.size);
+            if let Some(t) = &self.tenant {
+                release_tenant(&mut s.per_tenant, t, self.size);
+            }
             self.inner.used_gauge.set(s.used);
             drop(s);
             self.inner.space.notify_waiters();

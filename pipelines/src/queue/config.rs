@@ -45,6 +45,11 @@ pub struct QueueConfig {
     pub drop_on_overflow: bool,
     /// Merge same-tenant batches (and split big ones) before sending; off when absent.
     pub batch: Option<QueueBatchConfig>,
+    /// weir's own key: the largest share (0 to 1) of this queue's capacity, and of its
+    /// consumers, that one tenant may hold. Over it, that tenant's requests get the retryable
+    /// answer while other tenants continue; a tenant whose backend keeps failing can tie up at
+    /// most this share of the sends. 1 (the default) means no per-tenant cap.
+    pub max_tenant_share: f64,
 }
 
 impl Default for QueueConfig {
@@ -57,6 +62,7 @@ impl Default for QueueConfig {
             block_on_overflow: false,
             drop_on_overflow: false,
             batch: None,
+            max_tenant_share: 1.0,
         }
     }
 }
@@ -108,6 +114,12 @@ impl QueueConfig {
             out.push((
                 "sending_queue.drop_on_overflow".into(),
                 "cannot be combined with block_on_overflow; choose one".into(),
+            ));
+        }
+        if !(self.max_tenant_share > 0.0 && self.max_tenant_share <= 1.0) {
+            out.push((
+                "sending_queue.max_tenant_share".into(),
+                "must be more than 0 and at most 1".into(),
             ));
         }
         if let Some(b) = &self.batch {

@@ -55,6 +55,9 @@ pub enum Take {
     WaitUntil(Instant),
     /// Nothing queued.
     Empty,
+    /// Batches are queued, but every tenant holding them has its share of sends in flight;
+    /// wait for one to finish ([`FairQueues::done`]).
+    Blocked,
 }
 
 /// Per-tenant sub-queues with deficit round-robin.
@@ -64,6 +67,8 @@ pub struct FairQueues {
     active: VecDeque<TenantId>,
     quantum: u64,
     records: u64,
+    inflight: HashMap<TenantId, usize>,
+    max_inflight: usize,
 }
 
 impl FairQueues {
@@ -74,6 +79,8 @@ impl FairQueues {
             active: VecDeque::new(),
             quantum: quantum.max(1),
             records: 0,
+            inflight: HashMap::new(),
+            max_inflight: usize::MAX,
         }
     }
 
@@ -105,6 +112,7 @@ impl FairQueues {
     pub fn take(&mut self, now: Instant, b: &Batching) -> Take {
         loop {
             let mut any_ready = false;
+            let mut blocked = false;
             let mut earliest: Option<Instant> = None;
             for _ in 0..self.active.len() {
                 let Some(tenant) = self.active.pop_front() else {
@@ -113,6 +121,11 @@ impl FairQueues {
                 let Some(q) = self.tenants.get_mut(&tenant) else {
                     continue;
                 };
+                if self.inflight.get(&tenant).copied().unwrap_or(0) >= self.max_inflight {
+                    blocked = true;
+                    self.active.push_back(tenant);
+                    continue;
+                }
                 let oldest = q.items.front().map_or(now, |i| i.enqueued);
                 let due = oldest + b.flush_timeout;
                 if q.records < b.min_size && now < due {
@@ -129,18 +142,38 @@ impl FairQueues {
                 }
                 if !taken.is_empty() {
                     self.records -= taken.iter().map(|i| i.records).sum::<u64>();
+                    if self.max_inflight != usize::MAX {
+                        let owner = taken[0].batch.ctx.tenant.clone();
+                        *self.inflight.entry(owner).or_default() += 1;
+                    }
                     return Take::Items(taken);
                 }
             }
             // A ready tenant whose next batch outweighs its credit gets more credit next pass;
             // with no ready tenant, report when the first one will be.
             if !any_ready {
-                return match earliest {
-                    Some(at) => Take::WaitUntil(at),
-                    None => Take::Empty,
+                return match (earliest, blocked) {
+                    (Some(at), _) => Take::WaitUntil(at),
+                    (None, true) => Take::Blocked,
+                    (None, false) => Take::Empty,
                 };
             }
         }
+    }
+
+    /// A send of `tenant`'s taken by [`FairQueues::take`] has finished.
+    pub fn done(&mut self, tenant: &TenantId) {
+        if let Some(n) = self.inflight.get_mut(tenant) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.inflight.remove(tenant);
+            }
+        }
+    }
+
+    /// Limits each tenant to `max` sends in flight at once (at least 1).
+    pub fn set_max_inflight(&mut self, max: usize) {
+        self.max_inflight = max.max(1);
     }
 
     /// Removes everything (at shutdown), returning the items.

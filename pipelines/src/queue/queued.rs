@@ -76,7 +76,9 @@ impl QueuedExporter {
                     let parts = items.into_iter().map(|i| i.batch).collect();
                     // Items of one `take` share a tenant and a signal, so this always holds.
                     if let Some(bundle) = Bundle::of(parts) {
+                        let tenant = bundle.tenant().clone();
                         let _ = delivery.send(Arc::new(bundle)).await;
+                        queue.done(&tenant);
                     }
                 }
             });
@@ -101,14 +103,17 @@ impl QueuedExporter {
     /// `drop_on_overflow`, otherwise fails with [`ReserveError`].
     pub async fn reserve(&self, batch: &Batch) -> Result<Admission, ReserveError> {
         let size = self.queue.size_of(batch);
+        let tenant = &batch.ctx.tenant;
         let r = if self.block_on_overflow {
-            self.queue.reserve_blocking(size).await
+            self.queue.reserve_blocking(tenant, size).await
         } else {
-            self.queue.try_reserve(size)
+            self.queue.try_reserve_for(tenant, size)
         };
         match r {
             Ok(r) => Ok(Admission::Reserved(r)),
-            Err(ReserveError::Full) if self.drop_on_overflow => Ok(Admission::Dropped),
+            Err(ReserveError::Full | ReserveError::TenantFull) if self.drop_on_overflow => {
+                Ok(Admission::Dropped)
+            }
             Err(e) => Err(e),
         }
     }

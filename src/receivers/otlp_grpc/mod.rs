@@ -181,21 +181,23 @@ impl OtlpGrpc {
         let (metadata, _, message) = request.into_parts();
         let get = |key: &str| metadata.get(key).map(|v| v.as_bytes());
         let request_id = context::request_id(get);
-        let mut ctx = match context::request_context(&self.shared, "grpc", request_id.clone(), get)
-        {
-            Ok(ctx) => ctx,
-            Err(refusal) => {
-                tracing::debug!(
-                    request_id = %request_id,
-                    receiver = %self.shared.id,
-                    reason = %refusal,
-                    "request refused before ingest"
-                );
-                return Err(refused(refusal, None, &request_id));
-            }
-        };
+        // The verified client certificate's subject, once TLS hands it over.
+        let peer: Option<&str> = None;
+        let (mut ctx, resolved) =
+            match context::request_context(&self.shared, "grpc", request_id.clone(), get, peer) {
+                Ok(found) => found,
+                Err(refusal) => {
+                    tracing::debug!(
+                        request_id = %request_id,
+                        receiver = %self.shared.id,
+                        reason = %refusal,
+                        "request refused before ingest"
+                    );
+                    return Err(refused(refusal, None, &request_id));
+                }
+            };
         ctx.body_bytes = message.encoded_len();
-        match ingest::ingest(&self.shared, ctx, to_signal(message)).await {
+        match ingest::ingest(&self.shared, ctx, &resolved, to_signal(message)).await {
             Ok(accepted) => Ok((accepted, request_id)),
             Err(e) => Err(refused(e.reason, e.retry_after, &request_id)),
         }

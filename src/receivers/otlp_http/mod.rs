@@ -196,10 +196,16 @@ where
             );
         }
     };
-    let ctx = context::request_context(&state.shared, "http", request_id.clone(), |k| {
-        headers.get(k).map(HeaderValue::as_bytes)
-    });
-    let mut ctx = match ctx {
+    // The verified client certificate's subject, once TLS hands it over.
+    let peer: Option<&str> = None;
+    let ctx = context::request_context(
+        &state.shared,
+        "http",
+        request_id.clone(),
+        |k| headers.get(k).map(HeaderValue::as_bytes),
+        peer,
+    );
+    let (mut ctx, resolved) = match ctx {
         Ok(c) => c,
         Err(r) => {
             return refuse(
@@ -233,7 +239,7 @@ where
             );
         }
     };
-    match ingest::ingest(&state.shared, ctx, to_signal(request)).await {
+    match ingest::ingest(&state.shared, ctx, &resolved, to_signal(request)).await {
         Ok(accepted) => encode(StatusCode::OK, encoding, &request_id, &respond(&accepted)),
         Err(err) => {
             let code = status::http_status(err.reason.kind);

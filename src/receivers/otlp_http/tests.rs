@@ -33,8 +33,11 @@ async fn start(processors: Vec<Arc<dyn Processor>>, max_body: u64) -> Harness {
         id: Arc::from("otlp"),
         router: router_to(collector.clone(), processors),
         metrics: metrics.clone(),
-        default_tenant: TenantId::default_tenant(),
-        tenant_header: Arc::from("x-scope-orgid"),
+        identity: Arc::new(crate::receivers::identity::Identity::header(
+            "x-scope-orgid",
+            TenantId::default_tenant(),
+            metrics.clone(),
+        )),
     };
     let cfg = HttpConfig {
         endpoint: "127.0.0.1:0".into(),

@@ -108,6 +108,7 @@ fn takes(q: &mut FairQueues, now: Instant, b: &Batching) -> Vec<(String, Vec<u64
                 out.push((tenant, items.iter().map(|i| i.records).collect()));
             }
             Take::Empty => return out,
+            Take::Blocked => panic!("no in-flight limit is set in these tests"),
             Take::WaitUntil(at) => panic!("unexpected wait until {at:?}"),
         }
     }

@@ -10,6 +10,7 @@ mod fake;
 mod fanout;
 mod queued;
 mod split;
+mod tenant_share;
 
 use std::future::Future;
 use std::sync::Arc;

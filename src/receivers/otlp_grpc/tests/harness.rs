@@ -47,12 +47,16 @@ pub struct Running {
 /// A collector and the shared receiver state feeding it through `processors`.
 pub fn shared(processors: Vec<Arc<dyn Processor>>) -> (Arc<CollectingExporter>, ReceiverShared) {
     let collector = CollectingExporter::new();
+    let metrics = Metrics::new();
     let shared = ReceiverShared {
         id: "otlp".into(),
         router: router_to(collector.clone(), processors),
-        metrics: Metrics::new(),
-        default_tenant: TenantId::default_tenant(),
-        tenant_header: "x-scope-orgid".into(),
+        metrics: metrics.clone(),
+        identity: Arc::new(crate::receivers::identity::Identity::header(
+            "x-scope-orgid",
+            TenantId::default_tenant(),
+            metrics.clone(),
+        )),
     };
     (collector, shared)
 }
