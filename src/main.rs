@@ -93,7 +93,12 @@ fn run(
             },
             _ => None,
         };
-        let mut running = match weir::app::start(&cfg, Metrics::new()).await {
+        let mut running = match weir::app::start(
+            &cfg,
+            Metrics::with_max_tenants(cfg.service.admin.max_tenant_labels),
+        )
+        .await
+        {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "cannot start");

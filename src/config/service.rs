@@ -117,12 +117,21 @@ pub struct AdminConfig {
     /// network: it shows weir's own metrics.
     #[serde(default = "default_admin_endpoint")]
     pub endpoint: String,
+    /// Tenants named in metric labels: the first this many seen keep their id, later ones are
+    /// counted as `other`, so `/metrics` stays bounded whatever tenant ids clients send.
+    #[serde(default = "default_max_tenant_labels")]
+    pub max_tenant_labels: usize,
+}
+
+fn default_max_tenant_labels() -> usize {
+    weir_pipeline::metrics::tenants::DEFAULT_MAX
 }
 
 impl Default for AdminConfig {
     fn default() -> Self {
         Self {
             endpoint: default_admin_endpoint(),
+            max_tenant_labels: default_max_tenant_labels(),
         }
     }
 }

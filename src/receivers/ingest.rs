@@ -47,10 +47,11 @@ pub async fn ingest(
         Ok(p) => p,
         Err(reason) => {
             tracing::warn!(request_id = %request_id, receiver = %shared.id, signal = %kind, records, reason = %reason, "request refused");
+            let tenant_label = shared.metrics.tenant_label(&ctx.tenant);
             let labels = [
                 kind.as_str(),
                 &*shared.id,
-                ctx.tenant.as_str(),
+                &*tenant_label,
                 reason.kind.as_str(),
             ];
             shared
@@ -122,7 +123,8 @@ fn count(
 ) {
     let mut rejected = result.as_ref().map_or(0, |a| a.rejected);
     for (tenant, n, b) in shares {
-        let labels = [kind.as_str(), &*shared.id, tenant.as_str()];
+        let tenant_label = shared.metrics.tenant_label(tenant);
+        let labels = [kind.as_str(), &*shared.id, &*tenant_label];
         match result {
             Ok(_) => {
                 let r = rejected.min(*n);
@@ -140,7 +142,7 @@ fn count(
                         .metrics
                         .counter(
                             catalogue::RECEIVER_REFUSED_RECORDS,
-                            &[kind.as_str(), &shared.id, tenant.as_str(), "rejected"],
+                            &[kind.as_str(), &shared.id, &tenant_label, "rejected"],
                         )
                         .add(r);
                 }
@@ -153,7 +155,7 @@ fn count(
                         &[
                             kind.as_str(),
                             &shared.id,
-                            tenant.as_str(),
+                            &tenant_label,
                             err.reason.kind.as_str(),
                         ],
                     )

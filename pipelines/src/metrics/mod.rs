@@ -51,6 +51,7 @@ mod histogram;
 mod notes;
 mod process;
 pub mod render;
+pub mod tenants;
 
 pub use histogram::{BUCKETS, Histogram};
 pub use notes::ExportNote;
@@ -98,6 +99,7 @@ type Series = BTreeMap<Vec<String>, Cell>;
 #[derive(Debug, Clone, Default)]
 pub struct Metrics {
     families: Arc<RwLock<BTreeMap<&'static str, (MetricDef, Series)>>>,
+    tenants: Arc<tenants::TenantLabels>,
     notes: Arc<parking_lot::Mutex<BTreeMap<String, ExportNote>>>,
 }
 
@@ -130,6 +132,22 @@ impl Metrics {
     /// An empty registry.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty registry naming at most `max` tenants in labels (later ones are `other`).
+    pub fn with_max_tenants(max: usize) -> Self {
+        let mut labels = tenants::TenantLabels::default();
+        labels.set_max(max);
+        Self {
+            tenants: Arc::new(labels),
+            ..Self::default()
+        }
+    }
+
+    /// The `tenant` label value of `tenant`: its id for the first tenants seen, `other` past
+    /// the limit.
+    pub fn tenant_label(&self, tenant: &crate::TenantId) -> Arc<str> {
+        self.tenants.label(tenant)
     }
 
     fn key(def: &MetricDef, values: &[&str]) -> Vec<String> {

@@ -84,7 +84,12 @@ impl Delivery {
                 self.metrics
                     .counter(
                         catalogue::RECORDS_DROPPED,
-                        &[signal, &self.id, bundle.tenant().as_str(), f.reason],
+                        &[
+                            signal,
+                            &self.id,
+                            &self.metrics.tenant_label(bundle.tenant()),
+                            f.reason,
+                        ],
                     )
                     .add(records);
                 tracing::warn!(

@@ -147,7 +147,12 @@ impl QueuedExporter {
         self.metrics
             .counter(
                 catalogue::RECORDS_DROPPED,
-                &[signal, &self.id, batch.ctx.tenant.as_str(), reason],
+                &[
+                    signal,
+                    &self.id,
+                    &self.metrics.tenant_label(&batch.ctx.tenant),
+                    reason,
+                ],
             )
             .add(records);
         tracing::warn!(exporter = %self.id, tenant = %batch.ctx.tenant, signal, records, reason, "records dropped");
