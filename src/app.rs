@@ -26,6 +26,7 @@ use weir_pipeline::queue::{QueueBatchConfig, QueueConfig, QueuedExporter, RetryC
 use weir_pipeline::{Exporter, Metrics, Pipeline, Processor, Router};
 use weir_processors::enrich::Enrich;
 use weir_processors::redaction::Redaction;
+use weir_processors::tenant_limit::TenantLimit;
 
 use crate::admin::{self, AdminInfo, PipelineInfo, Readiness};
 use crate::config::batch::BatchPassThrough;
@@ -80,27 +81,43 @@ pub struct Running {
 }
 
 impl Running {
-    /// Stops accepting, lets in-flight requests finish, waits for every receiver to close,
-    /// then drains the exporters' queues until `service.drain_timeout` (what is left then is
+    /// Stops accepting, lets in-flight requests finish, waits for every receiver to close
+    /// (connections still open at the deadline are cut), then drains the exporters' queues until the deadline, `service.drain_timeout` after the signal (what is left then is
     /// counted as dropped with reason `shutdown`), and closes the admin listener last, so
     /// `/health/ready` answers 503 and `/metrics` stays readable while weir drains.
     pub async fn shutdown(mut self) {
         self.readiness.set_draining();
         let _ = self.stop.send(true);
-        while let Some(done) = self.tasks.join_next().await {
-            match done {
-                Ok(Err(e)) => tracing::error!(error = %e, "listener failed"),
-                Err(e) => tracing::error!(error = %e, "listener task failed"),
-                Ok(Ok(())) => {}
+        let deadline = tokio::time::Instant::now() + self.drain_timeout;
+        let tasks = &mut self.tasks;
+        let closed = tokio::time::timeout_at(deadline, async {
+            while let Some(done) = tasks.join_next().await {
+                match done {
+                    Ok(Err(e)) => tracing::error!(error = %e, "listener failed"),
+                    Err(e) => tracing::error!(error = %e, "listener task failed"),
+                    Ok(Ok(())) => {}
+                }
             }
+        })
+        .await;
+        if closed.is_err() {
+            // Clients that keep connections open (idle HTTP/2, a hung upload) do not hold weir
+            // past the drain deadline: their unanswered requests were never acknowledged.
+            tracing::warn!(
+                open_listeners = self.tasks.len(),
+                "client connections still open at the drain deadline; closing them"
+            );
+            self.tasks.abort_all();
+            while self.tasks.join_next().await.is_some() {}
         }
         let queued: u64 = self.queued.iter().map(|q| q.queued_records()).sum();
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         tracing::info!(
             queued_records = queued,
-            timeout_ms = self.drain_timeout.as_millis() as u64,
+            timeout_ms = left.as_millis() as u64,
             "draining exporter queues"
         );
-        futures::future::join_all(self.queued.iter().map(|q| q.drain(self.drain_timeout))).await;
+        futures::future::join_all(self.queued.iter().map(|q| q.drain(left))).await;
         let _ = self.admin_stop.send(true);
         match self.admin.await {
             Ok(Err(e)) => tracing::error!(error = %e, "admin listener failed"),
@@ -396,6 +413,9 @@ fn build_processor(
         ProcessorConfig::Enrich(c) => {
             Arc::new(Enrich::new(&name, c, metrics.clone()).map_err(|e| failed(&e))?)
         }
+        ProcessorConfig::TenantLimit(c) => {
+            Arc::new(TenantLimit::new(&name, c, metrics.clone()).map_err(|e| failed(&e))?)
+        }
     })
 }
 
@@ -405,13 +425,25 @@ fn build_routers(
     metrics: &Metrics,
 ) -> Result<BTreeMap<ComponentId, Router>, StartError> {
     let mut routers: BTreeMap<ComponentId, Router> = BTreeMap::new();
+    // A tenant_limit is one instance for every pipeline that names it: a tenant's budget is
+    // spent by its traces, metrics and logs together.
+    let mut shared: BTreeMap<&ComponentId, Arc<dyn Processor>> = BTreeMap::new();
     for p in &config.service.pipelines {
         let mut processors = Vec::new();
         for id in &p.processors {
             if let Some(cfg) = config.processors.get(id) {
+                let processor = match (cfg, shared.get(id)) {
+                    (ProcessorConfig::TenantLimit(_), Some(one)) => Arc::clone(one),
+                    (ProcessorConfig::TenantLimit(_), None) => {
+                        let one = build_processor(id, cfg, metrics)?;
+                        shared.insert(id, Arc::clone(&one));
+                        one
+                    }
+                    _ => build_processor(id, cfg, metrics)?,
+                };
                 processors.push(NamedProcessor {
                     id: Arc::from(id.to_string()),
-                    processor: build_processor(id, cfg, metrics)?,
+                    processor,
                 });
             }
         }

@@ -17,6 +17,7 @@ pub mod debug;
 pub mod loki;
 pub mod otlp;
 pub mod otlphttp;
+pub mod prom_translate;
 pub mod prometheus;
 pub mod remote_write;
 

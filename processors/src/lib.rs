@@ -3,3 +3,4 @@
 
 pub mod enrich;
 pub mod redaction;
+pub mod tenant_limit;

@@ -15,6 +15,7 @@ use weir_exporters::remote_write::RemoteWriteConfig;
 use weir_pipeline::SignalKind;
 use weir_processors::enrich::EnrichConfig;
 use weir_processors::redaction::RedactionConfig;
+use weir_processors::tenant_limit::TenantLimitConfig;
 
 use crate::receivers::config::OtlpReceiverConfig;
 
@@ -37,14 +38,12 @@ pub const RECEIVERS: &[Kind] = &[Kind {
     name: "otlp",
     signals: ALL_SIGNALS,
     unsupported: &[
-        "protocols.grpc.tls",
         "protocols.grpc.auth",
         "protocols.grpc.keepalive",
         "protocols.grpc.max_concurrent_streams",
         "protocols.grpc.read_buffer_size",
         "protocols.grpc.write_buffer_size",
         "protocols.grpc.transport",
-        "protocols.http.tls",
         "protocols.http.auth",
         "protocols.http.cors",
         "protocols.http.traces_url_path",
@@ -71,6 +70,11 @@ pub const PROCESSORS: &[Kind] = &[
         name: "enrich",
         signals: ALL_SIGNALS,
         unsupported: weir_processors::enrich::UNSUPPORTED_COLLECTOR_KEYS,
+    },
+    Kind {
+        name: "tenant_limit",
+        signals: ALL_SIGNALS,
+        unsupported: weir_processors::tenant_limit::UNSUPPORTED_COLLECTOR_KEYS,
     },
 ];
 
@@ -124,6 +128,8 @@ pub enum ProcessorConfig {
     Redaction(Box<RedactionConfig>),
     /// `enrich`: request and trace ids on records.
     Enrich(Box<EnrichConfig>),
+    /// `tenant_limit`: per-tenant rate limits.
+    TenantLimit(Box<TenantLimitConfig>),
 }
 
 /// An exporter's config, by kind.
@@ -177,6 +183,10 @@ impl ProcessorConfig {
             "enrich" => {
                 let c: EnrichConfig = one(typed(value))?;
                 checked(c.problems(), ProcessorConfig::Enrich(Box::new(c)))
+            }
+            "tenant_limit" => {
+                let c: TenantLimitConfig = one(typed(value))?;
+                checked(c.problems(), ProcessorConfig::TenantLimit(Box::new(c)))
             }
             other => Err(vec![(
                 String::new(),

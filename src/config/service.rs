@@ -22,7 +22,9 @@ pub struct ServiceConfig {
     pub telemetry: TelemetryConfig,
     /// The admin listener (health and metrics).
     pub admin: AdminConfig,
-    /// At shutdown, how long exporters may keep sending what is queued.
+    /// At shutdown, how long weir may take, from the signal, to finish open requests and send
+    /// what is queued; what is still queued then is counted as dropped (reason `shutdown`).
+    /// Default: 30s.
     pub drain_timeout: Duration,
 }
 

@@ -5,7 +5,10 @@
 //!   otlp:
 //!     protocols:
 //!       grpc: { endpoint: 0.0.0.0:4317, max_recv_msg_size_mib: 4 }
-//!       http: { endpoint: 0.0.0.0:4318, max_request_body_size: 20971520 }
+//!       http:
+//!         endpoint: 0.0.0.0:4318
+//!         max_request_body_size: 20971520
+//!         tls: { cert_file: server.pem, key_file: server-key.pem, client_ca_file: ca.pem }
 //! ```
 //! A protocol key present with no value (`grpc:`) enables it with its defaults, as in the
 //! Collector. Errors are serde errors that the config loader places at their dotted path.
@@ -13,6 +16,7 @@
 use serde::{Deserialize, Deserializer};
 
 pub use super::tenant::TenantConfig;
+pub use super::tls::TlsConfig;
 
 /// The `otlp` receiver.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -52,6 +56,9 @@ pub struct GrpcConfig {
     /// always keeps the request id, tenant and `traceparent`).
     #[serde(default)]
     pub include_metadata: bool,
+    /// Serve TLS, and with `client_ca_file` require client certificates (see [`TlsConfig`]).
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
 }
 
 /// OTLP/HTTP listener settings.
@@ -68,6 +75,9 @@ pub struct HttpConfig {
     /// always keeps the request id, tenant and `traceparent`).
     #[serde(default)]
     pub include_metadata: bool,
+    /// Serve TLS, and with `client_ca_file` require client certificates (see [`TlsConfig`]).
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
 }
 
 impl Default for GrpcConfig {
@@ -76,6 +86,7 @@ impl Default for GrpcConfig {
             endpoint: default_grpc_endpoint(),
             max_recv_msg_size_mib: default_max_recv_msg_size_mib(),
             include_metadata: false,
+            tls: None,
         }
     }
 }
@@ -86,6 +97,7 @@ impl Default for HttpConfig {
             endpoint: default_http_endpoint(),
             max_request_body_size: default_max_request_body_size(),
             include_metadata: false,
+            tls: None,
         }
     }
 }

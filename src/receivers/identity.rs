@@ -297,7 +297,7 @@ fn bearer(v: Option<&[u8]>) -> Option<&str> {
 #[derive(Debug)]
 pub struct TokenStore {
     path: PathBuf,
-    digests: RwLock<(Option<SystemTime>, HashMap<[u8; 32], TenantId>)>,
+    digests: RwLock<Digests>,
 }
 
 #[derive(Deserialize)]

@@ -70,11 +70,9 @@ pub async fn ingest(
         .iter()
         .map(|(t, s)| {
             let n = s.record_count();
-            let b = if records == 0 {
-                bytes / parts.len().max(1) as u64
-            } else {
-                bytes * n / records
-            };
+            let b = (bytes * n)
+                .checked_div(records)
+                .unwrap_or(bytes / parts.len().max(1) as u64);
             (t.clone(), n, b)
         })
         .collect();

@@ -12,6 +12,7 @@ pub mod otlp_grpc;
 pub mod otlp_http;
 pub mod status;
 pub mod tenant;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -77,12 +77,10 @@ impl TenantConfig {
         let mut out = Vec::new();
         for (i, s) in self.from.iter().enumerate() {
             match s {
-                TenantSource::Named(n) if n == "token" => {
-                    if self.tokens_file.is_none() {
-                        out.push((format!("tenant.from[{i}]"), "token needs tenant.tokens_file".into()));
-                    }
+                TenantSource::Named(n) if n == "token" && self.tokens_file.is_none() => {
+                    out.push((format!("tenant.from[{i}]"), "token needs tenant.tokens_file".into()));
                 }
-                TenantSource::Named(n) if n == "client_cert" => {}
+                TenantSource::Named(n) if n == "token" || n == "client_cert" => {}
                 TenantSource::Named(n) => out.push((
                     format!("tenant.from[{i}]"),
                     format!("unknown tenant source {n:?}; use token, client_cert, {{header: NAME}} or {{resource: KEY}}"),

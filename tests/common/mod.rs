@@ -72,13 +72,38 @@ impl Weir {
         let config_path = dir.path().join("weir.yaml");
         let out = out_path.to_str().expect("temp path is UTF-8");
         std::fs::write(&config_path, config_yaml.replace("{OUT}", out)).expect("write config");
-
-        let mut child = Command::new(env!("CARGO_BIN_EXE_weir"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_weir"));
+        command
             .arg("run")
             .arg("--config")
             .arg(&config_path)
+            .stdout(Stdio::null());
+        Self::spawn(command, dir, out_path)
+    }
+
+    /// `weir run` with no `--config`: the embedded default pipeline, every listener moved to an
+    /// ephemeral loopback port through its `WEIR_*_ENDPOINT` variable. weir's stdout (the debug
+    /// exporter's output there) goes to the file [`Weir::out_path`] names.
+    pub fn start_default() -> Weir {
+        let dir = tempfile::tempdir().expect("create temp dir");
+        let out_path = dir.path().join("stdout.txt");
+        let stdout = std::fs::File::create(&out_path).expect("create stdout file");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_weir"));
+        command.arg("run").stdout(stdout);
+        for var in [
+            "WEIR_OTLP_GRPC_ENDPOINT",
+            "WEIR_OTLP_HTTP_ENDPOINT",
+            "WEIR_ADMIN_ENDPOINT",
+            "WEIR_PROMETHEUS_ENDPOINT",
+        ] {
+            command.env(var, "127.0.0.1:0");
+        }
+        Self::spawn(command, dir, out_path)
+    }
+
+    fn spawn(mut command: Command, dir: tempfile::TempDir, out_path: PathBuf) -> Weir {
+        let mut child = command
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn weir");

@@ -1,42 +1,329 @@
-//! The `loki` exporter (being written: accepts and discards for now).
+//! The `loki` exporter: pushes log records to Loki's push API (`POST /loki/api/v1/push`) with
+//! client-side control of which attributes become labels, which the Collector lost when it
+//! deprecated its `loki` exporter for Loki's native OTLP ingestion.
+//!
+//! Each bundle (one tenant, one or more batches) becomes ONE push: its records are grouped into
+//! streams by label set (the default labels `service_name` and `level`, plus the configured
+//! resource and record attributes, names sanitised to `[a-zA-Z_][a-zA-Z0-9_]*`), each stream's
+//! entries sorted by time, each entry carrying structured metadata (`trace_id`, `span_id`,
+//! `request_id`, severity, configured attributes; Loki 3) and a line (`text`, `json` or
+//! `logfmt`). The body is a snappy-compressed `logproto.PushRequest` (default) or Loki's JSON
+//! (gzipped by default), encoded into pooled buffers. The tenant goes in `X-Scope-OrgID` (the
+//! batch's, or a fixed `tenant_id`). Batching across requests is the queue's
+//! (`sending_queue.batch` merges a tenant's batches into one bundle).
+//!
+//! A cardinality guard keeps at most `max_label_sets_per_tenant` distinct label sets per tenant
+//! (within `label_sets_window`): past it, an entry keeps only the default labels and its
+//! configured labels move to structured metadata, counted in [`LokiStats::labels_moved`] and
+//! warned about once per window and tenant.
+//!
+//! How it fails:
+//! - [`LokiExporter::new`] returns a [`LokiError`] naming the exporter and key when a setting is
+//!   invalid (the problems of [`LokiConfig::problems`]), a TLS file cannot be read or parsed, or
+//!   no rustls crypto provider is installed. It opens no connection.
+//! - 429 and 5xx are [`ExportError::Retryable`] (with `Retry-After`, seconds or HTTP date); no
+//!   connection, a cut connection or no answer within `timeout` too. The engine retries with
+//!   backoff.
+//! - A bundle of another signal than logs is [`ExportError::Permanent`] (config validation
+//!   keeps `loki` out of other pipelines).
+//! - Every other status is [`ExportError::Permanent`]: Loki's 400 (too old, out of order, line
+//!   too long, bad labels) may be partial: the valid streams were stored, so the push is never
+//!   sent again. The bundle is dropped (counted by the engine); later bundles and other
+//!   tenants go on.
+//! - Every refusal is counted per reason word (`too_old`, `out_of_order`, `line_too_long`,
+//!   `bad_labels`, `rate_limited`, `other`; see [`LokiExporter::stats`]) and logged at warn
+//!   with at most 256 bytes of Loki's message.
 
+mod client;
 mod config;
+mod guard;
+mod line;
+mod names;
+mod response;
+mod streams;
+#[cfg(test)]
+mod tests;
+mod wire;
 
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
-use weir_pipeline::{Bundle, ExportError, Exporter};
+use http::{HeaderName, HeaderValue, header};
+use parking_lot::Mutex;
+use reqwest::{Client, Url};
+use weir_pipeline::{Bundle, ExportError, Exporter, SignalKind};
 
-pub use config::{LokiConfig, UNSUPPORTED_COLLECTOR_KEYS};
+use crate::otlp::common::tenant_header_name;
+use config::BodyCompression;
+use guard::LabelGuard;
+use response::Refusals;
+use streams::Plan;
 
-/// Why the exporter could not be built.
+pub use crate::otlp::Headers;
+pub use crate::otlphttp::HttpTlsConfig;
+pub use config::{
+    DefaultLabels, LabelsConfig, LineFormat, LokiConfig, PUSH_PATH, PushFormat,
+    StructuredMetadataConfig, UNSUPPORTED_COLLECTOR_KEYS,
+};
+pub use names::{AttributeNames, is_valid_name, sanitize};
+pub use response::Reason;
+
+/// Encode buffers kept for reuse (about one per concurrent push).
+const MAX_POOLED_BUFFERS: usize = 16;
+/// Larger encode buffers are freed after use rather than kept.
+const MAX_POOLED_CAPACITY: usize = 16 << 20;
+
+/// Why a `loki` exporter could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum LokiError {
-    /// A setting is invalid.
-    #[error("exporter {id}: {message}")]
+    /// A setting is invalid; `key` is its dotted path inside the exporter's config.
+    #[error("loki exporter {id}: {key}: {message}")]
     Config {
+        /// The exporter id.
+        id: String,
+        /// The key at fault.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A TLS file could not be read.
+    #[error("loki exporter {id}: reading {}: {source}", path.display())]
+    ReadFile {
+        /// The exporter id.
+        id: String,
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A TLS file holds no usable certificate or key, or the client could not be built.
+    #[error("loki exporter {id}: {message}")]
+    Tls {
         /// The exporter id.
         id: String,
         /// What is wrong.
         message: String,
     },
+    /// No rustls crypto provider is installed (the binary installs ring's at start).
+    #[error("loki exporter {id}: no rustls crypto provider is installed")]
+    NoCryptoProvider {
+        /// The exporter id.
+        id: String,
+    },
 }
 
-/// The `loki` exporter.
+/// What a `loki` exporter has counted since it was built.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LokiStats {
+    /// Pushes Loki refused, per reason word (every word present, zeros included).
+    pub refused: BTreeMap<&'static str, u64>,
+    /// Entries whose configured labels the cardinality guard moved to structured metadata.
+    pub labels_moved: u64,
+}
+
+/// Pushes bundles of log records to Loki; see the [module docs](self).
+#[derive(Clone)]
 pub struct LokiExporter {
-    _id: String,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    id: Arc<str>,
+    client: Client,
+    url: Url,
+    compression: BodyCompression,
+    /// The header the tenant goes in, unless `headers` fixes it or `tenant_header` is empty.
+    tenant_header: Option<HeaderName>,
+    /// `tenant_id`: the tenant of every push.
+    tenant_id: Option<HeaderValue>,
+    /// The tenant the guard counts under when it is not the batch's.
+    guard_tenant: Option<String>,
+    plan: Plan,
+    guard: LabelGuard,
+    timeout: Duration,
+    buffers: Mutex<Vec<Vec<u8>>>,
+    refusals: Refusals,
+    moved: AtomicU64,
 }
 
 impl LokiExporter {
-    /// Builds the exporter `id` from `cfg`.
+    /// Builds the exporter `id` (its component id, for messages) from `cfg`, reading the TLS
+    /// files it names. Opens no connection. Needs rustls' process-wide crypto provider.
     pub fn new(id: &str, cfg: &LokiConfig) -> Result<Self, LokiError> {
-        let _ = cfg;
-        Ok(Self { _id: id.to_owned() })
+        let config_err = |key: String, message: String| LokiError::Config {
+            id: id.to_owned(),
+            key,
+            message,
+        };
+        if let Some((key, message)) = cfg.problems().into_iter().next() {
+            return Err(config_err(key, message));
+        }
+        let url = cfg
+            .push_url()
+            .map_err(|m| config_err("endpoint".into(), m))?;
+        let compression = cfg
+            .body_compression()
+            .map_err(|m| config_err("compression".into(), m))?;
+        let tenant_id = match &cfg.tenant_id {
+            Some(t) => Some(
+                HeaderValue::from_str(t)
+                    .map_err(|e| config_err("tenant_id".into(), e.to_string()))?,
+            ),
+            None => None,
+        };
+        let fixed_header = cfg
+            .headers
+            .iter()
+            .find(|(k, _)| {
+                !cfg.tenant_header.is_empty() && k.eq_ignore_ascii_case(&cfg.tenant_header)
+            })
+            .map(|(_, v)| v.to_owned());
+        let guard_tenant = match (fixed_header, cfg.tenant_header.is_empty()) {
+            (Some(value), _) => Some(value),
+            (None, true) => Some(String::new()),
+            (None, false) => cfg.tenant_id.clone(),
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                id: Arc::from(id),
+                client: client::build(id, cfg)?,
+                url,
+                compression,
+                tenant_header: tenant_header_name(&cfg.headers, &cfg.tenant_header),
+                tenant_id,
+                guard_tenant,
+                plan: Plan::new(cfg),
+                guard: LabelGuard::new(
+                    cfg.max_label_sets_per_tenant,
+                    cfg.label_sets_window,
+                    Instant::now(),
+                ),
+                timeout: cfg.timeout,
+                buffers: Mutex::new(Vec::new()),
+                refusals: Refusals::default(),
+                moved: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// What the exporter has counted so far.
+    pub fn stats(&self) -> LokiStats {
+        let inner = &self.inner;
+        LokiStats {
+            refused: Reason::ALL
+                .iter()
+                .map(|r| (r.as_str(), inner.refusals.get(*r)))
+                .collect(),
+            labels_moved: inner.moved.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Inner {
+    /// The push body of `streams`, encoded and compressed.
+    fn body(&self, streams: Vec<wire::Stream>) -> std::io::Result<Vec<u8>> {
+        let mut buf = self.buffers.lock().pop().unwrap_or_default();
+        let body = match self.compression {
+            BodyCompression::Snappy => wire::protobuf(streams, &mut buf),
+            other => wire::json(&streams, other, &mut buf),
+        };
+        if buf.capacity() <= MAX_POOLED_CAPACITY {
+            let mut pool = self.buffers.lock();
+            if pool.len() < MAX_POOLED_BUFFERS {
+                pool.push(buf);
+            }
+        }
+        body
     }
 }
 
 impl Exporter for LokiExporter {
-    fn export(&self, _bundle: Arc<Bundle>) -> BoxFuture<'static, Result<(), ExportError>> {
-        Box::pin(async { Ok(()) })
+    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<(), ExportError>> {
+        let inner = Arc::clone(&self.inner);
+        if bundle.kind() != SignalKind::Logs {
+            // Config validation allows `loki` in logs pipelines only; never reached from there.
+            let msg = format!(
+                "loki exporter {}: only logs can be pushed to Loki, not {}",
+                inner.id,
+                bundle.kind()
+            );
+            return Box::pin(async move { Err(ExportError::permanent(msg)) });
+        }
+        let tenant = bundle.tenant().as_str();
+        let guard_tenant = inner.guard_tenant.as_deref().unwrap_or(tenant);
+        let built = inner
+            .guard
+            .with_tenant(guard_tenant, Instant::now(), |sets| {
+                inner.plan.build(&bundle, sets)
+            });
+        if built.moved > 0 {
+            inner.moved.fetch_add(built.moved, Ordering::Relaxed);
+        }
+        if built.warn {
+            tracing::warn!(
+                exporter = %inner.id,
+                tenant = guard_tenant,
+                "loki label set limit (max_label_sets_per_tenant) reached: new label sets keep \
+                 only the default labels; their configured labels go to structured metadata"
+            );
+        }
+        if built.streams.is_empty() {
+            return Box::pin(async { Ok(()) });
+        }
+        let body = match inner.body(built.streams) {
+            Ok(body) => body,
+            Err(e) => {
+                let msg = format!("loki exporter {}: encoding the push: {e}", inner.id);
+                return Box::pin(async move { Err(ExportError::permanent(msg)) });
+            }
+        };
+        let content_type = match inner.compression {
+            BodyCompression::Snappy => "application/x-protobuf",
+            _ => "application/json",
+        };
+        let mut request = inner
+            .client
+            .post(inner.url.clone())
+            .timeout(inner.timeout)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(body);
+        if inner.compression == BodyCompression::Gzip {
+            request = request.header(header::CONTENT_ENCODING, "gzip");
+        }
+        if let Some(name) = &inner.tenant_header {
+            let value = match &inner.tenant_id {
+                Some(fixed) => fixed.clone(),
+                // Tenant ids are validated to a header-safe alphabet; a failure sends none.
+                None => match HeaderValue::from_str(tenant) {
+                    Ok(v) => v,
+                    Err(_) => HeaderValue::from_static(""),
+                },
+            };
+            request = request.header(name.clone(), value);
+        }
+        let tenant = guard_tenant.to_owned();
+        Box::pin(async move {
+            let response = request
+                .send()
+                .await
+                .map_err(|e| response::send_error(&inner.id, inner.timeout, e))?;
+            response::answer(&inner.id, &tenant, response, &inner.refusals).await
+        })
+    }
+}
+
+impl fmt::Debug for LokiExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LokiExporter")
+            .field("id", &self.inner.id)
+            .field("url", &self.inner.url.as_str())
+            .field("compression", &self.inner.compression)
+            .field("timeout", &self.inner.timeout)
+            .finish_non_exhaustive()
     }
 }

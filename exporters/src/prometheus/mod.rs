@@ -1,13 +1,51 @@
-//! The `prometheus` exporter (being written: accepts and discards for now).
+//! The `prometheus` exporter: a scrape endpoint (`GET /metrics`) showing the metrics that pass
+//! through the pipeline, like the Collector's `prometheus` exporter.
+//!
+//! `export` translates each bundle ([`crate::prom_translate`]: the same names and labels as
+//! the `prometheusremotewrite` exporter) and updates the in-memory page inline, so a scrape
+//! right after an accepted request sees it. Cumulative points replace a series' value; delta
+//! monotonic sums and histograms are added up into cumulative ones; non-monotonic delta sums are
+//! dropped (an absolute value cannot be rebuilt from deltas). A series is removed when a point
+//! says "no recorded value" or after `metric_expiration` without points, and Prometheus then
+//! marks it stale.
+//!
+//! The tenant of each batch is a label (`tenant_label`, `tenant` by default): one page shows
+//! every tenant's series apart. A pull endpoint sees only what reached this replica: behind a
+//! load-balanced tier each replica's page holds a share of each application's series, and the
+//! same counter shows on several pages, each with the last value that replica got. Summing the
+//! replicas over-counts; picking one misses series. Route each application to one replica
+//! (sticky routing) or, better, use the `prometheusremotewrite` exporter, which writes every
+//! point whichever replica got it.
+//!
+//! How it fails:
+//! - [`PrometheusExporter::bind`] returns a [`PrometheusError`] when a setting is invalid or
+//!   the endpoint cannot be bound.
+//! - `export` never fails for metrics (a non-metrics bundle is a permanent error: the config
+//!   loader never wires one). Points that would break the page (a name with two types, clashing
+//!   sample names, a metric past `max_series_per_metric`) are dropped, counted on the page in
+//!   `weir_prometheus_exporter_dropped_points_total{metric,reason}` and logged once at warn; a
+//!   second help text for a name is logged once and the first kept. Points the translation
+//!   skips are logged at warn at most once a minute.
 
 mod config;
+mod render;
+mod server;
+mod state;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::future::BoxFuture;
-use weir_pipeline::{Bundle, ExportError, Exporter};
+use parking_lot::Mutex;
+use weir_pipeline::{Bundle, ExportError, Exporter, Signal};
 
-pub use config::{PrometheusConfig, UNSUPPORTED_COLLECTOR_KEYS};
+use crate::prom_translate::{Point, Skipped, Translator};
+use state::State;
+
+pub use config::{DEFAULT_ENDPOINT, PrometheusConfig, UNSUPPORTED_COLLECTOR_KEYS};
 
 /// Why the exporter could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -20,24 +58,176 @@ pub enum PrometheusError {
         /// What is wrong.
         message: String,
     },
+    /// The endpoint could not be bound (in use, no such address, no permission).
+    #[error("exporter {id}: cannot listen on {endpoint}: {source}")]
+    Bind {
+        /// The exporter id.
+        id: String,
+        /// The configured endpoint.
+        endpoint: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
-/// The `prometheus` exporter.
+/// What the exporter and its HTTP server share.
+pub(crate) struct Shared {
+    id: Arc<str>,
+    translator: Translator,
+    state: Mutex<State>,
+    open_metrics: bool,
+    send_timestamps: bool,
+    /// Size of the last page, to size the next one's buffer.
+    page_len: AtomicUsize,
+    /// When skipped points were last logged.
+    last_skip_log: Mutex<Option<Instant>>,
+    /// When expired series were last removed by an export (scrapes remove them too), so that
+    /// memory stays bounded when nobody scrapes.
+    last_expire: Mutex<Instant>,
+}
+
+impl Shared {
+    fn last_page_len(&self) -> usize {
+        self.page_len.load(Ordering::Relaxed)
+    }
+
+    fn note_page_len(&self, len: usize) {
+        self.page_len.store(len, Ordering::Relaxed);
+    }
+
+    /// Translates `bundle` into the page.
+    fn ingest(&self, bundle: &Bundle) {
+        let now = Instant::now();
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let mut skipped = Skipped::default();
+        let mut problems = Vec::new();
+        {
+            let mut state = self.state.lock();
+            let mut last_expire = self.last_expire.lock();
+            if now.saturating_duration_since(*last_expire) >= Duration::from_secs(60) {
+                *last_expire = now;
+                state.expire(now);
+            }
+            drop(last_expire);
+            for part in bundle.parts() {
+                let Signal::Metrics(resources) = &part.signal else {
+                    continue;
+                };
+                let tenant = part.ctx.tenant.as_str();
+                let mut sink = |p: &Point<'_>| {
+                    if let Some(problem) = state.update(p, &part.ctx, now) {
+                        problems.push(problem);
+                    }
+                };
+                self.translator
+                    .translate(tenant, resources, now_ms, &mut skipped, &mut sink);
+            }
+        }
+        for p in problems {
+            let what = match p.reason {
+                "type_conflict" => {
+                    "a metric of this name with another type is on the page; its points are dropped"
+                }
+                "name_conflict" => {
+                    "its sample names clash with another metric's; its points are dropped"
+                }
+                "series_limit" => {
+                    "it reached max_series_per_metric; points of new series are dropped"
+                }
+                _ => "another help text for this name arrived; the first is kept",
+            };
+            tracing::warn!(exporter = %self.id, metric = %p.metric, reason = p.reason, "{what}");
+        }
+        if skipped.total() > 0 {
+            let mut last = self.last_skip_log.lock();
+            if last.is_none_or(|t| now.saturating_duration_since(t) >= Duration::from_secs(60)) {
+                *last = Some(now);
+                skipped.log(&self.id);
+            }
+        }
+    }
+}
+
+/// The `prometheus` exporter; see the [module docs](self).
 pub struct PrometheusExporter {
-    _id: String,
+    shared: Arc<Shared>,
+    address: std::net::SocketAddr,
 }
 
 impl PrometheusExporter {
     /// Binds the scrape endpoint of exporter `id` (logging one `listening` event with the bound
     /// address) and serves it in the background until the process ends.
     pub async fn bind(id: &str, cfg: &PrometheusConfig) -> Result<Self, PrometheusError> {
-        let _ = cfg;
-        Ok(Self { _id: id.to_owned() })
+        if let Some((key, message)) = cfg.problems().into_iter().next() {
+            return Err(PrometheusError::Config {
+                id: id.to_owned(),
+                message: format!("{key}: {message}"),
+            });
+        }
+        let listener = tokio::net::TcpListener::bind(&cfg.endpoint)
+            .await
+            .map_err(|source| PrometheusError::Bind {
+                id: id.to_owned(),
+                endpoint: cfg.endpoint.clone(),
+                source,
+            })?;
+        let address = listener
+            .local_addr()
+            .map_err(|source| PrometheusError::Bind {
+                id: id.to_owned(),
+                endpoint: cfg.endpoint.clone(),
+                source,
+            })?;
+        let shared = Arc::new(Shared {
+            id: Arc::from(id),
+            translator: Translator::new(cfg.translation()),
+            state: Mutex::new(State::new(cfg.max_series_per_metric, cfg.metric_expiration)),
+            open_metrics: cfg.enable_open_metrics,
+            send_timestamps: cfg.send_timestamps,
+            page_len: AtomicUsize::new(4096),
+            last_skip_log: Mutex::new(None),
+            last_expire: Mutex::new(Instant::now()),
+        });
+        tracing::info!(listener = id, address = %address, "listening");
+        let app = server::router(Arc::clone(&shared));
+        let server_id = id.to_owned();
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(exporter = %server_id, error = %e, "scrape endpoint stopped");
+            }
+        });
+        Ok(Self { shared, address })
+    }
+
+    /// The address the scrape endpoint is bound to.
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.address
     }
 }
 
 impl Exporter for PrometheusExporter {
-    fn export(&self, _bundle: Arc<Bundle>) -> BoxFuture<'static, Result<(), ExportError>> {
+    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<(), ExportError>> {
+        if bundle.kind() != weir_pipeline::SignalKind::Metrics {
+            let msg = format!(
+                "prometheus exporter {}: only metrics can be exported, not {}",
+                self.shared.id,
+                bundle.kind()
+            );
+            return Box::pin(async move { Err(ExportError::permanent(msg)) });
+        }
+        self.shared.ingest(&bundle);
         Box::pin(async { Ok(()) })
+    }
+}
+
+impl std::fmt::Debug for PrometheusExporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrometheusExporter")
+            .field("id", &self.shared.id)
+            .field("address", &self.address)
+            .finish_non_exhaustive()
     }
 }

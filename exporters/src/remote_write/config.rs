@@ -1,35 +1,244 @@
-//! Config of the `remote_write` exporter.
+//! Config of the `prometheusremotewrite` exporter: the Collector's keys, plus weir's
+//! `tenant_header`, `tenant_label` and `without_scope_info`.
+//!
+//! ```yaml
+//! exporters:
+//!   prometheusremotewrite:
+//!     endpoint: http://mimir:9009/api/v1/push
+//!     headers: { Authorization: "Bearer ${env:MIMIR_TOKEN}" }
+//!     external_labels: { cluster: eu1 }
+//!     resource_to_telemetry_conversion: { enabled: false }
+//!     target_info: { enabled: true }
+//!     remote_write_queue: { enabled: true, queue_size: 10000, num_consumers: 5 }
+//! ```
+//! The Collector's `remote_write_queue` is mapped onto weir's `sending_queue` (`queue_size`
+//! counts requests, `num_consumers` is the number of concurrent requests); giving both is an
+//! error. Invalid values are reported by [`RemoteWriteConfig::problems`] with the key at fault.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
+use reqwest::Url;
 use serde::Deserialize;
+use weir_pipeline::queue::config::DEFAULT_TIMEOUT;
 use weir_pipeline::queue::{QueueConfig, RetryConfig};
 
-/// Collector keys weir does not implement for this exporter.
-pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] = &[];
+use crate::otlp::Headers;
+use crate::otlp::common::{DEFAULT_TENANT_HEADER, header_problems};
+use crate::otlphttp::HttpTlsConfig;
+use crate::prom_translate::names::label_name;
+use crate::prom_translate::{ResourceToTelemetry, Settings, TranslationStrategy};
 
-/// The `remote_write` exporter's settings.
+/// Collector keys weir does not implement for this exporter.
+pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] = &[
+    "wal",
+    "auth",
+    "proxy_url",
+    "compression",
+    "read_buffer_size",
+    "write_buffer_size",
+    "max_batch_request_parallelism",
+    "protobuf_message",
+    "export_created_metric",
+    "scope_info",
+    "max_idle_conns",
+    "max_idle_conns_per_host",
+    "max_conns_per_host",
+    "idle_conn_timeout",
+    "disable_keep_alives",
+    "http2_read_idle_timeout",
+    "http2_ping_timeout",
+    "cookies",
+    "middlewares",
+    "tls.ca_pem",
+    "tls.cert_pem",
+    "tls.key_pem",
+    "tls.server_name_override",
+    "tls.include_system_ca_certs_pool",
+    "tls.min_version",
+    "tls.max_version",
+    "tls.cipher_suites",
+    "tls.curve_preferences",
+    "tls.reload_interval",
+    "sending_queue.storage",
+    "sending_queue.wait_for_result",
+];
+
+/// `remote_write_queue`: the Collector's queue keys, mapped onto `sending_queue`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct RemoteWriteQueue {
+    /// Queue requests (`true`); with `false` the client waits for the backend.
+    pub enabled: bool,
+    /// Requests the queue holds.
+    pub queue_size: u64,
+    /// Requests sent at once.
+    pub num_consumers: usize,
+}
+
+impl Default for RemoteWriteQueue {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            queue_size: 10_000,
+            num_consumers: 5,
+        }
+    }
+}
+
+/// `target_info`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TargetInfo {
+    /// Send a `target_info` series per resource with its attributes (default `true`).
+    pub enabled: bool,
+}
+
+impl Default for TargetInfo {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
+}
+
+/// The `prometheusremotewrite` exporter's settings.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(from = "Raw")]
 pub struct RemoteWriteConfig {
-    /// Where to send (or listen).
+    /// The remote write URL, `http://` or `https://` (Prometheus: `/api/v1/write`; Mimir and
+    /// Cortex: `/api/v1/push`). Required.
     pub endpoint: String,
-    /// Longest wait for one attempt.
-    #[serde(with = "humantime_serde")]
+    /// Headers sent with every request, e.g. `Authorization`. A name here overrides
+    /// `tenant_header`.
+    pub headers: Headers,
+    /// Labels added to every series that has no label of that name.
+    pub external_labels: BTreeMap<String, String>,
+    /// Prefix of every metric name.
+    pub namespace: String,
+    /// Longest wait for one request, as `5s` (default).
     pub timeout: Duration,
-    /// The queue in front of this exporter.
+    /// Transport security for `https://` endpoints (as in `otlphttp`).
+    pub tls: HttpTlsConfig,
+    /// The Collector's queue keys, as given (already mapped onto `sending_queue`).
+    pub remote_write_queue: Option<RemoteWriteQueue>,
+    /// The queue in front of this exporter (weir's keys; `remote_write_queue` sets it too).
+    /// Concurrent requests (`num_consumers` > 1) can deliver a series' samples out of order,
+    /// which Prometheus refuses (HTTP 400); use 1 for Prometheus itself.
     pub sending_queue: QueueConfig,
-    /// Retries of failed attempts.
+    /// Retries of requests answered 429 or 5xx, or not answered.
     pub retry_on_failure: RetryConfig,
+    /// Copy resource attributes onto every series.
+    pub resource_to_telemetry_conversion: ResourceToTelemetry,
+    /// `target_info.enabled`.
+    pub target_info: TargetInfo,
+    /// Deprecated in the Collector: `false` means `UnderscoreEscapingWithoutSuffixes`.
+    pub add_metric_suffixes: bool,
+    /// How OTLP names become Prometheus names (see the `prometheus` exporter).
+    pub translation_strategy: Option<TranslationStrategy>,
+    /// Also send each metric's type and help (`metadata` of the `WriteRequest`).
+    pub send_metadata: bool,
+    /// Largest request body before compression; bigger bundles are split (default 3000000).
+    pub max_batch_size_bytes: usize,
+    /// weir's key: the header carrying each batch's tenant, `X-Scope-OrgID` by default (what
+    /// Mimir and Cortex read). Empty: none.
+    pub tenant_header: String,
+    /// weir's key: a label carrying each batch's tenant (none by default; the header is the
+    /// multi-tenant way). Useful when several tenants write into one Prometheus.
+    pub tenant_label: String,
+    /// weir's key: leave out the `otel_scope_*` labels, as the `prometheus` exporter's key.
+    pub without_scope_info: bool,
+    /// True when `sending_queue` was written in the config.
+    sending_queue_given: bool,
 }
 
 impl Default for RemoteWriteConfig {
     fn default() -> Self {
+        Raw::default().into()
+    }
+}
+
+/// The keys as written; [`RemoteWriteConfig`] is made from it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct Raw {
+    endpoint: String,
+    headers: Headers,
+    external_labels: BTreeMap<String, String>,
+    namespace: String,
+    #[serde(with = "humantime_serde")]
+    timeout: Duration,
+    tls: HttpTlsConfig,
+    remote_write_queue: Option<RemoteWriteQueue>,
+    sending_queue: Option<QueueConfig>,
+    retry_on_failure: RetryConfig,
+    resource_to_telemetry_conversion: ResourceToTelemetry,
+    target_info: TargetInfo,
+    add_metric_suffixes: bool,
+    translation_strategy: Option<TranslationStrategy>,
+    send_metadata: bool,
+    max_batch_size_bytes: usize,
+    tenant_header: String,
+    tenant_label: String,
+    without_scope_info: bool,
+}
+
+impl Default for Raw {
+    fn default() -> Self {
         Self {
             endpoint: String::new(),
-            timeout: weir_pipeline::queue::config::DEFAULT_TIMEOUT,
-            sending_queue: QueueConfig::default(),
+            headers: Headers::default(),
+            external_labels: BTreeMap::new(),
+            namespace: String::new(),
+            timeout: DEFAULT_TIMEOUT,
+            tls: HttpTlsConfig::default(),
+            remote_write_queue: None,
+            sending_queue: None,
             retry_on_failure: RetryConfig::default(),
+            resource_to_telemetry_conversion: ResourceToTelemetry::default(),
+            target_info: TargetInfo::default(),
+            add_metric_suffixes: true,
+            translation_strategy: None,
+            send_metadata: false,
+            max_batch_size_bytes: 3_000_000,
+            tenant_header: DEFAULT_TENANT_HEADER.into(),
+            tenant_label: String::new(),
+            without_scope_info: false,
+        }
+    }
+}
+
+impl From<Raw> for RemoteWriteConfig {
+    fn from(raw: Raw) -> Self {
+        let sending_queue_given = raw.sending_queue.is_some();
+        let sending_queue = match (raw.sending_queue, &raw.remote_write_queue) {
+            (Some(q), _) => q,
+            (None, Some(rwq)) => QueueConfig {
+                enabled: rwq.enabled,
+                queue_size: rwq.queue_size,
+                num_consumers: rwq.num_consumers,
+                ..QueueConfig::default()
+            },
+            (None, None) => QueueConfig::default(),
+        };
+        Self {
+            endpoint: raw.endpoint,
+            headers: raw.headers,
+            external_labels: raw.external_labels,
+            namespace: raw.namespace,
+            timeout: raw.timeout,
+            tls: raw.tls,
+            remote_write_queue: raw.remote_write_queue,
+            sending_queue,
+            retry_on_failure: raw.retry_on_failure,
+            resource_to_telemetry_conversion: raw.resource_to_telemetry_conversion,
+            target_info: raw.target_info,
+            add_metric_suffixes: raw.add_metric_suffixes,
+            translation_strategy: raw.translation_strategy,
+            send_metadata: raw.send_metadata,
+            max_batch_size_bytes: raw.max_batch_size_bytes,
+            tenant_header: raw.tenant_header,
+            tenant_label: raw.tenant_label,
+            without_scope_info: raw.without_scope_info,
+            sending_queue_given,
         }
     }
 }
@@ -37,6 +246,183 @@ impl Default for RemoteWriteConfig {
 impl RemoteWriteConfig {
     /// `(key, message)` for each invalid setting; pure (no I/O).
     pub fn problems(&self) -> Vec<(String, String)> {
-        Vec::new()
+        let mut out = Vec::new();
+        if self.endpoint.is_empty() {
+            out.push((
+                "endpoint".into(),
+                "required: the remote write URL, e.g. http://prometheus:9090/api/v1/write".into(),
+            ));
+        } else if let Err(msg) = check_url(&self.endpoint) {
+            out.push(("endpoint".into(), msg));
+        }
+        if self.timeout.is_zero() {
+            out.push(("timeout".into(), "must be more than 0s".into()));
+        }
+        if self.max_batch_size_bytes < 1024 {
+            out.push((
+                "max_batch_size_bytes".into(),
+                "must be at least 1024".into(),
+            ));
+        }
+        match (&self.tls.cert_file, &self.tls.key_file) {
+            (Some(_), None) => out.push(("tls.key_file".into(), "required with cert_file".into())),
+            (None, Some(_)) => out.push(("tls.cert_file".into(), "required with key_file".into())),
+            _ => {}
+        }
+        let escapes = self.strategy().escapes();
+        for (name, value) in &self.external_labels {
+            if label_name(name, escapes).is_none() || value.is_empty() {
+                out.push((
+                    format!("external_labels.{name}"),
+                    "needs a usable label name and a non-empty value".into(),
+                ));
+            }
+        }
+        if !self.tenant_label.is_empty() && label_name(&self.tenant_label, escapes).is_none() {
+            out.push((
+                "tenant_label".into(),
+                "is not usable as a label name".into(),
+            ));
+        }
+        out.extend(header_problems(&self.headers, &self.tenant_header, false));
+        if let Some(q) = &self.remote_write_queue {
+            if self.sending_queue_given {
+                out.push((
+                    "remote_write_queue".into(),
+                    "set either remote_write_queue (the Collector's key) or sending_queue, not both"
+                        .into(),
+                ));
+            }
+            if q.enabled && q.queue_size == 0 {
+                out.push((
+                    "remote_write_queue.queue_size".into(),
+                    "must be at least 1".into(),
+                ));
+            }
+            if q.num_consumers == 0 {
+                out.push((
+                    "remote_write_queue.num_consumers".into(),
+                    "must be at least 1".into(),
+                ));
+            }
+        } else {
+            out.extend(self.sending_queue.problems());
+        }
+        out.extend(self.retry_on_failure.problems());
+        out
+    }
+
+    /// The translation strategy in effect.
+    pub fn strategy(&self) -> TranslationStrategy {
+        TranslationStrategy::resolve(self.translation_strategy, self.add_metric_suffixes)
+    }
+
+    /// The translation settings these keys make.
+    pub fn translation(&self) -> Settings {
+        Settings {
+            strategy: self.strategy(),
+            namespace: self.namespace.clone(),
+            resource_to_telemetry: self.resource_to_telemetry_conversion,
+            scope_labels: !self.without_scope_info,
+            target_info: self.target_info.enabled,
+            tenant_label: self.tenant_label.clone(),
+            extra_labels: self.external_labels.clone(),
+        }
+    }
+}
+
+/// Parses an endpoint URL: `http` or `https`, with a host.
+pub(crate) fn check_url(url: &str) -> Result<Url, String> {
+    let parsed = Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("{url:?}: use an http:// or https:// URL"));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(format!("{url:?} has no host"));
+    }
+    Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> Result<RemoteWriteConfig, serde_yaml_ng::Error> {
+        serde_yaml_ng::from_str(yaml)
+    }
+
+    #[test]
+    fn collector_yaml_parses_and_maps_the_queue() {
+        let cfg = parse(
+            r#"
+endpoint: http://mimir:9009/api/v1/push
+headers: { Authorization: "Bearer x" }
+external_labels: { cluster: eu1 }
+namespace: shop
+timeout: 10s
+tls: { insecure: true }
+remote_write_queue: { enabled: true, queue_size: 2000, num_consumers: 3 }
+resource_to_telemetry_conversion: { enabled: true }
+target_info: { enabled: false }
+add_metric_suffixes: false
+send_metadata: true
+max_batch_size_bytes: 100000
+retry_on_failure: { enabled: true, initial_interval: 1s }
+"#,
+        )
+        .expect("parses");
+        assert!(cfg.problems().is_empty(), "{:?}", cfg.problems());
+        assert_eq!(cfg.sending_queue.queue_size, 2000);
+        assert_eq!(cfg.sending_queue.num_consumers, 3);
+        assert!(cfg.sending_queue.enabled);
+        assert_eq!(cfg.timeout, Duration::from_secs(10));
+        assert_eq!(
+            cfg.strategy(),
+            TranslationStrategy::UnderscoreEscapingWithoutSuffixes
+        );
+        let t = cfg.translation();
+        assert!(!t.target_info && t.resource_to_telemetry.enabled);
+        assert_eq!(t.namespace, "shop");
+    }
+
+    #[test]
+    fn defaults_follow_the_collector() {
+        let cfg = parse("endpoint: http://p:9090/api/v1/write").expect("parses");
+        assert!(cfg.problems().is_empty());
+        assert_eq!(cfg.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(cfg.max_batch_size_bytes, 3_000_000);
+        assert_eq!(cfg.tenant_header, "X-Scope-OrgID");
+        assert!(cfg.target_info.enabled && !cfg.send_metadata);
+        assert_eq!(cfg.sending_queue, QueueConfig::default());
+        assert_eq!(
+            cfg.strategy(),
+            TranslationStrategy::UnderscoreEscapingWithSuffixes
+        );
+    }
+
+    #[test]
+    fn problems_name_the_key() {
+        let both = parse(
+            "endpoint: ftp://x\ntimeout: 0s\nremote_write_queue: { queue_size: 0 }\n\
+             sending_queue: { queue_size: 5 }\nexternal_labels: { '..': x, ok: '' }",
+        )
+        .expect("parses");
+        let keys: Vec<String> = both.problems().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            keys,
+            [
+                "endpoint",
+                "timeout",
+                "external_labels...",
+                "external_labels.ok",
+                "remote_write_queue",
+                "remote_write_queue.queue_size",
+            ]
+        );
+        assert_eq!(parse("{}").expect("parses").problems()[0].0, "endpoint");
+        assert!(
+            parse("endpoint: http://p\nwal: {}").is_err(),
+            "unknown keys are errors"
+        );
     }
 }

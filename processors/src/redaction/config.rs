@@ -1,18 +1,330 @@
-//! Config of the `redaction` processor.
+//! Config of the `redaction` processor: the Collector's keys plus weir's `mask`,
+//! `extra_allowed_keys`, `hash_key`, `hashed_keys` and `strict_maps`.
+//!
+//! [`RedactionConfig::problems`] is pure (no I/O): it checks key lists, compiles every pattern
+//! once to report a bad regex at its index, and checks that hashing is complete. The config
+//! loader calls it before anything starts; [`super::Redaction::new`] refuses the same problems.
 
+use std::fmt;
+
+use regex::Regex;
 use serde::Deserialize;
 
-/// Collector keys weir does not implement for this processor.
-pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] = &[];
+/// Collector keys weir does not implement for this processor; the loader reports each one as
+/// `not supported by weir: <key>`. `ignored_key_patterns`: use `ignored_keys` with a trailing
+/// `.*` (a regex per key would cost every record). `redact_all_types`: weir already masks values
+/// of every type under keys that are not allowed. `url_sanitizer`, `db_sanitizer`: not built.
+pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] = &[
+    "ignored_key_patterns",
+    "redact_all_types",
+    "url_sanitizer",
+    "db_sanitizer",
+];
+
+/// The placeholder that replaces a masked value unless `mask` says otherwise (seed 002).
+pub const DEFAULT_MASK: &str = "[REDACTED]";
+
+/// Shortest accepted `hash_key`, in bytes.
+pub const MIN_HASH_KEY_BYTES: usize = 16;
 
 /// The `redaction` processor's settings.
+///
+/// ```yaml
+/// processors:
+///   redaction:
+///     extra_allowed_keys: [app.cart.size, feature_flag.*]
+///     blocked_values: ["ORD-[0-9]{8}"]
+///     hash_function: hmac-sha256
+///     hash_key: ${env:WEIR_REDACTION_HASH_KEY}
+///     hashed_keys: [user.email, enduser.id]
+///     summary: info
+///     strict_maps:
+///       - name: audit
+///         when: { attribute: event.domain, equals: audit }
+///         attribute: metadata
+///         allowed_keys: [reason, policy_key, old_value, new_value]
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct RedactionConfig {}
+pub struct RedactionConfig {
+    /// Keep every attribute key: only `blocked_key_patterns`, `blocked_values` and `hashed_keys`
+    /// apply (as in the Collector). `allowed_keys` and `extra_allowed_keys` are then unused.
+    /// Default `false`.
+    pub allow_all_keys: bool,
+    /// Attribute keys whose values are kept (then scanned for `blocked_values`). An attribute
+    /// with any other key keeps its key and gets `mask` as its value; on metric data points it
+    /// is removed instead (see the module docs). An entry ending in `.*` allows every key under
+    /// that prefix (`service.*` allows `service.name`, not `service`); no other wildcard exists.
+    /// Absent: weir's built-in list of OpenTelemetry semantic-convention keys a backend needs
+    /// (`service.*`, `telemetry.*`, `deployment.*`, host/k8s/cloud ids, `http.route`, …).
+    /// Present, it replaces that list; an empty list masks every attribute (fails closed).
+    pub allowed_keys: Option<Vec<String>>,
+    /// weir: keys added to the allowlist in force (the built-in one or `allowed_keys`), so
+    /// that extending the defaults does not mean copying them. Same syntax as `allowed_keys`.
+    pub extra_allowed_keys: Vec<String>,
+    /// Keys passed through untouched: not masked, not hashed, values not scanned. Use only for
+    /// keys known to be safe. Same syntax as `allowed_keys`.
+    pub ignored_keys: Vec<String>,
+    /// Regexes (searched anywhere in the key, as in the Collector) for keys whose values are
+    /// always masked, even when the key is allowed, at any depth of nested maps and log
+    /// bodies. Added to weir's built-in patterns (password, *_token, *secret*, authorization,
+    /// cookie, api keys, private keys, email, user name, seed 002's payment fields, …), which
+    /// cannot be switched off; to let one such key through, list it in `ignored_keys`.
+    pub blocked_key_patterns: Vec<String>,
+    /// Regexes for secrets inside values: the matching part of every string that stays
+    /// (allowed attribute values, log bodies, span names, event names, status messages) is
+    /// replaced by `mask`. A pattern with a capture group named `secret` masks only that group
+    /// (`token=(?P<secret>[^&]+)` keeps `token=`). Added to weir's built-in patterns (card
+    /// numbers, JWTs, bearer/basic credentials, AWS and other vendor keys, emails, private-key
+    /// blocks, credentials in URLs, `token=`/`key=`/`password=` values), which stay on.
+    pub blocked_values: Vec<String>,
+    /// Regexes for values exempt from `blocked_values`: a string that matches one of them as a
+    /// whole (anchored, unlike the Collector's search, so an allowed address inside a longer
+    /// string cannot carry a secret through) is kept as it is. Does not override the
+    /// allowlist or blocked keys.
+    pub allowed_values: Vec<String>,
+    /// weir: the placeholder written in place of a masked value or match. Default
+    /// `[REDACTED]`; must not be empty (an empty string reads as "no value").
+    pub mask: Option<String>,
+    /// Keyed hash for `hashed_keys`: only `hmac-sha256` (the Collector's unkeyed `md5`,
+    /// `sha1` and `sha3` are refused: an email's plain hash is reversed by hashing guesses).
+    /// Unset: nothing is hashed.
+    pub hash_function: Option<String>,
+    /// weir: the HMAC key, at least 16 bytes, from the environment:
+    /// `hash_key: ${env:WEIR_REDACTION_HASH_KEY}`. Required with `hash_function`. The same
+    /// key on every replica keeps hashes joinable across them.
+    pub hash_key: Option<HashKey>,
+    /// weir: keys whose values are replaced by the lower-case hex HMAC of the value instead of
+    /// the mask, for identifiers that must stay joinable (an email or user name used as an id).
+    /// Wins over blocked key patterns (the value does not survive either way) and over the
+    /// allowlist; on metric data points the attribute is hashed instead of removed. Same
+    /// syntax as `allowed_keys`; applies at any depth. Needs `hash_function` and `hash_key`.
+    pub hashed_keys: Vec<String>,
+    /// Diagnostic attributes on changed records: `silent` (default: none), `info`
+    /// (`redaction.masked.count`, the number of values changed) or `debug` (also
+    /// `redaction.masked.keys`, their keys, sorted and comma-separated). Never added to metric
+    /// data points (it would create new series). The counter
+    /// `weir_redacted_values_total{processor,reason}` counts in every mode.
+    pub summary: Summary,
+    /// weir: maps that may hold only listed keys. A span or log record that matches `when` and
+    /// whose `attribute` (a map) holds any other key is rejected: removed, counted, logged
+    /// without values, and reported in OTLP `partial_success` naming the key. A listed map is
+    /// kept (its values still scanned), as is the matched `when` attribute. Default: none.
+    pub strict_maps: Vec<StrictMapConfig>,
+}
+
+/// An HMAC key; its `Debug` never shows the key.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct HashKey(pub String);
+
+impl fmt::Debug for HashKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HashKey(<{} bytes>)", self.0.len())
+    }
+}
+
+/// How much the processor tells on the records it changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Summary {
+    /// No diagnostic attributes.
+    #[default]
+    Silent,
+    /// `redaction.masked.count`.
+    Info,
+    /// `redaction.masked.count` and `redaction.masked.keys`.
+    Debug,
+}
+
+/// One strict map (`strict_maps[i]`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StrictMapConfig {
+    /// A name for messages and logs (`audit`). Default: the `attribute`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Which records the rule covers; absent: every span and log record.
+    #[serde(default)]
+    pub when: Option<SelectorConfig>,
+    /// The record attribute holding the map (`metadata`).
+    pub attribute: String,
+    /// The only keys the map may hold. Seed 002's audit list: `reason, policy_key, old_value,
+    /// new_value, status_from, status_to, error_code, request_scope, idempotency_key_hash,
+    /// provider_ref, allocation_id, node_id`.
+    pub allowed_keys: Vec<String>,
+}
+
+/// Selects records by one of their own attributes.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelectorConfig {
+    /// The record attribute to look at (`event.domain`).
+    pub attribute: String,
+    /// The string value it must equal (`audit`).
+    pub equals: String,
+}
+
+/// The one hash function weir implements.
+pub(super) const HMAC_SHA256: &str = "hmac-sha256";
 
 impl RedactionConfig {
     /// `(key, message)` for each invalid setting; pure (no I/O).
     pub fn problems(&self) -> Vec<(String, String)> {
-        Vec::new()
+        let mut out = Vec::new();
+        let lists = [
+            ("allowed_keys", self.allowed_keys.as_deref().unwrap_or(&[])),
+            ("extra_allowed_keys", &self.extra_allowed_keys),
+            ("ignored_keys", &self.ignored_keys),
+            ("hashed_keys", &self.hashed_keys),
+        ];
+        for (name, list) in lists {
+            for (i, key) in list.iter().enumerate() {
+                if let Err(m) = key_rule(key) {
+                    out.push((format!("{name}[{i}]"), m));
+                }
+            }
+        }
+        for (name, list) in [
+            ("blocked_key_patterns", &self.blocked_key_patterns),
+            ("blocked_values", &self.blocked_values),
+            ("allowed_values", &self.allowed_values),
+        ] {
+            for (i, p) in list.iter().enumerate() {
+                match Regex::new(p) {
+                    Err(e) => out.push((format!("{name}[{i}]"), regex_error(&e))),
+                    Ok(re) if name == "blocked_values" && re.is_match("") => out.push((
+                        format!("{name}[{i}]"),
+                        format!(
+                            "{p:?} matches the empty string: it would mask between every character"
+                        ),
+                    )),
+                    Ok(_) => {}
+                }
+            }
+        }
+        if self.mask.as_deref() == Some("") {
+            out.push((
+                "mask".into(),
+                "must not be empty: an empty value reads as no value; use a visible placeholder"
+                    .into(),
+            ));
+        }
+        self.hash_problems(&mut out);
+        for (i, m) in self.strict_maps.iter().enumerate() {
+            if m.attribute.is_empty() {
+                out.push((
+                    format!("strict_maps[{i}].attribute"),
+                    "must not be empty".into(),
+                ));
+            }
+            if m.when.as_ref().is_some_and(|w| w.attribute.is_empty()) {
+                out.push((
+                    format!("strict_maps[{i}].when.attribute"),
+                    "must not be empty".into(),
+                ));
+            }
+        }
+        out
+    }
+
+    fn hash_problems(&self, out: &mut Vec<(String, String)>) {
+        match self.hash_function.as_deref() {
+            None => {
+                if self.hash_key.is_some() {
+                    out.push(("hash_key".into(), "is set but hash_function is not".into()));
+                }
+                if !self.hashed_keys.is_empty() {
+                    out.push((
+                        "hashed_keys".into(),
+                        format!("need hash_function: {HMAC_SHA256} and a hash_key"),
+                    ));
+                }
+                return;
+            }
+            Some(HMAC_SHA256) => {}
+            Some(f @ ("md5" | "sha1" | "sha3")) => {
+                out.push((
+                    "hash_function".into(),
+                    format!(
+                        "{f} is not supported by weir: an unkeyed hash of an email or user name \
+                         is reversed by hashing guesses; use {HMAC_SHA256} with hash_key"
+                    ),
+                ));
+                return;
+            }
+            Some(other) => {
+                out.push((
+                    "hash_function".into(),
+                    format!("unknown hash function {other:?}; weir has: {HMAC_SHA256}"),
+                ));
+                return;
+            }
+        }
+        match &self.hash_key {
+            None => out.push((
+                "hash_key".into(),
+                format!(
+                    "required with hash_function: {HMAC_SHA256}; pass it from the environment: \
+                     hash_key: ${{env:WEIR_REDACTION_HASH_KEY}}"
+                ),
+            )),
+            Some(k) if k.0.len() < MIN_HASH_KEY_BYTES => out.push((
+                "hash_key".into(),
+                format!(
+                    "must be at least {MIN_HASH_KEY_BYTES} bytes (it has {}); generate one with \
+                     `openssl rand -base64 32`",
+                    k.0.len()
+                ),
+            )),
+            Some(_) => {}
+        }
+        if self.hashed_keys.is_empty() {
+            out.push((
+                "hashed_keys".into(),
+                "is empty: weir hashes only the keys listed here (everything else is masked)"
+                    .into(),
+            ));
+        }
+    }
+
+    /// The mask in force.
+    pub fn mask(&self) -> &str {
+        self.mask.as_deref().unwrap_or(DEFAULT_MASK)
+    }
+}
+
+/// A regex error on one line (the regex crate draws a caret diagram over several).
+pub(super) fn regex_error(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let last = text.lines().last().unwrap_or_default();
+    format!("invalid regex: {}", last.trim_start_matches("error: "))
+}
+
+/// A key-list entry: an exact key, or a prefix when it ends in `.*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum KeyRule<'a> {
+    /// The whole key.
+    Exact(&'a str),
+    /// Everything after this prefix (which ends in `.`).
+    Prefix(&'a str),
+}
+
+/// Parses one key-list entry.
+pub(super) fn key_rule(entry: &str) -> Result<KeyRule<'_>, String> {
+    if entry.is_empty() {
+        return Err("empty key".into());
+    }
+    if entry == "*" || entry == ".*" {
+        return Err("to keep every key, set allow_all_keys: true".into());
+    }
+    match entry.strip_suffix('*') {
+        Some(prefix) if prefix.ends_with('.') && !prefix.contains('*') => {
+            Ok(KeyRule::Prefix(prefix))
+        }
+        _ if entry.contains('*') => Err(format!(
+            "{entry:?}: the only wildcard is a trailing `.*` (as in `service.*`)"
+        )),
+        _ => Ok(KeyRule::Exact(entry)),
     }
 }

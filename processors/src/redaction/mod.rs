@@ -1,10 +1,95 @@
-//! The `redaction` processor (being written: passes batches through unchanged for now).
+//! The `redaction` processor: sanitize-first masking of secrets and PII in every record that
+//! leaves weir (seed 002: sensitive fields are replaced with `[REDACTED]`, never omitted, so
+//! the structure survives for debugging). It is in the default pipeline with its defaults.
+//!
+//! It takes the OpenTelemetry Collector redaction processor's keys (`allowed_keys`,
+//! `allow_all_keys`, `ignored_keys`, `blocked_key_patterns`, `blocked_values`,
+//! `allowed_values`, `hash_function`, `summary`) and differs where its users keep asking:
+//!
+//! - **Mask, don't delete.** An attribute whose key is not allowed keeps its key and gets the
+//!   mask (`[REDACTED]`, or `mask:`) as its value, whatever the value's type (a map or array
+//!   becomes the mask string as a whole: nested keys can be data too). The Collector deletes it.
+//! - **A default allowlist.** Without `allowed_keys`, the semantic-convention keys a backend
+//!   needs are allowed ([`defaults::ALLOWED_KEYS`]); `extra_allowed_keys` extends whichever
+//!   list is in force; an explicitly empty `allowed_keys` masks everything (fails closed), as
+//!   in the Collector. `key.*` entries allow a prefix.
+//! - **Built-in blocked keys and values that stay on.** Seed 002's keys (password, tokens,
+//!   secrets, authorization, cookies, API and private keys, email, user name, payment ids)
+//!   are masked even when allowed, at any depth; card numbers, JWTs, bearer and basic
+//!   credentials, cloud keys, emails, private-key blocks, URL passwords and `token=`/`key=`
+//!   values are masked inside every string that stays: allowed attribute values, log bodies
+//!   (strings and maps), span and event names, status messages, exception messages and stack
+//!   traces. User patterns are added to these; only `ignored_keys` (whole keys) and
+//!   `allowed_values` (whole values) let something through. A pattern's `secret` capture group,
+//!   when present, is all that is masked (`token=[REDACTED]`); the Collector masks the match.
+//! - **Keyed hashing.** `hash_function: hmac-sha256` with `hash_key` (from `${env:…}`) replaces
+//!   the values of `hashed_keys` by a hex HMAC, so an email used as an id stays joinable without
+//!   being readable; unkeyed md5/sha1/sha3 are refused. Hash on one tier only: a second
+//!   weir with the same `hashed_keys` would hash the hash.
+//! - **Precedence**, first match wins: `ignored_keys` (untouched, not even scanned), then
+//!   `hashed_keys`, then blocked key patterns (masked), then the allowlist (kept, scanned),
+//!   otherwise masked. Inside maps and log bodies the allowlist does not apply (the parent was
+//!   allowed); the rest does. Keys the config does not name are themselves scanned for blocked
+//!   values, so a key cannot smuggle an email either.
+//! - **Metrics** (see `metrics.rs`): data-point attributes that are not allowed are removed (or
+//!   hashed), never masked, since a masked value would merge series and corrupt counters;
+//!   colliding points are re-aggregated or dropped and reported. Resource, scope, metadata and
+//!   exemplar attributes are masked as elsewhere.
+//! - **Strict maps** (`strict_maps`): for selected spans and log records, a map attribute may
+//!   hold only listed keys (seed 002's audit metadata); a record with another key is rejected,
+//!   counted (`reason="strict_map"`), logged without values, and reported in OTLP
+//!   `partial_success` with a message naming the key. Checked before anything is masked.
+//! - **Summary**: `summary: info|debug` adds `redaction.masked.count` (and `…keys`) to changed
+//!   spans, log records, resources and scopes; `weir_redacted_values_total{processor,reason}`
+//!   counts in every mode (reasons: not_allowed, blocked_key, blocked_value, hashed, dropped,
+//!   series_merged, series_dropped, strict_map). An already-masked value is not counted again,
+//!   so a relay of weirs counts each secret once.
+//!
+//! Not touched: ids, timestamps, severity, scope names and versions, metric names, descriptions
+//! and units, `trace_state`; numbers and bools under allowed keys (only strings and UTF-8 bytes
+//! are scanned for patterns).
+//!
+//! Cost: patterns are compiled once into `RegexSet`s; keys named in the config are classified
+//! once into a hash map; other keys, and short values found clean, are remembered per worker
+//! thread (`memo.rs`), so a repeated key or value costs a hash lookup, not a regex search; a
+//! value that matches nothing is never copied. About 0.4 µs per span of 10 attributes with the
+//! defaults (`benches/redaction.rs`).
+//!
+//! How it fails: [`Redaction::new`] returns [`RedactionError::Config`] for the first invalid
+//! setting (the config loader reports all of them earlier through
+//! [`RedactionConfig::problems`]). Processing never fails and never refuses a request: the
+//! worst case is records rejected by a strict map or data points dropped, both reported.
 
 mod config;
+pub mod defaults;
+mod memo;
+mod metrics;
+mod records;
+mod rules;
+mod run;
+mod strict;
+mod summary;
+mod walk;
 
-use weir_pipeline::{Batch, Metrics, Outcome, Processor};
+#[cfg(test)]
+mod prop_tests;
+#[cfg(test)]
+mod tests;
 
-pub use config::{RedactionConfig, UNSUPPORTED_COLLECTOR_KEYS};
+use weir_pipeline::metrics::{Counter, catalogue};
+use weir_pipeline::{Batch, Metrics, Outcome, Processor, Signal};
+
+pub use config::{
+    DEFAULT_MASK, HashKey, MIN_HASH_KEY_BYTES, RedactionConfig, SelectorConfig, StrictMapConfig,
+    Summary, UNSUPPORTED_COLLECTOR_KEYS,
+};
+pub use summary::{COUNT_KEY, KEYS_KEY};
+
+use memo::Cx;
+use rules::Rules;
+use run::Run;
+use strict::StrictMaps;
+use summary::{Reason, Tally};
 
 /// Why the processor could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -23,19 +108,52 @@ pub enum RedactionError {
 
 /// The `redaction` processor.
 pub struct Redaction {
-    _id: String,
+    id: String,
+    /// Process-unique, for this instance's key memo.
+    uid: u64,
+    rules: Rules,
+    strict: StrictMaps,
+    summary: Summary,
+    /// `weir_redacted_values_total{processor=id,reason}`, in [`Reason::ALL`] order.
+    counters: Vec<Counter>,
 }
 
 impl Redaction {
     /// Builds the processor `id` from `cfg`, counting in `metrics`.
     pub fn new(id: &str, cfg: &RedactionConfig, metrics: Metrics) -> Result<Self, RedactionError> {
-        let _ = (cfg, metrics);
-        Ok(Self { _id: id.to_owned() })
+        let failed = |(key, message): (String, String)| RedactionError::Config {
+            id: id.to_owned(),
+            key,
+            message,
+        };
+        if let Some(problem) = cfg.problems().into_iter().next() {
+            return Err(failed(problem));
+        }
+        let rules = Rules::new(cfg).map_err(failed)?;
+        let counters = Reason::ALL
+            .iter()
+            .map(|r| metrics.counter(catalogue::REDACTED_VALUES, &[id, r.as_str()]))
+            .collect();
+        Ok(Self {
+            id: id.to_owned(),
+            uid: memo::next_id(),
+            rules,
+            strict: StrictMaps::new(&cfg.strict_maps),
+            summary: cfg.summary,
+            counters,
+        })
     }
 }
 
 impl Processor for Redaction {
-    fn process(&self, _batch: &mut Batch) -> Outcome {
-        Outcome::pass()
+    fn process(&self, batch: &mut Batch) -> Outcome {
+        let mut run = Run::new(Cx::take(self.uid, Tally::new(self.summary)));
+        let kind = batch.signal.kind();
+        match &mut batch.signal {
+            Signal::Traces(rs) => self.traces(rs, &mut run),
+            Signal::Logs(rl) => self.logs(rl, &mut run),
+            Signal::Metrics(rm) => self.metrics(rm, &mut run),
+        }
+        self.finish(run, &batch.ctx, kind)
     }
 }

@@ -7,9 +7,16 @@
 //! batch: an empty response, or one with `partial_success` when processors rejected records.
 //! The request id goes back in the `x-request-id` metadata of every answer, refusals included.
 //!
+//! With `tls`, tonic serves TLS (ring); with `tls.client_ca_file` it requires a client
+//! certificate signed by that CA, and the certificate's subject common name is the request's
+//! `client_cert` tenant source ([`super::tls`]).
+//!
 //! How it fails:
-//! - binding the endpoint fails with [`ReceiverError::Bind`]; the server stopping on an error
-//!   with [`ReceiverError::Serve`];
+//! - binding the endpoint fails with [`ReceiverError::Bind`], and so does a TLS file that cannot
+//!   be read or used (the error names it); the server stopping on an error with
+//!   [`ReceiverError::Serve`];
+//! - a client failing the TLS handshake (no or an untrusted certificate) loses that connection
+//!   only (logged at debug);
 //! - a message larger than `max_recv_msg_size_mib` (after decompression) gets RESOURCE_EXHAUSTED
 //!   without `RetryInfo`, which OTLP clients treat as permanent. tonic says OUT_OF_RANGE when the
 //!   length prefix alone is too large; OTLP clients retry OUT_OF_RANGE, so a layer rewrites it
@@ -53,6 +60,7 @@ use weir_pipeline::{Refusal, RefusalKind, RequestId, Signal};
 
 use super::config::GrpcConfig;
 use super::context::{self, REQUEST_ID_HEADER};
+use super::tls::{self, ServerTls};
 use super::{Bound, ReceiverError, ReceiverShared, ingest, status};
 
 #[cfg(test)]
@@ -94,18 +102,40 @@ pub async fn bind(
         endpoint: cfg.endpoint.clone(),
         source,
     };
+    // The files first: a bad one must not leave a port bound.
+    let tls = match &cfg.tls {
+        Some(t) => Some(
+            ServerTls::load(t)
+                .await
+                .map_err(|m| bind_error(std::io::Error::other(m)))?,
+        ),
+        None => None,
+    };
+    let mut server = Server::builder();
+    if let Some(tls) = &tls {
+        server = server
+            .tls_config(tls.tonic_config())
+            .map_err(|e| bind_error(std::io::Error::other(format!("tls: {}", error_chain(&e)))))?;
+    }
     let listener = tokio::net::TcpListener::bind(cfg.endpoint.as_str())
         .await
         .map_err(bind_error)?;
     let local_addr = listener.local_addr().map_err(bind_error)?;
-    tracing::info!(listener = LISTENER, receiver = %shared.id, address = %local_addr, "listening");
+    tracing::info!(
+        listener = LISTENER,
+        receiver = %shared.id,
+        address = %local_addr,
+        tls = tls.is_some(),
+        client_certs = tls.as_ref().is_some_and(ServerTls::verifies_clients),
+        "listening"
+    );
 
     let limit = max_message_bytes(cfg.max_recv_msg_size_mib);
     let otlp = Arc::new(OtlpGrpc { shared });
     let traces = TraceServiceServer::from_arc(Arc::clone(&otlp));
     let metrics = MetricsServiceServer::from_arc(Arc::clone(&otlp));
     let logs = LogsServiceServer::from_arc(otlp);
-    let router = Server::builder()
+    let router = server
         // Outermost, so it sees the answer tonic's decoder gives an oversized message.
         .layer(tower::util::MapResponseLayer::new(
             oversized_is_resource_exhausted,
@@ -113,6 +143,7 @@ pub async fn bind(
         .add_service(with_codec_settings!(traces, limit))
         .add_service(with_codec_settings!(metrics, limit))
         .add_service(with_codec_settings!(logs, limit));
+    // TLS, when on, is layered by tonic over these sockets.
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let serve = async move {
         router
@@ -178,24 +209,31 @@ impl OtlpGrpc {
         request: Request<M>,
         to_signal: fn(M) -> Signal,
     ) -> Result<(Accepted, RequestId), Status> {
+        // The verified client certificate's subject CN (mutual TLS only).
+        let peer = request
+            .peer_certs()
+            .and_then(|chain| chain.first().and_then(|leaf| tls::common_name(leaf)));
         let (metadata, _, message) = request.into_parts();
         let get = |key: &str| metadata.get(key).map(|v| v.as_bytes());
         let request_id = context::request_id(get);
-        // The verified client certificate's subject, once TLS hands it over.
-        let peer: Option<&str> = None;
-        let (mut ctx, resolved) =
-            match context::request_context(&self.shared, "grpc", request_id.clone(), get, peer) {
-                Ok(found) => found,
-                Err(refusal) => {
-                    tracing::debug!(
-                        request_id = %request_id,
-                        receiver = %self.shared.id,
-                        reason = %refusal,
-                        "request refused before ingest"
-                    );
-                    return Err(refused(refusal, None, &request_id));
-                }
-            };
+        let (mut ctx, resolved) = match context::request_context(
+            &self.shared,
+            "grpc",
+            request_id.clone(),
+            get,
+            peer.as_deref(),
+        ) {
+            Ok(found) => found,
+            Err(refusal) => {
+                tracing::debug!(
+                    request_id = %request_id,
+                    receiver = %self.shared.id,
+                    reason = %refusal,
+                    "request refused before ingest"
+                );
+                return Err(refused(refusal, None, &request_id));
+            }
+        };
         ctx.body_bytes = message.encoded_len();
         match ingest::ingest(&self.shared, ctx, &resolved, to_signal(message)).await {
             Ok(accepted) => Ok((accepted, request_id)),

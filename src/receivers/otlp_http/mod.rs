@@ -6,6 +6,13 @@
 //! `google.rpc.Status` in the request's encoding (protobuf when the encoding is unknown) with
 //! 400/401/403/413/415, or 429/503 with `Retry-After` in whole seconds. A bad request never
 //! affects another; the server only stops when the shutdown future resolves.
+//!
+//! Plain HTTP is served by `axum::serve`. With `tls` the same router is served by weir's own
+//! accept loop ([`tls::serve_https`]: rustls, HTTP/1.1 and h2, graceful shutdown); with
+//! `tls.client_ca_file` a client needs a certificate signed by that CA, and its subject common
+//! name reaches the handlers as a [`PeerSubject`] for the `client_cert` tenant source. A TLS file
+//! that cannot be read or used fails `bind` with an error naming it; a failed handshake ends only
+//! that connection.
 
 mod decode;
 #[cfg(test)]
@@ -15,7 +22,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Extension, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::serve::ListenerExt;
@@ -38,6 +45,7 @@ use weir_pipeline::{RequestId, Signal, SignalKind};
 pub use decode::{BodyError, Encoding};
 
 use super::config::HttpConfig;
+use super::tls::{self, PeerSubject, ServerTls};
 use super::{Bound, ReceiverError, ReceiverShared, context, ingest, status};
 
 const LISTENER: &str = "otlp/http";
@@ -53,26 +61,47 @@ pub async fn bind(
     shared: ReceiverShared,
     shutdown: BoxFuture<'static, ()>,
 ) -> Result<Bound, ReceiverError> {
+    let bind_error = |source| ReceiverError::Bind {
+        listener: LISTENER.into(),
+        endpoint: cfg.endpoint.clone(),
+        source,
+    };
+    // The files first: a bad one must not leave a port bound.
+    let tls = match &cfg.tls {
+        Some(t) => Some(
+            ServerTls::load(t)
+                .await
+                .map_err(|m| bind_error(std::io::Error::other(m)))?,
+        ),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(cfg.endpoint.as_str())
         .await
-        .map_err(|source| ReceiverError::Bind {
-            listener: LISTENER.into(),
-            endpoint: cfg.endpoint.clone(),
-            source,
-        })?;
-    let local_addr = listener
-        .local_addr()
-        .map_err(|source| ReceiverError::Bind {
-            listener: LISTENER.into(),
-            endpoint: cfg.endpoint.clone(),
-            source,
-        })?;
-    tracing::info!(listener = LISTENER, receiver = %shared.id, address = %local_addr, "listening");
+        .map_err(bind_error)?;
+    let local_addr = listener.local_addr().map_err(bind_error)?;
+    tracing::info!(
+        listener = LISTENER,
+        receiver = %shared.id,
+        address = %local_addr,
+        tls = tls.is_some(),
+        client_certs = tls.as_ref().is_some_and(ServerTls::verifies_clients),
+        "listening"
+    );
     let state = Arc::new(HttpState {
         shared,
         max_body: usize::try_from(cfg.max_request_body_size).unwrap_or(usize::MAX),
     });
     let app = router(state);
+    if let Some(tls) = tls {
+        let serve = async move {
+            tls::serve_https(listener, tls.acceptor(), app, shutdown, LISTENER).await;
+            Ok(())
+        };
+        return Ok(Bound {
+            local_addr,
+            serve: Box::pin(serve),
+        });
+    }
     let listener = listener.tap_io(|tcp| {
         // Small answers must not wait for Nagle's algorithm.
         let _ = tcp.set_nodelay(true);
@@ -103,9 +132,15 @@ fn router(state: Arc<HttpState>) -> Router {
     crate::admin::http_metrics::track(routes, state.shared.metrics.clone()).with_state(state)
 }
 
-async fn traces(State(s): State<Arc<HttpState>>, headers: HeaderMap, body: Body) -> Response {
+async fn traces(
+    State(s): State<Arc<HttpState>>,
+    peer: Option<Extension<PeerSubject>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     handle::<ExportTraceServiceRequest, _, _>(
         s,
+        peer,
         headers,
         body,
         SignalKind::Traces,
@@ -122,9 +157,15 @@ async fn traces(State(s): State<Arc<HttpState>>, headers: HeaderMap, body: Body)
     .await
 }
 
-async fn metrics(State(s): State<Arc<HttpState>>, headers: HeaderMap, body: Body) -> Response {
+async fn metrics(
+    State(s): State<Arc<HttpState>>,
+    peer: Option<Extension<PeerSubject>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     handle::<ExportMetricsServiceRequest, _, _>(
         s,
+        peer,
         headers,
         body,
         SignalKind::Metrics,
@@ -141,9 +182,15 @@ async fn metrics(State(s): State<Arc<HttpState>>, headers: HeaderMap, body: Body
     .await
 }
 
-async fn logs(State(s): State<Arc<HttpState>>, headers: HeaderMap, body: Body) -> Response {
+async fn logs(
+    State(s): State<Arc<HttpState>>,
+    peer: Option<Extension<PeerSubject>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     handle::<ExportLogsServiceRequest, _, _>(
         s,
+        peer,
         headers,
         body,
         SignalKind::Logs,
@@ -170,6 +217,7 @@ fn partial(a: &Accepted) -> Option<(i64, String)> {
 
 async fn handle<Req, Resp, ToSignal>(
     state: Arc<HttpState>,
+    peer: Option<Extension<PeerSubject>>,
     headers: HeaderMap,
     body: Body,
     kind: SignalKind,
@@ -196,8 +244,8 @@ where
             );
         }
     };
-    // The verified client certificate's subject, once TLS hands it over.
-    let peer: Option<&str> = None;
+    // The verified client certificate's subject CN (mutual TLS only).
+    let peer = peer.as_ref().map(|Extension(p)| &*p.0);
     let ctx = context::request_context(
         &state.shared,
         "http",

@@ -43,6 +43,7 @@ async fn start(processors: Vec<Arc<dyn Processor>>, max_body: u64) -> Harness {
         endpoint: "127.0.0.1:0".into(),
         max_request_body_size: max_body,
         include_metadata: false,
+        tls: None,
     };
     let bound = bind(&cfg, shared, Box::pin(futures::future::pending()))
         .await

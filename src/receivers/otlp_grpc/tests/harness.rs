@@ -74,6 +74,7 @@ impl Running {
             endpoint: "127.0.0.1:0".into(),
             max_recv_msg_size_mib: max_mib,
             include_metadata: false,
+            tls: None,
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let shutdown = Box::pin(async move {

@@ -1,0 +1,280 @@
+//! Reading Loki's answer to a push: 2xx is success; 429 and 5xx are retryable (with
+//! `Retry-After`); every other status is permanent, because Loki stores the valid streams of a
+//! push it answers 400 (too old, out of order, line too long, bad labels), so resending would
+//! duplicate them and never fix the rest.
+//!
+//! Each refusal is classified by a reason word from Loki's message, counted in [`Refusals`],
+//! and logged at warn with at most 256 bytes of that message.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use http::{HeaderMap, StatusCode, header};
+use weir_pipeline::ExportError;
+
+use crate::otlp::common::clean;
+use crate::otlp::error_chain;
+
+/// Most of an error body read: Loki lists one line per refused stream.
+const MAX_BODY: usize = 16 << 10;
+
+/// Why Loki refused a push, as a word for logs and counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// An entry older than `reject_old_samples_max_age`.
+    TooOld,
+    /// An entry too far behind the newest of its stream (or out of order on old Loki).
+    OutOfOrder,
+    /// A line longer than `max_line_size`.
+    LineTooLong,
+    /// Labels Loki cannot take: unparseable, missing, too many, too long, duplicated.
+    BadLabels,
+    /// 429: ingestion or per-stream rate limit, or the active stream limit.
+    RateLimited,
+    /// Anything else (5xx, 401, 404, structured metadata refused, ...).
+    Other,
+}
+
+impl Reason {
+    /// Every reason, in the order [`Refusals`] counts them.
+    pub const ALL: [Reason; 6] = [
+        Reason::TooOld,
+        Reason::OutOfOrder,
+        Reason::LineTooLong,
+        Reason::BadLabels,
+        Reason::RateLimited,
+        Reason::Other,
+    ];
+
+    /// The reason word: `too_old`, `out_of_order`, `line_too_long`, `bad_labels`,
+    /// `rate_limited` or `other`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::TooOld => "too_old",
+            Reason::OutOfOrder => "out_of_order",
+            Reason::LineTooLong => "line_too_long",
+            Reason::BadLabels => "bad_labels",
+            Reason::RateLimited => "rate_limited",
+            Reason::Other => "other",
+        }
+    }
+
+    /// The reason of an answer with `status` and Loki's `message` (the first line that names
+    /// one decides).
+    pub fn classify(status: StatusCode, message: &str) -> Reason {
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            return Reason::RateLimited;
+        }
+        if status != StatusCode::BAD_REQUEST {
+            return Reason::Other;
+        }
+        message
+            .lines()
+            .map(|l| l.to_ascii_lowercase())
+            .find_map(|l| {
+                let has = |needles: &[&str]| needles.iter().any(|n| l.contains(n));
+                if has(&["timestamp too old", "greater_than_max_sample_age"]) {
+                    Some(Reason::TooOld)
+                } else if has(&["out of order", "too far behind"]) {
+                    Some(Reason::OutOfOrder)
+                } else if has(&["max entry size", "line too long", "line_too_long"]) {
+                    Some(Reason::LineTooLong)
+                } else if has(&[
+                    "parsing labels",
+                    "invalid label",
+                    "label pair is required",
+                    "label name",
+                    "label value too long",
+                    "duplicate label",
+                ]) {
+                    Some(Reason::BadLabels)
+                } else {
+                    None
+                }
+            })
+            .unwrap_or(Reason::Other)
+    }
+
+    fn index(self) -> usize {
+        Reason::ALL.iter().position(|r| *r == self).unwrap_or(5)
+    }
+}
+
+/// Refused pushes per reason, since the exporter was built.
+#[derive(Debug, Default)]
+pub(crate) struct Refusals([AtomicU64; 6]);
+
+impl Refusals {
+    pub(crate) fn add(&self, reason: Reason) {
+        self.0[reason.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn get(&self, reason: Reason) -> u64 {
+        self.0[reason.index()].load(Ordering::Relaxed)
+    }
+}
+
+/// Turns Loki's answer into the push's result, counting and logging a refusal.
+pub(crate) async fn answer(
+    id: &str,
+    tenant: &str,
+    response: reqwest::Response,
+    refusals: &Refusals,
+) -> Result<(), ExportError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let retry_after = retry_after(response.headers(), SystemTime::now());
+    let body = read_body(response).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&body);
+    let reason = Reason::classify(status, &text);
+    let message = clean(text.trim());
+    refusals.add(reason);
+    tracing::warn!(
+        exporter = id,
+        tenant,
+        status = status.as_u16(),
+        reason = reason.as_str(),
+        message = %message,
+        "loki refused the push"
+    );
+    let what = format!(
+        "loki exporter {id}: HTTP {status} ({}): {message}",
+        reason.as_str()
+    );
+    if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+        Err(ExportError::Retryable {
+            source: what.into(),
+            retry_after,
+        })
+    } else {
+        Err(ExportError::permanent(what))
+    }
+}
+
+/// A failure to get any answer: retryable (no connection, reset, timeout) unless the request
+/// could not even be built.
+pub(crate) fn send_error(id: &str, timeout: Duration, e: reqwest::Error) -> ExportError {
+    if e.is_timeout() {
+        return ExportError::retryable(format!("loki exporter {id}: no answer within {timeout:?}"));
+    }
+    let permanent = e.is_builder();
+    // Without the URL: a user may have put a credential in its query.
+    let what = format!("loki exporter {id}: {}", error_chain(&e.without_url()));
+    if permanent {
+        ExportError::permanent(what)
+    } else {
+        ExportError::retryable(what)
+    }
+}
+
+async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
+    let mut out = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = MAX_BODY - out.len();
+        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if out.len() == MAX_BODY {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// `Retry-After` as a wait: whole seconds, or an HTTP date (a date in the past is no wait).
+pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    #[test]
+    fn loki_messages_are_classified() {
+        let bad = StatusCode::BAD_REQUEST;
+        for (message, want) in [
+            (
+                "entry for stream '{app=\"a\"}' has timestamp too old: 2020-01-01, oldest \
+                 acceptable timestamp is: 2024-01-01",
+                Reason::TooOld,
+            ),
+            (
+                "entry with timestamp 2024 ignored, reason: 'entry too far behind, oldest \
+                 acceptable timestamp is: 2024',\ntotal ignored: 1 out of 2",
+                Reason::OutOfOrder,
+            ),
+            ("entry out of order", Reason::OutOfOrder),
+            (
+                "Max entry size '262144' bytes exceeded for stream '{a=\"b\"}' while adding an \
+                 entry with length '300000' bytes",
+                Reason::LineTooLong,
+            ),
+            (
+                "Error parsing labels '{a=b}' with error: parse error",
+                Reason::BadLabels,
+            ),
+            (
+                "error at least one label pair is required per stream",
+                Reason::BadLabels,
+            ),
+            (
+                "stream '{a=\"b\"}' has label name too long: 'x'",
+                Reason::BadLabels,
+            ),
+            (
+                "stream '{a=\"b\"}' includes structured metadata, but this feature is disallowed",
+                Reason::Other,
+            ),
+            ("", Reason::Other),
+        ] {
+            assert_eq!(Reason::classify(bad, message), want, "{message}");
+        }
+        assert_eq!(
+            Reason::classify(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Ingestion rate limit exceeded"
+            ),
+            Reason::RateLimited
+        );
+        assert_eq!(
+            Reason::classify(StatusCode::INTERNAL_SERVER_ERROR, "timestamp too old"),
+            Reason::Other
+        );
+        let words: Vec<_> = Reason::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(
+            words,
+            [
+                "too_old",
+                "out_of_order",
+                "line_too_long",
+                "bad_labels",
+                "rate_limited",
+                "other"
+            ]
+        );
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_and_http_dates() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        let at = |v: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::RETRY_AFTER, HeaderValue::from_static(v));
+            retry_after(&h, now)
+        };
+        assert_eq!(at("7"), Some(Duration::from_secs(7)));
+        assert_eq!(
+            at("Wed, 21 Oct 2015 07:28:30 GMT"),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(at("Wed, 21 Oct 2015 07:27:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(at("soon"), None);
+    }
+}

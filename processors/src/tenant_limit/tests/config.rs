@@ -1,0 +1,162 @@
+//! The config: the brief's shape, inheritance in overrides, and every problem a user can make.
+
+use super::super::config::{Kind, Limits, Rate};
+use super::super::{TenantLimitError, UNSUPPORTED_COLLECTOR_KEYS};
+use super::*;
+
+fn parse(yaml: &str) -> Result<TenantLimitConfig, String> {
+    serde_yaml_ng::from_str(yaml).map_err(|e| e.to_string())
+}
+
+fn problems(yaml: &str) -> Vec<(String, String)> {
+    parse(yaml).expect("parses").problems()
+}
+
+fn keys(yaml: &str) -> Vec<String> {
+    problems(yaml).into_iter().map(|(k, _)| k).collect()
+}
+
+fn rate(per_second: u64, burst: u64) -> Option<Rate> {
+    Some(Rate { per_second, burst })
+}
+
+#[test]
+fn the_briefs_example_reads_and_is_valid() {
+    let cfg = parse(
+        "{ records_per_second: 5000, burst: 10000, overrides: { big-co: { records_per_second: 50000 } } }",
+    )
+    .expect("parses");
+    assert_eq!(cfg.records_per_second, Some(5000));
+    assert_eq!(cfg.burst, Some(10000));
+    assert_eq!(cfg.overrides["big-co"].records_per_second, Some(50000));
+    assert_eq!(cfg.problems(), vec![]);
+    assert!(UNSUPPORTED_COLLECTOR_KEYS.is_empty());
+}
+
+#[test]
+fn empty_config_limits_nothing() {
+    let cfg = parse("{}").expect("parses");
+    assert_eq!(cfg, TenantLimitConfig::default());
+    assert_eq!(cfg.problems(), vec![]);
+    for kind in Kind::ALL {
+        assert_eq!(cfg.rate(None, kind), None);
+    }
+    let (p, _) = limit("{}");
+    assert!(passed(&send(&p, "a", 1_000_000, 1 << 30)));
+    assert_eq!(p.tracked_tenants(), 0, "an unlimited tenant is not tracked");
+}
+
+#[test]
+fn a_burst_left_out_is_one_second_of_the_rate() {
+    let cfg = parse("{ bytes_per_second: 1000, requests_per_second: 5, requests_burst: 1 }")
+        .expect("parses");
+    assert_eq!(cfg.rate(None, Kind::Records), None);
+    assert_eq!(cfg.rate(None, Kind::Bytes), rate(1000, 1000));
+    assert_eq!(cfg.rate(None, Kind::Requests), rate(5, 1));
+}
+
+#[test]
+fn overrides_inherit_what_they_leave_out() {
+    let cfg = parse(
+        "
+records_per_second: 5000
+burst: 10000
+bytes_per_second: 1000000
+overrides:
+  big-co: { records_per_second: 50000 }
+  small: { records_per_second: 100 }
+  bursty: { burst: 30000 }
+  exact: { records_per_second: 50000, burst: 20000, requests_per_second: 10 }
+",
+    )
+    .expect("parses");
+    assert_eq!(cfg.problems(), vec![]);
+    let over = |t: &str| cfg.overrides.get(t).copied();
+    let r = |t: &str, kind| cfg.rate(over(t).as_ref(), kind);
+    // An inherited burst is raised to one second at the override's own rate ...
+    assert_eq!(r("big-co", Kind::Records), rate(50000, 50000));
+    // ... and kept when it is larger.
+    assert_eq!(r("small", Kind::Records), rate(100, 10000));
+    assert_eq!(r("bursty", Kind::Records), rate(5000, 30000));
+    assert_eq!(r("exact", Kind::Records), rate(50000, 20000));
+    // Kinds an override does not touch are the top level's; a kind only the override limits
+    // is limited for that tenant alone.
+    assert_eq!(r("big-co", Kind::Bytes), rate(1_000_000, 1_000_000));
+    assert_eq!(r("exact", Kind::Requests), rate(10, 10));
+    assert_eq!(cfg.rate(None, Kind::Requests), None);
+    assert_eq!(over("nobody"), None);
+    assert_eq!(
+        cfg.rate(Some(&Limits::default()), Kind::Records),
+        rate(5000, 10000)
+    );
+}
+
+#[test]
+fn unknown_keys_are_refused_by_name() {
+    let err = parse("{ records_per_second: 5, burts: 10 }").expect_err("typo");
+    assert!(err.contains("burts"), "{err}");
+    let err = parse("{ overrides: { a: { records_per_sec: 5 } } }").expect_err("typo");
+    assert!(err.contains("records_per_sec"), "{err}");
+    let err = parse("{ records_per_second: -1 }").expect_err("negative");
+    assert!(err.contains("-1"), "{err}");
+}
+
+#[test]
+fn zero_and_out_of_range_numbers_are_problems() {
+    assert_eq!(
+        keys(
+            "{ records_per_second: 0, bytes_per_second: 1000000001, requests_per_second: 1, requests_burst: 0 }"
+        ),
+        ["records_per_second", "bytes_per_second", "requests_burst"]
+    );
+    let all = problems("{ bytes_per_second: 10, bytes_burst: 4294967296 }");
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].0, "bytes_burst");
+    assert!(all[0].1.contains("4294967295"), "{}", all[0].1);
+    assert!(problems("{ bytes_per_second: 1000000000, bytes_burst: 4294967295 }").is_empty());
+}
+
+#[test]
+fn a_burst_without_a_rate_is_a_problem() {
+    let all = problems("{ burst: 10 }");
+    assert_eq!(all[0].0, "burst");
+    assert!(all[0].1.contains("records_per_second"), "{}", all[0].1);
+    let all = problems("{ overrides: { a: { bytes_burst: 10 } } }");
+    assert_eq!(all[0].0, "overrides.a.bytes_burst");
+    assert!(all[0].1.contains("top level"), "{}", all[0].1);
+    // A rate inherited from the top level is enough.
+    assert!(problems("{ bytes_per_second: 5, overrides: { a: { bytes_burst: 10 } } }").is_empty());
+}
+
+#[test]
+fn override_tenant_ids_follow_the_tenant_rules() {
+    let all = problems(
+        "{ records_per_second: 5, overrides: { 'a/b': {}, '..': {}, ok.id: {}, 'x y': { burst: 0 } } }",
+    );
+    let keys: Vec<&str> = all.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "overrides...",
+            "overrides.a/b",
+            "overrides.x y",
+            "overrides.x y.burst"
+        ]
+    );
+    assert!(all[1].1.contains("'/'"), "{}", all[1].1);
+}
+
+#[test]
+fn building_refuses_what_problems_reports() {
+    let cfg = parse("{ records_per_second: 5, overrides: { 'a b': {} } }").expect("parses");
+    let err = TenantLimit::new("tenant_limit/x", &cfg, Metrics::new()).expect_err("bad id");
+    let TenantLimitError::Config { id, key, .. } = &err;
+    assert_eq!(
+        (id.as_str(), key.as_str()),
+        ("tenant_limit/x", "overrides.a b")
+    );
+    assert!(
+        err.to_string()
+            .starts_with("processor tenant_limit/x: overrides.a b: ")
+    );
+}

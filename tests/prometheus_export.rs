@@ -1,0 +1,630 @@
+//! Application metrics through weir into a real Prometheus (Debian's `prometheus` 2.42), both
+//! ways at once: Prometheus scrapes weir's `prometheus` exporter and receives weir's
+//! `prometheusremotewrite`. The application is the OpenTelemetry Python SDK
+//! (`tests/python/send_metrics.py`: a counter, an up-down counter, a histogram and two gauges,
+//! with attributes), configured only by `OTEL_*` variables.
+//!
+//! - the names, labels and values come back through Prometheus' query API identically on both
+//!   paths (`via="scrape"` from `const_labels`, `via="remote_write"` from `external_labels`);
+//! - `http.requests{status=500}` is `http_requests_total{status="500"}` and seed 000's alert
+//!   expression evaluates over it (its rule, loaded from `examples/prometheus/`, goes pending);
+//! - the scrape page is clean under `promtool check metrics`;
+//! - exemplars (trace and span ids) reach Prometheus' exemplar storage on both paths;
+//! - delta temporality is added up into the same cumulative series on both paths.
+//!
+//! `prometheus`, `promtool` and the Python SDK (`./scripts/test` makes `.venv`) must be there;
+//! these tests fail, never skip, without them. Every wait is bounded polling of the condition.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write as _};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+use common::{Weir, http_client, python, tests_path};
+
+/// How long Prometheus, weir and the SDK may take for anything the tests wait on.
+const DEADLINE: Duration = Duration::from_secs(90);
+/// Pause between two looks at a condition.
+const POLL_EVERY: Duration = Duration::from_millis(200);
+
+// ------------------------------------------------------------------------------------------------
+// Tools
+
+/// The absolute path of `name` on PATH; panics (never skips) when it is missing.
+fn tool(name: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("`{name}` is not on PATH: install the Debian package `prometheus`")
+        })
+}
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/prometheus")
+        .join(name)
+}
+
+fn promtool(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(tool("promtool"))
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn promtool");
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin is piped");
+        pipe.write_all(input).expect("write promtool's stdin");
+    }
+    child.wait_with_output().expect("wait for promtool")
+}
+
+fn both(out: &Output) -> String {
+    format!(
+        "exit: {}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A loopback port nobody listens on right now.
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local addr").port()
+}
+
+fn now_secs() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs_f64()
+}
+
+// ------------------------------------------------------------------------------------------------
+// weir
+
+/// weir with both exporters: the scrape endpoint on an ephemeral port, remote write to
+/// Prometheus on `prometheus_port`. Returns weir and the scrape endpoint's address.
+fn start_weir(prometheus_port: u16) -> (Weir, SocketAddr) {
+    let config = format!(
+        "\
+receivers:
+  otlp:
+    protocols:
+      grpc: {{ endpoint: 127.0.0.1:0 }}
+      http: {{ endpoint: 127.0.0.1:0 }}
+exporters:
+  prometheus:
+    endpoint: 127.0.0.1:0
+    enable_open_metrics: true
+    const_labels: {{ via: scrape }}
+  prometheusremotewrite:
+    endpoint: http://127.0.0.1:{prometheus_port}/api/v1/write
+    external_labels: {{ via: remote_write }}
+    tenant_label: tenant
+    sending_queue: {{ num_consumers: 1 }}
+    retry_on_failure: {{ initial_interval: 200ms, max_interval: 1s }}
+service:
+  admin: {{ endpoint: 127.0.0.1:0 }}
+  pipelines:
+    metrics: {{ receivers: [otlp], exporters: [prometheus, prometheusremotewrite] }}
+"
+    );
+    let weir = Weir::start(&config);
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let found = weir.stderr_lines().iter().find_map(|line| {
+            let event: Value = serde_json::from_str(line).ok()?;
+            (event["message"] == "listening" && event["listener"] == "prometheus")
+                .then(|| event["address"].as_str()?.parse().ok())
+                .flatten()
+        });
+        if let Some(addr) = found {
+            return (weir, addr);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the prometheus exporter never logged `listening`"
+        );
+        std::thread::sleep(POLL_EVERY);
+    }
+}
+
+async fn scrape_page(addr: SocketAddr, accept: &str) -> String {
+    let resp = http_client()
+        .get(format!("http://{addr}/metrics"))
+        .header("accept", accept)
+        .send()
+        .await
+        .expect("GET the scrape endpoint");
+    assert_eq!(resp.status(), 200);
+    resp.text().await.expect("page")
+}
+
+// ------------------------------------------------------------------------------------------------
+// Prometheus
+
+/// A Prometheus on a loopback port with its own config and storage; killed on drop.
+struct Prometheus {
+    child: Child,
+    base: String,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    /// Starts Prometheus on `port`, scraping `target` every second (honouring the page's `job`
+    /// and `instance`), receiving remote write, evaluating `weir-app-alerts.yaml`.
+    fn start(port: u16, target: SocketAddr, exemplars: bool) -> Prometheus {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
+             rule_files:\n  - {}\n\
+             scrape_configs:\n  - job_name: weir-apps\n    honor_labels: true\n    \
+             static_configs:\n      - targets: [\"{target}\"]\n",
+            example("weir-app-alerts.yaml").display()
+        );
+        let config_path = dir.path().join("prometheus.yml");
+        std::fs::write(&config_path, config).expect("write prometheus.yml");
+        let log = dir.path().join("prometheus.log");
+        let log_file = std::fs::File::create(&log).expect("create log");
+        let mut cmd = Command::new(tool("prometheus"));
+        cmd.arg(format!("--config.file={}", config_path.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--web.enable-remote-write-receiver");
+        if exemplars {
+            cmd.arg("--enable-feature=exemplar-storage");
+        }
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("clone log handle"))
+            .stderr(log_file)
+            .spawn()
+            .expect("spawn prometheus");
+        Prometheus {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+            _dir: dir,
+        }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn assert_running(&mut self) {
+        if let Some(status) = self.child.try_wait().expect("try_wait prometheus") {
+            panic!(
+                "prometheus exited ({status}); its log:\n{}",
+                self.log_text()
+            );
+        }
+    }
+
+    async fn wait_ready(&mut self) {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            self.assert_running();
+            let ready = http_client()
+                .get(format!("{}/-/ready", self.base))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ready {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "prometheus not ready:\n{}",
+                self.log_text()
+            );
+            tokio::time::sleep(POLL_EVERY).await;
+        }
+    }
+
+    /// `data` of a successful API answer, or `None` while Prometheus cannot answer.
+    async fn api(&mut self, path: &str, params: &[(&str, &str)]) -> Option<Value> {
+        self.assert_running();
+        let url = reqwest::Url::parse_with_params(&format!("{}{path}", self.base), params)
+            .expect("API URL");
+        let resp = http_client().get(url).send().await.ok()?;
+        let body: Value = resp.json().await.ok()?;
+        assert_eq!(body["status"], "success", "{path} {params:?}: {body}");
+        Some(body["data"].clone())
+    }
+
+    /// The instant vector of `promql` now.
+    async fn query(&mut self, promql: &str) -> Vec<Value> {
+        let data = self.api("/api/v1/query", &[("query", promql)]).await;
+        data.and_then(|d| d["result"].as_array().cloned())
+            .unwrap_or_default()
+    }
+
+    /// Polls `promql` until `done` holds for its result; returns that result.
+    async fn wait_for(&mut self, promql: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let result = self.query(promql).await;
+            if done(&result) {
+                return result;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "`{promql}` never became as expected; last result: {result:?}\nprometheus log:\n{}",
+                self.log_text()
+            );
+            tokio::time::sleep(POLL_EVERY).await;
+        }
+    }
+
+    /// Polls the exemplars of `promql` until one carries `trace_id`; returns its series.
+    async fn wait_for_exemplar(&mut self, promql: &str, trace_id: &str) -> Value {
+        let deadline = Instant::now() + DEADLINE;
+        let (start, end) = (
+            (now_secs() - 600.0).to_string(),
+            (now_secs() + 600.0).to_string(),
+        );
+        loop {
+            let params = [
+                ("query", promql),
+                ("start", start.as_str()),
+                ("end", end.as_str()),
+            ];
+            let data = self.api("/api/v1/query_exemplars", &params).await;
+            let found = data.as_ref().and_then(Value::as_array).and_then(|series| {
+                series.iter().find(|s| {
+                    s["exemplars"]
+                        .as_array()
+                        .is_some_and(|es| es.iter().any(|e| e["labels"]["trace_id"] == trace_id))
+                })
+            });
+            if let Some(series) = found {
+                return series.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no exemplar with trace_id {trace_id} for `{promql}`; last: {data:?}\nlog:\n{}",
+                self.log_text()
+            );
+            tokio::time::sleep(POLL_EVERY).await;
+        }
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// The application
+
+/// `send_metrics.py` running against weir: one JSON report per round.
+struct App {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    reports: Receiver<String>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl App {
+    fn start(weir: &Weir, extra_env: &[(&str, &str)]) -> App {
+        let mut cmd = Command::new(python());
+        cmd.arg(tests_path("python/send_metrics.py"))
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", weir.http_base())
+            .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+            .env("OTEL_EXPORTER_OTLP_HEADERS", "X-Scope-OrgID=team-a")
+            .env("OTEL_SERVICE_NAME", "checkout")
+            .env(
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "service.namespace=shop,service.instance.id=checkout-1,deployment.environment=test",
+            )
+            .env_remove("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE")
+            .env_remove("OTEL_METRICS_EXEMPLAR_FILTER");
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn send_metrics.py");
+        let (tx, reports) = mpsc::channel();
+        let out = child.stdout.take().expect("stdout piped");
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (err_pipe, collected) = (
+            child.stderr.take().expect("stderr piped"),
+            Arc::clone(&stderr),
+        );
+        std::thread::spawn(move || {
+            for line in BufReader::new(err_pipe).lines().map_while(Result::ok) {
+                let mut all = collected.lock().expect("stderr lock");
+                all.push_str(&line);
+                all.push('\n');
+            }
+        });
+        App {
+            stdin: child.stdin.take(),
+            child,
+            reports,
+            stderr,
+        }
+    }
+
+    /// The next round's report.
+    fn report(&mut self) -> Value {
+        match self.reports.recv_timeout(DEADLINE) {
+            Ok(line) => serde_json::from_str(&line).expect("a JSON report"),
+            Err(e) => {
+                let status = self.child.try_wait().ok().flatten();
+                panic!(
+                    "send_metrics.py gave no report ({e}; exit {status:?}); stderr:\n{}",
+                    self.stderr.lock().expect("stderr lock")
+                );
+            }
+        }
+    }
+
+    /// Runs the next round and returns its report.
+    fn next_round(&mut self) -> Value {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin
+            .write_all(b"next\n")
+            .and_then(|()| stdin.flush())
+            .expect("write to the app");
+        self.report()
+    }
+
+    /// Ends the app (EOF on stdin) and checks it exited cleanly.
+    fn finish(mut self) {
+        drop(self.stdin.take());
+        let status = self.child.wait().expect("wait for send_metrics.py");
+        assert!(
+            status.success(),
+            "send_metrics.py failed ({status}); stderr:\n{}",
+            self.stderr.lock().expect("stderr lock")
+        );
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Reading results
+
+/// A sample's value as a number.
+fn value_of(sample: &Value) -> f64 {
+    sample["value"][1]
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no value in {sample}"))
+}
+
+/// The one sample of `result`, by path.
+fn by_path<'a>(result: &'a [Value], via: &str) -> &'a Value {
+    let found: Vec<&Value> = result
+        .iter()
+        .filter(|s| s["metric"]["via"] == via)
+        .collect();
+    assert_eq!(found.len(), 1, "one {via} series in {result:?}");
+    found[0]
+}
+
+/// True when both paths have a series and every series has value `want` (to 1e-9).
+fn both_paths_at(want: f64) -> impl Fn(&[Value]) -> bool {
+    move |r: &[Value]| {
+        let has = |via: &str| r.iter().any(|s| s["metric"]["via"] == via);
+        has("scrape") && has("remote_write") && r.iter().all(|s| (value_of(s) - want).abs() < 1e-9)
+    }
+}
+
+/// The labels of a sample without `via`, for comparing the two paths.
+fn labels_without_via(sample: &Value) -> serde_json::Map<String, Value> {
+    let mut labels = sample["metric"].as_object().expect("labels").clone();
+    labels.remove("via");
+    labels
+}
+
+// ------------------------------------------------------------------------------------------------
+// The tests
+
+/// weir, Prometheus (remote write receiver on, scraping weir) and the app, started in order.
+async fn setup(exemplars: bool, env: &[(&str, &str)]) -> (Weir, SocketAddr, Prometheus, App) {
+    tool("prometheus");
+    let port = free_port();
+    let (weir, scrape) = start_weir(port);
+    let mut prometheus = Prometheus::start(port, scrape, exemplars);
+    prometheus.wait_ready().await;
+    let app = App::start(&weir, env);
+    (weir, scrape, prometheus, app)
+}
+
+#[tokio::test]
+async fn app_metrics_reach_prometheus_by_scrape_and_remote_write() {
+    tool("promtool");
+    let (_weir, scrape, mut prom, mut app) = setup(false, &[]).await;
+    app.report();
+    // Round 1 is in on both paths (the scrape path has a sample of it) before round 2 goes.
+    prom.wait_for(r#"http_requests_total{status="500"}"#, both_paths_at(1.0))
+        .await;
+    prom.wait_for(r#"http_requests_total{status="200"}"#, both_paths_at(9.0))
+        .await;
+    app.next_round();
+    let errors = prom
+        .wait_for(r#"http_requests_total{status="500"}"#, both_paths_at(6.0))
+        .await;
+    prom.wait_for(r#"http_requests_total{status="200"}"#, both_paths_at(54.0))
+        .await;
+
+    // The names and labels the rules expect, the same on both paths.
+    let scraped = labels_without_via(by_path(&errors, "scrape"));
+    assert_eq!(
+        scraped,
+        labels_without_via(by_path(&errors, "remote_write"))
+    );
+    let want = json!({
+        "__name__": "http_requests_total", "status": "500", "method": "GET",
+        "job": "shop/checkout", "instance": "checkout-1", "tenant": "team-a",
+        "otel_scope_name": "weir.send_metrics", "otel_scope_version": "1.0.0",
+    });
+    assert_eq!(Value::Object(scraped), want);
+    let info = r#"target_info{deployment_environment="test",job="shop/checkout",instance="checkout-1",tenant="team-a"}"#;
+    for (promql, want) in [
+        ("queue_depth", 3.0),
+        ("memory_usage_bytes", 2048.0),
+        ("cpu_utilization_ratio", 0.5),
+        ("http_server_duration_seconds_count", 5.0),
+        (
+            "http_server_duration_seconds_sum",
+            0.03 + 0.2 + 0.7 + 0.3 + 3.0,
+        ),
+        (r#"http_server_duration_seconds_bucket{le="0.05"}"#, 1.0),
+        (r#"http_server_duration_seconds_bucket{le="0.25"}"#, 2.0),
+        (r#"http_server_duration_seconds_bucket{le="1"}"#, 4.0),
+        (r#"http_server_duration_seconds_bucket{le="2.5"}"#, 4.0),
+        (r#"http_server_duration_seconds_bucket{le="+Inf"}"#, 5.0),
+        (info, 1.0),
+    ] {
+        prom.wait_for(promql, both_paths_at(want)).await;
+    }
+
+    // Seed 000's alert expression over them: 5 errors in 50 requests on each path.
+    let (errors, all) = (
+        r#"rate(http_requests_total{status=~"5.."}[5m])"#,
+        "rate(http_requests_total[5m])",
+    );
+    let per_path = prom
+        .query(&format!("sum by (via) ({errors}) / sum by (via) ({all})"))
+        .await;
+    assert_eq!(per_path.len(), 2, "{per_path:?}");
+    assert!(
+        per_path.iter().all(|s| (value_of(s) - 0.1).abs() < 1e-9),
+        "{per_path:?}"
+    );
+    let alert = format!("sum({errors}) / sum({all}) > 0.02");
+    let fired = prom.wait_for(&alert, |r| r.len() == 1).await;
+    assert!((value_of(&fired[0]) - 0.1).abs() < 1e-9, "{fired:?}");
+    // The example rule evaluates too: pending, as its `for: 5m` has not passed.
+    let pending = r#"ALERTS{alertname="ObjectOS5xxSpike",alertstate="pending"}"#;
+    prom.wait_for(pending, |r| r.len() == 1).await;
+
+    // The page itself: clean under promtool, and OpenMetrics when asked.
+    let text = scrape_page(scrape, "text/plain;version=0.0.4").await;
+    let line = "http_requests_total{instance=\"checkout-1\",job=\"shop/checkout\",method=\"GET\",\
+                otel_scope_name=\"weir.send_metrics\",otel_scope_version=\"1.0.0\",status=\"500\",\
+                tenant=\"team-a\",via=\"scrape\"} 6\n";
+    assert!(text.contains(line), "{text}");
+    let out = promtool(&["check", "metrics"], Some(text.as_bytes()));
+    assert!(
+        out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+        "promtool check metrics is not clean\n{}\npage:\n{text}",
+        both(&out)
+    );
+    let om = scrape_page(scrape, "application/openmetrics-text;version=1.0.0").await;
+    assert!(
+        om.contains("# TYPE http_requests counter\n") && om.ends_with("# EOF\n"),
+        "{om}"
+    );
+    app.finish();
+}
+
+#[tokio::test]
+async fn exemplars_reach_prometheus_on_both_paths() {
+    let (_weir, _scrape, mut prom, mut app) = setup(true, &[]).await;
+    let report = app.report();
+    let (trace, span) = (
+        report["trace_id"].as_str().expect("trace id"),
+        &report["span_id"],
+    );
+    for via in ["scrape", "remote_write"] {
+        for metric in ["http_requests_total", "http_server_duration_seconds_bucket"] {
+            let series = prom
+                .wait_for_exemplar(&format!("{metric}{{via=\"{via}\"}}"), trace)
+                .await;
+            let exemplar = series["exemplars"]
+                .as_array()
+                .and_then(|es| es.iter().find(|e| e["labels"]["trace_id"] == trace))
+                .expect("the exemplar");
+            assert_eq!(&exemplar["labels"]["span_id"], span, "{series}");
+            assert_eq!(series["seriesLabels"]["tenant"], "team-a", "{series}");
+        }
+    }
+    app.finish();
+}
+
+#[tokio::test]
+async fn delta_temporality_adds_up_on_both_paths() {
+    let env = [("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta")];
+    let (_weir, _scrape, mut prom, mut app) = setup(false, &env).await;
+    app.report();
+    prom.wait_for(r#"http_requests_total{status="500"}"#, both_paths_at(1.0))
+        .await;
+    app.next_round();
+    prom.wait_for(r#"http_requests_total{status="500"}"#, both_paths_at(6.0))
+        .await;
+    prom.wait_for(r#"http_requests_total{status="200"}"#, both_paths_at(54.0))
+        .await;
+    prom.wait_for("http_server_duration_seconds_count", both_paths_at(5.0))
+        .await;
+    prom.wait_for(
+        r#"http_server_duration_seconds_bucket{le="0.25"}"#,
+        both_paths_at(2.0),
+    )
+    .await;
+    prom.wait_for("queue_depth", both_paths_at(3.0)).await;
+    app.finish();
+}
+
+#[test]
+fn app_alert_rules_pass_promtool() {
+    let rules = example("weir-app-alerts.yaml");
+    let out = promtool(
+        &["check", "rules", rules.to_str().expect("UTF-8 path")],
+        None,
+    );
+    assert!(out.status.success(), "{}", both(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("SUCCESS: 2 rules found"),
+        "{}",
+        both(&out)
+    );
+    let tests = example("weir-app-alerts.test.yaml");
+    let out = promtool(
+        &["test", "rules", tests.to_str().expect("UTF-8 path")],
+        None,
+    );
+    assert!(out.status.success(), "{}", both(&out));
+}
