@@ -56,7 +56,7 @@ use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 use weir_pipeline::pipeline::Accepted;
-use weir_pipeline::{Refusal, RefusalKind, RequestId, Signal};
+use weir_pipeline::{Refusal, RefusalKind, RequestId, Signal, SignalKind};
 
 use super::config::GrpcConfig;
 use super::context::{self, REQUEST_ID_HEADER};
@@ -207,8 +207,16 @@ impl OtlpGrpc {
     async fn handle<M: prost::Message>(
         &self,
         request: Request<M>,
+        kind: SignalKind,
         to_signal: fn(M) -> Signal,
     ) -> Result<(Accepted, RequestId), Status> {
+        if !self.shared.router.accepts(kind) {
+            // As the Collector, which registers no service for a signal without a pipeline.
+            return Err(Status::unimplemented(format!(
+                "receiver {} has no {kind} pipeline",
+                self.shared.id
+            )));
+        }
         // The verified client certificate's subject CN (mutual TLS only).
         let peer = request
             .peer_certs()
@@ -299,7 +307,7 @@ impl TraceService for OtlpGrpc {
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
         let (accepted, request_id) = self
-            .handle(request, |r| Signal::Traces(r.resource_spans))
+            .handle(request, SignalKind::Traces, |r| Signal::Traces(r.resource_spans))
             .await?;
         let partial_success =
             partial(accepted).map(
@@ -322,7 +330,7 @@ impl MetricsService for OtlpGrpc {
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
         let (accepted, request_id) = self
-            .handle(request, |r| Signal::Metrics(r.resource_metrics))
+            .handle(request, SignalKind::Metrics, |r| Signal::Metrics(r.resource_metrics))
             .await?;
         let partial_success = partial(accepted).map(|(rejected_data_points, error_message)| {
             ExportMetricsPartialSuccess {
@@ -344,7 +352,7 @@ impl LogsService for OtlpGrpc {
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
         let (accepted, request_id) = self
-            .handle(request, |r| Signal::Logs(r.resource_logs))
+            .handle(request, SignalKind::Logs, |r| Signal::Logs(r.resource_logs))
             .await?;
         let partial_success = partial(accepted).map(|(rejected_log_records, error_message)| {
             ExportLogsPartialSuccess {
