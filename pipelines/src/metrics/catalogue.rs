@@ -105,6 +105,20 @@ pub const HTTP_REQUEST_DURATION: MetricDef = MetricDef {
     labels: &["route"],
     kind: Histogram,
 };
+/// gRPC calls weir answered, by method and status code.
+pub const GRPC_REQUESTS: MetricDef = MetricDef {
+    name: "weir_grpc_requests_total",
+    help: "gRPC calls weir answered, by method and gRPC status code.",
+    labels: &["method", "code"],
+    kind: Counter,
+};
+/// Time to answer gRPC calls, by method.
+pub const GRPC_REQUEST_DURATION: MetricDef = MetricDef {
+    name: "weir_grpc_request_duration_seconds",
+    help: "Time from call to answer, by gRPC method.",
+    labels: &["method"],
+    kind: Histogram,
+};
 /// Requests refused for their credentials or identity, by reason.
 pub const AUTH_FAILURES: MetricDef = MetricDef {
     name: "weir_auth_failures_total",
@@ -137,6 +151,8 @@ pub const ALL: &[MetricDef] = &[
     ENRICH_INVALID_IDS,
     HTTP_REQUESTS,
     HTTP_REQUEST_DURATION,
+    GRPC_REQUESTS,
+    GRPC_REQUEST_DURATION,
     AUTH_FAILURES,
     READY,
 ];

@@ -63,6 +63,7 @@ use super::context::{self, REQUEST_ID_HEADER};
 use super::tls::{self, ServerTls};
 use super::{Bound, ReceiverError, ReceiverShared, ingest, status};
 
+mod call_metrics;
 #[cfg(test)]
 mod tests;
 
@@ -131,12 +132,15 @@ pub async fn bind(
     );
 
     let limit = max_message_bytes(cfg.max_recv_msg_size_mib);
+    let call_metrics = call_metrics::CallMetricsLayer::new(shared.metrics.clone());
     let otlp = Arc::new(OtlpGrpc { shared });
     let traces = TraceServiceServer::from_arc(Arc::clone(&otlp));
     let metrics = MetricsServiceServer::from_arc(Arc::clone(&otlp));
     let logs = LogsServiceServer::from_arc(otlp);
     let router = server
-        // Outermost, so it sees the answer tonic's decoder gives an oversized message.
+        // Outermost, so it counts what the client finally gets.
+        .layer(call_metrics)
+        // Outside tonic's decoder, so it sees the answer given to an oversized message.
         .layer(tower::util::MapResponseLayer::new(
             oversized_is_resource_exhausted,
         ))
@@ -307,7 +311,9 @@ impl TraceService for OtlpGrpc {
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
         let (accepted, request_id) = self
-            .handle(request, SignalKind::Traces, |r| Signal::Traces(r.resource_spans))
+            .handle(request, SignalKind::Traces, |r| {
+                Signal::Traces(r.resource_spans)
+            })
             .await?;
         let partial_success =
             partial(accepted).map(
@@ -330,7 +336,9 @@ impl MetricsService for OtlpGrpc {
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
         let (accepted, request_id) = self
-            .handle(request, SignalKind::Metrics, |r| Signal::Metrics(r.resource_metrics))
+            .handle(request, SignalKind::Metrics, |r| {
+                Signal::Metrics(r.resource_metrics)
+            })
             .await?;
         let partial_success = partial(accepted).map(|(rejected_data_points, error_message)| {
             ExportMetricsPartialSuccess {
