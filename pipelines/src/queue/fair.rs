@@ -200,7 +200,12 @@ fn take_turn(q: &mut TenantQueue, quantum: u64, b: &Batching) -> Vec<Item> {
         let Some(front) = q.items.front() else { break };
         let weight = front.records.max(1);
         let over_max = b.max_size > 0 && taken_records + front.records > b.max_size;
-        if weight > q.deficit || (!taken.is_empty() && (over_max || !b.merge)) {
+        // One exporter may serve pipelines of several signals: a take is one signal, since a
+        // bundle is sent as one request.
+        let other_signal = taken
+            .first()
+            .is_some_and(|t: &Item| t.batch.signal.kind() != front.batch.signal.kind());
+        if weight > q.deficit || (!taken.is_empty() && (over_max || !b.merge || other_signal)) {
             break;
         }
         q.deficit -= weight;

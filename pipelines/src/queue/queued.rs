@@ -73,13 +73,17 @@ impl QueuedExporter {
             let delivery = delivery.clone();
             consumers.spawn(async move {
                 while let Some(items) = queue.next().await {
+                    let Some(tenant) = items.first().map(|i| i.batch.ctx.tenant.clone()) else {
+                        continue;
+                    };
                     let parts = items.into_iter().map(|i| i.batch).collect();
-                    // Items of one `take` share a tenant and a signal, so this always holds.
+                    // Items of one `take` share a tenant and a signal (`fair.rs`), so this
+                    // always holds.
                     if let Some(bundle) = Bundle::of(parts) {
-                        let tenant = bundle.tenant().clone();
                         let _ = delivery.send(Arc::new(bundle)).await;
-                        queue.done(&tenant);
                     }
+                    // Whatever happened, the tenant's send is over.
+                    queue.done(&tenant);
                 }
             });
         }

@@ -191,6 +191,43 @@ fn a_batch_bigger_than_a_turn_waits_for_enough_credit() {
 }
 
 #[test]
+fn merging_never_mixes_signals_of_one_tenant() {
+    let t0 = Instant::now();
+    let b = Batching {
+        min_size: 0,
+        max_size: 100,
+        flush_timeout: Duration::ZERO,
+        merge: true,
+    };
+    let mut q = FairQueues::new(100);
+    let log_item = |tag: &str| Item {
+        batch: Arc::new(super::logs("a", tag, 5)),
+        size: 1,
+        records: 5,
+        enqueued: t0,
+    };
+    q.push(item("a", "t0", 5, t0));
+    q.push(item("a", "t1", 5, t0));
+    q.push(log_item("l0"));
+    q.push(log_item("l1"));
+    q.push(item("a", "t2", 5, t0));
+    let mut kinds = Vec::new();
+    while let Take::Items(taken) = q.take(t0, &b) {
+        let kind = taken[0].batch.signal.kind();
+        assert!(taken.iter().all(|i| i.batch.signal.kind() == kind));
+        kinds.push((kind, taken.len()));
+    }
+    assert_eq!(
+        kinds,
+        [
+            (SignalKind::Traces, 2),
+            (SignalKind::Logs, 2),
+            (SignalKind::Traces, 1)
+        ]
+    );
+}
+
+#[test]
 fn merging_takes_one_tenants_batches_up_to_max_size() {
     let t0 = Instant::now();
     let b = Batching {
