@@ -19,6 +19,7 @@ use weir_exporters::otlp::OtlpGrpcExporter;
 use weir_exporters::otlphttp::OtlpHttpExporter;
 use weir_exporters::prometheus::PrometheusExporter;
 use weir_exporters::remote_write::RemoteWriteExporter;
+use weir_exporters::sentry::SentryExporter;
 use weir_pipeline::pipeline::{ExporterHandle, NamedExporter, NamedProcessor};
 use weir_pipeline::queue::accounted::Accounted;
 use weir_pipeline::queue::delivery::Delivery;
@@ -198,7 +199,7 @@ pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartEr
     };
     let (admin_stop, mut admin_rx) = watch::channel(false);
     let admin_bound = admin::bind(
-        &config.service.admin.endpoint,
+        &config.service.admin,
         metrics.clone(),
         readiness.clone(),
         info,
@@ -287,6 +288,19 @@ async fn build_exporters(config: &Config, metrics: &Metrics) -> Result<Exporters
             }
             ExporterConfig::Loki(c) => {
                 let exporter = LokiExporter::new(&name, c).map_err(|e| failed(&e))?;
+                let queue = with_pipeline_batching(config, id, &c.sending_queue);
+                delivered(
+                    &name,
+                    Arc::new(exporter),
+                    &queue,
+                    &c.retry_on_failure,
+                    c.timeout,
+                    metrics,
+                )
+            }
+            ExporterConfig::Sentry(c) => {
+                let exporter =
+                    SentryExporter::new(&name, c, metrics.clone()).map_err(|e| failed(&e))?;
                 let queue = with_pipeline_batching(config, id, &c.sending_queue);
                 delivered(
                     &name,

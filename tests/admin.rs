@@ -8,34 +8,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::{Weir, http_client, tests_path};
+use common::{OTLP_RECEIVER, Weir, http_client, tests_path};
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(tests_path(&format!("fixtures/otlp-json/{name}"))).expect("fixture")
 }
 
-async fn post(
-    weir: &Weir,
-    path: &str,
-    body: Vec<u8>,
-    headers: &[(&str, &str)],
-) -> reqwest::Response {
-    let mut req = http_client()
-        .post(format!("{}{path}", weir.http_base()))
-        .header("content-type", "application/json")
-        .body(body);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    req.send().await.expect("send")
-}
-
 async fn get_json(weir: &Weir, path: &str) -> (u16, Value) {
-    let resp = http_client()
-        .get(format!("http://{}{path}", weir.admin_addr))
-        .send()
-        .await
-        .expect("get");
+    let resp = weir.admin_get(path, None).await;
     let code = resp.status().as_u16();
     (code, resp.json().await.expect("json"))
 }
@@ -45,22 +25,24 @@ async fn json_view_and_health_show_what_was_sent() {
     let weir = Weir::start(common::DEBUG_CONFIG);
     for _ in 0..2 {
         assert_eq!(
-            post(&weir, "/v1/traces", fixture("trace.json"), &[])
+            weir.post_json("/v1/traces", fixture("trace.json"), &[])
                 .await
                 .status(),
             200
         );
     }
-    let logs = post(
-        &weir,
-        "/v1/logs",
-        fixture("logs.json"),
-        &[("x-scope-orgid", "team-a")],
-    )
-    .await;
+    let logs = weir
+        .post_json(
+            "/v1/logs",
+            fixture("logs.json"),
+            &[("x-scope-orgid", "team-a")],
+        )
+        .await;
     assert_eq!(logs.status(), 200);
     assert_eq!(
-        post(&weir, "/v1/traces", b"{".to_vec(), &[]).await.status(),
+        weir.post_json("/v1/traces", b"{".to_vec(), &[])
+            .await
+            .status(),
         400
     );
 
@@ -116,12 +98,7 @@ async fn readiness_is_503_while_draining_and_health_says_why() {
     let dead_addr = dead.local_addr().expect("addr");
     drop(dead);
     let mut weir = Weir::start(&format!(
-        "\
-receivers:
-  otlp:
-    protocols:
-      grpc: {{ endpoint: 127.0.0.1:0 }}
-      http: {{ endpoint: 127.0.0.1:0 }}
+        "{OTLP_RECEIVER}\
 exporters:
   otlp:
     endpoint: http://{dead_addr}
@@ -133,14 +110,10 @@ service:
     traces: {{ receivers: [otlp], exporters: [otlp] }}
 "
     ));
-    let ready = http_client()
-        .get(format!("http://{}/health/ready", weir.admin_addr))
-        .send()
-        .await
-        .expect("ready");
+    let ready = weir.admin_get("/health/ready", None).await;
     assert_eq!(ready.status(), 200);
     assert_eq!(
-        post(&weir, "/v1/traces", fixture("trace.json"), &[])
+        weir.post_json("/v1/traces", fixture("trace.json"), &[])
             .await
             .status(),
         200
@@ -194,43 +167,38 @@ service:
 #[tokio::test]
 async fn log_lines_carry_the_request_id_that_caused_them() {
     // Writing to /dev/full fails: the export failure is logged inside the request.
-    let weir = Weir::start(
-        "\
-receivers:
-  otlp:
-    protocols:
-      grpc: { endpoint: 127.0.0.1:0 }
-      http: { endpoint: 127.0.0.1:0 }
+    let weir = Weir::start(&format!(
+        "{OTLP_RECEIVER}\
 exporters:
-  debug: { path: /dev/full, format: json }
+  debug: {{ path: /dev/full, format: json }}
 service:
-  admin: { endpoint: 127.0.0.1:0 }
+  admin: {{ endpoint: 127.0.0.1:0 }}
   pipelines:
-    traces: { receivers: [otlp], exporters: [debug] }
-",
-    );
-    let resp = post(
-        &weir,
-        "/v1/traces",
-        fixture("trace.json"),
-        &[
-            ("x-request-id", "req-log-1"),
-            (
-                "traceparent",
-                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-            ),
-        ],
-    )
-    .await;
+    traces: {{ receivers: [otlp], exporters: [debug] }}
+"
+    ));
+    let resp = weir
+        .post_json(
+            "/v1/traces",
+            fixture("trace.json"),
+            &[
+                ("x-request-id", "req-log-1"),
+                (
+                    "traceparent",
+                    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                ),
+            ],
+        )
+        .await;
     assert_eq!(resp.status(), 503);
     assert_eq!(resp.headers()["x-request-id"], "req-log-1");
-    let refused = post(
-        &weir,
-        "/v1/traces",
-        b"{}".to_vec(),
-        &[("x-request-id", "req-log-2"), ("x-scope-orgid", "a/b")],
-    )
-    .await;
+    let refused = weir
+        .post_json(
+            "/v1/traces",
+            b"{}".to_vec(),
+            &[("x-request-id", "req-log-2"), ("x-scope-orgid", "a/b")],
+        )
+        .await;
     assert_eq!(refused.status(), 400);
 
     let lines: Vec<Value> = weir

@@ -4,19 +4,9 @@
 
 mod common;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use common::{Weir, http_client};
-
-/// The address the `prometheus` exporter logged as listening.
-fn prometheus_addr(weir: &Weir) -> String {
-    weir.stderr_lines()
-        .iter()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|e| e["message"] == "listening" && e["listener"] == "prometheus")
-        .and_then(|e| e["address"].as_str().map(str::to_owned))
-        .expect("the prometheus exporter logs its address")
-}
 
 #[tokio::test]
 async fn the_default_pipeline_prints_scrapes_and_redacts() {
@@ -36,16 +26,14 @@ async fn the_default_pipeline_prints_scrapes_and_redacts() {
             }]}
         }]}]
     }]});
-    let resp = http_client()
-        .post(format!("{}/v1/metrics", weir.http_base()))
-        .json(&body)
-        .send()
-        .await
-        .expect("send");
+    let resp = weir.post_json("/v1/metrics", body.to_string(), &[]).await;
     assert_eq!(resp.status(), 200);
 
     let scrape = http_client()
-        .get(format!("http://{}/metrics", prometheus_addr(&weir)))
+        .get(format!(
+            "http://{}/metrics",
+            weir.listener_addr("prometheus")
+        ))
         .send()
         .await
         .expect("scrape")
@@ -64,7 +52,7 @@ async fn the_default_pipeline_prints_scrapes_and_redacts() {
     assert!(!scrape.contains(secret), "{scrape}");
 
     // The debug exporter printed the batch on stdout, without the secret either.
-    let stdout = std::fs::read_to_string(&weir.out_path).expect("stdout");
+    let stdout = String::from_utf8(weir.stdout()).expect("stdout is UTF-8");
     assert!(
         stdout.contains("metric name=queue_depth type=gauge points=1"),
         "{stdout}"

@@ -13,7 +13,7 @@ mod common;
 
 use serde_json::{Value, json};
 
-use common::{Weir, attr, attrs};
+use common::{DEBUG_AND_ADMIN, OTLP_RECEIVER, Weir, attr, attrs};
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const SPAN: &str = "00f067aa0ba902b7";
@@ -25,22 +25,10 @@ const HEADER_TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169
 /// indented under `processors:`.
 fn config(enrich: &str) -> String {
     format!(
-        "\
-receivers:
-  otlp:
-    protocols:
-      grpc: {{ endpoint: 127.0.0.1:0 }}
-      http: {{ endpoint: 127.0.0.1:0 }}
+        "{OTLP_RECEIVER}\
 processors:
 {enrich}
-exporters:
-  debug:
-    verbosity: detailed
-    format: json
-    path: {{OUT}}
-service:
-  admin: {{ endpoint: 127.0.0.1:0 }}
-  pipelines:
+{DEBUG_AND_ADMIN}  pipelines:
     traces:  {{ receivers: [otlp], processors: [enrich], exporters: [debug] }}
     metrics: {{ receivers: [otlp], processors: [enrich], exporters: [debug] }}
     logs:    {{ receivers: [otlp], processors: [enrich], exporters: [debug] }}
@@ -61,14 +49,7 @@ struct Answer {
 
 /// POSTs `body` as OTLP/JSON to `path` with the given extra headers.
 async fn post(weir: &Weir, path: &str, body: &Value, headers: &[(&str, &str)]) -> Answer {
-    let mut req = common::http_client()
-        .post(format!("{}{path}", weir.http_base()))
-        .header("content-type", "application/json")
-        .body(body.to_string());
-    for (name, value) in headers {
-        req = req.header(*name, *value);
-    }
-    let resp = req.send().await.expect("POST to weir");
+    let resp = weir.post_json(path, body.to_string(), headers).await;
     let request_id = resp
         .headers()
         .get("x-request-id")
@@ -282,14 +263,7 @@ async fn trace_ids_are_promoted_onto_logs_from_each_source() {
         r#"{"msg":"bad json id","traceId":"1234"}"#
     );
 
-    let metrics = common::http_client()
-        .get(format!("http://{}/metrics", weir.admin_addr))
-        .send()
-        .await
-        .expect("GET /metrics")
-        .text()
-        .await
-        .expect("metrics text");
+    let metrics = weir.admin_metrics().await;
     for (source, n) in [("attributes", 2), ("body", 1)] {
         let line = format!(
             "weir_enrich_invalid_ids_total{{processor=\"enrich\",source=\"{source}\"}} {n}"

@@ -18,82 +18,17 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Write as _};
-use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::net::SocketAddr;
+use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
-use common::{Weir, http_client, python, tests_path};
-
-/// How long Prometheus, weir and the SDK may take for anything the tests wait on.
-const DEADLINE: Duration = Duration::from_secs(90);
-/// Pause between two looks at a condition.
-const POLL_EVERY: Duration = Duration::from_millis(200);
-
-// ------------------------------------------------------------------------------------------------
-// Tools
-
-/// The absolute path of `name` on PATH; panics (never skips) when it is missing.
-fn tool(name: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!("`{name}` is not on PATH: install the Debian package `prometheus`")
-        })
-}
-
-fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples/prometheus")
-        .join(name)
-}
-
-fn promtool(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(tool("promtool"))
-        .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn promtool");
-    if let Some(input) = stdin {
-        let mut pipe = child.stdin.take().expect("stdin is piped");
-        pipe.write_all(input).expect("write promtool's stdin");
-    }
-    child.wait_with_output().expect("wait for promtool")
-}
-
-fn both(out: &Output) -> String {
-    format!(
-        "exit: {}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// A loopback port nobody listens on right now.
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    l.local_addr().expect("local addr").port()
-}
-
-fn now_secs() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_secs_f64()
-}
+use common::prometheus::{
+    DEADLINE, Prometheus, assert_lint_clean, example, free_port, promtool_ok, tool, value_of,
+};
+use common::{OTLP_RECEIVER, Weir, http_client, sdk};
 
 // ------------------------------------------------------------------------------------------------
 // weir
@@ -101,13 +36,8 @@ fn now_secs() -> f64 {
 /// weir with both exporters: the scrape endpoint on an ephemeral port, remote write to
 /// Prometheus on `prometheus_port`. Returns weir and the scrape endpoint's address.
 fn start_weir(prometheus_port: u16) -> (Weir, SocketAddr) {
-    let config = format!(
-        "\
-receivers:
-  otlp:
-    protocols:
-      grpc: {{ endpoint: 127.0.0.1:0 }}
-      http: {{ endpoint: 127.0.0.1:0 }}
+    let weir = Weir::start(&format!(
+        "{OTLP_RECEIVER}\
 exporters:
   prometheus:
     endpoint: 127.0.0.1:0
@@ -124,25 +54,9 @@ service:
   pipelines:
     metrics: {{ receivers: [otlp], exporters: [prometheus, prometheusremotewrite] }}
 "
-    );
-    let weir = Weir::start(&config);
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        let found = weir.stderr_lines().iter().find_map(|line| {
-            let event: Value = serde_json::from_str(line).ok()?;
-            (event["message"] == "listening" && event["listener"] == "prometheus")
-                .then(|| event["address"].as_str()?.parse().ok())
-                .flatten()
-        });
-        if let Some(addr) = found {
-            return (weir, addr);
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the prometheus exporter never logged `listening`"
-        );
-        std::thread::sleep(POLL_EVERY);
-    }
+    ));
+    let scrape = weir.listener_addr("prometheus");
+    (weir, scrape)
 }
 
 async fn scrape_page(addr: SocketAddr, accept: &str) -> String {
@@ -154,168 +68,6 @@ async fn scrape_page(addr: SocketAddr, accept: &str) -> String {
         .expect("GET the scrape endpoint");
     assert_eq!(resp.status(), 200);
     resp.text().await.expect("page")
-}
-
-// ------------------------------------------------------------------------------------------------
-// Prometheus
-
-/// A Prometheus on a loopback port with its own config and storage; killed on drop.
-struct Prometheus {
-    child: Child,
-    base: String,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Prometheus {
-    /// Starts Prometheus on `port`, scraping `target` every second (honouring the page's `job`
-    /// and `instance`), receiving remote write, evaluating `weir-app-alerts.yaml`.
-    fn start(port: u16, target: SocketAddr, exemplars: bool) -> Prometheus {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let config = format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
-             rule_files:\n  - {}\n\
-             scrape_configs:\n  - job_name: weir-apps\n    honor_labels: true\n    \
-             static_configs:\n      - targets: [\"{target}\"]\n",
-            example("weir-app-alerts.yaml").display()
-        );
-        let config_path = dir.path().join("prometheus.yml");
-        std::fs::write(&config_path, config).expect("write prometheus.yml");
-        let log = dir.path().join("prometheus.log");
-        let log_file = std::fs::File::create(&log).expect("create log");
-        let mut cmd = Command::new(tool("prometheus"));
-        cmd.arg(format!("--config.file={}", config_path.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--web.enable-remote-write-receiver");
-        if exemplars {
-            cmd.arg("--enable-feature=exemplar-storage");
-        }
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("clone log handle"))
-            .stderr(log_file)
-            .spawn()
-            .expect("spawn prometheus");
-        Prometheus {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            log,
-            _dir: dir,
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn assert_running(&mut self) {
-        if let Some(status) = self.child.try_wait().expect("try_wait prometheus") {
-            panic!(
-                "prometheus exited ({status}); its log:\n{}",
-                self.log_text()
-            );
-        }
-    }
-
-    async fn wait_ready(&mut self) {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            self.assert_running();
-            let ready = http_client()
-                .get(format!("{}/-/ready", self.base))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            if ready {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "prometheus not ready:\n{}",
-                self.log_text()
-            );
-            tokio::time::sleep(POLL_EVERY).await;
-        }
-    }
-
-    /// `data` of a successful API answer, or `None` while Prometheus cannot answer.
-    async fn api(&mut self, path: &str, params: &[(&str, &str)]) -> Option<Value> {
-        self.assert_running();
-        let url = reqwest::Url::parse_with_params(&format!("{}{path}", self.base), params)
-            .expect("API URL");
-        let resp = http_client().get(url).send().await.ok()?;
-        let body: Value = resp.json().await.ok()?;
-        assert_eq!(body["status"], "success", "{path} {params:?}: {body}");
-        Some(body["data"].clone())
-    }
-
-    /// The instant vector of `promql` now.
-    async fn query(&mut self, promql: &str) -> Vec<Value> {
-        let data = self.api("/api/v1/query", &[("query", promql)]).await;
-        data.and_then(|d| d["result"].as_array().cloned())
-            .unwrap_or_default()
-    }
-
-    /// Polls `promql` until `done` holds for its result; returns that result.
-    async fn wait_for(&mut self, promql: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            let result = self.query(promql).await;
-            if done(&result) {
-                return result;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "`{promql}` never became as expected; last result: {result:?}\nprometheus log:\n{}",
-                self.log_text()
-            );
-            tokio::time::sleep(POLL_EVERY).await;
-        }
-    }
-
-    /// Polls the exemplars of `promql` until one carries `trace_id`; returns its series.
-    async fn wait_for_exemplar(&mut self, promql: &str, trace_id: &str) -> Value {
-        let deadline = Instant::now() + DEADLINE;
-        let (start, end) = (
-            (now_secs() - 600.0).to_string(),
-            (now_secs() + 600.0).to_string(),
-        );
-        loop {
-            let params = [
-                ("query", promql),
-                ("start", start.as_str()),
-                ("end", end.as_str()),
-            ];
-            let data = self.api("/api/v1/query_exemplars", &params).await;
-            let found = data.as_ref().and_then(Value::as_array).and_then(|series| {
-                series.iter().find(|s| {
-                    s["exemplars"]
-                        .as_array()
-                        .is_some_and(|es| es.iter().any(|e| e["labels"]["trace_id"] == trace_id))
-                })
-            });
-            if let Some(series) = found {
-                return series.clone();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no exemplar with trace_id {trace_id} for `{promql}`; last: {data:?}\nlog:\n{}",
-                self.log_text()
-            );
-            tokio::time::sleep(POLL_EVERY).await;
-        }
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -331,9 +83,8 @@ struct App {
 
 impl App {
     fn start(weir: &Weir, extra_env: &[(&str, &str)]) -> App {
-        let mut cmd = Command::new(python());
-        cmd.arg(tests_path("python/send_metrics.py"))
-            .env("OTEL_EXPORTER_OTLP_ENDPOINT", weir.http_base())
+        let mut cmd = sdk::command("send_metrics.py");
+        cmd.env("OTEL_EXPORTER_OTLP_ENDPOINT", weir.http_base())
             .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
             .env("OTEL_EXPORTER_OTLP_HEADERS", "X-Scope-OrgID=team-a")
             .env("OTEL_SERVICE_NAME", "checkout")
@@ -341,11 +92,7 @@ impl App {
                 "OTEL_RESOURCE_ATTRIBUTES",
                 "service.namespace=shop,service.instance.id=checkout-1,deployment.environment=test",
             )
-            .env_remove("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE")
-            .env_remove("OTEL_METRICS_EXEMPLAR_FILTER");
-        for (k, v) in extra_env {
-            cmd.env(k, v);
-        }
+            .envs(extra_env.iter().copied());
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -425,14 +172,6 @@ impl Drop for App {
 // ------------------------------------------------------------------------------------------------
 // Reading results
 
-/// A sample's value as a number.
-fn value_of(sample: &Value) -> f64 {
-    sample["value"][1]
-        .as_str()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no value in {sample}"))
-}
-
 /// The one sample of `result`, by path.
 fn by_path<'a>(result: &'a [Value], via: &str) -> &'a Value {
     let found: Vec<&Value> = result
@@ -466,7 +205,17 @@ async fn setup(exemplars: bool, env: &[(&str, &str)]) -> (Weir, SocketAddr, Prom
     tool("prometheus");
     let port = free_port();
     let (weir, scrape) = start_weir(port);
-    let mut prometheus = Prometheus::start(port, scrape, exemplars);
+    // Scrapes honour the page's `job` and `instance`; the example's alert rules are loaded.
+    let job = format!(
+        "  - job_name: weir-apps\n    honor_labels: true\n    \
+         static_configs:\n      - targets: [\"{scrape}\"]\n"
+    );
+    let mut flags = vec!["--web.enable-remote-write-receiver"];
+    if exemplars {
+        flags.push("--enable-feature=exemplar-storage");
+    }
+    let rules = example("weir-app-alerts.yaml");
+    let mut prometheus = Prometheus::start(port, &rules, &job, &flags);
     prometheus.wait_ready().await;
     let app = App::start(&weir, env);
     (weir, scrape, prometheus, app)
@@ -547,12 +296,7 @@ async fn app_metrics_reach_prometheus_by_scrape_and_remote_write() {
                 otel_scope_name=\"weir.send_metrics\",otel_scope_version=\"1.0.0\",status=\"500\",\
                 tenant=\"team-a\",via=\"scrape\"} 6\n";
     assert!(text.contains(line), "{text}");
-    let out = promtool(&["check", "metrics"], Some(text.as_bytes()));
-    assert!(
-        out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
-        "promtool check metrics is not clean\n{}\npage:\n{text}",
-        both(&out)
-    );
+    assert_lint_clean(&text, "the scrape page");
     let om = scrape_page(scrape, "application/openmetrics-text;version=1.0.0").await;
     assert!(
         om.contains("# TYPE http_requests counter\n") && om.ends_with("# EOF\n"),
@@ -611,20 +355,9 @@ async fn delta_temporality_adds_up_on_both_paths() {
 #[test]
 fn app_alert_rules_pass_promtool() {
     let rules = example("weir-app-alerts.yaml");
-    let out = promtool(
-        &["check", "rules", rules.to_str().expect("UTF-8 path")],
-        None,
-    );
-    assert!(out.status.success(), "{}", both(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("SUCCESS: 2 rules found"),
-        "{}",
-        both(&out)
-    );
+    let rules = rules.to_str().expect("UTF-8 path");
+    promtool_ok(&["check", "rules", rules], "SUCCESS: 2 rules found");
     let tests = example("weir-app-alerts.test.yaml");
-    let out = promtool(
-        &["test", "rules", tests.to_str().expect("UTF-8 path")],
-        None,
-    );
-    assert!(out.status.success(), "{}", both(&out));
+    let tests = tests.to_str().expect("UTF-8 path");
+    promtool_ok(&["test", "rules", tests], "SUCCESS");
 }

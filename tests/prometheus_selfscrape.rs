@@ -16,20 +16,15 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::Write as _;
-use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::path::Path;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
-use common::{Weir, http_client};
-
-/// How long Prometheus may take to become ready and to scrape and evaluate what the test needs.
-const PROMETHEUS_DEADLINE: Duration = Duration::from_secs(60);
-/// Pause between two looks at Prometheus' API while waiting for a condition.
-const POLL_EVERY: Duration = Duration::from_millis(200);
+use common::Weir;
+use common::prometheus::{
+    DEADLINE, POLL_EVERY, Prometheus, assert_lint_clean, example, free_port, promtool_ok, tool,
+};
 
 /// Every alert `weir-alerts.yaml` must define.
 const ALERTS: [&str; 8] = [
@@ -44,28 +39,7 @@ const ALERTS: [&str; 8] = [
 ];
 
 // ------------------------------------------------------------------------------------------------
-// Tools and files
-
-/// The absolute path of `name` on PATH; panics (never skips) when it is missing.
-fn tool(name: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "`{name}` is not on PATH: these tests need a real Prometheus and promtool. \
-                 Install the Debian package (`apt-get install prometheus`, as .ci/run does)."
-            )
-        })
-}
-
-/// `examples/prometheus/<name>` in the workspace.
-fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples/prometheus")
-        .join(name)
-}
+// a. The example files
 
 fn read_yaml(path: &Path) -> serde_yaml_ng::Value {
     let text =
@@ -73,70 +47,19 @@ fn read_yaml(path: &Path) -> serde_yaml_ng::Value {
     serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// Runs `promtool args…` (with `stdin` fed in when given) and returns its output.
-fn promtool(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(tool("promtool"))
-        .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn promtool");
-    if let Some(input) = stdin {
-        let mut pipe = child.stdin.take().expect("stdin is piped");
-        pipe.write_all(input).expect("write promtool's stdin");
-        drop(pipe); // EOF
-    }
-    child.wait_with_output().expect("wait for promtool")
-}
-
-/// Both output streams, for messages.
-fn both(out: &Output) -> String {
-    format!(
-        "exit: {}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn assert_promtool_ok(args: &[&str]) -> Output {
-    let out = promtool(args, None);
-    assert!(
-        out.status.success(),
-        "promtool {args:?} failed\n{}",
-        both(&out)
-    );
-    out
-}
-
-// ------------------------------------------------------------------------------------------------
-// a. The example files
-
 #[test]
 fn example_rules_and_config_pass_promtool() {
     let rules = example("weir-alerts.yaml");
     let rules = rules.to_str().expect("UTF-8 path");
-    let out = assert_promtool_ok(&["check", "rules", rules]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains(&format!("SUCCESS: {} rules found", ALERTS.len())),
-        "{}",
-        both(&out)
-    );
+    let found = format!("SUCCESS: {} rules found", ALERTS.len());
+    promtool_ok(&["check", "rules", rules], &found);
 
     // The unit tests: each alert fires on series named as weir names them, and the thresholds
     // have a case just below that must not fire.
     let tests = example("weir-alerts.test.yaml");
-    let out = assert_promtool_ok(&["test", "rules", tests.to_str().expect("UTF-8 path")]);
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("SUCCESS"),
-        "{}",
-        both(&out)
+    promtool_ok(
+        &["test", "rules", tests.to_str().expect("UTF-8 path")],
+        "SUCCESS",
     );
 
     // prometheus.yml names the rule file by a relative path: check a copy that names it
@@ -155,11 +78,9 @@ fn example_rules_and_config_pass_promtool() {
         config_text.replace(rule_line, &format!("  - {rules}\n")),
     )
     .expect("write config copy");
-    let out = assert_promtool_ok(&["check", "config", copy.to_str().expect("UTF-8 path")]);
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("SUCCESS: 1 rule files found"),
-        "{}",
-        both(&out)
+    promtool_ok(
+        &["check", "config", copy.to_str().expect("UTF-8 path")],
+        "SUCCESS: 1 rule files found",
     );
 }
 
@@ -302,14 +223,8 @@ fn logs_body(records: u8) -> Vec<u8> {
 }
 
 async fn post(weir: &Weir, path: &str, body: Vec<u8>, tenant: Option<&str>) -> u16 {
-    let mut req = http_client()
-        .post(format!("{}{path}", weir.http_base()))
-        .header("content-type", "application/json")
-        .body(body);
-    if let Some(t) = tenant {
-        req = req.header("X-Scope-OrgID", t);
-    }
-    let resp = req.send().await.expect("POST to weir");
+    let tenant = tenant.map(|t| ("X-Scope-OrgID", t));
+    let resp = weir.post_json(path, body, tenant.as_slice()).await;
     resp.status().as_u16()
 }
 
@@ -335,12 +250,9 @@ async fn send_known_traffic(weir: &Weir) -> Sent {
     sent
 }
 
+/// GET `path` on the admin listener: its content type and text.
 async fn admin_get(weir: &Weir, path: &str, accept: Option<&str>) -> (String, String) {
-    let mut req = http_client().get(format!("http://{}{path}", weir.admin_addr));
-    if let Some(a) = accept {
-        req = req.header("accept", a);
-    }
-    let resp = req.send().await.expect("GET admin");
+    let resp = weir.admin_get(path, accept).await;
     assert_eq!(resp.status(), 200, "GET {path}");
     let content_type = resp
         .headers()
@@ -373,12 +285,7 @@ async fn metrics_page_is_clean_under_promtool_check_metrics() {
     ] {
         assert!(text.contains(needle), "/metrics lacks {needle:?}:\n{text}");
     }
-    let out = promtool(&["check", "metrics"], Some(text.as_bytes()));
-    assert!(
-        out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
-        "promtool check metrics is not clean on weir's /metrics\n{}\n/metrics was:\n{text}",
-        both(&out)
-    );
+    assert_lint_clean(&text, "weir's /metrics");
 
     let (content_type, om) = admin_get(
         &weir,
@@ -404,153 +311,22 @@ async fn metrics_page_is_clean_under_promtool_check_metrics() {
 // ------------------------------------------------------------------------------------------------
 // c. A real Prometheus scraping weir
 
-/// A Prometheus server on a loopback port with its own config and storage; killed on drop.
-struct Prometheus {
-    child: Child,
-    base: String,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Prometheus {
-    /// Starts Prometheus scraping `target` (job "weir", every second) with the example rules.
-    fn start(target: SocketAddr) -> Prometheus {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let rules = example("weir-alerts.yaml");
-        let config = format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
-             rule_files:\n  - {}\n\
-             scrape_configs:\n  - job_name: weir\n    metrics_path: /metrics\n    \
-             static_configs:\n      - targets: [\"{target}\"]\n",
-            rules.display()
-        );
-        let config_path = dir.path().join("prometheus.yml");
-        std::fs::write(&config_path, config).expect("write prometheus.yml");
-        let port = free_port();
-        let log = dir.path().join("prometheus.log");
-        let log_file = std::fs::File::create(&log).expect("create log");
-        let child = Command::new(tool("prometheus"))
-            .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("clone log handle"))
-            .stderr(log_file)
-            .spawn()
-            .expect("spawn prometheus");
-        Prometheus {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            log,
-            _dir: dir,
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Panics with Prometheus' log when it has exited.
-    fn assert_running(&mut self) {
-        if let Some(status) = self.child.try_wait().expect("try_wait prometheus") {
-            panic!(
-                "prometheus exited ({status}); its log:\n{}",
-                self.log_text()
-            );
-        }
-    }
-
-    async fn api(&mut self, path_and_query: &str) -> Option<Value> {
-        self.assert_running();
-        let resp = http_client()
-            .get(format!("{}{path_and_query}", self.base))
-            .send()
-            .await
-            .ok()?;
-        if !resp.status().is_success() {
-            return None;
-        }
-        let body: Value = resp.json().await.ok()?;
-        assert_eq!(body["status"], "success", "{path_and_query}: {body}");
-        Some(body["data"].clone())
-    }
-
-    /// Polls until `/-/ready` answers 200.
-    async fn wait_ready(&mut self, deadline: Instant) {
-        loop {
-            self.assert_running();
-            let ready = http_client()
-                .get(format!("{}/-/ready", self.base))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            if ready {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "prometheus was not ready within {PROMETHEUS_DEADLINE:?}; its log:\n{}",
-                self.log_text()
-            );
-            tokio::time::sleep(POLL_EVERY).await;
-        }
-    }
-
-    /// The instant vector of `query`, as (labels, value) pairs.
-    async fn query(&mut self, query: &str) -> Vec<(Value, f64)> {
-        let mut url = reqwest::Url::parse(&format!("{}/api/v1/query", self.base)).expect("url");
-        url.query_pairs_mut().append_pair("query", query);
-        let path = format!("{}?{}", url.path(), url.query().unwrap_or_default());
-        let Some(data) = self.api(&path).await else {
-            return Vec::new();
-        };
-        assert_eq!(data["resultType"], "vector", "{query}: {data}");
-        data["result"]
-            .as_array()
-            .expect("result array")
-            .iter()
-            .map(|s| {
-                let v = s["value"][1].as_str().expect("sample value is a string");
-                let v: f64 = v
-                    .parse()
-                    .unwrap_or_else(|e| panic!("{query}: value {v}: {e}"));
-                (s["metric"].clone(), v)
-            })
-            .collect()
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!(
-                "---- prometheus log ----\n{}\n---- end of prometheus log ----",
-                self.log_text()
-            );
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A loopback port nobody was listening on a moment ago.
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    listener.local_addr().expect("local addr").port()
-}
-
 #[tokio::test]
 async fn prometheus_scrapes_weir_and_sees_the_traffic_sent() {
     tool("prometheus");
     let weir = Weir::start(common::DEBUG_CONFIG);
     let sent = send_known_traffic(&weir).await;
 
-    let mut prom = Prometheus::start(weir.admin_addr);
-    let deadline = Instant::now() + PROMETHEUS_DEADLINE;
-    prom.wait_ready(deadline).await;
+    // Prometheus scrapes weir's admin endpoint as job "weir", with the example rules.
+    let scrape_job = format!(
+        "  - job_name: weir\n    metrics_path: /metrics\n    \
+         static_configs:\n      - targets: [\"{}\"]\n",
+        weir.admin_addr
+    );
+    let rules = example("weir-alerts.yaml");
+    let mut prom = Prometheus::start(free_port(), &rules, &scrape_job, &[]);
+    prom.wait_ready().await;
+    let deadline = Instant::now() + DEADLINE;
 
     // What weir was sent, as PromQL over the scraped series, and the value each must have. The
     // traffic was all answered before Prometheus started, so the first scrape already holds the
@@ -617,7 +393,7 @@ async fn prometheus_scrapes_weir_and_sees_the_traffic_sent() {
     loop {
         results.clear();
         for (query, _) in &expected {
-            results.push(prom.query(query).await);
+            results.push(prom.values(query).await);
         }
         if results.iter().all(|r| !r.is_empty()) {
             break;
@@ -630,7 +406,7 @@ async fn prometheus_scrapes_weir_and_sees_the_traffic_sent() {
             .collect();
         assert!(
             Instant::now() < deadline,
-            "within {PROMETHEUS_DEADLINE:?} Prometheus had no result for {missing:#?}; \
+            "within {DEADLINE:?} Prometheus had no result for {missing:#?}; \
              weir's /metrics now:\n{}",
             admin_get(&weir, "/metrics", None).await.1
         );
@@ -645,12 +421,12 @@ async fn prometheus_scrapes_weir_and_sees_the_traffic_sent() {
         );
         assert_eq!(labels["instance"], instance.as_str(), "{query}: {labels}");
     }
-    let build = &prom.query("weir_build_info").await[0].0;
+    let build = &prom.values("weir_build_info").await[0].0;
     assert_eq!(build["version"], env!("CARGO_PKG_VERSION"), "{build}");
 
     // The malformed request is the only 400, and nothing was answered 5xx.
     let errors = prom
-        .query("sum by (route, status) (weir_http_requests_total{status=~\"4..|5..\"})")
+        .values("sum by (route, status) (weir_http_requests_total{status=~\"4..|5..\"})")
         .await;
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0].0["route"], "/v1/traces", "{errors:?}");
@@ -658,7 +434,7 @@ async fn prometheus_scrapes_weir_and_sees_the_traffic_sent() {
 
     // The scrape itself went through Prometheus' parser without complaint (2.42 asks for
     // OpenMetrics first, so this is weir's OpenMetrics output).
-    let targets = prom.api("/api/v1/targets").await.expect("targets");
+    let targets = prom.api("/api/v1/targets", &[]).await.expect("targets");
     let active = targets["activeTargets"].as_array().expect("activeTargets");
     assert_eq!(active.len(), 1, "{targets}");
     assert_eq!(active[0]["health"], "up", "{targets}");
@@ -668,7 +444,7 @@ async fn prometheus_scrapes_weir_and_sees_the_traffic_sent() {
     // The example rules run against weir's real series without evaluation errors: wait until
     // every rule has been evaluated once, then none may be unhealthy.
     loop {
-        let data = prom.api("/api/v1/rules").await.expect("rules");
+        let data = prom.api("/api/v1/rules", &[]).await.expect("rules");
         let rules: Vec<Value> = data["groups"]
             .as_array()
             .expect("groups")
@@ -685,13 +461,13 @@ async fn prometheus_scrapes_weir_and_sees_the_traffic_sent() {
         }
         assert!(
             Instant::now() < deadline,
-            "rules were not all evaluated within {PROMETHEUS_DEADLINE:?}: {data}"
+            "rules were not all evaluated within {DEADLINE:?}: {data}"
         );
         tokio::time::sleep(POLL_EVERY).await;
     }
     // A healthy weir that is ready and being scraped: neither of those alerts is even pending.
     let alerts = prom
-        .query("ALERTS{alertname=~\"WeirNotReady|WeirTargetDown|WeirHTTP5xx\"}")
+        .values("ALERTS{alertname=~\"WeirNotReady|WeirTargetDown|WeirHTTP5xx\"}")
         .await;
     assert!(alerts.is_empty(), "{alerts:?}");
 }

@@ -21,7 +21,7 @@ use rcgen::{
 use serde_json::json;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
-use common::Weir;
+use common::{DEBUG_AND_ADMIN, Weir};
 
 /// A client certificate and key, PEM.
 struct ClientCert {
@@ -87,14 +87,7 @@ receivers:
       grpc: {{ endpoint: 127.0.0.1:0, tls: {tls} }}
       http: {{ endpoint: 127.0.0.1:0, tls: {tls} }}
     tenant: {{ from: [client_cert], default: default }}
-exporters:
-  debug:
-    verbosity: detailed
-    format: json
-    path: {{OUT}}
-service:
-  admin: {{ endpoint: 127.0.0.1:0 }}
-  pipelines:
+{DEBUG_AND_ADMIN}  pipelines:
     traces:  {{ receivers: [otlp], exporters: [debug] }}
 "
         )

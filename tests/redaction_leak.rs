@@ -5,55 +5,284 @@
 //! nested maps and arrays), sent by the OpenTelemetry Python SDK over gRPC and HTTP/protobuf
 //! and by a plain HTTP client as OTLP/JSON, through the default pipeline (`redaction: {}`).
 //!
-//! Every exporter weir had when this was written is attached (`debug` to stdout and to files,
-//! text and JSON; `otlp` to a second weir that records what it gets; `otlphttp` to an in-test
-//! server that keeps the raw request bytes) and no byte any of them emits, and no line weir
-//! logs at debug level, may hold a secret. The same outputs must still show the masked keys
-//! and every record, so the test cannot pass by losing data.
+//! Every exporter is attached (each new exporter adds itself here), and no byte any of them
+//! emits, and no line weir logs at debug level, may hold a secret:
+//! - `debug` to stdout and to files, text and JSON;
+//! - `otlp` to a second weir that records what it gets;
+//! - `otlphttp`, `loki` (snappy protobuf, the default, and plain JSON) and
+//!   `prometheusremotewrite` (snappy protobuf) to an in-test server that keeps the raw request
+//!   bytes, searched after decompression; the Loki exporters put secret-bearing attributes in
+//!   labels, structured metadata and JSON lines;
+//! - `sentry` (errors from recorded exceptions and transactions, uncompressed envelopes, with
+//!   secret-bearing attributes as tags) to the same server;
+//! - `prometheus`, whose scrape page is searched.
+//!
+//! The same outputs must still show the masked values and every record, so the test cannot
+//! pass by losing data.
 //!
 //! Also seed 002's audit case end to end: an audit record whose `metadata` holds a key outside
 //! the allowlist is rejected and named in OTLP `partial_success`; a valid one passes unchanged.
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
-use std::thread::JoinHandle;
-use std::time::Instant;
-
 use serde_json::{Value, json};
 
-use common::{DEADLINE, Weir, python, tests_path};
+use common::capture::{Capture, Request};
+use common::loki::Push;
+use common::{DEBUG_AND_ADMIN, OTLP_RECEIVER, Weir, http_client, python, sdk};
 
-/// The default pipeline (receivers otlp, processors [redaction] with its defaults) on
-/// ephemeral ports, fanned out to every exporter.
-const LEAK_CONFIG: &str = "\
-receivers:
-  otlp:
-    protocols:
-      grpc: { endpoint: 127.0.0.1:0 }
-      http: { endpoint: 127.0.0.1:0 }
+/// Where the capture server's requests come from, by path.
+const LOKI: &str = "/loki/api/v1/push";
+const LOKI_JSON: &str = "/loki/json/push";
+const REMOTE_WRITE: &str = "/api/v1/write";
+const SENTRY: &str = "/api/7/envelope/";
+
+/// The default pipeline's processors (`redaction` with its defaults) fanned out to every
+/// exporter: `otlp` to the second weir at `sink`, the HTTP exporters to the capture server at
+/// `capture`.
+fn leak_config(sink: &str, capture: &str) -> String {
+    let all = "debug/json, debug/text, debug/stdout, debug/stdout_json, otlp, otlphttp";
+    let sentry_dsn = capture.replacen("://", "://public@", 1) + "/7";
+    // Secret-bearing attributes of resources and records as labels and structured metadata.
+    let loki = "labels: { resource: [owner.email, db.password], attributes: [user.email] }
+    structured_metadata: { attributes: [exception.message, team.contact, customer.ssn, metadata] }
+    retry_on_failure: { initial_interval: 50ms }";
+    format!(
+        "{OTLP_RECEIVER}\
 processors:
-  redaction: {}
+  redaction: {{}}
 exporters:
-  debug/json: { verbosity: detailed, format: json, path: {OUT} }
-  debug/text: { verbosity: detailed, path: {OUT}.txt }
-  debug/stdout: { verbosity: detailed }
-  debug/stdout_json: { verbosity: detailed, format: json }
-  otlp: { endpoint: {SINK}, tls: { insecure: true }, retry_on_failure: { initial_interval: 50ms } }
-  otlphttp: { endpoint: {CAPTURE}, compression: none, retry_on_failure: { initial_interval: 50ms } }
+  debug/json: {{ verbosity: detailed, format: json, path: {{OUT}} }}
+  debug/text: {{ verbosity: detailed, path: {{OUT}}.txt }}
+  debug/stdout: {{ verbosity: detailed }}
+  debug/stdout_json: {{ verbosity: detailed, format: json }}
+  otlp: {{ endpoint: {sink}, tls: {{ insecure: true }}, retry_on_failure: {{ initial_interval: 50ms }} }}
+  otlphttp: {{ endpoint: {capture}, compression: none, retry_on_failure: {{ initial_interval: 50ms }} }}
+  loki:
+    endpoint: {capture}{LOKI}
+    {loki}
+  loki/json:
+    endpoint: {capture}{LOKI_JSON}
+    format: json
+    compression: none
+    line_format: json
+    {loki}
+  prometheusremotewrite:
+    endpoint: {capture}{REMOTE_WRITE}
+    retry_on_failure: {{ initial_interval: 50ms }}
+  prometheus: {{ endpoint: 127.0.0.1:0 }}
+  sentry:
+    dsn: {sentry_dsn}
+    compression: none
+    transactions: true
+    tag_attributes: [service.name, user.email, db.password]
+    retry_on_failure: {{ initial_interval: 50ms }}
 service:
-  admin: { endpoint: 127.0.0.1:0 }
+  admin: {{ endpoint: 127.0.0.1:0 }}
   drain_timeout: 20s
-  telemetry: { logs: { level: debug } }
+  telemetry: {{ logs: {{ level: debug }} }}
   pipelines:
-    traces:  { receivers: [otlp], processors: [redaction], exporters: [debug/json, debug/text, debug/stdout, debug/stdout_json, otlp, otlphttp] }
-    metrics: { receivers: [otlp], processors: [redaction], exporters: [debug/json, debug/text, debug/stdout, debug/stdout_json, otlp, otlphttp] }
-    logs:    { receivers: [otlp], processors: [redaction], exporters: [debug/json, debug/text, debug/stdout, debug/stdout_json, otlp, otlphttp] }
-";
+    traces:  {{ receivers: [otlp], processors: [redaction], exporters: [{all}, sentry] }}
+    metrics: {{ receivers: [otlp], processors: [redaction], exporters: [{all}, prometheusremotewrite, prometheus] }}
+    logs:    {{ receivers: [otlp], processors: [redaction], exporters: [{all}, loki, loki/json, sentry] }}
+"
+    )
+}
+
+/// A body as the backend reads it: snappy-compressed ones (remote write, Loki's protobuf)
+/// decompressed, the others as sent.
+fn plain_body(request: &Request) -> Vec<u8> {
+    match request.path.as_str() {
+        LOKI | REMOTE_WRITE => snap::raw::Decoder::new()
+            .decompress_vec(&request.body)
+            .unwrap_or_else(|e| panic!("{}: not snappy ({e})", request.path)),
+        _ => request.body.clone(),
+    }
+}
+
+/// The text of every request to `path`, decompressed.
+fn sent_to(requests: &[Request], path: &str) -> String {
+    let bodies = requests.iter().filter(|r| r.path == path);
+    bodies
+        .map(|r| String::from_utf8_lossy(&plain_body(r)).into_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn no_secret_reaches_an_exporter_or_a_log_line() {
+    python(); // fails first, with how to get it, if the venv is missing
+    let capture = Capture::start();
+    let mut sink = Weir::start(common::DEBUG_CONFIG);
+    let mut weir = Weir::start(&leak_config(&sink.grpc_base(), &capture.base()));
+
+    let mut needles: Vec<String> = Vec::new();
+    for (protocol, endpoint) in [
+        ("grpc", weir.grpc_base()),
+        ("http/protobuf", weir.http_base()),
+    ] {
+        let report = sdk::run(
+            "send_secrets.py",
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+                ("OTEL_SERVICE_NAME", "leaky-svc"),
+            ],
+        );
+        let found: Vec<String> =
+            serde_json::from_value(report["needles"].clone()).expect("needles list");
+        assert!(found.len() > 20, "{report}");
+        needles.extend(found);
+    }
+    let (traces, logs, json_needles) = json_requests();
+    needles.extend(json_needles.iter().map(|n| (*n).to_owned()));
+    for (path, body) in [("/v1/traces", &traces), ("/v1/logs", &logs)] {
+        let (status, answer) = post(&weir, path, body).await;
+        assert_eq!(status, 200, "{path}: {answer}");
+        assert!(
+            answer["partialSuccess"]
+                .as_object()
+                .is_none_or(|p| p.is_empty()),
+            "{answer}"
+        );
+    }
+
+    // The scrape page is updated before the client is answered (no queue): it is complete now.
+    let page_url = format!("http://{}/metrics", weir.listener_addr("prometheus"));
+    let page = http_client().get(page_url).send().await.expect("scrape");
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.expect("scrape page");
+    assert!(
+        page.contains("app_requests_total{") && page.contains("app_latency_milliseconds_bucket{"),
+        "{page}"
+    );
+    // Resource attributes are masked, not removed, so `target_info` shows the masks.
+    assert!(page.contains("=\"[REDACTED]\""), "{page}");
+
+    // SIGTERM drains every queue into the sink and the capture server before weir exits.
+    let status = weir.stop();
+    assert!(status.success(), "weir exited with {status}");
+    let sink_status = sink.stop();
+    assert!(sink_status.success(), "sink exited with {sink_status}");
+
+    let read =
+        |p: &std::path::Path| std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let requests = capture.requests();
+    let mut outputs: Vec<(String, Vec<u8>)> = vec![
+        ("debug/json".into(), read(&weir.out_path)),
+        (
+            "debug/text".into(),
+            read(&weir.out_path.with_extension("jsonl.txt")),
+        ),
+        ("debug/stdout (text and json)".into(), weir.stdout()),
+        ("prometheus (the scrape page)".into(), page.into_bytes()),
+        (
+            "otlp (as the sink weir received it)".into(),
+            read(&sink.out_path),
+        ),
+        (
+            "weir's own log lines".into(),
+            weir.stderr_lines().join("\n").into_bytes(),
+        ),
+    ];
+    outputs.extend(
+        requests
+            .iter()
+            .map(|r| (format!("the request to {}", r.path), plain_body(r))),
+    );
+    for (name, bytes) in &outputs {
+        assert_clean(name, bytes, &needles);
+    }
+
+    // The same outputs still carry the records, with their masks.
+    for (name, bytes) in &outputs[..3] {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(
+            text.contains("[REDACTED]") && text.contains("login.failed"),
+            "{name}: {text}"
+        );
+    }
+    let sent = |path: &str| sent_to(&requests, path);
+    // Plain (uncompressed) protobuf, so the byte search above could have seen a leak.
+    assert!(
+        sent("/v1/traces").contains("login.failed") && sent("/v1/traces").contains("[REDACTED]")
+    );
+    assert!(sent("/v1/logs").contains("[REDACTED]"));
+    assert!(sent("/v1/metrics").contains("app.requests"));
+    let remote_write = sent(REMOTE_WRITE);
+    assert!(
+        remote_write.contains("app_requests_total") && remote_write.contains("target_info"),
+        "{remote_write:?}"
+    );
+    assert!(remote_write.contains("[REDACTED]"), "{remote_write:?}");
+    // Sentry got errors (from recorded exceptions) and transactions, uncompressed, masked.
+    let sentry = sent(SENTRY);
+    assert!(
+        sentry.contains("\"type\":\"event\"") && sentry.contains("\"type\":\"transaction\""),
+        "{sentry}"
+    );
+    assert!(sentry.contains("[REDACTED]"), "{sentry}");
+
+    // Nothing was lost on the way: 2 spans and 2 logs per SDK run plus 1 each over JSON,
+    // and metrics from both runs; the masks are there and the keys kept.
+    let main_lines = json_lines(&read(&weir.out_path));
+    let [spans, points, log_records] = counts(&main_lines);
+    assert_eq!((spans, log_records), (5, 5), "records at debug/json");
+    assert!(points >= 4, "data points at debug/json: {points}");
+    assert_eq!(
+        counts(&sink.records()),
+        [spans, points, log_records],
+        "records at the sink"
+    );
+    assert_eq!(
+        counts(&json_lines(&weir.stdout())),
+        [spans, points, log_records]
+    );
+    for path in [LOKI, LOKI_JSON] {
+        check_loki(&requests, path, log_records);
+    }
+    let text = String::from_utf8_lossy(&read(&weir.out_path)).into_owned();
+    for kept in [
+        "[REDACTED]",
+        "\"db.password\"",
+        "\"password\"",
+        "\"enduser.id\"",
+        "\"app.payload\"",
+        "/pay?token=[REDACTED]",
+    ] {
+        assert!(text.contains(kept), "debug/json lacks {kept}");
+    }
+}
+
+/// What a Loki exporter pushed to `path`, read as Loki reads it: every log record is an entry,
+/// and the masks are in its lines, labels and structured metadata.
+fn check_loki(requests: &[Request], path: &str, log_records: u64) {
+    let pushes: Vec<Push> = requests
+        .iter()
+        .filter(|r| r.path == path)
+        .map(Push::decode)
+        .collect();
+    let entries: Vec<_> = pushes.iter().flat_map(Push::entries).collect();
+    assert_eq!(entries.len() as u64, log_records, "{path}: {pushes:?}");
+    let masked = |text: &String| text.contains("[REDACTED]");
+    assert!(
+        entries.iter().any(|(_, e)| e.line.contains("login failed")),
+        "{path}: {pushes:?}"
+    );
+    assert!(
+        entries.iter().any(|(_, e)| masked(&e.line)),
+        "{path}: {pushes:?}"
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|(labels, _)| labels.values().any(masked)),
+        "{path}: {pushes:?}"
+    );
+    assert!(
+        entries.iter().any(|(_, e)| e.metadata.values().any(masked)),
+        "{path}: {pushes:?}"
+    );
+}
 
 fn sv(s: &str) -> Value {
     json!({ "stringValue": s })
@@ -187,136 +416,11 @@ fn json_lines(bytes: &[u8]) -> Vec<Value> {
         .collect()
 }
 
-#[test]
-fn no_secret_reaches_an_exporter_or_a_log_line() {
-    let python = python();
-    let capture = Capture::start();
-    let mut sink = Weir::start(common::DEBUG_CONFIG);
-    let config = LEAK_CONFIG
-        .replace("{SINK}", &sink.grpc_base())
-        .replace("{CAPTURE}", &capture.base());
-    let mut weir = Piped::start(&config);
-
-    let mut needles: Vec<String> = Vec::new();
-    for (protocol, endpoint) in [
-        ("grpc", weir.grpc_base()),
-        ("http/protobuf", weir.http_base()),
-    ] {
-        let report = run_send_secrets(&python, protocol, &endpoint);
-        let found: Vec<String> =
-            serde_json::from_value(report["needles"].clone()).expect("needles list");
-        assert!(found.len() > 20, "{report}");
-        needles.extend(found);
-    }
-    let (traces, logs, json_needles) = json_requests();
-    needles.extend(json_needles.iter().map(|n| (*n).to_owned()));
-    for (path, body) in [("/v1/traces", &traces), ("/v1/logs", &logs)] {
-        let (status, answer) = post_json(&weir.http_base(), path, body);
-        assert_eq!(status, 200, "{path}: {answer}");
-        assert!(
-            answer["partialSuccess"]
-                .as_object()
-                .is_none_or(|p| p.is_empty()),
-            "{answer}"
-        );
-    }
-
-    // SIGTERM drains every queue into the sink and the capture server before weir exits.
-    let status = weir.stop();
-    assert!(status.success(), "weir exited with {status}");
-    let sink_status = sink.stop();
-    assert!(sink_status.success(), "sink exited with {sink_status}");
-
-    let read =
-        |p: &std::path::Path| std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    let outputs: Vec<(String, Vec<u8>)> = vec![
-        ("debug/json".into(), read(&weir.out_path())),
-        (
-            "debug/text".into(),
-            read(&weir.out_path().with_extension("jsonl.txt")),
-        ),
-        ("debug/stdout (text and json)".into(), weir.stdout()),
-        (
-            "otlp (as the sink weir received it)".into(),
-            read(&sink.out_path),
-        ),
-        (
-            "weir's own log lines".into(),
-            weir.stderr().join("\n").into_bytes(),
-        ),
-    ];
-    for (name, bytes) in &outputs {
-        assert_clean(name, bytes, &needles);
-    }
-    for (name, bytes) in &outputs[..3] {
-        let text = String::from_utf8_lossy(bytes);
-        assert!(
-            text.contains("[REDACTED]") && text.contains("login.failed"),
-            "{name}: {text}"
-        );
-    }
-    let bodies = capture.bodies();
-    for path in ["/v1/traces", "/v1/metrics", "/v1/logs"] {
-        assert!(
-            bodies.iter().any(|(p, _)| p == path),
-            "otlphttp sent nothing to {path}"
-        );
-    }
-    for (path, body) in &bodies {
-        assert_clean(&format!("otlphttp raw bytes to {path}"), body, &needles);
-    }
-    let sent_to = |path: &str| -> String {
-        let of_path = bodies.iter().filter(|(p, _)| p == path);
-        of_path
-            .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
-            .collect()
-    };
-    // Plain (uncompressed) protobuf, so the byte search above could have seen a leak.
-    assert!(
-        sent_to("/v1/traces").contains("login.failed")
-            && sent_to("/v1/traces").contains("[REDACTED]")
-    );
-    assert!(sent_to("/v1/logs").contains("[REDACTED]"));
-    assert!(sent_to("/v1/metrics").contains("app.requests"));
-
-    // Nothing was lost on the way: 2 spans and 2 logs per SDK run plus 1 each over JSON,
-    // and metrics from both runs; the masks are there and the keys kept.
-    let main_lines = json_lines(&read(&weir.out_path()));
-    let [spans, points, log_records] = counts(&main_lines);
-    assert_eq!((spans, log_records), (5, 5), "records at debug/json");
-    assert!(points >= 4, "data points at debug/json: {points}");
-    assert_eq!(
-        counts(&sink.records()),
-        [spans, points, log_records],
-        "records at the sink"
-    );
-    assert_eq!(
-        counts(&json_lines(&weir.stdout())),
-        [spans, points, log_records]
-    );
-    let text = String::from_utf8_lossy(&read(&weir.out_path())).into_owned();
-    for kept in [
-        "[REDACTED]",
-        "\"db.password\"",
-        "\"password\"",
-        "\"enduser.id\"",
-        "\"app.payload\"",
-        "/pay?token=[REDACTED]",
-    ] {
-        assert!(text.contains(kept), "debug/json lacks {kept}");
-    }
-}
-
 /// Seed 002: audit-log metadata has an allowlist and unknown keys are rejected.
-#[test]
-fn audit_metadata_with_an_unknown_key_is_rejected_and_named() {
+#[tokio::test]
+async fn audit_metadata_with_an_unknown_key_is_rejected_and_named() {
     let mut weir = Weir::start(&format!(
-        "\
-receivers:
-  otlp:
-    protocols:
-      grpc: {{ endpoint: 127.0.0.1:0 }}
-      http: {{ endpoint: 127.0.0.1:0 }}
+        "{OTLP_RECEIVER}\
 processors:
   redaction:
     strict_maps:
@@ -324,11 +428,7 @@ processors:
         when: {{ attribute: event.domain, equals: audit }}
         attribute: metadata
         allowed_keys: [{}]
-exporters:
-  debug: {{ verbosity: detailed, format: json, path: {{OUT}} }}
-service:
-  admin: {{ endpoint: 127.0.0.1:0 }}
-  pipelines:
+{DEBUG_AND_ADMIN}  pipelines:
     logs: {{ receivers: [otlp], processors: [redaction], exporters: [debug] }}
 ",
         weir_processors::redaction::defaults::AUDIT_METADATA_KEYS.join(", ")
@@ -351,7 +451,7 @@ service:
         ("customer_secret_hint", sv("hunter2-do-not-leak")),
     ]);
     let body = json!({ "resourceLogs": [{ "scopeLogs": [{ "logRecords": [record(good.clone()), record(bad)] }] }] });
-    let (status, answer) = post_json(&weir.http_base(), "/v1/logs", &body);
+    let (status, answer) = post(&weir, "/v1/logs", &body).await;
     assert_eq!(status, 200, "{answer}");
     let partial = &answer["partialSuccess"];
     let rejected = &partial["rejectedLogRecords"];
@@ -385,240 +485,13 @@ service:
     assert!(!stderr.contains("hunter2"), "{stderr}");
 }
 
-/// Runs send_secrets.py against `endpoint` with `protocol`; its report, or a panic with its
-/// output when it failed.
-fn run_send_secrets(python: &Path, protocol: &str, endpoint: &str) -> Value {
-    let mut cmd = Command::new(python);
-    cmd.arg(tests_path("python/send_secrets.py"));
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy().into_owned();
-        if key.starts_with("OTEL_") || key.to_ascii_lowercase().ends_with("_proxy") {
-            cmd.env_remove(key);
-        }
-    }
-    let out = cmd
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
-        .env("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
-        .env("OTEL_SERVICE_NAME", "leaky-svc")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run send_secrets.py");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "send_secrets.py ({protocol}) exited {}\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(stdout.trim()).expect("send_secrets.py prints one JSON line")
-}
-
 /// POSTs `body` as OTLP/JSON; the status and the decoded answer.
-fn post_json(base: &str, path: &str, body: &Value) -> (u16, Value) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        let resp = common::http_client()
-            .post(format!("{base}{path}"))
-            .header("content-type", "application/json")
-            .body(serde_json::to_vec(body).expect("encode"))
-            .send()
-            .await
-            .expect("POST to weir");
-        let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.expect("answer body");
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
-    })
-}
-
-/// Request path and raw body.
-type Request = (String, Vec<u8>);
-
-/// An OTLP/HTTP server that answers 200 to everything and keeps each request's raw body.
-struct Capture {
-    addr: SocketAddr,
-    bodies: Arc<Mutex<Vec<Request>>>,
-}
-
-impl Capture {
-    fn start() -> Capture {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind capture");
-        listener.set_nonblocking(true).expect("non-blocking");
-        let addr = listener.local_addr().expect("capture address");
-        let bodies = Arc::new(Mutex::new(Vec::new()));
-        let kept = Arc::clone(&bodies);
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                let app = axum::Router::new().fallback(
-                    move |uri: axum::http::Uri, body: bytes::Bytes| {
-                        kept.lock()
-                            .expect("lock")
-                            .push((uri.path().to_owned(), body.to_vec()));
-                        async {
-                            (
-                                [(axum::http::header::CONTENT_TYPE, "application/x-protobuf")],
-                                Vec::<u8>::new(),
-                            )
-                        }
-                    },
-                );
-                axum::serve(listener, app).await.expect("capture server");
-            });
-        });
-        Capture { addr, bodies }
-    }
-
-    fn base(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    fn bodies(&self) -> Vec<Request> {
-        self.bodies.lock().expect("lock").clone()
-    }
-}
-
-/// `weir run` with stdout kept too (the harness discards it), for the stdout debug exporter.
-struct Piped {
-    child: Option<Child>,
-    dir: tempfile::TempDir,
-    addrs: [SocketAddr; 2],
-    stdout: Arc<Mutex<Vec<u8>>>,
-    stderr: Arc<Mutex<Vec<String>>>,
-    readers: Vec<JoinHandle<()>>,
-}
-
-impl Piped {
-    fn start(yaml: &str) -> Piped {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let out = dir.path().join("out.jsonl");
-        let config = dir.path().join("weir.yaml");
-        std::fs::write(
-            &config,
-            yaml.replace("{OUT}", out.to_str().expect("UTF-8 path")),
-        )
-        .expect("write config");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_weir"))
-            .arg("run")
-            .arg("--config")
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn weir");
-        let (stdout, stderr) = (
-            Arc::new(Mutex::new(Vec::new())),
-            Arc::new(Mutex::new(Vec::new())),
-        );
-        let mut pipe = child.stdout.take().expect("stdout piped");
-        let kept = Arc::clone(&stdout);
-        let out_reader = std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n @ 1..) = pipe.read(&mut buf) {
-                kept.lock().expect("lock").extend_from_slice(&buf[..n]);
-            }
-        });
-        let (tx, rx) = mpsc::channel::<String>();
-        let pipe = child.stderr.take().expect("stderr piped");
-        let kept = Arc::clone(&stderr);
-        let err_reader = std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                kept.lock().expect("lock").push(line.clone());
-                let _ = tx.send(line);
-            }
-        });
-        let mut addrs: [Option<SocketAddr>; 2] = [None, None];
-        let deadline = Instant::now() + DEADLINE;
-        while addrs.iter().any(Option::is_none) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let Ok(line) = rx.recv_timeout(left) else {
-                let _ = child.kill();
-                panic!(
-                    "weir did not listen; stderr:\n{}",
-                    stderr.lock().expect("lock").join("\n")
-                );
-            };
-            let Ok(event) = serde_json::from_str::<Value>(&line) else {
-                continue;
-            };
-            let slot = match event["listener"].as_str() {
-                Some("otlp/grpc") if event["message"] == "listening" => 0,
-                Some("otlp/http") if event["message"] == "listening" => 1,
-                _ => continue,
-            };
-            addrs[slot] = event["address"].as_str().and_then(|a| a.parse().ok());
-        }
-        Piped {
-            child: Some(child),
-            dir,
-            addrs: addrs.map(|a| a.expect("address")),
-            stdout,
-            stderr,
-            readers: vec![out_reader, err_reader],
-        }
-    }
-
-    fn grpc_base(&self) -> String {
-        format!("http://{}", self.addrs[0])
-    }
-
-    fn http_base(&self) -> String {
-        format!("http://{}", self.addrs[1])
-    }
-
-    fn out_path(&self) -> PathBuf {
-        self.dir.path().join("out.jsonl")
-    }
-
-    fn stdout(&self) -> Vec<u8> {
-        self.stdout.lock().expect("lock").clone()
-    }
-
-    fn stderr(&self) -> Vec<String> {
-        self.stderr.lock().expect("lock").clone()
-    }
-
-    /// SIGTERM, then waits for exit (killing after [`DEADLINE`]) and for both pipes to close.
-    fn stop(&mut self) -> ExitStatus {
-        let mut child = self.child.take().expect("running");
-        let pid = child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let (tx, rx) = mpsc::channel();
-        let waiter = std::thread::spawn(move || {
-            let _ = tx.send(child.wait());
-        });
-        let status = rx.recv_timeout(DEADLINE).ok().and_then(Result::ok);
-        if status.is_none() {
-            let _ = Command::new("kill").args(["-KILL", &pid]).status();
-        }
-        let _ = waiter.join();
-        for r in self.readers.drain(..) {
-            let _ = r.join();
-        }
-        status.unwrap_or_else(|| {
-            panic!(
-                "weir did not exit after SIGTERM; stderr:\n{}",
-                self.stderr().join("\n")
-            )
-        })
-    }
-}
-
-impl Drop for Piped {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
+async fn post(weir: &Weir, path: &str, body: &Value) -> (u16, Value) {
+    let resp = weir.post_json(path, body.to_string(), &[]).await;
+    let status = resp.status().as_u16();
+    let bytes = resp.bytes().await.expect("answer body");
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }

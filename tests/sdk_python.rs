@@ -10,12 +10,10 @@
 mod common;
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
-use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
-use common::{Weir, attr, attrs, python, tests_path};
+use common::{OTLP_RECEIVER, Weir, attr, attrs, python, sdk};
 
 const SERVICE_NAME: &str = "checkout-svc";
 const RESOURCE_ATTRIBUTES: &str = "deployment.environment.name=sdk-test,team=payments";
@@ -41,28 +39,23 @@ fn relayed_through_the_otlphttp_exporter() {
 }
 
 fn sdk_round_trip(protocol: &str) {
-    let python = python(); // fails first, with how to get it, if the venv is missing
+    python(); // fails first, with how to get it, if the venv is missing
     let mut weir = Weir::start(common::DEBUG_CONFIG);
     let endpoint = sdk_endpoint(&weir, protocol);
-    let report = run_send_all(&python, protocol, &endpoint);
+    let report = run_send_all(protocol, &endpoint);
     check_everything(&mut weir, &report, protocol);
 }
 
 /// SDK → relay weir (`exporter` to the sink) → sink weir (debug JSON).
 fn relay_round_trip(protocol: &str, exporter: &str) {
-    let python = python();
+    python();
     let mut sink = Weir::start(common::DEBUG_CONFIG);
     let endpoint = match exporter {
         "otlp" => sink.grpc_base(),
         _ => sink.http_base(),
     };
     let mut relay = Weir::start(&format!(
-        "\
-receivers:
-  otlp:
-    protocols:
-      grpc: {{ endpoint: 127.0.0.1:0 }}
-      http: {{ endpoint: 127.0.0.1:0 }}
+        "{OTLP_RECEIVER}\
 exporters:
   {exporter}:
     endpoint: {endpoint}
@@ -77,7 +70,7 @@ service:
     logs:    {{ receivers: [otlp], exporters: [{exporter}] }}
 "
     ));
-    let report = run_send_all(&python, protocol, &sdk_endpoint(&relay, protocol));
+    let report = run_send_all(protocol, &sdk_endpoint(&relay, protocol));
     // SIGTERM: the relay stops its receivers, drains its queues into the sink, and exits 0.
     let status = relay.stop();
     assert!(status.success(), "relay exited with {status}");
@@ -127,38 +120,16 @@ fn check_everything(weir: &mut Weir, report: &Value, protocol: &str) {
 
 /// Runs send_all.py against `endpoint` and returns its report; panics with its output unless it
 /// exits 0 (it exits 1 when any export failed).
-fn run_send_all(python: &Path, protocol: &str, endpoint: &str) -> Value {
-    let mut cmd = Command::new(python);
-    cmd.arg(tests_path("python/send_all.py"));
-    // Only what the test sets: no OTEL_* from the developer's shell, no proxy for loopback.
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy().into_owned();
-        if key.starts_with("OTEL_") || key.to_ascii_lowercase().ends_with("_proxy") {
-            cmd.env_remove(key);
-        }
-    }
-    let out = cmd
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
-        .env("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
-        .env("OTEL_SERVICE_NAME", SERVICE_NAME)
-        .env("OTEL_RESOURCE_ATTRIBUTES", RESOURCE_ATTRIBUTES)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run send_all.py");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "send_all.py ({protocol} to {endpoint}) exited {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        out.status
-    );
-    let lines: Vec<&str> = stdout.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(
-        lines.len(),
-        1,
-        "send_all.py prints one JSON line; stdout:\n{stdout}"
-    );
-    serde_json::from_str(lines[0]).expect("send_all.py report is JSON")
+fn run_send_all(protocol: &str, endpoint: &str) -> Value {
+    sdk::run(
+        "send_all.py",
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+            ("OTEL_SERVICE_NAME", SERVICE_NAME),
+            ("OTEL_RESOURCE_ATTRIBUTES", RESOURCE_ATTRIBUTES),
+        ],
+    )
 }
 
 /// The fields around `data`: signal, tenant, receiver, request id, and counts that match `data`.

@@ -6,24 +6,15 @@ mod common;
 
 use serde_json::Value;
 
-use common::{Weir, http_client, tests_path};
+use common::{DEBUG_AND_ADMIN, OTLP_RECEIVER, Weir, tests_path};
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT: &str = "00f067aa0ba902b7";
 
 fn traced_config(endpoint: &str) -> String {
     format!(
-        "\
-receivers:
-  otlp:
-    protocols:
-      grpc: {{ endpoint: 127.0.0.1:0 }}
-      http: {{ endpoint: 127.0.0.1:0 }}
-exporters:
-  debug: {{ verbosity: detailed, format: json, path: {{OUT}} }}
-service:
-  admin: {{ endpoint: 127.0.0.1:0 }}
-  telemetry:
+        "{OTLP_RECEIVER}\
+{DEBUG_AND_ADMIN}  telemetry:
     traces: {{ endpoint: {endpoint} }}
   pipelines:
     traces:  {{ receivers: [otlp], exporters: [debug] }}
@@ -62,14 +53,8 @@ fn weir_spans(sink: &Weir) -> Vec<(String, Value)> {
 
 async fn post_trace(weir: &Weir, headers: &[(&str, &str)]) {
     let body = std::fs::read(tests_path("fixtures/otlp-json/trace.json")).expect("fixture");
-    let mut req = http_client()
-        .post(format!("{}/v1/traces", weir.http_base()))
-        .header("content-type", "application/json")
-        .body(body);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    assert_eq!(req.send().await.expect("send").status(), 200);
+    let resp = weir.post_json("/v1/traces", body, headers).await;
+    assert_eq!(resp.status(), 200);
 }
 
 #[tokio::test]

@@ -6,26 +6,21 @@ mod common;
 use std::io::Write;
 use std::net::TcpStream;
 
-use common::Weir;
+use common::{OTLP_RECEIVER, Weir};
 
 #[test]
 fn a_hung_upload_does_not_hold_weir_past_the_drain_deadline() {
-    let mut weir = Weir::start(
-        "\
-receivers:
-  otlp:
-    protocols:
-      grpc: { endpoint: 127.0.0.1:0 }
-      http: { endpoint: 127.0.0.1:0 }
+    let mut weir = Weir::start(&format!(
+        "{OTLP_RECEIVER}\
 exporters:
-  debug: { verbosity: basic, path: {OUT} }
+  debug: {{ verbosity: basic, path: {{OUT}} }}
 service:
-  admin: { endpoint: 127.0.0.1:0 }
+  admin: {{ endpoint: 127.0.0.1:0 }}
   drain_timeout: 1s
   pipelines:
-    traces: { receivers: [otlp], exporters: [debug] }
-",
-    );
+    traces: {{ receivers: [otlp], exporters: [debug] }}
+"
+    ));
     // Headers promise 1000 bytes; 10 arrive, and then nothing.
     let mut stream = TcpStream::connect(weir.http_addr).expect("connect");
     stream

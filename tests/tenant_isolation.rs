@@ -4,15 +4,10 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-
-use parking_lot::Mutex;
 use serde_json::{Value, json};
 
-use common::{Weir, http_client};
+use common::capture::Capture;
+use common::{DEBUG_AND_ADMIN, OTLP_RECEIVER, Weir};
 
 fn trace_body(resources: &[(&str, Option<&str>)]) -> Vec<u8> {
     let resource_spans: Vec<Value> = resources
@@ -37,14 +32,7 @@ fn trace_body(resources: &[(&str, Option<&str>)]) -> Vec<u8> {
 }
 
 async fn post(weir: &Weir, body: Vec<u8>, headers: &[(&str, &str)]) -> (u16, String) {
-    let mut req = http_client()
-        .post(format!("{}/v1/traces", weir.http_base()))
-        .header("content-type", "application/json")
-        .body(body);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let resp = req.send().await.expect("send");
+    let resp = weir.post_json("/v1/traces", body, headers).await;
     let code = resp.status().as_u16();
     (code, resp.text().await.unwrap_or_default())
 }
@@ -54,22 +42,6 @@ fn tenants_seen(weir: &Weir) -> Vec<String> {
         .iter()
         .map(|r| r["tenant"].as_str().unwrap_or_default().to_owned())
         .collect()
-}
-
-async fn metric(weir: &Weir, needle: &str) -> f64 {
-    let text = http_client()
-        .get(format!("http://{}/metrics", weir.admin_addr))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("body");
-    text.lines()
-        .find(|l| l.starts_with(needle))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
 }
 
 #[tokio::test]
@@ -82,21 +54,11 @@ async fn tokens_decide_the_tenant_and_spoofing_is_refused() {
     )
     .expect("write");
     let weir = Weir::start(&format!(
-        "\
-receivers:
-  otlp:
-    protocols:
-      grpc: {{ endpoint: 127.0.0.1:0 }}
-      http: {{ endpoint: 127.0.0.1:0 }}
-    tenant:
+        "{OTLP_RECEIVER}    tenant:
       from: [token, {{ header: X-Scope-OrgID }}, {{ resource: tenant.id }}]
       default: null
       tokens_file: {}
-exporters:
-  debug: {{ verbosity: detailed, format: json, path: {{OUT}} }}
-service:
-  admin: {{ endpoint: 127.0.0.1:0 }}
-  pipelines:
+{DEBUG_AND_ADMIN}  pipelines:
     traces: {{ receivers: [otlp], exporters: [debug] }}
 ",
         tokens.display()
@@ -142,43 +104,32 @@ service:
     assert_eq!(code, 401);
     assert_eq!(tenants_seen(&weir), ["team-a", "team-a"]);
     assert_eq!(
-        metric(
-            &weir,
-            "weir_auth_failures_total{reason=\"tenant_mismatch\"}"
-        )
-        .await,
+        weir.metric("weir_auth_failures_total{reason=\"tenant_mismatch\"}")
+            .await,
         2.0
     );
     assert_eq!(
-        metric(&weir, "weir_auth_failures_total{reason=\"missing_token\"}").await,
+        weir.metric("weir_auth_failures_total{reason=\"missing_token\"}")
+            .await,
         1.0
     );
     assert_eq!(
-        metric(&weir, "weir_auth_failures_total{reason=\"invalid_token\"}").await,
+        weir.metric("weir_auth_failures_total{reason=\"invalid_token\"}")
+            .await,
         1.0
     );
-    assert_eq!(metric(&weir, "weir_receiver_accepted_records_total{signal=\"traces\",receiver=\"otlp\",tenant=\"team-b\"}").await, 0.0);
+    assert_eq!(weir.metric("weir_receiver_accepted_records_total{signal=\"traces\",receiver=\"otlp\",tenant=\"team-b\"}").await, 0.0);
 }
 
 #[tokio::test]
 async fn resources_naming_several_tenants_are_split() {
-    let weir = Weir::start(
-        "\
-receivers:
-  otlp:
-    protocols:
-      grpc: { endpoint: 127.0.0.1:0 }
-      http: { endpoint: 127.0.0.1:0 }
-    tenant:
-      from: [{ header: X-Scope-OrgID }, { resource: tenant.id }]
-exporters:
-  debug: { verbosity: detailed, format: json, path: {OUT} }
-service:
-  admin: { endpoint: 127.0.0.1:0 }
-  pipelines:
-    traces: { receivers: [otlp], exporters: [debug] }
-",
-    );
+    let weir = Weir::start(&format!(
+        "{OTLP_RECEIVER}    tenant:
+      from: [{{ header: X-Scope-OrgID }}, {{ resource: tenant.id }}]
+{DEBUG_AND_ADMIN}  pipelines:
+    traces: {{ receivers: [otlp], exporters: [debug] }}
+"
+    ));
     let body = trace_body(&[
         ("a1", Some("team-x")),
         ("b1", Some("team-y")),
@@ -220,47 +171,19 @@ service:
     assert_eq!(code, 400);
 }
 
-#[derive(Default)]
-struct Backend {
-    got: Mutex<Vec<String>>,
-}
-
-async fn backend(State(b): State<Arc<Backend>>, headers: HeaderMap) -> StatusCode {
-    let tenant = headers
-        .get("x-scope-orgid")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    if tenant == "team-a" {
-        // Retryable, forever: without a per-tenant share of the consumers, team-a would hold them all.
-        return StatusCode::SERVICE_UNAVAILABLE;
-    }
-    b.got.lock().push(tenant);
-    StatusCode::OK
-}
-
-// Multi-threaded: the fake backend must keep answering while the test blocks on weir's exit.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn one_tenants_failing_backend_does_not_stop_the_others() {
-    let state = Arc::new(Backend::default());
-    let app = axum::Router::new()
-        .route("/v1/traces", axum::routing::post(backend))
-        .with_state(state.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    // team-a's backend fails retryably, forever: without a per-tenant share of the consumers,
+    // team-a would hold them all.
+    let backend = Capture::answering(|req| match req.header("x-scope-orgid").as_deref() {
+        Some("team-a") => 503,
+        _ => 200,
+    });
     let mut weir = Weir::start(&format!(
-        "\
-receivers:
-  otlp:
-    protocols:
-      grpc: {{ endpoint: 127.0.0.1:0 }}
-      http: {{ endpoint: 127.0.0.1:0 }}
+        "{OTLP_RECEIVER}\
 exporters:
   otlphttp:
-    endpoint: http://{addr}
+    endpoint: {}
     sending_queue: {{ num_consumers: 2, max_tenant_share: 0.5 }}
     retry_on_failure: {{ initial_interval: 50ms, max_interval: 50ms, max_elapsed_time: 0s }}
 service:
@@ -268,7 +191,8 @@ service:
   drain_timeout: 2s
   pipelines:
     traces: {{ receivers: [otlp], exporters: [otlphttp] }}
-"
+",
+        backend.base()
     ));
     for i in 0..10 {
         let (code, _) = post(
@@ -289,7 +213,13 @@ service:
         assert_eq!(code, 200);
     }
     assert!(weir.stop().success());
-    let got = state.got.lock().clone();
+    // The tenants whose pushes the backend took.
+    let got: Vec<String> = backend
+        .requests_to("/v1/traces")
+        .iter()
+        .filter(|r| r.status == 200)
+        .map(|r| r.header("x-scope-orgid").unwrap_or_default())
+        .collect();
     let warnings: Vec<String> = weir
         .stderr_lines()
         .into_iter()

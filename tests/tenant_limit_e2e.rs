@@ -13,30 +13,26 @@ use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use serde_json::{Value, json};
 use tonic_types::StatusExt;
 
-use common::{Weir, http_client};
+use common::{DEBUG_AND_ADMIN, OTLP_RECEIVER, Weir};
 
-const CONFIG: &str = "\
-receivers:
-  otlp:
-    protocols:
-      grpc: { endpoint: 127.0.0.1:0 }
-      http: { endpoint: 127.0.0.1:0 }
-    tenant:
-      from: [{ header: X-Scope-OrgID }]
+/// One `tenant_limit` (burst 5, 1 record/s; tenant `quiet` more) on traces and logs, the tenant
+/// from `X-Scope-OrgID`.
+fn config() -> String {
+    format!(
+        "{OTLP_RECEIVER}    tenant:
+      from: [{{ header: X-Scope-OrgID }}]
 processors:
   tenant_limit:
     records_per_second: 1
     burst: 5
     overrides:
-      quiet: { records_per_second: 10, burst: 20 }
-exporters:
-  debug: { verbosity: detailed, format: json, path: {OUT} }
-service:
-  admin: { endpoint: 127.0.0.1:0 }
-  pipelines:
-    traces: { receivers: [otlp], processors: [tenant_limit], exporters: [debug] }
-    logs: { receivers: [otlp], processors: [tenant_limit], exporters: [debug] }
-";
+      quiet: {{ records_per_second: 10, burst: 20 }}
+{DEBUG_AND_ADMIN}  pipelines:
+    traces: {{ receivers: [otlp], processors: [tenant_limit], exporters: [debug] }}
+    logs: {{ receivers: [otlp], processors: [tenant_limit], exporters: [debug] }}
+"
+    )
+}
 
 fn spans(n: usize) -> Vec<u8> {
     let spans: Vec<Value> = (0..n)
@@ -55,14 +51,9 @@ fn spans(n: usize) -> Vec<u8> {
 
 /// POSTs `n` spans as `tenant`: (status, Retry-After, body).
 async fn post(weir: &Weir, tenant: &str, n: usize) -> (u16, Option<String>, String) {
-    let resp = http_client()
-        .post(format!("{}/v1/traces", weir.http_base()))
-        .header("content-type", "application/json")
-        .header("x-scope-orgid", tenant)
-        .body(spans(n))
-        .send()
-        .await
-        .expect("send");
+    let resp = weir
+        .post_json("/v1/traces", spans(n), &[("x-scope-orgid", tenant)])
+        .await;
     let code = resp.status().as_u16();
     let retry_after = resp
         .headers()
@@ -70,22 +61,6 @@ async fn post(weir: &Weir, tenant: &str, n: usize) -> (u16, Option<String>, Stri
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     (code, retry_after, resp.text().await.unwrap_or_default())
-}
-
-async fn metric(weir: &Weir, needle: &str) -> f64 {
-    let text = http_client()
-        .get(format!("http://{}/metrics", weir.admin_addr))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("body");
-    text.lines()
-        .find(|l| l.starts_with(needle))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
 }
 
 fn spans_of(weir: &Weir, tenant: &str) -> usize {
@@ -102,7 +77,7 @@ fn spans_of(weir: &Weir, tenant: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_noisy_tenant_is_told_to_back_off_and_its_neighbours_are_not() {
-    let weir = Weir::start(CONFIG);
+    let weir = Weir::start(&config());
     let started = Instant::now();
     // A sends 100 records, 20 times its burst, all at once; B and C send within theirs
     // (B its burst of 5, C on its override) at the same time.
@@ -147,8 +122,7 @@ async fn a_noisy_tenant_is_told_to_back_off_and_its_neighbours_are_not() {
     assert_eq!(spans_of(&weir, "quiet"), 5);
     assert_eq!(spans_of(&weir, "noisy"), admitted);
     assert_eq!(
-        metric(
-            &weir,
+        weir.metric(
             "weir_receiver_refused_records_total{signal=\"traces\",receiver=\"otlp\",tenant=\"noisy\",reason=\"rate_limited\"}"
         )
         .await as usize,
@@ -158,7 +132,7 @@ async fn a_noisy_tenant_is_told_to_back_off_and_its_neighbours_are_not() {
 
 #[tokio::test]
 async fn a_request_larger_than_the_burst_is_invalid_not_retryable() {
-    let weir = Weir::start(CONFIG);
+    let weir = Weir::start(&config());
     let (code, retry_after, body) = post(&weir, "big", 6).await;
     assert_eq!(code, 400, "{body}");
     assert_eq!(retry_after, None);
@@ -190,7 +164,7 @@ fn logs(n: usize) -> ExportLogsServiceRequest {
 // the test blocks on weir's exit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grpc_gets_resource_exhausted_with_retry_info_and_signals_share_one_budget() {
-    let weir = Weir::start(CONFIG);
+    let weir = Weir::start(&config());
     // Spend the whole burst on traces over HTTP...
     let (code, _, body) = post(&weir, "mixed", 5).await;
     assert_eq!(code, 200, "{body}");

@@ -37,7 +37,10 @@ async fn signals_without_a_pipeline_are_not_found_or_unimplemented() {
     let logs = post("/v1/logs").await.expect("send");
     assert_eq!(logs.status(), 404);
     let body = logs.text().await.expect("body");
-    assert!(body.contains("receiver otlp has no logs pipeline"), "{body}");
+    assert!(
+        body.contains("receiver otlp has no logs pipeline"),
+        "{body}"
+    );
     assert_eq!(post("/v1/traces").await.expect("send").status(), 200);
 
     let mut client = MetricsServiceClient::connect(weir.grpc_base())
@@ -48,5 +51,8 @@ async fn signals_without_a_pipeline_are_not_found_or_unimplemented() {
         .await
         .expect_err("no metrics pipeline");
     assert_eq!(status.code(), tonic::Code::Unimplemented, "{status:?}");
-    assert!(status.message().contains("no metrics pipeline"), "{status:?}");
+    assert!(
+        status.message().contains("no metrics pipeline"),
+        "{status:?}"
+    );
 }

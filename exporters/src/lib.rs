@@ -12,14 +12,17 @@
 //!   `prometheus` exporter; [`remote_write`]: Prometheus remote write 1.0
 //!   (`prometheusremotewrite`).
 //! - [`loki`]: Loki's push API.
+//! - [`sentry`]: recorded exceptions as Sentry errors (and optionally transactions).
 
 pub mod debug;
+pub mod http_common;
 pub mod loki;
 pub mod otlp;
 pub mod otlphttp;
 pub mod prom_translate;
 pub mod prometheus;
 pub mod remote_write;
+pub mod sentry;
 
 /// Installs `ring` as rustls' process-wide crypto provider: weir's one provider (no aws-lc).
 /// The binary calls it once at start, before building any exporter; the TLS clients of the

@@ -1,6 +1,6 @@
 //! The admin listener: weir's own `/metrics` (Prometheus text 0.0.4, or OpenMetrics when the
-//! scraper asks, or `?format=json` for a person), `/health` (each subsystem), `/health/live`
-//! and `/health/ready`.
+//! scraper asks, or `?format=json` for a person), `/health` (each subsystem), `/health/live`,
+//! `/health/ready`, and the ops page `/admin/ops/overview` with its `.json` ([`ops`]).
 //!
 //! Readiness is 200 once every listener is bound and weir is not shutting down, 503 with the
 //! reason otherwise; saturation shows in metrics and back-pressure, not in readiness, so a
@@ -8,6 +8,7 @@
 //! serving does not fail per request.
 
 pub mod http_metrics;
+pub mod ops;
 mod views;
 
 use std::net::SocketAddr;
@@ -27,6 +28,7 @@ use weir_pipeline::Metrics;
 use weir_pipeline::metrics::catalogue;
 use weir_pipeline::metrics::render::{self, Format};
 
+use crate::config::service::AdminConfig;
 use crate::receivers::{Bound, ReceiverError};
 
 const LISTENER: &str = "admin";
@@ -62,6 +64,15 @@ impl Readiness {
     pub fn set_draining(&self) {
         self.state.store(DRAINING, Ordering::SeqCst);
         self.metrics.counter(catalogue::READY, &[]).set(0);
+    }
+
+    /// `ready`, `starting` or `draining`.
+    pub fn state(&self) -> &'static str {
+        match self.state.load(Ordering::SeqCst) {
+            READY => "ready",
+            DRAINING => "draining",
+            _ => "starting",
+        }
     }
 
     /// `None` when ready, else why not.
@@ -105,16 +116,18 @@ pub struct AdminState {
     info: AdminInfo,
     started: Instant,
     previous: Mutex<Option<(Instant, views::Totals)>>,
+    ops: ops::OpsState,
 }
 
-/// Binds the admin endpoint; the returned future serves until `shutdown` resolves.
+/// Binds the admin endpoint of `config`; the returned future serves until `shutdown` resolves.
 pub async fn bind(
-    endpoint: &str,
+    config: &AdminConfig,
     metrics: Metrics,
     readiness: Readiness,
     info: AdminInfo,
     shutdown: BoxFuture<'static, ()>,
 ) -> Result<Bound, ReceiverError> {
+    let endpoint = config.endpoint.as_str();
     let bind_err = |source| ReceiverError::Bind {
         listener: LISTENER.into(),
         endpoint: endpoint.to_owned(),
@@ -131,12 +144,15 @@ pub async fn bind(
         info,
         started: Instant::now(),
         previous: Mutex::new(None),
+        ops: ops::OpsState::new(&config.ops, local_addr),
     });
     let app = Router::new()
         .route("/metrics", get(metrics_page))
         .route("/health", get(health))
         .route("/health/live", get(|| async { "live\n" }))
         .route("/health/ready", get(ready));
+    let app = ops::routes(app, &state.ops);
+    ops::spawn_sampler(Arc::downgrade(&state));
     let app = http_metrics::track(app, metrics).with_state(state);
     let serve = async move {
         axum::serve(listener, app)

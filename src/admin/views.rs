@@ -3,7 +3,11 @@
 //! current rates) and `/health` (each subsystem's status and figures).
 //!
 //! Rates are per second over the window since the previous snapshot kept (at least 5 s old), or
-//! since start. Nothing here fails; a missing figure is absent or zero.
+//! since start. Series that differ only in a label a view does not show (the tenant, under a
+//! receiver) are summed. Exporter messages are cleaned of credentials ([`Scrubber`]). Nothing
+//! here fails; a missing figure is absent or zero.
+//!
+//! [`Scrubber`]: super::ops::Scrubber
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -20,7 +24,8 @@ pub type Totals = BTreeMap<(String, Vec<String>), u64>;
 /// How old the kept snapshot must be before it is replaced.
 const WINDOW: Duration = Duration::from_secs(5);
 
-fn totals(families: &[FamilySnapshot]) -> Totals {
+/// Each series' value (a histogram's count) by name and label values.
+pub(super) fn totals(families: &[FamilySnapshot]) -> Totals {
     let mut out = Totals::new();
     for f in families {
         for (labels, sample) in &f.series {
@@ -64,6 +69,7 @@ pub fn metrics_json(state: &AdminState) -> Value {
         e.1 += fig["rate_per_second"].as_f64().unwrap_or(0.0);
     };
     let mut http = Map::new();
+    let mut auth = Map::new();
     for ((name, labels), v) in &current {
         let l = |i: usize| labels.get(i).cloned().unwrap_or_default();
         let fig = figure(name, labels, *v);
@@ -74,26 +80,26 @@ pub fn metrics_json(state: &AdminState) -> Value {
                 } else {
                     "accepted_records"
                 };
-                add(&mut receivers, &[&l(1), &l(0), key], fig.clone());
+                add_figure(&mut receivers, &[&l(1), &l(0), key], &fig);
                 if key == "accepted_records" {
                     sum(l(2), "accepted_records", *v, &fig);
                 }
             }
             "weir_receiver_refused_records_total" => {
-                add(
+                add_figure(
                     &mut receivers,
                     &[&l(1), &l(0), "refused_records", &l(3)],
-                    fig.clone(),
+                    &fig,
                 );
                 sum(l(2), "refused_records", *v, &fig);
             }
             "weir_exporter_sent_records_total" => {
-                add(&mut exporters, &[&l(1), "sent_records", &l(0)], fig)
+                add_figure(&mut exporters, &[&l(1), "sent_records", &l(0)], &fig)
             }
             "weir_exporter_failed_records_total" => {
-                add(&mut exporters, &[&l(1), "failed_records", &l(2)], fig)
+                add_figure(&mut exporters, &[&l(1), "failed_records", &l(2)], &fig)
             }
-            "weir_exporter_retries_total" => add(&mut exporters, &[&l(0), "retries"], fig),
+            "weir_exporter_retries_total" => add_figure(&mut exporters, &[&l(0), "retries"], &fig),
             "weir_exporter_queue_records" => {
                 add(&mut exporters, &[&l(0), "queue_records"], json!(v))
             }
@@ -101,14 +107,11 @@ pub fn metrics_json(state: &AdminState) -> Value {
                 add(&mut exporters, &[&l(0), "queue_capacity"], json!(v))
             }
             "weir_records_dropped_total" => {
-                add(
-                    &mut exporters,
-                    &[&l(1), "dropped_records", &l(3)],
-                    fig.clone(),
-                );
+                add_figure(&mut exporters, &[&l(1), "dropped_records", &l(3)], &fig);
                 sum(l(2), "dropped_records", *v, &fig);
             }
-            "weir_http_requests_total" => add(&mut http, &[&l(0), &l(1)], fig),
+            "weir_http_requests_total" => add_figure(&mut http, &[&l(0), &l(1)], &fig),
+            "weir_auth_failures_total" => add_figure(&mut auth, &[&l(0)], &fig),
             _ => {}
         }
     }
@@ -128,8 +131,28 @@ pub fn metrics_json(state: &AdminState) -> Value {
         "exporters": exporters,
         "tenants": tenants,
         "http": http,
+        "auth_failures": auth,
         "pipelines": state.info.pipelines,
     })
+}
+
+/// Adds figure `fig` (`{total, rate_per_second}`) to the one at `path` inside `root`, or puts
+/// it there.
+fn add_figure(root: &mut Map<String, Value>, path: &[&str], fig: &Value) {
+    let mut sum = fig.clone();
+    if let Some(old) = get(root, path) {
+        let n = |v: &Value, k: &str| v[k].as_f64().unwrap_or(0.0);
+        let total = old["total"].as_u64().unwrap_or(0) + fig["total"].as_u64().unwrap_or(0);
+        let rate = n(old, "rate_per_second") + n(fig, "rate_per_second");
+        sum = json!({ "total": total, "rate_per_second": (rate * 1000.0).round() / 1000.0 });
+    }
+    add(root, path, sum);
+}
+
+/// The value at `path` inside `root`.
+fn get<'a>(root: &'a Map<String, Value>, path: &[&str]) -> Option<&'a Value> {
+    let (first, rest) = path.split_first()?;
+    rest.iter().try_fold(root.get(*first)?, |v, p| v.get(*p))
 }
 
 /// Puts `v` at `path` inside `root`, creating objects on the way.
@@ -196,7 +219,7 @@ pub fn health_json(state: &AdminState) -> (bool, Value) {
                 "queue_capacity": capacity,
                 "queue_fill": fill.map(|f| (f * 1000.0).round() / 1000.0),
                 "last_success_unix": note.last_success.map(rfc3339),
-                "last_error": note.last_error.map(|(at, message)| json!({ "at_unix": rfc3339(at), "message": message })),
+                "last_error": note.last_error.map(|(at, message)| json!({ "at_unix": rfc3339(at), "message": state.ops.scrubber.scrub(&message) })),
             }),
         );
     }
@@ -216,6 +239,7 @@ pub fn health_json(state: &AdminState) -> (bool, Value) {
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_secs": state.started.elapsed().as_secs(),
         "ready": not_ready.is_none(),
+        "state": state.readiness.state(),
         "reason": not_ready,
         "checks": {
             "receivers": { "status": if not_ready.is_some() { "stopping" } else { "healthy" }, "listeners": receivers },

@@ -12,6 +12,7 @@ use weir_exporters::otlp::OtlpConfig;
 use weir_exporters::otlphttp::OtlpHttpConfig;
 use weir_exporters::prometheus::PrometheusConfig;
 use weir_exporters::remote_write::RemoteWriteConfig;
+use weir_exporters::sentry::SentryConfig;
 use weir_pipeline::SignalKind;
 use weir_processors::enrich::EnrichConfig;
 use weir_processors::redaction::RedactionConfig;
@@ -101,6 +102,11 @@ pub const EXPORTERS: &[Kind] = &[
         unsupported: weir_exporters::loki::UNSUPPORTED_COLLECTOR_KEYS,
     },
     Kind {
+        name: "sentry",
+        signals: &[SignalKind::Traces, SignalKind::Logs],
+        unsupported: weir_exporters::sentry::UNSUPPORTED_COLLECTOR_KEYS,
+    },
+    Kind {
         name: "prometheus",
         signals: &[SignalKind::Metrics],
         unsupported: weir_exporters::prometheus::UNSUPPORTED_COLLECTOR_KEYS,
@@ -143,6 +149,8 @@ pub enum ExporterConfig {
     OtlpHttp(Box<OtlpHttpConfig>),
     /// `loki`: Loki's push API.
     Loki(Box<LokiConfig>),
+    /// `sentry`: recorded exceptions as Sentry errors.
+    Sentry(Box<SentryConfig>),
     /// `prometheus`: a scrape endpoint.
     Prometheus(Box<PrometheusConfig>),
     /// `prometheusremotewrite`: Prometheus remote write.
@@ -212,6 +220,10 @@ impl ExporterConfig {
             "loki" => {
                 let c: LokiConfig = one(typed(value))?;
                 checked(c.problems(), ExporterConfig::Loki(Box::new(c)))
+            }
+            "sentry" => {
+                let c: SentryConfig = one(typed(value))?;
+                checked(c.problems(), ExporterConfig::Sentry(Box::new(c)))
             }
             "prometheus" => {
                 let c: PrometheusConfig = one(typed(value))?;

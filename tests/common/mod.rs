@@ -1,18 +1,28 @@
 //! Black-box harness: runs the real `weir` binary on loopback with a config written to a temp
-//! dir, learns its ports from the `listening` log lines, and reads the `debug` exporter's JSON
-//! lines back.
+//! dir, learns its ports from the `listening` log lines, keeps its stdout and stderr, and reads
+//! the `debug` exporter's JSON lines back.
+//!
+//! What several test files share beyond that lives in the submodules: requests to weir's
+//! listeners ([`http`]), a server that keeps every request raw ([`capture`]), Loki's push format
+//! ([`loki`]), a real Prometheus and promtool ([`prometheus`]) and the Python SDK scripts
+//! ([`sdk`]).
 //!
 //! Every wait here is on an event (a log line, the process exiting), bounded by a generous
 //! deadline that only turns a hang into a failure with the collected stderr.
 
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
+pub mod capture;
+pub mod http;
+pub mod loki;
+pub mod prometheus;
+pub mod sdk;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -23,6 +33,18 @@ pub const DEADLINE: Duration = Duration::from_secs(30);
 
 /// The listeners every harness config has; `start` waits for one `listening` line each.
 const LISTENERS: [&str; 3] = ["otlp/grpc", "otlp/http", "admin"];
+
+/// The `receivers:` section of most test configs: the `otlp` receiver with both protocols on
+/// ephemeral loopback ports. Keys of the receiver (`tenant:`, at four spaces) may follow it.
+pub const OTLP_RECEIVER: &str = "receivers:\n  otlp:\n    protocols:\n      \
+    grpc: { endpoint: 127.0.0.1:0 }\n      http: { endpoint: 127.0.0.1:0 }\n";
+
+/// The usual rest of a test config after its receivers (and processors): `exporters:` with the
+/// JSON debug exporter writing to `{OUT}`, then `service:` with the admin listener on an
+/// ephemeral port. Keys of `service` (`pipelines:`, at two spaces) follow it.
+pub const DEBUG_AND_ADMIN: &str = "exporters:\n  \
+    debug: { verbosity: detailed, format: json, path: {OUT} }\nservice:\n  \
+    admin: { endpoint: 127.0.0.1:0 }\n";
 
 /// The config most tests want: OTLP gRPC + HTTP in, every signal to the JSON debug exporter
 /// writing to `{OUT}`, admin on an ephemeral port.
@@ -45,10 +67,77 @@ service:
     logs:    { receivers: [otlp], exporters: [debug] }
 ";
 
-/// A running `weir run --config …`; SIGTERMed and reaped on drop.
+/// weir's stderr as its reader thread collects it; waiters are woken on every line and at EOF.
+#[derive(Default)]
+struct Stderr {
+    state: Mutex<StderrState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct StderrState {
+    lines: Vec<String>,
+    /// EOF: weir has exited (or closed stderr).
+    closed: bool,
+}
+
+/// Why [`Stderr::wait`] gave up.
+enum GaveUp {
+    Exited,
+    Deadline,
+}
+
+impl Stderr {
+    fn lines(&self) -> Vec<String> {
+        self.state.lock().expect("stderr lock").lines.clone()
+    }
+
+    /// Waits until `found` returns something for the lines so far, stderr closes, or
+    /// `deadline` passes.
+    fn wait<T>(
+        &self,
+        deadline: Instant,
+        mut found: impl FnMut(&[String]) -> Option<T>,
+    ) -> Result<T, GaveUp> {
+        let mut state = self.state.lock().expect("stderr lock");
+        loop {
+            if let Some(t) = found(&state.lines) {
+                return Ok(t);
+            }
+            if state.closed {
+                return Err(GaveUp::Exited);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(GaveUp::Deadline);
+            }
+            state = self
+                .changed
+                .wait_timeout(state, left)
+                .expect("stderr lock")
+                .0;
+        }
+    }
+}
+
+/// The `listening` events in `lines`: (listener, address). A line without a socket address is
+/// no such event, so a listener that logs one is reported as never listening.
+fn listening(lines: &[String]) -> Vec<(String, SocketAddr)> {
+    lines
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|event| event["message"] == "listening")
+        .filter_map(|event| {
+            let addr = event["address"].as_str()?.parse().ok()?;
+            Some((event["listener"].as_str()?.to_owned(), addr))
+        })
+        .collect()
+}
+
+/// A running `weir run`; SIGTERMed and reaped on drop.
 pub struct Weir {
     child: Option<Child>,
-    /// Holds the config and the debug output; removed on drop.
+    /// Holds the config, stdout and the debug output; removed on drop.
     dir: tempfile::TempDir,
     /// The bound OTLP/gRPC address.
     pub grpc_addr: SocketAddr,
@@ -56,9 +145,10 @@ pub struct Weir {
     pub http_addr: SocketAddr,
     /// The bound admin address.
     pub admin_addr: SocketAddr,
-    /// Where `{OUT}` in the config points: the debug exporter's output file.
+    /// Where `{OUT}` in the config points: the debug exporter's output file (for
+    /// [`Weir::start_default`], whose debug exporter prints, the stdout file).
     pub out_path: PathBuf,
-    stderr: Arc<Mutex<Vec<String>>>,
+    stderr: Arc<Stderr>,
     reader: Option<JoinHandle<()>>,
 }
 
@@ -73,23 +163,18 @@ impl Weir {
         let out = out_path.to_str().expect("temp path is UTF-8");
         std::fs::write(&config_path, config_yaml.replace("{OUT}", out)).expect("write config");
         let mut command = Command::new(env!("CARGO_BIN_EXE_weir"));
-        command
-            .arg("run")
-            .arg("--config")
-            .arg(&config_path)
-            .stdout(Stdio::null());
+        command.arg("run").arg("--config").arg(&config_path);
         Self::spawn(command, dir, out_path)
     }
 
     /// `weir run` with no `--config`: the embedded default pipeline, every listener moved to an
-    /// ephemeral loopback port through its `WEIR_*_ENDPOINT` variable. weir's stdout (the debug
-    /// exporter's output there) goes to the file [`Weir::out_path`] names.
+    /// ephemeral loopback port through its `WEIR_*_ENDPOINT` variable. Its debug exporter
+    /// prints on stdout, so [`Weir::out_path`] names the stdout file.
     pub fn start_default() -> Weir {
         let dir = tempfile::tempdir().expect("create temp dir");
-        let out_path = dir.path().join("stdout.txt");
-        let stdout = std::fs::File::create(&out_path).expect("create stdout file");
+        let out_path = Self::stdout_in(dir.path());
         let mut command = Command::new(env!("CARGO_BIN_EXE_weir"));
-        command.arg("run").stdout(stdout);
+        command.arg("run");
         for var in [
             "WEIR_OTLP_GRPC_ENDPOINT",
             "WEIR_OTLP_HTTP_ENDPOINT",
@@ -101,69 +186,74 @@ impl Weir {
         Self::spawn(command, dir, out_path)
     }
 
+    fn stdout_in(dir: &Path) -> PathBuf {
+        dir.join("stdout.txt")
+    }
+
     fn spawn(mut command: Command, dir: tempfile::TempDir, out_path: PathBuf) -> Weir {
+        let stdout =
+            std::fs::File::create(Self::stdout_in(dir.path())).expect("create stdout file");
         let mut child = command
             .stdin(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn weir");
 
-        // One thread owns stderr for the process's whole life: it keeps every line and, while
-        // somebody listens, forwards each one. The channel closes when stderr does (exit).
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = mpsc::channel::<String>();
+        // One thread owns stderr for the process's whole life: it keeps every line and wakes
+        // whoever waits for one, and marks the end when stderr closes (exit).
+        let stderr = Arc::new(Stderr::default());
         let pipe = child.stderr.take().expect("stderr is piped");
         let collected = Arc::clone(&stderr);
         let reader = std::thread::spawn(move || {
             for line in BufReader::new(pipe).lines() {
                 let Ok(line) = line else { break };
-                collected.lock().expect("stderr lock").push(line.clone());
-                let _ = tx.send(line); // nobody listens after start: fine
+                collected
+                    .state
+                    .lock()
+                    .expect("stderr lock")
+                    .lines
+                    .push(line);
+                collected.changed.notify_all();
             }
+            collected.state.lock().expect("stderr lock").closed = true;
+            collected.changed.notify_all();
         });
 
-        let deadline = Instant::now() + DEADLINE;
-        let mut addrs: [Option<SocketAddr>; 3] = [None; 3];
-        while addrs.iter().any(Option::is_none) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = match rx.recv_timeout(left) {
-                Ok(line) => line,
-                Err(RecvTimeoutError::Timeout) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    let lines = stderr.lock().expect("stderr lock").join("\n");
-                    panic!(
+        let seen = stderr.wait(Instant::now() + DEADLINE, |lines| {
+            let events = listening(lines);
+            let all = LISTENERS
+                .iter()
+                .all(|name| events.iter().any(|(l, _)| l == name));
+            all.then_some(events)
+        });
+        let events = match seen {
+            Ok(events) => events,
+            Err(why) => {
+                let _ = child.kill();
+                let status = child.wait().map(|s| s.to_string());
+                let _ = reader.join();
+                let lines = stderr.lines().join("\n");
+                match why {
+                    GaveUp::Exited => {
+                        panic!("weir exited ({status:?}) before it was listening; stderr:\n{lines}")
+                    }
+                    GaveUp::Deadline => panic!(
                         "weir did not log all of {LISTENERS:?} as listening within {DEADLINE:?}; \
                          stderr:\n{lines}"
-                    );
+                    ),
                 }
-                Err(RecvTimeoutError::Disconnected) => {
-                    let status = child.wait().expect("wait for weir");
-                    let _ = reader.join();
-                    let lines = stderr.lock().expect("stderr lock").join("\n");
-                    panic!("weir exited ({status}) before it was listening; stderr:\n{lines}");
-                }
-            };
-            let Ok(event) = serde_json::from_str::<Value>(&line) else {
-                continue; // not every stderr line has to be ours to parse
-            };
-            if event["message"] != "listening" {
-                continue;
             }
-            let Some(slot) = LISTENERS.iter().position(|l| event["listener"] == *l) else {
-                continue;
-            };
-            let addr = event["address"]
-                .as_str()
-                .and_then(|a| a.parse().ok())
-                .unwrap_or_else(|| panic!("listening line without a socket address: {line}"));
-            assert!(
-                addrs[slot].replace(addr).is_none(),
-                "listener {} logged `listening` twice: {line}",
-                LISTENERS[slot]
-            );
-        }
-        let [grpc, http, admin] = addrs.map(|a| a.expect("every listener seen"));
+        };
+        let [grpc, http, admin] = LISTENERS.map(|name| {
+            let addrs: Vec<SocketAddr> = events
+                .iter()
+                .filter(|(l, _)| l == name)
+                .map(|(_, a)| *a)
+                .collect();
+            assert_eq!(addrs.len(), 1, "listener {name} logged `listening` twice");
+            addrs[0]
+        });
 
         Weir {
             child: Some(child),
@@ -190,6 +280,22 @@ impl Weir {
     /// `http://<otlp/grpc address>`.
     pub fn grpc_base(&self) -> String {
         format!("http://{}", self.grpc_addr)
+    }
+
+    /// The address listener `name` (an exporter id such as `prometheus`, or a receiver's)
+    /// logged as `listening`, waiting up to [`DEADLINE`] for the line.
+    pub fn listener_addr(&self, name: &str) -> SocketAddr {
+        let found = self.stderr.wait(Instant::now() + DEADLINE, |lines| {
+            listening(lines)
+                .into_iter()
+                .find_map(|(l, addr)| (l == name).then_some(addr))
+        });
+        found.unwrap_or_else(|_| {
+            panic!(
+                "{name} never logged `listening`; stderr:\n{}",
+                self.stderr_lines().join("\n")
+            )
+        })
     }
 
     /// Every line the debug exporter has written so far, parsed. The exporter flushes a line
@@ -224,7 +330,18 @@ impl Weir {
 
     /// weir's stderr lines so far.
     pub fn stderr_lines(&self) -> Vec<String> {
-        self.stderr.lock().expect("stderr lock").clone()
+        self.stderr.lines()
+    }
+
+    /// The file weir's stdout goes to.
+    pub fn stdout_path(&self) -> PathBuf {
+        Self::stdout_in(self.dir.path())
+    }
+
+    /// Everything weir has written to stdout so far (all of it once [`Weir::stop`] returned).
+    pub fn stdout(&self) -> Vec<u8> {
+        let path = self.stdout_path();
+        std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
     }
 
     /// Sends SIGTERM and waits (up to [`DEADLINE`], then SIGKILL) for weir to exit; all of its

@@ -8,6 +8,8 @@ OTEL_RESOURCE_ATTRIBUTES.
 Prints ONE JSON line on stdout describing what it created (ids in lower-case hex), so the test
 can look for exactly that in weir's output. Exits non-zero if any export failed or a signal was
 never exported.
+
+send_secrets.py imports its SDK setup from here: `providers()` and `flush()`.
 """
 
 import json
@@ -28,6 +30,8 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 SCOPE = "weir.sdk_test"
 SCOPE_VERSION = "1.2.3"
 
+# The script that runs, for messages: this one, or send_secrets.py importing it.
+SCRIPT = os.path.basename(sys.argv[0])
 PROTOCOL = os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
 if PROTOCOL == "grpc":
     from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
@@ -38,7 +42,7 @@ elif PROTOCOL == "http/protobuf":
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 else:
-    sys.exit(f"send_all.py: unsupported OTEL_EXPORTER_OTLP_PROTOCOL={PROTOCOL!r}")
+    sys.exit(f"{SCRIPT}: unsupported OTEL_EXPORTER_OTLP_PROTOCOL={PROTOCOL!r}")
 
 # (signal, result name) of every export call. force_flush() returns True even when the export
 # failed, so the exporters' own results are the only honest signal of success.
@@ -58,11 +62,9 @@ def recording(cls, signal):
     return Recording
 
 
-def main():
-    # Resource.create() reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES and adds the
-    # telemetry.sdk.* attributes, as the SDK does for an application.
-    resource = Resource.create()
-    # The exporters take endpoint and protocol details from the environment only.
+def providers(resource):
+    """Tracer, meter and logger providers for `resource`, each exporting over OTLP with the
+    endpoint and protocol details from the environment only, and noting every export's result."""
     tracer_provider = TracerProvider(resource=resource)
     tracer_provider.add_span_processor(BatchSpanProcessor(recording(OTLPSpanExporter, "traces")()))
     meter_provider = MeterProvider(
@@ -73,6 +75,36 @@ def main():
     logger_provider.add_log_record_processor(
         BatchLogRecordProcessor(recording(OTLPLogExporter, "logs")())
     )
+    return tracer_provider, meter_provider, logger_provider
+
+
+def flush(tracer_provider, meter_provider, logger_provider):
+    """Flushes and shuts down the providers; False (after saying why on stderr) when an export
+    failed or a signal was never exported."""
+    flushed = {
+        "traces": tracer_provider.force_flush(),
+        "metrics": meter_provider.force_flush(),
+        "logs": logger_provider.force_flush(),
+    }
+    tracer_provider.shutdown()
+    meter_provider.shutdown()
+    logger_provider.shutdown()
+
+    failures = [f"force_flush({s}) returned {ok}" for s, ok in flushed.items() if not ok]
+    failures += [f"{s} export: {r}" for s, r in RESULTS if r != "SUCCESS"]
+    exported = {s for s, _ in RESULTS}
+    failures += [f"{s}: never exported" for s in ("traces", "metrics", "logs") if s not in exported]
+    if failures:
+        print(f"{SCRIPT}: " + "; ".join(failures), file=sys.stderr)
+        return False
+    return True
+
+
+def main():
+    # Resource.create() reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES and adds the
+    # telemetry.sdk.* attributes, as the SDK does for an application.
+    resource = Resource.create()
+    tracer_provider, meter_provider, logger_provider = providers(resource)
 
     tracer = tracer_provider.get_tracer(SCOPE, SCOPE_VERSION)
     meter = meter_provider.get_meter(SCOPE, SCOPE_VERSION)
@@ -116,21 +148,7 @@ def main():
     depth.add(5)
     depth.add(-2)
 
-    flushed = {
-        "traces": tracer_provider.force_flush(),
-        "metrics": meter_provider.force_flush(),
-        "logs": logger_provider.force_flush(),
-    }
-    tracer_provider.shutdown()
-    meter_provider.shutdown()
-    logger_provider.shutdown()
-
-    failures = [f"force_flush({s}) returned {ok}" for s, ok in flushed.items() if not ok]
-    failures += [f"{s} export: {r}" for s, r in RESULTS if r != "SUCCESS"]
-    exported = {s for s, _ in RESULTS}
-    failures += [f"{s}: never exported" for s in ("traces", "metrics", "logs") if s not in exported]
-    if failures:
-        print("send_all.py: " + "; ".join(failures), file=sys.stderr)
+    if not flush(tracer_provider, meter_provider, logger_provider):
         return 1
 
     parent_ctx = parent.get_span_context()

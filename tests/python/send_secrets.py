@@ -17,30 +17,15 @@ and in none of weir's own log lines. Exits non-zero if an export failed.
 """
 
 import json
-import os
 import sys
 
 from opentelemetry._logs import SeverityNumber
-from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Link, SpanKind
 
-PROTOCOL = os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
-if PROTOCOL == "grpc":
-    from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
-    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-elif PROTOCOL == "http/protobuf":
-    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
-    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-else:
-    sys.exit(f"send_secrets.py: unsupported OTEL_EXPORTER_OTLP_PROTOCOL={PROTOCOL!r}")
+# The SDK setup send_all.py uses: exporters chosen by OTEL_EXPORTER_OTLP_PROTOCOL that note
+# every export's result, and the flush that checks them.
+from send_all import RESULTS, flush, providers
 
 NEEDLES = []
 
@@ -70,20 +55,6 @@ def shaped(value, needle=None):
     return value
 
 
-RESULTS = []
-
-
-def recording(cls, signal):
-    class Recording(cls):
-        def export(self, *args, **kwargs):
-            result = super().export(*args, **kwargs)
-            RESULTS.append((signal, getattr(result, "name", repr(result))))
-            return result
-
-    Recording.__name__ = cls.__name__
-    return Recording
-
-
 def fail_with(message):
     """Raises `message`; the stack trace's source lines name only variables, so the secrets
     reach it through the exception message alone."""
@@ -100,16 +71,7 @@ def main():
             "team.contact": "ops " + email("rescontact"),
         }
     )
-    tracer_provider = TracerProvider(resource=resource)
-    tracer_provider.add_span_processor(BatchSpanProcessor(recording(OTLPSpanExporter, "traces")()))
-    meter_provider = MeterProvider(
-        resource=resource,
-        metric_readers=[PeriodicExportingMetricReader(recording(OTLPMetricExporter, "metrics")())],
-    )
-    logger_provider = LoggerProvider(resource=resource)
-    logger_provider.add_log_record_processor(
-        BatchLogRecordProcessor(recording(OTLPLogExporter, "logs")())
-    )
+    tracer_provider, meter_provider, logger_provider = providers(resource)
     tracer = tracer_provider.get_tracer("weir.leak_test")
     meter = meter_provider.get_meter("weir.leak_test")
     logger = logger_provider.get_logger("weir.leak_test")
@@ -177,21 +139,7 @@ def main():
         severity_number=SeverityNumber.ERROR,
     )
 
-    flushed = {
-        "traces": tracer_provider.force_flush(),
-        "metrics": meter_provider.force_flush(),
-        "logs": logger_provider.force_flush(),
-    }
-    tracer_provider.shutdown()
-    meter_provider.shutdown()
-    logger_provider.shutdown()
-
-    failures = [f"force_flush({s}) returned {ok}" for s, ok in flushed.items() if not ok]
-    failures += [f"{s} export: {r}" for s, r in RESULTS if r != "SUCCESS"]
-    exported = {s for s, _ in RESULTS}
-    failures += [f"{s}: never exported" for s in ("traces", "metrics", "logs") if s not in exported]
-    if failures:
-        print("send_secrets.py: " + "; ".join(failures), file=sys.stderr)
+    if not flush(tracer_provider, meter_provider, logger_provider):
         return 1
     print(json.dumps({"needles": NEEDLES, "exports": RESULTS, "spans": 2, "logs": 2}))
     return 0

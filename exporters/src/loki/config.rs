@@ -10,46 +10,27 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use weir_pipeline::TenantId;
-use weir_pipeline::queue::config::DEFAULT_TIMEOUT;
+use weir_pipeline::queue::config::{DEFAULT_TIMEOUT, UNSUPPORTED_QUEUE_KEYS};
 use weir_pipeline::queue::{QueueConfig, RetryConfig};
 
 use super::names::{AttributeNames, is_valid_name, sanitize};
-use crate::otlp::Headers;
-use crate::otlp::common::{DEFAULT_TENANT_HEADER, header_problems};
-use crate::otlphttp::HttpTlsConfig;
+use crate::http_common::config::{
+    HTTP_CLIENT_KEYS, HttpTlsConfig, TLS_KEYS, check_url, concat_keys, count_keys, timeout_problem,
+};
+use crate::http_common::headers::{DEFAULT_TENANT_HEADER, Headers, header_problems};
 
 /// Keys of the Collector's `loki` exporter (and of its HTTP client settings) that weir does not
 /// implement; the config loader reports each as `not supported by weir: <key>`.
-pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] = &[
-    "auth",
-    "compression_params",
-    "cookies",
-    "disable_keep_alives",
-    "force_attempt_http2",
-    "http2_ping_timeout",
-    "http2_read_idle_timeout",
-    "idle_conn_timeout",
-    "max_conns_per_host",
-    "max_idle_conns",
-    "max_idle_conns_per_host",
-    "middlewares",
-    "proxy_url",
-    "read_buffer_size",
-    "write_buffer_size",
-    "labels.record",
-    "tenant",
-    "tls.ca_pem",
-    "tls.cert_pem",
-    "tls.key_pem",
-    "tls.server_name_override",
-    "tls.include_system_ca_certs_pool",
-    "tls.min_version",
-    "tls.max_version",
-    "tls.cipher_suites",
-    "tls.curve_preferences",
-    "tls.reload_interval",
-    "sending_queue.storage",
-    "sending_queue.wait_for_result",
+pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] =
+    &concat_keys::<{ count_keys(UNSUPPORTED) }>(UNSUPPORTED);
+
+/// The parts of [`UNSUPPORTED_COLLECTOR_KEYS`]: the HTTP client's, the exporter's own, TLS and
+/// queue keys.
+const UNSUPPORTED: &[&[&str]] = &[
+    HTTP_CLIENT_KEYS,
+    &["labels.record", "tenant"],
+    TLS_KEYS,
+    UNSUPPORTED_QUEUE_KEYS,
 ];
 
 /// The path appended to an `endpoint` that has none.
@@ -292,9 +273,7 @@ impl LokiConfig {
         } else if let Err(msg) = self.push_url() {
             out.push(("endpoint".into(), msg));
         }
-        if self.timeout.is_zero() {
-            out.push(("timeout".into(), "must be more than 0s".into()));
-        }
+        out.extend(timeout_problem(self.timeout));
         if let Err(msg) = self.body_compression() {
             out.push(("compression".into(), msg));
         }
@@ -316,11 +295,7 @@ impl LokiConfig {
                 ));
             }
         }
-        match (&self.tls.cert_file, &self.tls.key_file) {
-            (Some(_), None) => out.push(("tls.key_file".into(), "required with cert_file".into())),
-            (None, Some(_)) => out.push(("tls.cert_file".into(), "required with key_file".into())),
-            _ => {}
-        }
+        out.extend(self.tls.problem());
         out.extend(header_problems(&self.headers, &self.tenant_header, false));
         out.extend(label_problems("labels.resource", &self.labels.resource));
         out.extend(label_problems("labels.attributes", &self.labels.attributes));
@@ -338,15 +313,7 @@ impl LokiConfig {
 
     /// The URL pushes go to: `endpoint`, with `/loki/api/v1/push` when it has no path.
     pub fn push_url(&self) -> Result<reqwest::Url, String> {
-        let url = &self.endpoint;
-        let mut parsed =
-            reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(format!("{url:?}: use an http:// or https:// URL"));
-        }
-        if parsed.host_str().is_none_or(str::is_empty) {
-            return Err(format!("{url:?} has no host"));
-        }
+        let mut parsed = check_url(&self.endpoint)?;
         if matches!(parsed.path(), "" | "/") {
             parsed.set_path(PUSH_PATH);
         }

@@ -34,7 +34,6 @@
 //!   `bad_labels`, `rate_limited`, `other`; see [`LokiExporter::stats`]) and logged at warn
 //!   with at most 256 bytes of Loki's message.
 
-mod client;
 mod config;
 mod guard;
 mod line;
@@ -47,36 +46,31 @@ mod wire;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use http::{HeaderName, HeaderValue, header};
-use parking_lot::Mutex;
 use reqwest::{Client, Url};
 use weir_pipeline::{Bundle, ExportError, Exporter, SignalKind};
 
-use crate::otlp::common::tenant_header_name;
+use crate::http_common::client::{self, ClientError};
+use crate::http_common::headers::tenant_header_name;
+use crate::http_common::pool::BufferPool;
+use crate::http_common::response::send_error;
 use config::BodyCompression;
 use guard::LabelGuard;
 use response::Refusals;
 use streams::Plan;
 
-pub use crate::otlp::Headers;
-pub use crate::otlphttp::HttpTlsConfig;
+pub use crate::http_common::{Headers, HttpTlsConfig};
 pub use config::{
     DefaultLabels, LabelsConfig, LineFormat, LokiConfig, PUSH_PATH, PushFormat,
     StructuredMetadataConfig, UNSUPPORTED_COLLECTOR_KEYS,
 };
 pub use names::{AttributeNames, is_valid_name, sanitize};
 pub use response::Reason;
-
-/// Encode buffers kept for reuse (about one per concurrent push).
-const MAX_POOLED_BUFFERS: usize = 16;
-/// Larger encode buffers are freed after use rather than kept.
-const MAX_POOLED_CAPACITY: usize = 16 << 20;
 
 /// Why a `loki` exporter could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -91,29 +85,16 @@ pub enum LokiError {
         /// What is wrong.
         message: String,
     },
-    /// A TLS file could not be read.
-    #[error("loki exporter {id}: reading {}: {source}", path.display())]
-    ReadFile {
+    /// The HTTP client could not be built: a header, a TLS file (unreadable, not PEM, no
+    /// certificate, key not matching), or no rustls crypto provider installed (the binary
+    /// installs ring's at start).
+    #[error("loki exporter {id}: {source}")]
+    Client {
         /// The exporter id.
         id: String,
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// A TLS file holds no usable certificate or key, or the client could not be built.
-    #[error("loki exporter {id}: {message}")]
-    Tls {
-        /// The exporter id.
-        id: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// No rustls crypto provider is installed (the binary installs ring's at start).
-    #[error("loki exporter {id}: no rustls crypto provider is installed")]
-    NoCryptoProvider {
-        /// The exporter id.
-        id: String,
+        /// What went wrong.
+        #[source]
+        source: ClientError,
     },
 }
 
@@ -146,7 +127,8 @@ struct Inner {
     plan: Plan,
     guard: LabelGuard,
     timeout: Duration,
-    buffers: Mutex<Vec<Vec<u8>>>,
+    /// Encode buffers whose capacity is reused across pushes.
+    buffers: BufferPool,
     refusals: Refusals,
     moved: AtomicU64,
 }
@@ -188,10 +170,17 @@ impl LokiExporter {
             (None, true) => Some(String::new()),
             (None, false) => cfg.tenant_id.clone(),
         };
+        // Content-Type is set per push: it follows `format`.
+        let client = client::build(&cfg.headers, &[], &cfg.tls, cfg.timeout).map_err(|source| {
+            LokiError::Client {
+                id: id.to_owned(),
+                source,
+            }
+        })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 id: Arc::from(id),
-                client: client::build(id, cfg)?,
+                client,
                 url,
                 compression,
                 tenant_header: tenant_header_name(&cfg.headers, &cfg.tenant_header),
@@ -204,7 +193,7 @@ impl LokiExporter {
                     Instant::now(),
                 ),
                 timeout: cfg.timeout,
-                buffers: Mutex::new(Vec::new()),
+                buffers: BufferPool::default(),
                 refusals: Refusals::default(),
                 moved: AtomicU64::new(0),
             }),
@@ -227,17 +216,12 @@ impl LokiExporter {
 impl Inner {
     /// The push body of `streams`, encoded and compressed.
     fn body(&self, streams: Vec<wire::Stream>) -> std::io::Result<Vec<u8>> {
-        let mut buf = self.buffers.lock().pop().unwrap_or_default();
+        let mut buf = self.buffers.take();
         let body = match self.compression {
             BodyCompression::Snappy => wire::protobuf(streams, &mut buf),
             other => wire::json(&streams, other, &mut buf),
         };
-        if buf.capacity() <= MAX_POOLED_CAPACITY {
-            let mut pool = self.buffers.lock();
-            if pool.len() < MAX_POOLED_BUFFERS {
-                pool.push(buf);
-            }
-        }
+        self.buffers.give(buf);
         body
     }
 }
@@ -311,7 +295,7 @@ impl Exporter for LokiExporter {
             let response = request
                 .send()
                 .await
-                .map_err(|e| response::send_error(&inner.id, inner.timeout, e))?;
+                .map_err(|e| send_error("loki", &inner.id, inner.timeout, e))?;
             response::answer(&inner.id, &tenant, response, &inner.refusals).await
         })
     }

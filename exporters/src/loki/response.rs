@@ -7,13 +7,11 @@
 //! and logged at warn with at most 256 bytes of that message.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
 
-use http::{HeaderMap, StatusCode, header};
+use http::StatusCode;
 use weir_pipeline::ExportError;
 
-use crate::otlp::common::clean;
-use crate::otlp::error_chain;
+use crate::http_common::response::{RetryOn, clean, read_body, refused};
 
 /// Most of an error body read: Loki lists one line per refused stream.
 const MAX_BODY: usize = 16 << 10;
@@ -36,7 +34,7 @@ pub enum Reason {
 }
 
 impl Reason {
-    /// Every reason, in the order [`Refusals`] counts them.
+    /// Every reason, in the order `Refusals` counts them.
     pub const ALL: [Reason; 6] = [
         Reason::TooOld,
         Reason::OutOfOrder,
@@ -118,15 +116,15 @@ impl Refusals {
 pub(crate) async fn answer(
     id: &str,
     tenant: &str,
-    response: reqwest::Response,
+    mut response: reqwest::Response,
     refusals: &Refusals,
 ) -> Result<(), ExportError> {
     let status = response.status();
     if status.is_success() {
         return Ok(());
     }
-    let retry_after = retry_after(response.headers(), SystemTime::now());
-    let body = read_body(response).await.unwrap_or_default();
+    let headers = std::mem::take(response.headers_mut());
+    let body = read_body(response, MAX_BODY).await.unwrap_or_default();
     let text = String::from_utf8_lossy(&body);
     let reason = Reason::classify(status, &text);
     let message = clean(text.trim());
@@ -143,58 +141,18 @@ pub(crate) async fn answer(
         "loki exporter {id}: HTTP {status} ({}): {message}",
         reason.as_str()
     );
-    if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-        Err(ExportError::Retryable {
-            source: what.into(),
-            retry_after,
-        })
-    } else {
-        Err(ExportError::permanent(what))
-    }
-}
-
-/// A failure to get any answer: retryable (no connection, reset, timeout) unless the request
-/// could not even be built.
-pub(crate) fn send_error(id: &str, timeout: Duration, e: reqwest::Error) -> ExportError {
-    if e.is_timeout() {
-        return ExportError::retryable(format!("loki exporter {id}: no answer within {timeout:?}"));
-    }
-    let permanent = e.is_builder();
-    // Without the URL: a user may have put a credential in its query.
-    let what = format!("loki exporter {id}: {}", error_chain(&e.without_url()));
-    if permanent {
-        ExportError::permanent(what)
-    } else {
-        ExportError::retryable(what)
-    }
-}
-
-async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
-    let mut out = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        let room = MAX_BODY - out.len();
-        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if out.len() == MAX_BODY {
-            break;
-        }
-    }
-    Ok(out)
-}
-
-/// `Retry-After` as a wait: whole seconds, or an HTTP date (a date in the past is no wait).
-pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    // A 400 is permanent whatever its reason: Loki stored the valid streams of the push.
+    Err(refused(
+        status,
+        &headers,
+        RetryOn::RateLimitAndServerErrors,
+        what,
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
 
     #[test]
     fn loki_messages_are_classified() {
@@ -259,22 +217,5 @@ mod tests {
                 "other"
             ]
         );
-    }
-
-    #[test]
-    fn retry_after_takes_seconds_and_http_dates() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
-        let at = |v: &'static str| {
-            let mut h = HeaderMap::new();
-            h.insert(header::RETRY_AFTER, HeaderValue::from_static(v));
-            retry_after(&h, now)
-        };
-        assert_eq!(at("7"), Some(Duration::from_secs(7)));
-        assert_eq!(
-            at("Wed, 21 Oct 2015 07:28:30 GMT"),
-            Some(Duration::from_secs(30))
-        );
-        assert_eq!(at("Wed, 21 Oct 2015 07:27:00 GMT"), Some(Duration::ZERO));
-        assert_eq!(at("soon"), None);
     }
 }

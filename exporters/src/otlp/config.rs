@@ -6,36 +6,36 @@ use std::time::Duration;
 
 use http::Uri;
 use serde::Deserialize;
-use weir_pipeline::queue::config::DEFAULT_TIMEOUT;
+use weir_pipeline::queue::config::{DEFAULT_TIMEOUT, UNSUPPORTED_QUEUE_KEYS};
 use weir_pipeline::queue::{QueueConfig, RetryConfig};
 
-use super::common::{Compression, DEFAULT_TENANT_HEADER, Headers, header_problems};
+use super::common::Compression;
+use crate::http_common::config::{
+    TLS_KEYS, concat_keys, count_keys, key_pair_problem, timeout_problem,
+};
+use crate::http_common::headers::{DEFAULT_TENANT_HEADER, Headers, header_problems};
 
 /// Keys of the Collector's `otlp` exporter that weir does not implement. The config loader
 /// reports each as `not supported by weir: <key>` instead of a generic unknown-key error.
-pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] = &[
-    "auth",
-    "authority",
-    "balancer_name",
-    "compression_params",
-    "keepalive",
-    "middlewares",
-    "read_buffer_size",
-    "write_buffer_size",
-    "wait_for_ready",
-    "tls.ca_pem",
-    "tls.cert_pem",
-    "tls.key_pem",
-    "tls.insecure_skip_verify",
-    "tls.server_name_override",
-    "tls.include_system_ca_certs_pool",
-    "tls.min_version",
-    "tls.max_version",
-    "tls.cipher_suites",
-    "tls.curve_preferences",
-    "tls.reload_interval",
-    "sending_queue.storage",
-    "sending_queue.wait_for_result",
+pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] =
+    &concat_keys::<{ count_keys(UNSUPPORTED) }>(UNSUPPORTED);
+
+/// The parts of [`UNSUPPORTED_COLLECTOR_KEYS`]: the gRPC client's own keys, then the shared ones.
+const UNSUPPORTED: &[&[&str]] = &[
+    &[
+        "auth",
+        "authority",
+        "balancer_name",
+        "compression_params",
+        "keepalive",
+        "middlewares",
+        "read_buffer_size",
+        "write_buffer_size",
+        "wait_for_ready",
+        "tls.insecure_skip_verify",
+    ],
+    TLS_KEYS,
+    UNSUPPORTED_QUEUE_KEYS,
 ];
 
 /// Compressions the gRPC exporter sends (what a Collector's or Tempo's gRPC receiver accepts).
@@ -135,14 +135,11 @@ impl OtlpConfig {
         if let Err(msg) = Compression::parse(&self.compression, GRPC_COMPRESSIONS) {
             out.push(("compression".into(), msg));
         }
-        if self.timeout.is_zero() {
-            out.push(("timeout".into(), "must be more than 0s".into()));
-        }
-        match (&self.tls.cert_file, &self.tls.key_file) {
-            (Some(_), None) => out.push(("tls.key_file".into(), "required with cert_file".into())),
-            (None, Some(_)) => out.push(("tls.cert_file".into(), "required with key_file".into())),
-            _ => {}
-        }
+        out.extend(timeout_problem(self.timeout));
+        out.extend(key_pair_problem(
+            self.tls.cert_file.as_deref(),
+            self.tls.key_file.as_deref(),
+        ));
         out.extend(header_problems(&self.headers, &self.tenant_header, true));
         out.extend(self.sending_queue.problems());
         out.extend(self.retry_on_failure.problems());

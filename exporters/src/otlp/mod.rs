@@ -51,10 +51,14 @@ use weir_pipeline::otlp::collector::trace::v1::ExportTraceServiceResponse;
 use weir_pipeline::{Bundle, ExportError, Exporter, SignalKind};
 
 use codec::BundleCodec;
-use common::{Compression, ExportResponse, clean, log_partial_success, tenant_header_name};
+use common::{Compression, ExportResponse, log_partial_success};
 use config::GRPC_COMPRESSIONS;
 
-pub use common::Headers;
+use crate::http_common::headers::tenant_header_name;
+use crate::http_common::response::clean;
+pub(crate) use crate::http_common::response::error_chain;
+
+pub use crate::http_common::Headers;
 pub use config::{GrpcTlsConfig, OtlpConfig, UNSUPPORTED_COLLECTOR_KEYS};
 
 /// Why an `otlp` exporter could not be built.
@@ -263,18 +267,6 @@ fn classify(id: &str, status: &Status) -> ExportError {
     } else {
         ExportError::permanent(what)
     }
-}
-
-/// An error and its causes, `outer: inner: ...`.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut next = e.source();
-    while let Some(cause) = next {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        next = cause.source();
-    }
-    out
 }
 
 impl Exporter for OtlpGrpcExporter {

@@ -1,49 +1,31 @@
 //! The `otlphttp` exporter's configuration: the OpenTelemetry Collector's `otlphttp` exporter
 //! keys, plus weir's `tenant_header`.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use reqwest::Url;
 use serde::Deserialize;
 use weir_pipeline::SignalKind;
-use weir_pipeline::queue::config::DEFAULT_TIMEOUT;
+use weir_pipeline::queue::config::{DEFAULT_TIMEOUT, UNSUPPORTED_QUEUE_KEYS};
 use weir_pipeline::queue::{QueueConfig, RetryConfig};
 
-use crate::otlp::Headers;
-use crate::otlp::common::{Compression, DEFAULT_TENANT_HEADER, header_problems};
+use crate::http_common::config::{
+    HTTP_CLIENT_KEYS, HttpTlsConfig, TLS_KEYS, check_url, concat_keys, count_keys, timeout_problem,
+};
+use crate::http_common::headers::{DEFAULT_TENANT_HEADER, Headers, header_problems};
+use crate::otlp::common::Compression;
 
 /// Keys of the Collector's `otlphttp` exporter that weir does not implement. The config loader
 /// reports each as `not supported by weir: <key>` instead of a generic unknown-key error.
-pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] = &[
-    "auth",
-    "compression_params",
-    "cookies",
-    "disable_keep_alives",
-    "force_attempt_http2",
-    "http2_ping_timeout",
-    "http2_read_idle_timeout",
-    "idle_conn_timeout",
-    "max_conns_per_host",
-    "max_idle_conns",
-    "max_idle_conns_per_host",
-    "middlewares",
-    "profiles_endpoint",
-    "proxy_url",
-    "read_buffer_size",
-    "write_buffer_size",
-    "tls.ca_pem",
-    "tls.cert_pem",
-    "tls.key_pem",
-    "tls.server_name_override",
-    "tls.include_system_ca_certs_pool",
-    "tls.min_version",
-    "tls.max_version",
-    "tls.cipher_suites",
-    "tls.curve_preferences",
-    "tls.reload_interval",
-    "sending_queue.storage",
-    "sending_queue.wait_for_result",
+pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] =
+    &concat_keys::<{ count_keys(UNSUPPORTED) }>(UNSUPPORTED);
+
+/// The parts of [`UNSUPPORTED_COLLECTOR_KEYS`]: the HTTP client's, the exporter's own, TLS and
+/// queue keys.
+const UNSUPPORTED: &[&[&str]] = &[
+    HTTP_CLIENT_KEYS,
+    &["profiles_endpoint"],
+    TLS_KEYS,
+    UNSUPPORTED_QUEUE_KEYS,
 ];
 
 /// Compressions the HTTP exporter sends (what OTLP/HTTP receivers accept).
@@ -124,25 +106,6 @@ impl Default for OtlpHttpConfig {
     }
 }
 
-/// `tls`: how `https://` connections are verified.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct HttpTlsConfig {
-    /// Accepted for compatibility with Collector configs; has no effect here: the URL's scheme
-    /// decides (`http://` plaintext, `https://` TLS).
-    pub insecure: bool,
-    /// Do not verify the server's certificate or name. Only for tests: anyone on the path can
-    /// read and change the data.
-    pub insecure_skip_verify: bool,
-    /// PEM file of the certificate authorities to trust instead of the system's roots.
-    pub ca_file: Option<PathBuf>,
-    /// PEM file of the client certificate, for backends that require mutual TLS; needs
-    /// `key_file`.
-    pub cert_file: Option<PathBuf>,
-    /// PEM file of the client certificate's private key; needs `cert_file`.
-    pub key_file: Option<PathBuf>,
-}
-
 impl OtlpHttpConfig {
     /// `(key, message)` for each invalid setting. Pure: reads no file, opens no connection.
     pub fn problems(&self) -> Vec<(String, String)> {
@@ -179,14 +142,8 @@ impl OtlpHttpConfig {
         if let Err(msg) = Compression::parse(&self.compression, HTTP_COMPRESSIONS) {
             out.push(("compression".into(), msg));
         }
-        if self.timeout.is_zero() {
-            out.push(("timeout".into(), "must be more than 0s".into()));
-        }
-        match (&self.tls.cert_file, &self.tls.key_file) {
-            (Some(_), None) => out.push(("tls.key_file".into(), "required with cert_file".into())),
-            (None, Some(_)) => out.push(("tls.cert_file".into(), "required with key_file".into())),
-            _ => {}
-        }
+        out.extend(timeout_problem(self.timeout));
+        out.extend(self.tls.problem());
         out.extend(header_problems(&self.headers, &self.tenant_header, false));
         out.extend(self.sending_queue.problems());
         out.extend(self.retry_on_failure.problems());
@@ -210,18 +167,6 @@ impl OtlpHttpConfig {
         let base = self.endpoint.trim_end_matches('/');
         Some(format!("{base}/v1/{}", kind.as_str()))
     }
-}
-
-/// Parses an endpoint URL: `http` or `https`, with a host.
-pub(crate) fn check_url(url: &str) -> Result<Url, String> {
-    let parsed = Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(format!("{url:?}: use an http:// or https:// URL"));
-    }
-    if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(format!("{url:?} has no host"));
-    }
-    Ok(parsed)
 }
 
 #[cfg(test)]
@@ -297,8 +242,5 @@ retry_on_failure: { enabled: false }
         let only_logs = parse("logs_endpoint: http://l/push").expect("parses");
         assert!(only_logs.problems().is_empty());
         assert_eq!(only_logs.signal_url(SignalKind::Traces), None);
-        for bad in ["not a url", "http://", "mailto:a@b"] {
-            assert!(check_url(bad).is_err(), "{bad}");
-        }
     }
 }

@@ -35,26 +35,24 @@ mod tests;
 
 use std::fmt;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use http::{HeaderMap, HeaderName, HeaderValue, header};
-use parking_lot::Mutex;
-use reqwest::{Client, Url, redirect};
+use http::{HeaderName, HeaderValue, header};
+use reqwest::{Client, Url};
 use weir_pipeline::{Bundle, ExportError, Exporter, SignalKind};
 
-use crate::otlp::common::{Compression, encode_bundle, tenant_header_name};
-use config::{HTTP_COMPRESSIONS, check_url};
+use crate::http_common::client::{self, ClientError};
+use crate::http_common::config::check_url;
+use crate::http_common::headers::tenant_header_name;
+use crate::http_common::pool::BufferPool;
+use crate::http_common::response::send_error;
+use crate::otlp::common::{Compression, encode_bundle};
+use config::HTTP_COMPRESSIONS;
 
-pub use crate::otlp::Headers;
-pub use config::{HttpTlsConfig, OtlpHttpConfig, UNSUPPORTED_COLLECTOR_KEYS};
-
-/// Encode buffers kept for reuse (about one per concurrent export).
-const MAX_POOLED_BUFFERS: usize = 16;
-/// Larger encode buffers are freed after use rather than kept.
-const MAX_POOLED_CAPACITY: usize = 16 << 20;
+pub use crate::http_common::{Headers, HttpTlsConfig};
+pub use config::{OtlpHttpConfig, UNSUPPORTED_COLLECTOR_KEYS};
 
 /// Why an `otlphttp` exporter could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -69,33 +67,16 @@ pub enum OtlpHttpError {
         /// What is wrong with it.
         message: String,
     },
-    /// A TLS file could not be read.
-    #[error("otlphttp exporter {id}: cannot read {}: {source}", path.display())]
-    ReadFile {
+    /// The HTTP client could not be built: a header, a TLS file (unreadable, not PEM, no
+    /// certificate, key not matching), or no rustls crypto provider installed (the binary
+    /// installs ring's at start).
+    #[error("otlphttp exporter {id}: {source}")]
+    Client {
         /// The exporter's component id.
         id: String,
-        /// The configured path.
-        path: PathBuf,
-        /// The OS error.
+        /// What went wrong.
         #[source]
-        source: io::Error,
-    },
-    /// The TLS files or settings were refused (not PEM, no certificate, key not matching).
-    #[error("otlphttp exporter {id}: {message}")]
-    Tls {
-        /// The exporter's component id.
-        id: String,
-        /// What reqwest or rustls said.
-        message: String,
-    },
-    /// No rustls crypto provider is installed; the binary installs ring's at start.
-    #[error(
-        "otlphttp exporter {id}: no TLS crypto provider installed \
-         (call rustls::crypto::ring::default_provider().install_default() at start)"
-    )]
-    NoCryptoProvider {
-        /// The exporter's component id.
-        id: String,
+        source: ClientError,
     },
 }
 
@@ -114,7 +95,7 @@ struct Inner {
     compression: Compression,
     timeout: Duration,
     /// Encode buffers whose capacity is reused across exports.
-    buffers: Mutex<Vec<Vec<u8>>>,
+    buffers: BufferPool,
 }
 
 impl OtlpHttpExporter {
@@ -138,86 +119,29 @@ impl OtlpHttpExporter {
                 urls[index(kind)] = Some(check_url(&url).map_err(|m| config_err(&key, m))?);
             }
         }
-        let mut headers = HeaderMap::new();
-        for (key, value) in cfg.headers.iter() {
-            let name = HeaderName::from_bytes(key.as_bytes());
-            let value = HeaderValue::from_str(value);
-            let (Ok(name), Ok(mut value)) = (name, value) else {
-                return Err(config_err(
-                    &format!("headers.{key}"),
-                    "not a valid header".into(),
-                ));
-            };
-            // Kept out of debug output and HPACK tables: values are often credentials.
-            value.set_sensitive(true);
-            headers.insert(name, value);
-        }
-        headers.insert(
+        let protobuf = [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/x-protobuf"),
-        );
+        )];
+        let client =
+            client::build(&cfg.headers, &protobuf, &cfg.tls, cfg.timeout).map_err(|source| {
+                OtlpHttpError::Client {
+                    id: id.to_owned(),
+                    source,
+                }
+            })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 id: Arc::from(id),
-                client: client(id, cfg, headers)?,
+                client,
                 urls,
                 tenant_header: tenant_header_name(&cfg.headers, &cfg.tenant_header),
                 compression,
                 timeout: cfg.timeout,
-                buffers: Mutex::new(Vec::new()),
+                buffers: BufferPool::default(),
             }),
         })
     }
-}
-
-/// The HTTP client: configured headers on every request, no redirects, TLS from `tls`.
-fn client(id: &str, cfg: &OtlpHttpConfig, headers: HeaderMap) -> Result<Client, OtlpHttpError> {
-    // reqwest panics when building a client with no provider; report it instead.
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        return Err(OtlpHttpError::NoCryptoProvider { id: id.to_owned() });
-    }
-    let read = |path: &Path| {
-        std::fs::read(path).map_err(|source| OtlpHttpError::ReadFile {
-            id: id.to_owned(),
-            path: path.to_owned(),
-            source,
-        })
-    };
-    let tls_err = |what: &str, e: reqwest::Error| OtlpHttpError::Tls {
-        id: id.to_owned(),
-        message: format!("{what}: {e}"),
-    };
-    let mut builder = Client::builder()
-        .user_agent(concat!("weir/", env!("CARGO_PKG_VERSION")))
-        .default_headers(headers)
-        .redirect(redirect::Policy::none())
-        .tcp_nodelay(true)
-        .connect_timeout(cfg.timeout);
-    if let Some(path) = &cfg.tls.ca_file {
-        let certs = reqwest::Certificate::from_pem_bundle(&read(path)?)
-            .map_err(|e| tls_err("tls.ca_file", e))?;
-        if certs.is_empty() {
-            return Err(OtlpHttpError::Tls {
-                id: id.to_owned(),
-                message: format!("tls.ca_file: no certificate in {}", path.display()),
-            });
-        }
-        builder = builder.tls_certs_only(certs);
-    }
-    if let (Some(cert), Some(key)) = (&cfg.tls.cert_file, &cfg.tls.key_file) {
-        let mut pem = read(cert)?;
-        pem.push(b'\n');
-        pem.extend(read(key)?);
-        let identity =
-            reqwest::Identity::from_pem(&pem).map_err(|e| tls_err("tls.cert_file/key_file", e))?;
-        builder = builder.identity(identity);
-    }
-    if cfg.tls.insecure_skip_verify {
-        builder = builder.tls_danger_accept_invalid_certs(true);
-    }
-    builder
-        .build()
-        .map_err(|e| tls_err("building the HTTP client", e))
 }
 
 fn index(kind: SignalKind) -> usize {
@@ -231,16 +155,10 @@ fn index(kind: SignalKind) -> usize {
 impl Inner {
     /// The request body: the bundle encoded as one export request, compressed.
     fn body(&self, bundle: &Bundle) -> io::Result<Vec<u8>> {
-        let mut buf = self.buffers.lock().pop().unwrap_or_default();
-        buf.clear();
+        let mut buf = self.buffers.take();
         encode_bundle(bundle, &mut buf);
         let body = compress(self.compression, &buf);
-        if buf.capacity() <= MAX_POOLED_CAPACITY {
-            let mut pool = self.buffers.lock();
-            if pool.len() < MAX_POOLED_BUFFERS {
-                pool.push(buf);
-            }
-        }
+        self.buffers.give(buf);
         body
     }
 }
@@ -299,7 +217,7 @@ impl Exporter for OtlpHttpExporter {
             let response = request
                 .send()
                 .await
-                .map_err(|e| response::send_error(&inner.id, inner.timeout, e))?;
+                .map_err(|e| send_error("otlphttp", &inner.id, inner.timeout, e))?;
             // The body is read within the same per-request timeout.
             response::answer(&inner.id, kind, response).await
         })

@@ -77,6 +77,29 @@ impl Default for Settings {
     }
 }
 
+impl Settings {
+    /// `(key, message)` for each name these settings cannot make a label of under their
+    /// strategy: an extra label, reported as `<labels_key>.<name>` (the exporter's key for
+    /// them, `const_labels` or `external_labels`), and `tenant_label`. Pure.
+    pub fn label_problems(&self, labels_key: &str) -> Vec<(String, String)> {
+        let escapes = self.strategy.escapes();
+        let unusable = |name: &str| names::label_name(name, escapes).is_none();
+        let mut out: Vec<(String, String)> = self
+            .extra_labels
+            .keys()
+            .filter(|name| unusable(name))
+            .map(|name| (format!("{labels_key}.{name}"), UNUSABLE.into()))
+            .collect();
+        if !self.tenant_label.is_empty() && unusable(&self.tenant_label) {
+            out.push(("tenant_label".into(), UNUSABLE.into()));
+        }
+        out
+    }
+}
+
+/// The problem of a name [`Settings::label_problems`] refuses.
+const UNUSABLE: &str = "is not usable as a label name";
+
 /// Translates batches for one exporter; see the [module docs](self).
 #[derive(Debug)]
 pub struct Translator {

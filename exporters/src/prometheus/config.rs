@@ -20,7 +20,6 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::prom_translate::names::label_name;
 use crate::prom_translate::{ResourceToTelemetry, Settings, TranslationStrategy};
 
 /// Collector keys weir does not implement for this exporter.
@@ -121,21 +120,7 @@ impl PrometheusConfig {
         if self.metric_expiration.is_zero() {
             out.push(("metric_expiration".into(), "must be more than 0s".into()));
         }
-        let escapes = self.strategy().escapes();
-        for key in self.const_labels.keys() {
-            if label_name(key, escapes).is_none() {
-                out.push((
-                    format!("const_labels.{key}"),
-                    "is not usable as a label name".into(),
-                ));
-            }
-        }
-        if !self.tenant_label.is_empty() && label_name(&self.tenant_label, escapes).is_none() {
-            out.push((
-                "tenant_label".into(),
-                "is not usable as a label name".into(),
-            ));
-        }
+        out.extend(self.translation().label_problems("const_labels"));
         out
     }
 

@@ -4,14 +4,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use weir_pipeline::otlp::metrics::v1::{
-    AggregationTemporality, Exemplar, HistogramDataPoint, ResourceMetrics, exemplar,
+    AggregationTemporality, Exemplar, ResourceMetrics, exemplar,
 };
 use weir_pipeline::{Batch, Bundle, Exporter, RequestContext, Signal, TenantId};
 
 use super::render::{Format, Options, render};
 use super::state::{Problem, State};
 use super::{PrometheusConfig, PrometheusError, PrometheusExporter};
-use crate::prom_translate::tests::{gauge, histogram, kv, number, resource, sum};
+use crate::prom_translate::tests::{
+    counter, delta_point, gauge, histogram, histogram_point, kv, number, only, resource, sum,
+};
 use crate::prom_translate::{Point, Settings, Skipped, Translator};
 
 fn ctx(tenant: &str) -> RequestContext {
@@ -68,22 +70,13 @@ fn exemplar() -> Exemplar {
 fn app_metrics(requests: f64) -> Vec<ResourceMetrics> {
     let mut counter_point = number(requests, vec![kv("status", "500")], 1000);
     counter_point.exemplars = vec![exemplar()];
-    let duration = HistogramDataPoint {
-        explicit_bounds: vec![0.1, 1.0],
-        bucket_counts: vec![1, 1, 0],
-        count: 2,
-        sum: Some(0.75),
-        time_unix_nano: 1_000_000_000,
-        exemplars: vec![exemplar()],
-        ..Default::default()
-    };
+    let mut duration = histogram_point(vec![0.1, 1.0], vec![1, 1, 0], 0.75, 1000);
+    duration.exemplars = vec![exemplar()];
     vec![resource(
         vec![kv("service.name", "api")],
         vec![
-            sum(
+            counter(
                 "http.requests",
-                "",
-                true,
                 AggregationTemporality::Cumulative,
                 vec![counter_point],
             ),
@@ -245,18 +238,11 @@ fn deltas_add_up_on_the_page() {
     let mut state = State::new(0, Duration::from_secs(300));
     let now = Instant::now();
     for (value, end) in [(2.0, 10), (3.0, 20), (3.0, 20)] {
-        let mut p = number(value, vec![], end);
-        p.start_time_unix_nano = (end - 10) * 1_000_000;
-        let rm = vec![resource(
-            vec![],
-            vec![sum(
-                "jobs",
-                "",
-                true,
-                AggregationTemporality::Delta,
-                vec![p],
-            )],
-        )];
+        let rm = only(counter(
+            "jobs",
+            AggregationTemporality::Delta,
+            vec![delta_point(value, end, 10)],
+        ));
         apply(&mut state, &rm, "t1", now);
     }
     assert!(page(&state, Format::Text).contains(

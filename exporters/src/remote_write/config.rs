@@ -18,50 +18,34 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use reqwest::Url;
 use serde::Deserialize;
-use weir_pipeline::queue::config::DEFAULT_TIMEOUT;
+use weir_pipeline::queue::config::{DEFAULT_TIMEOUT, UNSUPPORTED_QUEUE_KEYS};
 use weir_pipeline::queue::{QueueConfig, RetryConfig};
 
-use crate::otlp::Headers;
-use crate::otlp::common::{DEFAULT_TENANT_HEADER, header_problems};
-use crate::otlphttp::HttpTlsConfig;
-use crate::prom_translate::names::label_name;
+use crate::http_common::config::{
+    HTTP_CLIENT_KEYS, HttpTlsConfig, TLS_KEYS, check_url, concat_keys, count_keys, timeout_problem,
+};
+use crate::http_common::headers::{DEFAULT_TENANT_HEADER, Headers, header_problems};
 use crate::prom_translate::{ResourceToTelemetry, Settings, TranslationStrategy};
 
 /// Collector keys weir does not implement for this exporter.
-pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] = &[
-    "wal",
-    "auth",
-    "proxy_url",
-    "compression",
-    "read_buffer_size",
-    "write_buffer_size",
-    "max_batch_request_parallelism",
-    "protobuf_message",
-    "export_created_metric",
-    "scope_info",
-    "max_idle_conns",
-    "max_idle_conns_per_host",
-    "max_conns_per_host",
-    "idle_conn_timeout",
-    "disable_keep_alives",
-    "http2_read_idle_timeout",
-    "http2_ping_timeout",
-    "cookies",
-    "middlewares",
-    "tls.ca_pem",
-    "tls.cert_pem",
-    "tls.key_pem",
-    "tls.server_name_override",
-    "tls.include_system_ca_certs_pool",
-    "tls.min_version",
-    "tls.max_version",
-    "tls.cipher_suites",
-    "tls.curve_preferences",
-    "tls.reload_interval",
-    "sending_queue.storage",
-    "sending_queue.wait_for_result",
+pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] =
+    &concat_keys::<{ count_keys(UNSUPPORTED) }>(UNSUPPORTED);
+
+/// The parts of [`UNSUPPORTED_COLLECTOR_KEYS`]: the exporter's own, the HTTP client's, TLS and
+/// queue keys.
+const UNSUPPORTED: &[&[&str]] = &[
+    &[
+        "wal",
+        "compression",
+        "max_batch_request_parallelism",
+        "protobuf_message",
+        "export_created_metric",
+        "scope_info",
+    ],
+    HTTP_CLIENT_KEYS,
+    TLS_KEYS,
+    UNSUPPORTED_QUEUE_KEYS,
 ];
 
 /// `remote_write_queue`: the Collector's queue keys, mapped onto `sending_queue`.
@@ -255,34 +239,21 @@ impl RemoteWriteConfig {
         } else if let Err(msg) = check_url(&self.endpoint) {
             out.push(("endpoint".into(), msg));
         }
-        if self.timeout.is_zero() {
-            out.push(("timeout".into(), "must be more than 0s".into()));
-        }
+        out.extend(timeout_problem(self.timeout));
         if self.max_batch_size_bytes < 1024 {
             out.push((
                 "max_batch_size_bytes".into(),
                 "must be at least 1024".into(),
             ));
         }
-        match (&self.tls.cert_file, &self.tls.key_file) {
-            (Some(_), None) => out.push(("tls.key_file".into(), "required with cert_file".into())),
-            (None, Some(_)) => out.push(("tls.cert_file".into(), "required with key_file".into())),
-            _ => {}
-        }
-        let escapes = self.strategy().escapes();
+        out.extend(self.tls.problem());
+        out.extend(self.translation().label_problems("external_labels"));
+        // Remote write also needs a value for each external label (an empty one is no label
+        // at all on the receiver); the `prometheus` exporter's `const_labels` do not check that.
         for (name, value) in &self.external_labels {
-            if label_name(name, escapes).is_none() || value.is_empty() {
-                out.push((
-                    format!("external_labels.{name}"),
-                    "needs a usable label name and a non-empty value".into(),
-                ));
+            if value.is_empty() {
+                out.push((format!("external_labels.{name}"), "needs a value".into()));
             }
-        }
-        if !self.tenant_label.is_empty() && label_name(&self.tenant_label, escapes).is_none() {
-            out.push((
-                "tenant_label".into(),
-                "is not usable as a label name".into(),
-            ));
         }
         out.extend(header_problems(&self.headers, &self.tenant_header, false));
         if let Some(q) = &self.remote_write_queue {
@@ -329,18 +300,6 @@ impl RemoteWriteConfig {
             extra_labels: self.external_labels.clone(),
         }
     }
-}
-
-/// Parses an endpoint URL: `http` or `https`, with a host.
-pub(crate) fn check_url(url: &str) -> Result<Url, String> {
-    let parsed = Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(format!("{url:?}: use an http:// or https:// URL"));
-    }
-    if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(format!("{url:?} has no host"));
-    }
-    Ok(parsed)
 }
 
 #[cfg(test)]

@@ -48,7 +48,10 @@ use parking_lot::Mutex;
 use reqwest::{Client, Url};
 use weir_pipeline::{Bundle, ExportError, Exporter, Signal};
 
-use crate::otlp::common::tenant_header_name;
+use crate::http_common::ClientError;
+use crate::http_common::config::check_url;
+use crate::http_common::headers::tenant_header_name;
+use crate::http_common::response::send_error;
 use crate::prom_translate::delta::DeltaStore;
 use crate::prom_translate::{Point, Skipped, Translator};
 
@@ -57,7 +60,7 @@ pub use config::{RemoteWriteConfig, RemoteWriteQueue, TargetInfo, UNSUPPORTED_CO
 /// Why the exporter could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteWriteError {
-    /// A setting is invalid, or a TLS file could not be read or used.
+    /// A setting is invalid.
     #[error("exporter {id}: {message}")]
     Config {
         /// The exporter id.
@@ -65,14 +68,16 @@ pub enum RemoteWriteError {
         /// What is wrong.
         message: String,
     },
-    /// No rustls crypto provider is installed; the binary installs ring's at start.
-    #[error(
-        "exporter {id}: no TLS crypto provider installed \
-         (call rustls::crypto::ring::default_provider().install_default() at start)"
-    )]
-    NoCryptoProvider {
+    /// The HTTP client could not be built: a header, a TLS file (unreadable, not PEM, no
+    /// certificate, key not matching), or no rustls crypto provider installed (the binary
+    /// installs ring's at start).
+    #[error("exporter {id}: {source}")]
+    Client {
         /// The exporter id.
         id: String,
+        /// What went wrong.
+        #[source]
+        source: ClientError,
     },
 }
 
@@ -105,7 +110,7 @@ impl RemoteWriteExporter {
         if let Some((key, message)) = cfg.problems().into_iter().next() {
             return Err(config_err(&key, message));
         }
-        let url = config::check_url(&cfg.endpoint).map_err(|m| config_err("endpoint", m))?;
+        let url = check_url(&cfg.endpoint).map_err(|m| config_err("endpoint", m))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 id: Arc::from(id),
@@ -184,10 +189,9 @@ impl Exporter for RemoteWriteExporter {
                 if let Some(name) = &inner.tenant_header {
                     request = request.header(name.clone(), tenant.as_str());
                 }
-                let response = request
-                    .send()
-                    .await
-                    .map_err(|e| client::send_error(&inner.id, inner.timeout, e))?;
+                let response = request.send().await.map_err(|e| {
+                    send_error("prometheusremotewrite", &inner.id, inner.timeout, e)
+                })?;
                 client::answer(&inner.id, response).await?;
             }
             Ok(())

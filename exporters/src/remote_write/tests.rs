@@ -11,14 +11,16 @@ use http::{HeaderMap, StatusCode};
 use parking_lot::Mutex;
 use prost::Message;
 use weir_pipeline::otlp::metrics::v1::{
-    AggregationTemporality, Exemplar, HistogramDataPoint, ResourceMetrics, exemplar,
+    AggregationTemporality, Exemplar, ResourceMetrics, exemplar,
 };
 use weir_pipeline::{Batch, Bundle, ExportError, Exporter, RequestContext, Signal, TenantId};
 
 use super::wire::{Encoder, STALE_NAN, TimeSeries, WriteRequest};
 use super::{RemoteWriteConfig, RemoteWriteExporter};
 use crate::prom_translate::Label;
-use crate::prom_translate::tests::{histogram, kv, number, resource, sum};
+use crate::prom_translate::tests::{
+    counter, delta_point, histogram, histogram_point, kv, number, only, resource,
+};
 
 /// A status and headers to answer with.
 type Answer = (StatusCode, Vec<(&'static str, &'static str)>);
@@ -125,15 +127,8 @@ fn app_metrics() -> Vec<ResourceMetrics> {
         ..Default::default()
     };
     requests.exemplars = vec![ex.clone()];
-    let duration = HistogramDataPoint {
-        explicit_bounds: vec![0.1, 1e6],
-        bucket_counts: vec![1, 2, 0],
-        count: 3,
-        sum: Some(1.5),
-        time_unix_nano: 5_000_000_000,
-        exemplars: vec![ex],
-        ..Default::default()
-    };
+    let mut duration = histogram_point(vec![0.1, 1e6], vec![1, 2, 0], 1.5, 5000);
+    duration.exemplars = vec![ex];
     vec![resource(
         vec![
             kv("service.name", "api"),
@@ -141,10 +136,8 @@ fn app_metrics() -> Vec<ResourceMetrics> {
             kv("host.name", "n1"),
         ],
         vec![
-            sum(
+            counter(
                 "http.requests",
-                "",
-                true,
                 AggregationTemporality::Cumulative,
                 vec![requests],
             ),
@@ -233,16 +226,11 @@ async fn stale_points_become_staleness_markers() {
     let mut gone = number(0.0, vec![], 7000);
     gone.flags = 1;
     gone.value = None;
-    let rm = vec![resource(
-        vec![],
-        vec![sum(
-            "jobs",
-            "",
-            true,
-            AggregationTemporality::Cumulative,
-            vec![gone],
-        )],
-    )];
+    let rm = only(counter(
+        "jobs",
+        AggregationTemporality::Cumulative,
+        vec![gone],
+    ));
     exp.export(bundle("t", rm)).await.expect("export");
     let req = decode(&rx.requests.lock()[0].1);
     let s = &series(&req, "jobs_total")[0].samples[0];
@@ -261,20 +249,10 @@ async fn deltas_are_sent_as_running_totals_and_retries_do_not_double_count() {
     let (rx, url) = receiver().await;
     let exp = exporter(&url, |c| c.send_metadata = true);
     let delta = |v: f64, end: u64| {
-        let mut p = number(v, vec![], end);
-        p.start_time_unix_nano = (end - 1000) * 1_000_000;
+        let p = delta_point(v, end, 1000);
         bundle(
             "t",
-            vec![resource(
-                vec![],
-                vec![sum(
-                    "jobs",
-                    "",
-                    true,
-                    AggregationTemporality::Delta,
-                    vec![p],
-                )],
-            )],
+            only(counter("jobs", AggregationTemporality::Delta, vec![p])),
         )
     };
     exp.export(delta(2.0, 2000)).await.expect("first");
@@ -344,16 +322,7 @@ async fn big_bundles_are_split_and_a_configured_header_beats_the_tenant() {
     let points = (0..100)
         .map(|i| number(1.0, vec![kv("i", &i.to_string())], 1000))
         .collect();
-    let rm = vec![resource(
-        vec![],
-        vec![sum(
-            "jobs",
-            "",
-            true,
-            AggregationTemporality::Cumulative,
-            points,
-        )],
-    )];
+    let rm = only(counter("jobs", AggregationTemporality::Cumulative, points));
     exp.export(bundle("team-a", rm)).await.expect("export");
     let requests = rx.requests.lock().clone();
     assert!(requests.len() > 1, "split into {} requests", requests.len());

@@ -256,5 +256,14 @@ async fn new_reports_bad_settings_with_the_id_and_key() {
     };
     tls.tls.ca_file = Some("/nonexistent/ca.pem".into());
     let err = LokiExporter::new("loki/eu", &tls).expect_err("missing file");
-    assert!(matches!(err, LokiError::ReadFile { .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            LokiError::Client {
+                source: crate::http_common::ClientError::ReadFile { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
 }

@@ -87,6 +87,46 @@ pub(crate) fn histogram(name: &str, unit: &str, points: Vec<HistogramDataPoint>)
     }
 }
 
+/// A histogram point with `bounds`, the counts of each bucket (one more than the bounds),
+/// their `sum`, at `time_ms` (0: no time).
+pub(crate) fn histogram_point(
+    bounds: Vec<f64>,
+    counts: Vec<u64>,
+    sum: f64,
+    time_ms: u64,
+) -> HistogramDataPoint {
+    HistogramDataPoint {
+        explicit_bounds: bounds,
+        count: counts.iter().sum(),
+        bucket_counts: counts,
+        sum: Some(sum),
+        time_unix_nano: time_ms * 1_000_000,
+        ..Default::default()
+    }
+}
+
+/// A counter: a monotonic sum without unit.
+pub(crate) fn counter(
+    name: &str,
+    temporality: AggregationTemporality,
+    points: Vec<NumberDataPoint>,
+) -> Metric {
+    sum(name, "", true, temporality, points)
+}
+
+/// `metric` alone, in one resource without attributes.
+pub(crate) fn only(metric: Metric) -> Vec<ResourceMetrics> {
+    vec![resource(vec![], vec![metric])]
+}
+
+/// A number point of a delta over the `span_ms` before `end_ms`.
+pub(crate) fn delta_point(value: f64, end_ms: u64, span_ms: u64) -> NumberDataPoint {
+    NumberDataPoint {
+        start_time_unix_nano: (end_ms - span_ms) * 1_000_000,
+        ..number(value, vec![], end_ms)
+    }
+}
+
 /// One resource with `attrs`, one scope `scope`/`1.0`, and `metrics`.
 pub(crate) fn resource(attrs: Vec<KeyValue>, metrics: Vec<Metric>) -> ResourceMetrics {
     ResourceMetrics {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use weir_pipeline::otlp::metrics::v1::{AggregationTemporality, HistogramDataPoint, Metric};
 
-use super::{gauge, histogram, kv, number, resource, sum, translate};
+use super::{gauge, histogram, histogram_point, kv, number, resource, sum, translate};
 use crate::prom_translate::{MetricType, ResourceToTelemetry, Settings, Value};
 
 fn service() -> Vec<weir_pipeline::otlp::common::v1::KeyValue> {
@@ -214,13 +214,7 @@ fn deltas_are_marked_and_unusable_points_are_skipped_and_counted() {
 
 #[test]
 fn histograms_keep_their_buckets_and_missing_times_use_now() {
-    let dp = HistogramDataPoint {
-        explicit_bounds: vec![0.1, 1.0],
-        bucket_counts: vec![1, 2, 3],
-        count: 6,
-        sum: Some(4.5),
-        ..Default::default()
-    };
+    let dp = histogram_point(vec![0.1, 1.0], vec![1, 2, 3], 4.5, 0);
     let (seen, _) = translate(
         Settings::default(),
         &[resource(

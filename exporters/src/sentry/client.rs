@@ -1,0 +1,24 @@
+//! The HTTP client of the `sentry` exporter: the shared exporter client
+//! ([`crate::http_common::client`]: no redirects, so the auth header never reaches another host,
+//! TCP_NODELAY, rustls), with the Collector's top-level `insecure_skip_verify` folded into
+//! `tls`.
+//!
+//! Fails with [`SentryError::Client`] when a TLS file cannot be read or parsed, or no rustls
+//! crypto provider is installed (reqwest would panic).
+
+use reqwest::Client;
+
+use super::{SentryConfig, SentryError};
+use crate::http_common::{Headers, client};
+
+/// Builds the client for exporter `id`.
+pub(crate) fn build(id: &str, cfg: &SentryConfig) -> Result<Client, SentryError> {
+    let mut tls = cfg.tls.clone();
+    tls.insecure_skip_verify |= cfg.insecure_skip_verify;
+    client::build(&Headers::default(), &[], &tls, cfg.timeout).map_err(|source| {
+        SentryError::Client {
+            id: id.to_owned(),
+            source,
+        }
+    })
+}

@@ -1,0 +1,202 @@
+//! The `sentry` exporter's configuration: the keys of the OpenTelemetry Collector's (classic)
+//! `sentry` exporter (`dsn`, `environment`, `insecure_skip_verify`) plus weir's routing
+//! (`dsns_by_tenant`, `dsns_by_service`), tags, transactions, compression, TLS files and the
+//! engine's `sending_queue`, `retry_on_failure` and `timeout`.
+//!
+//! [`SentryConfig::problems`] is pure: it reads no file and opens no connection; each problem
+//! names the key at fault. A DSN is never repeated in a message (it holds the project's key).
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sentry_types::Dsn;
+use serde::Deserialize;
+use weir_pipeline::TenantId;
+use weir_pipeline::queue::config::DEFAULT_TIMEOUT;
+use weir_pipeline::queue::{QueueConfig, RetryConfig};
+
+use crate::otlphttp::HttpTlsConfig;
+
+/// Keys of the Collector's newer `sentry` exporter (which forwards OTLP to Sentry's OTLP
+/// endpoint and creates projects through Sentry's API) that weir does not implement; the
+/// config loader reports each as `not supported by weir: <key>`.
+pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] = &[
+    "url",
+    "org_slug",
+    "auth_token",
+    "auto_create_projects",
+    "routing",
+    "http",
+    "sending_queue.storage",
+    "sending_queue.wait_for_result",
+];
+
+/// Configuration of a `sentry` exporter.
+///
+/// ```yaml
+/// exporters:
+///   sentry:
+///     dsn: ${env:SENTRY_DSN}
+///     dsns_by_tenant: { big-co: "https://key@sentry.example.com/7" }
+///     environment: production
+///     tag_attributes: [service.name, http.route]
+/// ```
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SentryConfig {
+    /// The Collector's key: the DSN errors go to when neither `dsns_by_tenant` nor
+    /// `dsns_by_service` names one, as `https://<public key>@<host>[:port]/<project id>`. An
+    /// empty value (`${env:SENTRY_DSN:-}` with the variable unset) is no default DSN.
+    pub dsn: Option<String>,
+    /// weir's key: a DSN per tenant (tenant id → DSN). Looked at first, so a tenant's errors
+    /// never land in another tenant's project by their `service.name`.
+    pub dsns_by_tenant: BTreeMap<String, String>,
+    /// weir's key: a DSN per `service.name` (resource attribute → DSN), for records whose
+    /// tenant has no entry in `dsns_by_tenant`. A record with no DSN at all is dropped and
+    /// counted (`reason="no_dsn"`).
+    pub dsns_by_service: BTreeMap<String, String>,
+    /// The Collector's key: the environment of events whose resource has neither
+    /// `deployment.environment.name` nor `deployment.environment`. Unset: no environment.
+    pub environment: Option<String>,
+    /// The Collector's key: do not verify Sentry's certificate or name. Only for tests and
+    /// private installations: anyone on the path can read and change the data.
+    pub insecure_skip_verify: bool,
+    /// Transport security for `https://` DSNs: `ca_file` (trust these authorities instead of
+    /// the system's), `cert_file` + `key_file` for mutual TLS, `insecure_skip_verify`.
+    pub tls: HttpTlsConfig,
+    /// Attributes (of the exception event, the record, then the resource) that become Sentry
+    /// tags, by their attribute name. Only these: other attribute values never leave. The
+    /// request id is always a tag (`request_id`). Default `[service.name]`.
+    pub tag_attributes: Vec<String>,
+    /// Send local root spans (no parent, or a remote one) as Sentry transactions, with their
+    /// descendants from the same bundle as child spans. Default `false`: errors only.
+    pub transactions: bool,
+    /// Body compression: `gzip` (default) or `none`.
+    pub compression: Compression,
+    /// Longest wait for one envelope (connecting, sending, reading the answer), as `5s`
+    /// (default), `500ms`, `1m`. A send that runs out of time is retried as
+    /// `retry_on_failure` says.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// The queue in front of this exporter: `enabled`, `queue_size`, `sizer`, `num_consumers`,
+    /// `block_on_overflow`, `batch` (merges a tenant's batches into one bundle, sent as
+    /// concurrent envelopes), and weir's `drop_on_overflow`.
+    pub sending_queue: QueueConfig,
+    /// Retries of sends that may succeed later (5xx, no connection, timeout). Never for a
+    /// rate limit: rate-limited events are dropped and counted, not retried.
+    pub retry_on_failure: RetryConfig,
+}
+
+impl Default for SentryConfig {
+    fn default() -> Self {
+        Self {
+            dsn: None,
+            dsns_by_tenant: BTreeMap::new(),
+            dsns_by_service: BTreeMap::new(),
+            environment: None,
+            insecure_skip_verify: false,
+            tls: HttpTlsConfig::default(),
+            tag_attributes: vec!["service.name".into()],
+            transactions: false,
+            compression: Compression::Gzip,
+            timeout: DEFAULT_TIMEOUT,
+            sending_queue: QueueConfig::default(),
+            retry_on_failure: RetryConfig::default(),
+        }
+    }
+}
+
+/// `compression`: how an envelope's body is encoded on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// `Content-Encoding: gzip`.
+    #[default]
+    Gzip,
+    /// No compression.
+    None,
+}
+
+/// Parses a DSN; the error never repeats the DSN (it holds the project's key).
+pub(crate) fn parse_dsn(text: &str) -> Result<Dsn, String> {
+    Dsn::from_str(text.trim()).map_err(|e| {
+        format!("not a Sentry DSN ({e}); expected https://<public key>@<host>/<project id>")
+    })
+}
+
+impl SentryConfig {
+    /// The default DSN's text, when one is set and not empty.
+    pub(crate) fn default_dsn(&self) -> Option<&str> {
+        self.dsn.as_deref().filter(|d| !d.trim().is_empty())
+    }
+
+    /// `(key, message)` for each invalid setting; pure (no I/O).
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if self.default_dsn().is_none()
+            && self.dsns_by_tenant.is_empty()
+            && self.dsns_by_service.is_empty()
+        {
+            out.push((
+                "dsn".into(),
+                "required: a Sentry DSN (https://<public key>@<host>/<project id>), or \
+                 dsns_by_tenant / dsns_by_service"
+                    .into(),
+            ));
+        }
+        if let Some(dsn) = self.default_dsn()
+            && let Err(m) = parse_dsn(dsn)
+        {
+            out.push(("dsn".into(), m));
+        }
+        for (tenant, dsn) in &self.dsns_by_tenant {
+            let key = format!("dsns_by_tenant.{tenant}");
+            if let Err(e) = TenantId::new(tenant) {
+                out.push((key.clone(), e.to_string()));
+            }
+            if let Err(m) = parse_dsn(dsn) {
+                out.push((key, m));
+            }
+        }
+        for (service, dsn) in &self.dsns_by_service {
+            let key = format!("dsns_by_service.{service}");
+            if service.is_empty() {
+                out.push(("dsns_by_service".into(), "a service name is empty".into()));
+            }
+            if let Err(m) = parse_dsn(dsn) {
+                out.push((key, m));
+            }
+        }
+        if self.environment.as_deref().is_some_and(|e| e.len() > 64) {
+            out.push((
+                "environment".into(),
+                "at most 64 characters (Sentry's limit)".into(),
+            ));
+        }
+        for (i, name) in self.tag_attributes.iter().enumerate() {
+            if name.is_empty() {
+                out.push((
+                    format!("tag_attributes.{i}"),
+                    "an attribute name is empty".into(),
+                ));
+            } else if name.len() > 32 {
+                out.push((
+                    format!("tag_attributes.{i}"),
+                    "at most 32 characters (Sentry's tag key limit)".into(),
+                ));
+            }
+        }
+        if self.timeout.is_zero() {
+            out.push(("timeout".into(), "must be more than 0s".into()));
+        }
+        match (&self.tls.cert_file, &self.tls.key_file) {
+            (Some(_), None) => out.push(("tls.key_file".into(), "required with cert_file".into())),
+            (None, Some(_)) => out.push(("tls.cert_file".into(), "required with key_file".into())),
+            _ => {}
+        }
+        out.extend(self.sending_queue.problems());
+        out.extend(self.retry_on_failure.problems());
+        out
+    }
+}

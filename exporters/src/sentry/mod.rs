@@ -1,0 +1,259 @@
+//! The `sentry` exporter: turns recorded exceptions into Sentry errors, linked to their traces.
+//!
+//! A span event named `exception` and a log record at ERROR or above (or with `exception.*`
+//! attributes) become a Sentry error event ([`event`]): exception type and value, frames
+//! parsed from `exception.stacktrace` for Python, Java, Go, JavaScript and Rust ([`stack`];
+//! the raw text is kept in `extra.stacktrace` when no format matched), level, time,
+//! `release` and `environment` from the resource, the allowlisted attributes and the request id
+//! as tags, and `contexts.trace` with the trace and span ids. With `transactions: true`, local
+//! root spans also become transactions with their child spans ([`transaction`]). Other spans
+//! and logs are not sent: this exporter is for errors, beside a traces and a logs backend.
+//!
+//! Each item is one envelope (`POST /api/<project>/envelope/`, `X-Sentry-Auth` from the DSN,
+//! gzip by default), sent up to [`MAX_IN_FLIGHT`] at a time per bundle; batching across
+//! requests is the queue's (`sending_queue.batch` merges a tenant's batches into one bundle).
+//! The DSN is the tenant's (`dsns_by_tenant`), else the service's (`dsns_by_service`), else
+//! `dsn`. Event ids are derived from the records, so a resent event is the same event.
+//!
+//! How it fails:
+//! - [`SentryExporter::new`] returns a [`SentryError`] naming the exporter and key when a
+//!   setting is invalid (the problems of [`SentryConfig::problems`]), a TLS file cannot be
+//!   read or parsed, or no rustls crypto provider is installed. It opens no connection.
+//! - Rate limits are honoured, never retried ([`limits`]): `X-Sentry-Rate-Limits` on any
+//!   answer, or a 429 with `Retry-After`, limits a category (`error`, `transaction`, or all)
+//!   of that DSN until it expires. Items of a limited category are dropped before sending and
+//!   counted in `weir_records_dropped_total{reason="rate_limited"}`; other categories and
+//!   DSNs keep flowing. Records with no DSN are counted with `reason="no_dsn"`.
+//! - 5xx, 408, no connection, or no answer within `timeout` is [`ExportError::Retryable`]: the
+//!   engine retries the bundle, and the items Sentry already took (or that were dropped) are
+//!   skipped on the retry, so nothing is sent or counted twice.
+//! - Any other refusal (400, 401, 403, 413) drops that item, counted with
+//!   `reason="permanent"` and logged at warn with the status only (an answer may quote event
+//!   content; it is logged at debug). The other items of the bundle go on.
+//! - A bundle of metrics is [`ExportError::Permanent`] (config validation keeps `sentry` out
+//!   of metrics pipelines).
+
+mod attrs;
+mod client;
+mod config;
+mod event;
+pub mod limits;
+mod plan;
+mod send;
+pub mod stack;
+#[cfg(test)]
+mod tests;
+mod transaction;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::future::BoxFuture;
+use http::HeaderValue;
+use parking_lot::Mutex;
+use reqwest::{Client, Url};
+use sentry_types::{Auth, Uuid};
+use weir_pipeline::metrics::catalogue;
+use weir_pipeline::{Bundle, ExportError, Exporter, Metrics, SignalKind, TenantId};
+
+pub use config::{Compression, SentryConfig, UNSUPPORTED_COLLECTOR_KEYS};
+use event::Shape;
+use limits::{Clock, RateLimits};
+
+/// Most envelopes of one bundle in flight at once.
+pub const MAX_IN_FLIGHT: usize = 8;
+
+/// Why a `sentry` exporter could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum SentryError {
+    /// A setting is invalid; `key` is its dotted path inside the exporter's config.
+    #[error("sentry exporter {id}: {key}: {message}")]
+    Config {
+        /// The exporter id.
+        id: String,
+        /// The key at fault.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The HTTP client could not be built (a TLS file, no crypto provider).
+    #[error("sentry exporter {id}: {source}")]
+    Client {
+        /// The exporter id.
+        id: String,
+        /// What went wrong.
+        #[source]
+        source: crate::http_common::client::ClientError,
+    },
+}
+
+/// Sends recorded exceptions (and optionally transactions) to Sentry; see the
+/// [module docs](self).
+#[derive(Clone)]
+pub struct SentryExporter {
+    inner: Arc<Inner>,
+}
+
+/// A DSN's envelope endpoint and auth header.
+pub(crate) struct Target {
+    url: Url,
+    auth: HeaderValue,
+    /// `project <id> at <host>`: how logs name it (without the key).
+    name: String,
+}
+
+/// Which DSN a record goes to.
+#[derive(Default)]
+pub(crate) struct Routes {
+    by_tenant: HashMap<String, usize>,
+    by_service: HashMap<String, usize>,
+    default: Option<usize>,
+}
+
+pub(crate) struct Inner {
+    id: Arc<str>,
+    client: Client,
+    targets: Vec<Target>,
+    routes: Routes,
+    shape: Shape,
+    transactions: bool,
+    compression: Compression,
+    timeout: std::time::Duration,
+    limits: RateLimits,
+    clock: Clock,
+    /// Event ids taken by Sentry or dropped, so that a retried bundle skips them.
+    settled: Mutex<HashMap<Uuid, Instant>>,
+    metrics: Metrics,
+}
+
+impl SentryExporter {
+    /// Builds the exporter `id` (its component id, for messages) from `cfg`, counting its
+    /// drops in `metrics`. Reads the TLS files it names; opens no connection. Needs rustls'
+    /// process-wide crypto provider.
+    pub fn new(id: &str, cfg: &SentryConfig, metrics: Metrics) -> Result<Self, SentryError> {
+        Self::with_clock(id, cfg, metrics, Arc::new(Instant::now))
+    }
+
+    /// [`SentryExporter::new`] with rate limits timed by `clock` (tests move it by hand).
+    pub fn with_clock(
+        id: &str,
+        cfg: &SentryConfig,
+        metrics: Metrics,
+        clock: Clock,
+    ) -> Result<Self, SentryError> {
+        let config_err = |key: String, message: String| SentryError::Config {
+            id: id.to_owned(),
+            key,
+            message,
+        };
+        if let Some((key, message)) = cfg.problems().into_iter().next() {
+            return Err(config_err(key, message));
+        }
+        let mut targets: Vec<Target> = Vec::new();
+        let mut by_text: HashMap<String, usize> = HashMap::new();
+        let mut target = |key: String, text: &str| -> Result<usize, SentryError> {
+            let text = text.trim();
+            if let Some(&i) = by_text.get(text) {
+                return Ok(i);
+            }
+            let dsn = config::parse_dsn(text).map_err(|m| config_err(key.clone(), m))?;
+            let client = concat!("weir/", env!("CARGO_PKG_VERSION"));
+            let mut pairs = vec![
+                ("sentry_key", dsn.public_key().to_owned()),
+                ("sentry_version", "7".to_owned()),
+                ("sentry_client", client.to_owned()),
+            ];
+            if let Some(secret) = dsn.secret_key() {
+                pairs.push(("sentry_secret", secret.to_owned()));
+            }
+            let auth =
+                Auth::from_pairs(pairs).map_err(|e| config_err(key.clone(), e.to_string()))?;
+            let mut auth = HeaderValue::from_str(&auth.to_string())
+                .map_err(|_| config_err(key.clone(), "the DSN's key is not printable".into()))?;
+            auth.set_sensitive(true);
+            targets.push(Target {
+                url: dsn.envelope_api_url(),
+                auth,
+                name: format!("project {} at {}", dsn.project_id(), dsn.host()),
+            });
+            by_text.insert(text.to_owned(), targets.len() - 1);
+            Ok(targets.len() - 1)
+        };
+        let mut routes = Routes::default();
+        if let Some(dsn) = cfg.default_dsn() {
+            routes.default = Some(target("dsn".into(), dsn)?);
+        }
+        for (tenant, dsn) in &cfg.dsns_by_tenant {
+            let i = target(format!("dsns_by_tenant.{tenant}"), dsn)?;
+            routes.by_tenant.insert(tenant.clone(), i);
+        }
+        for (service, dsn) in &cfg.dsns_by_service {
+            let i = target(format!("dsns_by_service.{service}"), dsn)?;
+            routes.by_service.insert(service.clone(), i);
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                id: Arc::from(id),
+                client: client::build(id, cfg)?,
+                targets,
+                routes,
+                shape: Shape {
+                    environment: cfg.environment.clone().filter(|e| !e.is_empty()),
+                    tag_attributes: cfg.tag_attributes.clone(),
+                },
+                transactions: cfg.transactions,
+                compression: cfg.compression,
+                timeout: cfg.timeout,
+                limits: RateLimits::default(),
+                clock,
+                settled: Mutex::new(HashMap::new()),
+                metrics,
+            }),
+        })
+    }
+}
+
+impl Inner {
+    /// Counts `records` of `signal` and `tenant` as lost for `reason`.
+    fn count_dropped(&self, signal: &str, tenant: &TenantId, reason: &str, records: u64) {
+        if records == 0 {
+            return;
+        }
+        let label = self.metrics.tenant_label(tenant);
+        self.metrics
+            .counter(
+                catalogue::RECORDS_DROPPED,
+                &[signal, &self.id, &label, reason],
+            )
+            .add(records);
+    }
+}
+
+impl Exporter for SentryExporter {
+    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<(), ExportError>> {
+        let inner = Arc::clone(&self.inner);
+        if bundle.kind() == SignalKind::Metrics {
+            // Config validation allows `sentry` in traces and logs pipelines only.
+            let msg = format!(
+                "sentry exporter {}: only traces and logs can be sent to Sentry, not metrics",
+                inner.id
+            );
+            return Box::pin(async move { Err(ExportError::permanent(msg)) });
+        }
+        Box::pin(async move { send::export(&inner, &bundle).await })
+    }
+}
+
+impl fmt::Debug for SentryExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let targets: Vec<&str> = self.inner.targets.iter().map(|t| t.name.as_str()).collect();
+        f.debug_struct("SentryExporter")
+            .field("id", &self.inner.id)
+            .field("targets", &targets)
+            .field("transactions", &self.inner.transactions)
+            .field("compression", &self.inner.compression)
+            .finish_non_exhaustive()
+    }
+}
