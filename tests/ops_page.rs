@@ -383,6 +383,15 @@ async fn the_overview_shows_known_traffic_escaped_and_without_secrets() {
         !SECRETS.iter().any(|s| health.contains(s)),
         "a secret is in /health: {health}"
     );
+    let logs = weir.stderr_lines().join("\n");
+    assert!(
+        logs.contains("[REDACTED]"),
+        "the backend's answer is logged, masked"
+    );
+    assert!(
+        !SECRETS[1..].iter().any(|s| logs.contains(s)),
+        "a secret the backend echoed is in weir's log: {logs}"
+    );
 }
 
 /// `chromium` on PATH; panics (never skips) when it is missing.

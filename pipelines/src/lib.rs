@@ -9,6 +9,8 @@
 //! - [`Pipeline`] and [`Router`]: processors then fan-out, and the receiver-facing entry point.
 //! - [`Metrics`]: the one metrics handle every component counts through.
 //! - [`correlation`]: request, trace and span ids of a record, used the same way by every exporter.
+//! - [`scrub`]: credentials masked in messages that came from outside (backend answers) before
+//!   weir logs or shows them.
 
 pub mod batch;
 pub mod bundle;
@@ -19,6 +21,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod processor;
 pub mod queue;
+pub mod scrub;
 pub mod test_util;
 
 pub use batch::{Batch, Signal, SignalKind};

@@ -120,16 +120,15 @@ pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Durati
 }
 
 /// At most [`MAX_MESSAGE_BYTES`] of `text` (cut at a character boundary), with control
-/// characters replaced by spaces so that a backend's message cannot break a log line.
+/// characters replaced by spaces so that a backend's message cannot break a log line, and
+/// credentials masked ([`weir_pipeline::scrub`]).
 pub(crate) fn clean(text: &str) -> String {
     let mut end = text.len().min(MAX_MESSAGE_BYTES);
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    text[..end]
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    // Backends echo what they were sent: credentials are masked before anyone logs this.
+    weir_pipeline::scrub::scrub(&text[..end])
 }
 
 /// An error and its causes, `outer: inner: ...`.
@@ -217,5 +216,9 @@ mod tests {
         let cut = clean(&long);
         assert!(cut.len() <= MAX_MESSAGE_BYTES && cut.len() >= MAX_MESSAGE_BYTES - 1);
         assert_eq!(clean("a\nb\tc"), "a b c");
+        assert_eq!(
+            clean("denied: Bearer abc.def for https://u:pw@host/x"),
+            "denied: Bearer [REDACTED] for https://[REDACTED]@host/x"
+        );
     }
 }

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use super::RetryConfig;
 use super::retry::Backoff;
 use crate::metrics::catalogue;
+use crate::scrub::scrub;
 use crate::{Bundle, ExportError, Exporter, Metrics};
 
 /// Why a bundle was given up.
@@ -98,7 +99,7 @@ impl Delivery {
                     signal,
                     records,
                     reason = f.reason,
-                    error = %f.error,
+                    error = %scrub(&f.error.to_string()),
                     "records dropped"
                 );
             }
@@ -123,7 +124,8 @@ impl Delivery {
                     return Err(Failure { reason: "shutdown", error: ExportError::retryable("drain deadline passed") });
                 }
             };
-            self.metrics.note_export(&self.id, Some(&error.to_string()));
+            self.metrics
+                .note_export(&self.id, Some(&scrub(&error.to_string())));
             let retry_after = match &error {
                 ExportError::Permanent(_) => {
                     return Err(Failure {
@@ -147,7 +149,7 @@ impl Delivery {
                     error,
                 });
             }
-            tracing::debug!(exporter = %self.id, error = %error, wait_ms = wait.as_millis() as u64, "retrying");
+            tracing::debug!(exporter = %self.id, error = %scrub(&error.to_string()), wait_ms = wait.as_millis() as u64, "retrying");
             self.metrics
                 .counter(catalogue::EXPORTER_RETRIES, &[&self.id])
                 .add(1);

@@ -14,7 +14,8 @@ use std::net::SocketAddr;
 use http::{HeaderMap, header};
 use sha2::{Digest, Sha256};
 
-use super::b64;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 
 /// The realm of the Basic challenge: what a browser shows in its sign-in prompt.
 pub const REALM: &str = "weir ops";
@@ -113,7 +114,7 @@ fn presented_token(value: &str) -> Option<String> {
         return (!rest.is_empty()).then(|| rest.to_owned());
     }
     if scheme.eq_ignore_ascii_case("basic") {
-        let pair = String::from_utf8(b64::decode(rest)?).ok()?;
+        let pair = String::from_utf8(STANDARD.decode(rest).ok()?).ok()?;
         let (_, password) = pair.split_once(':')?;
         return (!password.is_empty()).then(|| password.to_owned());
     }
@@ -145,7 +146,7 @@ mod tests {
         let gate = Gate::new(Some(TOKEN), addr("0.0.0.0:8888"));
         assert_eq!(gate.check(&with_auth(&format!("Bearer {TOKEN}"))), Ok(()));
         assert_eq!(gate.check(&with_auth(&format!("bearer  {TOKEN} "))), Ok(()));
-        let basic = b64::encode(format!("anyone:{TOKEN}").as_bytes());
+        let basic = STANDARD.encode(format!("anyone:{TOKEN}").as_bytes());
         assert_eq!(gate.check(&with_auth(&format!("Basic {basic}"))), Ok(()));
         // A token on loopback is still required.
         let local = Gate::new(Some(TOKEN), addr("127.0.0.1:8888"));
@@ -160,8 +161,8 @@ mod tests {
             format!("Bearer {TOKEN}x"),
             "Bearer ".to_owned(),
             format!("Token {TOKEN}"),
-            format!("Basic {}", b64::encode(TOKEN.as_bytes())), // no user:
-            format!("Basic {}", b64::encode(format!("{TOKEN}:").as_bytes())), // token as user
+            format!("Basic {}", STANDARD.encode(TOKEN.as_bytes())), // no user:
+            format!("Basic {}", STANDARD.encode(format!("{TOKEN}:").as_bytes())), // token as user
             "Basic !!!".to_owned(),
         ];
         for w in wrong {

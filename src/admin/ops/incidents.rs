@@ -17,7 +17,7 @@ use serde::Serialize;
 use weir_pipeline::metrics::ExportNote;
 
 use super::super::views::Totals;
-use super::sanitize::Scrubber;
+use weir_pipeline::scrub::Scrubber;
 
 /// One thing that went wrong.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -6,7 +6,7 @@
 //! Access (`auth.rs`): with `service.admin.ops.token` set, a Bearer token or HTTP Basic auth
 //! (any user, the token as password); without it, open on a loopback admin endpoint and 403
 //! elsewhere. The figures are aggregates built from the `/metrics?format=json` and `/health`
-//! views (`overview.rs`); messages are cleaned of credentials (`sanitize.rs`) and everything
+//! views (`overview.rs`); messages are cleaned of credentials (`weir_pipeline::scrub`) and everything
 //! is escaped into HTML (`render.rs`, `format.rs`). Responses forbid caching, framing and any
 //! script but the page's own (by hash).
 //!
@@ -14,14 +14,12 @@
 //! with a message saying what to do; serving a page never fails otherwise.
 
 mod auth;
-mod b64;
 #[cfg(test)]
 mod config_tests;
 mod format;
 mod incidents;
 mod overview;
 mod render;
-mod sanitize;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, LazyLock, Weak};
@@ -31,6 +29,8 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use sha2::{Digest, Sha256};
 use weir_pipeline::Metrics;
@@ -38,9 +38,9 @@ use weir_pipeline::metrics::catalogue;
 
 use self::auth::{Denied, Gate};
 use self::incidents::Incidents;
-pub use self::sanitize::Scrubber;
 use super::AdminState;
 use crate::config::service::OpsConfig;
+pub use weir_pipeline::scrub::Scrubber;
 
 /// The page's path.
 pub const PAGE: &str = "/admin/ops/overview";
@@ -117,7 +117,7 @@ pub fn spawn_sampler(state: Weak<AdminState>) {
 
 /// The `Content-Security-Policy` of the page: nothing from elsewhere, and only its own script.
 static POLICY: LazyLock<String> = LazyLock::new(|| {
-    let hash = b64::encode(&Sha256::digest(render::SCRIPT.as_bytes()));
+    let hash = STANDARD.encode(Sha256::digest(render::SCRIPT.as_bytes()));
     format!(
         "default-src 'none'; script-src 'sha256-{hash}'; style-src 'unsafe-inline'; \
          connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; \

@@ -1,5 +1,6 @@
-//! Cleaning a message before an operator sees it on `/health` or the ops page: exporters
-//! already keep credentials out of their errors, and this is the second line. It masks the
+//! Cleaning a message before anyone sees it: in weir's own logs, on `/health` and on the ops
+//! page. Backends echo what they were sent, and an exporter's error can carry their answer, so
+//! every message that comes from outside goes through here. It masks the
 //! user and password of URLs (`https://user:pw@host` → `https://[REDACTED]@host`), the
 //! credentials after `Bearer`/`Basic`, the values of credential-like keys (`token=…`,
 //! `password: …`, `api_key`, `sentry_key`, `authorization`, …) and every secret weir knows
@@ -32,6 +33,11 @@ static PATTERNS: LazyLock<Option<[(Regex, &'static str); 3]>> = LazyLock::new(||
         (keyed, "${1}${2}[REDACTED]"),
     ])
 });
+
+/// `message` cleaned by a [`Scrubber`] that knows no config secret: what weir's logs use.
+pub fn scrub(message: &str) -> String {
+    Scrubber::default().scrub(message)
+}
 
 /// Masks secrets in messages; see the module docs.
 #[derive(Debug, Clone, Default)]
