@@ -256,73 +256,51 @@ async fn build_exporters(config: &Config, metrics: &Metrics) -> Result<Exporters
             id: name.clone(),
             message: e.to_string(),
         };
+        // An exporter behind the engine: its queue (with a pipeline's `batch` mapped onto it)
+        // and retries.
+        let queued = |exporter: Arc<dyn Exporter>,
+                      queue: &QueueConfig,
+                      retry: &RetryConfig,
+                      timeout: Duration| {
+            let queue = with_pipeline_batching(config, id, queue);
+            delivered(&name, exporter, &queue, retry, timeout, metrics)
+        };
         let handle = match cfg {
             ExporterConfig::Debug(c) => ExporterHandle::Direct(Arc::new(Accounted::new(
                 &name,
                 Arc::new(DebugExporter::new(&name, c).map_err(|e| failed(&e))?),
                 metrics.clone(),
             ))),
-            ExporterConfig::Otlp(c) => {
-                let exporter = OtlpGrpcExporter::new(&name, c).map_err(|e| failed(&e))?;
-                let queue = with_pipeline_batching(config, id, &c.sending_queue);
-                delivered(
-                    &name,
-                    Arc::new(exporter),
-                    &queue,
-                    &c.retry_on_failure,
-                    c.timeout,
-                    metrics,
-                )
-            }
-            ExporterConfig::OtlpHttp(c) => {
-                let exporter = OtlpHttpExporter::new(&name, c).map_err(|e| failed(&e))?;
-                let queue = with_pipeline_batching(config, id, &c.sending_queue);
-                delivered(
-                    &name,
-                    Arc::new(exporter),
-                    &queue,
-                    &c.retry_on_failure,
-                    c.timeout,
-                    metrics,
-                )
-            }
-            ExporterConfig::Loki(c) => {
-                let exporter = LokiExporter::new(&name, c).map_err(|e| failed(&e))?;
-                let queue = with_pipeline_batching(config, id, &c.sending_queue);
-                delivered(
-                    &name,
-                    Arc::new(exporter),
-                    &queue,
-                    &c.retry_on_failure,
-                    c.timeout,
-                    metrics,
-                )
-            }
-            ExporterConfig::Sentry(c) => {
-                let exporter =
-                    SentryExporter::new(&name, c, metrics.clone()).map_err(|e| failed(&e))?;
-                let queue = with_pipeline_batching(config, id, &c.sending_queue);
-                delivered(
-                    &name,
-                    Arc::new(exporter),
-                    &queue,
-                    &c.retry_on_failure,
-                    c.timeout,
-                    metrics,
-                )
-            }
-            ExporterConfig::RemoteWrite(c) => {
-                let exporter = RemoteWriteExporter::new(&name, c).map_err(|e| failed(&e))?;
-                let queue = with_pipeline_batching(config, id, &c.sending_queue);
-                delivered(
-                    &name,
-                    Arc::new(exporter),
-                    &queue,
-                    &c.retry_on_failure,
-                    c.timeout,
-                    metrics,
-                )
-            }
+            ExporterConfig::Otlp(c) => queued(
+                Arc::new(OtlpGrpcExporter::new(&name, c).map_err(|e| failed(&e))?),
+                &c.sending_queue,
+                &c.retry_on_failure,
+                c.timeout,
+            ),
+            ExporterConfig::OtlpHttp(c) => queued(
+                Arc::new(OtlpHttpExporter::new(&name, c).map_err(|e| failed(&e))?),
+                &c.sending_queue,
+                &c.retry_on_failure,
+                c.timeout,
+            ),
+            ExporterConfig::Loki(c) => queued(
+                Arc::new(LokiExporter::new(&name, c).map_err(|e| failed(&e))?),
+                &c.sending_queue,
+                &c.retry_on_failure,
+                c.timeout,
+            ),
+            ExporterConfig::Sentry(c) => queued(
+                Arc::new(SentryExporter::new(&name, c, metrics.clone()).map_err(|e| failed(&e))?),
+                &c.sending_queue,
+                &c.retry_on_failure,
+                c.timeout,
+            ),
+            ExporterConfig::RemoteWrite(c) => queued(
+                Arc::new(RemoteWriteExporter::new(&name, c).map_err(|e| failed(&e))?),
+                &c.sending_queue,
+                &c.retry_on_failure,
+                c.timeout,
+            ),
             ExporterConfig::Prometheus(c) => {
                 // A scrape endpoint only updates its in-memory view: inline, no queue.
                 let exporter = PrometheusExporter::bind(&name, c)
@@ -428,7 +406,7 @@ fn build_processor(
             Arc::new(Enrich::new(&name, c, metrics.clone()).map_err(|e| failed(&e))?)
         }
         ProcessorConfig::TenantLimit(c) => {
-            Arc::new(TenantLimit::new(&name, c, metrics.clone()).map_err(|e| failed(&e))?)
+            Arc::new(TenantLimit::new(&name, c).map_err(|e| failed(&e))?)
         }
     })
 }

@@ -320,3 +320,22 @@ fn self_traces_may_not_loop_into_own_receiver() {
         ],
     );
 }
+
+#[test]
+fn the_readme_full_config_examples_load() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    // Every YAML block that is a whole config (it has pipelines); the others are fragments.
+    let whole: Vec<&str> = readme
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|rest| rest.split("```").next())
+        .filter(|block| block.contains("pipelines:"))
+        .collect();
+    assert!(!whole.is_empty(), "README.md has no whole config example");
+    for block in whole {
+        if let Err(e) = load(block) {
+            panic!("a README example does not load:\n{block}\n{e}");
+        }
+    }
+}

@@ -396,17 +396,7 @@ async fn the_overview_shows_known_traffic_escaped_and_without_secrets() {
 
 /// `chromium` on PATH; panics (never skips) when it is missing.
 fn chromium() -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("chromium"))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "`chromium` is not on PATH: the ops page test needs a real browser. Install \
-                 Debian's package (`apt-get install --no-install-recommends chromium`, as \
-                 .ci/run does)."
-            )
-        })
+    common::debian_tool("chromium", "chromium")
 }
 
 /// The flags of every chromium run here: headless, offline from Google, no first-run work.

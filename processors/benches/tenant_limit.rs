@@ -17,7 +17,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use weir_pipeline::otlp::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
-use weir_pipeline::{Batch, Metrics, Processor, RequestContext, RequestId, Signal, TenantId};
+use weir_pipeline::{Batch, Processor, RequestContext, RequestId, Signal, TenantId};
 use weir_processors::tenant_limit::{TenantLimit, TenantLimitConfig};
 
 const TENANTS: usize = 10_000;
@@ -46,7 +46,7 @@ fn processor(yaml: &str) -> TenantLimit {
     for t in (0..TENANTS).step_by(10) {
         cfg.overrides.insert(format!("tenant-{t}"), over);
     }
-    TenantLimit::new("tenant_limit", &cfg, Metrics::new()).expect("valid config")
+    TenantLimit::new("tenant_limit", &cfg).expect("valid config")
 }
 
 fn run(c: &mut Criterion, name: &str, p: &TenantLimit) {

@@ -408,6 +408,21 @@ impl Drop for Weir {
     }
 }
 
+/// The absolute path of `name` on PATH; panics (never skips) when it is missing, naming the
+/// Debian `package` that provides it (`.ci/run` installs it).
+pub fn debian_tool(name: &str, package: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "`{name}` is not on PATH: this test needs the real thing. Install the Debian \
+                 package (`apt-get install --no-install-recommends {package}`, as .ci/run does)."
+            )
+        })
+}
+
 /// The Python that has the OpenTelemetry SDK: `$WEIR_TEST_PYTHON`, else the workspace's
 /// `.venv/bin/python`. Panics (never skips) when neither exists.
 pub fn python() -> PathBuf {

@@ -22,16 +22,7 @@ pub const POLL_EVERY: Duration = Duration::from_millis(200);
 
 /// The absolute path of `name` on PATH; panics (never skips) when it is missing.
 pub fn tool(name: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "`{name}` is not on PATH: these tests need a real Prometheus and promtool. \
-                 Install the Debian package (`apt-get install prometheus`, as .ci/run does)."
-            )
-        })
+    super::debian_tool(name, "prometheus")
 }
 
 /// `examples/prometheus/<name>` in the workspace.

@@ -59,7 +59,7 @@ use std::time::Duration;
 
 use foldhash::fast::RandomState;
 use governor::clock::{Clock, Reference};
-use weir_pipeline::{Batch, Metrics, Outcome, Processor, Refusal, RefusalKind, TenantId};
+use weir_pipeline::{Batch, Outcome, Processor, Refusal, RefusalKind, TenantId};
 
 pub use config::{Limits, MAX_RATE, TenantLimitConfig, UNSUPPORTED_COLLECTOR_KEYS};
 /// The clock of [`TenantLimit::new`], and the fake one tests drive with
@@ -117,14 +117,10 @@ enum Answer<'g, C: Clock> {
 }
 
 impl TenantLimit<DefaultClock> {
-    /// Builds the processor `id` from `cfg`, on the real clock. `metrics` is not used: the
-    /// receivers count what this processor refuses.
-    pub fn new(
-        id: &str,
-        cfg: &TenantLimitConfig,
-        metrics: Metrics,
-    ) -> Result<Self, TenantLimitError> {
-        Self::with_clock(id, cfg, metrics, DefaultClock::default())
+    /// Builds the processor `id` from `cfg`, on the real clock. It takes no metrics handle:
+    /// the receivers count what this processor refuses.
+    pub fn new(id: &str, cfg: &TenantLimitConfig) -> Result<Self, TenantLimitError> {
+        Self::with_clock(id, cfg, DefaultClock::default())
     }
 }
 
@@ -133,7 +129,6 @@ impl<C: Clock + Clone> TenantLimit<C> {
     pub fn with_clock(
         id: &str,
         cfg: &TenantLimitConfig,
-        _metrics: Metrics,
         clock: C,
     ) -> Result<Self, TenantLimitError> {
         let error = |key: String, message: String| TenantLimitError::Config {

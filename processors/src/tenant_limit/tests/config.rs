@@ -149,7 +149,7 @@ fn override_tenant_ids_follow_the_tenant_rules() {
 #[test]
 fn building_refuses_what_problems_reports() {
     let cfg = parse("{ records_per_second: 5, overrides: { 'a b': {} } }").expect("parses");
-    let err = TenantLimit::new("tenant_limit/x", &cfg, Metrics::new()).expect_err("bad id");
+    let err = TenantLimit::new("tenant_limit/x", &cfg).expect_err("bad id");
     let TenantLimitError::Config { id, key, .. } = &err;
     assert_eq!(
         (id.as_str(), key.as_str()),

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use weir_pipeline::otlp::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use weir_pipeline::{
-    Batch, Metrics, Outcome, Processor, RefusalKind, RequestContext, RequestId, Signal, TenantId,
+    Batch, Outcome, Processor, RefusalKind, RequestContext, RequestId, Signal, TenantId,
 };
 
 use super::{FakeRelativeClock, TenantLimit, TenantLimitConfig};
@@ -19,8 +19,7 @@ use super::{FakeRelativeClock, TenantLimit, TenantLimitConfig};
 fn limit(yaml: &str) -> (TenantLimit<FakeRelativeClock>, FakeRelativeClock) {
     let cfg: TenantLimitConfig = serde_yaml_ng::from_str(yaml).expect("parses");
     let clock = FakeRelativeClock::default();
-    let p = TenantLimit::with_clock("tenant_limit", &cfg, Metrics::new(), clock.clone())
-        .expect("valid config");
+    let p = TenantLimit::with_clock("tenant_limit", &cfg, clock.clone()).expect("valid config");
     (p, clock)
 }
 
