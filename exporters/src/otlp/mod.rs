@@ -105,7 +105,7 @@ struct Inner {
     id: Arc<str>,
     uri: http::Uri,
     compression: Compression,
-    /// The channel, with `send_compressed` already applied.
+    /// The channel, with `send_compressed` and `accept_compressed` already applied.
     grpc: Grpc<Channel>,
     /// `headers`, parsed once.
     metadata: MetadataMap,
@@ -145,7 +145,12 @@ impl OtlpGrpcExporter {
                 .tls_config(tls_config(id, &cfg.tls)?)
                 .map_err(transport_err)?;
         }
-        let mut grpc = Grpc::new(endpoint.connect_lazy());
+        // Servers may answer in the request's encoding (grpc-go does: Tempo, the Collector), so
+        // every encoding weir can send is also accepted in answers.
+        let mut grpc = Grpc::new(endpoint.connect_lazy())
+            .accept_compressed(CompressionEncoding::Gzip)
+            .accept_compressed(CompressionEncoding::Zstd)
+            .accept_compressed(CompressionEncoding::Deflate);
         grpc = match compression {
             Compression::Gzip => grpc.send_compressed(CompressionEncoding::Gzip),
             Compression::Zstd => grpc.send_compressed(CompressionEncoding::Zstd),

@@ -126,12 +126,24 @@ async fn start_with(
     }
     let router = server
         .add_service(
+            // Answers compressed in the request's encoding, as grpc-go servers (Tempo, the
+            // Collector) do.
             TraceServiceServer::new(backend.clone())
                 .accept_compressed(gzip)
-                .accept_compressed(zstd),
+                .accept_compressed(zstd)
+                .send_compressed(gzip)
+                .send_compressed(zstd),
         )
-        .add_service(MetricsServiceServer::new(backend.clone()).accept_compressed(gzip))
-        .add_service(LogsServiceServer::new(backend.clone()).accept_compressed(gzip));
+        .add_service(
+            MetricsServiceServer::new(backend.clone())
+                .accept_compressed(gzip)
+                .send_compressed(gzip),
+        )
+        .add_service(
+            LogsServiceServer::new(backend.clone())
+                .accept_compressed(gzip)
+                .send_compressed(gzip),
+        );
     tokio::spawn(router.serve_with_incoming(TcpListenerStream::new(listener)));
     (backend, addr)
 }
