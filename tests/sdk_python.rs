@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde_json::{Value, json};
 
-use common::{OTLP_RECEIVER, Weir, attr, attrs, python, sdk};
+use common::{OTLP_RECEIVER, Weir, attr, attrs, ledger, python, sdk};
 
 const SERVICE_NAME: &str = "checkout-svc";
 const RESOURCE_ATTRIBUTES: &str = "deployment.environment.name=sdk-test,team=payments";
@@ -71,6 +71,14 @@ service:
 "
     ));
     let report = run_send_all(protocol, &sdk_endpoint(&relay, protocol));
+    // Everything the relay accepted was delivered to the sink: nothing dropped or pending.
+    let accounts = ledger::assert_balanced_blocking(&relay, &ledger::every_signal(exporter));
+    assert!(
+        accounts
+            .iter()
+            .all(|a| a.dropped.is_empty() && a.delivered > 0),
+        "{accounts:?}"
+    );
     // SIGTERM: the relay stops its receivers, drains its queues into the sink, and exits 0.
     let status = relay.stop();
     assert!(status.success(), "relay exited with {status}");
@@ -113,6 +121,7 @@ fn check_everything(weir: &mut Weir, report: &Value, protocol: &str) {
     check_traces(&weir.records_of("traces"), report);
     check_metrics(&weir.records_of("metrics"), report);
     check_logs(&weir.records_of("logs"), report);
+    ledger::assert_balanced_blocking(weir, &ledger::every_signal("debug"));
 
     let status = weir.stop();
     assert!(status.success(), "weir exited with {status} after SIGTERM");

@@ -27,7 +27,7 @@ pub mod test_util;
 pub use batch::{Batch, Signal, SignalKind};
 pub use bundle::Bundle;
 pub use context::{RequestContext, RequestId, TenantId, TenantIdError, TraceParent};
-pub use exporter::{BoxError, ExportError, Exporter};
+pub use exporter::{BoxError, ExportError, Exporter, REJECTED_BY_BACKEND, Sent};
 pub use metrics::Metrics;
 pub use pipeline::{Accepted, Pipeline, Router, SubmitError};
 pub use processor::{Outcome, Processor, Refusal, RefusalKind};

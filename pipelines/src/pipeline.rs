@@ -66,6 +66,16 @@ pub struct Accepted {
 }
 
 impl Accepted {
+    /// What the client is told for a request taken in `parts` (one per tenant): the rejected
+    /// records added up, the messages joined.
+    pub fn total(parts: &[Accepted]) -> Accepted {
+        let mut total = Accepted::default();
+        for a in parts {
+            total.add(a.rejected, a.message.clone());
+        }
+        total
+    }
+
     fn add(&mut self, rejected: u64, message: Option<String>) {
         self.rejected += rejected;
         if let Some(m) = message {
@@ -301,14 +311,18 @@ impl Router {
         if let [only] = pipelines.as_slice() {
             return only.submit(batch).await;
         }
-        self.submit_all(vec![batch]).await
+        let parts = self.submit_all(vec![batch]).await?;
+        Ok(Accepted::total(&parts))
     }
 
     /// Hands several batches (one request split per tenant) to their pipelines, all or none:
     /// every pipeline of every batch prepares (processors, reservations) before any commits,
-    /// so a refusal of one part queues nothing of the others. The rejected count is, per
-    /// batch, the largest any of its pipelines reported, summed over the batches.
-    pub async fn submit_all(&self, batches: Vec<Batch>) -> Result<Accepted, SubmitError> {
+    /// so a refusal of one part queues nothing of the others. Answers one [`Accepted`] per
+    /// batch, in order, whose rejected count is the largest any of its pipelines reported, so
+    /// that each tenant's rejections are counted against that tenant
+    /// ([`Accepted::total`] is what the client is told).
+    pub async fn submit_all(&self, batches: Vec<Batch>) -> Result<Vec<Accepted>, SubmitError> {
+        let parts = batches.len();
         let mut prepared = Vec::new();
         for (part, batch) in batches.into_iter().enumerate() {
             let kind = batch.signal.kind();
@@ -333,19 +347,15 @@ impl Router {
         for (_, p) in &prepared {
             p.export_direct().await?;
         }
-        let mut per_part: BTreeMap<usize, Accepted> = BTreeMap::new();
+        let mut per_part = vec![Accepted::default(); parts];
         for (part, p) in prepared {
             let a = p.commit();
-            let merged = per_part.entry(part).or_default();
+            let merged = &mut per_part[part];
             merged.rejected = merged.rejected.max(a.rejected);
             if merged.message.is_none() {
                 merged.message = a.message;
             }
         }
-        let mut total = Accepted::default();
-        for a in per_part.into_values() {
-            total.add(a.rejected, a.message);
-        }
-        Ok(total)
+        Ok(per_part)
     }
 }

@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 
 use crate::pipeline::{NamedExporter, NamedProcessor};
 use crate::{
-    Batch, Bundle, ExportError, Exporter, Outcome, Pipeline, Processor, Router, SignalKind,
+    Batch, Bundle, ExportError, Exporter, Outcome, Pipeline, Processor, Router, Sent, SignalKind,
 };
 
 /// Keeps every batch it is given; tests read them back.
@@ -48,10 +48,10 @@ impl CollectingExporter {
 }
 
 impl Exporter for CollectingExporter {
-    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<(), ExportError>> {
+    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<Sent, ExportError>> {
         self.batches.lock().extend(bundle.parts().iter().cloned());
         self.arrived.notify_waiters();
-        Box::pin(async { Ok(()) })
+        Box::pin(async { Ok(Sent::all()) })
     }
 }
 
@@ -59,7 +59,7 @@ impl Exporter for CollectingExporter {
 pub struct FailingExporter;
 
 impl Exporter for FailingExporter {
-    fn export(&self, _bundle: Arc<Bundle>) -> BoxFuture<'static, Result<(), ExportError>> {
+    fn export(&self, _bundle: Arc<Bundle>) -> BoxFuture<'static, Result<Sent, ExportError>> {
         Box::pin(async { Err(ExportError::retryable("backend down")) })
     }
 }

@@ -89,15 +89,16 @@ pub async fn ingest(
     let submit = async {
         match batches.len() {
             1 => match batches.pop() {
-                Some(b) => shared.router.submit(b).await,
-                None => Ok(Accepted::default()),
+                Some(b) => shared.router.submit(b).await.map(|a| vec![a]),
+                None => Ok(Vec::new()),
             },
             _ => shared.router.submit_all(batches).await,
         }
     };
-    let result = submit.instrument(span.clone()).await;
+    let per_part = submit.instrument(span.clone()).await;
     let _entered = span.enter();
-    count(shared, kind, &shares, &result);
+    count(shared, kind, &shares, &per_part);
+    let result = per_part.map(|parts| Accepted::total(&parts));
     if let Err(err) = &result {
         tracing::warn!(
             request_id = %request_id,
@@ -111,22 +112,20 @@ pub async fn ingest(
     result
 }
 
-/// Counts accepted and refused records and accepted bytes per tenant part. Records rejected by
-/// processors are charged to the parts in order.
+/// Counts accepted and refused records and accepted bytes per tenant part; records rejected
+/// by processors are charged to the part (tenant) they were rejected from.
 fn count(
     shared: &ReceiverShared,
     kind: SignalKind,
     shares: &[(TenantId, u64, u64)],
-    result: &Result<Accepted, SubmitError>,
+    result: &Result<Vec<Accepted>, SubmitError>,
 ) {
-    let mut rejected = result.as_ref().map_or(0, |a| a.rejected);
-    for (tenant, n, b) in shares {
+    for (i, (tenant, n, b)) in shares.iter().enumerate() {
         let tenant_label = shared.metrics.tenant_label(tenant);
         let labels = [kind.as_str(), &*shared.id, &*tenant_label];
         match result {
-            Ok(_) => {
-                let r = rejected.min(*n);
-                rejected -= r;
+            Ok(parts) => {
+                let r = parts.get(i).map_or(0, |a| a.rejected).min(*n);
                 shared
                     .metrics
                     .counter(catalogue::RECEIVER_ACCEPTED_RECORDS, &labels)

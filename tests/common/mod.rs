@@ -14,6 +14,7 @@
 
 pub mod capture;
 pub mod http;
+pub mod ledger;
 pub mod loki;
 pub mod prometheus;
 pub mod sdk;

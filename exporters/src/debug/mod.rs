@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use parking_lot::Mutex;
-use weir_pipeline::{Bundle, ExportError, Exporter};
+use weir_pipeline::{Bundle, ExportError, Exporter, Sent};
 
 pub use config::{DebugConfig, OutputFormat, UNSUPPORTED_COLLECTOR_KEYS, Verbosity};
 
@@ -136,8 +136,8 @@ impl fmt::Debug for DebugExporter {
 }
 
 impl Exporter for DebugExporter {
-    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<(), ExportError>> {
-        let result = self.write(&bundle);
+    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<Sent, ExportError>> {
+        let result = self.write(&bundle).map(|()| Sent::all());
         Box::pin(async move { result })
     }
 }

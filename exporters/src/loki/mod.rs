@@ -53,7 +53,7 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 use http::{HeaderName, HeaderValue, header};
 use reqwest::{Client, Url};
-use weir_pipeline::{Bundle, ExportError, Exporter, SignalKind};
+use weir_pipeline::{Bundle, ExportError, Exporter, Sent, SignalKind};
 
 use crate::http_common::client::{self, ClientError};
 use crate::http_common::headers::tenant_header_name;
@@ -227,7 +227,7 @@ impl Inner {
 }
 
 impl Exporter for LokiExporter {
-    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<(), ExportError>> {
+    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<Sent, ExportError>> {
         let inner = Arc::clone(&self.inner);
         if bundle.kind() != SignalKind::Logs {
             // Config validation allows `loki` in logs pipelines only; never reached from there.
@@ -257,7 +257,7 @@ impl Exporter for LokiExporter {
             );
         }
         if built.streams.is_empty() {
-            return Box::pin(async { Ok(()) });
+            return Box::pin(async { Ok(Sent::all()) });
         }
         let body = match inner.body(built.streams) {
             Ok(body) => body,

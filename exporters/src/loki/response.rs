@@ -9,7 +9,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use http::StatusCode;
-use weir_pipeline::ExportError;
+use weir_pipeline::{ExportError, Sent};
 
 use crate::http_common::response::{RetryOn, clean, read_body, refused};
 
@@ -118,10 +118,10 @@ pub(crate) async fn answer(
     tenant: &str,
     mut response: reqwest::Response,
     refusals: &Refusals,
-) -> Result<(), ExportError> {
+) -> Result<Sent, ExportError> {
     let status = response.status();
     if status.is_success() {
-        return Ok(());
+        return Ok(Sent::all());
     }
     let headers = std::mem::take(response.headers_mut());
     let body = read_body(response, MAX_BODY).await.unwrap_or_default();

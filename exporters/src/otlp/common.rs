@@ -6,7 +6,7 @@ use prost::encoding::message;
 use weir_pipeline::otlp::collector::logs::v1::ExportLogsServiceResponse;
 use weir_pipeline::otlp::collector::metrics::v1::ExportMetricsServiceResponse;
 use weir_pipeline::otlp::collector::trace::v1::ExportTraceServiceResponse;
-use weir_pipeline::{Bundle, Signal, SignalKind};
+use weir_pipeline::{Bundle, REJECTED_BY_BACKEND, Sent, Signal, SignalKind};
 
 use crate::http_common::response::clean;
 
@@ -93,16 +93,18 @@ impl ExportResponse for ExportLogsServiceResponse {
     }
 }
 
-/// Logs a partial success at warn. The export still counts as delivered: OTLP says the backend
-/// will not take the rejected records again, so retrying would only duplicate the rest.
-pub(crate) fn log_partial_success(
+/// What a success says was delivered, logging a partial success at warn. OTLP says the
+/// backend will not take the rejected records again, so retrying would only duplicate the
+/// rest: they are reported as [`REJECTED_BY_BACKEND`] and the rest as delivered.
+pub(crate) fn partial_success(
     exporter: &str,
     kind: SignalKind,
     response: &impl ExportResponse,
-) {
-    if let Some((rejected, message)) = response.partial_success()
-        && (rejected > 0 || !message.is_empty())
-    {
+) -> Sent {
+    let Some((rejected, message)) = response.partial_success() else {
+        return Sent::all();
+    };
+    if rejected > 0 || !message.is_empty() {
         tracing::warn!(
             exporter,
             signal = %kind,
@@ -111,4 +113,5 @@ pub(crate) fn log_partial_success(
             "the backend accepted the export but rejected part of it"
         );
     }
+    Sent::rejecting(REJECTED_BY_BACKEND, u64::try_from(rejected).unwrap_or(0))
 }

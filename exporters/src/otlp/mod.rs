@@ -20,8 +20,9 @@
 //!   message.
 //! - No connection (refused, DNS, TLS handshake) is retryable (tonic reports UNAVAILABLE), and
 //!   so is an attempt that takes longer than `timeout`.
-//! - A success with `partial_success` rejecting records is logged at warn and counts as
-//!   delivered: the backend will not take the rejected records again.
+//! - A success with `partial_success` rejecting records is logged at warn; the rejected records
+//!   are reported as lost (`rejected_by_backend`), the rest as delivered. They are not retried:
+//!   the backend will not take them again.
 
 mod codec;
 pub(crate) mod common;
@@ -48,10 +49,10 @@ use tonic_types::StatusExt;
 use weir_pipeline::otlp::collector::logs::v1::ExportLogsServiceResponse;
 use weir_pipeline::otlp::collector::metrics::v1::ExportMetricsServiceResponse;
 use weir_pipeline::otlp::collector::trace::v1::ExportTraceServiceResponse;
-use weir_pipeline::{Bundle, ExportError, Exporter, SignalKind};
+use weir_pipeline::{Bundle, ExportError, Exporter, Sent, SignalKind};
 
 use codec::BundleCodec;
-use common::{Compression, ExportResponse, log_partial_success};
+use common::{Compression, ExportResponse, partial_success};
 use config::GRPC_COMPRESSIONS;
 
 use crate::http_common::headers::tenant_header_name;
@@ -210,7 +211,7 @@ impl Inner {
         &self,
         bundle: Arc<Bundle>,
         path: &'static str,
-    ) -> Result<(), ExportError> {
+    ) -> Result<Sent, ExportError> {
         let kind = bundle.kind();
         let tenant = MetadataValue::try_from(bundle.tenant().as_str());
         let mut request = Request::new(bundle);
@@ -229,10 +230,7 @@ impl Inner {
             .unary(request, PathAndQuery::from_static(path), codec)
             .await
         {
-            Ok(response) => {
-                log_partial_success(&self.id, kind, response.get_ref());
-                Ok(())
-            }
+            Ok(response) => Ok(partial_success(&self.id, kind, response.get_ref())),
             Err(status) => Err(classify(&self.id, &status)),
         }
     }
@@ -275,7 +273,7 @@ fn classify(id: &str, status: &Status) -> ExportError {
 }
 
 impl Exporter for OtlpGrpcExporter {
-    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<(), ExportError>> {
+    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<Sent, ExportError>> {
         let inner = self.inner.clone();
         Box::pin(async move {
             let attempt = async {

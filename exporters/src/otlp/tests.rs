@@ -246,12 +246,17 @@ async fn metrics_and_logs_use_their_services() {
 }
 
 #[tokio::test]
-async fn partial_success_is_success() {
+async fn partial_success_is_success_with_the_rejected_records_reported() {
     let (_backend, addr) = start(|| Ok(2)).await;
-    exporter(&config(addr))
+    let sent = exporter(&config(addr))
         .export(traces_bundle())
         .await
-        .expect("partial success counts as delivered");
+        .expect("partial success is a success");
+    assert_eq!(
+        sent.rejected,
+        [(weir_pipeline::REJECTED_BY_BACKEND, 2)],
+        "the rest is delivered"
+    );
 }
 
 async fn export_against(

@@ -41,7 +41,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use http::{HeaderName, HeaderValue, header};
 use reqwest::{Client, Url};
-use weir_pipeline::{Bundle, ExportError, Exporter, SignalKind};
+use weir_pipeline::{Bundle, ExportError, Exporter, Sent, SignalKind};
 
 use crate::http_common::client::{self, ClientError};
 use crate::http_common::config::check_url;
@@ -188,7 +188,7 @@ fn compress(compression: Compression, raw: &[u8]) -> io::Result<Vec<u8>> {
 }
 
 impl Exporter for OtlpHttpExporter {
-    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<(), ExportError>> {
+    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<Sent, ExportError>> {
         let inner = &self.inner;
         let kind = bundle.kind();
         let Some(url) = inner.urls[index(kind)].clone() else {

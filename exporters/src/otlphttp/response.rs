@@ -6,10 +6,10 @@ use prost::Message;
 use weir_pipeline::otlp::collector::logs::v1::ExportLogsServiceResponse;
 use weir_pipeline::otlp::collector::metrics::v1::ExportMetricsServiceResponse;
 use weir_pipeline::otlp::collector::trace::v1::ExportTraceServiceResponse;
-use weir_pipeline::{ExportError, SignalKind};
+use weir_pipeline::{ExportError, Sent, SignalKind};
 
 use crate::http_common::response::{RetryOn, clean, read_body, refused};
-use crate::otlp::common::{ExportResponse, log_partial_success};
+use crate::otlp::common::{ExportResponse, partial_success};
 
 /// Most of a response body read: enough for any `google.rpc.Status` or partial success.
 const MAX_BODY: usize = 64 << 10;
@@ -19,17 +19,19 @@ pub(crate) async fn answer(
     id: &str,
     kind: SignalKind,
     mut response: reqwest::Response,
-) -> Result<(), ExportError> {
+) -> Result<Sent, ExportError> {
     let status = response.status();
     let headers = std::mem::take(response.headers_mut());
     let body = read_body(response, MAX_BODY).await;
     if status.is_success() {
-        match body {
-            Ok(body) => log_response(id, kind, &body),
+        return Ok(match body {
+            Ok(body) => read_success(id, kind, &body),
             // The backend said yes; a body cut short changes nothing.
-            Err(e) => tracing::debug!(exporter = id, error = %e, "export answer body unreadable"),
-        }
-        return Ok(());
+            Err(e) => {
+                tracing::debug!(exporter = id, error = %e, "export answer body unreadable");
+                Sent::all()
+            }
+        });
     }
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -40,11 +42,15 @@ pub(crate) async fn answer(
     Err(refused(status, &headers, RetryOn::OtlpStatuses, what))
 }
 
-fn log_response(id: &str, kind: SignalKind, body: &[u8]) {
-    fn decode<R: ExportResponse>(id: &str, kind: SignalKind, body: &[u8]) {
+/// A success's body: the partial success it may carry.
+fn read_success(id: &str, kind: SignalKind, body: &[u8]) -> Sent {
+    fn decode<R: ExportResponse>(id: &str, kind: SignalKind, body: &[u8]) -> Sent {
         match R::decode(body) {
-            Ok(response) => log_partial_success(id, kind, &response),
-            Err(e) => tracing::debug!(exporter = id, error = %e, "export answer not protobuf"),
+            Ok(response) => partial_success(id, kind, &response),
+            Err(e) => {
+                tracing::debug!(exporter = id, error = %e, "export answer not protobuf");
+                Sent::all()
+            }
         }
     }
     match kind {

@@ -235,7 +235,7 @@ async fn a_signal_without_url_is_permanent() {
 }
 
 #[tokio::test]
-async fn partial_success_is_success() {
+async fn partial_success_is_success_with_the_rejected_records_reported() {
     let (_backend, addr) = start(|| {
         let body = ExportTraceServiceResponse {
             partial_success: Some(ExportTracePartialSuccess {
@@ -246,10 +246,11 @@ async fn partial_success_is_success() {
         (StatusCode::OK, body.encode_to_vec()).into_response()
     })
     .await;
-    exporter(&config(addr))
+    let sent = exporter(&config(addr))
         .export(traces_bundle())
         .await
-        .expect("partial success counts as delivered");
+        .expect("partial success is a success");
+    assert_eq!(sent.rejected, [(weir_pipeline::REJECTED_BY_BACKEND, 1)]);
 }
 
 async fn export_against(answer: impl Fn() -> Response + Send + Sync + 'static) -> ExportError {

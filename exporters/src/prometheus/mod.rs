@@ -40,7 +40,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::future::BoxFuture;
 use parking_lot::Mutex;
-use weir_pipeline::{Bundle, ExportError, Exporter, Signal};
+use weir_pipeline::{Bundle, ExportError, Exporter, Sent, Signal};
 
 use crate::prom_translate::{Point, Skipped, Translator};
 use state::State;
@@ -209,7 +209,7 @@ impl PrometheusExporter {
 }
 
 impl Exporter for PrometheusExporter {
-    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<(), ExportError>> {
+    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<Sent, ExportError>> {
         if bundle.kind() != weir_pipeline::SignalKind::Metrics {
             let msg = format!(
                 "prometheus exporter {}: only metrics can be exported, not {}",
@@ -219,7 +219,7 @@ impl Exporter for PrometheusExporter {
             return Box::pin(async move { Err(ExportError::permanent(msg)) });
         }
         self.shared.ingest(&bundle);
-        Box::pin(async { Ok(()) })
+        Box::pin(async { Ok(Sent::all()) })
     }
 }
 

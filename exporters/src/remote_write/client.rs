@@ -9,7 +9,7 @@
 
 use http::{HeaderName, HeaderValue, header};
 use reqwest::Client;
-use weir_pipeline::ExportError;
+use weir_pipeline::{ExportError, Sent};
 
 use super::{RemoteWriteConfig, RemoteWriteError};
 use crate::http_common::client;
@@ -40,10 +40,10 @@ pub(crate) fn client(id: &str, cfg: &RemoteWriteConfig) -> Result<Client, Remote
 }
 
 /// The export's result from the backend's answer.
-pub(crate) async fn answer(id: &str, mut response: reqwest::Response) -> Result<(), ExportError> {
+pub(crate) async fn answer(id: &str, mut response: reqwest::Response) -> Result<Sent, ExportError> {
     let status = response.status();
     if status.is_success() {
-        return Ok(());
+        return Ok(Sent::all());
     }
     let headers = std::mem::take(response.headers_mut());
     let body = read_body(response, MAX_BODY).await.unwrap_or_default();

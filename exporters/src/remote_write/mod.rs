@@ -46,7 +46,7 @@ use futures::future::BoxFuture;
 use http::HeaderName;
 use parking_lot::Mutex;
 use reqwest::{Client, Url};
-use weir_pipeline::{Bundle, ExportError, Exporter, Signal};
+use weir_pipeline::{Bundle, ExportError, Exporter, Sent, Signal};
 
 use crate::http_common::ClientError;
 use crate::http_common::config::check_url;
@@ -169,7 +169,7 @@ impl Inner {
 }
 
 impl Exporter for RemoteWriteExporter {
-    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<(), ExportError>> {
+    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<Sent, ExportError>> {
         let inner = Arc::clone(&self.inner);
         let bodies = match inner.bodies(&bundle) {
             Ok(bodies) => bodies,
@@ -194,7 +194,7 @@ impl Exporter for RemoteWriteExporter {
                 })?;
                 client::answer(&inner.id, response).await?;
             }
-            Ok(())
+            Ok(Sent::all())
         })
     }
 }

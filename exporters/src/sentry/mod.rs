@@ -56,7 +56,7 @@ use parking_lot::Mutex;
 use reqwest::{Client, Url};
 use sentry_types::{Auth, Uuid};
 use weir_pipeline::metrics::catalogue;
-use weir_pipeline::{Bundle, ExportError, Exporter, Metrics, SignalKind, TenantId};
+use weir_pipeline::{Bundle, ExportError, Exporter, Metrics, Sent, SignalKind, TenantId};
 
 pub use config::{Compression, SentryConfig, UNSUPPORTED_COLLECTOR_KEYS};
 use event::Shape;
@@ -232,7 +232,7 @@ impl Inner {
 }
 
 impl Exporter for SentryExporter {
-    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<(), ExportError>> {
+    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<Sent, ExportError>> {
         let inner = Arc::clone(&self.inner);
         if bundle.kind() == SignalKind::Metrics {
             // Config validation allows `sentry` in traces and logs pipelines only.

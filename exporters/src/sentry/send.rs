@@ -14,7 +14,7 @@ use futures::StreamExt;
 use http::{StatusCode, header};
 use sentry_types::Uuid;
 use sentry_types::protocol::v7::{Envelope, EnvelopeHeaders};
-use weir_pipeline::{Bundle, ExportError};
+use weir_pipeline::{Bundle, ExportError, Sent};
 
 use super::plan::{self, Item};
 use super::{Compression, Inner, MAX_IN_FLIGHT};
@@ -36,11 +36,10 @@ enum Outcome {
 }
 
 /// Sends `bundle`: Ok unless some item may be taken later (then Retryable).
-pub(crate) async fn export(inner: &Inner, bundle: &Bundle) -> Result<(), ExportError> {
+pub(crate) async fn export(inner: &Inner, bundle: &Bundle) -> Result<Sent, ExportError> {
     let signal = bundle.kind().as_str();
     let tenant = bundle.tenant();
     let plan = plan::build(inner, bundle);
-    inner.count_dropped(signal, tenant, "no_dsn", plan.no_dsn);
     let now = (inner.clock)();
     let mut limited = 0;
     let mut items = Vec::with_capacity(plan.items.len());
@@ -76,14 +75,23 @@ pub(crate) async fn export(inner: &Inner, bundle: &Bundle) -> Result<(), ExportE
             }
         }
     }
-    inner.count_dropped(signal, tenant, "rate_limited", limited);
-    inner.count_dropped(signal, tenant, "permanent", refused);
     match retry {
-        Some((what, retry_after)) => Err(ExportError::Retryable {
-            source: what.into(),
-            retry_after,
-        }),
-        None => Ok(()),
+        Some((what, retry_after)) => {
+            // This bundle will be sent again, skipping what is settled: count those drops now.
+            inner.count_dropped(signal, tenant, "rate_limited", limited);
+            inner.count_dropped(signal, tenant, "permanent", refused);
+            Err(ExportError::Retryable {
+                source: what.into(),
+                retry_after,
+            })
+        }
+        None => {
+            // Records with no DSN are found again by every attempt: counted once, here.
+            let mut sent = Sent::rejecting("no_dsn", plan.no_dsn);
+            sent.reject("rate_limited", limited);
+            sent.reject("permanent", refused);
+            Ok(sent)
+        }
     }
 }
 

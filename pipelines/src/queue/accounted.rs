@@ -1,13 +1,15 @@
 //! Accounting for exporters called inline (the `debug` exporter): counts what they sent and
 //! notes their last outcome for `/health`, like queued exporters do. A failure is counted in
 //! `weir_exporter_failed_records_total` but not as a loss: the client is told to retry.
+//! Records the backend refused inside a success are lost (the client was told they were
+//! taken): counted in `weir_records_dropped_total` by the backend's reason.
 
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
 use crate::metrics::catalogue;
-use crate::{Bundle, ExportError, Exporter, Metrics};
+use crate::{Bundle, ExportError, Exporter, Metrics, Sent};
 
 /// An inline exporter with its sends counted.
 pub struct Accounted {
@@ -28,17 +30,25 @@ impl Accounted {
 }
 
 impl Exporter for Accounted {
-    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<(), ExportError>> {
+    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<Sent, ExportError>> {
         let send = self.exporter.export(Arc::clone(&bundle));
         let (id, metrics) = (Arc::clone(&self.id), self.metrics.clone());
         Box::pin(async move {
             let result = send.await;
             let signal = bundle.kind().as_str();
             match &result {
-                Ok(()) => {
+                Ok(sent) => {
+                    let records = bundle.record_count();
+                    let rejected = sent.rejected_records().min(records);
                     metrics
                         .counter(catalogue::EXPORTER_SENT_RECORDS, &[signal, &id])
-                        .add(bundle.record_count());
+                        .add(records - rejected);
+                    let tenant = metrics.tenant_label(bundle.tenant());
+                    for (reason, n) in &sent.rejected {
+                        metrics
+                            .counter(catalogue::RECORDS_DROPPED, &[signal, &id, &tenant, reason])
+                            .add(*n);
+                    }
                     metrics.note_export(&id, None);
                 }
                 Err(e) => {

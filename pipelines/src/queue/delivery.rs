@@ -4,6 +4,11 @@
 //! A send ends in success, or in a failure with a reason that is also the `reason` label of
 //! `weir_records_dropped_total`: `permanent` (the backend refused the data), `retries_exhausted`
 //! (`max_elapsed_time` passed), `retry_disabled`, or `shutdown` (the drain deadline passed).
+//! A success may say that the backend refused some records for good ([`Sent`]): those are
+//! counted as dropped by the backend's reason, the rest as sent.
+//!
+//! Called inline (`sending_queue.enabled: false`), a failure is answered to the client, who
+//! will send again: it is counted in `weir_exporter_failed_records_total` but is no loss.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +22,7 @@ use super::RetryConfig;
 use super::retry::Backoff;
 use crate::metrics::catalogue;
 use crate::scrub::scrub;
-use crate::{Bundle, ExportError, Exporter, Metrics};
+use crate::{Bundle, ExportError, Exporter, Metrics, Sent};
 
 /// Why a bundle was given up.
 #[derive(Debug, thiserror::Error)]
@@ -61,17 +66,53 @@ impl Delivery {
         }
     }
 
-    /// Sends `bundle` until it is taken or given up, and counts the outcome.
-    pub async fn send(&self, bundle: Arc<Bundle>) -> Result<(), Failure> {
+    /// Sends `bundle` from a queue until it is taken or given up, and counts the outcome: a
+    /// failure is a loss.
+    pub async fn send(&self, bundle: Arc<Bundle>) -> Result<Sent, Failure> {
+        self.deliver(bundle, true).await
+    }
+
+    /// Sends `bundle`; `owned` when weir already answered the client, so a failure is a loss.
+    async fn deliver(&self, bundle: Arc<Bundle>, owned: bool) -> Result<Sent, Failure> {
         let result = self.attempts(&bundle).await;
         let signal = bundle.kind().as_str();
         let records = bundle.record_count();
         match &result {
-            Ok(()) => {
+            Ok(sent) => {
+                let rejected = sent.rejected_records().min(records);
                 self.metrics
                     .counter(catalogue::EXPORTER_SENT_RECORDS, &[signal, &self.id])
-                    .add(records);
+                    .add(records - rejected);
                 self.metrics.note_export(&self.id, None);
+                if rejected > 0 {
+                    let tenant = self.metrics.tenant_label(bundle.tenant());
+                    for (reason, n) in &sent.rejected {
+                        self.metrics
+                            .counter(
+                                catalogue::RECORDS_DROPPED,
+                                &[signal, &self.id, &tenant, reason],
+                            )
+                            .add(*n);
+                    }
+                    tracing::warn!(
+                        exporter = %self.id,
+                        tenant = %bundle.tenant(),
+                        signal,
+                        records = rejected,
+                        reasons = ?sent.rejected,
+                        "records refused by the backend"
+                    );
+                }
+            }
+            Err(f) if !owned => {
+                self.metrics
+                    .note_export(&self.id, Some(&format!("{}: {}", f.reason, f.error)));
+                self.metrics
+                    .counter(
+                        catalogue::EXPORTER_FAILED_RECORDS,
+                        &[signal, &self.id, f.reason],
+                    )
+                    .add(records);
             }
             Err(f) => {
                 self.metrics
@@ -107,7 +148,7 @@ impl Delivery {
         result
     }
 
-    async fn attempts(&self, bundle: &Arc<Bundle>) -> Result<(), Failure> {
+    async fn attempts(&self, bundle: &Arc<Bundle>) -> Result<Sent, Failure> {
         let started = Instant::now();
         let mut backoff = Backoff::new(&self.retry);
         let mut stop = self.stop.clone();
@@ -116,7 +157,7 @@ impl Delivery {
                 tokio::time::timeout(self.timeout, self.exporter.export(Arc::clone(bundle)));
             let error = tokio::select! {
                 r = attempt => match r {
-                    Ok(Ok(())) => return Ok(()),
+                    Ok(Ok(sent)) => return Ok(sent),
                     Ok(Err(e)) => e,
                     Err(_) => ExportError::retryable(format!("timed out after {:?}", self.timeout)),
                 },
@@ -171,10 +212,10 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 }
 
 /// With `sending_queue.enabled: false`, the pipeline calls the delivery inline: the client
-/// waits for the backend (retries included).
+/// waits for the backend (retries included) and is told to send again when it fails.
 impl Exporter for Delivery {
-    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<(), ExportError>> {
+    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<Sent, ExportError>> {
         let this = self.clone();
-        Box::pin(async move { this.send(bundle).await.map_err(|f| f.error) })
+        Box::pin(async move { this.deliver(bundle, false).await.map_err(|f| f.error) })
     }
 }

@@ -17,7 +17,8 @@ use weir_pipeline::otlp::common::v1::{AnyValue, InstrumentationScope, KeyValue, 
 use weir_pipeline::otlp::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use weir_pipeline::otlp::resource::v1::Resource;
 use weir_pipeline::otlp::trace::v1::{ResourceSpans, ScopeSpans, Span, span};
-use weir_pipeline::{Bundle, ExportError, Exporter, Metrics, Signal};
+use weir_pipeline::queue::accounted::Accounted;
+use weir_pipeline::{Bundle, ExportError, Exporter, Metrics, Sent, Signal};
 
 use super::{SentryConfig, SentryExporter};
 use crate::otlp::fixtures::{batch, install_ring};
@@ -164,8 +165,13 @@ impl Harness {
         }
     }
 
-    async fn export(&self, bundle: &Arc<Bundle>) -> Result<(), ExportError> {
-        self.exporter.export(Arc::clone(bundle)).await
+    /// Exports `bundle` and counts the outcome as the engine does (what the exporter reports
+    /// dropped in its answer lands in `weir_records_dropped_total`).
+    async fn export(&self, bundle: &Arc<Bundle>) -> Result<Sent, ExportError> {
+        let exporter: Arc<dyn Exporter> = Arc::new(self.exporter.clone());
+        Accounted::new(EXPORTER, exporter, self.metrics.clone())
+            .export(Arc::clone(bundle))
+            .await
     }
 
     /// `weir_records_dropped_total` of `signal`, tenant and reason.

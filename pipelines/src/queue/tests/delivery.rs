@@ -15,7 +15,7 @@ use crate::metrics::catalogue::{
 };
 use crate::queue::RetryConfig;
 use crate::queue::delivery::Delivery;
-use crate::{Bundle, Metrics};
+use crate::{Bundle, Exporter, Metrics};
 
 const ID: &str = "otlp/test";
 const SEC: Duration = Duration::from_secs(1);
@@ -270,4 +270,49 @@ async fn success_counts_every_record_of_every_part() {
         None,
         "nothing lost, no loss series created"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn records_the_backend_refused_in_a_success_are_dropped_by_its_reason_and_the_rest_sent() {
+    let h = harness(doubling(), 60 * SEC);
+    h.fake.script([Answer::Partial(2)]);
+    let taken = within(h.delivery.send(bundle(5))).await.expect("a success");
+    assert_eq!(taken.rejected_records(), 2);
+    assert_eq!(
+        h.fake.attempts().len(),
+        1,
+        "refused records are never retried"
+    );
+    assert_eq!(sent(&h), 3);
+    assert_eq!(dropped(&h, "rejected_by_backend"), 2);
+    assert_eq!(failed(&h, "permanent"), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_inline_failure_is_answered_to_the_client_and_is_no_loss() {
+    let h = harness(
+        RetryConfig {
+            enabled: false,
+            ..doubling()
+        },
+        60 * SEC,
+    );
+    h.fake.script([Answer::Retryable(None)]);
+    // The pipeline calls a delivery without a queue through `Exporter`: the client waits.
+    let err = within(h.delivery.export(bundle(4)))
+        .await
+        .expect_err("the client is told to retry");
+    assert!(err.is_retryable(), "{err}");
+    assert_eq!(failed(&h, "retry_disabled"), 4);
+    assert_eq!(
+        dropped(&h, "retry_disabled"),
+        0,
+        "the client sends it again"
+    );
+    // From a queue the same failure is a loss: weir had answered the client.
+    h.fake.script([Answer::Retryable(None)]);
+    within(h.delivery.send(bundle(4)))
+        .await
+        .expect_err("given up");
+    assert_eq!(dropped(&h, "retry_disabled"), 4);
 }

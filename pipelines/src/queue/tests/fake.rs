@@ -13,12 +13,14 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::time::Instant;
 
 use super::record_names;
-use crate::{Batch, Bundle, ExportError, Exporter};
+use crate::{Batch, Bundle, ExportError, Exporter, Sent};
 
 /// A planned answer.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Answer {
     Ok,
+    /// Success, with this many records refused for good (OTLP partial success).
+    Partial(u64),
     /// A retryable error, with the backend's `Retry-After` when given.
     Retryable(Option<Duration>),
     Permanent,
@@ -185,7 +187,7 @@ impl Fake {
 }
 
 impl Exporter for Fake {
-    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<(), ExportError>> {
+    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<Sent, ExportError>> {
         let attempt = Attempt {
             at: Instant::now(),
             tenant: bundle.tenant().as_str().to_owned(),
@@ -213,7 +215,8 @@ impl Exporter for Fake {
                 }
             };
             let result = match answer {
-                Answer::Ok => Ok(()),
+                Answer::Ok => Ok(Sent::all()),
+                Answer::Partial(n) => Ok(Sent::rejecting(crate::REJECTED_BY_BACKEND, n)),
                 Answer::Retryable(retry_after) => Err(ExportError::Retryable {
                     source: "backend down".into(),
                     retry_after,

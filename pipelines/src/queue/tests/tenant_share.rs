@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 use super::fake::Fake;
 use super::{pipeline, queue_cfg, start, steady_retry, traces, within};
 use crate::queue::QueueConfig;
-use crate::{Bundle, ExportError, Exporter, Metrics, RefusalKind, SignalKind};
+use crate::{Bundle, ExportError, Exporter, Metrics, RefusalKind, Sent, SignalKind};
 
 /// Fails every send of the tenants marked down (retryable), takes the others.
 #[derive(Default)]
@@ -40,14 +40,14 @@ impl PerTenant {
 }
 
 impl Exporter for PerTenant {
-    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<(), ExportError>> {
+    fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<Sent, ExportError>> {
         let tenant = bundle.tenant().as_str().to_owned();
         *self.attempts.lock().entry(tenant.clone()).or_default() += 1;
         let result = if self.down.contains(&tenant) {
             Err(ExportError::retryable("tenant's backend answers 503"))
         } else {
             *self.delivered.lock().entry(tenant).or_default() += 1;
-            Ok(())
+            Ok(Sent::all())
         };
         self.changed.notify_waiters();
         Box::pin(async move { result })
