@@ -5,8 +5,15 @@
 //! or the raw text in `extra.stacktrace` when no format matched), its level and time,
 //! `release` (`service.version`), `environment` (`deployment.environment.name`, then
 //! `deployment.environment`, then the configured fallback), the allowlisted attributes and the
-//! request id as tags, and `contexts.trace` so Sentry links it to its trace. Event ids are
-//! derived from the record, so a resent event is the same event to Sentry.
+//! request id as tags, and `contexts.trace` so Sentry links it to its trace.
+//!
+//! Event ids are derived, never random, so a resent event is the same event to Sentry. An
+//! exception with a trace context gets the id of (trace id, span id, exception type, exception
+//! value) ([`exception_id`]): a span's `exception` event and an ERROR log written while handling
+//! the same exception in that span (Python's `log.exception` inside a span) arrive in different
+//! signals, maybe on different replicas, and still name one event. Other records get an id of
+//! the record itself. Each event also has a record id, of the record alone, that tells a retry
+//! of the same record from another copy of the exception. Nothing here fails.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -18,6 +25,7 @@ use sentry_types::protocol::v7::{
     ClientSdkInfo, Context, Event, Exception, Level, Mechanism, SpanId, Stacktrace, TraceContext,
     TraceId,
 };
+use sha2::{Digest, Sha256};
 use weir_pipeline::RequestContext;
 use weir_pipeline::correlation::{self, Correlation};
 use weir_pipeline::otlp::common::v1::KeyValue;
@@ -106,6 +114,40 @@ pub(crate) fn event_id(parts: &dyn Fn(&mut DefaultHasher)) -> Uuid {
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     Uuid::from_bytes(bytes)
+}
+
+/// The event id of an exception recorded in span `span_id` of trace `trace_id` (the outermost
+/// of `exception`): the same for every record of it, in any signal and on any replica (SHA-256
+/// of a fixed layout, not the standard library's hasher, which may change between builds).
+/// `None` without valid ids or without an exception.
+pub(crate) fn exception_id(
+    trace_id: &[u8],
+    span_id: &[u8],
+    exception: &[Exception],
+) -> Option<Uuid> {
+    let trace_id = correlation::valid_id(trace_id, 16)?;
+    let span_id = correlation::valid_id(span_id, 8)?;
+    let outer = exception.last()?;
+    let mut h = Sha256::new();
+    h.update(b"weir.sentry.exception\0");
+    h.update(trace_id);
+    h.update(span_id);
+    for part in [Some(outer.ty.as_str()), outer.value.as_deref()] {
+        match part {
+            Some(text) => {
+                h.update([1]);
+                h.update((text.len() as u64).to_be_bytes());
+                h.update(text.as_bytes());
+            }
+            None => h.update([0]),
+        }
+    }
+    let digest = h.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    Some(Uuid::from_bytes(bytes))
 }
 
 /// The trace context of ids in `c`, when it has a trace id.
@@ -232,7 +274,8 @@ fn base(origin: &Origin<'_>, runtime: Option<Runtime>, raw: Option<String>) -> E
     event
 }
 
-/// The error event of the `exception` event `ev` (the `index`-th event) of `span`.
+/// The error event of the `exception` event `ev` (the `index`-th event) of `span`, and the id
+/// of that record.
 pub(crate) fn from_span_event(
     ctx: &RequestContext,
     resource: Option<&Resource>,
@@ -241,12 +284,12 @@ pub(crate) fn from_span_event(
     span: &Span,
     ev: &span::Event,
     index: usize,
-) -> Event<'static> {
+) -> (Event<'static>, Uuid) {
     let layers: [&[KeyValue]; 3] = [&ev.attributes, &span.attributes, origin.resource];
     let (exception, runtime, raw) = exceptions(&layers[..1], origin.runtime);
     let c = correlation::of_span_in(ctx, resource, span);
     let mut event = base(origin, runtime, raw);
-    event.event_id = event_id(&|h| {
+    let record = event_id(&|h| {
         (
             "span",
             &span.trace_id,
@@ -256,6 +299,7 @@ pub(crate) fn from_span_event(
         )
             .hash(h);
     });
+    event.event_id = exception_id(&span.trace_id, &span.span_id, &exception).unwrap_or(record);
     event.timestamp = time(
         ev.time_unix_nano,
         time(span.end_time_unix_nano, ctx.received_wall),
@@ -266,7 +310,7 @@ pub(crate) fn from_span_event(
     if let Some(trace) = trace_context(&c, Some(&span.parent_span_id)) {
         event.contexts.insert("trace".into(), Context::from(trace));
     }
-    event
+    (event, record)
 }
 
 /// True when a log record becomes an error event: severity ERROR or above (by number, or by
@@ -306,7 +350,8 @@ fn level(log: &LogRecord) -> Level {
     }
 }
 
-/// The error event of the log record `log` (of the scope named `logger`).
+/// The error event of the log record `log` (of the scope named `logger`), and the id of that
+/// record.
 pub(crate) fn from_log(
     ctx: &RequestContext,
     resource: Option<&Resource>,
@@ -314,16 +359,17 @@ pub(crate) fn from_log(
     shape: &Shape,
     logger: &str,
     log: &LogRecord,
-) -> Event<'static> {
+) -> (Event<'static>, Uuid) {
     let layers: [&[KeyValue]; 2] = [&log.attributes, origin.resource];
     let (exception, runtime, raw) = exceptions(&layers[..1], origin.runtime);
     let c = correlation::of_log_in(ctx, resource, log);
     let mut event = base(origin, runtime, raw);
     let body = log.body.as_ref().and_then(attrs::as_text);
-    event.event_id = event_id(&|h| {
+    let record = event_id(&|h| {
         ("log", &log.trace_id, &log.span_id, log.time_unix_nano).hash(h);
         (log.observed_time_unix_nano, log.severity_number, &body).hash(h);
     });
+    event.event_id = exception_id(&log.trace_id, &log.span_id, &exception).unwrap_or(record);
     event.level = level(log);
     let at = if log.time_unix_nano != 0 {
         log.time_unix_nano
@@ -347,5 +393,5 @@ pub(crate) fn from_log(
     if let Some(trace) = trace_context(&c, None) {
         event.contexts.insert("trace".into(), Context::from(trace));
     }
-    event
+    (event, record)
 }

@@ -1,10 +1,14 @@
-//! Sending a bundle's items as envelopes and reading Sentry's answers: rate limits first
-//! (dropped and counted, never retried), then the envelopes of the rest, a few at a time.
+//! Sending a bundle's items as envelopes and reading Sentry's answers: copies of an event
+//! Sentry took within `dedupe_window` (or of one earlier in the bundle) first (skipped and
+//! counted, not lost), then rate limits (dropped and counted, never retried), then the
+//! envelopes of the rest, a few at a time.
 //!
 //! Each answer's `X-Sentry-Rate-Limits` (or a 429's `Retry-After`) updates the limits. Items
-//! Sentry took, or that were dropped, are remembered for a while by event id so that a retried
-//! bundle skips them.
+//! Sentry took, or that were skipped or dropped, are remembered for a while by record id so
+//! that a retried bundle skips them; a copy of the same exception from another record is told
+//! apart by that id and goes through the dedupe window instead.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -20,9 +24,9 @@ use super::plan::{self, Item};
 use super::{Compression, Inner, MAX_IN_FLIGHT};
 use crate::otlp::error_chain;
 
-/// How long an event id stays remembered: longer than the engine retries a bundle.
+/// How long a record id stays remembered: longer than the engine retries a bundle.
 const SETTLED_FOR: Duration = Duration::from_secs(30 * 60);
-/// Most event ids remembered; past it the oldest are forgotten first, then all.
+/// Most record ids remembered; past it the oldest are forgotten first, then all.
 const MAX_SETTLED: usize = 100_000;
 /// Most of an error answer read (for the debug log).
 const MAX_ERROR_BODY: usize = 1024;
@@ -43,18 +47,29 @@ pub(crate) async fn export(inner: &Inner, bundle: &Bundle) -> Result<(), ExportE
     inner.count_dropped(signal, tenant, "no_dsn", plan.no_dsn);
     let now = (inner.clock)();
     let mut limited = 0;
+    let mut repeats = 0;
+    let mut planned = HashSet::new();
     let mut items = Vec::with_capacity(plan.items.len());
     for item in plan.items {
-        if inner.is_settled(&item.event_id) {
+        if inner.is_settled(&item.record) {
+            continue;
+        }
+        // A copy of an event Sentry just took, or of one this bundle sends.
+        if inner.recent.is_on()
+            && (inner.recent.contains(&item.event_id, now) || !planned.insert(item.event_id))
+        {
+            repeats += 1;
+            inner.settle(item.record, now);
             continue;
         }
         if inner.limits.is_limited(item.target, item.category, now) {
             limited += item.records;
-            inner.settle(item.event_id, now);
+            inner.settle(item.record, now);
             continue;
         }
         items.push(item);
     }
+    inner.count_deduplicated(repeats);
     let outcomes: Vec<Outcome> = futures::stream::iter(items)
         .map(|item| inner.send(item))
         .buffer_unordered(MAX_IN_FLIGHT)
@@ -127,8 +142,13 @@ impl Inner {
     }
 
     async fn send(&self, item: Item) -> Outcome {
-        let (target_index, category, records, id) =
-            (item.target, item.category, item.records, item.event_id);
+        let (target_index, category, records, id, event_id) = (
+            item.target,
+            item.category,
+            item.records,
+            item.record,
+            item.event_id,
+        );
         // Another envelope's answer may have limited this category meanwhile.
         if self
             .limits
@@ -196,6 +216,7 @@ impl Inner {
         }
         if status.is_success() {
             self.settle(id, now);
+            self.recent.insert(event_id, now);
             return Outcome::Sent;
         }
         if status == StatusCode::TOO_MANY_REQUESTS {
