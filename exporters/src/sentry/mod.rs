@@ -41,6 +41,7 @@ mod client;
 mod config;
 mod dedupe;
 mod event;
+mod ids;
 pub mod limits;
 mod plan;
 mod send;

@@ -91,6 +91,69 @@ async fn a_span_exception_and_its_error_log_share_one_event_id() {
     assert_eq!(h.deduplicated(), 0);
 }
 
+/// A Python traceback of `shop.errors.PaymentDeclined: 'sku'` through `frames` (the span's
+/// copy has more: the exception went on up the stack before it left the span).
+fn declined_traceback(frames: &[&str]) -> String {
+    let mut text = String::from("Traceback (most recent call last):\n");
+    for (i, f) in frames.iter().enumerate() {
+        text.push_str(&format!(
+            "  File \"/app/shop/pay.py\", line {}, in {f}\n    charge(order)\n",
+            10 + i
+        ));
+    }
+    text.push_str("shop.errors.PaymentDeclined: 'sku'\n");
+    text
+}
+
+#[tokio::test]
+async fn python_copies_that_name_the_exception_differently_share_one_event_id() {
+    let fake = FakeSentry::start().await;
+    let h = Harness::new(&window(&fake, Duration::ZERO));
+    // span.record_exception: the module path in the type, str(exception) as the message.
+    let on_span = span::Event {
+        time_unix_nano: T0 + 9_000_000,
+        name: "exception".into(),
+        attributes: kvs(&[
+            ("exception.type", "shop.errors.PaymentDeclined"),
+            ("exception.message", "'sku'"),
+            (
+                "exception.stacktrace",
+                &declined_traceback(&["handle", "pay", "charge"]),
+            ),
+            ("exception.escaped", "True"),
+        ]),
+        ..Default::default()
+    };
+    h.send(traces(
+        &[("telemetry.sdk.language", "python")],
+        vec![span("pay", SPAN, 0, SpanKind::Server, vec![on_span])],
+    ))
+    .await;
+    // The logging handler: the class name, and the first argument as the message.
+    let mut record = log(
+        "payment failed",
+        17,
+        &[
+            ("exception.type", "PaymentDeclined"),
+            ("exception.message", "sku"),
+            (
+                "exception.stacktrace",
+                &declined_traceback(&["pay", "charge"]),
+            ),
+        ],
+    );
+    record.span_id = vec![SPAN; 8];
+    h.send(logs(&[("telemetry.sdk.language", "python")], vec![record]))
+        .await;
+    let events = fake.events();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0].event_id, events[1].event_id);
+    // What Sentry shows is still what each copy said.
+    let ty = |i: usize| events[i].exception.values.last().map(|e| e.ty.clone());
+    assert_eq!(ty(0).as_deref(), Some("shop.errors.PaymentDeclined"));
+    assert_eq!(ty(1).as_deref(), Some("PaymentDeclined"));
+}
+
 #[tokio::test]
 async fn records_without_a_trace_context_keep_their_own_ids() {
     let fake = FakeSentry::start().await;
