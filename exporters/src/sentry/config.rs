@@ -77,19 +77,21 @@ pub struct SentryConfig {
     /// Send local root spans (no parent, or a remote one) as Sentry transactions, with their
     /// descendants from the same bundle as child spans. Default `false`: errors only.
     pub transactions: bool,
-    /// How long an error Sentry took is remembered, so that another copy of it is not sent
-    /// again: `60s` (default), `10s`, `5m`, at most `1h`; `0s` sends every copy.
+    /// How long an error sent to Sentry is remembered, so that another copy of it is not
+    /// sent again: `60s` (default), `10s`, `5m`, at most `1h`; `0s` sends every copy.
     ///
     /// One exception often arrives twice: recorded on its span (`span.record_exception`, or
     /// escaping the span) and logged at ERROR while it is handled inside that span (Python's
     /// `logging.exception`), the two in different signals, seconds apart. Both copies get one
-    /// event id, made from the trace id, span id, exception type and exception value, so Sentry
-    /// can tell they are one event even when they pass through different weir replicas; within
+    /// event id, made from the trace id, span id, exception type (without its module path) and
+    /// exception value (read from the stack trace's last line when there is one), so Sentry
+    /// can tell they are one event even when they pass through different weir replicas. Within
     /// the window a replica does not send the second copy, and counts it in
-    /// `weir_sentry_deduplicated_total{exporter}` (it is not a loss: its event reached Sentry).
-    /// Likewise the same exception type and value recorded twice in one span is one event.
-    /// Records without trace and span ids, and error logs without an exception, are never
-    /// taken as copies. At most 10,000 event ids are remembered, the oldest forgotten first.
+    /// `weir_sentry_deduplicated_total{exporter}`: not a loss, its event reached Sentry or is
+    /// on its way (a copy Sentry did not take is forgotten, so a later one may go). Likewise
+    /// the same exception type and value recorded twice in one span is one event. Records
+    /// without trace and span ids, and error logs without an exception, are never taken as
+    /// copies. At most 10,000 event ids are remembered, the oldest forgotten first.
     #[serde(with = "humantime_serde")]
     pub dedupe_window: Duration,
     /// Body compression: `gzip` (default) or `none`.

@@ -1,6 +1,10 @@
-//! The `dedupe_window` of the `sentry` exporter: the event ids Sentry took lately, so that a
-//! second copy of one exception (a span's `exception` event and an ERROR log of the same
-//! exception share an event id, see [`super::event`]) is skipped rather than sent again.
+//! The `dedupe_window` of the `sentry` exporter: the event ids sent lately, so that a second
+//! copy of one exception (a span's `exception` event and an ERROR log of the same exception
+//! share an event id, see [`super::ids`]) is skipped rather than sent again.
+//!
+//! An id is claimed when its envelope is about to go, so that a copy arriving while the first
+//! is in flight (the SDK flushes spans and logs together) is skipped too; it is forgotten again
+//! when Sentry did not take that envelope, so that a later copy may go.
 //!
 //! Memory is bounded: at most [`MAX_REMEMBERED`] ids, the oldest forgotten first, and ids
 //! older than the window are forgotten as new ones come. A zero window remembers nothing.
@@ -48,12 +52,8 @@ impl Recent {
         }
     }
 
-    /// False when the window is zero: nothing is a repeat.
-    pub(crate) fn is_on(&self) -> bool {
-        !self.window.is_zero()
-    }
-
-    /// True when `id` was taken less than the window before `now`.
+    /// True when `id` was claimed less than the window before `now`.
+    #[cfg(test)]
     pub(crate) fn contains(&self, id: &Uuid, now: Instant) -> bool {
         if self.window.is_zero() {
             return false;
@@ -65,13 +65,31 @@ impl Recent {
             .is_some_and(|at| now.saturating_duration_since(*at) < self.window)
     }
 
-    /// Notes that Sentry took `id` at `now`, forgetting expired ids and, past the bound, the
-    /// oldest.
-    pub(crate) fn insert(&self, id: Uuid, now: Instant) {
+    /// Claims `id` at `now` for sending: false when it was claimed less than the window ago (a
+    /// repeat), true otherwise (always, with a zero window). Forgets expired ids and, past
+    /// the bound, the oldest.
+    pub(crate) fn claim(&self, id: Uuid, now: Instant) -> bool {
         if self.window.is_zero() || self.max == 0 {
-            return;
+            return true;
         }
         let mut state = self.state.lock();
+        if state
+            .at
+            .get(&id)
+            .is_some_and(|at| now.saturating_duration_since(*at) < self.window)
+        {
+            return false;
+        }
+        self.insert(&mut state, id, now);
+        true
+    }
+
+    /// Forgets `id`: Sentry did not take it, so a later copy may go.
+    pub(crate) fn forget(&self, id: &Uuid) {
+        self.state.lock().at.remove(id);
+    }
+
+    fn insert(&self, state: &mut State, id: Uuid, now: Instant) {
         state.at.insert(id, now);
         state.order.push_back((id, now));
         while let Some(&(old, at)) = state.order.front() {
@@ -106,12 +124,16 @@ mod tests {
         let recent = Recent::new(Duration::from_secs(60));
         let t0 = Instant::now();
         assert!(!recent.contains(&id(1), t0));
-        recent.insert(id(1), t0);
+        assert!(recent.claim(id(1), t0));
         assert!(recent.contains(&id(1), t0 + Duration::from_secs(59)));
+        assert!(
+            !recent.claim(id(1), t0 + Duration::from_secs(59)),
+            "a repeat"
+        );
         assert!(!recent.contains(&id(2), t0 + Duration::from_secs(1)));
         assert!(!recent.contains(&id(1), t0 + Duration::from_secs(60)));
         // An expired id is forgotten when a new one comes.
-        recent.insert(id(2), t0 + Duration::from_secs(61));
+        assert!(recent.claim(id(2), t0 + Duration::from_secs(61)));
         assert_eq!(recent.len(), 1);
         assert!(recent.contains(&id(2), t0 + Duration::from_secs(62)));
     }
@@ -122,7 +144,7 @@ mod tests {
         let t0 = Instant::now();
         let n = u128::try_from(MAX_REMEMBERED).expect("fits");
         for i in 0..n + 5 {
-            recent.insert(id(i), t0);
+            assert!(recent.claim(id(i), t0));
         }
         assert_eq!(recent.len(), MAX_REMEMBERED);
         for i in 0..5 {
@@ -133,17 +155,21 @@ mod tests {
     }
 
     #[test]
-    fn an_id_taken_again_counts_from_its_latest_time() {
+    fn a_forgotten_id_claimed_again_counts_from_its_latest_time() {
         let recent = Recent::with_capacity(Duration::from_secs(10), 3);
         let t0 = Instant::now();
-        recent.insert(id(1), t0);
-        recent.insert(id(1), t0 + Duration::from_secs(8));
-        // The first entry expires; the id stays, timed from its second insert.
-        recent.insert(id(2), t0 + Duration::from_secs(12));
+        assert!(recent.claim(id(1), t0));
+        recent.forget(&id(1));
+        assert!(
+            recent.claim(id(1), t0 + Duration::from_secs(8)),
+            "forgotten"
+        );
+        // The first entry expires; the id stays, timed from its second claim.
+        assert!(recent.claim(id(2), t0 + Duration::from_secs(12)));
         assert!(recent.contains(&id(1), t0 + Duration::from_secs(17)));
-        // Past the bound the oldest entry goes, whether or not it was taken again since.
-        recent.insert(id(3), t0 + Duration::from_secs(13));
-        recent.insert(id(4), t0 + Duration::from_secs(14));
+        // Past the bound the oldest entry goes, whether or not it was claimed again since.
+        assert!(recent.claim(id(3), t0 + Duration::from_secs(13)));
+        assert!(recent.claim(id(4), t0 + Duration::from_secs(14)));
         assert_eq!(recent.len(), 3);
         assert!(recent.contains(&id(2), t0 + Duration::from_secs(14)));
     }
@@ -152,7 +178,8 @@ mod tests {
     fn a_zero_window_remembers_nothing() {
         let recent = Recent::new(Duration::ZERO);
         let t0 = Instant::now();
-        recent.insert(id(1), t0);
+        assert!(recent.claim(id(1), t0));
+        assert!(recent.claim(id(1), t0), "never a repeat");
         assert!(!recent.contains(&id(1), t0));
         assert_eq!(recent.len(), 0);
     }

@@ -15,8 +15,8 @@
 //! The DSN is the tenant's (`dsns_by_tenant`), else the service's (`dsns_by_service`), else
 //! `dsn`. Event ids are derived from the records, so a resent event is the same event; the
 //! copies of one exception (a span's `exception` event and an ERROR log of it in that span)
-//! share one, and a copy of an event Sentry took within `dedupe_window` is skipped ([`dedupe`])
-//! and counted in `weir_sentry_deduplicated_total{exporter}`, not as a loss.
+//! share one ([`ids`]), and a copy of an event sent within `dedupe_window` is skipped
+//! ([`dedupe`]) and counted in `weir_sentry_deduplicated_total{exporter}`, not as a loss.
 //!
 //! How it fails:
 //! - [`SentryExporter::new`] returns a [`SentryError`] naming the exporter and key when a
@@ -135,7 +135,7 @@ pub(crate) struct Inner {
     /// Record ids whose item Sentry took or that were dropped, so that a retried bundle skips
     /// them.
     settled: Mutex<HashMap<Uuid, Instant>>,
-    /// Event ids Sentry took within `dedupe_window`: another copy is skipped.
+    /// Event ids sent within `dedupe_window`: another copy is skipped.
     recent: Recent,
     metrics: Metrics,
 }

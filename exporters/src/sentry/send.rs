@@ -1,14 +1,13 @@
-//! Sending a bundle's items as envelopes and reading Sentry's answers: copies of an event
-//! Sentry took within `dedupe_window` (or of one earlier in the bundle) first (skipped and
-//! counted, not lost), then rate limits (dropped and counted, never retried), then the
-//! envelopes of the rest, a few at a time.
+//! Sending a bundle's items as envelopes and reading Sentry's answers: rate limits first
+//! (dropped and counted, never retried), then copies of an event sent or being sent within
+//! `dedupe_window` (skipped and counted, not lost), then the envelopes of the rest, a few at a
+//! time.
 //!
 //! Each answer's `X-Sentry-Rate-Limits` (or a 429's `Retry-After`) updates the limits. Items
 //! Sentry took, or that were skipped or dropped, are remembered for a while by record id so
 //! that a retried bundle skips them; a copy of the same exception from another record is told
 //! apart by that id and goes through the dedupe window instead.
 
-use std::collections::HashSet;
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -48,22 +47,19 @@ pub(crate) async fn export(inner: &Inner, bundle: &Bundle) -> Result<(), ExportE
     let now = (inner.clock)();
     let mut limited = 0;
     let mut repeats = 0;
-    let mut planned = HashSet::new();
     let mut items = Vec::with_capacity(plan.items.len());
     for item in plan.items {
         if inner.is_settled(&item.record) {
             continue;
         }
-        // A copy of an event Sentry just took, or of one this bundle sends.
-        if inner.recent.is_on()
-            && (inner.recent.contains(&item.event_id, now) || !planned.insert(item.event_id))
-        {
-            repeats += 1;
+        if inner.limits.is_limited(item.target, item.category, now) {
+            limited += item.records;
             inner.settle(item.record, now);
             continue;
         }
-        if inner.limits.is_limited(item.target, item.category, now) {
-            limited += item.records;
+        // A copy of an event sent (or being sent) within the window.
+        if !inner.recent.claim(item.event_id, now) {
+            repeats += 1;
             inner.settle(item.record, now);
             continue;
         }
@@ -141,14 +137,20 @@ impl Inner {
         }
     }
 
+    /// Sends `item`; when Sentry did not take it, its event id is forgotten by the dedupe
+    /// window, so that a later copy may go.
     async fn send(&self, item: Item) -> Outcome {
-        let (target_index, category, records, id, event_id) = (
-            item.target,
-            item.category,
-            item.records,
-            item.record,
-            item.event_id,
-        );
+        let event_id = item.event_id;
+        let outcome = self.send_one(item).await;
+        if !matches!(outcome, Outcome::Sent) {
+            self.recent.forget(&event_id);
+        }
+        outcome
+    }
+
+    async fn send_one(&self, item: Item) -> Outcome {
+        let (target_index, category, records, id) =
+            (item.target, item.category, item.records, item.record);
         // Another envelope's answer may have limited this category meanwhile.
         if self
             .limits
@@ -216,7 +218,6 @@ impl Inner {
         }
         if status.is_success() {
             self.settle(id, now);
-            self.recent.insert(event_id, now);
             return Outcome::Sent;
         }
         if status == StatusCode::TOO_MANY_REQUESTS {

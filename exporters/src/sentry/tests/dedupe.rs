@@ -250,3 +250,17 @@ async fn a_copy_of_a_refused_event_is_still_sent() {
     assert_eq!(h.deduplicated(), 0);
     assert_eq!(h.dropped("traces", "acme", "permanent"), 1);
 }
+
+#[tokio::test]
+async fn a_copy_arriving_while_the_first_is_in_flight_is_skipped() {
+    let fake = FakeSentry::start().await;
+    let h = Harness::new(&config(&fake));
+    let spans = bundle("acme", recorded("ValueError", "boom"));
+    let logs = bundle("acme", logged("ValueError", "boom", SPAN, 40));
+    // The SDK flushes spans and logs together: the two bundles are sent at once.
+    let (a, b) = futures::join!(h.export(&spans), h.export(&logs));
+    a.expect("spans");
+    b.expect("logs");
+    assert_eq!(fake.events().len(), 1);
+    assert_eq!(h.deduplicated(), 1);
+}
