@@ -170,6 +170,22 @@ fn wrong_value_type() {
 }
 
 #[test]
+fn sentry_dedupe_window_longer_than_an_hour() {
+    let text = GOOD
+        .replace(
+            "  debug: {}",
+            "  sentry:\n    dsn: https://k@sentry.example.com/1\n    dedupe_window: 2h",
+        )
+        .replace("exporters: [debug]", "exporters: [sentry]");
+    expect_errors(
+        &text,
+        &[("exporters.sentry.dedupe_window", 9, "at most 1h")],
+    );
+    let off = text.replace("dedupe_window: 2h", "dedupe_window: 0s");
+    load(&off).expect("0s turns the dedupe window off");
+}
+
+#[test]
 fn yaml_syntax_with_line_and_column() {
     let errors =
         load(&GOOD.replace("exporters: [debug]", "exporters: [debug")).expect_err("syntax");

@@ -5,6 +5,11 @@
 //! exception being handled; weir turns both into Sentry events, and the test reads them back
 //! from Bugsink's database: type, value, frames, environment, release, trace and span ids.
 //!
+//! One exception recorded twice (`tests/python/sentry_log_exception.py`: `logging.exception`
+//! inside a span that then records it, the SDK set up from environment variables as
+//! `opentelemetry-instrument` does) must be one event in Bugsink, the second copy counted in
+//! `weir_sentry_deduplicated_total`.
+//!
 //! Bugsink starts once per test binary (its migrations take a few seconds). Every wait is on
 //! an event or a poll with a deadline.
 
@@ -137,6 +142,29 @@ fn wait_for_event(trace_id: &str) -> Value {
     }
 }
 
+/// The events whose `contexts.trace.trace_id` is `trace_id`, as Bugsink has them now.
+fn events_of(trace_id: &str) -> Vec<Value> {
+    let events = bugsink().lock().expect("bugsink").events();
+    events
+        .into_iter()
+        .filter(|e| e["contexts"]["trace"]["trace_id"] == trace_id)
+        .collect()
+}
+
+/// Runs `f` to its end on a runtime of its own (this test binary's tests are not async).
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(f)
+}
+
+/// The value of `series` on weir's `/metrics` (0 when it is not there yet).
+fn metric(weir: &Weir, series: &str) -> f64 {
+    block_on(weir.metric(series))
+}
+
 /// The `exception.values` of an event.
 fn exceptions(event: &Value) -> Vec<Value> {
     event["exception"]["values"]
@@ -250,4 +278,80 @@ fn exceptions_and_error_logs_arrive_in_bugsink_as_linked_errors() {
 
     drop(weir);
     eprintln!("sentry e2e took {:?}", started.elapsed());
+}
+
+#[test]
+fn an_exception_on_a_span_and_in_an_error_log_is_one_bugsink_event() {
+    let dsn = bugsink().lock().expect("bugsink").dsn.clone();
+    let weir = Weir::start(&WEIR_CONFIG.replace("{DSN}", &dsn));
+    let out = Command::new(python())
+        .arg(tests_path("python/sentry_log_exception.py"))
+        .envs([
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                format!("http://{}", weir.http_addr),
+            ),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".into()),
+            ("OTEL_SERVICE_NAME", "shop-payments".into()),
+            ("OTEL_TRACES_EXPORTER", "otlp".into()),
+            ("OTEL_LOGS_EXPORTER", "otlp".into()),
+            ("OTEL_METRICS_EXPORTER", "none".into()),
+            (
+                "OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED",
+                "true".into(),
+            ),
+        ])
+        .output()
+        .expect("run sentry_log_exception.py");
+    assert!(
+        out.status.success(),
+        "sentry_log_exception.py failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ids: Value = serde_json::from_slice(&out.stdout).expect("the script's JSON line");
+    let trace_id = ids["trace_id"].as_str().expect("trace id");
+
+    // Both copies reached weir and left its sentry exporter (sent, or skipped as a copy).
+    let deadline = Instant::now() + EVENTS_DEADLINE;
+    for signal in ["traces", "logs"] {
+        let series =
+            format!("weir_exporter_sent_records_total{{signal=\"{signal}\",exporter=\"sentry\"}}");
+        while metric(&weir, &series) < 1.0 {
+            assert!(
+                Instant::now() < deadline,
+                "weir's sentry exporter did not finish the {signal} within {EVENTS_DEADLINE:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    // Bugsink digests an envelope before it answers, so what it has now is all it gets.
+    let events = events_of(trace_id);
+    assert_eq!(
+        events.len(),
+        1,
+        "one exception, one event; Bugsink has: {events:#?}"
+    );
+    let event = &events[0];
+    assert_eq!(event["contexts"]["trace"]["span_id"], ids["span_id"]);
+    let values = exceptions(event);
+    let last = values.last().expect("an exception");
+    assert!(
+        last["type"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("PaymentDeclined")),
+        "{last:#}"
+    );
+    assert_eq!(
+        metric(&weir, "weir_sentry_deduplicated_total{exporter=\"sentry\"}"),
+        1.0
+    );
+    let lost = "weir_records_dropped_total{";
+    let metrics = block_on(weir.admin_metrics());
+    assert!(
+        !metrics
+            .lines()
+            .any(|l| l.starts_with(lost) && l.contains("exporter=\"sentry\"")),
+        "nothing was lost: {metrics}"
+    );
 }

@@ -1,7 +1,7 @@
 //! The `sentry` exporter's configuration: the keys of the OpenTelemetry Collector's (classic)
 //! `sentry` exporter (`dsn`, `environment`, `insecure_skip_verify`) plus weir's routing
-//! (`dsns_by_tenant`, `dsns_by_service`), tags, transactions, compression, TLS files and the
-//! engine's `sending_queue`, `retry_on_failure` and `timeout`.
+//! (`dsns_by_tenant`, `dsns_by_service`), tags, transactions, `dedupe_window`, compression, TLS
+//! files and the engine's `sending_queue`, `retry_on_failure` and `timeout`.
 //!
 //! [`SentryConfig::problems`] is pure: it reads no file and opens no connection; each problem
 //! names the key at fault. A DSN is never repeated in a message (it holds the project's key).
@@ -31,6 +31,11 @@ pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] = &[
     "sending_queue.storage",
     "sending_queue.wait_for_result",
 ];
+
+/// `dedupe_window` when unset.
+pub const DEFAULT_DEDUPE_WINDOW: Duration = Duration::from_secs(60);
+/// The longest `dedupe_window`: the copies of one exception come seconds apart.
+pub const MAX_DEDUPE_WINDOW: Duration = Duration::from_secs(3600);
 
 /// Configuration of a `sentry` exporter.
 ///
@@ -72,6 +77,23 @@ pub struct SentryConfig {
     /// Send local root spans (no parent, or a remote one) as Sentry transactions, with their
     /// descendants from the same bundle as child spans. Default `false`: errors only.
     pub transactions: bool,
+    /// How long an error sent to Sentry is remembered, so that another copy of it is not
+    /// sent again: `60s` (default), `10s`, `5m`, at most `1h`; `0s` sends every copy.
+    ///
+    /// One exception often arrives twice: recorded on its span (`span.record_exception`, or
+    /// escaping the span) and logged at ERROR while it is handled inside that span (Python's
+    /// `logging.exception`), the two in different signals, seconds apart. Both copies get one
+    /// event id, made from the trace id, span id, exception type (without its module path) and
+    /// exception value (read from the stack trace's last line when there is one), so Sentry
+    /// can tell they are one event even when they pass through different weir replicas. Within
+    /// the window a replica does not send the second copy, and counts it in
+    /// `weir_sentry_deduplicated_total{exporter}`: not a loss, its event reached Sentry or is
+    /// on its way (a copy Sentry did not take is forgotten, so a later one may go). Likewise
+    /// the same exception type and value recorded twice in one span is one event. Records
+    /// without trace and span ids, and error logs without an exception, are never taken as
+    /// copies. At most 10,000 event ids are remembered, the oldest forgotten first.
+    #[serde(with = "humantime_serde")]
+    pub dedupe_window: Duration,
     /// Body compression: `gzip` (default) or `none`.
     pub compression: Compression,
     /// Longest wait for one envelope (connecting, sending, reading the answer), as `5s`
@@ -99,6 +121,7 @@ impl Default for SentryConfig {
             tls: HttpTlsConfig::default(),
             tag_attributes: vec!["service.name".into()],
             transactions: false,
+            dedupe_window: DEFAULT_DEDUPE_WINDOW,
             compression: Compression::Gzip,
             timeout: DEFAULT_TIMEOUT,
             sending_queue: QueueConfig::default(),
@@ -186,6 +209,12 @@ impl SentryConfig {
                     "at most 32 characters (Sentry's tag key limit)".into(),
                 ));
             }
+        }
+        if self.dedupe_window > MAX_DEDUPE_WINDOW {
+            out.push((
+                "dedupe_window".into(),
+                "at most 1h: the copies of one exception arrive seconds apart (0s: off)".into(),
+            ));
         }
         if self.timeout.is_zero() {
             out.push(("timeout".into(), "must be more than 0s".into()));

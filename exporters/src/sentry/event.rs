@@ -5,12 +5,16 @@
 //! or the raw text in `extra.stacktrace` when no format matched), its level and time,
 //! `release` (`service.version`), `environment` (`deployment.environment.name`, then
 //! `deployment.environment`, then the configured fallback), the allowlisted attributes and the
-//! request id as tags, and `contexts.trace` so Sentry links it to its trace. Event ids are
-//! derived from the record, so a resent event is the same event to Sentry.
+//! request id as tags, and `contexts.trace` so Sentry links it to its trace.
+//!
+//! Its event id is derived ([`super::ids`]): the copies of one exception in one span (a span's
+//! `exception` event, an ERROR log of it) share it; other records get an id of the record.
+//! Each event comes with its record id, which tells a retry of the same record from another
+//! copy of the exception. Nothing here fails.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::Hash;
 use std::time::{Duration, SystemTime};
 
 use sentry_types::Uuid;
@@ -26,6 +30,7 @@ use weir_pipeline::otlp::resource::v1::Resource;
 use weir_pipeline::otlp::trace::v1::{Span, span};
 
 use super::attrs::{self, ENVIRONMENT_KEYS, SDK_LANGUAGE, SERVICE_NAME, SERVICE_VERSION};
+use super::ids::{self, Identity};
 use super::stack::{self, Runtime};
 
 /// Longest raw stack trace kept when no format matched.
@@ -89,25 +94,6 @@ pub(crate) fn time(unix_nanos: u64, fallback: SystemTime) -> SystemTime {
     }
 }
 
-/// A stable event id from what identifies a record: the same record gives the same id, so
-/// Sentry takes a resent event once.
-pub(crate) fn event_id(parts: &dyn Fn(&mut DefaultHasher)) -> Uuid {
-    let mut halves = [0u64; 2];
-    for (salt, half) in halves.iter_mut().enumerate() {
-        let mut h = DefaultHasher::new();
-        salt.hash(&mut h);
-        parts(&mut h);
-        *half = h.finish();
-    }
-    let mut bytes = [0u8; 16];
-    bytes[..8].copy_from_slice(&halves[0].to_be_bytes());
-    bytes[8..].copy_from_slice(&halves[1].to_be_bytes());
-    // A version 4, RFC 4122 variant UUID, as SDKs send.
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    Uuid::from_bytes(bytes)
-}
-
 /// The trace context of ids in `c`, when it has a trace id.
 pub(crate) fn trace_context(c: &Correlation<'_>, parent: Option<&[u8]>) -> Option<TraceContext> {
     let trace_id: [u8; 16] = c.trace_id?.try_into().ok()?;
@@ -145,12 +131,22 @@ pub(crate) fn tags(
     tags
 }
 
+/// What the `exception.*` attributes of a record say.
+#[derive(Default)]
+struct Exceptions {
+    /// The exceptions, the root cause first.
+    values: Vec<Exception>,
+    /// The runtime whose stack trace format was understood.
+    runtime: Option<Runtime>,
+    /// The stack trace as text, when it was not understood.
+    raw: Option<String>,
+    /// The outermost exception as its event id sees it; `None` without an exception.
+    identity: Option<Identity>,
+}
+
 /// The exceptions of `exception.*` attributes, and the raw stack trace when it was not
 /// understood.
-fn exceptions(
-    layers: &[&[KeyValue]],
-    hint: Option<Runtime>,
-) -> (Vec<Exception>, Option<Runtime>, Option<String>) {
+fn exceptions(layers: &[&[KeyValue]], hint: Option<Runtime>) -> Exceptions {
     let ty = attrs::first_text(layers, attrs::EXCEPTION_TYPE);
     let message = attrs::first_text(layers, attrs::EXCEPTION_MESSAGE);
     let stacktrace = attrs::first_text(layers, attrs::EXCEPTION_STACKTRACE);
@@ -162,7 +158,7 @@ fn exceptions(
     let parsed = stacktrace.as_deref().and_then(|s| stack::parse(s, hint));
     let Some(parsed) = parsed else {
         if ty.is_none() && message.is_none() && stacktrace.is_none() {
-            return (Vec::new(), None, None);
+            return Exceptions::default();
         }
         let raw = stacktrace.map(|s| {
             let mut end = s.len().min(MAX_RAW_STACKTRACE);
@@ -171,15 +167,32 @@ fn exceptions(
             }
             s[..end].to_owned()
         });
+        let identity = Identity {
+            ty: ty.as_deref().map(str::to_owned),
+            value: message.as_deref().map(str::to_owned),
+        };
         let exception = Exception {
             ty: ty.map_or_else(|| "Error".to_owned(), Cow::into_owned),
             value: message.map(Cow::into_owned),
             mechanism,
             ..Default::default()
         };
-        return (vec![exception], None, raw);
+        return Exceptions {
+            values: vec![exception],
+            runtime: None,
+            raw,
+            identity: Some(identity),
+        };
     };
     let last = parsed.exceptions.len().saturating_sub(1);
+    // The text is the same in every copy of an exception; the attributes may differ.
+    let identity = parsed.exceptions.last().map(|e| Identity {
+        ty: e.ty.clone().or_else(|| ty.as_deref().map(str::to_owned)),
+        value: e
+            .value
+            .clone()
+            .or_else(|| message.as_deref().map(str::to_owned)),
+    });
     let values = parsed
         .exceptions
         .into_iter()
@@ -206,7 +219,12 @@ fn exceptions(
             }
         })
         .collect();
-    (values, Some(parsed.runtime), None)
+    Exceptions {
+        values,
+        runtime: Some(parsed.runtime),
+        raw: None,
+        identity,
+    }
 }
 
 /// An event with what every error event has.
@@ -232,7 +250,8 @@ fn base(origin: &Origin<'_>, runtime: Option<Runtime>, raw: Option<String>) -> E
     event
 }
 
-/// The error event of the `exception` event `ev` (the `index`-th event) of `span`.
+/// The error event of the `exception` event `ev` (the `index`-th event) of `span`, and the id
+/// of that record.
 pub(crate) fn from_span_event(
     ctx: &RequestContext,
     resource: Option<&Resource>,
@@ -241,12 +260,12 @@ pub(crate) fn from_span_event(
     span: &Span,
     ev: &span::Event,
     index: usize,
-) -> Event<'static> {
+) -> (Event<'static>, Uuid) {
     let layers: [&[KeyValue]; 3] = [&ev.attributes, &span.attributes, origin.resource];
-    let (exception, runtime, raw) = exceptions(&layers[..1], origin.runtime);
+    let found = exceptions(&layers[..1], origin.runtime);
     let c = correlation::of_span_in(ctx, resource, span);
-    let mut event = base(origin, runtime, raw);
-    event.event_id = event_id(&|h| {
+    let mut event = base(origin, found.runtime, found.raw);
+    let record = ids::record_id(&|h| {
         (
             "span",
             &span.trace_id,
@@ -256,17 +275,19 @@ pub(crate) fn from_span_event(
         )
             .hash(h);
     });
+    let shared = ids::exception_id(&span.trace_id, &span.span_id, found.identity.as_ref());
+    event.event_id = shared.unwrap_or(record);
     event.timestamp = time(
         ev.time_unix_nano,
         time(span.end_time_unix_nano, ctx.received_wall),
     );
     event.transaction = (!span.name.is_empty()).then(|| span.name.clone());
-    event.exception = exception.into();
+    event.exception = found.values.into();
     event.tags = tags(shape, &layers, c.request_id);
     if let Some(trace) = trace_context(&c, Some(&span.parent_span_id)) {
         event.contexts.insert("trace".into(), Context::from(trace));
     }
-    event
+    (event, record)
 }
 
 /// True when a log record becomes an error event: severity ERROR or above (by number, or by
@@ -306,7 +327,8 @@ fn level(log: &LogRecord) -> Level {
     }
 }
 
-/// The error event of the log record `log` (of the scope named `logger`).
+/// The error event of the log record `log` (of the scope named `logger`), and the id of that
+/// record.
 pub(crate) fn from_log(
     ctx: &RequestContext,
     resource: Option<&Resource>,
@@ -314,16 +336,19 @@ pub(crate) fn from_log(
     shape: &Shape,
     logger: &str,
     log: &LogRecord,
-) -> Event<'static> {
+) -> (Event<'static>, Uuid) {
     let layers: [&[KeyValue]; 2] = [&log.attributes, origin.resource];
-    let (exception, runtime, raw) = exceptions(&layers[..1], origin.runtime);
+    let found = exceptions(&layers[..1], origin.runtime);
+    let exception = found.values;
     let c = correlation::of_log_in(ctx, resource, log);
-    let mut event = base(origin, runtime, raw);
+    let mut event = base(origin, found.runtime, found.raw);
     let body = log.body.as_ref().and_then(attrs::as_text);
-    event.event_id = event_id(&|h| {
+    let record = ids::record_id(&|h| {
         ("log", &log.trace_id, &log.span_id, log.time_unix_nano).hash(h);
         (log.observed_time_unix_nano, log.severity_number, &body).hash(h);
     });
+    let shared = ids::exception_id(&log.trace_id, &log.span_id, found.identity.as_ref());
+    event.event_id = shared.unwrap_or(record);
     event.level = level(log);
     let at = if log.time_unix_nano != 0 {
         log.time_unix_nano
@@ -347,5 +372,5 @@ pub(crate) fn from_log(
     if let Some(trace) = trace_context(&c, None) {
         event.contexts.insert("trace".into(), Context::from(trace));
     }
-    event
+    (event, record)
 }

@@ -13,7 +13,10 @@
 //! gzip by default), sent up to [`MAX_IN_FLIGHT`] at a time per bundle; batching across
 //! requests is the queue's (`sending_queue.batch` merges a tenant's batches into one bundle).
 //! The DSN is the tenant's (`dsns_by_tenant`), else the service's (`dsns_by_service`), else
-//! `dsn`. Event ids are derived from the records, so a resent event is the same event.
+//! `dsn`. Event ids are derived from the records, so a resent event is the same event; the
+//! copies of one exception (a span's `exception` event and an ERROR log of it in that span)
+//! share one ([`ids`]), and a copy of an event sent within `dedupe_window` is skipped
+//! ([`dedupe`]) and counted in `weir_sentry_deduplicated_total{exporter}`, not as a loss.
 //!
 //! How it fails:
 //! - [`SentryExporter::new`] returns a [`SentryError`] naming the exporter and key when a
@@ -36,7 +39,9 @@
 mod attrs;
 mod client;
 mod config;
+mod dedupe;
 mod event;
+mod ids;
 pub mod limits;
 mod plan;
 mod send;
@@ -58,7 +63,11 @@ use sentry_types::{Auth, Uuid};
 use weir_pipeline::metrics::catalogue;
 use weir_pipeline::{Bundle, ExportError, Exporter, Metrics, Sent, SignalKind, TenantId};
 
-pub use config::{Compression, SentryConfig, UNSUPPORTED_COLLECTOR_KEYS};
+pub use config::{
+    Compression, DEFAULT_DEDUPE_WINDOW, MAX_DEDUPE_WINDOW, SentryConfig, UNSUPPORTED_COLLECTOR_KEYS,
+};
+pub use dedupe::MAX_REMEMBERED;
+use dedupe::Recent;
 use event::Shape;
 use limits::{Clock, RateLimits};
 
@@ -123,8 +132,11 @@ pub(crate) struct Inner {
     timeout: std::time::Duration,
     limits: RateLimits,
     clock: Clock,
-    /// Event ids taken by Sentry or dropped, so that a retried bundle skips them.
+    /// Record ids whose item Sentry took or that were dropped, so that a retried bundle skips
+    /// them.
     settled: Mutex<HashMap<Uuid, Instant>>,
+    /// Event ids sent within `dedupe_window`: another copy is skipped.
+    recent: Recent,
     metrics: Metrics,
 }
 
@@ -209,6 +221,7 @@ impl SentryExporter {
                 limits: RateLimits::default(),
                 clock,
                 settled: Mutex::new(HashMap::new()),
+                recent: Recent::new(cfg.dedupe_window),
                 metrics,
             }),
         })
@@ -228,6 +241,15 @@ impl Inner {
                 &[signal, &self.id, &label, reason],
             )
             .add(records);
+    }
+
+    /// Counts `events` skipped as copies of an event Sentry had just taken.
+    fn count_deduplicated(&self, events: u64) {
+        if events > 0 {
+            self.metrics
+                .counter(catalogue::SENTRY_DEDUPLICATED, &[&self.id])
+                .add(events);
+        }
     }
 }
 

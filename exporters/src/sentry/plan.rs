@@ -23,8 +23,10 @@ pub(crate) struct Item {
     pub category: &'static str,
     /// Records it stands for (1, or the spans of a transaction).
     pub records: u64,
-    /// Its event id (stable across retries).
+    /// Its event id (stable across retries; shared by the copies of one exception).
     pub event_id: Uuid,
+    /// The id of the record(s) it comes from: what a retry of the bundle skips once settled.
+    pub record: Uuid,
     /// The event or transaction.
     pub payload: EnvelopeItem,
 }
@@ -42,7 +44,7 @@ impl Plan {
         target: Option<usize>,
         category: &'static str,
         records: u64,
-        id: Uuid,
+        (event_id, record): (Uuid, Uuid),
         payload: EnvelopeItem,
     ) {
         match target {
@@ -50,7 +52,8 @@ impl Plan {
                 target,
                 category,
                 records,
-                event_id: id,
+                event_id,
+                record,
                 payload,
             }),
             None => self.no_dsn += records,
@@ -77,7 +80,7 @@ pub(crate) fn build(inner: &Inner, bundle: &Bundle) -> Plan {
                             if ev.name != EXCEPTION_EVENT {
                                 continue;
                             }
-                            let e = event::from_span_event(
+                            let (e, record) = event::from_span_event(
                                 ctx,
                                 resource,
                                 &origin,
@@ -86,13 +89,15 @@ pub(crate) fn build(inner: &Inner, bundle: &Bundle) -> Plan {
                                 ev,
                                 index,
                             );
-                            plan.push(target, ERROR, 1, e.event_id, EnvelopeItem::from(e));
+                            let ids = (e.event_id, record);
+                            plan.push(target, ERROR, 1, ids, EnvelopeItem::from(e));
                         }
                     }
                     if inner.transactions {
                         for t in transaction::build(ctx, resource, &origin, &inner.shape, &spans) {
                             let id = t.transaction.event_id;
-                            plan.push(target, TRANSACTION, t.spans, id, t.transaction.into());
+                            let ids = (id, id);
+                            plan.push(target, TRANSACTION, t.spans, ids, t.transaction.into());
                         }
                     }
                 }
@@ -105,9 +110,10 @@ pub(crate) fn build(inner: &Inner, bundle: &Bundle) -> Plan {
                     for sl in &rl.scope_logs {
                         let logger = sl.scope.as_ref().map_or("", |s| s.name.as_str());
                         for log in sl.log_records.iter().filter(|l| event::is_error_log(l)) {
-                            let e =
+                            let (e, record) =
                                 event::from_log(ctx, resource, &origin, &inner.shape, logger, log);
-                            plan.push(target, ERROR, 1, e.event_id, EnvelopeItem::from(e));
+                            let ids = (e.event_id, record);
+                            plan.push(target, ERROR, 1, ids, EnvelopeItem::from(e));
                         }
                     }
                 }

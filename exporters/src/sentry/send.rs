@@ -1,9 +1,12 @@
 //! Sending a bundle's items as envelopes and reading Sentry's answers: rate limits first
-//! (dropped and counted, never retried), then the envelopes of the rest, a few at a time.
+//! (dropped and counted, never retried), then copies of an event sent or being sent within
+//! `dedupe_window` (skipped and counted, not lost), then the envelopes of the rest, a few at a
+//! time.
 //!
 //! Each answer's `X-Sentry-Rate-Limits` (or a 429's `Retry-After`) updates the limits. Items
-//! Sentry took, or that were dropped, are remembered for a while by event id so that a retried
-//! bundle skips them.
+//! Sentry took, or that were skipped or dropped, are remembered for a while by record id so
+//! that a retried bundle skips them; a copy of the same exception from another record is told
+//! apart by that id and goes through the dedupe window instead.
 
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime};
@@ -20,9 +23,9 @@ use super::plan::{self, Item};
 use super::{Compression, Inner, MAX_IN_FLIGHT};
 use crate::otlp::error_chain;
 
-/// How long an event id stays remembered: longer than the engine retries a bundle.
+/// How long a record id stays remembered: longer than the engine retries a bundle.
 const SETTLED_FOR: Duration = Duration::from_secs(30 * 60);
-/// Most event ids remembered; past it the oldest are forgotten first, then all.
+/// Most record ids remembered; past it the oldest are forgotten first, then all.
 const MAX_SETTLED: usize = 100_000;
 /// Most of an error answer read (for the debug log).
 const MAX_ERROR_BODY: usize = 1024;
@@ -42,18 +45,26 @@ pub(crate) async fn export(inner: &Inner, bundle: &Bundle) -> Result<Sent, Expor
     let plan = plan::build(inner, bundle);
     let now = (inner.clock)();
     let mut limited = 0;
+    let mut repeats = 0;
     let mut items = Vec::with_capacity(plan.items.len());
     for item in plan.items {
-        if inner.is_settled(&item.event_id) {
+        if inner.is_settled(&item.record) {
             continue;
         }
         if inner.limits.is_limited(item.target, item.category, now) {
             limited += item.records;
-            inner.settle(item.event_id, now);
+            inner.settle(item.record, now);
+            continue;
+        }
+        // A copy of an event sent (or being sent) within the window.
+        if !inner.recent.claim(item.event_id, now) {
+            repeats += 1;
+            inner.settle(item.record, now);
             continue;
         }
         items.push(item);
     }
+    inner.count_deduplicated(repeats);
     let outcomes: Vec<Outcome> = futures::stream::iter(items)
         .map(|item| inner.send(item))
         .buffer_unordered(MAX_IN_FLIGHT)
@@ -134,9 +145,20 @@ impl Inner {
         }
     }
 
+    /// Sends `item`; when Sentry did not take it, its event id is forgotten by the dedupe
+    /// window, so that a later copy may go.
     async fn send(&self, item: Item) -> Outcome {
+        let event_id = item.event_id;
+        let outcome = self.send_one(item).await;
+        if !matches!(outcome, Outcome::Sent) {
+            self.recent.forget(&event_id);
+        }
+        outcome
+    }
+
+    async fn send_one(&self, item: Item) -> Outcome {
         let (target_index, category, records, id) =
-            (item.target, item.category, item.records, item.event_id);
+            (item.target, item.category, item.records, item.record);
         // Another envelope's answer may have limited this category meanwhile.
         if self
             .limits

@@ -17,6 +17,7 @@ use weir_pipeline::otlp::resource::v1::Resource;
 use weir_pipeline::otlp::trace::v1::{Span, span::SpanKind, status::StatusCode};
 
 use super::event::{self, Origin, Shape};
+use super::ids;
 use super::stack::Runtime;
 
 /// OTLP span flags: the parent's remoteness is known, and the parent is remote.
@@ -106,7 +107,7 @@ fn transaction(
         .collect::<Vec<_>>();
     let count = 1 + child_spans.len() as u64;
     let transaction = sentry::Transaction {
-        event_id: event::event_id(&|h| ("transaction", &root.trace_id, &root.span_id).hash(h)),
+        event_id: ids::record_id(&|h| ("transaction", &root.trace_id, &root.span_id).hash(h)),
         name: Some(root.name.clone()),
         release: origin.release.as_deref().map(|r| Cow::Owned(r.to_owned())),
         environment: origin

@@ -75,6 +75,14 @@ pub const RECORDS_DROPPED: MetricDef = MetricDef {
     labels: &["signal", "exporter", "tenant", "reason"],
     kind: Counter,
 };
+/// Error events the `sentry` exporter did not send because Sentry had just taken another copy
+/// of the same exception (its `dedupe_window`): not a loss.
+pub const SENTRY_DEDUPLICATED: MetricDef = MetricDef {
+    name: "weir_sentry_deduplicated_total",
+    help: "Error events a sentry exporter skipped as copies of an exception Sentry had just taken (not lost).",
+    labels: &["exporter"],
+    kind: Counter,
+};
 
 /// Values a redaction processor masked, hashed or dropped, by reason.
 pub const REDACTED_VALUES: MetricDef = MetricDef {
@@ -147,6 +155,7 @@ pub const ALL: &[MetricDef] = &[
     EXPORTER_QUEUE_CAPACITY,
     EXPORTER_QUEUE_SIZE,
     RECORDS_DROPPED,
+    SENTRY_DEDUPLICATED,
     REDACTED_VALUES,
     ENRICH_INVALID_IDS,
     HTTP_REQUESTS,

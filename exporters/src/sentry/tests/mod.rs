@@ -1,7 +1,9 @@
 //! Tests of the `sentry` exporter: stack traces per runtime ([`stack`]), and the exporter
 //! against an in-process fake Sentry that parses the real envelopes ([`fake`]): events and
-//! transactions ([`export`]), DSN routing and failures ([`routing`]), rate limits ([`limits`]).
+//! transactions ([`export`]), DSN routing and failures ([`routing`]), rate limits ([`limits`]),
+//! one event for the copies of one exception ([`dedupe`]).
 
+mod dedupe;
 mod export;
 mod fake;
 mod limits;

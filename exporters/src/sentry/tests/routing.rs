@@ -159,6 +159,7 @@ fn config_problems_name_the_key_and_never_the_dsn() {
         dsn: Some("https://secretkey@".into()),
         dsns_by_tenant: BTreeMap::from([("bad tenant".into(), "https://k@h/1".into())]),
         tag_attributes: vec![String::new(), "x".repeat(40)],
+        dedupe_window: Duration::from_secs(2 * 3600),
         ..Default::default()
     };
     let problems = cfg.problems();
@@ -169,7 +170,8 @@ fn config_problems_name_the_key_and_never_the_dsn() {
             "dsn",
             "dsns_by_tenant.bad tenant",
             "tag_attributes.0",
-            "tag_attributes.1"
+            "tag_attributes.1",
+            "dedupe_window",
         ]
     );
     assert!(
@@ -198,6 +200,7 @@ fn the_yaml_keys() {
          transactions: true\n\
          compression: none\n\
          timeout: 2s\n\
+         dedupe_window: 0s\n\
          retry_on_failure: { enabled: false }\n",
     )
     .expect("config");
@@ -206,8 +209,15 @@ fn the_yaml_keys() {
     assert_eq!(cfg.tag_attributes, ["http.route"]);
     assert_eq!(cfg.compression, crate::sentry::Compression::None);
     assert_eq!(cfg.timeout, Duration::from_secs(2));
+    assert_eq!(cfg.dedupe_window, Duration::ZERO);
     let defaults = SentryConfig::default();
     assert!(!defaults.transactions);
     assert_eq!(defaults.compression, crate::sentry::Compression::Gzip);
     assert_eq!(defaults.tag_attributes, ["service.name"]);
+    assert_eq!(defaults.dedupe_window, Duration::from_secs(60));
+    let at_most = SentryConfig {
+        dedupe_window: crate::sentry::MAX_DEDUPE_WINDOW,
+        ..Default::default()
+    };
+    assert!(at_most.problems().iter().all(|(k, _)| k != "dedupe_window"));
 }
