@@ -52,6 +52,10 @@ service:
         let logs = weir.post_json("/v1/logs", log(&format!("l{i}")), &[]).await;
         assert_eq!(logs.status(), 200);
     }
+    let accounts =
+        common::ledger::assert_balanced(&weir, &[("traces", "otlphttp"), ("logs", "otlphttp")])
+            .await;
+    assert!(accounts.iter().all(|a| a.delivered == 3), "{accounts:?}");
     // The drain sends what the queue still holds before weir exits.
     assert!(weir.stop().success());
 

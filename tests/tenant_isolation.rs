@@ -169,6 +169,9 @@ async fn resources_naming_several_tenants_are_split() {
     );
     let (code, _) = post(&weir, trace_body(&[("bad", Some("a/b"))]), &[]).await;
     assert_eq!(code, 400);
+    // The refused request is no part of the ledger; the split one is, whole.
+    let accounts = common::ledger::assert_balanced(&weir, &[("traces", "debug")]).await;
+    assert_eq!(accounts[0].delivered, 4, "{accounts:?}");
 }
 
 #[tokio::test]
