@@ -308,6 +308,14 @@ async fn app_metrics_reach_prometheus_by_scrape_and_remote_write() {
         om.contains("# TYPE http_requests counter\n") && om.ends_with("# EOF\n"),
         "{om}"
     );
+    // The page Prometheus scraped (it asks for OpenMetrics) named the units its names carry.
+    for unit in [
+        "# UNIT http_server_duration_seconds seconds\n",
+        "# UNIT memory_usage_bytes bytes\n",
+        "# UNIT cpu_utilization_ratio ratio\n",
+    ] {
+        assert!(om.contains(unit), "{unit:?} missing in\n{om}");
+    }
     app.finish();
 }
 
