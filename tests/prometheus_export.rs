@@ -7,7 +7,9 @@
 //! - the names, labels and values come back through Prometheus' query API identically on both
 //!   paths (`via="scrape"` from `const_labels`, `via="remote_write"` from `external_labels`);
 //! - `http.requests{status=500}` is `http_requests_total{status="500"}` and seed 000's alert
-//!   expression evaluates over it (its rule, loaded from `examples/prometheus/`, goes pending);
+//!   expression evaluates over it (its rule, loaded from `examples/prometheus/`, goes pending),
+//!   with weir's `redaction` configured as that rule file says (`extra_allowed_keys: [status]`;
+//!   the app's `method`, not allowed by default, is removed);
 //! - the scrape page is clean under `promtool check metrics`;
 //! - exemplars (trace and span ids) reach Prometheus' exemplar storage on both paths;
 //! - delta temporality is added up into the same cumulative series on both paths.
@@ -33,11 +35,15 @@ use common::{OTLP_RECEIVER, Weir, http_client, sdk};
 // ------------------------------------------------------------------------------------------------
 // weir
 
-/// weir with both exporters: the scrape endpoint on an ephemeral port, remote write to
-/// Prometheus on `prometheus_port`. Returns weir and the scrape endpoint's address.
+/// weir with the default redaction allowing `status` (as `weir-app-alerts.yaml` says) and both
+/// exporters: the scrape endpoint on an ephemeral port, remote write to Prometheus on
+/// `prometheus_port`. Returns weir and the scrape endpoint's address.
 fn start_weir(prometheus_port: u16) -> (Weir, SocketAddr) {
     let weir = Weir::start(&format!(
         "{OTLP_RECEIVER}\
+processors:
+  redaction:
+    extra_allowed_keys: [status]
 exporters:
   prometheus:
     endpoint: 127.0.0.1:0
@@ -52,7 +58,7 @@ exporters:
 service:
   admin: {{ endpoint: 127.0.0.1:0 }}
   pipelines:
-    metrics: {{ receivers: [otlp], exporters: [prometheus, prometheusremotewrite] }}
+    metrics: {{ receivers: [otlp], processors: [redaction], exporters: [prometheus, prometheusremotewrite] }}
 "
     ));
     let scrape = weir.listener_addr("prometheus");
@@ -245,7 +251,7 @@ async fn app_metrics_reach_prometheus_by_scrape_and_remote_write() {
         labels_without_via(by_path(&errors, "remote_write"))
     );
     let want = json!({
-        "__name__": "http_requests_total", "status": "500", "method": "GET",
+        "__name__": "http_requests_total", "status": "500",
         "job": "shop/checkout", "instance": "checkout-1", "tenant": "team-a",
         "otel_scope_name": "weir.send_metrics", "otel_scope_version": "1.0.0",
     });
@@ -292,7 +298,7 @@ async fn app_metrics_reach_prometheus_by_scrape_and_remote_write() {
 
     // The page itself: clean under promtool, and OpenMetrics when asked.
     let text = scrape_page(scrape, "text/plain;version=0.0.4").await;
-    let line = "http_requests_total{instance=\"checkout-1\",job=\"shop/checkout\",method=\"GET\",\
+    let line = "http_requests_total{instance=\"checkout-1\",job=\"shop/checkout\",\
                 otel_scope_name=\"weir.send_metrics\",otel_scope_version=\"1.0.0\",status=\"500\",\
                 tenant=\"team-a\",via=\"scrape\"} 6\n";
     assert!(text.contains(line), "{text}");
@@ -302,6 +308,14 @@ async fn app_metrics_reach_prometheus_by_scrape_and_remote_write() {
         om.contains("# TYPE http_requests counter\n") && om.ends_with("# EOF\n"),
         "{om}"
     );
+    // The page Prometheus scraped (it asks for OpenMetrics) named the units its names carry.
+    for unit in [
+        "# UNIT http_server_duration_seconds seconds\n",
+        "# UNIT memory_usage_bytes bytes\n",
+        "# UNIT cpu_utilization_ratio ratio\n",
+    ] {
+        assert!(om.contains(unit), "{unit:?} missing in\n{om}");
+    }
     app.finish();
 }
 

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 
 use super::config::TranslationStrategy;
+use super::model::MetricType;
 
 /// Entries kept per cache before it is emptied and starts again (bounds memory when names are
 /// unbounded, e.g. an attribute key per user).
@@ -120,6 +121,27 @@ fn clean_unit(unit: &str) -> String {
         }
     }
     out
+}
+
+/// The unit word(s) a name built from OTLP `unit` ends with, as OpenMetrics' `# UNIT` line
+/// names them: `seconds`, `bytes_per_second`, `ratio` for gauges of unit `1`; empty when the
+/// unit adds no suffix (`{request}`, `1` on other types, no unit). The same words
+/// [`normalize_name`] appends; whether a given name really ends with them is the caller's check.
+pub fn unit_suffix(unit: &str, kind: MetricType) -> String {
+    if unit == "1" {
+        return if kind == MetricType::Gauge {
+            "ratio".into()
+        } else {
+            String::new()
+        };
+    }
+    let (main, per) = unit_suffixes(unit);
+    let (main, per) = (clean_unit(&main), clean_unit(&per));
+    [main.trim_end_matches('_'), per.trim_end_matches('_')]
+        .into_iter()
+        .filter(|p| !p.is_empty() && *p != "per")
+        .collect::<Vec<_>>()
+        .join("_")
 }
 
 /// The escaped name with suffixes (`otlptranslator`'s `normalizeName`).

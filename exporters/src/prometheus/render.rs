@@ -5,7 +5,10 @@
 //! A name that is not a classic Prometheus name (only under the UTF-8 translation strategies)
 //! is written quoted (`{"http.requests_total",...}`) to a scraper that asked for UTF-8 names,
 //! and underscore-escaped to any other. In OpenMetrics a counter's family line drops `_total`
-//! and its sample keeps it. Families without help text get no `# HELP` line. Nothing fails.
+//! and its sample keeps it. Families without help text get no `# HELP` line. OpenMetrics pages
+//! name a family's unit (`# UNIT http_server_duration_seconds seconds`) when the family name
+//! ends with `_<unit>`, as OpenMetrics 1.0 requires; the text format has no unit line, and a
+//! name built without unit suffixes gets none. Nothing fails.
 
 use std::fmt::Write as _;
 
@@ -42,7 +45,7 @@ pub(crate) fn render(state: &State, opts: Options, out: &mut String) {
     if !state.dropped().is_empty() {
         let help =
             "Data points the prometheus exporter did not put on this page, by metric and reason.";
-        header(out, DROPPED_METRIC, MetricType::Counter, help, opts);
+        header(out, DROPPED_METRIC, MetricType::Counter, help, "", opts);
         for ((metric, reason), n) in state.dropped() {
             let labels = [
                 Label::new("metric", metric.as_str()),
@@ -67,7 +70,7 @@ pub(crate) fn render(state: &State, opts: Options, out: &mut String) {
 }
 
 fn write_family(out: &mut String, name: &str, family: &Family, opts: Options) {
-    header(out, name, family.kind, &family.help, opts);
+    header(out, name, family.kind, &family.help, &family.unit, opts);
     let mut series: Vec<(&Vec<Label>, &Series)> = family.series.iter().collect();
     series.sort_by(|a, b| a.0.cmp(b.0));
     for (labels, s) in series {
@@ -150,8 +153,9 @@ fn counter_suffix(name: &str, kind: MetricType, format: Format) -> &'static str 
     }
 }
 
-/// `# HELP` (when there is help) and `# TYPE` lines.
-fn header(out: &mut String, name: &str, kind: MetricType, help: &str, opts: Options) {
+/// `# HELP` (when there is help), `# TYPE` and, in OpenMetrics, `# UNIT` (when the family name
+/// ends with `_<unit>`) lines.
+fn header(out: &mut String, name: &str, kind: MetricType, help: &str, unit: &str, opts: Options) {
     let family = match (opts.format, kind) {
         (Format::OpenMetrics, MetricType::Counter) => name.strip_suffix("_total").unwrap_or(name),
         _ => name,
@@ -175,6 +179,16 @@ fn header(out: &mut String, name: &str, kind: MetricType, help: &str, opts: Opti
     out.push(' ');
     out.push_str(kind.as_str());
     out.push('\n');
+    let named = family
+        .strip_suffix(unit)
+        .is_some_and(|rest| rest.len() > 1 && rest.ends_with('_'));
+    if opts.format == Format::OpenMetrics && !unit.is_empty() && named {
+        out.push_str("# UNIT ");
+        write_bare_name(out, family, opts.utf8);
+        out.push(' ');
+        out.push_str(unit);
+        out.push('\n');
+    }
 }
 
 /// A name outside braces: as is, quoted (UTF-8 scrapers) or escaped.

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use weir_pipeline::RequestContext;
 
 use crate::prom_translate::delta::{Cumulative, Step};
+use crate::prom_translate::names::unit_suffix;
 use crate::prom_translate::{Label, MetricType, Point, PromExemplar, Value};
 
 /// The name of the page's own counter of dropped points.
@@ -48,6 +49,8 @@ pub(crate) struct Family {
     pub kind: MetricType,
     /// Its help text (the first one seen).
     pub help: String,
+    /// The unit its name was built with (`seconds`; empty for none), for OpenMetrics' `# UNIT`.
+    pub unit: String,
     /// Its series by label set.
     pub series: HashMap<Vec<Label>, Series>,
 }
@@ -150,6 +153,7 @@ impl State {
                 let family = Family {
                     kind: point.family.kind,
                     help: point.family.help.to_owned(),
+                    unit: unit_suffix(point.family.unit, point.family.kind),
                     series: HashMap::new(),
                 };
                 self.families.insert(Arc::clone(name), family);

@@ -135,6 +135,50 @@ fn openmetrics_page_has_exemplars_and_eof() {
 }
 
 #[test]
+fn openmetrics_names_the_unit_of_families_whose_name_carries_it() {
+    let mut state = State::new(0, Duration::from_secs(300));
+    let point = || vec![number(1.0, vec![], 1000)];
+    let mut metrics = app_metrics(3.0);
+    metrics[0].scope_metrics[0].metrics.extend([
+        gauge("cpu.utilization", "1", point()),
+        sum(
+            "process.cpu.time",
+            "s",
+            true,
+            AggregationTemporality::Cumulative,
+            point(),
+        ),
+        gauge("net.rate", "By/s", point()),
+        // The unit is one of the name's tokens already, but not its end: no `# UNIT`.
+        gauge("seconds.left", "s", point()),
+    ]);
+    assert!(apply(&mut state, &metrics, "t1", Instant::now()).is_empty());
+    let om = page(&state, Format::OpenMetrics);
+    for lines in [
+        "# TYPE http_server_duration_seconds histogram\n\
+         # UNIT http_server_duration_seconds seconds\n",
+        "# TYPE cpu_utilization_ratio gauge\n# UNIT cpu_utilization_ratio ratio\n",
+        // A counter's family name has no `_total`, so the unit is its end.
+        "# TYPE process_cpu_time_seconds counter\n# UNIT process_cpu_time_seconds seconds\n",
+        "# TYPE net_rate_bytes_per_second gauge\n# UNIT net_rate_bytes_per_second bytes_per_second\n",
+    ] {
+        assert!(om.contains(lines), "missing {lines:?} in\n{om}");
+    }
+    let units: Vec<&str> = om.lines().filter(|l| l.starts_with("# UNIT ")).collect();
+    assert_eq!(
+        units.len(),
+        4,
+        "no unit for {{request}}, none, or a name not ending in it: {om}"
+    );
+    assert!(om.contains("# TYPE seconds_left gauge\n"), "{om}");
+    let text = page(&state, Format::Text);
+    assert!(
+        !text.contains("# UNIT"),
+        "the text format has no unit lines:\n{text}"
+    );
+}
+
+#[test]
 fn conflicts_and_limits_are_dropped_counted_and_reported_once() {
     let mut state = State::new(2, Duration::from_secs(300));
     let now = Instant::now();

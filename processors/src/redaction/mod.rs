@@ -33,8 +33,11 @@
 //!   values, so a key cannot smuggle an email either.
 //! - **Metrics** (see `metrics.rs`): data-point attributes that are not allowed are removed (or
 //!   hashed), never masked, since a masked value would merge series and corrupt counters;
-//!   colliding points are re-aggregated or dropped and reported. Resource, scope, metadata and
-//!   exemplar attributes are masked as elsewhere.
+//!   points that collide are merged as the SDK would have aggregated them (cumulative sums and
+//!   histograms add under the earliest start, deltas add when they end together, gauges keep
+//!   the newest point, exponential histograms meet at the lower scale), counted as
+//!   `series_merged`; only colliding summaries are dropped and reported. Resource, scope,
+//!   metadata and exemplar attributes are masked as elsewhere.
 //! - **Strict maps** (`strict_maps`): for selected spans and log records, a map attribute may
 //!   hold only listed keys (seed 002's audit metadata); a record with another key is rejected,
 //!   counted (`reason="strict_map"`), logged without values, and reported in OTLP
@@ -63,6 +66,8 @@
 mod config;
 pub mod defaults;
 mod memo;
+mod merge;
+mod merge_exp;
 mod metrics;
 mod records;
 mod rules;
@@ -71,6 +76,8 @@ mod strict;
 mod summary;
 mod walk;
 
+#[cfg(test)]
+mod prop_merge;
 #[cfg(test)]
 mod prop_tests;
 #[cfg(test)]

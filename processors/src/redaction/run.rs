@@ -21,7 +21,7 @@ pub(super) struct Run {
     first_violation: Option<Violation>,
     /// Records rejected by strict maps.
     strict_rejected: u64,
-    /// Data points dropped because their series collided and could not be merged.
+    /// Data points dropped because their series collided and could not be merged (summaries).
     points_dropped: u64,
 }
 
@@ -104,8 +104,8 @@ impl Redaction {
         if run.points_dropped > 0 {
             messages.push(format!(
                 "{}: {} data points dropped: removing attributes that are not allowed made their \
-                 series identical and they cannot be merged (gauge, summary, exponential \
-                 histogram, or differing times or buckets); allow or hash the distinguishing key",
+                 series identical and summaries cannot be merged; allow or hash the \
+                 distinguishing key",
                 self.id, run.points_dropped
             ));
             tracing::debug!(

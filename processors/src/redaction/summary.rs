@@ -26,10 +26,11 @@ pub(super) enum Reason {
     Hashed,
     /// A metric data point attribute that is not allowed (or blocked) was removed.
     Dropped,
-    /// Data points merged into one after their attributes became identical.
+    /// Data points merged into another after their attributes became identical (one per point
+    /// that disappeared).
     SeriesMerged,
     /// Data points dropped because their attributes became identical and their type cannot
-    /// be merged (gauge, summary, exponential histogram, or differing times or buckets).
+    /// be merged (summaries).
     SeriesDropped,
     /// A record rejected by a strict map.
     StrictMap,

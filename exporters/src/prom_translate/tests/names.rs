@@ -263,3 +263,32 @@ fn names_are_cached_per_name_unit_and_kind() {
     assert!(std::sync::Arc::ptr_eq(&l1, &l2));
     assert_eq!(names.label(".."), None);
 }
+
+#[test]
+fn unit_suffix_is_what_the_name_gets_for_the_unit() {
+    use crate::prom_translate::MetricType;
+    use crate::prom_translate::names::unit_suffix;
+    for (unit, kind, want) in [
+        ("s", MetricType::Histogram, "seconds"),
+        ("By/s", MetricType::Gauge, "bytes_per_second"),
+        ("1", MetricType::Gauge, "ratio"),
+        ("1", MetricType::Counter, ""),
+        ("{request}", MetricType::Counter, ""),
+        ("{packet}/s", MetricType::Gauge, "per_second"),
+        ("", MetricType::Gauge, ""),
+    ] {
+        assert_eq!(unit_suffix(unit, kind), want, "{unit} {kind:?}");
+        let built = name(
+            "m",
+            unit,
+            match kind {
+                MetricType::Gauge => NameKind::Gauge,
+                MetricType::Counter => NameKind::NonMonotonicCounter,
+                _ => NameKind::Histogram,
+            },
+        );
+        if !want.is_empty() {
+            assert_eq!(built, Some(format!("m_{want}")), "{unit} {kind:?}");
+        }
+    }
+}

@@ -3,6 +3,7 @@
 mod attrs;
 mod config;
 mod memo;
+mod merge;
 mod metrics;
 mod strict;
 
