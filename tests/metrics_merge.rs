@@ -14,7 +14,7 @@ mod common;
 
 use serde_json::Value;
 
-use common::{Weir, http_client, python, sdk};
+use common::{Weir, http_client, ledger, python, sdk};
 
 #[tokio::test]
 async fn cumulative_series_with_other_start_times_are_merged() {
@@ -130,4 +130,13 @@ async fn check_counted(weir: &Weir) {
     assert_eq!(counted("series_dropped"), 0.0, "{admin}");
     // One merge per metric and export at least (force_flush, then shutdown).
     assert!(counted("series_merged") >= 2.0, "{admin}");
+    // Every accepted point was delivered or merged into another, for both exporters.
+    let accounts =
+        ledger::assert_balanced(weir, &[("metrics", "debug"), ("metrics", "prometheus")]).await;
+    assert!(
+        accounts
+            .iter()
+            .all(|a| a.merged >= 2 && a.dropped.is_empty()),
+        "{accounts:?}"
+    );
 }
