@@ -46,7 +46,7 @@ fn loki_answer(push: &Push) -> (u16, String) {
     match errors.len() {
         0 => (204, String::new()),
         // One error is written as it is; several as `N errors like: <message>` per distinct
-        // message, joined by "; ". Loki's http.Error adds the newline.
+        // message, joined by "; "; ended with a newline, as Go's `http.Error` writes it.
         1 => (400, format!("{}\n", errors[0])),
         _ => {
             let groups: Vec<String> = errors

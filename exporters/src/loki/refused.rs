@@ -188,3 +188,101 @@ fn stream_selector(message: &str) -> Option<&str> {
     let (_, selector) = rest.split_once(" for stream ")?;
     Some(selector)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::loki::wire::Entry;
+
+    const A: &str = r#"{app="a"}"#;
+    const B: &str = r#"{app="b"}"#;
+
+    /// A push of stream `a` with 3 entries and `b` with 2.
+    fn pushed() -> Pushed {
+        let stream = |selector: &str, n: usize| Stream {
+            labels: Vec::new(),
+            selector: selector.to_owned(),
+            entries: (0..n)
+                .map(|i| Entry {
+                    nanos: i as u64,
+                    line: String::new(),
+                    metadata: Vec::new(),
+                })
+                .collect(),
+        };
+        Pushed::of(&[stream(A, 3), stream(B, 2)])
+    }
+
+    /// Loki 3.x's messages (`pkg/validation/validate.go`) not covered by `tests/partial.rs`.
+    #[test]
+    fn every_loki_message_kind_is_counted_in_records() {
+        let p = pushed();
+        assert_eq!(p.entries(), 5);
+        for (message, want) in [
+            (
+                format!("stream '{A}' has label name too long: 'a_very_long_name'"),
+                (Reason::BadLabels, 3),
+            ),
+            (
+                format!("stream '{B}' has duplicate label name: 'app'"),
+                (Reason::BadLabels, 2),
+            ),
+            (
+                format!("missing required labels team,env for user t for stream {B}"),
+                (Reason::BadLabels, 2),
+            ),
+            (
+                format!(
+                    "stream '{A}' has structured metadata too large: '70000' bytes, limit: \
+                     '65536' bytes. Please see `limits_config.max_structured_metadata_size` or \
+                     contact your Loki administrator to increase it."
+                ),
+                (Reason::StructuredMetadata, 1),
+            ),
+            (
+                format!(
+                    "stream '{A}' has too many structured metadata labels: '200', limit: '128'. \
+                     Please see `limits_config.max_structured_metadata_entries_count` or \
+                     contact your Loki administrator to increase it."
+                ),
+                (Reason::StructuredMetadata, 1),
+            ),
+        ] {
+            assert_eq!(parse(&message, &p), Some(vec![want]), "{message}");
+        }
+    }
+
+    #[test]
+    fn groups_split_only_before_a_count() {
+        let body = format!(
+            "2 errors like: entry for stream '{A}' has 1 label names; limit 0; 12 errors \
+             like: x; y"
+        );
+        assert_eq!(
+            groups(&body),
+            [
+                (
+                    2,
+                    format!("entry for stream '{A}' has 1 label names; limit 0").as_str()
+                ),
+                (12, "x; y"),
+            ]
+        );
+        assert_eq!(groups("3 errors likes: x"), [(1, "3 errors likes: x")]);
+        assert_eq!(count_prefix(" errors like: x"), None, "no digits");
+    }
+
+    #[test]
+    fn stream_messages_for_streams_not_pushed_say_nothing() {
+        let p = pushed();
+        assert_eq!(
+            parse(r#"stream '{app="c"}' has duplicate label name: 'app'"#, &p),
+            None
+        );
+        assert_eq!(
+            parse("total ignored: many out of 3 for stream: {}", &p),
+            None
+        );
+        assert_eq!(parse("  \n", &p), None);
+    }
+}

@@ -1,7 +1,7 @@
 //! Loki's 400 for part of a push: the exporter succeeds, rejecting what Loki says it refused,
 //! by reason, in records; a 400 that does not say how many stays a permanent error.
 //!
-//! The bodies are Loki 3.x's, byte for byte (v3.4, `pkg/...` paths of grafana/loki):
+//! The bodies are Loki 3.x's, byte for byte (paths in grafana/loki):
 //! - validation messages: `pkg/validation/validate.go` (`GreaterThanMaxSampleAgeErrorMsg`,
 //!   `TooFarInFutureErrorMsg`, `LineTooLongErrorMsg`, `DisallowedStructuredMetadataErrorMsg`,
 //!   `LabelValueTooLongErrorMsg`, `MaxLabelNamesPerSeriesErrorMsg`, `InvalidLabelsErrorMsg`,
@@ -9,8 +9,8 @@
 //!   RFC 3339; entry messages name the parsed labels, label messages the selector as sent);
 //! - grouping: `pkg/util/errors.go` `GroupedErrors.Error()`: one error alone as it is, else
 //!   `N errors like: <message>` per distinct message joined by `"; "`; the distributor answers
-//!   it as a 400 (`pkg/distributor/distributor.go`) written with `http.Error` (a newline ends
-//!   it);
+//!   it as a 400's text body (`pkg/distributor/distributor.go`, `http.go`), ended here with a
+//!   newline as Go's `http.Error` writes one (the exporter trims it);
 //! - an ingester's report of entries it ignored: `pkg/ingester/stream.go`
 //!   (`entry with timestamp %s ignored, reason: '%s',\n` per entry, then `user '%s', total
 //!   ignored: %d out of %d for stream: %s`), with `chunkenc.ErrTooFarBehind`'s message.
