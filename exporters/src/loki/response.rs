@@ -21,8 +21,9 @@ use weir_pipeline::{ExportError, Sent};
 use super::refused::{self, Pushed};
 use crate::http_common::response::{RetryOn, clean, read_body, refused};
 
-/// Most of an error body read: Loki lists one line per refused stream.
-const MAX_BODY: usize = 16 << 10;
+/// Most of an error body read: Loki writes one message per refused entry (some 150 bytes), so
+/// this holds several thousand; a longer body is not counted (the push counts as lost).
+const MAX_BODY: usize = 1 << 20;
 
 /// Why Loki refused a push, as a word for logs and counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,7 +167,9 @@ pub(crate) async fn answer(
     let body = read_body(response, MAX_BODY).await.unwrap_or_default();
     let text = String::from_utf8_lossy(&body);
     let message = clean(text.trim());
+    // A body cut at MAX_BODY may have lost some of its counts.
     if status == StatusCode::BAD_REQUEST
+        && body.len() < MAX_BODY
         && let Some(parts) = refused::parse(&text, pushed)
     {
         let sent = rejecting(&parts, pushed.entries());

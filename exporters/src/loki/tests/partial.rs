@@ -193,6 +193,17 @@ async fn a_400_that_does_not_say_how_many_is_permanent_for_the_whole_push() {
                 .to_owned(),
             "bad_labels",
         ),
+        // Too long to read whole: the counts past the cut are unknown.
+        (
+            format!(
+                "{}\n",
+                (0..8000)
+                    .map(|i| format!("1 errors like: {}{i}", too_old(API, 1)))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            "too_old",
+        ),
         // One message it does not know spoils the count of the rest.
         (
             format!(
