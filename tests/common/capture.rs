@@ -1,6 +1,6 @@
 //! A stand-in backend for weir's HTTP exporters: an HTTP server on a loopback port that keeps
 //! every request as it came over the wire (path, headers, raw body) and answers each with the
-//! status its `answer` function picks. The tests decode the bodies themselves, on the test
+//! status (and, if it likes, the body) its `answer` function picks. The tests decode the bodies themselves, on the test
 //! thread, so a body the test cannot read fails the test instead of becoming an answer.
 //!
 //! The server runs on its own thread and runtime, so it keeps answering while a test blocks
@@ -31,8 +31,8 @@ impl Request {
     }
 }
 
-/// Picks the status a request is answered with.
-type Answer = dyn Fn(&Request) -> u16 + Send + Sync;
+/// Picks the status and body a request is answered with.
+type Answer = dyn Fn(&Request) -> (u16, String) + Send + Sync;
 
 /// The running server; see the module docs.
 pub struct Capture {
@@ -51,6 +51,14 @@ impl Capture {
 
     /// A server that answers each request with the status `answer` picks for it.
     pub fn answering(answer: impl Fn(&Request) -> u16 + Send + Sync + 'static) -> Capture {
+        Self::answering_with_body(move |r| (answer(r), String::new()))
+    }
+
+    /// A server that answers each request with the status and text body `answer` picks for it
+    /// (a backend's error message, say).
+    pub fn answering_with_body(
+        answer: impl Fn(&Request) -> (u16, String) + Send + Sync + 'static,
+    ) -> Capture {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind capture server");
         listener.set_nonblocking(true).expect("non-blocking");
         let addr = listener.local_addr().expect("capture address");
@@ -114,10 +122,10 @@ async fn keep(
     req: axum::extract::Request,
     kept: &Mutex<Vec<Request>>,
     answer: &Answer,
-) -> StatusCode {
+) -> (StatusCode, String) {
     let (parts, body) = req.into_parts();
     let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
-        return StatusCode::BAD_REQUEST;
+        return (StatusCode::BAD_REQUEST, String::new());
     };
     let mut request = Request {
         path: parts.uri.path().to_owned(),
@@ -125,8 +133,9 @@ async fn keep(
         body: body.to_vec(),
         status: 0,
     };
-    request.status = answer(&request);
-    let status = StatusCode::from_u16(request.status).expect("a valid status");
+    let (status, text) = answer(&request);
+    request.status = status;
+    let status = StatusCode::from_u16(status).expect("a valid status");
     kept.lock().expect("capture lock").push(request);
-    status
+    (status, text)
 }

@@ -26,18 +26,25 @@
 //!   backoff.
 //! - A bundle of another signal than logs is [`ExportError::Permanent`] (config validation
 //!   keeps `loki` out of other pipelines).
-//! - Every other status is [`ExportError::Permanent`]: Loki's 400 (too old, out of order, line
-//!   too long, bad labels) may be partial: the valid streams were stored, so the push is never
-//!   sent again. The bundle is dropped (counted by the engine); later bundles and other
-//!   tenants go on.
-//! - Every refusal is counted per reason word (`too_old`, `out_of_order`, `line_too_long`,
-//!   `bad_labels`, `rate_limited`, `other`; see [`LokiExporter::stats`]) and logged at warn
-//!   with at most 256 bytes of Loki's message.
+//! - A 400 whose body says how many entries Loki refused (its `N errors like: …` validation
+//!   errors, one per entry or per stream, or an ingester's `total ignored: N`) is a success
+//!   that rejects those records by reason: `weir_records_dropped_total{reason}` gets
+//!   `loki_too_old`, `loki_too_new`, `loki_out_of_order`, `loki_line_too_long`,
+//!   `loki_bad_labels`, `loki_structured_metadata` or `loki_other`, and the rest of the push is
+//!   counted as sent (Loki stored it). Counts are capped at the push's records.
+//! - Every other status is [`ExportError::Permanent`], a 400 that does not say how many
+//!   entries it refused included: the valid entries may have been stored, so the push is never
+//!   sent again. The bundle is dropped (counted by the engine as `permanent`); later bundles
+//!   and other tenants go on.
+//! - Every refusal is counted per reason word (`too_old`, `too_new`, `out_of_order`,
+//!   `line_too_long`, `bad_labels`, `structured_metadata`, `rate_limited`, `other`; see
+//!   [`LokiExporter::stats`]) and logged at warn with at most 256 bytes of Loki's message.
 
 mod config;
 mod guard;
 mod line;
 mod names;
+mod refused;
 mod response;
 mod streams;
 #[cfg(test)]
@@ -101,7 +108,8 @@ pub enum LokiError {
 /// What a `loki` exporter has counted since it was built.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LokiStats {
-    /// Pushes Loki refused, per reason word (every word present, zeros included).
+    /// Answers in which Loki refused a push or part of it, per reason word they name (every
+    /// word present, zeros included).
     pub refused: BTreeMap<&'static str, u64>,
     /// Entries whose configured labels the cardinality guard moved to structured metadata.
     pub labels_moved: u64,
@@ -259,6 +267,7 @@ impl Exporter for LokiExporter {
         if built.streams.is_empty() {
             return Box::pin(async { Ok(Sent::all()) });
         }
+        let pushed = refused::Pushed::of(&built.streams);
         let body = match inner.body(built.streams) {
             Ok(body) => body,
             Err(e) => {
@@ -296,7 +305,7 @@ impl Exporter for LokiExporter {
                 .send()
                 .await
                 .map_err(|e| send_error("loki", &inner.id, inner.timeout, e))?;
-            response::answer(&inner.id, &tenant, response, &inner.refusals).await
+            response::answer(&inner.id, &tenant, response, &inner.refusals, &pushed).await
         })
     }
 }

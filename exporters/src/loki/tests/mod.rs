@@ -3,6 +3,7 @@
 mod config;
 mod errors;
 mod fake;
+mod partial;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
