@@ -110,4 +110,11 @@ pub trait Exporter: Send + Sync {
     /// Sends `bundle` in one request. The future owns what it needs (`'static`) so it can
     /// outlive the caller.
     fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<Sent, ExportError>>;
+
+    /// True when the backend refuses a request whole for one bad record (OTLP backends answer
+    /// 400 / INVALID_ARGUMENT to the whole export): the engine then sends the parts of a
+    /// refused bundle one by one, so that only the guilty part is lost.
+    fn refuses_whole_requests(&self) -> bool {
+        false
+    }
 }

@@ -76,6 +76,11 @@ impl Accepted {
         total
     }
 
+    /// Adds `rejected` records, and `message` to the joined messages.
+    pub fn reject(&mut self, rejected: u64, message: Option<String>) {
+        self.add(rejected, message);
+    }
+
     fn add(&mut self, rejected: u64, message: Option<String>) {
         self.rejected += rejected;
         if let Some(m) = message {

@@ -1,15 +1,25 @@
-//! The path both transports share once a request is decoded: submit to the router, count the
-//! outcome in weir's metrics, log refusals.
+//! The path both transports share once a request is decoded: split it per tenant, check its
+//! ids ([`ids`]), submit to the router, count the outcome in weir's metrics, log refusals.
 //!
-//! Failure is a [`SubmitError`] handed back to the transport, which maps it to a status.
+//! Failure is a [`SubmitError`] handed back to the transport, which maps it to a status; a
+//! request whose every span has a malformed id is refused as invalid (400 / INVALID_ARGUMENT).
 
 use tracing::Instrument;
 use weir_pipeline::metrics::catalogue;
 use weir_pipeline::pipeline::{Accepted, SubmitError};
-use weir_pipeline::{Batch, RequestContext, Signal, SignalKind, TenantId};
+use weir_pipeline::{Batch, Refusal, RefusalKind, RequestContext, Signal, SignalKind, TenantId};
 
-use super::ReceiverShared;
 use super::identity::Resolved;
+use super::{ReceiverShared, ids};
+
+/// One tenant's part of a request: who, records after the id check, bytes, spans the id check
+/// removed.
+struct Share {
+    tenant: TenantId,
+    records: u64,
+    bytes: u64,
+    bad_ids: u64,
+}
 
 /// Submits one decoded request (split per tenant when its resources name several) and counts
 /// what happened to it, per tenant.
@@ -43,7 +53,7 @@ pub async fn ingest(
         span.record("sampled", tp.flags & 1 == 1);
     }
     let _entered = span.enter();
-    let parts = match shared.identity.split(resolved, signal) {
+    let mut parts = match shared.identity.split(resolved, signal) {
         Ok(p) => p,
         Err(reason) => {
             tracing::warn!(request_id = %request_id, receiver = %shared.id, signal = %kind, records, reason = %reason, "request refused");
@@ -65,27 +75,61 @@ pub async fn ingest(
         }
     };
     drop(_entered);
-    // (tenant, records, bytes) of each part; bytes shared out by records.
-    let shares: Vec<(TenantId, u64, u64)> = parts
+    let checks: Vec<ids::Checked> = parts.iter_mut().map(|(_, s)| ids::check(s)).collect();
+    for (field, n) in checks.iter().flat_map(|c| &c.cleared) {
+        shared
+            .metrics
+            .counter(catalogue::RECEIVER_INVALID_IDS, &[&shared.id, field])
+            .add(*n);
+    }
+    // Each part with its bytes, shared out by records.
+    let shares: Vec<Share> = parts
         .iter()
-        .map(|(t, s)| {
-            let n = s.record_count();
-            let b = (bytes * n)
-                .checked_div(records)
-                .unwrap_or(bytes / parts.len().max(1) as u64);
-            (t.clone(), n, b)
+        .zip(&checks)
+        .map(|((t, s), c)| {
+            let n = s.record_count() + c.rejected;
+            Share {
+                tenant: t.clone(),
+                records: s.record_count(),
+                bytes: (bytes * n)
+                    .checked_div(records)
+                    .unwrap_or(bytes / parts.len().max(1) as u64),
+                bad_ids: c.rejected,
+            }
         })
         .collect();
-    let mut batches: Vec<Batch> = parts
-        .into_iter()
-        .zip(&shares)
-        .map(|((tenant, signal), (_, _, b))| {
-            let mut c = ctx.clone();
-            c.tenant = tenant;
-            c.body_bytes = usize::try_from(*b).unwrap_or(usize::MAX);
-            Batch::new(c, signal)
-        })
-        .collect();
+    if records > 0 && shares.iter().all(|s| s.records == 0) && shares.iter().any(|s| s.bad_ids > 0)
+    {
+        let first = checks
+            .iter()
+            .find_map(|c| c.message.clone())
+            .unwrap_or_default();
+        let reason = Refusal::new(
+            RefusalKind::Invalid,
+            format!("every span has a malformed id: {first}"),
+        );
+        let _entered = span.enter();
+        tracing::warn!(request_id = %request_id, receiver = %shared.id, signal = %kind, records, reason = %reason, "request refused");
+        let err = SubmitError {
+            reason,
+            retry_after: None,
+        };
+        count(shared, kind, &shares, &Err(err.clone()));
+        return Err(err);
+    }
+    // Parts the id check emptied are not submitted; `submitted[i]` is the share of batch i.
+    let mut submitted = Vec::with_capacity(parts.len());
+    let mut batches: Vec<Batch> = Vec::with_capacity(parts.len());
+    for (i, ((tenant, signal), share)) in parts.into_iter().zip(&shares).enumerate() {
+        if signal.is_empty() && share.bad_ids > 0 {
+            continue;
+        }
+        let mut c = ctx.clone();
+        c.tenant = tenant;
+        c.body_bytes = usize::try_from(share.bytes).unwrap_or(usize::MAX);
+        submitted.push(i);
+        batches.push(Batch::new(c, signal));
+    }
     let submit = async {
         match batches.len() {
             1 => match batches.pop() {
@@ -95,10 +139,22 @@ pub async fn ingest(
             _ => shared.router.submit_all(batches).await,
         }
     };
-    let per_part = submit.instrument(span.clone()).await;
+    // The router's answers, one per share (an emptied part took nothing).
+    let per_part = submit.instrument(span.clone()).await.map(|answers| {
+        let mut all = vec![Accepted::default(); shares.len()];
+        for (i, a) in submitted.into_iter().zip(answers) {
+            all[i] = a;
+        }
+        all
+    });
     let _entered = span.enter();
     count(shared, kind, &shares, &per_part);
-    let result = per_part.map(|parts| Accepted::total(&parts));
+    let result = per_part.map(|mut parts| {
+        for (a, c) in parts.iter_mut().zip(checks) {
+            a.reject(c.rejected, c.message);
+        }
+        Accepted::total(&parts)
+    });
     if let Err(err) = &result {
         tracing::warn!(
             request_id = %request_id,
@@ -113,16 +169,27 @@ pub async fn ingest(
 }
 
 /// Counts accepted and refused records and accepted bytes per tenant part; records rejected
-/// by processors are charged to the part (tenant) they were rejected from.
+/// by processors are charged to the part (tenant) they were rejected from, spans with
+/// malformed ids as `invalid`.
 fn count(
     shared: &ReceiverShared,
     kind: SignalKind,
-    shares: &[(TenantId, u64, u64)],
+    shares: &[Share],
     result: &Result<Vec<Accepted>, SubmitError>,
 ) {
-    for (i, (tenant, n, b)) in shares.iter().enumerate() {
-        let tenant_label = shared.metrics.tenant_label(tenant);
+    for (i, share) in shares.iter().enumerate() {
+        let (n, b) = (&share.records, &share.bytes);
+        let tenant_label = shared.metrics.tenant_label(&share.tenant);
         let labels = [kind.as_str(), &*shared.id, &*tenant_label];
+        if share.bad_ids > 0 {
+            shared
+                .metrics
+                .counter(
+                    catalogue::RECEIVER_REFUSED_RECORDS,
+                    &[kind.as_str(), &shared.id, &tenant_label, "invalid"],
+                )
+                .add(share.bad_ids);
+        }
         match result {
             Ok(parts) => {
                 let r = parts.get(i).map_or(0, |a| a.rejected).min(*n);

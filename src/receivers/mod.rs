@@ -7,6 +7,7 @@
 pub mod config;
 pub mod context;
 pub mod identity;
+pub mod ids;
 pub mod ingest;
 pub mod otlp_grpc;
 pub mod otlp_http;

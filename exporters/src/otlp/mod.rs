@@ -273,6 +273,12 @@ fn classify(id: &str, status: &Status) -> ExportError {
 }
 
 impl Exporter for OtlpGrpcExporter {
+    /// OTLP backends answer one bad record (a malformed id) with 400 / INVALID_ARGUMENT for
+    /// the whole export.
+    fn refuses_whole_requests(&self) -> bool {
+        true
+    }
+
     fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<Sent, ExportError>> {
         let inner = self.inner.clone();
         Box::pin(async move {

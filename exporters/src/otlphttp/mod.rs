@@ -188,6 +188,12 @@ fn compress(compression: Compression, raw: &[u8]) -> io::Result<Vec<u8>> {
 }
 
 impl Exporter for OtlpHttpExporter {
+    /// OTLP backends answer one bad record (a malformed id) with 400 / INVALID_ARGUMENT for
+    /// the whole export.
+    fn refuses_whole_requests(&self) -> bool {
+        true
+    }
+
     fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<Sent, ExportError>> {
         let inner = &self.inner;
         let kind = bundle.kind();

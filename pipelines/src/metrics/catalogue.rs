@@ -98,6 +98,13 @@ pub const ENRICH_INVALID_IDS: MetricDef = MetricDef {
     labels: &["processor", "source"],
     kind: Counter,
 };
+/// Malformed trace or span ids removed from log records and exemplars on arrival, by field.
+pub const RECEIVER_INVALID_IDS: MetricDef = MetricDef {
+    name: "weir_receiver_invalid_ids_total",
+    help: "Malformed trace or span ids a receiver removed from log records and exemplars (the record is kept, not associated with a trace), by field.",
+    labels: &["receiver", "field"],
+    kind: Counter,
+};
 
 /// HTTP requests weir answered, by route and status (OTLP/HTTP and admin).
 pub const HTTP_REQUESTS: MetricDef = MetricDef {
@@ -158,6 +165,7 @@ pub const ALL: &[MetricDef] = &[
     SENTRY_DEDUPLICATED,
     REDACTED_VALUES,
     ENRICH_INVALID_IDS,
+    RECEIVER_INVALID_IDS,
     HTTP_REQUESTS,
     HTTP_REQUEST_DURATION,
     GRPC_REQUESTS,

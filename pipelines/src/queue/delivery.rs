@@ -75,9 +75,55 @@ impl Delivery {
     /// Sends `bundle`; `owned` when weir already answered the client, so a failure is a loss.
     async fn deliver(&self, bundle: Arc<Bundle>, owned: bool) -> Result<Sent, Failure> {
         let result = self.attempts(&bundle).await;
+        if let Err(f) = &result
+            && f.reason == "permanent"
+            && bundle.parts().len() > 1
+            && self.exporter.refuses_whole_requests()
+        {
+            return self.deliver_parts(&bundle, owned, f).await;
+        }
+        self.count(&bundle, owned, &result);
+        result
+    }
+
+    /// A backend that refuses a request whole refused a bundle of several requests: one bad
+    /// part (a malformed id, a huge record) would sink the good ones, so each part is sent once
+    /// more on its own (retries included) and only the parts refused again are lost.
+    async fn deliver_parts(
+        &self,
+        bundle: &Bundle,
+        owned: bool,
+        first: &Failure,
+    ) -> Result<Sent, Failure> {
+        tracing::info!(
+            exporter = %self.id,
+            tenant = %bundle.tenant(),
+            parts = bundle.parts().len(),
+            error = %scrub(&first.error.to_string()),
+            "batch refused whole; sending its parts one by one"
+        );
+        let mut taken = Sent::all();
+        let mut failed = None;
+        for part in bundle.parts() {
+            let one = Arc::new(Bundle::single(Arc::clone(part)));
+            let result = self.attempts(&one).await;
+            self.count(&one, owned, &result);
+            match result {
+                Ok(sent) => taken.merge(sent),
+                Err(f) => failed = Some(f),
+            }
+        }
+        match failed {
+            Some(f) => Err(f),
+            None => Ok(taken),
+        }
+    }
+
+    /// Counts the outcome of sending `bundle`.
+    fn count(&self, bundle: &Bundle, owned: bool, result: &Result<Sent, Failure>) {
         let signal = bundle.kind().as_str();
         let records = bundle.record_count();
-        match &result {
+        match result {
             Ok(sent) => {
                 let rejected = sent.rejected_records().min(records);
                 self.metrics
@@ -145,7 +191,6 @@ impl Delivery {
                 );
             }
         }
-        result
     }
 
     async fn attempts(&self, bundle: &Arc<Bundle>) -> Result<Sent, Failure> {

@@ -316,3 +316,36 @@ async fn an_inline_failure_is_answered_to_the_client_and_is_no_loss() {
         .expect_err("given up");
     assert_eq!(dropped(&h, "retry_disabled"), 4);
 }
+
+/// A bundle of tenant `a` with two parts of `n` and `m` spans.
+fn two_parts(n: usize, m: usize) -> Arc<Bundle> {
+    let parts = vec![Arc::new(traces("a", "p", n)), Arc::new(traces("a", "q", m))];
+    Arc::new(Bundle::of(parts).expect("one tenant, one signal"))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_bundle_refused_whole_is_sent_again_part_by_part_and_only_the_guilty_part_is_lost() {
+    let h = harness(doubling(), 60 * SEC);
+    h.fake.set_refuses_whole(true);
+    // The bundle, then each part: the first part is taken, the second refused again.
+    h.fake
+        .script([Answer::Permanent, Answer::Ok, Answer::Permanent]);
+    within(h.delivery.send(two_parts(3, 2)))
+        .await
+        .expect_err("one part is refused for good");
+    let sizes: Vec<u64> = h.fake.attempts().iter().map(|a| a.records).collect();
+    assert_eq!(sizes, [5, 3, 2]);
+    assert_eq!(sent(&h), 3);
+    assert_eq!(dropped(&h, "permanent"), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_backend_that_judges_records_apart_is_not_sent_parts_again() {
+    let h = harness(doubling(), 60 * SEC);
+    h.fake.script([Answer::Permanent]);
+    within(h.delivery.send(two_parts(3, 2)))
+        .await
+        .expect_err("refused");
+    assert_eq!(h.fake.attempts().len(), 1);
+    assert_eq!(dropped(&h, "permanent"), 5);
+}

@@ -59,6 +59,8 @@ struct State {
     script: VecDeque<Answer>,
     down: bool,
     latency: Duration,
+    /// Answers `refuses_whole_requests` with this.
+    refuses_whole: bool,
 }
 
 struct Inner {
@@ -92,6 +94,11 @@ impl Fake {
                 changed: Notify::new(),
             }),
         }
+    }
+
+    /// Says that it refuses requests whole (as OTLP backends do).
+    pub fn set_refuses_whole(&self, yes: bool) {
+        self.inner.state.lock().refuses_whole = yes;
     }
 
     /// This backend as an exporter.
@@ -187,6 +194,10 @@ impl Fake {
 }
 
 impl Exporter for Fake {
+    fn refuses_whole_requests(&self) -> bool {
+        self.inner.state.lock().refuses_whole
+    }
+
     fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<Sent, ExportError>> {
         let attempt = Attempt {
             at: Instant::now(),
