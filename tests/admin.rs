@@ -202,7 +202,7 @@ service:
     assert_eq!(refused.status(), 400);
 
     let lines: Vec<Value> = weir
-        .stderr_lines()
+        .stderr_lines_once(|l| l.contains("request refused") && l.contains("req-log-2"))
         .iter()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("log line is JSON ({e}): {l}")))
         .collect();
@@ -224,4 +224,45 @@ service:
         .collect();
     assert_eq!(refusals.len(), 1, "{lines:?}");
     assert_eq!(refusals[0]["status"], 400);
+}
+
+/// A page on another origin that rebinds its name to 127.0.0.1 must not read weir's figures.
+#[tokio::test]
+async fn only_ip_addresses_localhost_and_allowed_names_are_answered() {
+    let weir = Weir::start(&format!(
+        "{OTLP_RECEIVER}exporters:\n  debug: {{ verbosity: basic, path: {{OUT}} }}\n\
+         service:\n  admin: {{ endpoint: 127.0.0.1:0, allowed_hosts: [weir.internal] }}\n  \
+         pipelines:\n    traces: {{ receivers: [otlp], exporters: [debug] }}\n"
+    ));
+    let port = weir.admin_addr.port();
+    let get = |host: String| {
+        http_client()
+            .get(format!("http://{}/metrics", weir.admin_addr))
+            .header("host", host)
+            .send()
+    };
+    for allowed in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("weir.internal:{port}"),
+    ] {
+        assert_eq!(
+            get(allowed.clone()).await.expect("answer").status(),
+            200,
+            "{allowed}"
+        );
+    }
+    let refused = get(format!("rebound.attacker.example:{port}"))
+        .await
+        .expect("answer");
+    assert_eq!(refused.status(), 421);
+    assert!(
+        !refused.text().await.expect("body").contains("weir_"),
+        "no figures"
+    );
+    assert_eq!(
+        weir.metric("weir_auth_failures_total{reason=\"bad_host\"}")
+            .await,
+        1.0
+    );
 }

@@ -355,3 +355,15 @@ fn the_readme_full_config_examples_load() {
         }
     }
 }
+
+#[test]
+fn admin_allowed_hosts_are_bare_names() {
+    expect_errors(
+        &format!("{GOOD}  admin:\n    allowed_hosts: [weir.internal, \"http://weir:8888\"]\n"),
+        &[(
+            "service.admin.allowed_hosts[1]",
+            14,
+            "not a host name: write the name alone",
+        )],
+    );
+}

@@ -78,6 +78,11 @@ impl Pki {
     /// weir's config: both protocols over TLS, the tenant from the client certificate, every
     /// signal to the debug exporter.
     fn config(&self, mtls: bool) -> String {
+        self.config_from(mtls, "[client_cert]")
+    }
+
+    /// [`Pki::config`] with the tenant sources `from`.
+    fn config_from(&self, mtls: bool, from: &str) -> String {
         let tls = self.tls_yaml(mtls);
         format!(
             "\
@@ -86,7 +91,7 @@ receivers:
     protocols:
       grpc: {{ endpoint: 127.0.0.1:0, tls: {tls} }}
       http: {{ endpoint: 127.0.0.1:0, tls: {tls} }}
-    tenant: {{ from: [client_cert], default: default }}
+    tenant: {{ from: {from}, default: default }}
 {DEBUG_AND_ADMIN}  pipelines:
     traces:  {{ receivers: [otlp], exporters: [debug] }}
 "
@@ -178,15 +183,27 @@ fn https_client(ca: &str, identity: Option<&ClientCert>) -> reqwest::Client {
 }
 
 async fn post_traces(weir: &Weir, client: &reqwest::Client) -> Result<u16, reqwest::Error> {
-    let resp = client
+    post_traces_as(weir, client, trace_json(), None).await
+}
+
+/// POSTs `body` over HTTPS, with an `X-Scope-OrgID` header when given.
+async fn post_traces_as(
+    weir: &Weir,
+    client: &reqwest::Client,
+    body: Vec<u8>,
+    header: Option<&str>,
+) -> Result<u16, reqwest::Error> {
+    let mut req = client
         .post(format!(
             "https://localhost:{}/v1/traces",
             weir.http_addr.port()
         ))
         .header("content-type", "application/json")
-        .body(trace_json())
-        .send()
-        .await?;
+        .body(body);
+    if let Some(tenant) = header {
+        req = req.header("x-scope-orgid", tenant);
+    }
+    let resp = req.send().await?;
     Ok(resp.status().as_u16())
 }
 
@@ -387,5 +404,37 @@ fn cert_file_without_key_file_is_a_config_error() {
         stderr.contains("receivers.otlp.protocols.http.tls")
             && stderr.contains("key_file is required with cert_file"),
         "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verified_certificate_pins_the_tenant_and_other_sources_may_only_agree() {
+    let pki = Pki::new();
+    // The resource and header sources are listed before the certificate: proof wins anyway.
+    let weir = Weir::start(&pki.config_from(
+        true,
+        "[{ resource: tenant.id }, { header: X-Scope-OrgID }, client_cert]",
+    ));
+    let client = https_client(&pki.ca, Some(&pki.client));
+    let naming = |tenant: &str| {
+        serde_json::to_vec(&json!({"resourceSpans": [{
+            "resource": {"attributes": [{"key": "tenant.id", "value": {"stringValue": tenant}}]},
+            "scopeSpans": [{"spans": [{
+                "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174",
+                "name": "x", "startTimeUnixNano": "1", "endTimeUnixNano": "2"
+            }]}]
+        }]}))
+        .expect("json")
+    };
+    let status = |r: Result<u16, reqwest::Error>| r.expect("answered");
+    let post = |body, header| post_traces_as(&weir, &client, body, header);
+    assert_eq!(status(post(naming("team-b"), None).await), 403);
+    assert_eq!(status(post(trace_json(), Some("team-b")).await), 403);
+    assert_eq!(status(post(naming("team-a"), Some("team-a")).await), 200);
+    assert_eq!(status(post_traces(&weir, &client).await), 200);
+    assert_eq!(
+        tenants(&weir),
+        ["team-a", "team-a"],
+        "nothing exported as team-b"
     );
 }

@@ -5,8 +5,10 @@
 //! Readiness is 200 once every listener is bound and weir is not shutting down, 503 with the
 //! reason otherwise; saturation shows in metrics and back-pressure, not in readiness, so a
 //! loaded tier is not pulled out all at once. Binding can fail (the error names the endpoint);
-//! serving does not fail per request.
+//! serving does not fail per request. Requests naming a host that is not allowed get 421
+//! ([`host`]).
 
+pub mod host;
 pub mod http_metrics;
 pub mod ops;
 mod views;
@@ -153,6 +155,10 @@ pub async fn bind(
         .route("/health/ready", get(ready));
     let app = ops::routes(app, &state.ops);
     ops::spawn_sampler(Arc::downgrade(&state));
+    let app = host::guard(
+        app,
+        host::AllowedHosts::new(&config.allowed_hosts, metrics.clone()),
+    );
     let app = http_metrics::track(app, metrics).with_state(state);
     let serve = async move {
         axum::serve(listener, app)

@@ -6,6 +6,7 @@
 //! read each component on its own so that every error is reported at once with its dotted path
 //! and position, then check the pipelines. The result is a [`Config`] or [`ConfigErrors`].
 
+pub mod admin;
 pub mod batch;
 pub mod components;
 mod error;

@@ -2,7 +2,9 @@
 //! resource attribute, in the configured order.
 //!
 //! With tokens on, the token decides and any other source that names another tenant is refused
-//! (403), never trusted; a missing or unknown token is 401. A request whose resources name
+//! (403), never trusted; a missing or unknown token is 401. A verified client certificate is
+//! proof too: without a token it decides, and headers and resource attributes may only agree
+//! with it (403 otherwise), whatever their order in `from`. A request whose resources name
 //! several tenants is split per tenant ([`Identity::split`]). Every refusal for credentials or
 //! identity is counted in `weir_auth_failures_total{reason}`. Tokens are kept as SHA-256 digests
 //! and looked up by digest, so no comparison runs over the secret's bytes.
@@ -47,7 +49,8 @@ pub struct Identity {
 pub struct Resolved {
     /// The request's tenant (token, header, certificate or default), if any.
     pub tenant: Option<TenantId>,
-    /// The tenant proven by a token, against which every other claim is checked.
+    /// The tenant proven by a token or a verified client certificate, against which every
+    /// other claim is checked.
     pub authenticated: Option<TenantId>,
 }
 
@@ -109,7 +112,9 @@ impl Identity {
             Some(proven) if proven != &claimed => Err(self.fail(
                 RefusalKind::Forbidden,
                 "tenant_mismatch",
-                format!("{what} names tenant {claimed}, but the token belongs to another tenant"),
+                format!(
+                    "{what} names tenant {claimed}, but the request's credentials belong to another tenant"
+                ),
             )),
             _ => Ok(claimed),
         }
@@ -143,17 +148,22 @@ impl Identity {
                 }
             }
         }
+        // A certificate the TLS layer verified is proof, like a token: it is checked against
+        // the token, and everything else against it, before any other source is read.
+        let certified = match peer {
+            Some(subject) if self.sources.iter().any(|s| matches!(s, Source::ClientCert)) => {
+                let cert = self.parse(subject, "client certificate subject")?;
+                let cert = self.check_claim(cert, "the client certificate", &out)?;
+                out.authenticated.get_or_insert_with(|| cert.clone());
+                Some(cert)
+            }
+            _ => None,
+        };
         for source in &self.sources {
             let (claimed, what) = match source {
                 Source::Token => (out.authenticated.clone(), String::new()),
                 Source::Resource(_) => continue,
-                Source::ClientCert => match peer {
-                    Some(subject) => (
-                        Some(self.parse(subject, "client certificate subject")?),
-                        "the client certificate".into(),
-                    ),
-                    None => (None, String::new()),
-                },
+                Source::ClientCert => (certified.clone(), "the client certificate".into()),
                 Source::Header(name) => match get(name) {
                     Some(raw) => {
                         let text = std::str::from_utf8(raw).map_err(|_| {

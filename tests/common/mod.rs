@@ -334,6 +334,18 @@ impl Weir {
         self.stderr.lines()
     }
 
+    /// weir's stderr lines once one of them satisfies `found` (a line weir wrote before it
+    /// answered may still be on its way through the pipe); panics with the lines if none does
+    /// within [`DEADLINE`] or weir exits first.
+    pub fn stderr_lines_once(&self, found: impl Fn(&str) -> bool) -> Vec<String> {
+        match self.stderr.wait(Instant::now() + DEADLINE, |lines| {
+            lines.iter().any(|l| found(l)).then(|| lines.to_vec())
+        }) {
+            Ok(lines) => lines,
+            Err(_) => panic!("no such line on weir's stderr: {:#?}", self.stderr.lines()),
+        }
+    }
+
     /// The file weir's stdout goes to.
     pub fn stdout_path(&self) -> PathBuf {
         Self::stdout_in(self.dir.path())
