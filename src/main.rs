@@ -95,7 +95,10 @@ fn run(
         };
         let mut running = match weir::app::start(
             &cfg,
-            Metrics::with_max_tenants(cfg.service.admin.max_tenant_labels),
+            Metrics::with_tenant_labels(
+                cfg.service.admin.max_tenant_labels,
+                cfg.service.admin.tenant_label_idle,
+            ),
         )
         .await
         {

@@ -18,6 +18,12 @@ pub struct AdminConfig {
     /// counted as `other`, so `/metrics` stays bounded whatever tenant ids clients send.
     #[serde(default = "default_max_tenant_labels")]
     pub max_tenant_labels: usize,
+    /// How long a tenant named only by a header or a resource attribute keeps its name in
+    /// metric labels without traffic, once all `max_tenant_labels` names are taken (default
+    /// `1h`): then a new tenant may take it, and its counters move to `other`. Tenants
+    /// proven by a token or a client certificate are preferred and keep their names.
+    #[serde(default = "default_tenant_label_idle", with = "humantime_serde")]
+    pub tenant_label_idle: Duration,
     /// The ops page (`/admin/ops/overview` and its `.json`): health, queues, throughput,
     /// errors and recent incidents on one page for an operator.
     #[serde(default)]
@@ -30,6 +36,10 @@ pub struct AdminConfig {
     pub allowed_hosts: Vec<String>,
 }
 
+fn default_tenant_label_idle() -> Duration {
+    weir_pipeline::metrics::tenants::DEFAULT_IDLE_AFTER
+}
+
 fn default_max_tenant_labels() -> usize {
     weir_pipeline::metrics::tenants::DEFAULT_MAX
 }
@@ -39,6 +49,7 @@ impl Default for AdminConfig {
         Self {
             endpoint: default_admin_endpoint(),
             max_tenant_labels: default_max_tenant_labels(),
+            tenant_label_idle: default_tenant_label_idle(),
             ops: OpsConfig::default(),
             allowed_hosts: Vec::new(),
         }

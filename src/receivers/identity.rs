@@ -138,7 +138,10 @@ impl Identity {
                 ));
             };
             match store.lookup(token) {
-                Some(t) => out.authenticated = Some(t),
+                Some(t) => {
+                    self.metrics.prove_tenant(&t);
+                    out.authenticated = Some(t);
+                }
                 None => {
                     return Err(self.fail(
                         RefusalKind::Unauthenticated,
@@ -154,6 +157,7 @@ impl Identity {
             Some(subject) if self.sources.iter().any(|s| matches!(s, Source::ClientCert)) => {
                 let cert = self.parse(subject, "client certificate subject")?;
                 let cert = self.check_claim(cert, "the client certificate", &out)?;
+                self.metrics.prove_tenant(&cert);
                 out.authenticated.get_or_insert_with(|| cert.clone());
                 Some(cert)
             }

@@ -136,18 +136,68 @@ impl Metrics {
 
     /// An empty registry naming at most `max` tenants in labels (later ones are `other`).
     pub fn with_max_tenants(max: usize) -> Self {
-        let mut labels = tenants::TenantLabels::default();
-        labels.set_max(max);
+        Self::with_tenant_labels(max, tenants::DEFAULT_IDLE_AFTER)
+    }
+
+    /// An empty registry naming at most `max` tenants in labels, where a tenant only claimed
+    /// (not proven) gives its name up after `idle_after` without traffic ([`tenants`]).
+    pub fn with_tenant_labels(max: usize, idle_after: std::time::Duration) -> Self {
         Self {
-            tenants: Arc::new(labels),
+            tenants: Arc::new(tenants::TenantLabels::new(max, idle_after)),
             ..Self::default()
         }
     }
 
-    /// The `tenant` label value of `tenant`: its id for the first tenants seen, `other` past
-    /// the limit.
+    /// The `tenant` label value of `tenant`: its id while it has a name, `other` otherwise.
     pub fn tenant_label(&self, tenant: &crate::TenantId) -> Arc<str> {
-        self.tenants.label(tenant)
+        self.label(tenant, false)
+    }
+
+    /// Marks `tenant` as proven by a token or a client certificate: preferred for a name in
+    /// labels over tenants only claimed by headers or resource attributes.
+    pub fn prove_tenant(&self, tenant: &crate::TenantId) -> Arc<str> {
+        self.label(tenant, true)
+    }
+
+    fn label(&self, tenant: &crate::TenantId, proven: bool) -> Arc<str> {
+        let label = self
+            .tenants
+            .label_at(tenant, proven, std::time::Instant::now());
+        if let Some(replaced) = label.replaced {
+            self.fold_into_other(&replaced);
+        }
+        label.value
+    }
+
+    /// Moves every series of tenant `name` under `tenant="other"`: counters are added to
+    /// `other`'s, gauges and histograms dropped (none is kept per tenant).
+    fn fold_into_other(&self, name: &str) {
+        let mut families = self.families.write();
+        for (def, series) in families.values_mut() {
+            let Some(i) = def.labels.iter().position(|l| *l == "tenant") else {
+                continue;
+            };
+            let keys: Vec<Vec<String>> = series
+                .keys()
+                .filter(|k| k.get(i).is_some_and(|v| v == name))
+                .cloned()
+                .collect();
+            for key in keys {
+                let Some(cell) = series.remove(&key) else {
+                    continue;
+                };
+                if let (Cell::Value(c), MetricKind::Counter) = (cell, def.kind) {
+                    let mut other = key;
+                    other[i] = tenants::OTHER.to_owned();
+                    if let Cell::Value(o) = series
+                        .entry(other)
+                        .or_insert_with(|| Cell::Value(Counter::default()))
+                    {
+                        o.add(c.get());
+                    }
+                }
+            }
+        }
     }
 
     fn key(def: &MetricDef, values: &[&str]) -> Vec<String> {
@@ -265,6 +315,29 @@ mod tests {
         assert!(text.contains(
             "weir_receiver_accepted_records_total{signal=\"traces\",receiver=\"otlp\",tenant=\"a\\\"b\"} 5"
         ));
+    }
+
+    #[test]
+    fn a_tenant_that_loses_its_name_is_folded_into_other_and_totals_stay() {
+        let m = Metrics::with_max_tenants(1);
+        let junk = crate::TenantId::new("junk").expect("tenant");
+        let label = m.tenant_label(&junk);
+        m.counter(
+            catalogue::RECEIVER_ACCEPTED_RECORDS,
+            &["traces", "otlp", &label],
+        )
+        .add(7);
+        m.counter(
+            catalogue::RECEIVER_ACCEPTED_RECORDS,
+            &["traces", "otlp", "other"],
+        )
+        .add(1);
+        let team = crate::TenantId::new("team-a").expect("tenant");
+        assert_eq!(&*m.prove_tenant(&team), "team-a");
+        let value = |t: &str| m.value(catalogue::RECEIVER_ACCEPTED_RECORDS, &["traces", "otlp", t]);
+        assert_eq!(value("junk"), None);
+        assert_eq!(value("other"), Some(8));
+        assert_eq!(&*m.tenant_label(&junk), "other");
     }
 
     #[test]
