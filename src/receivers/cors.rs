@@ -162,7 +162,7 @@ impl Origins {
             return true;
         }
         let origin = origin.to_ascii_lowercase();
-        self.exact.iter().any(|o| *o == origin)
+        self.exact.contains(&origin)
             || self.wildcard.iter().any(|(prefix, suffix)| {
                 origin.len() >= prefix.len() + suffix.len()
                     && origin.starts_with(prefix.as_str())
