@@ -152,6 +152,21 @@ fn bad_frontend_log_settings_name_their_key() {
 }
 
 #[test]
+fn frontend_log_needs_a_logs_pipeline() {
+    expect_errors(
+        &GOOD.replace(
+            "      http:\n",
+            "      http:\n        frontend_log:\n          enabled: true\n",
+        ),
+        &[(
+            "receivers.otlp.protocols.http.frontend_log.enabled",
+            6,
+            "receiver otlp feeds no logs pipeline",
+        )],
+    );
+}
+
+#[test]
 fn frontend_log_with_token_tenants_needs_its_own_tenant() {
     let text = GOOD.replace(
         "      http:\n",
@@ -159,6 +174,10 @@ fn frontend_log_with_token_tenants_needs_its_own_tenant() {
     ) .replace(
         "        endpoint: 127.0.0.1:0\n",
         "        endpoint: 127.0.0.1:0\n    tenant: { from: [token], tokens_file: /etc/weir/tokens.yaml }\n",
+    )
+    .replace(
+        "      exporters: [debug]\n",
+        "      exporters: [debug]\n    logs: { receivers: [otlp], exporters: [debug] }\n",
     );
     expect_errors(
         &text,
