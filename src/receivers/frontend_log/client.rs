@@ -4,8 +4,8 @@
 //! The limit is governor's GCRA keyed by client: a burst of `per_ip_per_minute`, then one
 //! request every `60 s / per_ip_per_minute`. IPv6 clients are keyed by their /64 (one
 //! subscriber's prefix), so cycling addresses within it gains nothing. Memory stays bounded:
-//! keys whose bucket has refilled are forgotten at most a minute later, or at once when more
-//! than [`MAX_CLIENTS`] are held. The clock is injectable, so tests drive time. Nothing here
+//! keys whose bucket has refilled are forgotten at most a minute later, or within a second when
+//! more than [`MAX_CLIENTS`] are held. The clock is injectable, so tests drive time. Nothing here
 //! fails; a refusal is the time to wait.
 
 use std::net::{IpAddr, Ipv6Addr};
@@ -19,7 +19,7 @@ use governor::{Quota, RateLimiter};
 use ipnet::IpNet;
 use parking_lot::Mutex;
 
-/// Held clients past which idle ones are forgotten at once rather than on the minute.
+/// Held clients past which idle ones are forgotten every second rather than every minute.
 pub const MAX_CLIENTS: usize = 100_000;
 
 /// How often idle clients are forgotten.
@@ -136,12 +136,15 @@ impl<C: Clock + Clone> PerIpLimit<C> {
         self.limiter.len()
     }
 
-    /// Forgets clients whose bucket has refilled: once a minute, or now when too many are held.
+    /// Forgets clients whose bucket has refilled: once a minute, or once a second while too many
+    /// are held.
     fn sweep(&self) {
         let now = self.clock.now();
         let mut last = self.last_sweep.lock();
-        let due = now.duration_since(*last) >= SWEEP_EVERY.into();
-        if due || self.limiter.len() > MAX_CLIENTS {
+        let since = now.duration_since(*last);
+        // Over the bound, sweep at most once a second: a sweep walks every client.
+        let crowded = self.limiter.len() > MAX_CLIENTS && since >= Duration::from_secs(1).into();
+        if since >= SWEEP_EVERY.into() || crowded {
             *last = now;
             drop(last);
             self.limiter.retain_recent();
