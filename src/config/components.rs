@@ -46,7 +46,6 @@ pub const RECEIVERS: &[Kind] = &[Kind {
         "protocols.grpc.write_buffer_size",
         "protocols.grpc.transport",
         "protocols.http.auth",
-        "protocols.http.cors",
         "protocols.http.traces_url_path",
         "protocols.http.metrics_url_path",
         "protocols.http.logs_url_path",
@@ -164,7 +163,10 @@ impl ReceiverConfig {
     /// Reads the config of a receiver of kind `kind`.
     pub fn parse(kind: &str, value: Value) -> Result<Self, Vec<FieldError>> {
         match kind {
-            "otlp" => one(typed(value)).map(ReceiverConfig::Otlp),
+            "otlp" => {
+                let c: OtlpReceiverConfig = one(typed(value))?;
+                checked(c.problems(), ReceiverConfig::Otlp(c))
+            }
             other => Err(vec![(String::new(), format!("no receiver kind {other:?}"))]),
         }
     }

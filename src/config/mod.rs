@@ -204,6 +204,24 @@ pub fn load_str(text: &str, source_name: &str, env: &dyn Env) -> Result<Config, 
         }
     }
 
+    for (id, ReceiverConfig::Otlp(r)) in &receivers {
+        let intake = r
+            .protocols
+            .http
+            .as_ref()
+            .is_some_and(|h| h.frontend_log.enabled);
+        let feeds_logs = service
+            .pipelines
+            .iter()
+            .any(|p| p.signal == weir_pipeline::SignalKind::Logs && p.receivers.contains(id));
+        if intake && !feeds_logs {
+            raw.push((
+                format!("receivers.{id}.protocols.http.frontend_log.enabled"),
+                format!("the intake makes logs, but receiver {id} feeds no logs pipeline"),
+            ));
+        }
+    }
+
     if raw.is_empty() {
         return Ok(Config {
             receivers,

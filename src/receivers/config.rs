@@ -9,13 +9,18 @@
 //!         endpoint: 0.0.0.0:4318
 //!         max_request_body_size: 20971520
 //!         tls: { cert_file: server.pem, key_file: server-key.pem, client_ca_file: ca.pem }
+//!         cors: { allowed_origins: ["https://*.example.com"], max_age: 7200 }
+//!         frontend_log: { enabled: true }
 //! ```
 //! A protocol key present with no value (`grpc:`) enables it with its defaults, as in the
-//! Collector. Errors are serde errors that the config loader places at their dotted path.
+//! Collector. Errors are serde errors that the config loader places at their dotted path, and
+//! `(key, message)` pairs from [`OtlpReceiverConfig::problems`].
 
 use serde::{Deserialize, Deserializer};
 
-pub use super::tenant::TenantConfig;
+pub use super::cors::CorsConfig;
+pub use super::frontend_log::FrontendLogConfig;
+pub use super::tenant::{TenantConfig, TenantSource};
 pub use super::tls::TlsConfig;
 
 /// The `otlp` receiver.
@@ -28,6 +33,26 @@ pub struct OtlpReceiverConfig {
     /// How the tenant of a request is found (see [`TenantConfig`]).
     #[serde(default)]
     pub tenant: TenantConfig,
+}
+
+impl OtlpReceiverConfig {
+    /// `(key, message)` for each invalid setting, keys relative to the receiver.
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut out = self.tenant.problems();
+        if let Some(http) = &self.protocols.http {
+            let token = self
+                .tenant
+                .from
+                .iter()
+                .any(|s| s == &TenantSource::Named("token".into()));
+            let at = |(k, m): (String, String)| (format!("protocols.http.{k}"), m);
+            if let Some(cors) = &http.cors {
+                out.extend(cors.problems().into_iter().map(at));
+            }
+            out.extend(http.frontend_log.problems(token).into_iter().map(at));
+        }
+        out
+    }
 }
 
 /// The transports of the `otlp` receiver.
@@ -78,6 +103,12 @@ pub struct HttpConfig {
     /// Serve TLS, and with `client_ca_file` require client certificates (see [`TlsConfig`]).
     #[serde(default)]
     pub tls: Option<TlsConfig>,
+    /// Let web pages of other origins send (the Collector's `cors` keys, see [`CorsConfig`]).
+    #[serde(default)]
+    pub cors: Option<CorsConfig>,
+    /// weir's intake for web pages' errors and logs (see [`FrontendLogConfig`]); off by default.
+    #[serde(default)]
+    pub frontend_log: FrontendLogConfig,
 }
 
 impl Default for GrpcConfig {
@@ -98,6 +129,8 @@ impl Default for HttpConfig {
             max_request_body_size: default_max_request_body_size(),
             include_metadata: false,
             tls: None,
+            cors: None,
+            frontend_log: FrontendLogConfig::default(),
         }
     }
 }

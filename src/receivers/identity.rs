@@ -126,8 +126,27 @@ impl Identity {
         get: impl Fn(&str) -> Option<&'a [u8]>,
         peer: Option<&str>,
     ) -> Result<Resolved, Refusal> {
+        self.resolve_with(get, peer, true)
+    }
+
+    /// The same without the `token` source, for senders that hold no token (web pages): the
+    /// headers, the client certificate, then the default.
+    pub fn resolve_without_token<'a>(
+        &self,
+        get: impl Fn(&str) -> Option<&'a [u8]>,
+        peer: Option<&str>,
+    ) -> Result<Resolved, Refusal> {
+        self.resolve_with(get, peer, false)
+    }
+
+    fn resolve_with<'a>(
+        &self,
+        get: impl Fn(&str) -> Option<&'a [u8]>,
+        peer: Option<&str>,
+        tokens: bool,
+    ) -> Result<Resolved, Refusal> {
         let mut out = Resolved::default();
-        if let Some(store) = &self.tokens {
+        if let Some(store) = self.tokens.as_ref().filter(|_| tokens) {
             let presented = bearer(get("authorization"))
                 .or_else(|| get("x-api-key").and_then(|v| std::str::from_utf8(v).ok()));
             let Some(token) = presented else {

@@ -2,10 +2,14 @@
 //!
 //! Both transports share one path ([`ingest`]): build the request context ([`context`]),
 //! decode, hand the batch to the [`weir_pipeline::Router`], count the outcome, and answer
-//! with the status the OTLP specification asks for ([`status`]).
+//! with the status the OTLP specification asks for ([`status`]). The HTTP transport also serves
+//! CORS ([`cors`]) and the frontend log intake ([`frontend_log`]), which builds log records from
+//! web pages' JSON and hands them to the same path.
 
 pub mod config;
 pub mod context;
+pub mod cors;
+pub mod frontend_log;
 pub mod identity;
 pub mod ids;
 pub mod ingest;

@@ -290,6 +290,9 @@ pub async fn serve_https(
                 if let Some(peer) = &peer {
                     request.extensions_mut().insert(peer.clone());
                 }
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(remote));
                 app.clone().oneshot(request)
             });
             let conn = builder.serve_connection(TokioIo::new(tls), service);

@@ -120,6 +120,13 @@ pub const HTTP_REQUEST_DURATION: MetricDef = MetricDef {
     labels: &["route"],
     kind: Histogram,
 };
+/// Requests from a web page whose origin the receiver's `cors.allowed_origins` does not allow.
+pub const HTTP_CORS_REFUSED: MetricDef = MetricDef {
+    name: "weir_http_cors_refused_total",
+    help: "Requests (preflights included) refused because their Origin is not in cors.allowed_origins, by receiver.",
+    labels: &["receiver"],
+    kind: Counter,
+};
 /// gRPC calls weir answered, by method and status code.
 pub const GRPC_REQUESTS: MetricDef = MetricDef {
     name: "weir_grpc_requests_total",
@@ -168,6 +175,7 @@ pub const ALL: &[MetricDef] = &[
     RECEIVER_INVALID_IDS,
     HTTP_REQUESTS,
     HTTP_REQUEST_DURATION,
+    HTTP_CORS_REFUSED,
     GRPC_REQUESTS,
     GRPC_REQUEST_DURATION,
     AUTH_FAILURES,

@@ -13,11 +13,17 @@
 //! name reaches the handlers as a [`PeerSubject`] for the `client_cert` tenant source. A TLS file
 //! that cannot be read or used fails `bind` with an error naming it; a failed handshake ends only
 //! that connection.
+//!
+//! With `cors`, web pages of the allowed origins may send ([`super::cors`]); with
+//! `frontend_log.enabled`, the same listener serves the frontend log intake
+//! ([`super::frontend_log`]). Both transports hand handlers the peer's address
+//! (`ConnectInfo<SocketAddr>`), which the intake's per-IP limit keys on.
 
 mod decode;
 #[cfg(test)]
 mod tests;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -45,6 +51,8 @@ use weir_pipeline::{RequestId, Signal, SignalKind};
 pub use decode::{BodyError, Encoding};
 
 use super::config::HttpConfig;
+use super::cors::{self, Origins};
+use super::frontend_log::{self, FrontendLog};
 use super::tls::{self, PeerSubject, ServerTls};
 use super::{Bound, ReceiverError, ReceiverShared, context, ingest, status};
 
@@ -87,11 +95,7 @@ pub async fn bind(
         client_certs = tls.as_ref().is_some_and(ServerTls::verifies_clients),
         "listening"
     );
-    let state = Arc::new(HttpState {
-        shared,
-        max_body: usize::try_from(cfg.max_request_body_size).unwrap_or(usize::MAX),
-    });
-    let app = router(state);
+    let app = app(cfg, shared).map_err(|m| bind_error(std::io::Error::other(m)))?;
     if let Some(tls) = tls {
         let serve = async move {
             tls::serve_https(listener, tls.acceptor(), app, shutdown, LISTENER).await;
@@ -107,13 +111,16 @@ pub async fn bind(
         let _ = tcp.set_nodelay(true);
     });
     let serve = async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(|e| ReceiverError::Serve {
-                listener: LISTENER.into(),
-                message: e.to_string(),
-            })
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| ReceiverError::Serve {
+            listener: LISTENER.into(),
+            message: e.to_string(),
+        })
     };
     Ok(Bound {
         local_addr,
@@ -121,15 +128,48 @@ pub async fn bind(
     })
 }
 
-fn router(state: Arc<HttpState>) -> Router {
-    let routes = Router::new()
+/// The routes of `cfg`: OTLP, the frontend log intake when enabled, CORS when enabled, every
+/// request counted. Fails only on a config that validation would have refused.
+fn app(cfg: &HttpConfig, shared: ReceiverShared) -> Result<Router, String> {
+    let cors_cfg = cfg.cors.as_ref().filter(|c| c.is_enabled());
+    if let Some(c) = cfg.cors.as_ref().filter(|c| !c.is_enabled())
+        && !c.allowed_headers.is_empty()
+    {
+        tracing::warn!(
+            receiver = %shared.id,
+            "cors lists allowed_headers but no allowed_origins, so CORS is off"
+        );
+    }
+    let origins = Arc::new(Origins::new(
+        cors_cfg.map_or(&[][..], |c| &c.allowed_origins),
+    ));
+    let metrics = shared.metrics.clone();
+    let id = shared.id.clone();
+    let mut routes: Router<Arc<HttpState>> = Router::new()
         .route("/v1/traces", post(traces))
-        .route("/v1/metrics", post(metrics))
-        .route("/v1/logs", post(logs))
+        .route("/v1/metrics", post(metrics_route))
+        .route("/v1/logs", post(logs));
+    if cfg.frontend_log.enabled {
+        let intake = FrontendLog::new(&cfg.frontend_log, shared.clone(), Arc::clone(&origins))?;
+        let path = intake.path.clone();
+        routes = routes.merge(
+            Router::new()
+                .route(&path, post(frontend_log::handle))
+                .with_state(Arc::new(intake)),
+        );
+    }
+    let mut routes = routes
         .fallback(not_found)
         // The receiver applies its own limit, after decompression.
         .layer(DefaultBodyLimit::disable());
-    crate::admin::http_metrics::track(routes, state.shared.metrics.clone()).with_state(state)
+    if let Some(c) = cors_cfg {
+        routes = cors::apply(routes, c, origins, id, metrics.clone());
+    }
+    let state = Arc::new(HttpState {
+        shared,
+        max_body: usize::try_from(cfg.max_request_body_size).unwrap_or(usize::MAX),
+    });
+    Ok(crate::admin::http_metrics::track(routes, metrics).with_state(state))
 }
 
 async fn traces(
@@ -157,7 +197,7 @@ async fn traces(
     .await
 }
 
-async fn metrics(
+async fn metrics_route(
     State(s): State<Arc<HttpState>>,
     peer: Option<Extension<PeerSubject>>,
     headers: HeaderMap,

@@ -44,6 +44,7 @@ async fn start(processors: Vec<Arc<dyn Processor>>, max_body: u64) -> Harness {
         max_request_body_size: max_body,
         include_metadata: false,
         tls: None,
+        ..HttpConfig::default()
     };
     let bound = bind(&cfg, shared, Box::pin(futures::future::pending()))
         .await
