@@ -145,7 +145,11 @@ impl OtlpGrpcExporter {
                 .tls_config(tls_config(id, &cfg.tls)?)
                 .map_err(transport_err)?;
         }
-        let mut grpc = Grpc::new(endpoint.connect_lazy());
+        // A backend may answer in any encoding we offer (the Collector and Tempo answer in the
+        // request's): without these, a compressed answer fails to decode after the data was taken.
+        let mut grpc = Grpc::new(endpoint.connect_lazy())
+            .accept_compressed(CompressionEncoding::Gzip)
+            .accept_compressed(CompressionEncoding::Zstd);
         grpc = match compression {
             Compression::Gzip => grpc.send_compressed(CompressionEncoding::Gzip),
             Compression::Zstd => grpc.send_compressed(CompressionEncoding::Zstd),
