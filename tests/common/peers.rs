@@ -162,6 +162,18 @@ impl Peer {
         bin: &Path,
         args: &[&str],
         files: &[(&str, &str)],
+        ready: (&str, &str),
+    ) -> Peer {
+        Self::start_with_env(name, bin, args, files, &[], ready)
+    }
+
+    /// [`Peer::start`] with `env` added to the peer's environment.
+    pub fn start_with_env(
+        name: &str,
+        bin: &Path,
+        args: &[&str],
+        files: &[(&str, &str)],
+        env: &[(&str, &str)],
         (ready_addr, ready_path): (&str, &str),
     ) -> Peer {
         let dir = tempfile::tempdir().expect("create temp dir");
@@ -176,6 +188,7 @@ impl Peer {
         let err = out.try_clone().expect("clone log handle");
         let child = Command::new(bin)
             .args(args.iter().map(|a| a.replace("{DIR}", &here)))
+            .envs(env.iter().copied())
             .current_dir(dir.path())
             .stdin(Stdio::null())
             .stdout(out)
