@@ -4,8 +4,8 @@
 //!
 //! What several test files share beyond that lives in the submodules: requests to weir's
 //! listeners ([`http`]), a server that keeps every request raw ([`capture`]), Loki's push format
-//! ([`loki`]), a real Prometheus and promtool ([`prometheus`]) and the Python SDK scripts
-//! ([`sdk`]).
+//! ([`loki`]), a real Prometheus and promtool ([`prometheus`]), the Python SDK scripts
+//! ([`sdk`]) and the servers built from Go modules by `scripts/peers` ([`peers`]).
 //!
 //! Every wait here is on an event (a log line, the process exiting), bounded by a generous
 //! deadline that only turns a hang into a failure with the collected stderr.
@@ -16,6 +16,7 @@ pub mod capture;
 pub mod http;
 pub mod ledger;
 pub mod loki;
+pub mod peers;
 pub mod prometheus;
 pub mod sdk;
 
