@@ -2,8 +2,10 @@
 //! email reach any backend or any log line? Secrets are placed in every location an
 //! application uses (resource, span name, span/event/link attributes, exception message and
 //! stack trace, log bodies as strings and maps, log attributes, metric data point attributes,
-//! nested maps and arrays), sent by the OpenTelemetry Python SDK over gRPC and HTTP/protobuf
-//! and by a plain HTTP client as OTLP/JSON, through the default pipeline (`redaction: {}`).
+//! nested maps and arrays, scope name and version, metric description, span and link
+//! `trace_state`, `severity_text`, an integer holding a card number), sent by the
+//! OpenTelemetry Python SDK over gRPC and HTTP/protobuf and by a plain HTTP client as
+//! OTLP/JSON, through the default pipeline (`redaction: {}`).
 //!
 //! Every exporter is attached (each new exporter adds itself here), and no byte any of them
 //! emits, and no line weir logs at debug level, may hold a secret:

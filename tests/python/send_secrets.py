@@ -7,7 +7,9 @@ http/protobuf) and OTEL_SERVICE_NAME.
 Secrets go into every place an application puts data: resource attributes (shared by traces,
 metrics and logs), the span name, span attributes, event attributes, link attributes, an
 exception's message and stack trace, log bodies (a string and a map with nested lists), log
-attributes and metric data point attributes. Some sit under keys that are not allowed or are
+attributes and metric data point attributes; and in the fields around them: the scope name and
+version, a metric's description, span and link trace_state, a log's severity_text, and an
+integer attribute holding a card number. Some sit under keys that are not allowed or are
 blocked (any text must vanish); others sit in strings that stay (only text that looks like a
 secret, such as an email, JWT, card number or token, must vanish).
 
@@ -20,8 +22,9 @@ import json
 import sys
 
 from opentelemetry._logs import SeverityNumber
+from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, TraceFlags, TraceState
 
 # The SDK setup send_all.py uses: exporters chosen by OTEL_EXPORTER_OTLP_PROTOCOL that note
 # every export's result, and the flush that checks them.
@@ -72,14 +75,27 @@ def main():
         }
     )
     tracer_provider, meter_provider, logger_provider = providers(resource)
-    tracer = tracer_provider.get_tracer("weir.leak_test")
-    meter = meter_provider.get_meter("weir.leak_test")
-    logger = logger_provider.get_logger("weir.leak_test")
+    scope = "weir.leak_test/" + email("scope")
+    tracer = tracer_provider.get_tracer(scope, "1.0+" + jwt("scopeversion"))
+    meter = meter_provider.get_meter(scope)
+    logger = logger_provider.get_logger(scope)
 
     with tracer.start_as_current_span("login") as first:
         pass
+    login = first.get_span_context()
+
+    def with_state(member):
+        return SpanContext(
+            login.trace_id,
+            login.span_id,
+            is_remote=True,
+            trace_flags=TraceFlags(TraceFlags.SAMPLED),
+            trace_state=TraceState([("vendor", "ok"), member]),
+        )
+
+    parent = trace.set_span_in_context(NonRecordingSpan(with_state(("user", email("tracestate")))))
     link = Link(
-        first.get_span_context(),
+        with_state(("jwt", jwt("linkstate"))),
         {
             "session.cookie": plain("linkcookie"),
             "code.function": "refresh " + shaped("ghp_" + "L" * 30 + "leak01"),
@@ -88,6 +104,7 @@ def main():
     card = shaped("4539 1488 0343 6467")
     with tracer.start_as_current_span(
         f"charge {card}",
+        context=parent,
         kind=SpanKind.SERVER,
         links=[link],
         attributes={
@@ -97,6 +114,8 @@ def main():
             "app.customer.email": email("spanattr"),
             "http.request.header.authorization": "Bearer " + plain("bearer"),
             "exception.message": "jwt " + jwt("spanattr"),
+            # A card number sent as an int under an allowed key.
+            "http.response.status_code": int(shaped("4916338506082832")),
         },
     ) as span:
         span.add_event(
@@ -112,7 +131,9 @@ def main():
         except ValueError as exc:
             span.record_exception(exc)
 
-    requests = meter.create_counter("app.requests", unit="1")
+    requests = meter.create_counter(
+        "app.requests", unit="1", description="requests of " + email("metricdesc")
+    )
     requests.add(1, {"http.route": "/pay", "customer.email": email("metric1")})
     requests.add(2, {"http.route": "/pay", "session.token": plain("metrictoken")})
     latency = meter.create_histogram("app.latency", unit="ms")
@@ -121,6 +142,7 @@ def main():
     logger.emit(
         body=f"login failed password={plain('logbodypw')} for {email('logbody')}",
         severity_number=SeverityNumber.WARN,
+        severity_text="WARN " + email("severity"),
         attributes={
             "user.email": email("logattr"),
             "customer.ssn": plain("ssn"),

@@ -134,6 +134,12 @@ impl Translator {
         }
     }
 
+    /// True for a resource's `target_info` point, which stands for no OTLP data point (a
+    /// page refusing it loses no record).
+    pub fn is_target_info(&self, point: &Point<'_>) -> bool {
+        Arc::ptr_eq(point.family.name, &self.target_info_name)
+    }
+
     /// The settings this translator was built with.
     pub fn settings(&self) -> &Settings {
         &self.settings

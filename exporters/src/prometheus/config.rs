@@ -1,5 +1,6 @@
 //! Config of the `prometheus` exporter: the Collector's `prometheus` exporter keys, plus
-//! weir's `tenant_label` and `max_series_per_metric`.
+//! weir's `tenant_label` and the page's limits `max_metrics`, `max_series` and
+//! `max_series_per_metric` (the Collector's page has none).
 //!
 //! ```yaml
 //! exporters:
@@ -11,6 +12,9 @@
 //!     enable_open_metrics: true      # OpenMetrics (with exemplars) to scrapers that ask for it
 //!     resource_to_telemetry_conversion: { enabled: false }
 //!     translation_strategy: UnderscoreEscapingWithSuffixes
+//!     max_metrics: 10000             # weir's limits of the page
+//!     max_series: 100000
+//!     max_series_per_metric: 10000
 //! ```
 //! Invalid values are reported by [`PrometheusConfig::problems`], with the key at fault.
 
@@ -81,8 +85,16 @@ pub struct PrometheusConfig {
     pub tenant_label: String,
     /// weir's key: most series kept per metric name; data points of further series are
     /// dropped and counted in `weir_prometheus_exporter_dropped_points_total{reason=
-    /// "series_limit"}` on the page. 0 means no limit.
+    /// "series_limit"}` on the page and in `weir_records_dropped_total{reason="series_limit"}`.
+    /// 0 means no limit (`max_series` still applies).
     pub max_series_per_metric: usize,
+    /// weir's key: most metric families on the page (10000 by default, at least 1); data points
+    /// of further metric names are dropped and counted with reason `metric_limit`, on the page
+    /// and in `weir_records_dropped_total`, until expiry frees room.
+    pub max_metrics: usize,
+    /// weir's key: most series on the page, all metrics together (100000 by default, at least
+    /// 1); data points of further series are dropped and counted with reason `series_limit`.
+    pub max_series: usize,
 }
 
 impl Default for PrometheusConfig {
@@ -100,6 +112,8 @@ impl Default for PrometheusConfig {
             translation_strategy: None,
             tenant_label: "tenant".into(),
             max_series_per_metric: 10_000,
+            max_metrics: 10_000,
+            max_series: 100_000,
         }
     }
 }
@@ -119,6 +133,17 @@ impl PrometheusConfig {
         }
         if self.metric_expiration.is_zero() {
             out.push(("metric_expiration".into(), "must be more than 0s".into()));
+        }
+        for (key, value) in [
+            ("max_metrics", self.max_metrics),
+            ("max_series", self.max_series),
+        ] {
+            if value == 0 {
+                out.push((
+                    key.into(),
+                    "must be at least 1 (the page's memory is bounded by it)".into(),
+                ));
+            }
         }
         out.extend(self.translation().label_problems("const_labels"));
         out
@@ -199,7 +224,8 @@ resource_to_telemetry_conversion: { enabled: true }
     #[test]
     fn problems_name_the_key() {
         let cfg = parse(
-            "endpoint: nope\nmetric_expiration: 0s\nconst_labels: { '..': x }\ntenant_label: '..'",
+            "endpoint: nope\nmetric_expiration: 0s\nconst_labels: { '..': x }\ntenant_label: '..'\n\
+             max_metrics: 0\nmax_series: 0",
         )
         .expect("parses");
         let keys: Vec<String> = cfg.problems().into_iter().map(|(k, _)| k).collect();
@@ -208,10 +234,14 @@ resource_to_telemetry_conversion: { enabled: true }
             [
                 "endpoint",
                 "metric_expiration",
+                "max_metrics",
+                "max_series",
                 "const_labels...",
                 "tenant_label"
             ]
         );
+        let d = PrometheusConfig::default();
+        assert_eq!((d.max_metrics, d.max_series), (10_000, 100_000));
         assert!(
             parse("endpoint: localhost:0")
                 .expect("parses")

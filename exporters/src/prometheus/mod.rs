@@ -7,7 +7,12 @@
 //! monotonic sums and histograms are added up into cumulative ones; non-monotonic delta sums are
 //! dropped (an absolute value cannot be rebuilt from deltas). A series is removed when a point
 //! says "no recorded value" or after `metric_expiration` without points, and Prometheus then
-//! marks it stale.
+//! marks it stale. Expired series are removed by a background task every tenth of
+//! `metric_expiration` (at least every 10 s, at most every 100 ms), in one pass linear in the
+//! number of series; neither an export nor a scrape waits for more than that pass.
+//!
+//! The page is bounded: at most `max_metrics` metric families, `max_series` series in all and
+//! `max_series_per_metric` series per family.
 //!
 //! The tenant of each batch is a label (`tenant_label`, `tenant` by default): one page shows
 //! every tenant's series apart. A pull endpoint sees only what reached this replica: behind a
@@ -22,10 +27,12 @@
 //!   the endpoint cannot be bound.
 //! - `export` never fails for metrics (a non-metrics bundle is a permanent error: the config
 //!   loader never wires one). Points that would break the page (a name with two types, clashing
-//!   sample names, a metric past `max_series_per_metric`) are dropped, counted on the page in
-//!   `weir_prometheus_exporter_dropped_points_total{metric,reason}` and logged once at warn; a
-//!   second help text for a name is logged once and the first kept. Points the translation
-//!   skips are logged at warn at most once a minute.
+//!   sample names) or pass its limits (`max_metrics`, `max_series`, `max_series_per_metric`) are
+//!   dropped, counted on the page in `weir_prometheus_exporter_dropped_points_total{metric,
+//!   reason}`, in the loss ledger (`weir_records_dropped_total{reason}`: `type_conflict`,
+//!   `name_conflict`, `metric_limit`, `series_limit`) and logged once at warn; a second help
+//!   text for a name is logged once and the first kept. Points the translation skips are logged
+//!   at warn at most once a minute.
 
 mod config;
 mod render;
@@ -33,9 +40,11 @@ mod server;
 mod state;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_limits;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::future::BoxFuture;
@@ -82,9 +91,24 @@ pub(crate) struct Shared {
     page_len: AtomicUsize,
     /// When skipped points were last logged.
     last_skip_log: Mutex<Option<Instant>>,
-    /// When expired series were last removed by an export (scrapes remove them too), so that
-    /// memory stays bounded when nobody scrapes.
-    last_expire: Mutex<Instant>,
+}
+
+/// How often expired series are removed: a tenth of `expiration`, within 100 ms..=10 s.
+fn expiry_period(expiration: Duration) -> Duration {
+    (expiration / 10).clamp(Duration::from_millis(100), Duration::from_secs(10))
+}
+
+/// Removes expired series every `period` until the exporter is gone.
+async fn expire_periodically(shared: Weak<Shared>, period: Duration) {
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        shared.state.lock().expire(Instant::now());
+    }
 }
 
 impl Shared {
@@ -96,31 +120,30 @@ impl Shared {
         self.page_len.store(len, Ordering::Relaxed);
     }
 
-    /// Translates `bundle` into the page.
-    fn ingest(&self, bundle: &Bundle) {
+    /// Translates `bundle` into the page; the data points refused, by reason.
+    fn ingest(&self, bundle: &Bundle) -> Sent {
         let now = Instant::now();
         let now_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
         let mut skipped = Skipped::default();
         let mut problems = Vec::new();
+        let mut sent = Sent::all();
         {
             let mut state = self.state.lock();
-            let mut last_expire = self.last_expire.lock();
-            if now.saturating_duration_since(*last_expire) >= Duration::from_secs(60) {
-                *last_expire = now;
-                state.expire(now);
-            }
-            drop(last_expire);
             for part in bundle.parts() {
                 let Signal::Metrics(resources) = &part.signal else {
                     continue;
                 };
                 let tenant = part.ctx.tenant.as_str();
                 let mut sink = |p: &Point<'_>| {
-                    if let Some(problem) = state.update(p, &part.ctx, now) {
-                        problems.push(problem);
+                    let applied = state.update(p, &part.ctx, now);
+                    if let Some(reason) = applied.dropped
+                        && !self.translator.is_target_info(p)
+                    {
+                        sent.reject(reason, 1);
                     }
+                    problems.extend(applied.problem);
                 };
                 self.translator
                     .translate(tenant, resources, now_ms, &mut skipped, &mut sink);
@@ -135,7 +158,10 @@ impl Shared {
                     "its sample names clash with another metric's; its points are dropped"
                 }
                 "series_limit" => {
-                    "it reached max_series_per_metric; points of new series are dropped"
+                    "it reached max_series_per_metric or the page max_series; points of new series are dropped"
+                }
+                "metric_limit" => {
+                    "the page holds max_metrics metrics; points of new metrics are dropped"
                 }
                 _ => "another help text for this name arrived; the first is kept",
             };
@@ -148,6 +174,7 @@ impl Shared {
                 skipped.log(&self.id);
             }
         }
+        sent
     }
 }
 
@@ -184,13 +211,19 @@ impl PrometheusExporter {
         let shared = Arc::new(Shared {
             id: Arc::from(id),
             translator: Translator::new(cfg.translation()),
-            state: Mutex::new(State::new(cfg.max_series_per_metric, cfg.metric_expiration)),
+            state: Mutex::new(
+                State::new(cfg.max_series_per_metric, cfg.metric_expiration)
+                    .limited(cfg.max_metrics, cfg.max_series),
+            ),
             open_metrics: cfg.enable_open_metrics,
             send_timestamps: cfg.send_timestamps,
             page_len: AtomicUsize::new(4096),
             last_skip_log: Mutex::new(None),
-            last_expire: Mutex::new(Instant::now()),
         });
+        tokio::spawn(expire_periodically(
+            Arc::downgrade(&shared),
+            expiry_period(cfg.metric_expiration),
+        ));
         tracing::info!(listener = id, address = %address, "listening");
         let app = server::router(Arc::clone(&shared));
         let server_id = id.to_owned();
@@ -218,8 +251,8 @@ impl Exporter for PrometheusExporter {
             );
             return Box::pin(async move { Err(ExportError::permanent(msg)) });
         }
-        self.shared.ingest(&bundle);
-        Box::pin(async { Ok(Sent::all()) })
+        let sent = self.shared.ingest(&bundle);
+        Box::pin(async { Ok(sent) })
     }
 }
 

@@ -5,12 +5,12 @@
 //! `application/openmetrics-text` at least as high as `text/plain` (Prometheus does); otherwise
 //! text 0.0.4. UTF-8 names are written quoted only when the chosen media type carries
 //! `escaping=allow-utf-8`. Any other path is 404. The page is rendered under the exporter's
-//! lock (exports wait meanwhile) and compressed after it is released. Nothing here fails: a
+//! lock (exports wait meanwhile) and compressed after it is released; expired series are
+//! removed by the exporter's background task, not here. Nothing here fails: a
 //! compression error (which cannot happen on a `Vec`) serves the page uncompressed.
 
 use std::io::Write as _;
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::Router;
 use axum::extract::State as AxumState;
@@ -95,8 +95,7 @@ async fn scrape(AxumState(shared): AxumState<Arc<Shared>>, headers: HeaderMap) -
         .any(|e| e.split(';').next().is_some_and(|e| e.trim() == "gzip"));
     let mut page = String::with_capacity(shared.last_page_len());
     {
-        let mut state = shared.state.lock();
-        state.expire(Instant::now());
+        let state = shared.state.lock();
         let opts = Options {
             format: negotiated.format,
             utf8: negotiated.utf8,

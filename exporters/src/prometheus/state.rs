@@ -2,15 +2,19 @@
 //!
 //! A point updates its series in place ([`Cumulative`]: cumulative points replace, deltas add
 //! up, older points are ignored); a staleness marker removes the series; a series without a new
-//! point for `metric_expiration` is removed at the next scrape. Exemplars are the latest one per
-//! counter and per histogram bucket.
+//! point for `metric_expiration` is removed by [`State::expire`], which the exporter runs from a
+//! periodic task, never on a request. Expiry is one pass over the series, linear in their number
+//! (a family left empty frees its sample names by lookup, not by scanning them). Exemplars are
+//! the latest one per counter and per histogram bucket.
 //!
 //! What would break the page is refused and counted instead, never served (the Collector's page
 //! fails as a whole, contrib #33310):
 //! - `type_conflict`: a point of a name already on the page with another type;
 //! - `name_conflict`: a family whose sample names (`_bucket`, `_sum`, `_count`, a counter's
 //!   name with and without `_total`) clash with another family's;
-//! - `series_limit`: a new series of a family at `max_series_per_metric`.
+//! - `series_limit`: a new series of a family at `max_series_per_metric`, or of any family
+//!   once the page holds `max_series` series;
+//! - `metric_limit`: a point of a new family once the page holds `max_metrics` families.
 //!
 //! Each is counted per metric in [`State::dropped`] and reported once (per metric and reason)
 //! through the [`Problem`] returned; a different help text for a name is reported the same way
@@ -73,7 +77,32 @@ pub(crate) struct State {
     dropped: BTreeMap<(String, &'static str), u64>,
     reported: HashSet<(String, &'static str)>,
     max_series: usize,
+    /// Most families on the page (0: no limit).
+    max_families: usize,
+    /// Most series on the page, all families together (0: no limit).
+    max_total: usize,
+    /// Series on the page, all families together.
+    total: usize,
     expiration: Duration,
+}
+
+/// What [`State::update`] did with a point.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Applied {
+    /// The point was refused, for this reason (`type_conflict`, `name_conflict`,
+    /// `series_limit`, `metric_limit`).
+    pub dropped: Option<&'static str>,
+    /// Something to report, the first time only.
+    pub problem: Option<Problem>,
+}
+
+impl Applied {
+    fn kept(problem: Option<Problem>) -> Self {
+        Self {
+            dropped: None,
+            problem,
+        }
+    }
 }
 
 /// The names a family's samples (in either text format) and its family line use.
@@ -110,23 +139,38 @@ impl State {
             dropped: BTreeMap::new(),
             reported: HashSet::new(),
             max_series,
+            max_families: 0,
+            max_total: 0,
+            total: 0,
             expiration,
         }
     }
 
-    /// Applies `point` (sent in `ctx`) at `now`; a problem to report, the first time only.
-    pub fn update(
-        &mut self,
-        point: &Point<'_>,
-        ctx: &RequestContext,
-        now: Instant,
-    ) -> Option<Problem> {
+    /// The same page holding at most `max_families` families and `max_series` series in all
+    /// (0: no limit).
+    pub fn limited(mut self, max_families: usize, max_series: usize) -> Self {
+        self.max_families = max_families;
+        self.max_total = max_series;
+        self
+    }
+
+    /// Series on the page.
+    #[cfg(test)]
+    pub fn series_count(&self) -> usize {
+        self.total
+    }
+
+    /// Applies `point` (sent in `ctx`) at `now`: whether it was refused, and a problem to
+    /// report (the first time only).
+    pub fn update(&mut self, point: &Point<'_>, ctx: &RequestContext, now: Instant) -> Applied {
         let name = point.family.name;
         if point.stale {
-            if let Some(family) = self.families.get_mut(&**name) {
-                family.series.remove(point.labels);
+            if let Some(family) = self.families.get_mut(&**name)
+                && family.series.remove(point.labels).is_some()
+            {
+                self.total -= 1;
             }
-            return None;
+            return Applied::default();
         }
         let mut problem = None;
         match self.families.get(&**name) {
@@ -143,6 +187,9 @@ impl State {
             }
             Some(_) => {}
             None => {
+                if self.max_families > 0 && self.families.len() >= self.max_families {
+                    return self.drop(name, "metric_limit");
+                }
                 let names = names_of(name, point.family.kind);
                 if names.iter().any(|n| self.reserved.contains_key(n)) {
                     return self.drop(name, "name_conflict");
@@ -160,16 +207,24 @@ impl State {
             }
         }
         let Some(family) = self.families.get_mut(&**name) else {
-            return problem;
+            return Applied::kept(problem);
         };
         if let Some(series) = family.series.get_mut(point.labels) {
             if series.value.apply(point) != Step::Older {
                 series.updated = now;
                 set_exemplars(series, point, ctx);
             }
-            return problem;
+            return Applied::kept(problem);
         }
-        if self.max_series > 0 && family.series.len() >= self.max_series {
+        if (self.max_series > 0 && family.series.len() >= self.max_series)
+            || (self.max_total > 0 && self.total >= self.max_total)
+        {
+            let empty = family.series.is_empty();
+            let kind = family.kind;
+            if empty {
+                // A family created for this point only: take it off the page again.
+                self.remove_family(name, kind);
+            }
             return self.drop(name, "series_limit");
         }
         let mut series = Series {
@@ -179,24 +234,48 @@ impl State {
         };
         set_exemplars(&mut series, point, ctx);
         family.series.insert(point.labels.to_vec(), series);
-        problem
+        self.total += 1;
+        Applied::kept(problem)
     }
 
-    /// Removes series without a point for the expiration time, and families left empty.
-    pub fn expire(&mut self, now: Instant) {
+    /// Removes series without a point for the expiration time, and families left empty, in
+    /// one pass: the work done (families and series visited, sample names freed) is returned,
+    /// and is linear in the size of the page.
+    pub fn expire(&mut self, now: Instant) -> usize {
         let expiration = self.expiration;
-        let mut gone = Vec::new();
-        for (name, family) in &mut self.families {
+        let mut work = 0;
+        let mut total = 0;
+        let reserved = &mut self.reserved;
+        self.families.retain(|name, family| {
+            work += 1 + family.series.len();
             family
                 .series
                 .retain(|_, s| now.saturating_duration_since(s.updated) < expiration);
-            if family.series.is_empty() {
-                gone.push(Arc::clone(name));
+            total += family.series.len();
+            if !family.series.is_empty() {
+                return true;
             }
+            for n in names_of(name, family.kind) {
+                work += 1;
+                if reserved.get(&n).is_some_and(|owner| owner == name) {
+                    reserved.remove(&n);
+                }
+            }
+            false
+        });
+        self.total = total;
+        work
+    }
+
+    /// Takes family `name` (of `kind`) off the page and frees its sample names.
+    fn remove_family(&mut self, name: &str, kind: MetricType) {
+        if let Some(family) = self.families.remove(name) {
+            self.total -= family.series.len();
         }
-        for name in gone {
-            self.families.remove(&name);
-            self.reserved.retain(|_, owner| *owner != name);
+        for n in names_of(name, kind) {
+            if self.reserved.get(&n).is_some_and(|owner| &**owner == name) {
+                self.reserved.remove(&n);
+            }
         }
     }
 
@@ -212,7 +291,7 @@ impl State {
         &self.dropped
     }
 
-    fn drop(&mut self, metric: &str, reason: &'static str) -> Option<Problem> {
+    fn drop(&mut self, metric: &str, reason: &'static str) -> Applied {
         let key = if self.dropped.len() < MAX_TRACKED
             || self.dropped.contains_key(&(metric.to_owned(), reason))
         {
@@ -221,7 +300,10 @@ impl State {
             ("other".to_owned(), reason)
         };
         *self.dropped.entry(key).or_default() += 1;
-        self.report(metric, reason)
+        Applied {
+            dropped: Some(reason),
+            problem: self.report(metric, reason),
+        }
     }
 
     fn report(&mut self, metric: &str, reason: &'static str) -> Option<Problem> {

@@ -16,7 +16,7 @@ use crate::prom_translate::tests::{
 };
 use crate::prom_translate::{Point, Settings, Skipped, Translator};
 
-fn ctx(tenant: &str) -> RequestContext {
+pub(super) fn ctx(tenant: &str) -> RequestContext {
     let mut ctx = RequestContext::for_tests();
     ctx.tenant = TenantId::new(tenant).expect("tenant id");
     ctx
@@ -30,7 +30,7 @@ fn settings() -> Settings {
 }
 
 /// Applies `resources` of `tenant` to `state` at `now`; the problems reported.
-fn apply(
+pub(super) fn apply(
     state: &mut State,
     resources: &[ResourceMetrics],
     tenant: &str,
@@ -41,12 +41,12 @@ fn apply(
     let mut problems = Vec::new();
     let mut skipped = Skipped::default();
     translator.translate(tenant, resources, 0, &mut skipped, &mut |p: &Point<'_>| {
-        problems.extend(state.update(p, &ctx, now));
+        problems.extend(state.update(p, &ctx, now).problem);
     });
     problems
 }
 
-fn page(state: &State, format: Format) -> String {
+pub(super) fn page(state: &State, format: Format) -> String {
     let mut out = String::new();
     let opts = Options {
         format,
@@ -67,7 +67,7 @@ fn exemplar() -> Exemplar {
     }
 }
 
-fn app_metrics(requests: f64) -> Vec<ResourceMetrics> {
+pub(super) fn app_metrics(requests: f64) -> Vec<ResourceMetrics> {
     let mut counter_point = number(requests, vec![kv("status", "500")], 1000);
     counter_point.exemplars = vec![exemplar()];
     let mut duration = histogram_point(vec![0.1, 1.0], vec![1, 1, 0], 0.75, 1000);
@@ -338,7 +338,7 @@ fn utf8_names_are_escaped_unless_the_scraper_takes_them() {
     );
 }
 
-fn bundle(tenant: &str, resources: Vec<ResourceMetrics>) -> Arc<Bundle> {
+pub(super) fn bundle(tenant: &str, resources: Vec<ResourceMetrics>) -> Arc<Bundle> {
     Arc::new(Bundle::single(Arc::new(Batch::new(
         ctx(tenant),
         Signal::Metrics(resources),

@@ -1,5 +1,6 @@
-//! Config of the `redaction` processor: the Collector's keys plus weir's `mask`,
-//! `extra_allowed_keys`, `hash_key`, `hashed_keys` and `strict_maps`.
+//! Config of the `redaction` processor: the Collector's keys (`redact_all_types` on by default,
+//! unlike the Collector) plus weir's `mask`, `extra_allowed_keys`, `hash_key`, `hashed_keys` and
+//! `strict_maps`.
 //!
 //! [`RedactionConfig::problems`] is pure (no I/O): it checks key lists, compiles every pattern
 //! once to report a bad regex at its index, and checks that hashing is complete. The config
@@ -12,14 +13,9 @@ use serde::Deserialize;
 
 /// Collector keys weir does not implement for this processor; the loader reports each one as
 /// `not supported by weir: <key>`. `ignored_key_patterns`: use `ignored_keys` with a trailing
-/// `.*` (a regex per key would cost every record). `redact_all_types`: weir already masks values
-/// of every type under keys that are not allowed. `url_sanitizer`, `db_sanitizer`: not built.
-pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] = &[
-    "ignored_key_patterns",
-    "redact_all_types",
-    "url_sanitizer",
-    "db_sanitizer",
-];
+/// `.*` (a regex per key would cost every record). `url_sanitizer`, `db_sanitizer`: not built.
+pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] =
+    &["ignored_key_patterns", "url_sanitizer", "db_sanitizer"];
 
 /// The placeholder that replaces a masked value unless `mask` says otherwise (seed 002).
 pub const DEFAULT_MASK: &str = "[REDACTED]";
@@ -44,7 +40,7 @@ pub const MIN_HASH_KEY_BYTES: usize = 16;
 ///         attribute: metadata
 ///         allowed_keys: [reason, policy_key, old_value, new_value]
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RedactionConfig {
     /// Keep every attribute key: only `blocked_key_patterns`, `blocked_values` and `hashed_keys`
@@ -72,12 +68,21 @@ pub struct RedactionConfig {
     /// cannot be switched off; to let one such key through, list it in `ignored_keys`.
     pub blocked_key_patterns: Vec<String>,
     /// Regexes for secrets inside values: the matching part of every string that stays
-    /// (allowed attribute values, log bodies, span names, event names, status messages) is
-    /// replaced by `mask`. A pattern with a capture group named `secret` masks only that group
+    /// (allowed attribute values, log bodies, span and event names, status messages, scope
+    /// names and versions, metric names, descriptions and units, `severity_text`) is replaced by
+    /// `mask`, keeping each field valid: a `trace_state` member holding a match is removed, a
+    /// `schema_url` emptied, and a metric name gets the mask without the characters a name
+    /// cannot hold. A pattern with a capture group named `secret` masks only that group
     /// (`token=(?P<secret>[^&]+)` keeps `token=`). Added to weir's built-in patterns (card
     /// numbers, JWTs, bearer/basic credentials, AWS and other vendor keys, emails, private-key
     /// blocks, credentials in URLs, `token=`/`key=`/`password=` values), which stay on.
     pub blocked_values: Vec<String>,
+    /// Scan integer and double values too (their decimal text: a card number sent as an int),
+    /// as the Collector's key does. A matching number becomes the string `mask` on resource,
+    /// scope, span, event, link, log and exemplar attributes and in log bodies; on a metric data
+    /// point its attribute is removed (a mask would merge series). Default `true` (the
+    /// Collector's default is `false`: strings only).
+    pub redact_all_types: bool,
     /// Regexes for values exempt from `blocked_values`: a string that matches one of them as a
     /// whole (anchored, unlike the Collector's search, so an allowed address inside a longer
     /// string cannot carry a secret through) is kept as it is. Does not override the
@@ -111,6 +116,27 @@ pub struct RedactionConfig {
     /// without values, and reported in OTLP `partial_success` naming the key. A listed map is
     /// kept (its values still scanned), as is the matched `when` attribute. Default: none.
     pub strict_maps: Vec<StrictMapConfig>,
+}
+
+impl Default for RedactionConfig {
+    fn default() -> Self {
+        Self {
+            allow_all_keys: false,
+            allowed_keys: None,
+            extra_allowed_keys: Vec::new(),
+            ignored_keys: Vec::new(),
+            blocked_key_patterns: Vec::new(),
+            blocked_values: Vec::new(),
+            redact_all_types: true,
+            allowed_values: Vec::new(),
+            mask: None,
+            hash_function: None,
+            hash_key: None,
+            hashed_keys: Vec::new(),
+            summary: Summary::default(),
+            strict_maps: Vec::new(),
+        }
+    }
 }
 
 /// An HMAC key; its `Debug` never shows the key.

@@ -95,6 +95,8 @@ pub(super) struct Cx {
     pub tally: Tally,
     /// Verdicts of this processor on this thread.
     pub memo: Memo,
+    /// Room for a number's decimal text while it is scanned.
+    pub scratch: String,
 }
 
 impl Cx {
@@ -103,7 +105,11 @@ impl Cx {
         let memo = MEMOS
             .with(|m| m.borrow_mut().remove(&id))
             .unwrap_or_default();
-        Self { tally, memo }
+        Self {
+            tally,
+            memo,
+            scratch: String::new(),
+        }
     }
 
     /// Puts the memo back for the next batch on this thread.

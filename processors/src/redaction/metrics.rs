@@ -1,5 +1,6 @@
 //! Metrics: resource, scope, metric metadata and exemplar attributes are masked as elsewhere,
-//! but a data point's attributes name its series, so masking them would merge distinct series
+//! and metric names, descriptions and units scanned (a metric that then meets another of its
+//! name is folded into it, `renamed.rs`), but a data point's attributes name its series, so masking them would merge distinct series
 //! under one `[REDACTED]` value and corrupt counters. Instead a data-point attribute whose key
 //! is not allowed (or is blocked) is removed, a hashed key is hashed (one series per value
 //! still), and an allowed value is scanned.
@@ -61,11 +62,23 @@ const NO_RECORDED_VALUE: u32 = DataPointFlags::NoRecordedValueMask as u32;
 impl Redaction {
     /// Every metric of the request.
     pub(super) fn metrics(&self, resources: &mut [ResourceMetrics], run: &mut Run) {
+        let mut renamed = Vec::new();
         for rm in resources {
             self.resource(rm.resource.as_mut(), run);
+            self.rules.schema_url(&mut rm.schema_url, &mut run.cx);
             for sm in &mut rm.scope_metrics {
                 self.scope(sm.scope.as_mut(), run);
+                self.rules.schema_url(&mut sm.schema_url, &mut run.cx);
+                renamed.clear();
                 for m in &mut sm.metrics {
+                    let t = &mut run.cx;
+                    let mut changed = self.rules.metric_name(&mut m.name, t);
+                    let before = t.tally.total();
+                    self.rules
+                        .text(&mut m.description, Some("metric.description"), t);
+                    self.rules.text(&mut m.unit, Some("metric.unit"), t);
+                    changed |= t.tally.total() != before;
+                    renamed.push(changed);
                     self.rules.attributes(&mut m.metadata, &[], &mut run.cx);
                     match &mut m.data {
                         Some(Data::Gauge(g)) => self.points(&mut g.data_points, Kind::Gauge, run),
@@ -86,6 +99,9 @@ impl Redaction {
                         }
                         None => {}
                     }
+                }
+                if renamed.contains(&true) {
+                    self.fold_renamed(&mut sm.metrics, &renamed, run);
                 }
                 // Data points and metrics get no summary attributes.
                 run.cx.tally.begin_record();
@@ -172,7 +188,7 @@ pub(super) trait Point {
 
 /// Keeps one point per series and window: each point is merged into a kept point of its series
 /// when the rules allow, kept apart, or dropped. Returns (merged, dropped).
-fn dedupe<P: Point>(points: &mut Vec<P>, kind: Kind) -> (u64, u64) {
+pub(super) fn dedupe<P: Point>(points: &mut Vec<P>, kind: Kind) -> (u64, u64) {
     let mut seen: HashMap<Vec<u8>, Vec<usize>, RandomState> = HashMap::default();
     let mut out: Vec<P> = Vec::with_capacity(points.len());
     let (mut merged, mut dropped) = (0, 0);

@@ -48,9 +48,18 @@
 //!   series_merged, series_dropped, strict_map). An already-masked value is not counted again,
 //!   so a relay of weirs counts each secret once.
 //!
-//! Not touched: ids, timestamps, severity, scope names and versions, metric names, descriptions
-//! and units, `trace_state`; numbers and bools under allowed keys (only strings and UTF-8 bytes
-//! are scanned for patterns).
+//! - **Every field that reaches a backend** is scanned for blocked values, not only attributes
+//!   (`fields.rs`): scope names and versions, metric names, descriptions and units, log
+//!   `severity_text` (the matching part masked; in a metric name by the mask reduced to name
+//!   characters, `REDACTED`), span and link `trace_state` (the list member holding a match
+//!   removed, the rest kept valid), `schema_url` (emptied). A metric whose name, description or
+//!   unit changed and now meets another metric of its name is folded into it (`renamed.rs`).
+//! - **`redact_all_types`** (default `true`; the Collector's default is `false`): integers and
+//!   doubles under allowed keys are scanned by their decimal text (a card number sent as an
+//!   int); a match becomes the mask string, or on a data point removes the attribute.
+//!
+//! Not touched: ids, timestamps, severity numbers, flags; bools (only strings, UTF-8 bytes and,
+//! with `redact_all_types`, numbers are scanned for patterns).
 //!
 //! Cost: patterns are compiled once into `RegexSet`s; keys named in the config are classified
 //! once into a hash map; other keys, and short values found clean, are remembered per worker
@@ -65,17 +74,21 @@
 
 mod config;
 pub mod defaults;
+mod fields;
 mod memo;
 mod merge;
 mod merge_exp;
 mod metrics;
 mod records;
+mod renamed;
 mod rules;
 mod run;
 mod strict;
 mod summary;
 mod walk;
 
+#[cfg(test)]
+mod prop_fields;
 #[cfg(test)]
 mod prop_merge;
 #[cfg(test)]

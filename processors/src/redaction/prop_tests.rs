@@ -1,7 +1,9 @@
 //! Property test: for random nested records and random allowlists, no value under a key that
 //! is not allowed or is blocked survives, no planted secret and no unmasked match of a
-//! blocked-value pattern survives anywhere, every key is still present, and clean values of
-//! allowed keys are left exactly as they were.
+//! blocked-value pattern survives anywhere (attributes, names, scope name and version,
+//! `trace_state`, `severity_text`, `schema_url`, metric name, description and unit, and
+//! integers by their decimal text), every key is still present, and clean values of allowed
+//! keys are left exactly as they were.
 
 use std::sync::LazyLock;
 
@@ -48,9 +50,17 @@ const SECRETS: &[(&str, &str)] = &[
     ),
 ];
 const FILLER: &[&str] = &["alpha", "beta", "/cart", "GET", "ok 200", "x-y_z"];
+/// Card numbers sent as integers.
+pub(super) const CARDS: &[i64] = &[
+    4_111_111_111_111_111,
+    5_500_000_000_000_004,
+    378_282_246_310_005,
+];
+/// The mask in metric names.
+pub(super) const NAME_MASK: &str = "REDACTED";
 
 /// Each built-in blocked-value pattern and the group it masks, compiled once.
-static PATTERNS: LazyLock<Vec<(Regex, usize)>> = LazyLock::new(|| {
+pub(super) static PATTERNS: LazyLock<Vec<(Regex, usize)>> = LazyLock::new(|| {
     BLOCKED_VALUES
         .iter()
         .map(|p| {
@@ -70,7 +80,7 @@ fn s(v: String) -> AnyValue {
     }
 }
 
-fn text() -> impl Strategy<Value = String> {
+pub(super) fn text() -> impl Strategy<Value = String> {
     let part = prop_oneof![
         prop::sample::select(FILLER).prop_map(str::to_owned),
         prop::sample::select(SECRETS).prop_map(|(t, _)| t.to_owned()),
@@ -86,6 +96,7 @@ fn value() -> impl Strategy<Value = AnyValue> {
     let leaf = prop_oneof![
         3 => text().prop_map(s),
         1 => any::<i64>().prop_map(|v| AnyValue { value: Some(Value::IntValue(v)) }),
+        1 => prop::sample::select(CARDS).prop_map(|v| AnyValue { value: Some(Value::IntValue(v)) }),
         1 => any::<bool>().prop_map(|v| AnyValue { value: Some(Value::BoolValue(v)) }),
     ];
     leaf.prop_recursive(3, 24, 4, |inner| {
@@ -110,7 +121,7 @@ fn kv(key: String, value: AnyValue) -> KeyValue {
     }
 }
 
-fn attrs() -> impl Strategy<Value = Vec<KeyValue>> {
+pub(super) fn attrs() -> impl Strategy<Value = Vec<KeyValue>> {
     prop::collection::vec((key(), value()), 0..6)
         .prop_map(|kvs| kvs.into_iter().map(|(k, v)| kv(k, v)).collect())
 }
@@ -133,7 +144,7 @@ impl Oracle {
 }
 
 /// Every string in a value tree, keys included.
-fn strings<'a>(v: &'a AnyValue, out: &mut Vec<&'a str>) {
+pub(super) fn strings<'a>(v: &'a AnyValue, out: &mut Vec<&'a str>) {
     match &v.value {
         Some(Value::StringValue(s)) => out.push(s),
         Some(Value::ArrayValue(a)) => a.values.iter().for_each(|v| strings(v, out)),
@@ -149,15 +160,59 @@ fn strings<'a>(v: &'a AnyValue, out: &mut Vec<&'a str>) {
     }
 }
 
+/// Every integer in a value tree.
+pub(super) fn ints(v: &AnyValue, out: &mut Vec<i64>) {
+    match &v.value {
+        Some(Value::IntValue(i)) => out.push(*i),
+        Some(Value::ArrayValue(a)) => a.values.iter().for_each(|v| ints(v, out)),
+        Some(Value::KvlistValue(l)) => l
+            .values
+            .iter()
+            .flat_map(|kv| &kv.value)
+            .for_each(|v| ints(v, out)),
+        _ => {}
+    }
+}
+
+/// True when the decimal text of `i` matches no blocked-value pattern.
+fn int_clean(i: i64) -> bool {
+    let text = i.to_string();
+    PATTERNS.iter().all(|(re, _)| !re.is_match(&text))
+}
+
 /// True when nothing in `v` would be changed by the rules: no secret, no blocked key.
 fn clean(v: &AnyValue) -> bool {
     let mut all = Vec::new();
     strings(v, &mut all);
+    let mut numbers = Vec::new();
+    ints(v, &mut numbers);
     all.iter()
         .all(|s| !BLOCKED.contains(s) && SECRETS.iter().all(|(t, _)| !s.contains(t)))
+        && numbers.into_iter().all(int_clean)
 }
 
-fn check_strings(all: &[&str], patterns: &[(Regex, usize)]) -> Result<(), TestCaseError> {
+/// No integer in `v` holds a blocked value.
+pub(super) fn check_ints(v: &AnyValue) -> Result<(), TestCaseError> {
+    let mut numbers = Vec::new();
+    ints(v, &mut numbers);
+    for i in numbers {
+        prop_assert!(int_clean(i), "{i} survived");
+    }
+    Ok(())
+}
+
+pub(super) fn check_strings(
+    all: &[&str],
+    patterns: &[(Regex, usize)],
+) -> Result<(), TestCaseError> {
+    check_strings_with(all, patterns, DEFAULT_MASK)
+}
+
+pub(super) fn check_strings_with(
+    all: &[&str],
+    patterns: &[(Regex, usize)],
+    mask: &str,
+) -> Result<(), TestCaseError> {
     for s in all {
         for (_, needle) in SECRETS {
             prop_assert!(!s.contains(needle), "{needle:?} survived in {s:?}");
@@ -165,7 +220,7 @@ fn check_strings(all: &[&str], patterns: &[(Regex, usize)]) -> Result<(), TestCa
         for (re, group) in patterns {
             for caps in re.captures_iter(s) {
                 let part = caps.get(*group).map_or("", |m| m.as_str());
-                prop_assert_eq!(part, DEFAULT_MASK, "unmasked match of {} in {:?}", re, s);
+                prop_assert_eq!(part, mask, "unmasked match of {} in {:?}", re, s);
             }
         }
     }
@@ -210,6 +265,7 @@ fn check_attrs(
             prop_assert_eq!(Some(av), bv, "clean value of {} changed", b.key);
         }
         check_nested(av)?;
+        check_ints(av)?;
         let mut all = vec![a.key.as_str()];
         strings(av, &mut all);
         check_strings(&all, patterns)?;

@@ -1,5 +1,6 @@
-//! Spans and log records: every attribute list and every string that stays, plus the strict-map
-//! check that may reject a record before it is redacted.
+//! Spans and log records: every attribute list and every string that stays (names, status
+//! messages, `trace_state`, `severity_text`, scope names and versions, `schema_url`s), plus the
+//! strict-map check that may reject a record before it is redacted.
 //!
 //! Nothing here fails; a rejected record is removed and its [`Violation`] handed to the run,
 //! which reports it. Scopes and resources left empty by rejections are removed.
@@ -22,11 +23,14 @@ impl Redaction {
         }
     }
 
-    /// A scope's attributes, summarised on the scope. Name and version are code identifiers
-    /// and stay as they are.
+    /// A scope's name, version and attributes, summarised on the scope.
     pub(super) fn scope(&self, scope: Option<&mut InstrumentationScope>, run: &mut Run) {
         if let Some(s) = scope {
             run.cx.tally.begin_record();
+            self.rules
+                .text(&mut s.name, Some("scope.name"), &mut run.cx);
+            self.rules
+                .text(&mut s.version, Some("scope.version"), &mut run.cx);
             self.rules.attributes(&mut s.attributes, &[], &mut run.cx);
             run.cx.tally.end_record(&mut s.attributes);
         }
@@ -37,8 +41,10 @@ impl Redaction {
         let mut keep = Vec::new();
         for rs in resources.iter_mut() {
             self.resource(rs.resource.as_mut(), run);
+            self.rules.schema_url(&mut rs.schema_url, &mut run.cx);
             for ss in &mut rs.scope_spans {
                 self.scope(ss.scope.as_mut(), run);
+                self.rules.schema_url(&mut ss.schema_url, &mut run.cx);
                 ss.spans.retain_mut(|span| {
                     if let Err(v) = self.strict.check(&span.attributes, &mut keep) {
                         run.reject(v);
@@ -61,12 +67,14 @@ impl Redaction {
         let (rules, t) = (&self.rules, &mut run.cx);
         t.tally.begin_record();
         rules.text(&mut span.name, Some("name"), t);
+        rules.trace_state(&mut span.trace_state, t);
         rules.attributes(&mut span.attributes, keep, t);
         for event in &mut span.events {
             rules.text(&mut event.name, Some("event.name"), t);
             rules.attributes(&mut event.attributes, &[], t);
         }
         for link in &mut span.links {
+            rules.trace_state(&mut link.trace_state, t);
             rules.attributes(&mut link.attributes, &[], t);
         }
         if let Some(status) = &mut span.status {
@@ -80,8 +88,10 @@ impl Redaction {
         let mut keep = Vec::new();
         for rl in resources.iter_mut() {
             self.resource(rl.resource.as_mut(), run);
+            self.rules.schema_url(&mut rl.schema_url, &mut run.cx);
             for sl in &mut rl.scope_logs {
                 self.scope(sl.scope.as_mut(), run);
+                self.rules.schema_url(&mut sl.schema_url, &mut run.cx);
                 sl.log_records.retain_mut(|log| {
                     if let Err(v) = self.strict.check(&log.attributes, &mut keep) {
                         run.reject(v);
@@ -107,6 +117,7 @@ impl Redaction {
             rules.value(body, "body", t);
         }
         rules.text(&mut log.event_name, Some("event_name"), t);
+        rules.text(&mut log.severity_text, Some("severity_text"), t);
         rules.attributes(&mut log.attributes, keep, t);
         t.tally.end_record(&mut log.attributes);
     }

@@ -63,6 +63,26 @@ pub(super) struct Rules {
     hasher: Option<hmac::Key>,
     /// The placeholder.
     pub mask: Box<str>,
+    /// The placeholder in metric names: `mask` without the characters an instrument name
+    /// cannot hold (`REDACTED` for `[REDACTED]`).
+    pub name_mask: Box<str>,
+    /// `redact_all_types`: integer and double values are scanned too.
+    pub all_types: bool,
+}
+
+/// `mask` reduced to the characters of an OpenTelemetry instrument name (`[A-Za-z0-9_.\-/]`,
+/// starting with a letter); `REDACTED` when nothing usable is left.
+fn name_mask(mask: &str) -> Box<str> {
+    let kept: String = mask
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/'))
+        .skip_while(|c| !c.is_ascii_alphabetic())
+        .collect();
+    if kept.is_empty() {
+        "REDACTED".into()
+    } else {
+        kept.into()
+    }
 }
 
 impl Rules {
@@ -121,6 +141,8 @@ impl Rules {
             values,
             hasher,
             mask: cfg.mask().into(),
+            name_mask: name_mask(cfg.mask()),
+            all_types: cfg.redact_all_types,
         };
         let mut exact: HashMap<Box<str>, Known, RandomState> = HashMap::default();
         for name in names {
@@ -323,6 +345,11 @@ impl ValueScanner {
 
     /// Masks every blocked value in `s`; returns whether `s` changed.
     pub fn mask_in_place(&self, s: &mut String) -> bool {
+        self.mask_in_place_with(s, &self.mask)
+    }
+
+    /// Masks every blocked value in `s` with `mask`; returns whether `s` changed.
+    pub fn mask_in_place_with(&self, s: &mut String, mask: &str) -> bool {
         if !self.needs_masking(s) {
             return false;
         }
@@ -330,7 +357,7 @@ impl ValueScanner {
         for _ in 0..MAX_ROUNDS {
             let mut round = false;
             for i in self.set.matches(s).iter() {
-                if let Some(new) = self.patterns[i].masked(s, &self.mask) {
+                if let Some(new) = self.patterns[i].masked(s, mask) {
                     *s = new;
                     round = true;
                 }
@@ -342,6 +369,15 @@ impl ValueScanner {
         }
         changed
     }
+}
+
+#[cfg(test)]
+#[test]
+fn name_masks_hold_only_name_characters() {
+    assert_eq!(&*name_mask("[REDACTED]"), "REDACTED");
+    assert_eq!(&*name_mask("<hidden-1>"), "hidden-1");
+    assert_eq!(&*name_mask("***"), "REDACTED");
+    assert_eq!(&*name_mask("_x y"), "xy");
 }
 
 impl ValuePattern {

@@ -21,7 +21,8 @@ pub(super) struct Run {
     first_violation: Option<Violation>,
     /// Records rejected by strict maps.
     strict_rejected: u64,
-    /// Data points dropped because their series collided and could not be merged (summaries).
+    /// Data points dropped because their series collided and could not be merged (summaries,
+    /// or a renamed metric of another type).
     points_dropped: u64,
 }
 
@@ -103,9 +104,9 @@ impl Redaction {
         }
         if run.points_dropped > 0 {
             messages.push(format!(
-                "{}: {} data points dropped: removing attributes that are not allowed made their \
-                 series identical and summaries cannot be merged; allow or hash the \
-                 distinguishing key",
+                "{}: {} data points dropped: redaction made their series identical to others they \
+                 cannot be merged with (summaries, or a renamed metric of another type); allow \
+                 or hash the distinguishing key, or keep secrets out of metric names",
                 self.id, run.points_dropped
             ));
             tracing::debug!(

@@ -1,9 +1,13 @@
 //! Walking attribute lists and values: the one place where a value is masked, hashed or
 //! scanned, used for every location (resource, scope, span, event, link, log record, metric
-//! metadata, exemplar, data point).
+//! metadata, exemplar, data point). With `redact_all_types`, integers and doubles are scanned
+//! by their decimal text: a match becomes the mask (a string), or on a data point removes the
+//! attribute.
 //!
 //! Nothing here fails. Recursion follows nested maps and arrays to any depth; the depth is
 //! bounded by the OTLP decoder's recursion limit (prost: 100) before a batch reaches us.
+
+use std::fmt::Write as _;
 
 use prost::Message;
 use weir_pipeline::otlp::common::v1::{AnyValue, KeyValue, any_value::Value};
@@ -74,14 +78,37 @@ impl Rules {
                     self.attribute(kv, false, t);
                 }
             }
-            Some(
-                Value::BoolValue(_)
-                | Value::IntValue(_)
-                | Value::DoubleValue(_)
-                | Value::StringValueStrindex(_),
-            )
-            | None => {}
+            Some(n @ (Value::IntValue(_) | Value::DoubleValue(_))) => {
+                if self.number_blocked(n, t) {
+                    *n = Value::StringValue(self.mask.to_string());
+                    t.tally.note(Reason::BlockedValue, key);
+                }
+            }
+            Some(Value::BoolValue(_) | Value::StringValueStrindex(_)) | None => {}
         }
+    }
+
+    /// True when `v` is an integer or a double whose decimal text holds a blocked value and
+    /// `redact_all_types` is on. Clean numbers that recur are remembered like short strings.
+    fn number_blocked(&self, v: &Value, t: &mut Cx) -> bool {
+        if !self.all_types {
+            return false;
+        }
+        t.scratch.clear();
+        // Writing into a String cannot fail.
+        let _ = match v {
+            Value::IntValue(i) => write!(t.scratch, "{i}"),
+            Value::DoubleValue(d) => write!(t.scratch, "{d}"),
+            _ => return false,
+        };
+        if t.memo.is_clean(&t.scratch) {
+            return false;
+        }
+        let blocked = self.values.needs_masking(&t.scratch);
+        if !blocked {
+            t.memo.saw_clean(&t.scratch);
+        }
+        blocked
     }
 
     /// A plain string field that stays (span name, event name, status message, a key):
@@ -154,6 +181,11 @@ impl Rules {
                 KeyClass::Hashed => self.hash_value(&mut kv.value, &kv.key, t),
                 KeyClass::Allowed => {
                     if let Some(v) = &mut kv.value {
+                        if v.value.as_ref().is_some_and(|n| self.number_blocked(n, t)) {
+                            // A masked number would merge series: the attribute goes.
+                            t.tally.note(Reason::Dropped, "");
+                            return false;
+                        }
                         self.value(v, &kv.key, t);
                     }
                 }

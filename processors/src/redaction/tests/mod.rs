@@ -2,6 +2,7 @@
 
 mod attrs;
 mod config;
+mod fields;
 mod memo;
 mod merge;
 mod metrics;
