@@ -40,8 +40,7 @@ pub const RECEIVERS: &[Kind] = &[Kind {
     signals: ALL_SIGNALS,
     unsupported: &[
         "protocols.grpc.auth",
-        "protocols.grpc.keepalive",
-        "protocols.grpc.max_concurrent_streams",
+        "protocols.grpc.keepalive.enforcement_policy",
         "protocols.grpc.read_buffer_size",
         "protocols.grpc.write_buffer_size",
         "protocols.grpc.transport",
@@ -164,7 +163,10 @@ impl ReceiverConfig {
     /// Reads the config of a receiver of kind `kind`.
     pub fn parse(kind: &str, value: Value) -> Result<Self, Vec<FieldError>> {
         match kind {
-            "otlp" => one(typed(value)).map(ReceiverConfig::Otlp),
+            "otlp" => {
+                let c: OtlpReceiverConfig = one(typed(value))?;
+                checked(c.problems(), ReceiverConfig::Otlp(c))
+            }
             other => Err(vec![(String::new(), format!("no receiver kind {other:?}"))]),
         }
     }

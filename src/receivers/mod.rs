@@ -3,14 +3,20 @@
 //! Both transports share one path ([`ingest`]): build the request context ([`context`]),
 //! decode, hand the batch to the [`weir_pipeline::Router`], count the outcome, and answer
 //! with the status the OTLP specification asks for ([`status`]).
+//!
+//! Both listeners are served by one accept loop ([`conn`]) that applies the timeouts and caps
+//! of [`limits`]; a receiver's transports share its budget of body bytes in flight.
 
 pub mod config;
+pub mod conn;
 pub mod context;
 pub mod identity;
 pub mod ids;
 pub mod ingest;
+pub mod limits;
 pub mod otlp_grpc;
 pub mod otlp_http;
+mod stall;
 pub mod status;
 pub mod tenant;
 pub mod tls;
@@ -22,6 +28,7 @@ use futures::future::BoxFuture;
 use weir_pipeline::{Metrics, Router};
 
 use identity::Identity;
+use limits::{ConnectionBudget, InflightBytes};
 
 /// What both transports of one `otlp` receiver share.
 #[derive(Clone)]
@@ -34,6 +41,10 @@ pub struct ReceiverShared {
     pub metrics: Metrics,
     /// Who requests belong to.
     pub identity: Arc<Identity>,
+    /// The receiver's budget of request body bytes being read (`max_inflight_bytes`).
+    pub inflight: InflightBytes,
+    /// Client connections, shared by every OTLP listener of the process.
+    pub connections: ConnectionBudget,
 }
 
 /// A listener that is bound and ready to serve.

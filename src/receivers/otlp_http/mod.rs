@@ -7,13 +7,15 @@
 //! 400/401/403/413/415, or 429/503 with `Retry-After` in whole seconds. A bad request never
 //! affects another; the server only stops when the shutdown future resolves.
 //!
-//! Plain HTTP is served by `axum::serve`. With `tls` the same router is served by weir's own
-//! accept loop ([`tls::serve_https`]: rustls, HTTP/1.1 and h2, graceful shutdown); with
-//! `tls.client_ca_file` a client needs a certificate signed by that CA, and its subject common
-//! name reaches the handlers as a [`PeerSubject`] for the `client_cert` tenant source. A TLS file
-//! that cannot be read or used fails `bind` with an error naming it; a failed handshake ends only
-//! that connection.
+//! The router is served by the receivers' accept loop ([`conn`]: HTTP/1.1 and h2, TLS when
+//! configured, `read_header_timeout`, `write_timeout`, `idle_timeout`, `max_connections`); the
+//! body is read by [`body`] (`read_timeout` → 408, a short body → 400, `max_inflight_bytes` →
+//! 503) and large bodies are decoded off the request threads. With `tls.client_ca_file` a client
+//! needs a certificate signed by that CA, and its subject common name reaches the handlers as a
+//! [`PeerSubject`] for the `client_cert` tenant source. A TLS file that cannot be read or used
+//! fails `bind` with an error naming it; a failed handshake ends only that connection.
 
+mod body;
 mod decode;
 #[cfg(test)]
 mod tests;
@@ -25,7 +27,6 @@ use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Extension, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::serve::ListenerExt;
 use futures::future::BoxFuture;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use opentelemetry_proto::tonic::collector::logs::v1::{
@@ -45,14 +46,15 @@ use weir_pipeline::{RequestId, Signal, SignalKind};
 pub use decode::{BodyError, Encoding};
 
 use super::config::HttpConfig;
-use super::tls::{self, PeerSubject, ServerTls};
-use super::{Bound, ReceiverError, ReceiverShared, context, ingest, status};
+use super::tls::{PeerSubject, ServerTls};
+use super::{Bound, ReceiverError, ReceiverShared, conn, context, ingest, status};
 
 const LISTENER: &str = "otlp/http";
 
 struct HttpState {
     shared: ReceiverShared,
     max_body: usize,
+    read_timeout: std::time::Duration,
 }
 
 /// Binds `cfg.endpoint` and returns the server, ready to run until `shutdown` resolves.
@@ -87,33 +89,30 @@ pub async fn bind(
         client_certs = tls.as_ref().is_some_and(ServerTls::verifies_clients),
         "listening"
     );
+    let listener = conn::Listener {
+        name: LISTENER,
+        tcp: listener,
+        tls: tls.map(|t| t.acceptor()),
+        limits: conn::ConnLimits {
+            read_header_timeout: cfg.read_header_timeout,
+            idle_timeout: cfg.idle_timeout,
+            write_timeout: cfg.write_timeout,
+            max_concurrent_streams: None,
+            keepalive: None,
+            max_age: None,
+        },
+        gate: shared.connections.gate(cfg.max_connections),
+        metrics: shared.metrics.clone(),
+    };
     let state = Arc::new(HttpState {
         shared,
         max_body: usize::try_from(cfg.max_request_body_size).unwrap_or(usize::MAX),
+        read_timeout: cfg.read_timeout,
     });
     let app = router(state);
-    if let Some(tls) = tls {
-        let serve = async move {
-            tls::serve_https(listener, tls.acceptor(), app, shutdown, LISTENER).await;
-            Ok(())
-        };
-        return Ok(Bound {
-            local_addr,
-            serve: Box::pin(serve),
-        });
-    }
-    let listener = listener.tap_io(|tcp| {
-        // Small answers must not wait for Nagle's algorithm.
-        let _ = tcp.set_nodelay(true);
-    });
     let serve = async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(|e| ReceiverError::Serve {
-                listener: LISTENER.into(),
-                message: e.to_string(),
-            })
+        conn::serve(listener, app, shutdown).await;
+        Ok(())
     };
     Ok(Bound {
         local_addr,
@@ -225,7 +224,7 @@ async fn handle<Req, Resp, ToSignal>(
     respond: impl FnOnce(&Accepted) -> Resp,
 ) -> Response
 where
-    Req: Message + Default + serde::de::DeserializeOwned,
+    Req: Message + Default + serde::de::DeserializeOwned + Send + 'static,
     Resp: Message + Serialize,
     ToSignal: FnOnce(Req) -> Signal,
 {
@@ -273,15 +272,14 @@ where
             );
         }
     };
-    let decoded = read_body(body, &headers, state.max_body)
-        .await
-        .and_then(|raw| {
-            ctx.body_bytes = raw.len();
-            decode::decode::<Req>(encoding, &raw)
-        });
-    let request = match decoded {
-        Ok(r) => r,
+    let (request, _in_flight) = match read_and_decode::<Req>(&state, &headers, body, encoding).await
+    {
+        Ok((request, body_bytes, held)) => {
+            ctx.body_bytes = body_bytes;
+            (request, held)
+        }
         Err(e) => {
+            let retry = (e.status == StatusCode::SERVICE_UNAVAILABLE).then_some(RETRY_BUSY);
             return refuse(
                 &state,
                 kind,
@@ -289,7 +287,7 @@ where
                 encoding,
                 e.status,
                 &e.message,
-                None,
+                retry,
             );
         }
     };
@@ -307,16 +305,47 @@ where
     }
 }
 
-async fn read_body(
-    body: Body,
+/// How long a client refused for a busy receiver is told to wait.
+const RETRY_BUSY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Reads the body within the receiver's limits, then decompresses and decodes it (large bodies
+/// off the request threads). Returns the request, its size after decompression, and the
+/// in-flight bytes it holds.
+async fn read_and_decode<Req>(
+    state: &HttpState,
     headers: &HeaderMap,
-    limit: usize,
-) -> Result<bytes::Bytes, BodyError> {
-    // The compressed body is bounded by the same limit: compression only ever shrinks OTLP.
-    let raw = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| BodyError::too_large(limit))?;
-    decode::decompress(headers, raw, limit)
+    body: Body,
+    encoding: Encoding,
+) -> Result<(Req, usize, crate::receivers::limits::Reservation), BodyError>
+where
+    Req: Message + Default + serde::de::DeserializeOwned + Send + 'static,
+{
+    let limits = body::BodyLimits {
+        // The compressed body is bounded by the same limit: compression only ever shrinks OTLP.
+        max: state.max_body,
+        deadline: tokio::time::Instant::now() + state.read_timeout,
+        read_timeout: state.read_timeout,
+        inflight: &state.shared.inflight,
+    };
+    let received = body::read(body, headers, &limits).await.inspect_err(|e| {
+        if e.status == StatusCode::REQUEST_TIMEOUT {
+            state
+                .shared
+                .metrics
+                .counter(
+                    weir_pipeline::metrics::catalogue::RECEIVER_TIMEOUTS,
+                    &[LISTENER, "body"],
+                )
+                .add(1);
+        }
+    })?;
+    let (raw, limit, headers) = (received.bytes, state.max_body, headers.clone());
+    let (request, len) = body::decode_off_thread(raw.len(), move || {
+        let raw = decode::decompress(&headers, raw, limit)?;
+        Ok((decode::decode::<Req>(encoding, &raw)?, raw.len()))
+    })
+    .await?;
+    Ok((request, len, received.reservation))
 }
 
 /// Answers a request refused before it reached a pipeline, and logs why.
