@@ -19,6 +19,8 @@ use weir_pipeline::{Metrics, Outcome, Processor, Refusal, RefusalKind, Signal, T
 
 use super::*;
 
+mod abuse;
+
 struct Harness {
     addr: std::net::SocketAddr,
     base: String,
