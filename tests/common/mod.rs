@@ -168,6 +168,25 @@ impl Weir {
         Self::spawn(command, dir, out_path)
     }
 
+    /// As [`Weir::start`], with weir's file descriptor limit (soft and hard) set to `nofile`
+    /// by util-linux's `prlimit`.
+    pub fn start_with_fd_limit(config_yaml: &str, nofile: u32) -> Weir {
+        let dir = tempfile::tempdir().expect("create temp dir");
+        let out_path = dir.path().join("out.jsonl");
+        let config_path = dir.path().join("weir.yaml");
+        let out = out_path.to_str().expect("temp path is UTF-8");
+        std::fs::write(&config_path, config_yaml.replace("{OUT}", out)).expect("write config");
+        let mut command = Command::new(debian_tool("prlimit", "util-linux"));
+        command
+            .arg(format!("--nofile={nofile}:{nofile}"))
+            .arg("--")
+            .arg(env!("CARGO_BIN_EXE_weir"))
+            .arg("run")
+            .arg("--config")
+            .arg(&config_path);
+        Self::spawn(command, dir, out_path)
+    }
+
     /// `weir run` with no `--config`: the embedded default pipeline, every listener moved to an
     /// ephemeral loopback port through its `WEIR_*_ENDPOINT` variable. Its debug exporter
     /// prints on stdout, so [`Weir::out_path`] names the stdout file.
