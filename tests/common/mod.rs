@@ -3,7 +3,8 @@
 //! the `debug` exporter's JSON lines back.
 //!
 //! What several test files share beyond that lives in the submodules: requests to weir's
-//! listeners ([`http`]), a server that keeps every request raw ([`capture`]), Loki's push format
+//! listeners ([`http`]), weir under a file descriptor limit ([`fd_limit`]), a server that keeps
+//! every request raw ([`capture`]), Loki's push format
 //! ([`loki`]), a real Prometheus and promtool ([`prometheus`]) and the Python SDK scripts
 //! ([`sdk`]).
 //!
@@ -13,6 +14,7 @@
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
 pub mod capture;
+pub mod fd_limit;
 pub mod http;
 pub mod ledger;
 pub mod loki;
@@ -165,25 +167,6 @@ impl Weir {
         std::fs::write(&config_path, config_yaml.replace("{OUT}", out)).expect("write config");
         let mut command = Command::new(env!("CARGO_BIN_EXE_weir"));
         command.arg("run").arg("--config").arg(&config_path);
-        Self::spawn(command, dir, out_path)
-    }
-
-    /// As [`Weir::start`], with weir's file descriptor limit (soft and hard) set to `nofile`
-    /// by util-linux's `prlimit`.
-    pub fn start_with_fd_limit(config_yaml: &str, nofile: u32) -> Weir {
-        let dir = tempfile::tempdir().expect("create temp dir");
-        let out_path = dir.path().join("out.jsonl");
-        let config_path = dir.path().join("weir.yaml");
-        let out = out_path.to_str().expect("temp path is UTF-8");
-        std::fs::write(&config_path, config_yaml.replace("{OUT}", out)).expect("write config");
-        let mut command = Command::new(debian_tool("prlimit", "util-linux"));
-        command
-            .arg(format!("--nofile={nofile}:{nofile}"))
-            .arg("--")
-            .arg(env!("CARGO_BIN_EXE_weir"))
-            .arg("run")
-            .arg("--config")
-            .arg(&config_path);
         Self::spawn(command, dir, out_path)
     }
 
