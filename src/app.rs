@@ -33,6 +33,7 @@ use crate::admin::{self, AdminInfo, PipelineInfo, Readiness};
 use crate::config::batch::BatchPassThrough;
 use crate::config::{ComponentId, Config, ExporterConfig, ProcessorConfig, ReceiverConfig};
 use crate::receivers::identity::Identity;
+use crate::receivers::limits::{ConnectionBudget, InflightBytes};
 use crate::receivers::{self, Bound, ReceiverError, ReceiverShared};
 
 /// Why weir could not start.
@@ -153,6 +154,7 @@ pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartEr
     };
     let readiness = Readiness::new(metrics.clone());
     let mut bound: Vec<(String, Bound)> = Vec::new();
+    let connections = ConnectionBudget::from_fd_limit();
     for (id, receiver) in &config.receivers {
         let Some(router) = routers.get(id) else {
             tracing::warn!(receiver = %id, "receiver is in no pipeline; not started");
@@ -169,6 +171,8 @@ pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartEr
                     message,
                 },
             )?),
+            inflight: InflightBytes::new(&id.to_string(), cfg.max_inflight_bytes, metrics.clone()),
+            connections: connections.clone(),
         };
         if let Some(grpc) = &cfg.protocols.grpc {
             let b = receivers::otlp_grpc::bind(grpc, shared.clone(), shutdown()).await?;

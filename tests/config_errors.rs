@@ -479,3 +479,66 @@ fn admin_allowed_hosts_are_bare_names() {
         )],
     );
 }
+
+#[test]
+fn receiver_timeouts_and_caps_must_be_positive() {
+    expect_errors(
+        &GOOD.replace(
+            "        endpoint: 127.0.0.1:0",
+            "        endpoint: 127.0.0.1:0\n        read_timeout: 0s\n        max_connections: 0",
+        ),
+        &[
+            (
+                "receivers.otlp.protocols.http.read_timeout",
+                6,
+                "must be more than 0s",
+            ),
+            (
+                "receivers.otlp.protocols.http.max_connections",
+                7,
+                "must be more than 0",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn grpc_keepalive_takes_the_collectors_server_parameters() {
+    let cfg = load(&GOOD.replace(
+        "      http:\n",
+        "      grpc:\n        max_concurrent_streams: 8\n        keepalive:\n          \
+         server_parameters: { max_connection_idle: 30s }\n      http:\n",
+    ))
+    .expect("valid");
+    let weir::config::ReceiverConfig::Otlp(otlp) = &cfg.receivers.values().next().expect("otlp");
+    let grpc = otlp.protocols.grpc.as_ref().expect("grpc");
+    assert_eq!(grpc.max_concurrent_streams, 8);
+    assert_eq!(
+        grpc.keepalive.server_parameters.max_connection_idle,
+        std::time::Duration::from_secs(30)
+    );
+    expect_errors(
+        &GOOD.replace(
+            "      http:\n",
+            "      grpc:\n        keepalive:\n          enforcement_policy: { min_time: 5s }\n      \
+             http:\n",
+        ),
+        &[(
+            "receivers.otlp.protocols.grpc.keepalive.enforcement_policy",
+            6,
+            "not supported by weir: protocols.grpc.keepalive.enforcement_policy",
+        )],
+    );
+}
+
+#[test]
+fn max_inflight_bytes_must_be_positive() {
+    expect_errors(
+        &GOOD.replace("  otlp:\n", "  otlp:\n    max_inflight_bytes: 0\n"),
+        &[(
+            "receivers.otlp.max_inflight_bytes",
+            3,
+            "must be more than 0",
+        )],
+    );
+}

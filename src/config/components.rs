@@ -40,8 +40,7 @@ pub const RECEIVERS: &[Kind] = &[Kind {
     signals: ALL_SIGNALS,
     unsupported: &[
         "protocols.grpc.auth",
-        "protocols.grpc.keepalive",
-        "protocols.grpc.max_concurrent_streams",
+        "protocols.grpc.keepalive.enforcement_policy",
         "protocols.grpc.read_buffer_size",
         "protocols.grpc.write_buffer_size",
         "protocols.grpc.transport",

@@ -12,19 +12,24 @@
 //!         cors: { allowed_origins: ["https://*.example.com"], max_age: 7200 }
 //!         frontend_log: { enabled: true }
 //! ```
+//! The timeouts and caps that bound a receiver under abuse are documented with their fields and
+//! checked in [`super::limits`].
 //! A protocol key present with no value (`grpc:`) enables it with its defaults, as in the
 //! Collector. Errors are serde errors that the config loader places at their dotted path, and
 //! `(key, message)` pairs from [`OtlpReceiverConfig::problems`].
+
+use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
 pub use super::cors::CorsConfig;
 pub use super::frontend_log::FrontendLogConfig;
+use super::limits::{self, KeepaliveConfig};
 pub use super::tenant::{TenantConfig, TenantSource};
 pub use super::tls::TlsConfig;
 
 /// The `otlp` receiver.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct OtlpReceiverConfig {
     /// Which transports to listen on; at least one is required.
@@ -33,12 +38,28 @@ pub struct OtlpReceiverConfig {
     /// How the tenant of a request is found (see [`TenantConfig`]).
     #[serde(default)]
     pub tenant: TenantConfig,
+    /// Bytes of request bodies (as sent, before decompression) the receiver reads at once,
+    /// over both transports; a request that would pass it gets 503 / UNAVAILABLE with a retry
+    /// hint. Default: 67108864 (64 MiB).
+    #[serde(default = "limits::default_max_inflight_bytes")]
+    pub max_inflight_bytes: u64,
+}
+
+impl Default for OtlpReceiverConfig {
+    fn default() -> Self {
+        Self {
+            protocols: Protocols::default(),
+            tenant: TenantConfig::default(),
+            max_inflight_bytes: limits::default_max_inflight_bytes(),
+        }
+    }
 }
 
 impl OtlpReceiverConfig {
     /// `(key, message)` for each invalid setting, keys relative to the receiver.
     pub fn problems(&self) -> Vec<(String, String)> {
         let mut out = self.tenant.problems();
+        out.extend(self.limit_problems());
         if let Some(http) = &self.protocols.http {
             let token = self
                 .tenant
@@ -84,6 +105,22 @@ pub struct GrpcConfig {
     /// Serve TLS, and with `client_ca_file` require client certificates (see [`TlsConfig`]).
     #[serde(default)]
     pub tls: Option<TlsConfig>,
+    /// Calls one connection may have open at once (HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS`).
+    /// Default: 100.
+    #[serde(default = "limits::default_max_concurrent_streams")]
+    pub max_concurrent_streams: u32,
+    /// When idle or old connections are closed and silent clients pinged.
+    #[serde(default)]
+    pub keepalive: KeepaliveConfig,
+    /// Time a call's request message has to arrive in full once its headers are in (weir's
+    /// key); past it the call gets DEADLINE_EXCEEDED. Default: 60s.
+    #[serde(default = "limits::default_read_timeout", with = "humantime_serde")]
+    pub read_timeout: Duration,
+    /// Connections this listener keeps open at once (weir's key); one more is closed at once,
+    /// counted in `weir_receiver_connections_refused_total` and logged. Default: unset, only
+    /// the budget every OTLP listener shares (the descriptor limit minus a reserve).
+    #[serde(default)]
+    pub max_connections: Option<u32>,
 }
 
 /// OTLP/HTTP listener settings.
@@ -109,6 +146,29 @@ pub struct HttpConfig {
     /// weir's intake for web pages' errors and logs (see [`FrontendLogConfig`]); off by default.
     #[serde(default)]
     pub frontend_log: FrontendLogConfig,
+    /// Time a client has to send a request's headers; past it the connection is closed.
+    /// Default: 10s.
+    #[serde(
+        default = "limits::default_read_header_timeout",
+        with = "humantime_serde"
+    )]
+    pub read_header_timeout: Duration,
+    /// Time a request's whole body has to arrive once its headers are in; past it 408.
+    /// Default: 60s.
+    #[serde(default = "limits::default_read_timeout", with = "humantime_serde")]
+    pub read_timeout: Duration,
+    /// Time a write to the client may stay blocked (a client that does not read its answer);
+    /// past it the connection is closed. Default: 30s.
+    #[serde(default = "limits::default_write_timeout", with = "humantime_serde")]
+    pub write_timeout: Duration,
+    /// A connection with no request in flight for this long is closed. Default: 60s.
+    #[serde(default = "limits::default_idle_timeout", with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// Connections this listener keeps open at once (weir's key); one more is closed at once,
+    /// counted in `weir_receiver_connections_refused_total` and logged. Default: unset, only
+    /// the budget every OTLP listener shares (the descriptor limit minus a reserve).
+    #[serde(default)]
+    pub max_connections: Option<u32>,
 }
 
 impl Default for GrpcConfig {
@@ -118,6 +178,10 @@ impl Default for GrpcConfig {
             max_recv_msg_size_mib: default_max_recv_msg_size_mib(),
             include_metadata: false,
             tls: None,
+            max_concurrent_streams: limits::default_max_concurrent_streams(),
+            keepalive: KeepaliveConfig::default(),
+            read_timeout: limits::default_read_timeout(),
+            max_connections: None,
         }
     }
 }
@@ -131,6 +195,11 @@ impl Default for HttpConfig {
             tls: None,
             cors: None,
             frontend_log: FrontendLogConfig::default(),
+            read_header_timeout: limits::default_read_header_timeout(),
+            read_timeout: limits::default_read_timeout(),
+            write_timeout: limits::default_write_timeout(),
+            idle_timeout: limits::default_idle_timeout(),
+            max_connections: None,
         }
     }
 }

@@ -5,16 +5,22 @@
 //! with the status the OTLP specification asks for ([`status`]). The HTTP transport also serves
 //! CORS ([`cors`]) and the frontend log intake ([`frontend_log`]), which builds log records from
 //! web pages' JSON and hands them to the same path.
+//!
+//! Both listeners are served by one accept loop ([`conn`]) that applies the timeouts and caps
+//! of [`limits`]; a receiver's transports share its budget of body bytes in flight.
 
 pub mod config;
+pub mod conn;
 pub mod context;
 pub mod cors;
 pub mod frontend_log;
 pub mod identity;
 pub mod ids;
 pub mod ingest;
+pub mod limits;
 pub mod otlp_grpc;
 pub mod otlp_http;
+mod stall;
 pub mod status;
 pub mod tenant;
 pub mod tls;
@@ -26,6 +32,7 @@ use futures::future::BoxFuture;
 use weir_pipeline::{Metrics, Router};
 
 use identity::Identity;
+use limits::{ConnectionBudget, InflightBytes};
 
 /// What both transports of one `otlp` receiver share.
 #[derive(Clone)]
@@ -38,6 +45,10 @@ pub struct ReceiverShared {
     pub metrics: Metrics,
     /// Who requests belong to.
     pub identity: Arc<Identity>,
+    /// The receiver's budget of request body bytes being read (`max_inflight_bytes`).
+    pub inflight: InflightBytes,
+    /// Client connections, shared by every OTLP listener of the process.
+    pub connections: ConnectionBudget,
 }
 
 /// A listener that is bound and ready to serve.

@@ -19,32 +19,19 @@
 //!   together, and names the Collector's TLS keys weir lacks as "not supported by weir";
 //! - the files are read and checked (PEM, the key matching the certificate, a usable CA) when
 //!   the receiver binds ([`ServerTls::load`]); a problem is an error naming the key and file;
-//! - a failed or slow handshake only ends that connection (logged at debug), never the server.
+//! - a failed or slow handshake only ends that connection (logged at debug, see
+//!   [`super::conn`]), never the server.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
-use futures::future::BoxFuture;
-use http::Request;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use rustls::RootCertStore;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ServerConfig, WebPkiClientVerifier};
 use serde::Deserialize;
-use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
-use tokio_rustls::server::TlsStream;
-use tower::ServiceExt;
-
-/// How long a client may take to complete the handshake before its connection is dropped.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The Collector's server TLS keys that weir does not implement (relative to `tls`).
 const UNSUPPORTED_KEYS: &[&str] = &[
@@ -119,8 +106,6 @@ impl TryFrom<RawTlsConfig> for TlsConfig {
 
 /// The server side of TLS, read from the files of a [`TlsConfig`] and checked.
 pub struct ServerTls {
-    cert_pem: Vec<u8>,
-    key_pem: Vec<u8>,
     client_ca_pem: Option<Vec<u8>>,
     config: Arc<ServerConfig>,
 }
@@ -175,8 +160,6 @@ impl ServerTls {
         })?;
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(Self {
-            cert_pem,
-            key_pem,
             client_ca_pem,
             config: Arc::new(config),
         })
@@ -187,19 +170,7 @@ impl ServerTls {
         self.client_ca_pem.is_some()
     }
 
-    /// The same settings for tonic's server, which builds its own rustls config.
-    pub fn tonic_config(&self) -> tonic::transport::ServerTlsConfig {
-        use tonic::transport::{Certificate, Identity};
-        let config = tonic::transport::ServerTlsConfig::new()
-            .identity(Identity::from_pem(&self.cert_pem, &self.key_pem))
-            .timeout(HANDSHAKE_TIMEOUT);
-        match &self.client_ca_pem {
-            Some(ca) => config.client_ca_root(Certificate::from_pem(ca)),
-            None => config,
-        }
-    }
-
-    /// An acceptor for the HTTP listener (ALPN `h2` and `http/1.1`).
+    /// An acceptor for the listeners (ALPN `h2` and `http/1.1`).
     pub fn acceptor(&self) -> TlsAcceptor {
         TlsAcceptor::from(Arc::clone(&self.config))
     }
@@ -244,101 +215,6 @@ pub fn common_name(der: &[u8]) -> Option<String> {
 /// HTTPS listener; absent without mutual TLS or when the certificate has no CN.
 #[derive(Debug, Clone)]
 pub struct PeerSubject(pub Arc<str>);
-
-/// Serves `app` over TLS on `listener` until `shutdown` resolves; then stops accepting and
-/// waits for open connections to finish their requests. Each connection is handshaken in its own
-/// task, so a slow or failing client holds up nobody.
-pub async fn serve_https(
-    listener: TcpListener,
-    acceptor: TlsAcceptor,
-    app: axum::Router,
-    shutdown: BoxFuture<'static, ()>,
-    name: &'static str,
-) {
-    let graceful = GracefulShutdown::new();
-    let builder = Arc::new(auto::Builder::new(TokioExecutor::new()));
-    let mut shutdown = shutdown;
-    loop {
-        let (tcp, remote) = tokio::select! {
-            biased;
-            () = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
-                Err(e) => {
-                    accept_error(name, e).await;
-                    continue;
-                }
-            },
-        };
-        // Small answers must not wait for Nagle's algorithm.
-        let _ = tcp.set_nodelay(true);
-        // Taken before the handshake, so shutdown also waits for connections mid-handshake.
-        let watcher = graceful.watcher();
-        let (acceptor, app, builder) = (acceptor.clone(), app.clone(), Arc::clone(&builder));
-        tokio::spawn(async move {
-            let Some(tls) = handshake(&acceptor, tcp, remote, name).await else {
-                return;
-            };
-            let peer = tls
-                .get_ref()
-                .1
-                .peer_certificates()
-                .and_then(|chain| chain.first())
-                .and_then(|leaf| common_name(leaf))
-                .map(|cn| PeerSubject(cn.into()));
-            let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-                if let Some(peer) = &peer {
-                    request.extensions_mut().insert(peer.clone());
-                }
-                request
-                    .extensions_mut()
-                    .insert(axum::extract::ConnectInfo(remote));
-                app.clone().oneshot(request)
-            });
-            let conn = builder.serve_connection(TokioIo::new(tls), service);
-            if let Err(e) = watcher.watch(conn).await {
-                tracing::debug!(listener = name, remote = %remote, error = %e, "connection failed");
-            }
-        });
-    }
-    drop(listener);
-    graceful.shutdown().await;
-}
-
-/// The TLS handshake of one connection, bounded by [`HANDSHAKE_TIMEOUT`]; `None` (logged at
-/// debug) when it fails: no client certificate, an untrusted one, not TLS at all.
-async fn handshake(
-    acceptor: &TlsAcceptor,
-    tcp: TcpStream,
-    remote: SocketAddr,
-    name: &str,
-) -> Option<TlsStream<TcpStream>> {
-    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-        Ok(Ok(tls)) => Some(tls),
-        Ok(Err(e)) => {
-            tracing::debug!(listener = name, remote = %remote, error = %e, "TLS handshake failed");
-            None
-        }
-        Err(_) => {
-            tracing::debug!(listener = name, remote = %remote, "TLS handshake timed out");
-            None
-        }
-    }
-}
-
-/// Accept errors that concern one connection are skipped; others (out of file descriptors)
-/// pause accepting for a second rather than spinning, as axum's server does.
-async fn accept_error(name: &str, e: std::io::Error) {
-    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
-    if matches!(
-        e.kind(),
-        ConnectionAborted | ConnectionRefused | ConnectionReset
-    ) {
-        return;
-    }
-    tracing::error!(listener = name, error = %e, "accept failed; retrying in 1s");
-    tokio::time::sleep(Duration::from_secs(1)).await;
-}
 
 #[cfg(test)]
 mod tests {

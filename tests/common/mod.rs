@@ -3,9 +3,10 @@
 //! the `debug` exporter's JSON lines back.
 //!
 //! What several test files share beyond that lives in the submodules: requests to weir's
-//! listeners ([`http`]), a server that keeps every request raw ([`capture`]), Loki's push format
-//! ([`loki`]), a real Prometheus and promtool ([`prometheus`]), the Python SDK scripts
-//! ([`sdk`]) and the servers built from Go modules by `scripts/peers` ([`peers`]).
+//! listeners ([`http`]), weir under a file descriptor limit ([`fd_limit`]), a server that keeps
+//! every request raw ([`capture`]), Loki's push format ([`loki`]), a real Prometheus and
+//! promtool ([`prometheus`]), the Python SDK scripts ([`sdk`]) and the servers built from Go
+//! modules by `scripts/peers` ([`peers`]).
 //!
 //! Every wait here is on an event (a log line, the process exiting), bounded by a generous
 //! deadline that only turns a hang into a failure with the collected stderr.
@@ -13,6 +14,7 @@
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
 pub mod capture;
+pub mod fd_limit;
 pub mod http;
 pub mod ledger;
 pub mod loki;

@@ -106,6 +106,35 @@ pub const RECEIVER_INVALID_IDS: MetricDef = MetricDef {
     kind: Counter,
 };
 
+/// Client connections an OTLP listener closed at once because a connection cap was reached.
+pub const CONNECTIONS_REFUSED: MetricDef = MetricDef {
+    name: "weir_receiver_connections_refused_total",
+    help: "Client connections an OTLP listener closed on arrival because max_connections or the shared connection budget was reached.",
+    labels: &["listener"],
+    kind: Counter,
+};
+/// Client connections an OTLP listener holds open now.
+pub const OPEN_CONNECTIONS: MetricDef = MetricDef {
+    name: "weir_receiver_open_connections",
+    help: "Client connections an OTLP listener holds open now.",
+    labels: &["listener"],
+    kind: Gauge,
+};
+/// Requests or connections a receiver cut for being too slow, by what was late.
+pub const RECEIVER_TIMEOUTS: MetricDef = MetricDef {
+    name: "weir_receiver_timeouts_total",
+    help: "Requests or connections an OTLP listener cut for being too slow, by phase (header, body, write).",
+    labels: &["listener", "phase"],
+    kind: Counter,
+};
+/// Bytes of request bodies a receiver is reading now (compare with `max_inflight_bytes`).
+pub const RECEIVER_INFLIGHT_BYTES: MetricDef = MetricDef {
+    name: "weir_receiver_inflight_bytes",
+    help: "Bytes of request bodies a receiver is reading now; past max_inflight_bytes requests get 503 / UNAVAILABLE.",
+    labels: &["receiver"],
+    kind: Gauge,
+};
+
 /// HTTP requests weir answered, by route and status (OTLP/HTTP and admin).
 pub const HTTP_REQUESTS: MetricDef = MetricDef {
     name: "weir_http_requests_total",
@@ -173,6 +202,10 @@ pub const ALL: &[MetricDef] = &[
     REDACTED_VALUES,
     ENRICH_INVALID_IDS,
     RECEIVER_INVALID_IDS,
+    CONNECTIONS_REFUSED,
+    OPEN_CONNECTIONS,
+    RECEIVER_TIMEOUTS,
+    RECEIVER_INFLIGHT_BYTES,
     HTTP_REQUESTS,
     HTTP_REQUEST_DURATION,
     HTTP_CORS_REFUSED,

@@ -7,9 +7,12 @@
 //! batch: an empty response, or one with `partial_success` when processors rejected records.
 //! The request id goes back in the `x-request-id` metadata of every answer, refusals included.
 //!
-//! With `tls`, tonic serves TLS (ring); with `tls.client_ca_file` it requires a client
-//! certificate signed by that CA, and the certificate's subject common name is the request's
-//! `client_cert` tenant source ([`super::tls`]).
+//! The services are served by the receivers' accept loop ([`conn`]: TLS when configured,
+//! `max_concurrent_streams`, `keepalive.server_parameters`, `max_connections`), behind a layer
+//! that reads each call's message within `read_timeout` and `max_inflight_bytes` ([`body`]).
+//! With `tls.client_ca_file` a client needs a certificate signed by that CA, and the
+//! certificate's subject common name is the request's `client_cert` tenant source
+//! ([`super::tls`]).
 //!
 //! How it fails:
 //! - binding the endpoint fails with [`ReceiverError::Bind`], and so does a TLS file that cannot
@@ -18,9 +21,8 @@
 //! - a client failing the TLS handshake (no or an untrusted certificate) loses that connection
 //!   only (logged at debug);
 //! - a message larger than `max_recv_msg_size_mib` (after decompression) gets RESOURCE_EXHAUSTED
-//!   without `RetryInfo`, which OTLP clients treat as permanent. tonic says OUT_OF_RANGE when the
-//!   length prefix alone is too large; OTLP clients retry OUT_OF_RANGE, so a layer rewrites it
-//!   (grpc-go, and so the Collector, say RESOURCE_EXHAUSTED here too);
+//!   without `RetryInfo`, which OTLP clients treat as permanent; malformed protobuf, invalid
+//!   UTF-8 and compressed data that does not inflate get INVALID_ARGUMENT ([`faults`]);
 //! - an invalid tenant header gets INVALID_ARGUMENT naming the header;
 //! - a refusal from the pipeline gets the code of its kind ([`status::grpc_code`]); a rate limit
 //!   and a full queue carry `google.rpc.RetryInfo` with the delay to wait.
@@ -29,7 +31,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use http::HeaderValue;
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
     LogsService, LogsServiceServer,
 };
@@ -48,11 +49,9 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use tonic::body::Body;
 use tonic::codec::CompressionEncoding;
 use tonic::metadata::{MetadataMap, MetadataValue};
-use tonic::transport::Server;
-use tonic::transport::server::TcpIncoming;
+use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 use weir_pipeline::pipeline::Accepted;
@@ -60,10 +59,12 @@ use weir_pipeline::{Refusal, RefusalKind, RequestId, Signal, SignalKind};
 
 use super::config::GrpcConfig;
 use super::context::{self, REQUEST_ID_HEADER};
-use super::tls::{self, ServerTls};
-use super::{Bound, ReceiverError, ReceiverShared, ingest, status};
+use super::tls::{PeerSubject, ServerTls};
+use super::{Bound, ReceiverError, ReceiverShared, conn, ingest, status};
 
+mod body;
 mod call_metrics;
+mod faults;
 #[cfg(test)]
 mod tests;
 
@@ -112,12 +113,6 @@ pub async fn bind(
         ),
         None => None,
     };
-    let mut server = Server::builder();
-    if let Some(tls) = &tls {
-        server = server
-            .tls_config(tls.tonic_config())
-            .map_err(|e| bind_error(std::io::Error::other(format!("tls: {}", error_chain(&e)))))?;
-    }
     let listener = tokio::net::TcpListener::bind(cfg.endpoint.as_str())
         .await
         .map_err(bind_error)?;
@@ -132,31 +127,50 @@ pub async fn bind(
     );
 
     let limit = max_message_bytes(cfg.max_recv_msg_size_mib);
+    let keepalive = &cfg.keepalive.server_parameters;
+    let listener = conn::Listener {
+        name: LISTENER,
+        tcp: listener,
+        tls: tls.map(|t| t.acceptor()),
+        limits: conn::ConnLimits {
+            read_header_timeout: crate::receivers::limits::GRPC_HANDSHAKE_TIMEOUT,
+            idle_timeout: keepalive.max_connection_idle,
+            write_timeout: crate::receivers::limits::GRPC_WRITE_TIMEOUT,
+            max_concurrent_streams: Some(cfg.max_concurrent_streams),
+            keepalive: Some((keepalive.time, keepalive.timeout)),
+            max_age: keepalive
+                .max_connection_age
+                .map(|age| (age, keepalive.max_connection_age_grace)),
+        },
+        gate: shared.connections.gate(cfg.max_connections),
+        metrics: shared.metrics.clone(),
+    };
+    let read_limits = body::BodyLimitLayer {
+        inflight: shared.inflight.clone(),
+        read_timeout: cfg.read_timeout,
+        max_message: limit,
+        metrics: shared.metrics.clone(),
+        listener: LISTENER,
+    };
     let call_metrics = call_metrics::CallMetricsLayer::new(shared.metrics.clone());
     let otlp = Arc::new(OtlpGrpc { shared });
     let traces = TraceServiceServer::from_arc(Arc::clone(&otlp));
     let metrics = MetricsServiceServer::from_arc(Arc::clone(&otlp));
     let logs = LogsServiceServer::from_arc(otlp);
-    let router = server
+    let routes = Routes::new(with_codec_settings!(traces, limit))
+        .add_service(with_codec_settings!(metrics, limit))
+        .add_service(with_codec_settings!(logs, limit))
+        .prepare();
+    let service = tower::ServiceBuilder::new()
         // Outermost, so it counts what the client finally gets.
         .layer(call_metrics)
-        // Outside tonic's decoder, so it sees the answer given to an oversized message.
-        .layer(tower::util::MapResponseLayer::new(
-            oversized_is_resource_exhausted,
-        ))
-        .add_service(with_codec_settings!(traces, limit))
-        .add_service(with_codec_settings!(metrics, limit))
-        .add_service(with_codec_settings!(logs, limit));
-    // TLS, when on, is layered by tonic over these sockets.
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        // Outside tonic's decoder, so it sees the answers tonic gives to a bad message.
+        .map_response(faults::client_faults)
+        .layer(read_limits)
+        .service(routes);
     let serve = async move {
-        router
-            .serve_with_incoming_shutdown(incoming, shutdown)
-            .await
-            .map_err(|e| ReceiverError::Serve {
-                listener: LISTENER.to_owned(),
-                message: error_chain(&e),
-            })
+        conn::serve(listener, service, shutdown).await;
+        Ok(())
     };
     Ok(Bound {
         local_addr,
@@ -170,33 +184,6 @@ fn max_message_bytes(mib: u64) -> usize {
     usize::try_from(mib)
         .unwrap_or(usize::MAX)
         .saturating_mul(1024 * 1024)
-}
-
-/// Rewrites OUT_OF_RANGE (11) to RESOURCE_EXHAUSTED (8). Only tonic's decoder answers
-/// OUT_OF_RANGE here (a length prefix above the limit; the handlers never use that code), and
-/// OTLP clients would retry it (the same message, over and over), while RESOURCE_EXHAUSTED without RetryInfo is permanent.
-/// Such answers are trailers-only, so the status sits in the response headers.
-fn oversized_is_resource_exhausted(mut response: http::Response<Body>) -> http::Response<Body> {
-    let headers = response.headers_mut();
-    if headers
-        .get("grpc-status")
-        .is_some_and(|v| v.as_bytes() == b"11")
-    {
-        headers.insert("grpc-status", HeaderValue::from_static("8"));
-    }
-    response
-}
-
-/// An error and its sources, joined: tonic's transport error alone says only "transport error".
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut message = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
-    message
 }
 
 /// The three OTLP services, sharing the receiver's state.
@@ -223,8 +210,9 @@ impl OtlpGrpc {
         }
         // The verified client certificate's subject CN (mutual TLS only).
         let peer = request
-            .peer_certs()
-            .and_then(|chain| chain.first().and_then(|leaf| tls::common_name(leaf)));
+            .extensions()
+            .get::<PeerSubject>()
+            .map(|p| p.0.to_string());
         let (metadata, _, message) = request.into_parts();
         let get = |key: &str| metadata.get(key).map(|v| v.as_bytes());
         let request_id = context::request_id(get);

@@ -1,6 +1,7 @@
 //! Loopback tests: the receiver on `127.0.0.1:0`, the generated tonic clients talking to it, a
 //! collecting exporter behind it. Fixtures and the harness are in [`harness`].
 
+mod abuse;
 mod harness;
 
 use std::sync::Arc;

@@ -59,14 +59,14 @@ impl Encoding {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct BodyError {
-    /// 400, 413 or 415.
+    /// 400, 408, 413, 415 or 503.
     pub status: StatusCode,
     /// What was wrong, for the client.
     pub message: String,
 }
 
 impl BodyError {
-    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+    pub(super) fn new(status: StatusCode, message: impl Into<String>) -> Self {
         Self {
             status,
             message: message.into(),

@@ -7,23 +7,24 @@
 //! 400/401/403/413/415, or 429/503 with `Retry-After` in whole seconds. A bad request never
 //! affects another; the server only stops when the shutdown future resolves.
 //!
-//! Plain HTTP is served by `axum::serve`. With `tls` the same router is served by weir's own
-//! accept loop ([`tls::serve_https`]: rustls, HTTP/1.1 and h2, graceful shutdown); with
-//! `tls.client_ca_file` a client needs a certificate signed by that CA, and its subject common
-//! name reaches the handlers as a [`PeerSubject`] for the `client_cert` tenant source. A TLS file
-//! that cannot be read or used fails `bind` with an error naming it; a failed handshake ends only
-//! that connection.
+//! The router is served by the receivers' accept loop ([`conn`]: HTTP/1.1 and h2, TLS when
+//! configured, `read_header_timeout`, `write_timeout`, `idle_timeout`, `max_connections`); the
+//! body is read by [`body`] (`read_timeout` → 408, a short body → 400, `max_inflight_bytes` →
+//! 503) and large bodies are decoded off the request threads. With `tls.client_ca_file` a client
+//! needs a certificate signed by that CA, and its subject common name reaches the handlers as a
+//! [`PeerSubject`] for the `client_cert` tenant source. A TLS file that cannot be read or used
+//! fails `bind` with an error naming it; a failed handshake ends only that connection.
 //!
 //! With `cors`, web pages of the allowed origins may send ([`super::cors`]); with
 //! `frontend_log.enabled`, the same listener serves the frontend log intake
-//! ([`super::frontend_log`]). Both transports hand handlers the peer's address
+//! ([`super::frontend_log`]). The accept loop hands handlers the peer's address
 //! (`ConnectInfo<SocketAddr>`), which the intake's per-IP limit keys on.
 
+mod body;
 mod decode;
 #[cfg(test)]
 mod tests;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -31,7 +32,6 @@ use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Extension, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::serve::ListenerExt;
 use futures::future::BoxFuture;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use opentelemetry_proto::tonic::collector::logs::v1::{
@@ -53,14 +53,15 @@ pub use decode::{BodyError, Encoding};
 use super::config::HttpConfig;
 use super::cors::{self, Origins};
 use super::frontend_log::{self, FrontendLog};
-use super::tls::{self, PeerSubject, ServerTls};
-use super::{Bound, ReceiverError, ReceiverShared, context, ingest, status};
+use super::tls::{PeerSubject, ServerTls};
+use super::{Bound, ReceiverError, ReceiverShared, conn, context, ingest, status};
 
 const LISTENER: &str = "otlp/http";
 
 struct HttpState {
     shared: ReceiverShared,
     max_body: usize,
+    read_timeout: std::time::Duration,
 }
 
 /// Binds `cfg.endpoint` and returns the server, ready to run until `shutdown` resolves.
@@ -95,32 +96,25 @@ pub async fn bind(
         client_certs = tls.as_ref().is_some_and(ServerTls::verifies_clients),
         "listening"
     );
+    let listener = conn::Listener {
+        name: LISTENER,
+        tcp: listener,
+        tls: tls.map(|t| t.acceptor()),
+        limits: conn::ConnLimits {
+            read_header_timeout: cfg.read_header_timeout,
+            idle_timeout: cfg.idle_timeout,
+            write_timeout: cfg.write_timeout,
+            max_concurrent_streams: None,
+            keepalive: None,
+            max_age: None,
+        },
+        gate: shared.connections.gate(cfg.max_connections),
+        metrics: shared.metrics.clone(),
+    };
     let app = app(cfg, shared).map_err(|m| bind_error(std::io::Error::other(m)))?;
-    if let Some(tls) = tls {
-        let serve = async move {
-            tls::serve_https(listener, tls.acceptor(), app, shutdown, LISTENER).await;
-            Ok(())
-        };
-        return Ok(Bound {
-            local_addr,
-            serve: Box::pin(serve),
-        });
-    }
-    let listener = listener.tap_io(|tcp| {
-        // Small answers must not wait for Nagle's algorithm.
-        let _ = tcp.set_nodelay(true);
-    });
     let serve = async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| ReceiverError::Serve {
-            listener: LISTENER.into(),
-            message: e.to_string(),
-        })
+        conn::serve(listener, app, shutdown).await;
+        Ok(())
     };
     Ok(Bound {
         local_addr,
@@ -168,6 +162,7 @@ fn app(cfg: &HttpConfig, shared: ReceiverShared) -> Result<Router, String> {
     let state = Arc::new(HttpState {
         shared,
         max_body: usize::try_from(cfg.max_request_body_size).unwrap_or(usize::MAX),
+        read_timeout: cfg.read_timeout,
     });
     Ok(crate::admin::http_metrics::track(routes, metrics).with_state(state))
 }
@@ -265,7 +260,7 @@ async fn handle<Req, Resp, ToSignal>(
     respond: impl FnOnce(&Accepted) -> Resp,
 ) -> Response
 where
-    Req: Message + Default + serde::de::DeserializeOwned,
+    Req: Message + Default + serde::de::DeserializeOwned + Send + 'static,
     Resp: Message + Serialize,
     ToSignal: FnOnce(Req) -> Signal,
 {
@@ -313,15 +308,14 @@ where
             );
         }
     };
-    let decoded = read_body(body, &headers, state.max_body)
-        .await
-        .and_then(|raw| {
-            ctx.body_bytes = raw.len();
-            decode::decode::<Req>(encoding, &raw)
-        });
-    let request = match decoded {
-        Ok(r) => r,
+    let (request, _in_flight) = match read_and_decode::<Req>(&state, &headers, body, encoding).await
+    {
+        Ok((request, body_bytes, held)) => {
+            ctx.body_bytes = body_bytes;
+            (request, held)
+        }
         Err(e) => {
+            let retry = (e.status == StatusCode::SERVICE_UNAVAILABLE).then_some(RETRY_BUSY);
             return refuse(
                 &state,
                 kind,
@@ -329,7 +323,7 @@ where
                 encoding,
                 e.status,
                 &e.message,
-                None,
+                retry,
             );
         }
     };
@@ -347,16 +341,47 @@ where
     }
 }
 
-async fn read_body(
-    body: Body,
+/// How long a client refused for a busy receiver is told to wait.
+const RETRY_BUSY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Reads the body within the receiver's limits, then decompresses and decodes it (large bodies
+/// off the request threads). Returns the request, its size after decompression, and the
+/// in-flight bytes it holds.
+async fn read_and_decode<Req>(
+    state: &HttpState,
     headers: &HeaderMap,
-    limit: usize,
-) -> Result<bytes::Bytes, BodyError> {
-    // The compressed body is bounded by the same limit: compression only ever shrinks OTLP.
-    let raw = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| BodyError::too_large(limit))?;
-    decode::decompress(headers, raw, limit)
+    body: Body,
+    encoding: Encoding,
+) -> Result<(Req, usize, crate::receivers::limits::Reservation), BodyError>
+where
+    Req: Message + Default + serde::de::DeserializeOwned + Send + 'static,
+{
+    let limits = body::BodyLimits {
+        // The compressed body is bounded by the same limit: compression only ever shrinks OTLP.
+        max: state.max_body,
+        deadline: tokio::time::Instant::now() + state.read_timeout,
+        read_timeout: state.read_timeout,
+        inflight: &state.shared.inflight,
+    };
+    let received = body::read(body, headers, &limits).await.inspect_err(|e| {
+        if e.status == StatusCode::REQUEST_TIMEOUT {
+            state
+                .shared
+                .metrics
+                .counter(
+                    weir_pipeline::metrics::catalogue::RECEIVER_TIMEOUTS,
+                    &[LISTENER, "body"],
+                )
+                .add(1);
+        }
+    })?;
+    let (raw, limit, headers) = (received.bytes, state.max_body, headers.clone());
+    let (request, len) = body::decode_off_thread(raw.len(), move || {
+        let raw = decode::decompress(&headers, raw, limit)?;
+        Ok((decode::decode::<Req>(encoding, &raw)?, raw.len()))
+    })
+    .await?;
+    Ok((request, len, received.reservation))
 }
 
 /// Answers a request refused before it reached a pipeline, and logs why.

@@ -19,7 +19,10 @@ use weir_pipeline::{Metrics, Outcome, Processor, Refusal, RefusalKind, Signal, T
 
 use super::*;
 
+mod abuse;
+
 struct Harness {
+    addr: std::net::SocketAddr,
     base: String,
     collector: Arc<CollectingExporter>,
     metrics: Metrics,
@@ -27,6 +30,21 @@ struct Harness {
 }
 
 async fn start(processors: Vec<Arc<dyn Processor>>, max_body: u64) -> Harness {
+    let cfg = HttpConfig {
+        endpoint: "127.0.0.1:0".into(),
+        max_request_body_size: max_body,
+        ..HttpConfig::default()
+    };
+    start_on(&cfg, processors, 64 << 20, 1000).await
+}
+
+/// The receiver of `cfg` with `inflight` bytes of bodies and `connections` connections.
+async fn start_on(
+    cfg: &HttpConfig,
+    processors: Vec<Arc<dyn Processor>>,
+    inflight: u64,
+    connections: usize,
+) -> Harness {
     let collector = CollectingExporter::new();
     let metrics = Metrics::new();
     let shared = ReceiverShared {
@@ -38,19 +56,15 @@ async fn start(processors: Vec<Arc<dyn Processor>>, max_body: u64) -> Harness {
             TenantId::default_tenant(),
             metrics.clone(),
         )),
+        inflight: crate::receivers::limits::InflightBytes::new("otlp", inflight, metrics.clone()),
+        connections: crate::receivers::limits::ConnectionBudget::new(connections),
     };
-    let cfg = HttpConfig {
-        endpoint: "127.0.0.1:0".into(),
-        max_request_body_size: max_body,
-        include_metadata: false,
-        tls: None,
-        ..HttpConfig::default()
-    };
-    let bound = bind(&cfg, shared, Box::pin(futures::future::pending()))
+    let bound = bind(cfg, shared, Box::pin(futures::future::pending()))
         .await
         .expect("bind");
     tokio::spawn(bound.serve);
     Harness {
+        addr: bound.local_addr,
         base: format!("http://{}", bound.local_addr),
         collector,
         metrics,

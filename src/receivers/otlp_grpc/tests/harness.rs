@@ -32,6 +32,7 @@ use weir_pipeline::test_util::{CollectingExporter, router_to};
 use weir_pipeline::{Metrics, Processor, TenantId};
 
 use crate::receivers::config::GrpcConfig;
+use crate::receivers::limits::{ConnectionBudget, InflightBytes};
 use crate::receivers::otlp_grpc::bind;
 use crate::receivers::{ReceiverError, ReceiverShared};
 
@@ -46,6 +47,15 @@ pub struct Running {
 
 /// A collector and the shared receiver state feeding it through `processors`.
 pub fn shared(processors: Vec<Arc<dyn Processor>>) -> (Arc<CollectingExporter>, ReceiverShared) {
+    shared_with(processors, 64 << 20, 1000)
+}
+
+/// As [`shared`], with `inflight` bytes of bodies and `connections` connections.
+pub fn shared_with(
+    processors: Vec<Arc<dyn Processor>>,
+    inflight: u64,
+    connections: usize,
+) -> (Arc<CollectingExporter>, ReceiverShared) {
     let collector = CollectingExporter::new();
     let metrics = Metrics::new();
     let shared = ReceiverShared {
@@ -57,6 +67,8 @@ pub fn shared(processors: Vec<Arc<dyn Processor>>) -> (Arc<CollectingExporter>, 
             TenantId::default_tenant(),
             metrics.clone(),
         )),
+        inflight: InflightBytes::new("otlp", inflight, metrics.clone()),
+        connections: ConnectionBudget::new(connections),
     };
     (collector, shared)
 }
@@ -69,18 +81,24 @@ impl Running {
 
     /// `processors` before the collector, messages limited to `max_mib`.
     pub async fn start_with(processors: Vec<Arc<dyn Processor>>, max_mib: u64) -> Self {
-        let (collector, shared) = shared(processors);
         let cfg = GrpcConfig {
             endpoint: "127.0.0.1:0".into(),
             max_recv_msg_size_mib: max_mib,
-            include_metadata: false,
-            tls: None,
+            ..GrpcConfig::default()
         };
+        Self::start_on(&cfg, shared(processors)).await
+    }
+
+    /// The receiver of `cfg` in front of `shared`'s collector.
+    pub async fn start_on(
+        cfg: &GrpcConfig,
+        (collector, shared): (Arc<CollectingExporter>, ReceiverShared),
+    ) -> Self {
         let (stop, stopped) = oneshot::channel::<()>();
         let shutdown = Box::pin(async move {
             let _ = stopped.await;
         });
-        let bound = bind(&cfg, shared.clone(), shutdown).await.expect("bind");
+        let bound = bind(cfg, shared.clone(), shutdown).await.expect("bind");
         Self {
             addr: bound.local_addr,
             collector,
@@ -90,7 +108,7 @@ impl Running {
         }
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 

@@ -1,0 +1,162 @@
+//! Reading an OTLP/HTTP request body within its limits, then decoding it off the request
+//! threads when it is large.
+//!
+//! [`read`] takes the body frame by frame and says exactly what went wrong:
+//! - 413 when `Content-Length` or the bytes received pass `max_request_body_size`;
+//! - 503 (with `Retry-After`) when the receiver's `max_inflight_bytes` has no room: a declared
+//!   length is reserved up front, a chunked body as it arrives;
+//! - 408 when the whole body has not arrived within `read_timeout` (counted in
+//!   `weir_receiver_timeouts_total{phase="body"}`);
+//! - 400 "body ended after N of M bytes" when the client aborts or sends less than it declared.
+//!
+//! [`decode_off_thread`] inflates and decodes bodies of [`OFFLOAD_THRESHOLD`] bytes or more on
+//! the blocking pool, at most one per core at a time, so a burst of large (or bomb-like) bodies
+//! cannot stall the runtime threads that serve everyone else.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, StatusCode, header};
+use http_body_util::BodyExt;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+use super::decode::BodyError;
+use crate::receivers::limits::{InflightBytes, Reservation};
+
+/// Bodies at least this large are decompressed and decoded on the blocking pool.
+pub const OFFLOAD_THRESHOLD: usize = 256 * 1024;
+
+/// A body read in full, with its bytes still counted as in flight until dropped.
+pub struct Received {
+    /// The body as sent (still compressed).
+    pub bytes: Bytes,
+    /// The receiver's in-flight bytes this body holds.
+    pub reservation: Reservation,
+}
+
+/// What bounds one body.
+pub struct BodyLimits<'a> {
+    /// `max_request_body_size`.
+    pub max: usize,
+    /// When the body must be complete (`read_timeout` after the headers arrived).
+    pub deadline: Instant,
+    /// `read_timeout`, for the message.
+    pub read_timeout: Duration,
+    /// The receiver's in-flight budget.
+    pub inflight: &'a InflightBytes,
+}
+
+/// Reads `body` within `limits` (see the module).
+pub async fn read(
+    body: axum::body::Body,
+    headers: &HeaderMap,
+    limits: &BodyLimits<'_>,
+) -> Result<Received, BodyError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    if declared.is_some_and(|n| n > limits.max) {
+        return Err(BodyError::too_large(limits.max));
+    }
+    let Some(mut reservation) = limits.inflight.reserve(declared.unwrap_or(0)) else {
+        return Err(busy(limits.inflight));
+    };
+    let mut buf = BytesMut::with_capacity(declared.unwrap_or(0).min(limits.max));
+    let mut body = body;
+    loop {
+        let frame = match tokio::time::timeout_at(limits.deadline, body.frame()).await {
+            Ok(frame) => frame,
+            Err(_) => return Err(timed_out(limits.read_timeout, buf.len(), declared)),
+        };
+        match frame {
+            None => break,
+            Some(Err(e)) => return Err(cut_short(buf.len(), declared, &e)),
+            Some(Ok(frame)) => {
+                let Ok(data) = frame.into_data() else {
+                    continue; // trailers carry nothing OTLP reads
+                };
+                if buf.len() + data.len() > limits.max {
+                    return Err(BodyError::too_large(limits.max));
+                }
+                let beyond_reserved = (buf.len() + data.len()).saturating_sub(reservation.held());
+                if !reservation.grow(beyond_reserved) {
+                    return Err(busy(limits.inflight));
+                }
+                buf.extend_from_slice(&data);
+            }
+        }
+    }
+    if let Some(m) = declared.filter(|&m| m != buf.len()) {
+        return Err(BodyError::new(
+            StatusCode::BAD_REQUEST,
+            format!("body ended after {} of {m} bytes", buf.len()),
+        ));
+    }
+    Ok(Received {
+        bytes: buf.freeze(),
+        reservation,
+    })
+}
+
+fn busy(inflight: &InflightBytes) -> BodyError {
+    BodyError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!(
+            "receiver busy: request bodies in flight would pass max_inflight_bytes ({} bytes); retry later",
+            inflight.max()
+        ),
+    )
+}
+
+fn timed_out(read_timeout: Duration, got: usize, declared: Option<usize>) -> BodyError {
+    let of = declared.map_or_else(String::new, |m| format!(" of {m}"));
+    BodyError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        format!(
+            "body not received within read_timeout ({read_timeout:?}): {got}{of} bytes arrived"
+        ),
+    )
+}
+
+fn cut_short(got: usize, declared: Option<usize>, e: &axum::Error) -> BodyError {
+    let message = match declared {
+        Some(m) => format!("body ended after {got} of {m} bytes"),
+        None => format!("body ended after {got} bytes: {e}"),
+    };
+    BodyError::new(StatusCode::BAD_REQUEST, message)
+}
+
+/// The pool's admission: one body at a time per core.
+fn pool() -> &'static Arc<Semaphore> {
+    static POOL: OnceLock<Arc<Semaphore>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        Arc::new(Semaphore::new(cores))
+    })
+}
+
+/// Runs `work` (decompress and decode a body of `len` bytes) inline when small, else on the
+/// blocking pool once a core is free.
+pub async fn decode_off_thread<T, F>(len: usize, work: F) -> Result<T, BodyError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, BodyError> + Send + 'static,
+{
+    if len < OFFLOAD_THRESHOLD {
+        return work();
+    }
+    let Ok(_permit) = Arc::clone(pool()).acquire_owned().await else {
+        return work(); // never closed; decode inline rather than fail
+    };
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result,
+        Err(e) => Err(BodyError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("decoding the body failed: {e}"),
+        )),
+    }
+}
