@@ -93,6 +93,9 @@ fn run(
             },
             _ => None,
         };
+        // Before any listener is bound: a SIGTERM that arrives as soon as weir says it listens
+        // must drain, not kill.
+        let stop = stop_signal();
         let mut running = match weir::app::start(
             &cfg,
             Metrics::with_tenant_labels(
@@ -110,7 +113,7 @@ fn run(
         };
         tracing::info!(version = env!("CARGO_PKG_VERSION"), "weir is running");
         let code = tokio::select! {
-            signal = stop_signal() => {
+            signal = stop => {
                 tracing::info!(signal, "stopping");
                 ExitCode::SUCCESS
             }
@@ -130,8 +133,9 @@ fn run(
     })
 }
 
-/// Resolves with the name of the first SIGTERM or SIGINT.
-async fn stop_signal() -> &'static str {
+/// Installs the SIGTERM and SIGINT handlers now; the future resolves with the name of the
+/// first of them to arrive.
+fn stop_signal() -> futures::future::BoxFuture<'static, &'static str> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -139,19 +143,23 @@ async fn stop_signal() -> &'static str {
             signal(SignalKind::terminate()),
             signal(SignalKind::interrupt()),
         ) {
-            (Ok(mut term), Ok(mut int)) => tokio::select! {
-                _ = term.recv() => "SIGTERM",
-                _ = int.recv() => "SIGINT",
-            },
-            _ => {
+            (Ok(mut term), Ok(mut int)) => Box::pin(async move {
+                tokio::select! {
+                    _ = term.recv() => "SIGTERM",
+                    _ = int.recv() => "SIGINT",
+                }
+            }),
+            _ => Box::pin(async {
                 let _ = tokio::signal::ctrl_c().await;
                 "SIGINT"
-            }
+            }),
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
-        "SIGINT"
+        Box::pin(async {
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT"
+        })
     }
 }

@@ -31,7 +31,8 @@ service:
         .expect("write");
     stream.flush().expect("flush");
     // Weir::stop panics if weir has not exited 30 s after SIGTERM.
-    assert!(weir.stop().success());
+    let status = weir.stop();
+    assert!(status.success(), "{status} {:#?}", weir.stderr_lines());
     assert!(
         weir.stderr_lines()
             .iter()

@@ -1,6 +1,9 @@
 //! One exporter's bounded queue: capacity reserved before a batch is committed (so a request is
 //! put in every exporter's queue or in none), fair dequeue across tenants, batching.
 //!
+//! Room is counted twice: in the sizer's unit against `queue_size`, and in bytes (the
+//! requests' decompressed size) against `max_bytes`, whatever the sizer.
+//!
 //! Reserving fails with [`ReserveError::Full`] when there is no room (the receiver answers with
 //! the retryable status) or [`ReserveError::Closed`] once the queue is draining. A reservation
 //! dropped without commit gives its room back.
@@ -42,6 +45,8 @@ pub enum ReserveError {
 
 struct State {
     used: u64,
+    /// Bytes of the requests reserved or queued.
+    bytes: u64,
     /// Room held per tenant (reserved or queued), for the per-tenant share.
     per_tenant: HashMap<TenantId, u64>,
     closed: bool,
@@ -51,6 +56,7 @@ struct State {
 struct Inner {
     state: Mutex<State>,
     capacity: u64,
+    max_bytes: u64,
     tenant_cap: u64,
     sizer: Sizer,
     batching: Batching,
@@ -70,6 +76,7 @@ pub struct Queue {
 pub struct Reservation {
     inner: Arc<Inner>,
     size: u64,
+    bytes: u64,
     tenant: Option<TenantId>,
     committed: bool,
 }
@@ -105,11 +112,13 @@ impl Queue {
             inner: Arc::new(Inner {
                 state: Mutex::new(State {
                     used: 0,
+                    bytes: 0,
                     per_tenant: HashMap::new(),
                     closed: false,
                     fair,
                 }),
                 capacity: cfg.queue_size.max(1),
+                max_bytes: cfg.max_bytes.max(1),
                 tenant_cap: ((cfg.queue_size.max(1) as f64 * cfg.max_tenant_share.clamp(0.0, 1.0))
                     .floor() as u64)
                     .max(1),
@@ -132,9 +141,15 @@ impl Queue {
         }
     }
 
-    /// Room for `size`, now or never. An empty queue always takes one batch, however large.
-    pub fn try_reserve(&self, size: u64) -> Result<Reservation, ReserveError> {
-        self.reserve_now(None, size)
+    /// The bytes `batch` holds room for: its request's size after decompression.
+    pub fn bytes_of(batch: &Batch) -> u64 {
+        (batch.ctx.body_bytes as u64).max(1)
+    }
+
+    /// Room for `size` (and `bytes`), now or never. An empty queue always takes one batch,
+    /// however large.
+    pub fn try_reserve(&self, size: u64, bytes: u64) -> Result<Reservation, ReserveError> {
+        self.reserve_now(None, size, bytes)
     }
 
     /// Room for `size` for `tenant`, within its share of the capacity (`max_tenant_share`); a
@@ -143,20 +158,24 @@ impl Queue {
         &self,
         tenant: &TenantId,
         size: u64,
+        bytes: u64,
     ) -> Result<Reservation, ReserveError> {
-        self.reserve_now(Some(tenant), size)
+        self.reserve_now(Some(tenant), size, bytes)
     }
 
     fn reserve_now(
         &self,
         tenant: Option<&TenantId>,
         size: u64,
+        bytes: u64,
     ) -> Result<Reservation, ReserveError> {
         let mut s = self.inner.state.lock();
         if s.closed {
             return Err(ReserveError::Closed);
         }
-        if s.used > 0 && s.used + size > self.inner.capacity {
+        if s.used > 0
+            && (s.used + size > self.inner.capacity || s.bytes + bytes > self.inner.max_bytes)
+        {
             return Err(ReserveError::Full);
         }
         if let Some(t) = tenant {
@@ -167,10 +186,12 @@ impl Queue {
             *s.per_tenant.entry(t.clone()).or_default() += size;
         }
         s.used += size;
+        s.bytes += bytes;
         self.inner.used_gauge.set(s.used);
         Ok(Reservation {
             inner: Arc::clone(&self.inner),
             size,
+            bytes,
             tenant: tenant.cloned(),
             committed: false,
         })
@@ -188,12 +209,13 @@ impl Queue {
         &self,
         tenant: &TenantId,
         size: u64,
+        bytes: u64,
     ) -> Result<Reservation, ReserveError> {
         loop {
             let notified = self.inner.space.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            match self.try_reserve_for(tenant, size) {
+            match self.try_reserve_for(tenant, size, bytes) {
                 Err(ReserveError::Full | ReserveError::TenantFull) => notified.await,
                 other => return other,
             }
@@ -216,7 +238,15 @@ impl Queue {
                 match s.fair.take(Instant::now(), &batching) {
                     Take::Items(items) => {
                         let freed: u64 = items.iter().map(|i| i.size).sum();
+                        // The item that paid for a batch (parts of a split batch after the
+                        // first have size 0) gives its bytes back.
+                        let freed_bytes: u64 = items
+                            .iter()
+                            .filter(|i| i.size > 0)
+                            .map(|i| Self::bytes_of(&i.batch))
+                            .sum();
                         s.used = s.used.saturating_sub(freed);
+                        s.bytes = s.bytes.saturating_sub(freed_bytes);
                         release_tenant(&mut s.per_tenant, &items[0].batch.ctx.tenant, freed);
                         self.inner.used_gauge.set(s.used);
                         self.inner.gauge.set(s.fair.records());
@@ -257,6 +287,7 @@ impl Queue {
     pub fn drain_all(&self) -> Vec<Item> {
         let mut s = self.inner.state.lock();
         s.used = 0;
+        s.bytes = 0;
         s.per_tenant.clear();
         self.inner.used_gauge.set(0);
         let items = s.fair.drain_all();
@@ -294,6 +325,7 @@ impl Drop for Reservation {
         if !self.committed {
             let mut s = self.inner.state.lock();
             s.used = s.used.saturating_sub(self.size);
+            s.bytes = s.bytes.saturating_sub(self.bytes);
             if let Some(t) = &self.tenant {
                 release_tenant(&mut s.per_tenant, t, self.size);
             }

@@ -12,6 +12,9 @@ use serde::Deserialize;
 pub const UNSUPPORTED_QUEUE_KEYS: &[&str] =
     &["sending_queue.storage", "sending_queue.wait_for_result"];
 
+/// Default `sending_queue.max_bytes`: 32 MiB.
+pub const DEFAULT_MAX_BYTES: u64 = 32 << 20;
+
 /// What `queue_size` and the batch sizes count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -38,6 +41,12 @@ pub struct QueueConfig {
     pub queue_size: u64,
     /// What `queue_size` counts: `requests`, `items` or `bytes`.
     pub sizer: Sizer,
+    /// weir's own key: a second bound, whatever the sizer, on the bytes of the requests held
+    /// (as received, after decompression; decoded in memory they take about as much again or
+    /// more). Past it a request gets the retryable answer (or waits, or is dropped, as the
+    /// overflow keys say), so a queue of a few huge requests cannot hold gigabytes. Default
+    /// 32 MiB; an empty queue always takes one request, however large.
+    pub max_bytes: u64,
     /// Wait for room instead of refusing when the queue is full.
     pub block_on_overflow: bool,
     /// weir's own key: when full, accept the request but drop it for this exporter, counted in
@@ -59,6 +68,7 @@ impl Default for QueueConfig {
             num_consumers: 10,
             queue_size: 1000,
             sizer: Sizer::Requests,
+            max_bytes: DEFAULT_MAX_BYTES,
             block_on_overflow: false,
             drop_on_overflow: false,
             batch: None,
@@ -101,6 +111,12 @@ impl QueueConfig {
         if self.enabled && self.queue_size == 0 {
             out.push((
                 "sending_queue.queue_size".into(),
+                "must be at least 1".into(),
+            ));
+        }
+        if self.enabled && self.max_bytes == 0 {
+            out.push((
+                "sending_queue.max_bytes".into(),
                 "must be at least 1".into(),
             ));
         }

@@ -107,11 +107,12 @@ impl QueuedExporter {
     /// `drop_on_overflow`, otherwise fails with [`ReserveError`].
     pub async fn reserve(&self, batch: &Batch) -> Result<Admission, ReserveError> {
         let size = self.queue.size_of(batch);
+        let bytes = Queue::bytes_of(batch);
         let tenant = &batch.ctx.tenant;
         let r = if self.block_on_overflow {
-            self.queue.reserve_blocking(tenant, size).await
+            self.queue.reserve_blocking(tenant, size, bytes).await
         } else {
-            self.queue.try_reserve_for(tenant, size)
+            self.queue.try_reserve_for(tenant, size, bytes)
         };
         match r {
             Ok(r) => Ok(Admission::Reserved(r)),

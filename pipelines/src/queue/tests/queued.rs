@@ -234,6 +234,49 @@ async fn the_bytes_sizer_counts_request_bodies() {
     p.submit(sized("c", 600)).await.expect("room freed");
 }
 
+#[tokio::test(start_paused = true)]
+async fn max_bytes_bounds_a_queue_counted_in_requests() {
+    let metrics = Metrics::new();
+    let backend = Fake::gated();
+    // Room for 1000 requests, but only 1000 bytes of them.
+    let cfg = QueueConfig {
+        max_bytes: 1000,
+        ..queue_cfg(1000, 1)
+    };
+    let q = start("q", backend.exporter(), &cfg, steady_retry(SEC), &metrics);
+    let p = pipeline("traces", SignalKind::Traces, &[&q]);
+    let sized = |tag: &str, bytes: usize| {
+        let mut b = traces("a", tag, 1);
+        b.ctx.body_bytes = bytes;
+        b
+    };
+    p.submit(sized("a", 600)).await.expect("room");
+    p.submit(sized("b", 400))
+        .await
+        .expect("exactly the byte bound");
+    let refused = p.submit(sized("c", 1)).await.expect_err("no byte left");
+    assert_eq!(refused.reason.kind, RefusalKind::Unavailable);
+    // Taking the first batch frees its 600 bytes, and the request it held.
+    within(backend.wait_attempts(1)).await;
+    p.submit(sized("c", 600)).await.expect("room freed");
+    p.submit(sized("d", 1)).await.expect_err("full again");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_empty_queue_takes_one_request_past_max_bytes() {
+    let metrics = Metrics::new();
+    let backend = Fake::gated();
+    let cfg = QueueConfig {
+        max_bytes: 10,
+        ..queue_cfg(1000, 1)
+    };
+    let q = start("q", backend.exporter(), &cfg, steady_retry(SEC), &metrics);
+    let p = pipeline("traces", SignalKind::Traces, &[&q]);
+    let mut big = traces("a", "big", 1);
+    big.ctx.body_bytes = 5000;
+    p.submit(big).await.expect("an empty queue takes it");
+}
+
 fn batching(min_size: u64, max_size: u64, flush_timeout: Duration) -> QueueConfig {
     QueueConfig {
         batch: Some(QueueBatchConfig {
