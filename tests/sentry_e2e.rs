@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::{Weir, python, tests_path};
+use common::{Weir, ledger, python, tests_path};
 
 /// Bugsink's start (migrations on a fresh SQLite database) and each answer.
 const BUGSINK_DEADLINE: Duration = Duration::from_secs(120);
@@ -275,6 +275,7 @@ fn exceptions_and_error_logs_arrive_in_bugsink_as_linked_errors() {
         .or(event["message"].as_str())
         .unwrap_or_default();
     assert!(message.contains("refund failed for order A-1"), "{event:#}");
+    ledger::assert_balanced_blocking(&weir, &[("traces", "sentry"), ("logs", "sentry")]);
 
     drop(weir);
     eprintln!("sentry e2e took {:?}", started.elapsed());
@@ -354,4 +355,5 @@ fn an_exception_on_a_span_and_in_an_error_log_is_one_bugsink_event() {
             .any(|l| l.starts_with(lost) && l.contains("exporter=\"sentry\"")),
         "nothing was lost: {metrics}"
     );
+    ledger::assert_balanced_blocking(&weir, &[("traces", "sentry"), ("logs", "sentry")]);
 }
