@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::{OTLP_RECEIVER, Weir, http_client, tests_path};
+use common::{OTLP_RECEIVER, Weir, http_client, ledger, tests_path};
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(tests_path(&format!("fixtures/otlp-json/{name}"))).expect("fixture")
@@ -88,6 +88,12 @@ async fn json_view_and_health_show_what_was_sent() {
         .filter_map(|l| l["listener"].as_str())
         .collect();
     assert_eq!(listeners, ["otlp/grpc", "otlp/http"]);
+    let accounts = ledger::assert_balanced(&weir, &[("traces", "debug"), ("logs", "debug")]).await;
+    assert_eq!(
+        [accounts[0].delivered, accounts[1].delivered],
+        [2, 1],
+        "{accounts:?}"
+    );
 }
 
 #[tokio::test]
@@ -224,6 +230,9 @@ service:
         .collect();
     assert_eq!(refusals.len(), 1, "{lines:?}");
     assert_eq!(refusals[0]["status"], 400);
+    // The failed inline export was answered 503 (the client retries it): not accepted.
+    let accounts = ledger::assert_balanced(&weir, &[("traces", "debug")]).await;
+    assert_eq!(accounts[0].accepted, 0, "{accounts:?}");
 }
 
 /// A page on another origin that rebinds its name to 127.0.0.1 must not read weir's figures.

@@ -20,7 +20,7 @@ use axum::routing::{get, post};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use common::{DEADLINE, OTLP_RECEIVER, Weir, attr, tests_path};
+use common::{DEADLINE, OTLP_RECEIVER, Weir, attr, ledger, tests_path};
 
 const SECRETS: [&str; 2] = ["jane.doe@example.com", "abc123secret"];
 
@@ -281,4 +281,6 @@ async fn a_page_sends_spans_through_cors_and_its_errors_to_the_intake() {
         .metric("weir_http_requests_total{route=\"/v1/traces\",status=\"200\"}")
         .await;
     assert_eq!(preflights, 2.0, "one preflight and one export of spans");
+    let accounts = ledger::assert_balanced(&weir, &[("traces", "debug"), ("logs", "debug")]).await;
+    assert!(accounts.iter().all(|a| a.delivered > 0), "{accounts:?}");
 }

@@ -6,7 +6,7 @@ mod common;
 
 use serde_json::json;
 
-use common::{Weir, http_client};
+use common::{Weir, http_client, ledger};
 
 #[tokio::test]
 async fn the_default_pipeline_prints_scrapes_and_redacts() {
@@ -58,4 +58,7 @@ async fn the_default_pipeline_prints_scrapes_and_redacts() {
         "{stdout}"
     );
     assert!(!stdout.contains(secret), "{stdout}");
+    let accounts =
+        ledger::assert_balanced(&weir, &[("metrics", "debug"), ("metrics", "prometheus")]).await;
+    assert!(accounts.iter().all(|a| a.delivered == 1), "{accounts:?}");
 }

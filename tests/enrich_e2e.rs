@@ -13,7 +13,7 @@ mod common;
 
 use serde_json::{Value, json};
 
-use common::{DEBUG_AND_ADMIN, OTLP_RECEIVER, Weir, attr, attrs};
+use common::{DEBUG_AND_ADMIN, OTLP_RECEIVER, Weir, attr, attrs, ledger};
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const SPAN: &str = "00f067aa0ba902b7";
@@ -145,6 +145,7 @@ async fn client_request_id_reaches_the_record_and_weirs_log_line() {
     .await;
     assert_eq!(refused.status, 400);
     assert_eq!(refused.request_id, "e2e-refused-1");
+    ledger::assert_balanced(&weir, &ledger::every_signal("debug")).await;
     weir.stop();
     let lines: Vec<Value> = weir
         .stderr_lines()
@@ -202,6 +203,7 @@ async fn generated_request_id_reaches_the_record_and_an_app_id_is_kept() {
     assert_eq!(str_attr(&got[0], "weir.request.id"), "e2e-spans");
     assert_eq!(str_attr(&got[1], "request.id"), "e2e-spans");
     assert!(!has_attr(&got[1], "weir.request.id"));
+    ledger::assert_balanced(&weir, &ledger::every_signal("debug")).await;
 }
 
 #[tokio::test]
@@ -270,6 +272,7 @@ async fn trace_ids_are_promoted_onto_logs_from_each_source() {
         );
         assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
     }
+    ledger::assert_balanced(&weir, &ledger::every_signal("debug")).await;
 }
 
 #[tokio::test]
@@ -307,6 +310,7 @@ async fn the_request_traceparent_is_a_source_only_when_asked() {
         ["k", "request.id"],
         "the promoted attribute was removed"
     );
+    ledger::assert_balanced(&weir, &ledger::every_signal("debug")).await;
 }
 
 #[tokio::test]
@@ -397,4 +401,5 @@ async fn metric_data_points_never_get_a_request_id() {
             ),
         ]
     );
+    ledger::assert_balanced(&weir, &ledger::every_signal("debug")).await;
 }

@@ -7,7 +7,7 @@ mod common;
 
 use serde_json::{Value, json};
 
-use common::{DEBUG_AND_ADMIN, OTLP_RECEIVER, Weir, attr, http_client};
+use common::{DEBUG_AND_ADMIN, OTLP_RECEIVER, Weir, attr, http_client, ledger};
 
 const PATH: &str = "/api/frontend-log";
 
@@ -132,7 +132,9 @@ async fn json_and_plain_text_bodies_become_redacted_records_with_their_request_i
     }
     let accepted =
         "weir_receiver_accepted_records_total{signal=\"logs\",receiver=\"otlp\",tenant=\"web\"}";
-    assert_eq!(weir.metric(accepted).await, 2.0);
+    assert_eq!(weir.metric(accepted).await, 2.0); // Refused bodies are no part of the ledger; every accepted one was delivered.
+    let accounts = ledger::assert_balanced(&weir, &[("logs", "debug")]).await;
+    assert_eq!(accounts[0].delivered, 2, "{accounts:?}");
 }
 
 #[tokio::test]
@@ -179,7 +181,9 @@ async fn bodies_over_max_bytes_get_413_and_up_to_it_pass() {
     );
     assert_eq!(weir.records_of("logs").len(), 1);
     let refused = "weir_receiver_refused_records_total{signal=\"logs\",receiver=\"otlp\",tenant=\"web\",reason=\"too_large\"}";
-    assert_eq!(weir.metric(refused).await, 1.0);
+    assert_eq!(weir.metric(refused).await, 1.0); // Refused bodies are no part of the ledger; every accepted one was delivered.
+    let accounts = ledger::assert_balanced(&weir, &[("logs", "debug")]).await;
+    assert_eq!(accounts[0].delivered, 1, "{accounts:?}");
 }
 
 #[tokio::test]
@@ -236,7 +240,9 @@ async fn past_the_per_ip_limit_a_client_gets_429_with_retry_after() {
     assert!((1..=30).contains(&retry), "Retry-After {retry}");
     let refused = "weir_receiver_refused_records_total{signal=\"logs\",receiver=\"otlp\",tenant=\"web\",reason=\"rate_limited\"}";
     assert_eq!(weir.metric(refused).await, 1.0);
-    assert_eq!(weir.records_of("logs").len(), 2);
+    assert_eq!(weir.records_of("logs").len(), 2); // Refused bodies are no part of the ledger; every accepted one was delivered.
+    let accounts = ledger::assert_balanced(&weir, &[("logs", "debug")]).await;
+    assert_eq!(accounts[0].delivered, 2, "{accounts:?}");
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsSe
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 
-use common::{DEBUG_CONFIG, Weir, http_client};
+use common::{DEBUG_CONFIG, Weir, http_client, ledger};
 
 const TRACES: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 const LOGS: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
@@ -73,4 +73,5 @@ async fn grpc_calls_are_counted_by_method_and_code() {
         Some(2.0),
         "{page}"
     );
+    ledger::assert_balanced(&weir, &ledger::every_signal("debug")).await;
 }

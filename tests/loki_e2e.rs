@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use common::capture::Capture;
 use common::loki::{Entry, Push, wire};
-use common::{OTLP_RECEIVER, Weir, python, sdk};
+use common::{OTLP_RECEIVER, Weir, ledger, python, sdk};
 
 const SERVICE_NAME: &str = "checkout-svc";
 const RESOURCE_ATTRIBUTES: &str = "deployment.environment.name=sdk-test,team=payments";
@@ -231,6 +231,8 @@ service:
         env.push(("OTEL_EXPORTER_OTLP_HEADERS", headers));
     }
     let report = sdk::run("send_all.py", &env);
+    let accounts = [("traces", "debug"), ("metrics", "debug"), ("logs", "loki")];
+    ledger::assert_balanced_blocking(&weir, &accounts);
     let status = weir.stop();
     assert!(status.success(), "weir exited with {status}");
     let pushes: Vec<Push> = fake.requests().iter().map(Push::decode).collect();

@@ -6,14 +6,18 @@
 //! `prometheus` exporter must show all 100 requests in one series, for cumulative and for delta
 //! temporality, with the merge counted as `series_merged` and nothing as `series_dropped`.
 //!
-//! The Python SDK (`./scripts/test` makes `.venv`) must be there; these tests fail, never skip,
-//! without it. The SDK exits only after weir answered its last export, and the `prometheus`
+//! A real Prometheus (Debian's `prometheus`) then scrapes that page, and the counts it computes
+//! agree: `sum(http_requests_total)` and the histogram's count are 100.
+//!
+//! The Python SDK (`./scripts/test` makes `.venv`) and `prometheus` must be there; these tests
+//! fail, never skip, without them. The SDK exits only after weir answered its last export, and the `prometheus`
 //! exporter updates its page before weir answers, so nothing here waits.
 
 mod common;
 
 use serde_json::Value;
 
+use common::prometheus::{Prometheus, example, free_port, value_of};
 use common::{Weir, http_client, ledger, python, sdk};
 
 #[tokio::test]
@@ -22,6 +26,7 @@ async fn cumulative_series_with_other_start_times_are_merged() {
     let page = scrape(&weir).await;
     check_page(&page, &report);
     check_counted(&weir).await;
+    check_in_prometheus(&weir).await;
 }
 
 #[tokio::test]
@@ -30,6 +35,7 @@ async fn delta_series_with_other_start_times_are_merged() {
     let page = scrape(&weir).await;
     check_page(&page, &report);
     check_counted(&weir).await;
+    check_in_prometheus(&weir).await;
 }
 
 /// weir with its default pipeline, and the SDK's report after it sent everything to it over
@@ -139,4 +145,23 @@ async fn check_counted(weir: &Weir) {
             .all(|a| a.merged >= 2 && a.dropped.is_empty()),
         "{accounts:?}"
     );
+}
+
+/// A real Prometheus scrapes weir's `prometheus` exporter and adds up all 100 requests, in
+/// the counter and in the histogram.
+async fn check_in_prometheus(weir: &Weir) {
+    let job = format!(
+        "  - job_name: weir\n    static_configs:\n      - targets: [\"{}\"]\n",
+        weir.listener_addr("prometheus")
+    );
+    let rules = example("weir-app-alerts.yaml");
+    let mut prom = Prometheus::start(free_port(), &rules, &job, &[]);
+    prom.wait_ready().await;
+    for promql in [
+        "sum(http_requests_total)",
+        "sum(http_server_request_duration_seconds_count)",
+    ] {
+        let found = prom.wait_for(promql, |r| !r.is_empty()).await;
+        assert_eq!(value_of(&found[0]), 100.0, "{promql}: {found:?}");
+    }
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
-use common::{Weir, attr, attrs, tests_path};
+use common::{Weir, attr, attrs, ledger, tests_path};
 
 /// Fields holding ids: hex in OTLP/JSON, any case on input, lower case on output.
 const ID_FIELDS: [&str; 3] = ["traceId", "spanId", "parentSpanId"];
@@ -178,6 +178,7 @@ async fn trace_example_with_client_request_id() {
     );
 
     let record = the_record(&weir, "traces", "fixture-1", 1, 1);
+    ledger::assert_balanced(&weir, &[("traces", "debug")]).await;
     let data = &record["data"];
     assert_fields("", &sent, data);
 
@@ -230,6 +231,7 @@ async fn metrics_example_gets_a_minted_uuid_v7() {
 
     // Four metrics with one data point each.
     let record = the_record(&weir, "metrics", &answer.request_id, 1, 4);
+    ledger::assert_balanced(&weir, &[("metrics", "debug")]).await;
     let data = &record["data"];
     assert_fields("", &sent, data);
 
@@ -318,6 +320,7 @@ async fn logs_example() {
     assert_eq!(answer.request_id, "fixture-logs");
 
     let record = the_record(&weir, "logs", "fixture-logs", 1, 1);
+    ledger::assert_balanced(&weir, &[("logs", "debug")]).await;
     let data = &record["data"];
     assert_fields("", &sent, data);
 

@@ -14,7 +14,11 @@
 //! - both spans of each tenant's trace arrived with their names, the parent/child link, the
 //!   service name, and the `tenant` tag of that tenant, never the other's;
 //! - each service's trace list in Jaeger holds only that tenant's trace;
-//! - weir sent every span and lost none (`/metrics`).
+//! - weir sent every span and lost none (`/metrics`), and its loss ledger balances.
+//!
+//! A second test sends the leak corpus (`tests/python/send_secrets.py`) the same way, through
+//! weir's default redaction: each tenant's spans arrive with its tag, and no secret of the
+//! corpus is anywhere in what Jaeger returns for either service.
 //!
 //! Without the Jaeger binary the test is skipped (it fails under `CI=true`).
 
@@ -22,8 +26,9 @@ mod common;
 
 use serde_json::Value;
 
+use common::leak::{assert_clean, secrets};
 use common::peers::{self, Peer, eventually, free_port};
-use common::{OTLP_RECEIVER, Weir, http_client, python, sdk};
+use common::{OTLP_RECEIVER, Weir, http_client, ledger, python, sdk};
 
 /// (tenant, OTLP protocol the SDK uses, service name).
 const TENANTS: [(&str, &str, &str); 2] = [
@@ -68,9 +73,12 @@ exporters:
     )
 }
 
-fn weir_config(jaeger_otlp: u16) -> String {
+/// weir with `processors` (a flow sequence's inside) on its traces pipeline.
+fn weir_config(jaeger_otlp: u16, processors: &str) -> String {
     format!(
         "{OTLP_RECEIVER}\
+processors:
+  redaction: {{}}
 exporters:
   otlp/jaeger:
     endpoint: http://127.0.0.1:{jaeger_otlp}
@@ -79,7 +87,7 @@ exporters:
 service:
   admin: {{ endpoint: 127.0.0.1:0 }}
   pipelines:
-    traces: {{ receivers: [otlp], exporters: [otlp/jaeger] }}
+    traces: {{ receivers: [otlp], processors: [{processors}], exporters: [otlp/jaeger] }}
     # The SDK sends metrics and logs too; they only need a taker here.
     metrics: {{ receivers: [otlp], exporters: [debug] }}
     logs: {{ receivers: [otlp], exporters: [debug] }}
@@ -104,18 +112,14 @@ fn tag<'a>(span: &'a Value, key: &str) -> Option<&'a Value> {
     tags.iter().find(|t| t["key"] == key).map(|t| &t["value"])
 }
 
-#[tokio::test]
-async fn each_tenants_trace_reaches_jaeger_with_its_tenant() {
-    let Some(bin) = peers::binary("jaeger") else {
-        return;
-    };
-    python(); // fails first, with how to get it, if the venv is missing
+/// Starts Jaeger: (the peer, its OTLP gRPC port, its query API's address).
+fn start_jaeger(bin: &std::path::Path) -> (Peer, u16, String) {
     let [health, otlp, query_http, query_grpc] =
         [free_port(), free_port(), free_port(), free_port()];
     let health_addr = format!("127.0.0.1:{health}");
     let jaeger = Peer::start_with_env(
         "jaeger",
-        &bin,
+        bin,
         &["--config", "{DIR}/config.yaml"],
         &[(
             "config.yaml",
@@ -129,7 +133,17 @@ async fn each_tenants_trace_reaches_jaeger_with_its_tenant() {
         (&health_addr, "/status"),
     );
     let query = format!("127.0.0.1:{query_http}");
-    let weir = Weir::start(&weir_config(otlp));
+    (jaeger, otlp, query)
+}
+
+#[tokio::test]
+async fn each_tenants_trace_reaches_jaeger_with_its_tenant() {
+    let Some(bin) = peers::binary("jaeger") else {
+        return;
+    };
+    python(); // fails first, with how to get it, if the venv is missing
+    let (jaeger, otlp, query) = start_jaeger(&bin);
+    let weir = Weir::start(&weir_config(otlp, ""));
 
     let mut traces = Vec::new();
     for (tenant, protocol, service) in TENANTS {
@@ -169,6 +183,12 @@ async fn each_tenants_trace_reaches_jaeger_with_its_tenant() {
         })
         .collect();
     assert!(lost.is_empty(), "spans lost: {lost:#?}");
+    let accounts = [
+        ("traces", "otlp/jaeger"),
+        ("metrics", "debug"),
+        ("logs", "debug"),
+    ];
+    ledger::assert_balanced(&weir, &accounts).await;
 
     for (tenant, service, report) in &traces {
         let trace_id = report["trace_id"].as_str().expect("trace_id in the report");
@@ -216,5 +236,74 @@ async fn each_tenants_trace_reaches_jaeger_with_its_tenant() {
             .collect();
         assert_eq!(ids, [trace_id], "{service}'s traces in Jaeger");
     }
+    drop(jaeger);
+}
+
+#[tokio::test]
+async fn the_leak_corpus_reaches_jaeger_masked_per_tenant() {
+    let Some(bin) = peers::binary("jaeger") else {
+        return;
+    };
+    python(); // fails first, with how to get it, if the venv is missing
+    let (jaeger, otlp, query) = start_jaeger(&bin);
+    let weir = Weir::start(&weir_config(otlp, "redaction"));
+    let mut needles = Vec::new();
+    for (tenant, protocol, service) in TENANTS {
+        let endpoint = match protocol {
+            "grpc" => weir.grpc_base(),
+            _ => weir.http_base(),
+        };
+        let headers = format!("X-Scope-OrgID={tenant}");
+        needles.extend(secrets(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+            ("OTEL_EXPORTER_OTLP_HEADERS", headers.as_str()),
+            ("OTEL_SERVICE_NAME", service),
+        ]));
+    }
+    let accounts = [
+        ("traces", "otlp/jaeger"),
+        ("metrics", "debug"),
+        ("logs", "debug"),
+    ];
+    let settled = ledger::assert_balanced(&weir, &accounts).await;
+    assert_eq!(settled[0].delivered, 4, "two spans per tenant: {settled:?}");
+
+    let mut stored = String::new();
+    for (tenant, _, service) in TENANTS {
+        let what = format!("{tenant}'s spans in Jaeger");
+        let traces = eventually(&what, async |last| {
+            let (status, answer) = get(&query, &format!("/api/traces?service={service}")).await;
+            *last = format!("{status} {answer}");
+            let traces = answer["data"].as_array()?;
+            let spans: usize = traces
+                .iter()
+                .filter_map(|t| t["spans"].as_array())
+                .map(Vec::len)
+                .sum();
+            (spans >= 2).then(|| answer["data"].clone())
+        })
+        .await;
+        let spans: Vec<&Value> = traces
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|t| t["spans"].as_array().into_iter().flatten())
+            .collect();
+        assert_eq!(spans.len(), 2, "{what}: {traces:#}");
+        for span in &spans {
+            assert_eq!(
+                tag(span, "tenant"),
+                Some(&Value::from(tenant)),
+                "{what}: {span:#}"
+            );
+        }
+        stored.push_str(&traces.to_string());
+    }
+    assert_clean("Jaeger's traces", stored.as_bytes(), &needles);
+    assert!(
+        stored.contains("[REDACTED]") && stored.contains("login.failed"),
+        "the spans arrived masked: {stored}"
+    );
     drop(jaeger);
 }

@@ -14,7 +14,7 @@
 //!   fields, the masks in place and the other tenant's lines absent; an account nobody wrote
 //!   to sees nothing;
 //! - no secret of the corpus is anywhere in what VictoriaLogs stored;
-//! - weir sent every record and lost none (`/metrics`).
+//! - weir sent every record and lost none (`/metrics`), and its loss ledger balances.
 //!
 //! What only the Loki fakes check (`tests/loki_e2e.rs` with `tests/common/loki.rs`, and the
 //! exporter's own `exporters/src/loki/tests/errors.rs`):
@@ -32,7 +32,7 @@ mod common;
 use serde_json::Value;
 
 use common::peers::{self, Peer, eventually, free_port};
-use common::{OTLP_RECEIVER, Weir, http_client, python, sdk};
+use common::{OTLP_RECEIVER, Weir, http_client, ledger, python, sdk};
 
 /// (tenant, OTLP protocol the SDK uses, service name).
 const TENANTS: [(&str, &str, &str); 2] =
@@ -149,6 +149,13 @@ async fn each_tenant_reads_only_its_own_redacted_logs() {
         })
         .collect();
     assert!(lost.is_empty(), "records lost: {lost:#?}");
+    let accounts = [
+        ("logs", "loki/protobuf"),
+        ("logs", "loki/json"),
+        ("traces", "debug"),
+        ("metrics", "debug"),
+    ];
+    ledger::assert_balanced(&weir, &accounts).await;
 
     let mut stored = String::new();
     for (exporter, project) in EXPORTERS {

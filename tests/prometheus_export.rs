@@ -12,7 +12,11 @@
 //!   the app's `method`, not allowed by default, is removed);
 //! - the scrape page is clean under `promtool check metrics`;
 //! - exemplars (trace and span ids) reach Prometheus' exemplar storage on both paths;
-//! - delta temporality is added up into the same cumulative series on both paths.
+//! - delta temporality is added up into the same cumulative series on both paths;
+//! - the leak corpus (`tests/python/send_secrets.py`) of two more tenants reaches Prometheus on
+//!   both paths, each tenant's series labelled with it, and none of its secrets is in any
+//!   series or help text Prometheus holds;
+//! - in each test, weir's loss ledger balances for both exporters.
 //!
 //! `prometheus`, `promtool` and the Python SDK (`./scripts/test` makes `.venv`) must be there;
 //! these tests fail, never skip, without them. Every wait is bounded polling of the condition.
@@ -27,10 +31,11 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
+use common::leak::{assert_clean, secrets};
 use common::prometheus::{
     DEADLINE, Prometheus, assert_lint_clean, example, free_port, promtool_ok, tool, value_of,
 };
-use common::{OTLP_RECEIVER, Weir, http_client, sdk};
+use common::{OTLP_RECEIVER, Weir, http_client, ledger, sdk};
 
 // ------------------------------------------------------------------------------------------------
 // weir
@@ -55,15 +60,25 @@ exporters:
     tenant_label: tenant
     sending_queue: {{ num_consumers: 1 }}
     retry_on_failure: {{ initial_interval: 200ms, max_interval: 1s }}
+  debug: {{ verbosity: basic, path: {{OUT}} }}
 service:
   admin: {{ endpoint: 127.0.0.1:0 }}
   pipelines:
     metrics: {{ receivers: [otlp], processors: [redaction], exporters: [prometheus, prometheusremotewrite] }}
+    # The leak corpus has traces and logs too; they only need a taker here.
+    traces: {{ receivers: [otlp], exporters: [debug] }}
+    logs: {{ receivers: [otlp], exporters: [debug] }}
 "
     ));
     let scrape = weir.listener_addr("prometheus");
     (weir, scrape)
 }
+
+/// The ledger accounts of weir's two ways to Prometheus.
+const BOTH_PATHS: [(&str, &str); 2] = [
+    ("metrics", "prometheus"),
+    ("metrics", "prometheusremotewrite"),
+];
 
 async fn scrape_page(addr: SocketAddr, accept: &str) -> String {
     let resp = http_client()
@@ -230,7 +245,7 @@ async fn setup(exemplars: bool, env: &[(&str, &str)]) -> (Weir, SocketAddr, Prom
 #[tokio::test]
 async fn app_metrics_reach_prometheus_by_scrape_and_remote_write() {
     tool("promtool");
-    let (_weir, scrape, mut prom, mut app) = setup(false, &[]).await;
+    let (weir, scrape, mut prom, mut app) = setup(false, &[]).await;
     app.report();
     // Round 1 is in on both paths (the scrape path has a sample of it) before round 2 goes.
     prom.wait_for(r#"http_requests_total{status="500"}"#, both_paths_at(1.0))
@@ -317,11 +332,12 @@ async fn app_metrics_reach_prometheus_by_scrape_and_remote_write() {
         assert!(om.contains(unit), "{unit:?} missing in\n{om}");
     }
     app.finish();
+    ledger::assert_balanced(&weir, &BOTH_PATHS).await;
 }
 
 #[tokio::test]
 async fn exemplars_reach_prometheus_on_both_paths() {
-    let (_weir, _scrape, mut prom, mut app) = setup(true, &[]).await;
+    let (weir, _scrape, mut prom, mut app) = setup(true, &[]).await;
     let report = app.report();
     let (trace, span) = (
         report["trace_id"].as_str().expect("trace id"),
@@ -341,12 +357,13 @@ async fn exemplars_reach_prometheus_on_both_paths() {
         }
     }
     app.finish();
+    ledger::assert_balanced(&weir, &BOTH_PATHS).await;
 }
 
 #[tokio::test]
 async fn delta_temporality_adds_up_on_both_paths() {
     let env = [("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta")];
-    let (_weir, _scrape, mut prom, mut app) = setup(false, &env).await;
+    let (weir, _scrape, mut prom, mut app) = setup(false, &env).await;
     app.report();
     prom.wait_for(r#"http_requests_total{status="500"}"#, both_paths_at(1.0))
         .await;
@@ -364,6 +381,61 @@ async fn delta_temporality_adds_up_on_both_paths() {
     .await;
     prom.wait_for("queue_depth", both_paths_at(3.0)).await;
     app.finish();
+    ledger::assert_balanced(&weir, &BOTH_PATHS).await;
+}
+
+#[tokio::test]
+async fn two_tenants_leak_corpus_reaches_prometheus_masked_on_both_paths() {
+    let (weir, _scrape, mut prom, app) = setup(false, &[]).await;
+    app.finish();
+    let mut needles = Vec::new();
+    for (tenant, protocol) in [("team-b", "http/protobuf"), ("team-c", "grpc")] {
+        let endpoint = match protocol {
+            "grpc" => weir.grpc_base(),
+            _ => weir.http_base(),
+        };
+        let headers = format!("X-Scope-OrgID={tenant}");
+        let service = format!("leaky-{tenant}");
+        needles.extend(secrets(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+            ("OTEL_EXPORTER_OTLP_HEADERS", headers.as_str()),
+            ("OTEL_SERVICE_NAME", service.as_str()),
+        ]));
+    }
+    ledger::assert_balanced(&weir, &BOTH_PATHS).await;
+
+    // Each tenant's series on each path, with its own `job`: tenant by label, never mixed.
+    let per = "count by (via, tenant, job) (app_requests_total)";
+    let found = prom.wait_for(per, |r| r.len() >= 4).await;
+    assert_eq!(found.len(), 4, "{found:#?}");
+    for sample in &found {
+        let tenant = sample["metric"]["tenant"].as_str().unwrap_or_default();
+        assert!(["team-b", "team-c"].contains(&tenant), "{sample}");
+        assert_eq!(
+            sample["metric"]["job"],
+            format!("leaky-{tenant}"),
+            "{sample}"
+        );
+    }
+    // Every series and every metric's help text Prometheus holds, searched for the secrets.
+    let all = [("match[]", "{__name__=~\".+\"}")];
+    let series = prom.api("/api/v1/series", &all).await.expect("series");
+    let metadata = prom.api("/api/v1/metadata", &[]).await.expect("metadata");
+    let stored = format!("{series}\n{metadata}");
+    assert_clean(
+        "Prometheus' series and metadata",
+        stored.as_bytes(),
+        &needles,
+    );
+    assert!(
+        stored.contains("[REDACTED]"),
+        "the resources arrived masked: {stored}"
+    );
+    assert!(
+        stored.contains("app_latency_milliseconds_bucket"),
+        "{stored}"
+    );
 }
 
 #[test]

@@ -21,10 +21,10 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
-use common::Weir;
 use common::prometheus::{
     DEADLINE, POLL_EVERY, Prometheus, assert_lint_clean, example, free_port, promtool_ok, tool,
 };
+use common::{Weir, ledger};
 
 /// Every alert `weir-alerts.yaml` must define.
 const ALERTS: [&str; 8] = [
@@ -229,7 +229,7 @@ async fn post(weir: &Weir, path: &str, body: Vec<u8>, tenant: Option<&str>) -> u
 }
 
 /// 3 trace requests of 2 spans (tenant default), 2 log requests of 5 records (tenant team-a),
-/// one malformed trace request (400).
+/// one malformed trace request (400); then checks the loss ledger balances.
 async fn send_known_traffic(weir: &Weir) -> Sent {
     let mut sent = Sent {
         trace_bytes: 0,
@@ -247,6 +247,13 @@ async fn send_known_traffic(weir: &Weir) -> Sent {
     }
     let malformed = b"{\"resourceSpans\": [".to_vec();
     assert_eq!(post(weir, "/v1/traces", malformed, None).await, 400);
+    // Every accepted record was delivered; the malformed request is no part of the ledger.
+    let accounts = ledger::assert_balanced(weir, &[("traces", "debug"), ("logs", "debug")]).await;
+    assert_eq!(
+        [accounts[0].accepted, accounts[1].accepted],
+        [6, 10],
+        "{accounts:?}"
+    );
     sent
 }
 

@@ -2,7 +2,8 @@
 //! certificate signed by `client_ca_file` is served and its subject CN is the tenant
 //! (`tenant.from: [client_cert]`); a client without one, or with one from another CA, is refused
 //! at the handshake and nothing is recorded; weir keeps serving after such a client; the TLS files
-//! are read when the receiver binds, not when the config is validated.
+//! are read when the receiver binds, not when the config is validated. What was served balances
+//! in the loss ledger.
 
 mod common;
 
@@ -21,7 +22,7 @@ use rcgen::{
 use serde_json::json;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
-use common::{DEBUG_AND_ADMIN, Weir};
+use common::{DEBUG_AND_ADMIN, Weir, ledger};
 
 /// A client certificate and key, PEM.
 struct ClientCert {
@@ -297,6 +298,7 @@ async fn https_with_a_client_certificate_is_served_and_its_cn_is_the_tenant() {
         "plain HTTP on the TLS port was answered: {plain:?}"
     );
 
+    ledger::assert_balanced(&weir, &[("traces", "debug")]).await;
     // Shutdown with the HTTPS loop is graceful: weir exits 0.
     assert!(weir.stop().success());
 }
@@ -326,6 +328,7 @@ async fn grpc_over_tls_needs_a_client_certificate_and_takes_its_cn_as_tenant() {
         .await
         .expect("served after a refused handshake");
     assert_eq!(tenants(&weir), ["team-a", "team-a"]);
+    ledger::assert_balanced(&weir, &[("traces", "debug")]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -339,6 +342,7 @@ async fn tls_without_client_ca_serves_any_client_with_the_default_tenant() {
         .await
         .expect("gRPC over TLS");
     assert_eq!(tenants(&weir), ["default", "default"]);
+    ledger::assert_balanced(&weir, &[("traces", "debug")]).await;
 }
 
 fn weir_command(verb: &str, config: &Path) -> std::process::Output {
@@ -437,4 +441,5 @@ async fn a_verified_certificate_pins_the_tenant_and_other_sources_may_only_agree
         ["team-a", "team-a"],
         "nothing exported as team-b"
     );
+    ledger::assert_balanced(&weir, &[("traces", "debug")]).await;
 }

@@ -30,8 +30,9 @@ mod common;
 use serde_json::{Value, json};
 
 use common::capture::{Capture, Request};
+use common::leak::{assert_clean, json_requests, kvlist, secrets, sv};
 use common::loki::Push;
-use common::{DEBUG_AND_ADMIN, OTLP_RECEIVER, Weir, http_client, python, sdk};
+use common::{DEBUG_AND_ADMIN, OTLP_RECEIVER, Weir, http_client, ledger, python};
 
 /// Where the capture server's requests come from, by path.
 const LOKI: &str = "/loki/api/v1/push";
@@ -91,6 +92,30 @@ service:
     )
 }
 
+/// Every (signal, exporter) of [`leak_config`]'s pipelines.
+fn ledger_accounts() -> Vec<(&'static str, &'static str)> {
+    let all = [
+        "debug/json",
+        "debug/text",
+        "debug/stdout",
+        "debug/stdout_json",
+        "otlp",
+        "otlphttp",
+    ];
+    let own: [(&str, &[&str]); 3] = [
+        ("traces", &["sentry"]),
+        ("metrics", &["prometheusremotewrite", "prometheus"]),
+        ("logs", &["loki", "loki/json", "sentry"]),
+    ];
+    own.iter()
+        .flat_map(|(signal, extra)| {
+            all.iter()
+                .chain(extra.iter())
+                .map(move |exporter| (*signal, *exporter))
+        })
+        .collect()
+}
+
 /// A body as the backend reads it: snappy-compressed ones (remote write, Loki's protobuf)
 /// decompressed, the others as sent.
 fn plain_body(request: &Request) -> Vec<u8> {
@@ -122,18 +147,11 @@ async fn no_secret_reaches_an_exporter_or_a_log_line() {
         ("grpc", weir.grpc_base()),
         ("http/protobuf", weir.http_base()),
     ] {
-        let report = sdk::run(
-            "send_secrets.py",
-            &[
-                ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-                ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
-                ("OTEL_SERVICE_NAME", "leaky-svc"),
-            ],
-        );
-        let found: Vec<String> =
-            serde_json::from_value(report["needles"].clone()).expect("needles list");
-        assert!(found.len() > 20, "{report}");
-        needles.extend(found);
+        needles.extend(secrets(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+            ("OTEL_SERVICE_NAME", "leaky-svc"),
+        ]));
     }
     let (traces, logs, json_needles) = json_requests();
     needles.extend(json_needles.iter().map(|n| (*n).to_owned()));
@@ -160,9 +178,12 @@ async fn no_secret_reaches_an_exporter_or_a_log_line() {
     // Resource attributes are masked, not removed, so `target_info` shows the masks.
     assert!(page.contains("=\"[REDACTED]\""), "{page}");
 
+    // Every exporter of every pipeline settles what was accepted, before the drain.
+    ledger::assert_balanced(&weir, &ledger_accounts()).await;
     // SIGTERM drains every queue into the sink and the capture server before weir exits.
     let status = weir.stop();
     assert!(status.success(), "weir exited with {status}");
+    ledger::assert_balanced(&sink, &ledger::every_signal("debug")).await;
     let sink_status = sink.stop();
     assert!(sink_status.success(), "sink exited with {sink_status}");
 
@@ -284,119 +305,6 @@ fn check_loki(requests: &[Request], path: &str, log_records: u64) {
         entries.iter().any(|(_, e)| e.metadata.values().any(masked)),
         "{path}: {pushes:?}"
     );
-}
-
-fn sv(s: &str) -> Value {
-    json!({ "stringValue": s })
-}
-
-fn kvlist(entries: &[(&str, Value)]) -> Value {
-    let values: Vec<Value> = entries
-        .iter()
-        .map(|(k, v)| json!({ "key": k, "value": v }))
-        .collect();
-    json!({ "kvlistValue": { "values": values } })
-}
-
-fn array(values: Vec<Value>) -> Value {
-    json!({ "arrayValue": { "values": values } })
-}
-
-/// OTLP/JSON traces and logs with secrets nested in maps and arrays, and their needles.
-fn json_requests() -> (Value, Value, Vec<&'static str>) {
-    let needles = vec![
-        "leak.jsonres@example.com",
-        "plainsecretjsonscopeq7z",
-        "plainsecretjsonpwq7z",
-        "plainsecretjsonkeyq7z",
-        "jsonBearerTok3nLeak99",
-        "leak.jsondeep@example.com",
-        "plainsecretjsonpayloadq7z",
-        "plainsecretjsontagq7z",
-        "4539148803436467",
-        "plainsecretjsoneventq7z",
-        "eyJqc29ubGluayI6MX0",
-        "leak.jsonstatus@example.com",
-        "leak.jsonbody@example.com",
-        "ghp_JSONBODYLEAKxxxxxxxxxxxxxxxxxxxx",
-        "plainsecretjsonbodypwq7z",
-        "plainsecretjsonmetaq7z",
-    ];
-    let attrs = |entries: &[(&str, Value)]| -> Vec<Value> {
-        entries
-            .iter()
-            .map(|(k, v)| json!({ "key": k, "value": v }))
-            .collect()
-    };
-    let traces = json!({ "resourceSpans": [{
-        "resource": { "attributes": attrs(&[
-            ("service.name", sv("json-client")),
-            ("k8s.pod.name", sv("pod leak.jsonres@example.com")),
-        ]) },
-        "scopeSpans": [{
-            "scope": { "name": "json", "attributes": attrs(&[("scope.owner", sv("plainsecretjsonscopeq7z"))]) },
-            "spans": [{
-                "traceId": "5b8efff798038103d269b633813fc60c",
-                "spanId": "eee19b7ec3c1b174",
-                "name": "json span",
-                "kind": 2,
-                "startTimeUnixNano": "1544712660000000000",
-                "endTimeUnixNano": "1544712661000000000",
-                "attributes": attrs(&[
-                    ("http.route", kvlist(&[
-                        ("password", sv("plainsecretjsonpwq7z")),
-                        ("deep", array(vec![
-                            kvlist(&[("api_key", sv("plainsecretjsonkeyq7z"))]),
-                            sv("Bearer jsonBearerTok3nLeak99"),
-                            array(vec![sv("mail leak.jsondeep@example.com")]),
-                        ])),
-                    ])),
-                    ("app.payload", kvlist(&[("anything", sv("plainsecretjsonpayloadq7z"))])),
-                    ("tags", array(vec![sv("plainsecretjsontagq7z"), json!({ "intValue": "4539148803436467" })])),
-                ]),
-                "events": [{
-                    "name": "evt",
-                    "timeUnixNano": "1544712660500000000",
-                    "attributes": attrs(&[("exception.stacktrace", kvlist(&[("token", sv("plainsecretjsoneventq7z"))]))]),
-                }],
-                "links": [{
-                    "traceId": "5b8efff798038103d269b633813fc60d",
-                    "spanId": "eee19b7ec3c1b175",
-                    "attributes": attrs(&[("server.address", array(vec![
-                        sv("eyJhbGciOiJIUzI1NiJ9.eyJqc29ubGluayI6MX0.c2ln"),
-                    ]))]),
-                }],
-                "status": { "message": "failed for leak.jsonstatus@example.com", "code": 2 },
-            }],
-        }],
-    }]});
-    let logs = json!({ "resourceLogs": [{
-        "resource": { "attributes": attrs(&[("service.name", sv("json-client"))]) },
-        "scopeLogs": [{ "logRecords": [{
-            "timeUnixNano": "1544712660300000000",
-            "severityNumber": 13,
-            "body": kvlist(&[("user", kvlist(&[
-                ("email", sv("leak.jsonbody@example.com")),
-                ("tokens", array(vec![sv("ghp_JSONBODYLEAKxxxxxxxxxxxxxxxxxxxx")])),
-                ("profile", kvlist(&[("password", sv("plainsecretjsonbodypwq7z"))])),
-            ]))]),
-            "attributes": attrs(&[
-                ("event.name", sv("user.updated")),
-                ("metadata", kvlist(&[("reason", sv("plainsecretjsonmetaq7z"))])),
-            ]),
-        }]}],
-    }]});
-    (traces, logs, needles)
-}
-
-/// Asserts that no needle occurs in `bytes`, naming the output.
-fn assert_clean(output: &str, bytes: &[u8], needles: &[String]) {
-    let text = String::from_utf8_lossy(bytes);
-    let leaked: Vec<&String> = needles
-        .iter()
-        .filter(|n| text.contains(n.as_str()))
-        .collect();
-    assert!(leaked.is_empty(), "{output} leaked {leaked:?}");
 }
 
 /// Records per signal in the debug exporter's JSON lines.

@@ -6,7 +6,7 @@ mod common;
 
 use serde_json::Value;
 
-use common::{DEBUG_AND_ADMIN, OTLP_RECEIVER, Weir, tests_path};
+use common::{DEBUG_AND_ADMIN, OTLP_RECEIVER, Weir, ledger, tests_path};
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT: &str = "00f067aa0ba902b7";
@@ -76,8 +76,14 @@ async fn spans_follow_the_traceparent_and_never_loop() {
     // One untraced-by-mark request straight to b: b's own tracing works.
     post_trace(&b, &[]).await;
 
+    // Each weir's ledger balances before it stops; a's spans reach b as a stops, b's reach c
+    // as b stops (weir's own spans leave by their own exporter, not through its pipelines).
+    let traces = [("traces", "debug")];
+    ledger::assert_balanced(&a, &traces).await;
     assert!(a.stop().success(), "a exits 0 (flushing its spans)");
+    ledger::assert_balanced(&b, &traces).await;
     assert!(b.stop().success(), "b exits 0");
+    ledger::assert_balanced(&c, &traces).await;
     assert!(c.stop().success(), "c exits 0");
 
     // b received exactly a's three spans, linked as receive → process / export.

@@ -10,6 +10,11 @@
 //! `opentelemetry-instrument` does) must be one event in Bugsink, the second copy counted in
 //! `weir_sentry_deduplicated_total`.
 //!
+//! Two tenants (`X-Scope-OrgID` through `OTEL_EXPORTER_OTLP_HEADERS`) send the leak corpus
+//! (`tests/python/send_secrets.py`) through weir's default redaction; `dsns_by_tenant` routes
+//! each tenant's errors to its own Bugsink project, which holds its errors only and none of the
+//! corpus' secrets. In every test the loss ledger balances.
+//!
 //! Bugsink starts once per test binary (its migrations take a few seconds). Every wait is on
 //! an event or a poll with a deadline.
 
@@ -23,7 +28,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::{Weir, python, tests_path};
+use common::leak::{assert_clean, secrets};
+use common::{Weir, ledger, python, tests_path};
 
 /// Bugsink's start (migrations on a fresh SQLite database) and each answer.
 const BUGSINK_DEADLINE: Duration = Duration::from_secs(120);
@@ -56,6 +62,8 @@ struct Bugsink {
     stdin: ChildStdin,
     lines: Receiver<String>,
     dsn: String,
+    /// Tenant → the DSN of its own project.
+    tenants: Value,
     _dir: tempfile::TempDir,
 }
 
@@ -90,13 +98,19 @@ impl Bugsink {
             stdin,
             lines,
             dsn,
+            tenants: started["tenants"].clone(),
             _dir: dir,
         }
     }
 
     /// The project's stored events, oldest first.
     fn events(&mut self) -> Vec<Value> {
-        writeln!(self.stdin, "events").expect("ask Bugsink");
+        self.events_of_tenant("")
+    }
+
+    /// The stored events of `tenant`'s project (`""`: the main project), oldest first.
+    fn events_of_tenant(&mut self, tenant: &str) -> Vec<Value> {
+        writeln!(self.stdin, "events {tenant}").expect("ask Bugsink");
         self.stdin.flush().expect("flush");
         let line = self
             .lines
@@ -275,6 +289,7 @@ fn exceptions_and_error_logs_arrive_in_bugsink_as_linked_errors() {
         .or(event["message"].as_str())
         .unwrap_or_default();
     assert!(message.contains("refund failed for order A-1"), "{event:#}");
+    ledger::assert_balanced_blocking(&weir, &[("traces", "sentry"), ("logs", "sentry")]);
 
     drop(weir);
     eprintln!("sentry e2e took {:?}", started.elapsed());
@@ -353,5 +368,75 @@ fn an_exception_on_a_span_and_in_an_error_log_is_one_bugsink_event() {
             .lines()
             .any(|l| l.starts_with(lost) && l.contains("exporter=\"sentry\"")),
         "nothing was lost: {metrics}"
+    );
+    ledger::assert_balanced_blocking(&weir, &[("traces", "sentry"), ("logs", "sentry")]);
+}
+
+#[test]
+fn each_tenants_errors_reach_its_own_project_without_a_secret() {
+    let (dsn, tenants) = {
+        let bugsink = bugsink().lock().expect("bugsink");
+        (bugsink.dsn.clone(), bugsink.tenants.clone())
+    };
+    let tenant_dsn = |t: &str| tenants[t].as_str().expect("a DSN per tenant").to_owned();
+    let config = WEIR_CONFIG.replace("{DSN}", &dsn).replace(
+        "    environment:",
+        &format!(
+            "    dsns_by_tenant: {{ team-a: \"{}\", team-b: \"{}\" }}\n    environment:",
+            tenant_dsn("team-a"),
+            tenant_dsn("team-b")
+        ),
+    );
+    // The corpus' metrics only need a taker here.
+    let config = config.replace(
+        "service:\n",
+        "  debug: { verbosity: basic, path: {OUT} }\nservice:\n",
+    ) + "    metrics: { receivers: [otlp], exporters: [debug] }\n";
+    let weir = Weir::start(&config);
+    let mut needles = Vec::new();
+    for tenant in ["team-a", "team-b"] {
+        let headers = format!("X-Scope-OrgID={tenant}");
+        let service = format!("leaky-{tenant}");
+        needles.extend(secrets(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &weir.http_base()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", &headers),
+            ("OTEL_SERVICE_NAME", &service),
+        ]));
+    }
+    ledger::assert_balanced_blocking(&weir, &[("traces", "sentry"), ("logs", "sentry")]);
+
+    let mut stored = String::new();
+    for tenant in ["team-a", "team-b"] {
+        let deadline = Instant::now() + EVENTS_DEADLINE;
+        let events = loop {
+            let events = bugsink().lock().expect("bugsink").events_of_tenant(tenant);
+            if !events.is_empty() {
+                break events;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no event in {tenant}'s project after {EVENTS_DEADLINE:?}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        for event in &events {
+            assert_eq!(
+                event["tags"]["service.name"],
+                format!("leaky-{tenant}"),
+                "{tenant}'s project holds another's event: {event:#}"
+            );
+        }
+        stored.push_str(&serde_json::to_string(&events).expect("events as JSON"));
+    }
+    assert_clean("Bugsink's events", stored.as_bytes(), &needles);
+    assert!(
+        stored.contains("[REDACTED]"),
+        "the errors arrived masked: {stored}"
+    );
+    let main = bugsink().lock().expect("bugsink").events();
+    assert!(
+        !main.iter().any(|e| e.to_string().contains("leaky-")),
+        "a tenant's error went to the main project: {main:#?}"
     );
 }

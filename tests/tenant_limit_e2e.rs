@@ -13,7 +13,7 @@ use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use serde_json::{Value, json};
 use tonic_types::StatusExt;
 
-use common::{DEBUG_AND_ADMIN, OTLP_RECEIVER, Weir};
+use common::{DEBUG_AND_ADMIN, OTLP_RECEIVER, Weir, ledger};
 
 /// One `tenant_limit` (burst 5, 1 record/s; tenant `quiet` more) on traces and logs, the tenant
 /// from `X-Scope-OrgID`.
@@ -128,6 +128,13 @@ async fn a_noisy_tenant_is_told_to_back_off_and_its_neighbours_are_not() {
         .await as usize,
         limited
     );
+    // Refused records are no part of the ledger; every admitted one was delivered.
+    let accounts = ledger::assert_balanced(&weir, &[("traces", "debug")]).await;
+    assert_eq!(
+        accounts[0].delivered as usize,
+        admitted + 10,
+        "{accounts:?}"
+    );
 }
 
 #[tokio::test]
@@ -141,6 +148,8 @@ async fn a_request_larger_than_the_burst_is_invalid_not_retryable() {
     let (code, _, body) = post(&weir, "big", 5).await;
     assert_eq!(code, 200, "{body}");
     assert_eq!(spans_of(&weir, "big"), 5);
+    let accounts = ledger::assert_balanced(&weir, &[("traces", "debug")]).await;
+    assert_eq!(accounts[0].accepted, 5, "{accounts:?}");
 }
 
 fn logs(n: usize) -> ExportLogsServiceRequest {
@@ -188,4 +197,10 @@ async fn grpc_gets_resource_exhausted_with_retry_info_and_signals_share_one_budg
         "{retry:?}"
     );
     assert!(weir.records_of("logs").is_empty());
+    let accounts = ledger::assert_balanced(&weir, &[("traces", "debug"), ("logs", "debug")]).await;
+    assert_eq!(
+        [accounts[0].delivered, accounts[1].accepted],
+        [5, 0],
+        "{accounts:?}"
+    );
 }

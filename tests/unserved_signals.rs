@@ -6,7 +6,7 @@ mod common;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
 
-use common::{Weir, http_client};
+use common::{Weir, http_client, ledger};
 
 const TRACES_ONLY: &str = "\
 receivers:
@@ -55,4 +55,7 @@ async fn signals_without_a_pipeline_are_not_found_or_unimplemented() {
         status.message().contains("no metrics pipeline"),
         "{status:?}"
     );
+    // The refused requests are no part of the ledger (and the served one carried no record).
+    let accounts = ledger::assert_balanced(&weir, &ledger::every_signal("debug")).await;
+    assert!(accounts.iter().all(|a| a.accepted == 0), "{accounts:?}");
 }

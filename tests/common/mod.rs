@@ -4,7 +4,8 @@
 //!
 //! What several test files share beyond that lives in the submodules: requests to weir's
 //! listeners ([`http`]), weir under a file descriptor limit ([`fd_limit`]), a server that keeps
-//! every request raw ([`capture`]), Loki's push format ([`loki`]), a real Prometheus and
+//! every request raw ([`capture`]), Loki's push format ([`loki`]), the leak corpus ([`leak`]),
+//! the loss ledger ([`ledger`]), a real Prometheus and
 //! promtool ([`prometheus`]), the Python SDK scripts ([`sdk`]) and the servers built from Go
 //! modules by `scripts/peers` ([`peers`]).
 //!
@@ -16,6 +17,7 @@
 pub mod capture;
 pub mod fd_limit;
 pub mod http;
+pub mod leak;
 pub mod ledger;
 pub mod loki;
 pub mod peers;

@@ -3,10 +3,12 @@
 Usage: python sentry_bugsink.py <base dir>
 
 Bugsink keeps everything in SQLite files under <base dir>, with its phone-home switched off
-and tasks run inline (no separate worker). It creates one project, serves on 127.0.0.1 at a
-port the system picks, and prints one JSON line: {"dsn": ..., "url": ...}. Then it answers
-commands on stdin, one per line, each with one JSON line on stdout:
-  events   -> the project's stored events (their full event data), oldest first
+and tasks run inline (no separate worker). It creates one project, and one per tenant of
+TENANTS, serves on 127.0.0.1 at a port the system picks, and prints one JSON line:
+{"dsn": ..., "url": ..., "tenants": {tenant: dsn, ...}}. Then it answers commands on stdin, one
+per line, each with one JSON line on stdout:
+  events           -> the project's stored events (their full event data), oldest first
+  events <tenant>  -> the same for that tenant's project
 It exits when stdin closes.
 """
 
@@ -35,6 +37,10 @@ BUGSINK = {{
     "INGEST_STORE_BASE_DIR": {ingest!r},
 }}
 """
+
+
+# Tenants with a project of their own, for the test that routes errors by tenant.
+TENANTS = ["team-a", "team-b"]
 
 
 class Server(ThreadingMixIn, WSGIServer):
@@ -75,17 +81,24 @@ def main():
 
     team = Team.objects.create(name="weir")
     project = Project.objects.create(team=team, name="weir-e2e", slug="weir-e2e")
+    projects = {t: Project.objects.create(team=team, name=t, slug=t) for t in TENANTS}
 
     server = make_server("127.0.0.1", 0, get_wsgi_application(), server_class=Server, handler_class=QuietHandler)
     port = server.server_address[1]
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    dsn = f"http://{project.sentry_key.hex}@127.0.0.1:{port}/{project.id}"
-    print(json.dumps({"dsn": dsn, "url": f"http://127.0.0.1:{port}"}), flush=True)
+
+    def dsn(p):
+        return f"http://{p.sentry_key.hex}@127.0.0.1:{port}/{p.id}"
+
+    tenants = {t: dsn(p) for t, p in projects.items()}
+    started = {"dsn": dsn(project), "url": f"http://127.0.0.1:{port}", "tenants": tenants}
+    print(json.dumps(started), flush=True)
 
     for line in sys.stdin:
-        command = line.strip()
-        if command == "events":
-            events = Event.objects.filter(project=project).order_by("digest_order")
+        command, _, tenant = line.strip().partition(" ")
+        if command == "events" and (not tenant or tenant in projects):
+            which = projects[tenant] if tenant else project
+            events = Event.objects.filter(project=which).order_by("digest_order")
             print(json.dumps([e.get_parsed_data() for e in events]), flush=True)
         elif command:
             print(json.dumps({"error": f"unknown command {command!r}"}), flush=True)
