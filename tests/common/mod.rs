@@ -23,16 +23,19 @@ pub mod loki;
 pub mod peers;
 pub mod prometheus;
 pub mod sdk;
+mod stderr;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Condvar, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+use stderr::{GaveUp, Stderr};
 
 /// How long weir may take to report all its listeners, or to exit after SIGTERM.
 pub const DEADLINE: Duration = Duration::from_secs(30);
@@ -72,59 +75,6 @@ service:
     metrics: { receivers: [otlp], exporters: [debug] }
     logs:    { receivers: [otlp], exporters: [debug] }
 ";
-
-/// weir's stderr as its reader thread collects it; waiters are woken on every line and at EOF.
-#[derive(Default)]
-struct Stderr {
-    state: Mutex<StderrState>,
-    changed: Condvar,
-}
-
-#[derive(Default)]
-struct StderrState {
-    lines: Vec<String>,
-    /// EOF: weir has exited (or closed stderr).
-    closed: bool,
-}
-
-/// Why [`Stderr::wait`] gave up.
-enum GaveUp {
-    Exited,
-    Deadline,
-}
-
-impl Stderr {
-    fn lines(&self) -> Vec<String> {
-        self.state.lock().expect("stderr lock").lines.clone()
-    }
-
-    /// Waits until `found` returns something for the lines so far, stderr closes, or
-    /// `deadline` passes.
-    fn wait<T>(
-        &self,
-        deadline: Instant,
-        mut found: impl FnMut(&[String]) -> Option<T>,
-    ) -> Result<T, GaveUp> {
-        let mut state = self.state.lock().expect("stderr lock");
-        loop {
-            if let Some(t) = found(&state.lines) {
-                return Ok(t);
-            }
-            if state.closed {
-                return Err(GaveUp::Exited);
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(GaveUp::Deadline);
-            }
-            state = self
-                .changed
-                .wait_timeout(state, left)
-                .expect("stderr lock")
-                .0;
-        }
-    }
-}
 
 /// The `listening` events in `lines`: (listener, address). A line without a socket address is
 /// no such event, so a listener that logs one is reported as never listening.
@@ -214,16 +164,9 @@ impl Weir {
         let reader = std::thread::spawn(move || {
             for line in BufReader::new(pipe).lines() {
                 let Ok(line) = line else { break };
-                collected
-                    .state
-                    .lock()
-                    .expect("stderr lock")
-                    .lines
-                    .push(line);
-                collected.changed.notify_all();
+                collected.push(line);
             }
-            collected.state.lock().expect("stderr lock").closed = true;
-            collected.changed.notify_all();
+            collected.close();
         });
 
         let seen = stderr.wait(Instant::now() + DEADLINE, |lines| {
