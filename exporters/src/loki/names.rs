@@ -263,6 +263,15 @@ mod tests {
                 ("x".to_owned(), "x".to_owned())
             ]
         );
-        assert!(serde_yaml_ng::from_str::<AttributeNames>("42").is_err());
+        #[derive(Debug, serde::Deserialize)]
+        struct Labels {
+            #[allow(dead_code)] // only its error is read
+            resource: AttributeNames,
+        }
+        let err = serde_yaml_ng::from_str::<Labels>("resource: 42")
+            .expect_err("a number is no list of names")
+            .to_string();
+        assert!(err.starts_with("resource: "), "names the key: {err}");
+        assert!(err.contains("42"), "says what is wrong: {err}");
     }
 }

@@ -226,9 +226,20 @@ retry_on_failure: { enabled: true, initial_interval: 1s, max_interval: 10s, max_
 
     #[test]
     fn unknown_and_unsupported_keys_are_errors() {
-        assert!(parse("endpoint: a:1\nnope: 1").is_err());
-        assert!(parse("endpoint: a:1\nbalancer_name: round_robin").is_err());
-        assert!(parse("endpoint: a:1\ntls: { insecure_skip_verify: true }").is_err());
+        for (yaml, says) in [
+            ("endpoint: a:1\nnope: 1", "unknown field `nope`"),
+            (
+                "endpoint: a:1\nbalancer_name: round_robin",
+                "unknown field `balancer_name`",
+            ),
+            (
+                "endpoint: a:1\ntls: { insecure_skip_verify: true }",
+                "tls: unknown field `insecure_skip_verify`",
+            ),
+        ] {
+            let err = parse(yaml).expect_err(yaml).to_string();
+            assert!(err.contains(says), "{yaml}: {err}");
+        }
         for key in weir_pipeline::queue::config::UNSUPPORTED_QUEUE_KEYS {
             assert!(UNSUPPORTED_COLLECTOR_KEYS.contains(key), "{key}");
         }
@@ -260,15 +271,23 @@ retry_on_failure: { enabled: true, initial_interval: 1s, max_interval: 10s, max_
             target("[::1]:4317", true),
             Ok(("http://[::1]:4317/".into(), false))
         );
-        for bad in [
-            "",
-            "tempo",
-            "unix:///sock",
-            "http://t:4317/v1/traces",
-            "t:port",
-            ":4317",
+        for (bad, says) in [
+            ("", "required: host:port"),
+            ("tempo", "\"tempo\" is not host:port"),
+            ("unix:///sock", "unsupported scheme \"unix\""),
+            ("http://t:4317/v1/traces", "has a path"),
+            ("t:port", "\"t:port\" is not host:port"),
+            (":4317", "\":4317\" is not host:port"),
         ] {
-            assert!(target(bad, false).is_err(), "{bad}");
+            let cfg = OtlpConfig {
+                endpoint: bad.into(),
+                ..Default::default()
+            };
+            let problems = cfg.problems();
+            assert_eq!(problems.len(), 1, "{bad}: {problems:?}");
+            let (key, message) = &problems[0];
+            assert_eq!(key, "endpoint", "{bad}");
+            assert!(message.contains(says), "{bad}: {message}");
         }
     }
 

@@ -219,8 +219,16 @@ retry_on_failure: { enabled: false }
 
     #[test]
     fn unknown_and_unsupported_keys_are_errors() {
-        assert!(parse("endpoint: http://c:4318\nnope: 1").is_err());
-        assert!(parse("endpoint: http://c:4318\nproxy_url: http://p").is_err());
+        for (yaml, key) in [
+            ("endpoint: http://c:4318\nnope: 1", "nope"),
+            ("endpoint: http://c:4318\nproxy_url: http://p", "proxy_url"),
+        ] {
+            let err = parse(yaml).expect_err(yaml).to_string();
+            assert!(
+                err.contains(&format!("unknown field `{key}`")),
+                "{yaml}: {err}"
+            );
+        }
         for key in weir_pipeline::queue::config::UNSUPPORTED_QUEUE_KEYS {
             assert!(UNSUPPORTED_COLLECTOR_KEYS.contains(key), "{key}");
         }

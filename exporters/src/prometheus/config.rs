@@ -248,7 +248,15 @@ resource_to_telemetry_conversion: { enabled: true }
                 .problems()
                 .is_empty()
         );
-        assert!(parse("endpoint: x\nbogus: 1").is_err());
-        assert!(parse("translation_strategy: Underscores").is_err());
+        for (yaml, says) in [
+            ("endpoint: x\nbogus: 1", "unknown field `bogus`"),
+            (
+                "translation_strategy: Underscores",
+                "translation_strategy: unknown variant `Underscores`",
+            ),
+        ] {
+            let err = parse(yaml).expect_err(yaml).to_string();
+            assert!(err.contains(says), "{yaml}: {err}");
+        }
     }
 }

@@ -379,9 +379,9 @@ retry_on_failure: { enabled: true, initial_interval: 1s }
             ]
         );
         assert_eq!(parse("{}").expect("parses").problems()[0].0, "endpoint");
-        assert!(
-            parse("endpoint: http://p\nwal: {}").is_err(),
-            "unknown keys are errors"
-        );
+        let err = parse("endpoint: http://p\nwal: {}")
+            .expect_err("unknown keys are errors")
+            .to_string();
+        assert!(err.contains("unknown field `wal`"), "{err}");
     }
 }

@@ -55,5 +55,10 @@ fn bad_settings_are_reported_at_their_path_without_the_token() {
         spaced.contains("printable ASCII without spaces"),
         "{spaced}"
     );
-    assert!(load("{ tokens: x }").is_err(), "unknown keys are refused");
+    let unknown = load("{ tokens: x }").expect_err("unknown key").to_string();
+    assert!(
+        unknown.contains("service.admin.ops") && unknown.contains("tokens"),
+        "names the key: {unknown}"
+    );
+    assert!(unknown.contains("unknown"), "says what is wrong: {unknown}");
 }

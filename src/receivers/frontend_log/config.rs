@@ -180,6 +180,10 @@ mod tests {
         let net = parse_proxy("127.0.0.1").expect("address");
         assert_eq!(net.to_string(), "127.0.0.1/32");
         assert!(parse_proxy("fd00::/8").is_ok());
-        assert!(parse_proxy("proxy.internal").is_err());
+        let err = parse_proxy("proxy.internal").expect_err("a host name");
+        assert_eq!(
+            err,
+            "\"proxy.internal\" is not a CIDR (10.0.0.0/8) or an IP address"
+        );
     }
 }

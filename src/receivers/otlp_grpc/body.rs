@@ -8,6 +8,14 @@
 //!   is answered; without room the call gets UNAVAILABLE with `google.rpc.RetryInfo`.
 //! - A body longer than one message of `max_recv_msg_size_mib` (plus its 5-byte prefix) gets
 //!   RESOURCE_EXHAUSTED without reading further.
+//! - A body holding bytes after its one message (a second message in a unary call) gets
+//!   INVALID_ARGUMENT: tonic would decode the first and drop the rest unseen, so the client
+//!   would believe data accepted that never was.
+//!
+//! - A request that is not gRPC (its content type does not start with `application/grpc`, as
+//!   from an OTLP/HTTP client pointed at the gRPC port) gets HTTP 415, as the gRPC spec asks,
+//!   with `grpc-status` INVALID_ARGUMENT: tonic would answer it 200 with a gRPC status in a
+//!   header such a client never reads, and the client would count its data as delivered.
 //!
 //! A body the client aborts is left to tonic, which sees it ended early. Never fails otherwise.
 
@@ -90,6 +98,9 @@ where
         let limits = self.limits.clone();
         Box::pin(async move {
             let (parts, body) = request.into_parts();
+            if !is_grpc(&parts.headers) {
+                return Ok(not_grpc());
+            }
             let (bytes, held) = match read(body, &limits).await {
                 Ok(read) => read,
                 Err(status) => return Ok(status.into_http()),
@@ -159,5 +170,95 @@ where
         }
         buf.extend_from_slice(&data);
     }
+    if let Some(extra) = after_first_message(&buf) {
+        return Err(Status::invalid_argument(format!(
+            "{extra} bytes after the request message; an export call carries exactly one message"
+        )));
+    }
     Ok((buf.freeze(), held))
+}
+
+/// Whether the request's content type is gRPC's (`application/grpc`, `application/grpc+proto`,
+/// ...).
+fn is_grpc(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.as_bytes().get(..GRPC.len()))
+        .is_some_and(|t| t.eq_ignore_ascii_case(GRPC))
+}
+
+/// The content type every gRPC request's starts with.
+const GRPC: &[u8] = b"application/grpc";
+
+/// What a client that does not speak gRPC gets (see the module).
+fn not_grpc() -> http::Response<Body> {
+    const MESSAGE: &str = "this is the OTLP/gRPC listener: send gRPC (content type \
+        application/grpc), or OTLP/HTTP to the receiver's http endpoint";
+    let mut response =
+        http::Response::new(Body::new(Full::new(Bytes::from_static(MESSAGE.as_bytes()))));
+    *response.status_mut() = http::StatusCode::UNSUPPORTED_MEDIA_TYPE;
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert("grpc-status", http::HeaderValue::from_static("3"));
+    headers.insert(
+        "grpc-message",
+        http::HeaderValue::from_static(
+            "not%20a%20gRPC%20request:%20content%20type%20is%20not%20application/grpc",
+        ),
+    );
+    response
+}
+
+/// How many bytes follow the body's first message, when any do; `None` too when the body
+/// ends inside it (tonic reports that).
+fn after_first_message(body: &[u8]) -> Option<usize> {
+    let prefix: [u8; 4] = body.get(1..PREFIX)?.try_into().ok()?;
+    let end = PREFIX.saturating_add(usize::try_from(u32::from_be_bytes(prefix)).ok()?);
+    body.len().checked_sub(end).filter(|&extra| extra > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{after_first_message, is_grpc, not_grpc};
+
+    #[test]
+    fn grpc_content_types_are_told_apart() {
+        let with = |t: &'static str| {
+            let mut h = http::HeaderMap::new();
+            h.insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static(t),
+            );
+            is_grpc(&h)
+        };
+        assert!(with("application/grpc"));
+        assert!(with("application/grpc+proto"));
+        assert!(with("Application/GRPC"));
+        assert!(!with("application/json"));
+        assert!(!with("application/x-protobuf"));
+        assert!(!with("application/grp"));
+        assert!(!is_grpc(&http::HeaderMap::new()));
+        assert_eq!(
+            not_grpc().status(),
+            http::StatusCode::UNSUPPORTED_MEDIA_TYPE
+        );
+    }
+
+    #[test]
+    fn only_bytes_past_the_first_message_count() {
+        let one = [0, 0, 0, 0, 2, 8, 1];
+        assert_eq!(after_first_message(&one), None);
+        assert_eq!(after_first_message(&[one, one].concat()), Some(7));
+        assert_eq!(after_first_message(&[&one[..], &[0]].concat()), Some(1));
+        assert_eq!(
+            after_first_message(&one[..6]),
+            None,
+            "cut short: tonic's to report"
+        );
+        assert_eq!(after_first_message(&[0, 0]), None);
+        assert_eq!(after_first_message(&[]), None);
+    }
 }

@@ -23,6 +23,9 @@
 //! - a message larger than `max_recv_msg_size_mib` (after decompression) gets RESOURCE_EXHAUSTED
 //!   without `RetryInfo`, which OTLP clients treat as permanent; malformed protobuf, invalid
 //!   UTF-8 and compressed data that does not inflate get INVALID_ARGUMENT ([`faults`]);
+//! - bytes after the call's one message get INVALID_ARGUMENT, and a request that is not gRPC
+//!   (content type not `application/grpc…`, as an OTLP/HTTP client at the wrong port sends)
+//!   gets HTTP 415 ([`body`]);
 //! - an invalid tenant header gets INVALID_ARGUMENT naming the header;
 //! - a refusal from the pipeline gets the code of its kind ([`status::grpc_code`]); a rate limit
 //!   and a full queue carry `google.rpc.RetryInfo` with the delay to wait.

@@ -89,15 +89,28 @@ fn defaults_suit_loki_3() {
 
 #[test]
 fn unknown_and_unsupported_keys_are_errors() {
-    assert!(parse("endpoint: http://l\nnope: 1").is_err());
-    assert!(parse("endpoint: http://l\nline_format: xml").is_err());
+    let refused = |yaml: &str, says: &str| {
+        let err = parse(yaml).expect_err(yaml).to_string();
+        assert!(err.contains(says), "{yaml}: {err}");
+    };
+    refused("endpoint: http://l\nnope: 1", "unknown field `nope`");
+    refused(
+        "endpoint: http://l\nline_format: xml",
+        "line_format: unknown variant `xml`",
+    );
     let old_format = parse("endpoint: http://l\nformat: logfmt").expect_err("line format");
     assert!(
         old_format.to_string().contains("use line_format"),
         "{old_format}"
     );
-    assert!(parse("endpoint: http://l\nformat: avro").is_err());
-    assert!(parse("endpoint: http://l\nlabels: { record: { traceID: t } }").is_err());
+    refused(
+        "endpoint: http://l\nformat: avro",
+        "unknown format \"avro\"; use protobuf or json",
+    );
+    refused(
+        "endpoint: http://l\nlabels: { record: { traceID: t } }",
+        "labels: unknown field `record`",
+    );
     for key in weir_pipeline::queue::config::UNSUPPORTED_QUEUE_KEYS {
         assert!(UNSUPPORTED_COLLECTOR_KEYS.contains(key), "{key}");
     }
@@ -142,7 +155,13 @@ labels:
 structured_metadata: { attributes: [trace_id, { ignored: 1 }] }
 "#,
     );
-    assert!(problems.is_err(), "a map inside the list is not a name");
+    let err = problems
+        .expect_err("a map inside the list is not a name")
+        .to_string();
+    assert!(
+        err.contains("structured_metadata.attributes[1]"),
+        "names the entry: {err}"
+    );
     let cfg = parse(
         r#"
 endpoint: http://l

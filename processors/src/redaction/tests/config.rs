@@ -108,9 +108,20 @@ fn the_hash_key_never_shows_in_debug_output() {
 
 #[test]
 fn unknown_keys_and_summary_values_are_refused_by_the_parser() {
-    assert!(serde_yaml_ng::from_str::<RedactionConfig>("allowed_key: [a]").is_err());
-    assert!(serde_yaml_ng::from_str::<RedactionConfig>("summary: loud").is_err());
-    assert!(serde_yaml_ng::from_str::<RedactionConfig>("strict_maps: [{ attribute: m }]").is_err());
+    // Each error names the key (its path within the component) and what is wrong with it.
+    for (yaml, says) in [
+        ("allowed_key: [a]", "unknown field `allowed_key`"),
+        ("summary: loud", "summary: unknown variant `loud`"),
+        (
+            "strict_maps: [{ attribute: m }]",
+            "strict_maps[0]: missing field `allowed_keys`",
+        ),
+    ] {
+        let err = serde_yaml_ng::from_str::<RedactionConfig>(yaml)
+            .expect_err(yaml)
+            .to_string();
+        assert!(err.contains(says), "{yaml}: {err}");
+    }
 }
 
 #[test]
