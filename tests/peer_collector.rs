@@ -26,7 +26,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use common::leak::{assert_clean, secrets};
+use common::leak::{self, assert_clean};
 use common::peers::{self, Peer, eventually, free_port};
 use common::{OTLP_RECEIVER, Weir, attr, attrs, ledger, python};
 
@@ -343,21 +343,8 @@ service:
 ",
         collector.grpc
     ));
-    let mut needles = Vec::new();
-    for (tenant, protocol) in [("team-a", "http/protobuf"), ("team-b", "grpc")] {
-        let endpoint = match protocol {
-            "grpc" => weir.grpc_base(),
-            _ => weir.http_base(),
-        };
-        let headers = format!("X-Scope-OrgID={tenant}");
-        let service = format!("leaky-{tenant}");
-        needles.extend(secrets(&[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
-            ("OTEL_EXPORTER_OTLP_HEADERS", headers.as_str()),
-            ("OTEL_SERVICE_NAME", service.as_str()),
-        ]));
-    }
+    let needles =
+        leak::secrets_per_tenant(&weir, &[("team-a", "http/protobuf"), ("team-b", "grpc")]);
     let accounts = ledger::assert_balanced(&weir, &ledger::every_signal("otlp")).await;
     // 2 spans and 2 log records per run; data points as delivered (redaction merges some).
     let want = [4, accounts[1].delivered as usize, 4];

@@ -26,7 +26,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
-use common::leak::{assert_clean, secrets};
+use common::leak::{self, assert_clean};
 use common::peers::{self, Peer, eventually, free_port};
 use common::{OTLP_RECEIVER, Weir, http_client, ledger, python};
 
@@ -213,21 +213,8 @@ async fn the_sdks_leak_corpus_is_stored_masked_per_tenant() {
     python(); // fails first, with how to get it, if the venv is missing
     let (victoriametrics, addr) = start_victoriametrics(&bin);
     let weir = Weir::start(&weir_config(&addr, "redaction"));
-    let mut needles = Vec::new();
-    for (tenant, protocol) in [("team-a", "http/protobuf"), ("team-b", "grpc")] {
-        let endpoint = match protocol {
-            "grpc" => weir.grpc_base(),
-            _ => weir.http_base(),
-        };
-        let headers = format!("X-Scope-OrgID={tenant}");
-        let service = format!("leaky-{tenant}");
-        needles.extend(secrets(&[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
-            ("OTEL_EXPORTER_OTLP_HEADERS", headers.as_str()),
-            ("OTEL_SERVICE_NAME", service.as_str()),
-        ]));
-    }
+    let needles =
+        leak::secrets_per_tenant(&weir, &[("team-a", "http/protobuf"), ("team-b", "grpc")]);
     let accounts = ledger::assert_balanced(&weir, &[("metrics", "prometheusremotewrite")]).await;
     assert!(accounts[0].delivered > 0, "{accounts:?}");
 

@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
-use common::leak::{assert_clean, secrets};
+use common::leak::{self, assert_clean};
 use common::prometheus::{
     DEADLINE, Prometheus, assert_lint_clean, example, free_port, promtool_ok, tool, value_of,
 };
@@ -388,21 +388,8 @@ async fn delta_temporality_adds_up_on_both_paths() {
 async fn two_tenants_leak_corpus_reaches_prometheus_masked_on_both_paths() {
     let (weir, _scrape, mut prom, app) = setup(false, &[]).await;
     app.finish();
-    let mut needles = Vec::new();
-    for (tenant, protocol) in [("team-b", "http/protobuf"), ("team-c", "grpc")] {
-        let endpoint = match protocol {
-            "grpc" => weir.grpc_base(),
-            _ => weir.http_base(),
-        };
-        let headers = format!("X-Scope-OrgID={tenant}");
-        let service = format!("leaky-{tenant}");
-        needles.extend(secrets(&[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
-            ("OTEL_EXPORTER_OTLP_HEADERS", headers.as_str()),
-            ("OTEL_SERVICE_NAME", service.as_str()),
-        ]));
-    }
+    let needles =
+        leak::secrets_per_tenant(&weir, &[("team-b", "http/protobuf"), ("team-c", "grpc")]);
     ledger::assert_balanced(&weir, &BOTH_PATHS).await;
 
     // Each tenant's series on each path, with its own `job`: tenant by label, never mixed.

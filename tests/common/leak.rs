@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 
-use super::sdk;
+use super::{Weir, sdk};
 
 /// Runs `send_secrets.py` with `env` (the `OTEL_*` variables an application sets) and returns
 /// its needles; panics unless every export succeeded and it reported a full corpus.
@@ -16,6 +16,28 @@ pub fn secrets(env: &[(&str, &str)]) -> Vec<String> {
     let needles: Vec<String> =
         serde_json::from_value(report["needles"].clone()).expect("needles list");
     assert!(needles.len() > 20, "{report}");
+    needles
+}
+
+/// Runs [`secrets`] once per `(tenant, protocol)` against `weir`, the tenant in
+/// `X-Scope-OrgID` and the service `leaky-<tenant>`, configured as an application is; returns
+/// every needle.
+pub fn secrets_per_tenant(weir: &Weir, tenants: &[(&str, &str)]) -> Vec<String> {
+    let mut needles = Vec::new();
+    for (tenant, protocol) in tenants {
+        let endpoint = match *protocol {
+            "grpc" => weir.grpc_base(),
+            _ => weir.http_base(),
+        };
+        let headers = format!("X-Scope-OrgID={tenant}");
+        let service = format!("leaky-{tenant}");
+        needles.extend(secrets(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+            ("OTEL_EXPORTER_OTLP_HEADERS", headers.as_str()),
+            ("OTEL_SERVICE_NAME", service.as_str()),
+        ]));
+    }
     needles
 }
 

@@ -150,16 +150,6 @@ impl Delivery {
                     );
                 }
             }
-            Err(f) if !owned => {
-                self.metrics
-                    .note_export(&self.id, Some(&format!("{}: {}", f.reason, f.error)));
-                self.metrics
-                    .counter(
-                        catalogue::EXPORTER_FAILED_RECORDS,
-                        &[signal, &self.id, f.reason],
-                    )
-                    .add(records);
-            }
             Err(f) => {
                 self.metrics
                     .note_export(&self.id, Some(&format!("{}: {}", f.reason, f.error)));
@@ -169,6 +159,10 @@ impl Delivery {
                         &[signal, &self.id, f.reason],
                     )
                     .add(records);
+                if !owned {
+                    // The client was told to send again: no loss.
+                    return;
+                }
                 self.metrics
                     .counter(
                         catalogue::RECORDS_DROPPED,
