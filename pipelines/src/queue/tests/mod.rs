@@ -9,6 +9,7 @@ mod fair;
 mod fake;
 mod fanout;
 mod queued;
+mod refund;
 mod router_parts;
 mod split;
 mod tenant_share;
