@@ -6,6 +6,7 @@
 mod delivery;
 mod drain;
 mod fair;
+mod fair_prop;
 mod fake;
 mod fanout;
 mod queued;
