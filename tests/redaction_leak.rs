@@ -7,10 +7,13 @@
 //! OpenTelemetry Python SDK over gRPC and HTTP/protobuf and by a plain HTTP client as
 //! OTLP/JSON, through the default pipeline (`redaction: {}`).
 //!
-//! Every exporter is attached (each new exporter adds itself here), and no byte any of them
-//! emits, and no line weir logs at debug level, may hold a secret:
+//! Every exporter kind weir has is attached (a separate test fails when the leak config lacks
+//! one of the kinds `weir validate` names), and no byte any of them emits (bodies, request
+//! lines and query strings, headers, gRPC metadata), and no line weir logs at debug level, may
+//! hold a secret:
 //! - `debug` to stdout and to files, text and JSON;
-//! - `otlp` to a second weir that records what it gets;
+//! - `otlp` to a second weir that records what it gets, and to a gRPC backend that keeps the
+//!   metadata of every export;
 //! - `otlphttp`, `loki` (snappy protobuf, the default, and plain JSON) and
 //!   `prometheusremotewrite` (snappy protobuf) to an in-test server that keeps the raw request
 //!   bytes, searched after decompression; the Loki exporters put secret-bearing attributes in
@@ -27,9 +30,13 @@
 
 mod common;
 
+use std::collections::BTreeSet;
+
 use serde_json::{Value, json};
+use weir::config::components::EXPORTERS;
 
 use common::capture::{Capture, Request};
+use common::leak::{MetadataSink, json_requests, kvlist, sv};
 use common::loki::Push;
 use common::{DEBUG_AND_ADMIN, OTLP_RECEIVER, Weir, http_client, python, sdk};
 
@@ -40,10 +47,11 @@ const REMOTE_WRITE: &str = "/api/v1/write";
 const SENTRY: &str = "/api/7/envelope/";
 
 /// The default pipeline's processors (`redaction` with its defaults) fanned out to every
-/// exporter: `otlp` to the second weir at `sink`, the HTTP exporters to the capture server at
-/// `capture`.
-fn leak_config(sink: &str, capture: &str) -> String {
-    let all = "debug/json, debug/text, debug/stdout, debug/stdout_json, otlp, otlphttp";
+/// exporter: `otlp` to the second weir at `sink` and to the metadata sink at `meta`, the HTTP
+/// exporters to the capture server at `capture`.
+fn leak_config(sink: &str, meta: &str, capture: &str) -> String {
+    let all =
+        "debug/json, debug/text, debug/stdout, debug/stdout_json, otlp, otlp/metadata, otlphttp";
     let sentry_dsn = capture.replacen("://", "://public@", 1) + "/7";
     // Secret-bearing attributes of resources and records as labels and structured metadata.
     let loki = "labels: { resource: [owner.email, db.password], attributes: [user.email] }
@@ -59,6 +67,7 @@ exporters:
   debug/stdout: {{ verbosity: detailed }}
   debug/stdout_json: {{ verbosity: detailed, format: json }}
   otlp: {{ endpoint: {sink}, tls: {{ insecure: true }}, retry_on_failure: {{ initial_interval: 50ms }} }}
+  otlp/metadata: {{ endpoint: {meta}, tls: {{ insecure: true }}, retry_on_failure: {{ initial_interval: 50ms }} }}
   otlphttp: {{ endpoint: {capture}, compression: none, retry_on_failure: {{ initial_interval: 50ms }} }}
   loki:
     endpoint: {capture}{LOKI}
@@ -114,8 +123,10 @@ fn sent_to(requests: &[Request], path: &str) -> String {
 async fn no_secret_reaches_an_exporter_or_a_log_line() {
     python(); // fails first, with how to get it, if the venv is missing
     let capture = Capture::start();
+    let meta = MetadataSink::start();
     let mut sink = Weir::start(common::DEBUG_CONFIG);
-    let mut weir = Weir::start(&leak_config(&sink.grpc_base(), &capture.base()));
+    let config = leak_config(&sink.grpc_base(), &meta.addr.to_string(), &capture.base());
+    let mut weir = Weir::start(&config);
 
     let mut needles: Vec<String> = Vec::new();
     for (protocol, endpoint) in [
@@ -194,6 +205,28 @@ async fn no_secret_reaches_an_exporter_or_a_log_line() {
     for (name, bytes) in &outputs {
         assert_clean(name, bytes, &needles);
     }
+    // What the exporters said beside the bodies: request lines, query strings, headers, and
+    // the gRPC metadata of every export (all three signals reached the metadata sink).
+    for r in &requests {
+        let outside = common::leak::request_line_and_headers(r);
+        assert_clean(
+            &format!("the URL and headers of {}", r.path),
+            outside.as_bytes(),
+            &needles,
+        );
+    }
+    let signals = meta.signals();
+    for signal in ["traces", "metrics", "logs"] {
+        assert!(
+            signals.contains(&signal),
+            "no {signal} at the metadata sink: {signals:?}"
+        );
+    }
+    assert_clean(
+        "otlp's gRPC metadata",
+        meta.metadata_text().as_bytes(),
+        &needles,
+    );
 
     // The same outputs still carry the records, with their masks.
     for (name, bytes) in &outputs[..3] {
@@ -286,107 +319,22 @@ fn check_loki(requests: &[Request], path: &str, log_records: u64) {
     );
 }
 
-fn sv(s: &str) -> Value {
-    json!({ "stringValue": s })
-}
-
-fn kvlist(entries: &[(&str, Value)]) -> Value {
-    let values: Vec<Value> = entries
-        .iter()
-        .map(|(k, v)| json!({ "key": k, "value": v }))
-        .collect();
-    json!({ "kvlistValue": { "values": values } })
-}
-
-fn array(values: Vec<Value>) -> Value {
-    json!({ "arrayValue": { "values": values } })
-}
-
-/// OTLP/JSON traces and logs with secrets nested in maps and arrays, and their needles.
-fn json_requests() -> (Value, Value, Vec<&'static str>) {
-    let needles = vec![
-        "leak.jsonres@example.com",
-        "plainsecretjsonscopeq7z",
-        "plainsecretjsonpwq7z",
-        "plainsecretjsonkeyq7z",
-        "jsonBearerTok3nLeak99",
-        "leak.jsondeep@example.com",
-        "plainsecretjsonpayloadq7z",
-        "plainsecretjsontagq7z",
-        "4539148803436467",
-        "plainsecretjsoneventq7z",
-        "eyJqc29ubGluayI6MX0",
-        "leak.jsonstatus@example.com",
-        "leak.jsonbody@example.com",
-        "ghp_JSONBODYLEAKxxxxxxxxxxxxxxxxxxxx",
-        "plainsecretjsonbodypwq7z",
-        "plainsecretjsonmetaq7z",
-    ];
-    let attrs = |entries: &[(&str, Value)]| -> Vec<Value> {
-        entries
-            .iter()
-            .map(|(k, v)| json!({ "key": k, "value": v }))
-            .collect()
-    };
-    let traces = json!({ "resourceSpans": [{
-        "resource": { "attributes": attrs(&[
-            ("service.name", sv("json-client")),
-            ("k8s.pod.name", sv("pod leak.jsonres@example.com")),
-        ]) },
-        "scopeSpans": [{
-            "scope": { "name": "json", "attributes": attrs(&[("scope.owner", sv("plainsecretjsonscopeq7z"))]) },
-            "spans": [{
-                "traceId": "5b8efff798038103d269b633813fc60c",
-                "spanId": "eee19b7ec3c1b174",
-                "name": "json span",
-                "kind": 2,
-                "startTimeUnixNano": "1544712660000000000",
-                "endTimeUnixNano": "1544712661000000000",
-                "attributes": attrs(&[
-                    ("http.route", kvlist(&[
-                        ("password", sv("plainsecretjsonpwq7z")),
-                        ("deep", array(vec![
-                            kvlist(&[("api_key", sv("plainsecretjsonkeyq7z"))]),
-                            sv("Bearer jsonBearerTok3nLeak99"),
-                            array(vec![sv("mail leak.jsondeep@example.com")]),
-                        ])),
-                    ])),
-                    ("app.payload", kvlist(&[("anything", sv("plainsecretjsonpayloadq7z"))])),
-                    ("tags", array(vec![sv("plainsecretjsontagq7z"), json!({ "intValue": "4539148803436467" })])),
-                ]),
-                "events": [{
-                    "name": "evt",
-                    "timeUnixNano": "1544712660500000000",
-                    "attributes": attrs(&[("exception.stacktrace", kvlist(&[("token", sv("plainsecretjsoneventq7z"))]))]),
-                }],
-                "links": [{
-                    "traceId": "5b8efff798038103d269b633813fc60d",
-                    "spanId": "eee19b7ec3c1b175",
-                    "attributes": attrs(&[("server.address", array(vec![
-                        sv("eyJhbGciOiJIUzI1NiJ9.eyJqc29ubGluayI6MX0.c2ln"),
-                    ]))]),
-                }],
-                "status": { "message": "failed for leak.jsonstatus@example.com", "code": 2 },
-            }],
-        }],
-    }]});
-    let logs = json!({ "resourceLogs": [{
-        "resource": { "attributes": attrs(&[("service.name", sv("json-client"))]) },
-        "scopeLogs": [{ "logRecords": [{
-            "timeUnixNano": "1544712660300000000",
-            "severityNumber": 13,
-            "body": kvlist(&[("user", kvlist(&[
-                ("email", sv("leak.jsonbody@example.com")),
-                ("tokens", array(vec![sv("ghp_JSONBODYLEAKxxxxxxxxxxxxxxxxxxxx")])),
-                ("profile", kvlist(&[("password", sv("plainsecretjsonbodypwq7z"))])),
-            ]))]),
-            "attributes": attrs(&[
-                ("event.name", sv("user.updated")),
-                ("metadata", kvlist(&[("reason", sv("plainsecretjsonmetaq7z"))])),
-            ]),
-        }]}],
-    }]});
-    (traces, logs, needles)
+#[test]
+fn the_leak_config_attaches_every_exporter_kind_weir_has() {
+    let weir_has = common::leak::weir_exporter_kinds();
+    let catalogue: BTreeSet<String> = EXPORTERS.iter().map(|k| k.name.to_owned()).collect();
+    assert_eq!(
+        weir_has, catalogue,
+        "the binary and the config model disagree"
+    );
+    let config = leak_config("127.0.0.1:1", "127.0.0.1:2", "http://127.0.0.1:3")
+        .replace("{OUT}", "out.jsonl");
+    let attached = common::leak::exporter_kinds_of(&config);
+    let missing: Vec<&String> = weir_has.difference(&attached).collect();
+    assert!(
+        missing.is_empty(),
+        "the leak test does not attach {missing:?}"
+    );
 }
 
 /// Asserts that no needle occurs in `bytes`, naming the output.

@@ -4,9 +4,10 @@
 //!
 //! What several test files share beyond that lives in the submodules: requests to weir's
 //! listeners ([`http`]), weir under a file descriptor limit ([`fd_limit`]), a server that keeps
-//! every request raw ([`capture`]), Loki's push format ([`loki`]), a real Prometheus and
-//! promtool ([`prometheus`]), the Python SDK scripts ([`sdk`]) and the servers built from Go
-//! modules by `scripts/peers` ([`peers`]).
+//! every request raw ([`capture`]), what the leak test searches and its gRPC metadata sink
+//! ([`leak`]), Loki's push format ([`loki`]), a real Prometheus and promtool ([`prometheus`]),
+//! the Python SDK scripts ([`sdk`]) and the servers built from Go modules by `scripts/peers`
+//! ([`peers`]).
 //!
 //! Every wait here is on an event (a log line, the process exiting), bounded by a generous
 //! deadline that only turns a hang into a failure with the collected stderr.
@@ -16,6 +17,7 @@
 pub mod capture;
 pub mod fd_limit;
 pub mod http;
+pub mod leak;
 pub mod ledger;
 pub mod loki;
 pub mod peers;
