@@ -2,7 +2,8 @@
 //! generated queues and quanta, driven by explicit instants: nothing is lost, duplicated or
 //! reordered within a tenant; no backlogged tenant waits more than its turns need; with
 //! merging, every backlogged tenant's records taken stay within one quantum and one batch of
-//! every other's; without it, turns are one batch each, round robin.
+//! every other's; without it, turns are one batch each, round robin. The first two also hold
+//! over any interleaving of pushes and takes.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -226,5 +227,64 @@ proptest! {
             }
         }
         prop_assert_eq!(takes.len(), sizes.iter().map(Vec::len).sum::<usize>());
+    }
+
+    #[test]
+    fn over_any_interleaving_of_pushes_and_takes_nothing_is_lost_and_nobody_starves(
+        ops in prop::collection::vec(
+            prop_oneof![
+                (0..5usize, 1..=40u64).prop_map(|(t, n)| Some((t, n))),
+                Just(None),
+            ],
+            1..150,
+        ),
+        quantum in 1..=40u64,
+        mode in mode(),
+    ) {
+        let t0 = Instant::now();
+        let b = mode.batching(quantum);
+        let mut q = FairQueues::new(quantum);
+        // Per tenant: names pushed, names taken, takes by others since its last one.
+        let mut pushed: Vec<Vec<String>> = vec![Vec::new(); 5];
+        let mut taken: Vec<Vec<String>> = vec![Vec::new(); 5];
+        let mut waited = [0usize; 5];
+        let turns = (if b.max_size > 0 { 40.min(b.max_size) } else { 40 }).div_ceil(quantum);
+        let bound = 4 * turns as usize;
+        let mut take = |q: &mut FairQueues,
+                        pushed: &[Vec<String>],
+                        taken: &mut [Vec<String>]|
+         -> Result<bool, TestCaseError> {
+            let Take::Items(items) = q.take(t0, &b) else {
+                return Ok(false);
+            };
+            let tenant = items[0].batch.ctx.tenant.as_str()[1..].parse::<usize>().unwrap_or(9);
+            prop_assert!(tenant < 5, "unknown tenant");
+            taken[tenant].extend(items.iter().flat_map(|i| record_names(&i.batch)));
+            for (t, w) in waited.iter_mut().enumerate() {
+                let queued = pushed[t].len() > taken[t].len();
+                *w = if t == tenant || !queued { 0 } else { *w + 1 };
+                prop_assert!(*w <= bound, "tenant {} waited {} takes", t, *w);
+            }
+            Ok(true)
+        };
+        for (k, op) in ops.iter().enumerate() {
+            match op {
+                Some((t, n)) => {
+                    let tenant = tenant_name(*t);
+                    let tag = format!("{tenant}b{k}");
+                    let batch = traces(&tenant, &tag, *n as usize);
+                    pushed[*t].extend(record_names(&batch));
+                    q.push(Item { batch: Arc::new(batch), size: 1, records: *n, enqueued: t0 });
+                }
+                None => {
+                    take(&mut q, &pushed, &mut taken)?;
+                }
+            }
+            let queued: usize = pushed.iter().zip(&taken).map(|(p, t)| p.len() - t.len()).sum();
+            prop_assert_eq!(q.records(), queued as u64);
+        }
+        while take(&mut q, &pushed, &mut taken)? {}
+        prop_assert_eq!(&taken, &pushed, "every record once, in its tenant's order");
+        prop_assert!(q.is_empty());
     }
 }
