@@ -7,10 +7,13 @@
 //! OpenTelemetry Python SDK over gRPC and HTTP/protobuf and by a plain HTTP client as
 //! OTLP/JSON, through the default pipeline (`redaction: {}`).
 //!
-//! Every exporter is attached (each new exporter adds itself here), and no byte any of them
-//! emits, and no line weir logs at debug level, may hold a secret:
+//! Every exporter kind weir has is attached (a separate test fails when the leak config lacks
+//! one of the kinds `weir validate` names), and no byte any of them emits (bodies, request
+//! lines and query strings, headers, gRPC metadata), and no line weir logs at debug level, may
+//! hold a secret:
 //! - `debug` to stdout and to files, text and JSON;
-//! - `otlp` to a second weir that records what it gets;
+//! - `otlp` to a second weir that records what it gets, and to a gRPC backend that keeps the
+//!   metadata of every export;
 //! - `otlphttp`, `loki` (snappy protobuf, the default, and plain JSON) and
 //!   `prometheusremotewrite` (snappy protobuf) to an in-test server that keeps the raw request
 //!   bytes, searched after decompression; the Loki exporters put secret-bearing attributes in
@@ -27,10 +30,14 @@
 
 mod common;
 
+use std::collections::BTreeSet;
+
 use serde_json::{Value, json};
+use weir::config::components::EXPORTERS;
 
 use common::capture::{Capture, Request};
 use common::leak::{assert_clean, json_requests, kvlist, secrets, sv};
+use common::leak_search::MetadataSink;
 use common::loki::Push;
 use common::{DEBUG_AND_ADMIN, OTLP_RECEIVER, Weir, http_client, ledger, python};
 
@@ -41,10 +48,11 @@ const REMOTE_WRITE: &str = "/api/v1/write";
 const SENTRY: &str = "/api/7/envelope/";
 
 /// The default pipeline's processors (`redaction` with its defaults) fanned out to every
-/// exporter: `otlp` to the second weir at `sink`, the HTTP exporters to the capture server at
-/// `capture`.
-fn leak_config(sink: &str, capture: &str) -> String {
-    let all = "debug/json, debug/text, debug/stdout, debug/stdout_json, otlp, otlphttp";
+/// exporter: `otlp` to the second weir at `sink` and to the metadata sink at `meta`, the HTTP
+/// exporters to the capture server at `capture`.
+fn leak_config(sink: &str, meta: &str, capture: &str) -> String {
+    let all =
+        "debug/json, debug/text, debug/stdout, debug/stdout_json, otlp, otlp/metadata, otlphttp";
     let sentry_dsn = capture.replacen("://", "://public@", 1) + "/7";
     // Secret-bearing attributes of resources and records as labels and structured metadata.
     let loki = "labels: { resource: [owner.email, db.password], attributes: [user.email] }
@@ -60,6 +68,7 @@ exporters:
   debug/stdout: {{ verbosity: detailed }}
   debug/stdout_json: {{ verbosity: detailed, format: json }}
   otlp: {{ endpoint: {sink}, tls: {{ insecure: true }}, retry_on_failure: {{ initial_interval: 50ms }} }}
+  otlp/metadata: {{ endpoint: {meta}, tls: {{ insecure: true }}, retry_on_failure: {{ initial_interval: 50ms }} }}
   otlphttp: {{ endpoint: {capture}, compression: none, retry_on_failure: {{ initial_interval: 50ms }} }}
   loki:
     endpoint: {capture}{LOKI}
@@ -100,6 +109,7 @@ fn ledger_accounts() -> Vec<(&'static str, &'static str)> {
         "debug/stdout",
         "debug/stdout_json",
         "otlp",
+        "otlp/metadata",
         "otlphttp",
     ];
     let own: [(&str, &[&str]); 3] = [
@@ -139,8 +149,10 @@ fn sent_to(requests: &[Request], path: &str) -> String {
 async fn no_secret_reaches_an_exporter_or_a_log_line() {
     python(); // fails first, with how to get it, if the venv is missing
     let capture = Capture::start();
+    let meta = MetadataSink::start();
     let mut sink = Weir::start(common::DEBUG_CONFIG);
-    let mut weir = Weir::start(&leak_config(&sink.grpc_base(), &capture.base()));
+    let config = leak_config(&sink.grpc_base(), &meta.addr.to_string(), &capture.base());
+    let mut weir = Weir::start(&config);
 
     let mut needles: Vec<String> = Vec::new();
     for (protocol, endpoint) in [
@@ -215,6 +227,28 @@ async fn no_secret_reaches_an_exporter_or_a_log_line() {
     for (name, bytes) in &outputs {
         assert_clean(name, bytes, &needles);
     }
+    // What the exporters said beside the bodies: request lines, query strings, headers, and
+    // the gRPC metadata of every export (all three signals reached the metadata sink).
+    for r in &requests {
+        let outside = common::leak_search::request_line_and_headers(r);
+        assert_clean(
+            &format!("the URL and headers of {}", r.path),
+            outside.as_bytes(),
+            &needles,
+        );
+    }
+    let signals = meta.signals();
+    for signal in ["traces", "metrics", "logs"] {
+        assert!(
+            signals.contains(&signal),
+            "no {signal} at the metadata sink: {signals:?}"
+        );
+    }
+    assert_clean(
+        "otlp's gRPC metadata",
+        meta.metadata_text().as_bytes(),
+        &needles,
+    );
 
     // The same outputs still carry the records, with their masks.
     for (name, bytes) in &outputs[..3] {
@@ -304,6 +338,24 @@ fn check_loki(requests: &[Request], path: &str, log_records: u64) {
     assert!(
         entries.iter().any(|(_, e)| e.metadata.values().any(masked)),
         "{path}: {pushes:?}"
+    );
+}
+
+#[test]
+fn the_leak_config_attaches_every_exporter_kind_weir_has() {
+    let weir_has = common::leak_search::weir_exporter_kinds();
+    let catalogue: BTreeSet<String> = EXPORTERS.iter().map(|k| k.name.to_owned()).collect();
+    assert_eq!(
+        weir_has, catalogue,
+        "the binary and the config model disagree"
+    );
+    let config = leak_config("127.0.0.1:1", "127.0.0.1:2", "http://127.0.0.1:3")
+        .replace("{OUT}", "out.jsonl");
+    let attached = common::leak_search::exporter_kinds_of(&config);
+    let missing: Vec<&String> = weir_has.difference(&attached).collect();
+    assert!(
+        missing.is_empty(),
+        "the leak test does not attach {missing:?}"
     );
 }
 

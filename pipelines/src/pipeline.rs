@@ -7,7 +7,10 @@
 //!
 //! Failure: a processor's refusal or an exporter's error becomes a [`SubmitError`] that the
 //! receiver maps to the OTLP status code; records rejected by processors are summed into
-//! [`Accepted::rejected`] for OTLP partial success.
+//! [`Accepted::rejected`] for OTLP partial success. A batch refused after some processors
+//! passed it (by a later processor, a queue without room, an inline exporter, or another part or
+//! pipeline of the request) is refunded to those processors ([`Processor::refund`]), so a
+//! tenant's budget is spent only by what was taken.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,7 +21,8 @@ use tracing::Instrument;
 
 use crate::queue::{Admission, QueuedExporter, Reservation};
 use crate::{
-    Batch, Bundle, ExportError, Exporter, Outcome, Processor, Refusal, RefusalKind, SignalKind,
+    Batch, Bundle, ExportError, Exporter, Outcome, Processor, Refusal, RefusalKind, RequestContext,
+    SignalKind,
 };
 
 /// A named processor in a pipeline.
@@ -147,15 +151,22 @@ impl Pipeline {
     /// exporter. Nothing is queued yet; dropping the result gives the room back.
     pub async fn prepare(&self, mut batch: Batch) -> Result<Prepared<'_>, SubmitError> {
         let mut accepted = Accepted::default();
+        // The records each processor that passed the batch saw, for its refund.
+        let mut seen: Vec<u64> = Vec::with_capacity(self.processors.len());
         let processing = tracing::info_span!("weir.process", pipeline = %self.id).entered();
         for p in &self.processors {
+            let records = batch.signal.record_count();
             match p.processor.process(&mut batch) {
-                Outcome::Pass { rejected, message } => accepted.add(rejected, message),
+                Outcome::Pass { rejected, message } => {
+                    seen.push(records);
+                    accepted.add(rejected, message);
+                }
                 Outcome::Refuse {
                     reason,
                     retry_after,
                 } => {
                     tracing::debug!(pipeline = %self.id, processor = %p.id, %reason, "refused");
+                    self.refund(&batch.ctx, &seen);
                     return Err(SubmitError {
                         reason,
                         retry_after,
@@ -164,12 +175,15 @@ impl Pipeline {
             }
         }
         drop(processing);
+        // From here on, dropping `prepared` without committing it refunds the processors.
         let mut prepared = Prepared {
             pipeline: self,
             batch: Arc::new(batch),
             accepted,
             reservations: Vec::new(),
             overflowed: Vec::new(),
+            seen,
+            committed: false,
             span: tracing::info_span!("weir.export", pipeline = %self.id),
         };
         if prepared.batch.signal.is_empty() {
@@ -200,6 +214,14 @@ impl Pipeline {
         }
         Ok(prepared)
     }
+
+    /// Gives back to the first `seen.len()` processors, last first, what passing a batch of
+    /// `ctx` spent; `seen[i]` is the records processor `i` saw.
+    fn refund(&self, ctx: &RequestContext, seen: &[u64]) {
+        for (p, records) in self.processors.iter().zip(seen).rev() {
+            p.processor.refund(ctx, *records);
+        }
+    }
 }
 
 /// A batch that went through a pipeline's processors and holds room in its queues.
@@ -209,6 +231,10 @@ pub struct Prepared<'a> {
     accepted: Accepted,
     reservations: Vec<Reservation>,
     overflowed: Vec<Arc<QueuedExporter>>,
+    /// The records each processor saw (all of them passed), for their refund.
+    seen: Vec<u64>,
+    /// Set by [`Prepared::commit`]; a batch dropped before is refunded to the processors.
+    committed: bool,
     /// `weir.export`: from the first reservation to the commit.
     span: tracing::Span,
 }
@@ -251,15 +277,26 @@ impl Prepared<'_> {
 
     /// Last phase: the request is taken. Queues the batch in the reserved room, and counts it
     /// as dropped for exporters that drop on overflow.
-    pub fn commit(self) -> Accepted {
+    pub fn commit(mut self) -> Accepted {
+        self.committed = true;
         let _in_span = self.span.enter();
-        for r in self.reservations {
+        for r in std::mem::take(&mut self.reservations) {
             r.commit(Arc::clone(&self.batch));
         }
         for q in &self.overflowed {
             q.count_dropped(&self.batch, "queue_full");
         }
-        self.accepted
+        std::mem::take(&mut self.accepted)
+    }
+}
+
+impl Drop for Prepared<'_> {
+    /// A batch not committed was refused after its processors passed it: they get back what
+    /// it spent (the reservations give their room back on their own).
+    fn drop(&mut self) {
+        if !self.committed {
+            self.pipeline.refund(&self.batch.ctx, &self.seen);
+        }
     }
 }
 

@@ -3,11 +3,16 @@
 //! A processor edits a batch in place, may reject some records (reported to the client as OTLP
 //! partial success), or refuses the whole request with a [`Refusal`] that the receiver turns
 //! into the right status code. A processor never panics on bad data; it refuses or rejects.
+//!
+//! A request a processor passed may still be refused after it (by a later processor, a full
+//! queue, an inline exporter, or another part or pipeline of the same request, all or none):
+//! the pipeline then calls [`Processor::refund`] on every processor that passed it, so a
+//! processor that spends something per request (a tenant's budget) gives it back.
 
 use std::fmt;
 use std::time::Duration;
 
-use crate::Batch;
+use crate::{Batch, RequestContext};
 
 /// What a processor decided about a batch.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,4 +106,11 @@ impl fmt::Display for Refusal {
 pub trait Processor: Send + Sync {
     /// Edits `batch` in place, rejects records, or refuses the request.
     fn process(&self, batch: &mut Batch) -> Outcome;
+
+    /// The request of `ctx` that this processor passed, holding `records` records when it did,
+    /// was refused after it: gives back whatever passing it spent. Called at most once per
+    /// pass, in reverse pipeline order; the default spends nothing, so gives nothing back.
+    fn refund(&self, ctx: &RequestContext, records: u64) {
+        let _ = (ctx, records);
+    }
 }

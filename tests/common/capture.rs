@@ -1,7 +1,8 @@
 //! A stand-in backend for weir's HTTP exporters: an HTTP server on a loopback port that keeps
-//! every request as it came over the wire (path, headers, raw body) and answers each with the
-//! status (and, if it likes, the body) its `answer` function picks. The tests decode the bodies themselves, on the test
-//! thread, so a body the test cannot read fails the test instead of becoming an answer.
+//! every request as it came over the wire (path, query, headers, raw body) and answers each
+//! with the status (and, if it likes, the body) its `answer` function picks. The tests decode
+//! the bodies themselves, on the test thread, so a body the test cannot read fails the test
+//! instead of becoming an answer.
 //!
 //! The server runs on its own thread and runtime, so it keeps answering while a test blocks
 //! (on weir's exit, say), and stops when the [`Capture`] is dropped.
@@ -16,6 +17,8 @@ use axum::http::{HeaderMap, StatusCode};
 pub struct Request {
     /// The URL path, without the query.
     pub path: String,
+    /// The URL query, without the `?` (empty when there is none).
+    pub query: String,
     pub headers: HeaderMap,
     /// The body exactly as sent (still compressed, if it was).
     pub body: Vec<u8>,
@@ -129,6 +132,7 @@ async fn keep(
     };
     let mut request = Request {
         path: parts.uri.path().to_owned(),
+        query: parts.uri.query().unwrap_or_default().to_owned(),
         headers: parts.headers,
         body: body.to_vec(),
         status: 0,

@@ -182,7 +182,7 @@ pub(crate) async fn answer(
             status = status.as_u16(),
             records = pushed.entries(),
             refused = ?sent.rejected,
-            message = %message,
+            backend_message = %message,
             "loki refused part of the push"
         );
         return Ok(sent);
@@ -194,7 +194,7 @@ pub(crate) async fn answer(
         tenant,
         status = status.as_u16(),
         reason = reason.as_str(),
-        message = %message,
+        backend_message = %message,
         "loki refused the push"
     );
     let what = format!(

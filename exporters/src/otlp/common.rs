@@ -109,7 +109,7 @@ pub(crate) fn partial_success(
             exporter,
             signal = %kind,
             rejected,
-            message = %clean(message),
+            backend_message = %clean(message),
             "the backend accepted the export but rejected part of it"
         );
     }

@@ -84,6 +84,8 @@ pub(super) struct Limiter<C: Clock> {
     kind: Kind,
     rate: Rate,
     refill: Duration,
+    /// Nanoseconds one unit adds to a state (governor's replenish interval).
+    unit_ns: u64,
     inner: RateLimiter<Slot, Scratch, C, NoOpMiddleware<C::Instant>>,
 }
 
@@ -99,6 +101,7 @@ impl<C: Clock> Limiter<C> {
             // Time for an empty bucket to fill, rounded up so a state older than it is surely
             // full again (indistinguishable from a fresh one).
             refill: quota.burst_size_replenished_in() + quota.replenish_interval(),
+            unit_ns: u64::try_from(quota.replenish_interval().as_nanos()).unwrap_or(u64::MAX),
             inner: RateLimiter::new(quota, Scratch, clock),
         })
     }
@@ -116,6 +119,14 @@ impl<C: Clock> Limiter<C> {
     /// How long after its last request a tenant's bucket is surely full again.
     pub(super) fn refill(&self) -> Duration {
         self.refill
+    }
+
+    /// The state `tat` with `n` units given back: an admitted request moved it `n` intervals
+    /// later (GCRA adds the same amount whatever the state), so moving it back that much undoes
+    /// the spending; a state that falls to or below the present is a full bucket, as before the
+    /// request.
+    pub(super) fn refund(&self, tat: u64, n: u64) -> u64 {
+        tat.saturating_sub(n.saturating_mul(self.unit_ns))
     }
 
     /// Checks `n` units against `slot`, spending them in the slot when they pass. A wait is
@@ -183,6 +194,25 @@ mod tests {
         );
         assert_eq!(l.check(&Slot::new(0), 20), Verdict::Pass);
         assert_eq!(l.check(&Slot::new(0), 0), Verdict::Pass);
+    }
+
+    #[test]
+    fn a_refund_undoes_what_a_pass_spent() {
+        let clock = FakeRelativeClock::default();
+        let l = limiter(10, 10, &clock);
+        let slot = Slot::new(0);
+        assert_eq!(l.check(&slot, 4), Verdict::Pass);
+        let after_four = slot.get();
+        assert_eq!(l.check(&slot, 6), Verdict::Pass);
+        assert!(matches!(
+            l.check(&Slot::new(slot.get()), 1),
+            Verdict::Wait(_)
+        ));
+        // Giving the six back leaves what the four spent, so six pass again and no more.
+        let back = l.refund(slot.get(), 6);
+        assert_eq!(back, after_four);
+        assert_eq!(l.check(&Slot::new(back), 6), Verdict::Pass);
+        assert!(matches!(l.check(&Slot::new(back), 7), Verdict::Wait(_)));
     }
 
     #[test]

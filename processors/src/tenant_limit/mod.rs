@@ -21,6 +21,10 @@
 //!   copy is stored only when every one passed, under the table's lock, so a request refused by
 //!   its byte limit spends none of its record or request budget, and two concurrent requests
 //!   of one tenant cannot both spend the same tokens. There is no over-spend.
+//! - **Refunded when refused later**: a request admitted here and then refused after this
+//!   processor (a later processor, a full queue, another tenant's part of a split request) gets
+//!   its records, bytes and request back ([`Processor::refund`]), so a tenant pays only for
+//!   what weir took.
 //! - **One limiter per distinct quota**: tenants with the same rate and burst of a kind share
 //!   one limiter (governor's GCRA parameters); the state is keyed by tenant.
 //!
@@ -59,7 +63,7 @@ use std::time::Duration;
 
 use foldhash::fast::RandomState;
 use governor::clock::{Clock, Reference};
-use weir_pipeline::{Batch, Outcome, Processor, Refusal, RefusalKind, TenantId};
+use weir_pipeline::{Batch, Outcome, Processor, Refusal, RefusalKind, RequestContext, TenantId};
 
 pub use config::{Limits, MAX_RATE, TenantLimitConfig, UNSUPPORTED_COLLECTOR_KEYS};
 /// The clock of [`TenantLimit::new`], and the fake one tests drive with
@@ -286,11 +290,28 @@ where
         if group.limits.iter().all(Option::is_none) {
             return Outcome::pass();
         }
-        let amounts = [batch.signal.record_count(), batch.ctx.body_bytes as u64, 1];
+        let amounts = amounts(&batch.ctx, batch.signal.record_count());
         let (answer, now) = self
             .table
             .decide(tenant, |tats| self.check(group, tats, amounts));
         self.table.maybe_sweep(now);
         outcome(tenant, answer)
     }
+
+    fn refund(&self, ctx: &RequestContext, records: u64) {
+        let group = self.overrides.get(&ctx.tenant).unwrap_or(&self.default);
+        let amounts = amounts(ctx, records);
+        self.table.refund(&ctx.tenant, |tats| {
+            for ((limiter, tat), n) in group.limits.iter().zip(tats.iter_mut()).zip(amounts) {
+                if let Some(limiter) = limiter {
+                    *tat = limiter.refund(*tat, n);
+                }
+            }
+        });
+    }
+}
+
+/// What a request of `ctx` with `records` records spends, by [`Kind`] order.
+fn amounts(ctx: &RequestContext, records: u64) -> [u64; 3] {
+    [records, ctx.body_bytes as u64, 1]
 }

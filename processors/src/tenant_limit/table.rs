@@ -102,6 +102,14 @@ impl Table {
         }
     }
 
+    /// Runs `give_back` on `tenant`'s stored states under the shard's lock; a tenant not held
+    /// (forgotten, so its buckets are full) has nothing to give back.
+    pub(super) fn refund(&self, tenant: &TenantId, give_back: impl FnOnce(&mut [u64; 3])) {
+        if let Some(entry) = self.shard(tenant).lock().get_mut(tenant) {
+            give_back(&mut entry.tats);
+        }
+    }
+
     /// Sweeps the next shard when [`SWEEP_STEP`] has passed since the last sweep: forgets the
     /// tenants whose buckets are full again at `now`, and shrinks the map when it is mostly
     /// empty.

@@ -6,9 +6,11 @@
 mod delivery;
 mod drain;
 mod fair;
+mod fair_prop;
 mod fake;
 mod fanout;
 mod queued;
+mod refund;
 mod router_parts;
 mod split;
 mod tenant_share;

@@ -5,6 +5,7 @@ mod admission;
 mod config;
 mod idle;
 mod neighbours;
+mod refund;
 
 use std::time::Duration;
 
