@@ -134,7 +134,8 @@ fn run(
 }
 
 /// Installs the SIGTERM and SIGINT handlers now; the future resolves with the name of the
-/// first of them to arrive.
+/// first of them to arrive. SIGHUP, which would otherwise end the process, is caught and
+/// ignored with a warning: weir does not reload its configuration yet.
 fn stop_signal() -> futures::future::BoxFuture<'static, &'static str> {
     #[cfg(unix)]
     {
@@ -142,11 +143,18 @@ fn stop_signal() -> futures::future::BoxFuture<'static, &'static str> {
         match (
             signal(SignalKind::terminate()),
             signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
         ) {
-            (Ok(mut term), Ok(mut int)) => Box::pin(async move {
-                tokio::select! {
-                    _ = term.recv() => "SIGTERM",
-                    _ = int.recv() => "SIGINT",
+            (Ok(mut term), Ok(mut int), Ok(mut hup)) => Box::pin(async move {
+                loop {
+                    tokio::select! {
+                        _ = term.recv() => return "SIGTERM",
+                        _ = int.recv() => return "SIGINT",
+                        _ = hup.recv() => tracing::warn!(
+                            signal = "SIGHUP",
+                            "reload not supported yet; configuration unchanged"
+                        ),
+                    }
                 }
             }),
             _ => Box::pin(async {
