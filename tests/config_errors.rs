@@ -201,6 +201,17 @@ fn unsupported_top_level_collector_section() {
 }
 
 #[test]
+fn a_document_that_is_not_a_mapping_points_at_its_first_line() {
+    let errors = load("# weir\n\n- receivers\n- service\n").expect_err("a list");
+    assert_eq!(errors.errors[0].position, Some((3, 1)), "{errors}");
+    assert!(
+        errors
+            .to_string()
+            .contains("weir.yaml:3:1: the config must be a mapping")
+    );
+}
+
+#[test]
 fn undefined_exporter() {
     expect_errors(
         &GOOD.replace("exporters: [debug]", "exporters: [debug, otlp/tempo]"),

@@ -10,7 +10,8 @@ use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
 
 /// Line and column (both 1-based) of every key and sequence item, by dotted path
-/// (`service.pipelines.traces.exporters[0]`).
+/// (`service.pipelines.traces.exporters[0]`); the line the document's content starts on is
+/// under `""`.
 #[derive(Debug, Default)]
 pub struct Locations {
     by_path: HashMap<String, (usize, usize)>,
@@ -64,7 +65,14 @@ impl Walker {
     /// The path a value starting now would have; records sequence items' positions.
     fn value_path(&mut self, mark: Marker) -> Option<String> {
         match self.stack.last_mut() {
-            None => Some(String::new()),
+            None => {
+                // The document itself, at the start of the line its content starts on: where
+                // whole-file errors ("must be a mapping") point.
+                self.by_path
+                    .entry(String::new())
+                    .or_insert((mark.line(), 1));
+                Some(String::new())
+            }
             Some(Frame::Map { path, key }) => key.take().map(|k| join(path, &k)),
             Some(Frame::Seq { path, index }) => {
                 let p = format!("{path}[{index}]");
@@ -130,5 +138,15 @@ mod tests {
         );
         assert_eq!(loc.find("receivers.otlp.protocols.http"), Some((3, 5)));
         assert_eq!(loc.find("nothing"), None);
+    }
+
+    #[test]
+    fn the_root_value_has_a_position() {
+        assert_eq!(
+            Locations::index("\n\n  - a\n  - b\n").find(""),
+            Some((3, 1))
+        );
+        assert_eq!(Locations::index("# note\n5\n").find(""), Some((2, 1)));
+        assert_eq!(Locations::index("a: 1\n").find(""), Some((1, 1)));
     }
 }
