@@ -212,6 +212,17 @@ fn a_document_that_is_not_a_mapping_points_at_its_first_line() {
 }
 
 #[test]
+fn a_second_document_is_refused_where_it_starts() {
+    let errors = load(&format!("{GOOD}---\n{GOOD}")).expect_err("two documents");
+    assert_eq!(errors.errors.len(), 1, "{errors}");
+    assert_eq!(errors.errors[0].position, Some((13, 1)), "{errors}");
+    assert!(
+        errors.errors[0].message.contains("more than one document"),
+        "{errors}"
+    );
+}
+
+#[test]
 fn undefined_exporter() {
     expect_errors(
         &GOOD.replace("exporters: [debug]", "exporters: [debug, otlp/tempo]"),

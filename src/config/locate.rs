@@ -2,7 +2,8 @@
 //! an undefined component) can name its line and column as well as its dotted path.
 //!
 //! The index is built from the parser's events; a document that does not parse yields an empty
-//! index (the syntax error itself is reported by the loader with its own position).
+//! index (the syntax error itself is reported by the loader with its own position). Only the
+//! first document is indexed; where a second one starts is kept for the loader's error.
 
 use std::collections::HashMap;
 
@@ -15,18 +16,28 @@ use yaml_rust2::scanner::Marker;
 #[derive(Debug, Default)]
 pub struct Locations {
     by_path: HashMap<String, (usize, usize)>,
+    /// Where a second YAML document starts, when the text holds more than one.
+    second_document: Option<(usize, usize)>,
 }
 
 impl Locations {
-    /// Indexes `text`.
+    /// Indexes the first document of `text`.
     pub fn index(text: &str) -> Self {
         let mut walker = Walker::default();
-        if Parser::new_from_str(text).load(&mut walker, false).is_err() {
-            return Self::default();
-        }
+        let parsed = Parser::new_from_str(text).load(&mut walker, true).is_ok();
         Self {
-            by_path: walker.by_path,
+            by_path: if parsed || walker.documents > 1 {
+                walker.by_path
+            } else {
+                HashMap::new()
+            },
+            second_document: walker.second_document,
         }
+    }
+
+    /// Where the second document starts, when `text` holds several (weir reads one).
+    pub fn second_document(&self) -> Option<(usize, usize)> {
+        self.second_document
     }
 
     /// The position of `path`, or of its nearest indexed parent.
@@ -51,6 +62,9 @@ enum Frame {
 struct Walker {
     stack: Vec<Frame>,
     by_path: HashMap<String, (usize, usize)>,
+    /// Documents started so far; only the first is indexed.
+    documents: usize,
+    second_document: Option<(usize, usize)>,
 }
 
 fn join(parent: &str, key: &str) -> String {
@@ -92,6 +106,15 @@ impl Walker {
 
 impl MarkedEventReceiver for Walker {
     fn on_event(&mut self, ev: Event, mark: Marker) {
+        if ev == Event::DocumentStart {
+            self.documents += 1;
+            if self.documents == 2 {
+                self.second_document = Some((mark.line(), mark.col() + 1));
+            }
+        }
+        if self.documents > 1 {
+            return;
+        }
         match ev {
             Event::Scalar(text, ..) if self.expecting_key() => {
                 if let Some(Frame::Map { path, key }) = self.stack.last_mut() {
@@ -148,5 +171,14 @@ mod tests {
         );
         assert_eq!(Locations::index("# note\n5\n").find(""), Some((2, 1)));
         assert_eq!(Locations::index("a: 1\n").find(""), Some((1, 1)));
+    }
+
+    #[test]
+    fn a_second_document_is_found_and_not_indexed() {
+        let loc = Locations::index("a: 1\n---\nb: 2\n");
+        assert_eq!(loc.second_document(), Some((2, 1)));
+        assert_eq!(loc.find("a"), Some((1, 1)));
+        assert_eq!(loc.find("b"), None);
+        assert_eq!(Locations::index("---\na: 1\n").second_document(), None);
     }
 }

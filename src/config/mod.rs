@@ -110,14 +110,19 @@ pub fn load_str(text: &str, source_name: &str, env: &dyn Env) -> Result<Config, 
         source_name: source_name.to_owned(),
         errors,
     };
+    let locations = Locations::index(text);
     let mut root: Value = serde_yaml_ng::from_str(text).map_err(|e| {
         fail(vec![ConfigError {
             path: String::new(),
-            position: e.location().map(|l| (l.line(), l.column())),
+            // serde_yaml_ng gives no position for a file of several documents: point at the
+            // second one.
+            position: e
+                .location()
+                .map(|l| (l.line(), l.column()))
+                .or_else(|| locations.second_document()),
             message: format!("YAML syntax: {e}"),
         }])
     })?;
-    let locations = Locations::index(text);
     let mut raw: Vec<(String, String)> = Vec::new();
     expand::expand_tree(&mut root, "", env, &mut raw);
 
