@@ -223,6 +223,18 @@ fn a_second_document_is_refused_where_it_starts() {
 }
 
 #[test]
+fn a_syntax_error_the_yaml_parser_cannot_place_still_has_a_position() {
+    // serde_yaml_ng calls this "more than one document", without a position.
+    let errors = load(" s: {s: []}\n:").expect_err("malformed");
+    assert_eq!(errors.errors.len(), 1, "{errors}");
+    assert_eq!(errors.errors[0].position, Some((2, 1)), "{errors}");
+    assert!(
+        errors.errors[0].message.starts_with("YAML syntax: "),
+        "{errors}"
+    );
+}
+
+#[test]
 fn undefined_exporter() {
     expect_errors(
         &GOOD.replace("exporters: [debug]", "exporters: [debug, otlp/tempo]"),

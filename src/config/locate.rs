@@ -3,7 +3,8 @@
 //!
 //! The index is built from the parser's events; a document that does not parse yields an empty
 //! index (the syntax error itself is reported by the loader with its own position). Only the
-//! first document is indexed; where a second one starts is kept for the loader's error.
+//! first document is indexed; where a second one starts, and where this parser found the text
+//! malformed, are kept for the loader's errors.
 
 use std::collections::HashMap;
 
@@ -18,21 +19,34 @@ pub struct Locations {
     by_path: HashMap<String, (usize, usize)>,
     /// Where a second YAML document starts, when the text holds more than one.
     second_document: Option<(usize, usize)>,
+    /// Where this parser found the text malformed, and why.
+    syntax_error: Option<((usize, usize), String)>,
 }
 
 impl Locations {
     /// Indexes the first document of `text`.
     pub fn index(text: &str) -> Self {
         let mut walker = Walker::default();
-        let parsed = Parser::new_from_str(text).load(&mut walker, true).is_ok();
+        let parsed = Parser::new_from_str(text).load(&mut walker, true);
+        let syntax_error = parsed.as_ref().err().map(|e| {
+            let mark = e.marker();
+            ((mark.line(), mark.col() + 1), e.info().to_owned())
+        });
         Self {
-            by_path: if parsed || walker.documents > 1 {
+            by_path: if syntax_error.is_none() || walker.documents > 1 {
                 walker.by_path
             } else {
                 HashMap::new()
             },
             second_document: walker.second_document,
+            syntax_error,
         }
+    }
+
+    /// Where the text is malformed and why, as this index's parser (yaml-rust2) sees it: for
+    /// the errors the loader's parser reports without a position.
+    pub fn syntax_error(&self) -> Option<((usize, usize), &str)> {
+        self.syntax_error.as_ref().map(|(p, m)| (*p, m.as_str()))
     }
 
     /// Where the second document starts, when `text` holds several (weir reads one).

@@ -112,15 +112,23 @@ pub fn load_str(text: &str, source_name: &str, env: &dyn Env) -> Result<Config, 
     };
     let locations = Locations::index(text);
     let mut root: Value = serde_yaml_ng::from_str(text).map_err(|e| {
+        // serde_yaml_ng gives no position for a file of several documents (nor for a few
+        // malformed files it reports as such): point at the second document, or else say what
+        // the index's parser found and where.
+        let (position, message) = match (
+            e.location(),
+            locations.second_document(),
+            locations.syntax_error(),
+        ) {
+            (Some(l), ..) => (Some((l.line(), l.column())), e.to_string()),
+            (None, Some(second), _) => (Some(second), e.to_string()),
+            (None, None, Some((at, why))) => (Some(at), why.to_owned()),
+            (None, None, None) => (None, e.to_string()),
+        };
         fail(vec![ConfigError {
             path: String::new(),
-            // serde_yaml_ng gives no position for a file of several documents: point at the
-            // second one.
-            position: e
-                .location()
-                .map(|l| (l.line(), l.column()))
-                .or_else(|| locations.second_document()),
-            message: format!("YAML syntax: {e}"),
+            position,
+            message: format!("YAML syntax: {message}"),
         }])
     })?;
     let mut raw: Vec<(String, String)> = Vec::new();
