@@ -246,7 +246,11 @@ pub fn load_str(text: &str, source_name: &str, env: &dyn Env) -> Result<Config, 
     let mut errors: Vec<ConfigError> = raw
         .into_iter()
         .map(|(path, message)| ConfigError {
-            position: locations.find(&path),
+            // A whole-file error the index cannot place (its parser refused the text that
+            // serde_yaml_ng read) points at the start of the file.
+            position: locations
+                .find(&path)
+                .or_else(|| path.is_empty().then_some((1, 1))),
             path,
             message,
         })
