@@ -172,7 +172,12 @@ pub fn config(data: &[u8]) {
         return;
     };
     assert!(!errors.errors.is_empty(), "a failure without errors");
-    let lines = text.lines().count().max(1);
+    // YAML's line breaks: CR LF, LF, a lone CR, and (YAML 1.1, as libyaml reads it) NEL, LS, PS.
+    let lines = 1 + text
+        .replace("\r\n", "\n")
+        .chars()
+        .filter(|c| matches!(c, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}'))
+        .count();
     for e in &errors.errors {
         assert!(!e.message.is_empty(), "an error without a message: {e:?}");
         assert!(

@@ -114,7 +114,7 @@ pub fn load_str(text: &str, source_name: &str, env: &dyn Env) -> Result<Config, 
     let mut root: Value = serde_yaml_ng::from_str(text).map_err(|e| {
         // serde_yaml_ng gives no position for a file of several documents (nor for a few
         // malformed files it reports as such): point at the second document, or else say what
-        // the index's parser found and where.
+        // the index's parser found and where, or else at the start of the file.
         let (position, message) = match (
             e.location(),
             locations.second_document(),
@@ -123,7 +123,8 @@ pub fn load_str(text: &str, source_name: &str, env: &dyn Env) -> Result<Config, 
             (Some(l), ..) => (Some((l.line(), l.column())), e.to_string()),
             (None, Some(second), _) => (Some(second), e.to_string()),
             (None, None, Some((at, why))) => (Some(at), why.to_owned()),
-            (None, None, None) => (None, e.to_string()),
+            // The parsers disagree about the text: the file as a whole.
+            (None, None, None) => (Some((1, 1)), e.to_string()),
         };
         fail(vec![ConfigError {
             path: String::new(),
