@@ -201,6 +201,40 @@ fn unsupported_top_level_collector_section() {
 }
 
 #[test]
+fn a_document_that_is_not_a_mapping_points_at_its_first_line() {
+    let errors = load("# weir\n\n- receivers\n- service\n").expect_err("a list");
+    assert_eq!(errors.errors[0].position, Some((3, 1)), "{errors}");
+    assert!(
+        errors
+            .to_string()
+            .contains("weir.yaml:3:1: the config must be a mapping")
+    );
+}
+
+#[test]
+fn a_second_document_is_refused_where_it_starts() {
+    let errors = load(&format!("{GOOD}---\n{GOOD}")).expect_err("two documents");
+    assert_eq!(errors.errors.len(), 1, "{errors}");
+    assert_eq!(errors.errors[0].position, Some((13, 1)), "{errors}");
+    assert!(
+        errors.errors[0].message.contains("more than one document"),
+        "{errors}"
+    );
+}
+
+#[test]
+fn a_syntax_error_the_yaml_parser_cannot_place_still_has_a_position() {
+    // serde_yaml_ng calls this "more than one document", without a position.
+    let errors = load(" s: {s: []}\n:").expect_err("malformed");
+    assert_eq!(errors.errors.len(), 1, "{errors}");
+    assert_eq!(errors.errors[0].position, Some((2, 1)), "{errors}");
+    assert!(
+        errors.errors[0].message.starts_with("YAML syntax: "),
+        "{errors}"
+    );
+}
+
+#[test]
 fn undefined_exporter() {
     expect_errors(
         &GOOD.replace("exporters: [debug]", "exporters: [debug, otlp/tempo]"),

@@ -2,7 +2,9 @@
 //! an undefined component) can name its line and column as well as its dotted path.
 //!
 //! The index is built from the parser's events; a document that does not parse yields an empty
-//! index (the syntax error itself is reported by the loader with its own position).
+//! index (the syntax error itself is reported by the loader with its own position). Only the
+//! first document is indexed; where a second one starts, and where this parser found the text
+//! malformed, are kept for the loader's errors.
 
 use std::collections::HashMap;
 
@@ -10,22 +12,46 @@ use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
 
 /// Line and column (both 1-based) of every key and sequence item, by dotted path
-/// (`service.pipelines.traces.exporters[0]`).
+/// (`service.pipelines.traces.exporters[0]`); the line the document's content starts on is
+/// under `""`.
 #[derive(Debug, Default)]
 pub struct Locations {
     by_path: HashMap<String, (usize, usize)>,
+    /// Where a second YAML document starts, when the text holds more than one.
+    second_document: Option<(usize, usize)>,
+    /// Where this parser found the text malformed, and why.
+    syntax_error: Option<((usize, usize), String)>,
 }
 
 impl Locations {
-    /// Indexes `text`.
+    /// Indexes the first document of `text`.
     pub fn index(text: &str) -> Self {
         let mut walker = Walker::default();
-        if Parser::new_from_str(text).load(&mut walker, false).is_err() {
-            return Self::default();
-        }
+        let parsed = Parser::new_from_str(text).load(&mut walker, true);
+        let syntax_error = parsed.as_ref().err().map(|e| {
+            let mark = e.marker();
+            ((mark.line(), mark.col() + 1), e.info().to_owned())
+        });
         Self {
-            by_path: walker.by_path,
+            by_path: if syntax_error.is_none() || walker.documents > 1 {
+                walker.by_path
+            } else {
+                HashMap::new()
+            },
+            second_document: walker.second_document,
+            syntax_error,
         }
+    }
+
+    /// Where the text is malformed and why, as this index's parser (yaml-rust2) sees it: for
+    /// the errors the loader's parser reports without a position.
+    pub fn syntax_error(&self) -> Option<((usize, usize), &str)> {
+        self.syntax_error.as_ref().map(|(p, m)| (*p, m.as_str()))
+    }
+
+    /// Where the second document starts, when `text` holds several (weir reads one).
+    pub fn second_document(&self) -> Option<(usize, usize)> {
+        self.second_document
     }
 
     /// The position of `path`, or of its nearest indexed parent.
@@ -50,6 +76,9 @@ enum Frame {
 struct Walker {
     stack: Vec<Frame>,
     by_path: HashMap<String, (usize, usize)>,
+    /// Documents started so far; only the first is indexed.
+    documents: usize,
+    second_document: Option<(usize, usize)>,
 }
 
 fn join(parent: &str, key: &str) -> String {
@@ -64,7 +93,14 @@ impl Walker {
     /// The path a value starting now would have; records sequence items' positions.
     fn value_path(&mut self, mark: Marker) -> Option<String> {
         match self.stack.last_mut() {
-            None => Some(String::new()),
+            None => {
+                // The document itself, at the start of the line its content starts on: where
+                // whole-file errors ("must be a mapping") point.
+                self.by_path
+                    .entry(String::new())
+                    .or_insert((mark.line(), 1));
+                Some(String::new())
+            }
             Some(Frame::Map { path, key }) => key.take().map(|k| join(path, &k)),
             Some(Frame::Seq { path, index }) => {
                 let p = format!("{path}[{index}]");
@@ -84,6 +120,15 @@ impl Walker {
 
 impl MarkedEventReceiver for Walker {
     fn on_event(&mut self, ev: Event, mark: Marker) {
+        if ev == Event::DocumentStart {
+            self.documents += 1;
+            if self.documents == 2 {
+                self.second_document = Some((mark.line(), mark.col() + 1));
+            }
+        }
+        if self.documents > 1 {
+            return;
+        }
         match ev {
             Event::Scalar(text, ..) if self.expecting_key() => {
                 if let Some(Frame::Map { path, key }) = self.stack.last_mut() {
@@ -130,5 +175,24 @@ mod tests {
         );
         assert_eq!(loc.find("receivers.otlp.protocols.http"), Some((3, 5)));
         assert_eq!(loc.find("nothing"), None);
+    }
+
+    #[test]
+    fn the_root_value_has_a_position() {
+        assert_eq!(
+            Locations::index("\n\n  - a\n  - b\n").find(""),
+            Some((3, 1))
+        );
+        assert_eq!(Locations::index("# note\n5\n").find(""), Some((2, 1)));
+        assert_eq!(Locations::index("a: 1\n").find(""), Some((1, 1)));
+    }
+
+    #[test]
+    fn a_second_document_is_found_and_not_indexed() {
+        let loc = Locations::index("a: 1\n---\nb: 2\n");
+        assert_eq!(loc.second_document(), Some((2, 1)));
+        assert_eq!(loc.find("a"), Some((1, 1)));
+        assert_eq!(loc.find("b"), None);
+        assert_eq!(Locations::index("---\na: 1\n").second_document(), None);
     }
 }

@@ -110,14 +110,28 @@ pub fn load_str(text: &str, source_name: &str, env: &dyn Env) -> Result<Config, 
         source_name: source_name.to_owned(),
         errors,
     };
+    let locations = Locations::index(text);
     let mut root: Value = serde_yaml_ng::from_str(text).map_err(|e| {
+        // serde_yaml_ng gives no position for a file of several documents (nor for a few
+        // malformed files it reports as such): point at the second document, or else say what
+        // the index's parser found and where, or else at the start of the file.
+        let (position, message) = match (
+            e.location(),
+            locations.second_document(),
+            locations.syntax_error(),
+        ) {
+            (Some(l), ..) => (Some((l.line(), l.column())), e.to_string()),
+            (None, Some(second), _) => (Some(second), e.to_string()),
+            (None, None, Some((at, why))) => (Some(at), why.to_owned()),
+            // The parsers disagree about the text: the file as a whole.
+            (None, None, None) => (Some((1, 1)), e.to_string()),
+        };
         fail(vec![ConfigError {
             path: String::new(),
-            position: e.location().map(|l| (l.line(), l.column())),
-            message: format!("YAML syntax: {e}"),
+            position,
+            message: format!("YAML syntax: {message}"),
         }])
     })?;
-    let locations = Locations::index(text);
     let mut raw: Vec<(String, String)> = Vec::new();
     expand::expand_tree(&mut root, "", env, &mut raw);
 
@@ -233,7 +247,11 @@ pub fn load_str(text: &str, source_name: &str, env: &dyn Env) -> Result<Config, 
     let mut errors: Vec<ConfigError> = raw
         .into_iter()
         .map(|(path, message)| ConfigError {
-            position: locations.find(&path),
+            // A whole-file error the index cannot place (its parser refused the text that
+            // serde_yaml_ng read) points at the start of the file.
+            position: locations
+                .find(&path)
+                .or_else(|| path.is_empty().then_some((1, 1))),
             path,
             message,
         })

@@ -384,6 +384,32 @@ where
     Ok((request, len, received.reservation))
 }
 
+/// What the receiver does with a body it has read in full, outside any server: the encoding
+/// from `Content-Type` (415 when unknown), `Content-Encoding` undone within `limit` bytes after
+/// decompression (413 past it, 400 for an unknown or corrupt encoding), then the export request
+/// of `kind` decoded as protobuf or OTLP/JSON (400 when malformed). Never panics, whatever the
+/// bytes; the fuzz targets and their seed replay drive the receiver's decode path through it.
+pub fn decode_body(
+    headers: &HeaderMap,
+    body: bytes::Bytes,
+    limit: usize,
+    kind: SignalKind,
+) -> Result<Signal, BodyError> {
+    let encoding = Encoding::from_headers(headers)?;
+    let raw = decode::decompress(headers, body, limit)?;
+    Ok(match kind {
+        SignalKind::Traces => Signal::Traces(
+            decode::decode::<ExportTraceServiceRequest>(encoding, &raw)?.resource_spans,
+        ),
+        SignalKind::Metrics => Signal::Metrics(
+            decode::decode::<ExportMetricsServiceRequest>(encoding, &raw)?.resource_metrics,
+        ),
+        SignalKind::Logs => {
+            Signal::Logs(decode::decode::<ExportLogsServiceRequest>(encoding, &raw)?.resource_logs)
+        }
+    })
+}
+
 /// Answers a request refused before it reached a pipeline, and logs why.
 fn refuse(
     state: &HttpState,
