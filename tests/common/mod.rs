@@ -15,6 +15,7 @@
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
 pub mod capture;
+pub mod config;
 pub mod fd_limit;
 pub mod http;
 pub mod leak;
