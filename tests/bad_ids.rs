@@ -52,21 +52,6 @@ async fn post(weir: &Weir, path: &str, body: Vec<u8>) -> (u16, Vec<u8>) {
     (status, resp.bytes().await.expect("body").to_vec())
 }
 
-fn span_names(weir: &Weir) -> Vec<String> {
-    weir.records_of("traces")
-        .iter()
-        .flat_map(|r| {
-            r["data"]["resourceSpans"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
-        .flat_map(|rs| rs["scopeSpans"].as_array().cloned().unwrap_or_default())
-        .flat_map(|ss| ss["spans"].as_array().cloned().unwrap_or_default())
-        .map(|s| s["name"].as_str().unwrap_or_default().to_owned())
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_span_with_a_bad_id_is_rejected_and_named_while_its_neighbours_go_on() {
     let weir = Weir::start(DEBUG_CONFIG);
@@ -88,7 +73,7 @@ async fn a_span_with_a_bad_id_is_rejected_and_named_while_its_neighbours_go_on()
     );
     let accounts = ledger::assert_balanced(&weir, &[("traces", "debug")]).await;
     assert_eq!(accounts[0].delivered, 2, "{accounts:?}");
-    assert_eq!(span_names(&weir), ["good-1", "good-2"]);
+    assert_eq!(weir.span_names(), ["good-1", "good-2"]);
     let refused = weir
         .metric("weir_receiver_refused_records_total{signal=\"traces\",receiver=\"otlp\",tenant=\"default\",reason=\"invalid\"}")
         .await;
@@ -116,7 +101,7 @@ async fn a_span_with_a_bad_id_is_rejected_and_named_while_its_neighbours_go_on()
         err.message()
     );
     assert_eq!(
-        span_names(&weir),
+        weir.span_names(),
         ["good-1", "good-2"],
         "nothing more exported"
     );

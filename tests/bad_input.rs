@@ -82,17 +82,8 @@ async fn every_bad_input_gets_its_answer_and_weir_keeps_serving() {
 
     // Spans named "bad" are the malformed ones: refused whole or cut out of a partial success.
     let leaked: Vec<String> = weir
-        .records_of("traces")
-        .iter()
-        .flat_map(|r| {
-            r["data"]["resourceSpans"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
-        .flat_map(|rs| rs["scopeSpans"].as_array().cloned().unwrap_or_default())
-        .flat_map(|ss| ss["spans"].as_array().cloned().unwrap_or_default())
-        .filter_map(|span| span["name"].as_str().map(str::to_owned))
+        .span_names()
+        .into_iter()
         .filter(|name| name.starts_with("bad"))
         .collect();
     assert!(

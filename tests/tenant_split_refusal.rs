@@ -56,22 +56,6 @@ fn backend_span_names(backend: &Capture) -> Vec<String> {
         .collect()
 }
 
-/// The span names the inline `debug` exporter wrote.
-fn debug_span_names(weir: &Weir) -> Vec<String> {
-    weir.records_of("traces")
-        .iter()
-        .flat_map(|r| {
-            r["data"]["resourceSpans"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
-        .flat_map(|rs| rs["scopeSpans"].as_array().cloned().unwrap_or_default())
-        .flat_map(|ss| ss["spans"].as_array().cloned().unwrap_or_default())
-        .map(|s| s["name"].as_str().unwrap_or_default().to_owned())
-        .collect()
-}
-
 /// Waits for the ledger of both exporters to balance at `n` delivered records, and checks that
 /// none of them came from the refused request.
 async fn assert_delivered(weir: &Weir, backend: &Capture, n: u64) {
@@ -80,7 +64,7 @@ async fn assert_delivered(weir: &Weir, backend: &Capture, n: u64) {
     assert!(accounts.iter().all(|a| a.delivered == n), "{accounts:?}");
     for (exporter, names) in [
         ("otlphttp", backend_span_names(backend)),
-        ("debug", debug_span_names(weir)),
+        ("debug", weir.span_names()),
     ] {
         assert_eq!(names.len() as u64, n, "{exporter}: {names:?}");
         assert!(

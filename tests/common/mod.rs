@@ -274,6 +274,22 @@ impl Weir {
             .collect()
     }
 
+    /// The names of the spans the JSON `debug` exporter wrote, in order.
+    pub fn span_names(&self) -> Vec<String> {
+        self.records_of("traces")
+            .iter()
+            .flat_map(|r| {
+                r["data"]["resourceSpans"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .flat_map(|rs| rs["scopeSpans"].as_array().cloned().unwrap_or_default())
+            .flat_map(|ss| ss["spans"].as_array().cloned().unwrap_or_default())
+            .map(|s| s["name"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
     /// weir's process id (0 once it has been stopped).
     pub fn pid(&self) -> u32 {
         self.child.as_ref().map_or(0, Child::id)
