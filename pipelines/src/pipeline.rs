@@ -75,17 +75,13 @@ impl Accepted {
     pub fn total(parts: &[Accepted]) -> Accepted {
         let mut total = Accepted::default();
         for a in parts {
-            total.add(a.rejected, a.message.clone());
+            total.reject(a.rejected, a.message.clone());
         }
         total
     }
 
     /// Adds `rejected` records, and `message` to the joined messages.
     pub fn reject(&mut self, rejected: u64, message: Option<String>) {
-        self.add(rejected, message);
-    }
-
-    fn add(&mut self, rejected: u64, message: Option<String>) {
         self.rejected += rejected;
         if let Some(m) = message {
             self.message = Some(match self.message.take() {
@@ -159,7 +155,7 @@ impl Pipeline {
             match p.processor.process(&mut batch) {
                 Outcome::Pass { rejected, message } => {
                     seen.push(records);
-                    accepted.add(rejected, message);
+                    accepted.reject(rejected, message);
                 }
                 Outcome::Refuse {
                     reason,
