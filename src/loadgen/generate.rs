@@ -167,7 +167,10 @@ pub fn attributes(shape: &Shape, variant: usize, i: usize) -> Vec<KeyValue> {
             6 => kv("server.port", Value::IntValue(8080)),
             7 => kv("network.protocol.version", s("1.1")),
             8 => kv("app.cart.items", Value::IntValue((i % 17) as i64)),
-            9 => kv("app.feature.checkout_v2", Value::BoolValue(i.is_multiple_of(2))),
+            9 => kv(
+                "app.feature.checkout_v2",
+                Value::BoolValue(i.is_multiple_of(2)),
+            ),
             10 => kv("app.region", s("eu-west-1")),
             n => kv(format!("app.extra.{n}"), s(format!("value-{n}-{id}"))),
         });
