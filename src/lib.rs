@@ -7,6 +7,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod logging;
+pub mod memory;
 pub mod receivers;
 pub mod telemetry;
 
