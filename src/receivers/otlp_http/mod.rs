@@ -11,7 +11,7 @@
 //! configured, `read_header_timeout`, `write_timeout`, `idle_timeout`, `max_connections`); the
 //! body is read by [`body`] (`read_timeout` → 408, a short body → 400, `max_inflight_bytes` →
 //! 503) and large bodies are decoded off the request threads. While the process is past its
-//! memory limit ([`crate::memory`]) requests get 503 before their body is read. With
+//! memory limit ([`crate::memory`]) requests get 503 without their body being kept. With
 //! `tls.client_ca_file` a client needs a certificate signed by that CA, and its subject common
 //! name reaches the handlers as a [`PeerSubject`] for the `client_cert` tenant source. A TLS file that cannot be read or used
 //! fails `bind` with an error naming it; a failed handshake ends only that connection.
@@ -290,6 +290,8 @@ where
         // Logged when refusal starts and ends (`crate::memory`), not per request.
         crate::memory::count_refused(&state.shared.metrics, kind.as_str(), &state.shared.id);
         let message = state.shared.memory.message();
+        let deadline = tokio::time::Instant::now() + state.read_timeout;
+        body::discard(body, state.max_body, deadline).await;
         let mut resp = error_response(
             StatusCode::SERVICE_UNAVAILABLE,
             encoding,
