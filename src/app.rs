@@ -30,7 +30,7 @@ use weir_processors::redaction::Redaction;
 use weir_processors::tenant_limit::TenantLimit;
 
 use crate::admin::{self, AdminInfo, PipelineInfo, Readiness};
-use crate::config::batch::BatchPassThrough;
+use crate::config::batch::PassThrough;
 use crate::config::{ComponentId, Config, ExporterConfig, ProcessorConfig, ReceiverConfig};
 use crate::receivers::identity::Identity;
 use crate::receivers::limits::{ConnectionBudget, InflightBytes};
@@ -153,6 +153,11 @@ pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartEr
         })
     };
     let readiness = Readiness::new(metrics.clone());
+    let memory =
+        crate::memory::guard_for(config, &metrics).map_err(|message| StartError::Processor {
+            id: "memory_limiter".into(),
+            message,
+        })?;
     let mut bound: Vec<(String, Bound)> = Vec::new();
     let connections = ConnectionBudget::from_fd_limit();
     for (id, receiver) in &config.receivers {
@@ -173,6 +178,7 @@ pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartEr
             )?),
             inflight: InflightBytes::new(&id.to_string(), cfg.max_inflight_bytes, metrics.clone()),
             connections: connections.clone(),
+            memory: memory.clone(),
         };
         if let Some(grpc) = &cfg.protocols.grpc {
             let b = receivers::otlp_grpc::bind(grpc, shared.clone(), shutdown()).await?;
@@ -200,6 +206,7 @@ pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartEr
             })
             .collect(),
         exporters: exporters.handles.keys().map(ToString::to_string).collect(),
+        memory,
     };
     let (admin_stop, mut admin_rx) = watch::channel(false);
     let admin_bound = admin::bind(
@@ -402,7 +409,7 @@ fn build_processor(
         message: e.to_string(),
     };
     Ok(match cfg {
-        ProcessorConfig::Batch(_) => Arc::new(BatchPassThrough),
+        ProcessorConfig::Batch(_) | ProcessorConfig::MemoryLimiter(_) => Arc::new(PassThrough),
         ProcessorConfig::Redaction(c) => {
             Arc::new(Redaction::new(&name, c, metrics.clone()).map_err(|e| failed(&e))?)
         }

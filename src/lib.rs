@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod loadgen;
 pub mod logging;
+pub mod memory;
 pub mod receivers;
 pub mod signals;
 pub mod sink;

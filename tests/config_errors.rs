@@ -353,3 +353,127 @@ fn the_readme_full_config_examples_load() {
         }
     }
 }
+
+/// `GOOD` with `processors:` holding `defs` (two-space indented lines) and the traces pipeline
+/// naming `traces`, plus a logs pipeline naming `logs`.
+fn with_limiters(defs: &str, traces: &str, logs: &str) -> String {
+    GOOD.replace("exporters:\n", &format!("processors:\n{defs}exporters:\n"))
+        .replace(
+            "      receivers: [otlp]\n      exporters: [debug]\n",
+            &format!(
+                "      receivers: [otlp]\n      processors: [{traces}]\n      exporters: [debug]\n    \
+                 logs:\n      receivers: [otlp]\n      processors: [{logs}]\n      exporters: [debug]\n"
+            ),
+        )
+}
+
+#[test]
+fn memory_limiter_configs_load_and_one_limit_may_be_named_everywhere() {
+    let fixed = "  memory_limiter: { check_interval: 1s, limit_mib: 512, spike_limit_mib: 128 }\n";
+    let cfg = load(&with_limiters(fixed, "memory_limiter", "memory_limiter")).expect("valid");
+    assert_eq!(cfg.service.pipelines.len(), 2);
+    let active = weir::memory::config::active(&cfg).expect("a limit");
+    assert_eq!((active.limit_mib, active.spike_limit_mib), (512, 128));
+    // Another id with the same settings is the same limit; its place in the list is free.
+    let twins = format!(
+        "{fixed}{}",
+        fixed.replace("memory_limiter:", "memory_limiter/b:")
+    );
+    load(&with_limiters(&twins, "memory_limiter", "memory_limiter/b")).expect("same settings");
+    let pct = "  memory_limiter: { check_interval: 100ms, limit_percentage: 80, spike_limit_percentage: 20 }\n  batch: {}\n";
+    load(&with_limiters(
+        pct,
+        "batch, memory_limiter",
+        "memory_limiter",
+    ))
+    .expect("not first");
+    // Without one in a pipeline there is no limit.
+    let cfg = load(&with_limiters(fixed, "", "")).expect("defined, unused");
+    assert!(weir::memory::config::active(&cfg).is_none());
+}
+
+#[test]
+fn two_different_memory_limits_are_refused_where_the_second_is_named() {
+    let defs = "  memory_limiter/a: { check_interval: 1s, limit_mib: 512 }\n  \
+                memory_limiter/b: { check_interval: 1s, limit_mib: 256 }\n";
+    expect_errors(
+        &with_limiters(defs, "memory_limiter/a", "memory_limiter/b"),
+        &[(
+            "service.pipelines.logs.processors[0]",
+            19,
+            "memory_limiter/b sets another memory limit than memory_limiter/a",
+        )],
+    );
+}
+
+#[test]
+fn memory_limiter_semantic_errors_name_their_keys() {
+    let bad = |settings: &str| {
+        with_limiters(
+            &format!("  memory_limiter:\n{settings}"),
+            "memory_limiter",
+            "",
+        )
+    };
+    let p = "processors.memory_limiter";
+    // Line 7 is `memory_limiter:`; its settings start on line 8. A missing key points at it.
+    expect_errors(
+        &bad("    limit_mib: 100\n"),
+        &[(&format!("{p}.check_interval"), 7, "must be more than 0s")],
+    );
+    expect_errors(
+        &bad("    check_interval: 0s\n    limit_mib: 100\n"),
+        &[(&format!("{p}.check_interval"), 8, "must be more than 0s")],
+    );
+    expect_errors(
+        &bad("    check_interval: 1s\n"),
+        &[(
+            &format!("{p}.limit_mib"),
+            7,
+            "set limit_mib or limit_percentage",
+        )],
+    );
+    expect_errors(
+        &bad("    check_interval: 1s\n    limit_mib: 100\n    spike_limit_mib: 100\n"),
+        &[(
+            &format!("{p}.spike_limit_mib"),
+            10,
+            "smaller than limit_mib",
+        )],
+    );
+    expect_errors(
+        &bad(
+            "    check_interval: 1s\n    limit_percentage: 120\n    spike_limit_percentage: 101\n",
+        ),
+        &[
+            (&format!("{p}.limit_percentage"), 9, "at most 100"),
+            (&format!("{p}.spike_limit_percentage"), 10, "at most 100"),
+        ],
+    );
+    expect_errors(
+        &bad("    check_interval: 1s\n    limit_percentage: 50\n    spike_limit_percentage: 60\n"),
+        &[(
+            &format!("{p}.spike_limit_percentage"),
+            10,
+            "smaller than limit_percentage",
+        )],
+    );
+    expect_errors(
+        &bad("    check_interval: 1s\n    limit_mib: -5\n"),
+        &[(&format!("{p}.limit_mib"), 9, "invalid value")],
+    );
+    expect_errors(
+        &bad(
+            "    check_interval: 1s\n    limit_mib: 100\n    min_gc_interval_when_soft_limited: 10s\n",
+        ),
+        &[(
+            &format!("{p}.min_gc_interval_when_soft_limited"),
+            10,
+            "not supported by weir: min_gc_interval_when_soft_limited",
+        )],
+    );
+    expect_errors(
+        &bad("    check_interval: 1s\n    limit_mib: 100\n    limt_mib: 1\n"),
+        &[(&format!("{p}.limt_mib"), 10, "unknown field `limt_mib`")],
+    );
+}

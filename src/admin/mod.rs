@@ -109,6 +109,8 @@ pub struct AdminInfo {
     pub pipelines: Vec<PipelineInfo>,
     /// Exporter ids in use.
     pub exporters: Vec<String>,
+    /// The process-wide memory limit, shown by `/health` (readiness ignores it).
+    pub memory: crate::memory::MemoryGuard,
 }
 
 /// Shared by the admin handlers.

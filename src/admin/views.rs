@@ -182,6 +182,20 @@ fn rfc3339(t: SystemTime) -> Value {
     json!(secs)
 }
 
+/// The `memory` check: the `memory_limiter`'s figures, `limited` while receivers refuse.
+fn memory_check(memory: Option<crate::memory::MemoryStatus>) -> Value {
+    match memory {
+        None => json!({ "status": "healthy", "limit": null }),
+        Some(m) => json!({
+            "status": if m.refusing { "limited" } else { "healthy" },
+            "usage_bytes": m.usage_bytes,
+            "limit_bytes": m.limit_bytes,
+            "soft_limit_bytes": m.soft_limit_bytes,
+            "refusing": m.refusing,
+        }),
+    }
+}
+
 /// `/health`: overall status and each subsystem's.
 pub fn health_json(state: &AdminState) -> (bool, Value) {
     let snapshot = totals(&state.metrics.snapshot());
@@ -229,7 +243,9 @@ pub fn health_json(state: &AdminState) -> (bool, Value) {
         .iter()
         .map(|(name, addr)| json!({ "listener": name, "address": addr.to_string(), "status": "listening" }))
         .collect();
-    let status = match (not_ready, degraded) {
+    let memory = state.info.memory.status();
+    let limited = memory.is_some_and(|m| m.refusing);
+    let status = match (not_ready, degraded || limited) {
         (Some(_), _) => "unhealthy",
         (None, true) => "degraded",
         (None, false) => "healthy",
@@ -245,6 +261,7 @@ pub fn health_json(state: &AdminState) -> (bool, Value) {
             "receivers": { "status": if not_ready.is_some() { "stopping" } else { "healthy" }, "listeners": receivers },
             "pipelines": { "status": "healthy", "pipelines": state.info.pipelines },
             "exporters": { "status": if degraded { "degraded" } else { "healthy" }, "exporters": exporters },
+            "memory": memory_check(memory),
         },
     });
     (not_ready.is_none(), body)

@@ -31,10 +31,11 @@ fn default_timeout() -> Duration {
     Duration::from_millis(200)
 }
 
-/// The pass-through `batch` processor.
-pub struct BatchPassThrough;
+/// A processor whose work is done elsewhere, passing batches on unchanged: `batch` (done in the
+/// exporters' queues) and `memory_limiter` (done at the receivers, see `crate::memory`).
+pub struct PassThrough;
 
-impl Processor for BatchPassThrough {
+impl Processor for PassThrough {
     fn process(&self, _batch: &mut Batch) -> Outcome {
         Outcome::pass()
     }

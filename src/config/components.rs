@@ -18,6 +18,7 @@ use weir_processors::enrich::EnrichConfig;
 use weir_processors::redaction::RedactionConfig;
 use weir_processors::tenant_limit::TenantLimitConfig;
 
+use crate::memory::MemoryLimiterConfig;
 use crate::receivers::config::OtlpReceiverConfig;
 
 use super::batch::BatchConfig;
@@ -74,6 +75,11 @@ pub const PROCESSORS: &[Kind] = &[
         name: "tenant_limit",
         signals: ALL_SIGNALS,
         unsupported: weir_processors::tenant_limit::UNSUPPORTED_COLLECTOR_KEYS,
+    },
+    Kind {
+        name: "memory_limiter",
+        signals: ALL_SIGNALS,
+        unsupported: crate::memory::config::UNSUPPORTED_COLLECTOR_KEYS,
     },
 ];
 
@@ -134,6 +140,9 @@ pub enum ProcessorConfig {
     Enrich(Box<EnrichConfig>),
     /// `tenant_limit`: per-tenant rate limits.
     TenantLimit(Box<TenantLimitConfig>),
+    /// `memory_limiter`: the process-wide memory limit the receivers apply (see
+    /// [`crate::memory`]).
+    MemoryLimiter(MemoryLimiterConfig),
 }
 
 /// An exporter's config, by kind.
@@ -196,6 +205,10 @@ impl ProcessorConfig {
             "tenant_limit" => {
                 let c: TenantLimitConfig = one(typed(value))?;
                 checked(c.problems(), ProcessorConfig::TenantLimit(Box::new(c)))
+            }
+            "memory_limiter" => {
+                let c: MemoryLimiterConfig = one(typed(value))?;
+                checked(c.problems(), ProcessorConfig::MemoryLimiter(c))
             }
             other => Err(vec![(
                 String::new(),

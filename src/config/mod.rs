@@ -199,6 +199,10 @@ pub fn load_str(text: &str, source_name: &str, env: &dyn Env) -> Result<Config, 
         exporters: e_ids.iter().collect(),
     };
     let service = service::parse(service_v, &kinds, &mut raw);
+    raw.extend(crate::memory::config::conflicts(
+        &processors,
+        &service.pipelines,
+    ));
     if let Some(t) = &service.telemetry.traces {
         for (id, ReceiverConfig::Otlp(r)) in &receivers {
             let own = [

@@ -49,6 +49,8 @@ pub struct ReceiverShared {
     pub inflight: InflightBytes,
     /// Client connections, shared by every OTLP listener of the process.
     pub connections: ConnectionBudget,
+    /// The process-wide memory limit, checked before a body is read.
+    pub memory: crate::memory::MemoryGuard,
 }
 
 /// A listener that is bound and ready to serve.

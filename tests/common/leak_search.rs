@@ -88,9 +88,17 @@ pub struct MetadataSink {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
+/// The largest message a [`MetadataSink`] takes (tonic's default is 4 MiB).
+const SINK_MAX_MESSAGE: usize = 64 << 20;
+
 impl MetadataSink {
     pub fn start() -> MetadataSink {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind metadata sink");
+        Self::start_on("127.0.0.1:0")
+    }
+
+    /// A sink listening on `addr` (a backend that comes up where an exporter already points).
+    pub fn start_on(addr: &str) -> MetadataSink {
+        let listener = std::net::TcpListener::bind(addr).expect("bind metadata sink");
         listener.set_nonblocking(true).expect("non-blocking");
         let addr = listener.local_addr().expect("metadata sink address");
         let seen: Seen = Arc::default();
@@ -104,12 +112,23 @@ impl MetadataSink {
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
                 let gzip = CompressionEncoding::Gzip;
+                let max = SINK_MAX_MESSAGE;
                 tonic::transport::Server::builder()
-                    .add_service(TraceServiceServer::new(recorder.clone()).accept_compressed(gzip))
                     .add_service(
-                        MetricsServiceServer::new(recorder.clone()).accept_compressed(gzip),
+                        TraceServiceServer::new(recorder.clone())
+                            .accept_compressed(gzip)
+                            .max_decoding_message_size(max),
                     )
-                    .add_service(LogsServiceServer::new(recorder).accept_compressed(gzip))
+                    .add_service(
+                        MetricsServiceServer::new(recorder.clone())
+                            .accept_compressed(gzip)
+                            .max_decoding_message_size(max),
+                    )
+                    .add_service(
+                        LogsServiceServer::new(recorder)
+                            .accept_compressed(gzip)
+                            .max_decoding_message_size(max),
+                    )
                     .serve_with_incoming_shutdown(
                         tokio_stream::wrappers::TcpListenerStream::new(listener),
                         async {

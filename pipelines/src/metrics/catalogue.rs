@@ -18,6 +18,14 @@ pub const RECEIVER_REFUSED_RECORDS: MetricDef = MetricDef {
     labels: &["signal", "receiver", "tenant", "reason"],
     kind: Counter,
 };
+/// Requests a receiver refused before reading their body (so their records are unknown), by
+/// reason.
+pub const RECEIVER_REFUSED_REQUESTS: MetricDef = MetricDef {
+    name: "weir_receiver_refused_requests_total",
+    help: "Requests a receiver refused before reading their body (their records unknown), by reason (memory_limited).",
+    labels: &["signal", "receiver", "reason"],
+    kind: Counter,
+};
 /// Bytes (after decompression) of accepted requests.
 pub const RECEIVER_ACCEPTED_BYTES: MetricDef = MetricDef {
     name: "weir_receiver_accepted_bytes_total",
@@ -135,6 +143,21 @@ pub const RECEIVER_INFLIGHT_BYTES: MetricDef = MetricDef {
     kind: Gauge,
 };
 
+/// weir's resident memory at the last check of its `memory_limiter`.
+pub const MEMORY_USAGE_BYTES: MetricDef = MetricDef {
+    name: "weir_memory_usage_bytes",
+    help: "weir's resident memory (RSS) at the memory_limiter's last check, in bytes.",
+    labels: &[],
+    kind: Gauge,
+};
+/// The hard limit of the `memory_limiter`.
+pub const MEMORY_LIMIT_BYTES: MetricDef = MetricDef {
+    name: "weir_memory_limit_bytes",
+    help: "The memory_limiter's limit in bytes; receivers refuse requests from limit - spike on.",
+    labels: &[],
+    kind: Gauge,
+};
+
 /// HTTP requests weir answered, by route and status (OTLP/HTTP and admin).
 pub const HTTP_REQUESTS: MetricDef = MetricDef {
     name: "weir_http_requests_total",
@@ -190,6 +213,7 @@ pub const READY: MetricDef = MetricDef {
 pub const ALL: &[MetricDef] = &[
     RECEIVER_ACCEPTED_RECORDS,
     RECEIVER_REFUSED_RECORDS,
+    RECEIVER_REFUSED_REQUESTS,
     RECEIVER_ACCEPTED_BYTES,
     EXPORTER_SENT_RECORDS,
     EXPORTER_FAILED_RECORDS,
@@ -206,6 +230,8 @@ pub const ALL: &[MetricDef] = &[
     OPEN_CONNECTIONS,
     RECEIVER_TIMEOUTS,
     RECEIVER_INFLIGHT_BYTES,
+    MEMORY_USAGE_BYTES,
+    MEMORY_LIMIT_BYTES,
     HTTP_REQUESTS,
     HTTP_REQUEST_DURATION,
     HTTP_CORS_REFUSED,

@@ -7,8 +7,9 @@
 //! so redaction, enrichment, limits and the exporters (Sentry's included) apply.
 //!
 //! In order, a request is refused with: 403 when it has an `Origin` that `cors.allowed_origins`
-//! does not allow (all, when `cors` is off); 404 when the receiver feeds no logs pipeline;
-//! 401/403/400 when its tenant cannot be found ([`FrontendLog::tenant`]); 429 with `Retry-After`
+//! does not allow (all, when `cors` is off); 404 when the receiver feeds no logs pipeline; 503
+//! with `Retry-After: 1` while the process is past its memory limit ([`crate::memory`], counted
+//! in `weir_receiver_refused_requests_total{reason="memory_limited"}`); 401/403/400 when its tenant cannot be found ([`FrontendLog::tenant`]); 429 with `Retry-After`
 //! past `per_ip_per_minute` for its client IP ([`client`]); 415 for another content type or a
 //! `Content-Encoding`; 413 past `max_bytes`; 400 naming the problem for a malformed body; then
 //! whatever the pipeline answers (429/503 with `Retry-After`). Success is 202 with
@@ -156,6 +157,19 @@ pub async fn handle(
     if !intake.shared.router.accepts(SignalKind::Logs) {
         let message = format!("receiver {} has no logs pipeline", intake.shared.id);
         return fail(StatusCode::NOT_FOUND, &message, None);
+    }
+    if intake.shared.memory.refusing() {
+        // Logged when refusal starts and ends (`crate::memory`), not per request.
+        let shared = &intake.shared;
+        crate::memory::count_refused(&shared.metrics, SignalKind::Logs.as_str(), &shared.id);
+        let message = shared.memory.message();
+        let retry = Some(crate::memory::RETRY_AFTER);
+        return answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &request_id,
+            Some(&message),
+            retry,
+        );
     }
     let subject = subject.as_ref().map(|Extension(p)| &*p.0);
     let resolved = match intake.tenant(&headers, subject) {

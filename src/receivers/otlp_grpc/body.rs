@@ -4,6 +4,9 @@
 //! - The body must arrive within `read_timeout` of the call's headers: past it the call gets
 //!   DEADLINE_EXCEEDED (counted in `weir_receiver_timeouts_total{phase="body"}`), so a client
 //!   trickling its message cannot hold a stream and its buffer indefinitely.
+//! - While the process is past its memory limit ([`crate::memory`]) the call gets UNAVAILABLE
+//!   with `google.rpc.RetryInfo` before any of its body is read, counted in
+//!   `weir_receiver_refused_requests_total{reason="memory_limited"}`.
 //! - Its bytes count against the receiver's `max_inflight_bytes` as they arrive, until the call
 //!   is answered; without room the call gets UNAVAILABLE with `google.rpc.RetryInfo`.
 //! - A body longer than one message of `max_recv_msg_size_mib` (plus its 5-byte prefix) gets
@@ -54,6 +57,10 @@ pub struct BodyLimitLayer {
     pub metrics: Metrics,
     /// The listener name in the metric.
     pub listener: &'static str,
+    /// The receiver's id, for the refusal counter.
+    pub receiver: std::sync::Arc<str>,
+    /// The process-wide memory limit.
+    pub memory: crate::memory::MemoryGuard,
 }
 
 impl<S> Layer<S> for BodyLimitLayer {
@@ -100,6 +107,9 @@ where
             let (parts, body) = request.into_parts();
             if !is_grpc(&parts.headers) {
                 return Ok(not_grpc());
+            }
+            if limits.memory.refusing() {
+                return Ok(memory_limited(&limits, parts.uri.path()).into_http());
             }
             let (bytes, held) = match read(body, &limits).await {
                 Ok(read) => read,
@@ -178,6 +188,31 @@ where
     Ok((buf.freeze(), held))
 }
 
+/// The answer to a call that arrives while the process is past its memory limit, counted by the
+/// call's signal (from its path). Logged when refusal starts and ends, not per call.
+fn memory_limited(limits: &BodyLimitLayer, path: &str) -> Status {
+    let signal = signal_of(path);
+    crate::memory::count_refused(&limits.metrics, signal, &limits.receiver);
+    Status::with_error_details(
+        tonic::Code::Unavailable,
+        limits.memory.message(),
+        ErrorDetails::with_retry_info(Some(crate::memory::RETRY_AFTER)),
+    )
+}
+
+/// The OTLP signal of a gRPC method path, `unknown` for another service.
+fn signal_of(path: &str) -> &'static str {
+    const SERVICES: [(&str, &str); 3] = [
+        ("/opentelemetry.proto.collector.trace.v1.", "traces"),
+        ("/opentelemetry.proto.collector.metrics.v1.", "metrics"),
+        ("/opentelemetry.proto.collector.logs.v1.", "logs"),
+    ];
+    SERVICES
+        .iter()
+        .find(|(prefix, _)| path.starts_with(prefix))
+        .map_or("unknown", |(_, signal)| signal)
+}
+
 /// Whether the request's content type is gRPC's (`application/grpc`, `application/grpc+proto`,
 /// ...).
 fn is_grpc(headers: &http::HeaderMap) -> bool {
@@ -222,7 +257,18 @@ fn after_first_message(body: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::{after_first_message, is_grpc, not_grpc};
+    use super::{after_first_message, is_grpc, not_grpc, signal_of};
+
+    #[test]
+    fn method_paths_name_their_signal() {
+        let path = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
+        assert_eq!(signal_of(path), "logs");
+        let path = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+        assert_eq!(signal_of(path), "traces");
+        let path = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+        assert_eq!(signal_of(path), "metrics");
+        assert_eq!(signal_of("/grpc.health.v1.Health/Check"), "unknown");
+    }
 
     #[test]
     fn grpc_content_types_are_told_apart() {

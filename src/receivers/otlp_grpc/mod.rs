@@ -155,6 +155,8 @@ pub async fn bind(
         max_message: limit,
         metrics: shared.metrics.clone(),
         listener: LISTENER,
+        receiver: shared.id.clone(),
+        memory: shared.memory.clone(),
     };
     let call_metrics = call_metrics::CallMetricsLayer::new(shared.metrics.clone());
     let otlp = Arc::new(OtlpGrpc { shared });

@@ -9,6 +9,9 @@
 //!   `weir_receiver_timeouts_total{phase="body"}`);
 //! - 400 "body ended after N of M bytes" when the client aborts or sends less than it declared.
 //!
+//! [`discard`] reads a refused request's body without keeping it, so that an HTTP/1.1 client
+//! still writing it gets the answer instead of a reset connection.
+//!
 //! [`decode_off_thread`] inflates and decodes bodies of [`OFFLOAD_THRESHOLD`] bytes or more on
 //! the blocking pool, at most one per core at a time, so a burst of large (or bomb-like) bodies
 //! cannot stall the runtime threads that serve everyone else.
@@ -100,6 +103,22 @@ pub async fn read(
         bytes: buf.freeze(),
         reservation,
     })
+}
+
+/// Reads `body` to its end and drops every frame as it comes (no buffer grows), for at most
+/// `max` bytes and until `deadline`; a body longer or slower than that is left unread (the
+/// connection then closes after the answer). Answering while the client is still sending makes
+/// an HTTP/1.1 server close the connection with unread data, which resets it: most clients then
+/// see the reset, not the answer.
+pub async fn discard(body: axum::body::Body, max: usize, deadline: Instant) {
+    let mut body = body;
+    let mut seen = 0usize;
+    while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(deadline, body.frame()).await {
+        seen = seen.saturating_add(frame.data_ref().map_or(0, |d| d.len()));
+        if seen > max {
+            return;
+        }
+    }
 }
 
 fn busy(inflight: &InflightBytes) -> BodyError {

@@ -10,9 +10,10 @@
 //! The router is served by the receivers' accept loop ([`conn`]: HTTP/1.1 and h2, TLS when
 //! configured, `read_header_timeout`, `write_timeout`, `idle_timeout`, `max_connections`); the
 //! body is read by [`body`] (`read_timeout` → 408, a short body → 400, `max_inflight_bytes` →
-//! 503) and large bodies are decoded off the request threads. With `tls.client_ca_file` a client
-//! needs a certificate signed by that CA, and its subject common name reaches the handlers as a
-//! [`PeerSubject`] for the `client_cert` tenant source. A TLS file that cannot be read or used
+//! 503) and large bodies are decoded off the request threads. While the process is past its
+//! memory limit ([`crate::memory`]) requests get 503 without their body being kept. With
+//! `tls.client_ca_file` a client needs a certificate signed by that CA, and its subject common
+//! name reaches the handlers as a [`PeerSubject`] for the `client_cert` tenant source. A TLS file that cannot be read or used
 //! fails `bind` with an error naming it; a failed handshake ends only that connection.
 //!
 //! With `cors`, web pages of the allowed origins may send ([`super::cors`]); with
@@ -285,6 +286,21 @@ where
             );
         }
     };
+    if state.shared.memory.refusing() {
+        // Logged when refusal starts and ends (`crate::memory`), not per request.
+        crate::memory::count_refused(&state.shared.metrics, kind.as_str(), &state.shared.id);
+        let message = state.shared.memory.message();
+        let deadline = tokio::time::Instant::now() + state.read_timeout;
+        body::discard(body, state.max_body, deadline).await;
+        let mut resp = error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            encoding,
+            &request_id,
+            &message,
+        );
+        set_retry_after(&mut resp, Some(crate::memory::RETRY_AFTER));
+        return resp;
+    }
     // The verified client certificate's subject CN (mutual TLS only).
     let peer = peer.as_ref().map(|Extension(p)| &*p.0);
     let ctx = context::request_context(

@@ -58,6 +58,7 @@ async fn start_on(
         )),
         inflight: crate::receivers::limits::InflightBytes::new("otlp", inflight, metrics.clone()),
         connections: crate::receivers::limits::ConnectionBudget::new(connections),
+        memory: crate::memory::MemoryGuard::unlimited(),
     };
     let bound = bind(cfg, shared, Box::pin(futures::future::pending()))
         .await

@@ -69,6 +69,7 @@ pub fn shared_with(
         )),
         inflight: InflightBytes::new("otlp", inflight, metrics.clone()),
         connections: ConnectionBudget::new(connections),
+        memory: crate::memory::MemoryGuard::unlimited(),
     };
     (collector, shared)
 }
