@@ -32,7 +32,7 @@ async fn queued_bytes_stay_within_max_bytes_while_the_backend_is_down() {
     let weir = Weir::start(&format!(
         "{OTLP_RECEIVER}exporters:\n  otlphttp:\n    endpoint: {}\n    compression: none\n    \
          retry_on_failure: {{ initial_interval: 1h, max_interval: 1h, max_elapsed_time: 0s }}\n    \
-         sending_queue: {{ num_consumers: 1, max_bytes: 33554432 }}\nservice:\n  \
+         sending_queue: {{ num_consumers: 1, max_bytes: 33554432, overflow_wait: 0s }}\nservice:\n  \
          admin: {{ endpoint: 127.0.0.1:0 }}\n  drain_timeout: 1s\n  pipelines:\n    \
          logs: {{ receivers: [otlp], exporters: [otlphttp] }}\n",
         down.base()

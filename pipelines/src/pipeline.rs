@@ -19,7 +19,7 @@ use std::time::Duration;
 use futures::future::join_all;
 use tracing::Instrument;
 
-use crate::queue::{Admission, QueuedExporter, Reservation};
+use crate::queue::{Admission, QueuedExporter, Reservation, ReserveError};
 use crate::{
     Batch, Bundle, ExportError, Exporter, Outcome, Processor, Refusal, RefusalKind, RequestContext,
     SignalKind,
@@ -199,7 +199,8 @@ impl Pipeline {
                 Ok(Admission::Reserved(r)) => prepared.reservations.push(r),
                 Ok(Admission::Dropped) => prepared.overflowed.push(Arc::clone(q)),
                 Err(err) => {
-                    tracing::warn!(pipeline = %self.id, exporter = %e.id, error = %err, "refusing: exporter cannot take more");
+                    // The receiver logs the refusal with the request's id.
+                    tracing::debug!(pipeline = %self.id, exporter = %e.id, error = %err, "refusing: exporter cannot take more");
                     return Err(unavailable(
                         &e.id,
                         &err.to_string(),
@@ -209,6 +210,26 @@ impl Pipeline {
             }
         }
         Ok(prepared)
+    }
+
+    /// Waits, from `since`, until every queued exporter could take one more batch (each up
+    /// to its `overflow_wait`); refused with the retryable answer of a full queue otherwise.
+    /// Called before a request's body is read, so a full queue costs the client time, not
+    /// weir memory or decoding.
+    pub async fn wait_for_room(&self, since: tokio::time::Instant) -> Result<(), SubmitError> {
+        for e in &self.exporters {
+            if let ExporterHandle::Queued(q) = &e.handle
+                && !q.wait_for_room(since).await
+            {
+                tracing::debug!(pipeline = %self.id, exporter = %e.id, "no room in the queue");
+                return Err(unavailable(
+                    &e.id,
+                    &ReserveError::Full.to_string(),
+                    Some(QUEUE_FULL_RETRY_AFTER),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Gives back to the first `seen.len()` processors, last first, what passing a batch of
@@ -327,6 +348,15 @@ impl Router {
     /// True when some pipeline takes `signal`.
     pub fn accepts(&self, signal: SignalKind) -> bool {
         self.by_signal.get(&signal).is_some_and(|v| !v.is_empty())
+    }
+
+    /// Waits until every pipeline of `signal` has room in its queues ([`Pipeline::wait_for_room`]).
+    pub async fn wait_for_room(&self, signal: SignalKind) -> Result<(), SubmitError> {
+        let since = tokio::time::Instant::now();
+        for p in self.by_signal.get(&signal).into_iter().flatten() {
+            p.wait_for_room(since).await?;
+        }
+        Ok(())
     }
 
     /// Hands `batch` to every pipeline of its signal. With several pipelines each gets its own

@@ -1,5 +1,6 @@
 //! The path both transports share once a request is decoded: split it per tenant, check its
-//! ids ([`ids`]), submit to the router, count the outcome in weir's metrics, log refusals.
+//! ids ([`ids`]), submit to the router, count the outcome in weir's metrics, log refusals (retryable ones at most once per
+//! [`super::room::LOG_INTERVAL`]).
 //!
 //! Failure is a [`SubmitError`] handed back to the transport, which maps it to a status; a
 //! request whose every span has a malformed id is refused as invalid (400 / INVALID_ARGUMENT).
@@ -10,7 +11,11 @@ use weir_pipeline::pipeline::{Accepted, SubmitError};
 use weir_pipeline::{Batch, Refusal, RefusalKind, RequestContext, Signal, SignalKind, TenantId};
 
 use super::identity::Resolved;
+use super::throttle::Throttle;
 use super::{ReceiverShared, ids};
+
+/// Retryable refusals are logged at most this often (each is counted in the metrics).
+static RETRYABLE_LOG: Throttle = Throttle::new(super::room::LOG_INTERVAL);
 
 /// One tenant's part of a request: who, records after the id check, bytes, spans the id check
 /// removed.
@@ -156,14 +161,24 @@ pub async fn ingest(
         Accepted::total(&parts)
     });
     if let Err(err) = &result {
-        tracing::warn!(
-            request_id = %request_id,
-            receiver = %shared.id,
-            signal = %kind,
-            records,
-            reason = %err.reason,
-            "request refused"
-        );
+        // A retryable refusal (a full queue, a rate limit) comes in floods: one line per
+        // interval, with how many were held back; the metrics count every one.
+        let held_back = if err.reason.kind.is_retryable() {
+            RETRYABLE_LOG.allow()
+        } else {
+            Some(0)
+        };
+        if let Some(held_back) = held_back {
+            tracing::warn!(
+                request_id = %request_id,
+                receiver = %shared.id,
+                signal = %kind,
+                records,
+                reason = %err.reason,
+                refused_since_last_line = held_back,
+                "request refused"
+            );
+        }
     }
     result
 }

@@ -20,9 +20,11 @@ pub mod ingest;
 pub mod limits;
 pub mod otlp_grpc;
 pub mod otlp_http;
+pub mod room;
 mod stall;
 pub mod status;
 pub mod tenant;
+pub mod throttle;
 pub mod tls;
 
 use std::net::SocketAddr;

@@ -22,7 +22,7 @@ pub const RECEIVER_REFUSED_RECORDS: MetricDef = MetricDef {
 /// reason.
 pub const RECEIVER_REFUSED_REQUESTS: MetricDef = MetricDef {
     name: "weir_receiver_refused_requests_total",
-    help: "Requests a receiver refused before reading their body (their records unknown), by reason (memory_limited).",
+    help: "Requests a receiver refused before reading their body (their records unknown), by reason (memory_limited, queue_full).",
     labels: &["signal", "receiver", "reason"],
     kind: Counter,
 };

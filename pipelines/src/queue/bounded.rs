@@ -204,20 +204,56 @@ impl Queue {
     }
 
     /// Room for `size` for `tenant`, waiting for it when the queue (or the tenant's share) is
-    /// full.
-    pub async fn reserve_blocking(
+    /// full; until `deadline` when one is given, then the last answer stands.
+    pub async fn reserve_waiting(
         &self,
         tenant: &TenantId,
         size: u64,
         bytes: u64,
+        deadline: Option<Instant>,
     ) -> Result<Reservation, ReserveError> {
         loop {
             let notified = self.inner.space.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             match self.try_reserve_for(tenant, size, bytes) {
-                Err(ReserveError::Full | ReserveError::TenantFull) => notified.await,
+                Err(e @ (ReserveError::Full | ReserveError::TenantFull)) => match deadline {
+                    None => notified.await,
+                    Some(at) if Instant::now() >= at => return Err(e),
+                    Some(at) => {
+                        tokio::select! {
+                            _ = notified => {}
+                            _ = tokio::time::sleep_until(at) => {}
+                        }
+                    }
+                },
                 other => return other,
+            }
+        }
+    }
+
+    /// True when the queue could take one more batch now: it is below its capacity and its
+    /// byte bound (or it is closed, which a reservation reports on its own).
+    pub fn has_room(&self) -> bool {
+        let s = self.inner.state.lock();
+        s.closed || s.used == 0 || (s.used < self.inner.capacity && s.bytes < self.inner.max_bytes)
+    }
+
+    /// Waits until [`Queue::has_room`] or `deadline`; says whether there is room.
+    pub async fn wait_for_room(&self, deadline: Instant) -> bool {
+        loop {
+            let notified = self.inner.space.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.has_room() {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::select! {
+                _ = notified => {}
+                _ = tokio::time::sleep_until(deadline) => {}
             }
         }
     }

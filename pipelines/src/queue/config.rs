@@ -15,6 +15,9 @@ pub const UNSUPPORTED_QUEUE_KEYS: &[&str] =
 /// Default `sending_queue.max_bytes`: 32 MiB.
 pub const DEFAULT_MAX_BYTES: u64 = 32 << 20;
 
+/// Default `sending_queue.overflow_wait`: 2 s.
+pub const DEFAULT_OVERFLOW_WAIT: Duration = Duration::from_secs(2);
+
 /// What `queue_size` and the batch sizes count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -49,6 +52,13 @@ pub struct QueueConfig {
     pub max_bytes: u64,
     /// Wait for room instead of refusing when the queue is full.
     pub block_on_overflow: bool,
+    /// weir's own key: when the queue is full, how long a request may wait for room before it
+    /// gets the retryable answer. The receiver waits before reading the request's body, so
+    /// waiting holds no data in memory and slows clients down instead of refusing them while
+    /// the backend keeps up. `0s` refuses at once, as the Collector does. Default 2s. (With
+    /// `block_on_overflow` a request waits as long as it takes.)
+    #[serde(with = "humantime_serde")]
+    pub overflow_wait: Duration,
     /// weir's own key: when full, accept the request but drop it for this exporter, counted in
     /// `weir_records_dropped_total{reason="queue_full"}`, so other exporters still get it.
     pub drop_on_overflow: bool,
@@ -70,6 +80,7 @@ impl Default for QueueConfig {
             sizer: Sizer::Requests,
             max_bytes: DEFAULT_MAX_BYTES,
             block_on_overflow: false,
+            overflow_wait: DEFAULT_OVERFLOW_WAIT,
             drop_on_overflow: false,
             batch: None,
             max_tenant_share: 1.0,

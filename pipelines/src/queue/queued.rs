@@ -33,6 +33,7 @@ pub struct QueuedExporter {
     queue: Queue,
     block_on_overflow: bool,
     drop_on_overflow: bool,
+    overflow_wait: Duration,
     metrics: Metrics,
     stop: watch::Sender<bool>,
     consumers: Mutex<Option<JoinSet<()>>>,
@@ -92,6 +93,7 @@ impl QueuedExporter {
             queue,
             block_on_overflow: cfg.block_on_overflow,
             drop_on_overflow: cfg.drop_on_overflow,
+            overflow_wait: cfg.overflow_wait,
             metrics,
             stop,
             consumers: Mutex::new(Some(consumers)),
@@ -103,17 +105,19 @@ impl QueuedExporter {
         &self.id
     }
 
-    /// Asks for room for `batch`: waits when `block_on_overflow`, drops (counted) when
-    /// `drop_on_overflow`, otherwise fails with [`ReserveError`].
+    /// Asks for room for `batch`: waits as long as it takes when `block_on_overflow`, up to
+    /// `overflow_wait` otherwise; then drops (counted) when `drop_on_overflow`, or fails with
+    /// [`ReserveError`].
     pub async fn reserve(&self, batch: &Batch) -> Result<Admission, ReserveError> {
         let size = self.queue.size_of(batch);
         let bytes = Queue::bytes_of(batch);
         let tenant = &batch.ctx.tenant;
-        let r = if self.block_on_overflow {
-            self.queue.reserve_blocking(tenant, size, bytes).await
-        } else {
-            self.queue.try_reserve_for(tenant, size, bytes)
-        };
+        let deadline =
+            (!self.block_on_overflow).then(|| tokio::time::Instant::now() + self.overflow_wait);
+        let r = self
+            .queue
+            .reserve_waiting(tenant, size, bytes, deadline)
+            .await;
         match r {
             Ok(r) => Ok(Admission::Reserved(r)),
             Err(ReserveError::Full | ReserveError::TenantFull) if self.drop_on_overflow => {
@@ -121,6 +125,27 @@ impl QueuedExporter {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Waits, from `since` and up to `overflow_wait`, until the queue could take one more
+    /// batch; says whether the request should go on (there is room, or the exporter blocks or
+    /// drops on overflow instead of refusing). Receivers call it before reading a body, so a
+    /// full queue slows clients down without holding their data.
+    pub async fn wait_for_room(&self, since: tokio::time::Instant) -> bool {
+        if self.queue.has_room() {
+            return true;
+        }
+        if self.block_on_overflow {
+            // Waits here without a bound too, so the body stays unread meanwhile.
+            let mut at = since;
+            loop {
+                at += Duration::from_secs(60);
+                if self.queue.wait_for_room(at).await {
+                    return true;
+                }
+            }
+        }
+        self.queue.wait_for_room(since + self.overflow_wait).await || self.drop_on_overflow
     }
 
     /// Records queued now.

@@ -7,6 +7,8 @@
 //! - While the process is past its memory limit ([`crate::memory`]) the call gets UNAVAILABLE
 //!   with `google.rpc.RetryInfo` before any of its body is read, counted in
 //!   `weir_receiver_refused_requests_total{reason="memory_limited"}`.
+//! - While a queue behind the receiver is full the call waits before its body is read, then
+//!   gets UNAVAILABLE with `google.rpc.RetryInfo` if there is still no room ([`room`]).
 //! - Its bytes count against the receiver's `max_inflight_bytes` as they arrive, until the call
 //!   is answered; without room the call gets UNAVAILABLE with `google.rpc.RetryInfo`.
 //! - A body longer than one message of `max_recv_msg_size_mib` (plus its 5-byte prefix) gets
@@ -34,10 +36,11 @@ use tonic::Status;
 use tonic::body::Body;
 use tonic_types::{ErrorDetails, StatusExt};
 use tower::{Layer, Service, ServiceExt};
-use weir_pipeline::Metrics;
 use weir_pipeline::metrics::catalogue;
+use weir_pipeline::{Metrics, SignalKind};
 
 use crate::receivers::limits::{InflightBytes, Reservation};
+use crate::receivers::room;
 
 /// The gRPC message prefix: compressed flag and length.
 const PREFIX: usize = 5;
@@ -61,6 +64,8 @@ pub struct BodyLimitLayer {
     pub receiver: std::sync::Arc<str>,
     /// The process-wide memory limit.
     pub memory: crate::memory::MemoryGuard,
+    /// The receiver's pipelines, whose queues must have room before a body is read.
+    pub router: std::sync::Arc<weir_pipeline::Router>,
 }
 
 impl<S> Layer<S> for BodyLimitLayer {
@@ -110,6 +115,17 @@ where
             }
             if limits.memory.refusing() {
                 return Ok(memory_limited(&limits, parts.uri.path()).into_http());
+            }
+            if let Some(kind) = SignalKind::parse(signal_of(parts.uri.path()))
+                && let Err(err) =
+                    room::wait(&limits.router, &limits.metrics, &limits.receiver, kind).await
+            {
+                let status = Status::with_error_details(
+                    tonic::Code::Unavailable,
+                    err.reason.message,
+                    ErrorDetails::with_retry_info(err.retry_after),
+                );
+                return Ok(status.into_http());
             }
             let (bytes, held) = match read(body, &limits).await {
                 Ok(read) => read,

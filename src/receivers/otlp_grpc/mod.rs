@@ -157,6 +157,7 @@ pub async fn bind(
         listener: LISTENER,
         receiver: shared.id.clone(),
         memory: shared.memory.clone(),
+        router: Arc::new(shared.router.clone()),
     };
     let call_metrics = call_metrics::CallMetricsLayer::new(shared.metrics.clone());
     let otlp = Arc::new(OtlpGrpc { shared });

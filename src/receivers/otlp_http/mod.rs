@@ -11,7 +11,8 @@
 //! configured, `read_header_timeout`, `write_timeout`, `idle_timeout`, `max_connections`); the
 //! body is read by [`body`] (`read_timeout` → 408, a short body → 400, `max_inflight_bytes` →
 //! 503) and large bodies are decoded off the request threads. While the process is past its
-//! memory limit ([`crate::memory`]) requests get 503 without their body being kept. With
+//! memory limit, or a queue behind the receiver stays full, requests get 503 without their body
+//! being kept ([`admit`]). With
 //! `tls.client_ca_file` a client needs a certificate signed by that CA, and its subject common
 //! name reaches the handlers as a [`PeerSubject`] for the `client_cert` tenant source. A TLS file that cannot be read or used
 //! fails `bind` with an error naming it; a failed handshake ends only that connection.
@@ -21,6 +22,7 @@
 //! ([`super::frontend_log`]). The accept loop hands handlers the peer's address
 //! (`ConnectInfo<SocketAddr>`), which the intake's per-IP limit keys on.
 
+mod admit;
 mod body;
 mod decode;
 #[cfg(test)]
@@ -286,21 +288,10 @@ where
             );
         }
     };
-    if state.shared.memory.refusing() {
-        // Logged when refusal starts and ends (`crate::memory`), not per request.
-        crate::memory::count_refused(&state.shared.metrics, kind.as_str(), &state.shared.id);
-        let message = state.shared.memory.message();
-        let deadline = tokio::time::Instant::now() + state.read_timeout;
-        body::discard(body, state.max_body, deadline).await;
-        let mut resp = error_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            encoding,
-            &request_id,
-            &message,
-        );
-        set_retry_after(&mut resp, Some(crate::memory::RETRY_AFTER));
-        return resp;
-    }
+    let body = match admit::admit(&state, kind, encoding, &request_id, body).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
+    };
     // The verified client certificate's subject CN (mutual TLS only).
     let peer = peer.as_ref().map(|Extension(p)| &*p.0);
     let ctx = context::request_context(

@@ -9,6 +9,7 @@ mod fair;
 mod fair_prop;
 mod fake;
 mod fanout;
+mod overflow_wait;
 mod queued;
 mod refund;
 mod router_parts;
@@ -131,11 +132,13 @@ pub(super) fn steady_retry(interval: Duration) -> RetryConfig {
     }
 }
 
-/// A queue of `size` requests served by `consumers` consumers, without batching.
+/// A queue of `size` requests served by `consumers` consumers, without batching, refusing at
+/// once when full (`overflow_wait: 0s`, as the Collector; `overflow_wait.rs` tests the wait).
 pub(super) fn queue_cfg(size: u64, consumers: usize) -> QueueConfig {
     QueueConfig {
         queue_size: size,
         num_consumers: consumers,
+        overflow_wait: Duration::ZERO,
         ..QueueConfig::default()
     }
 }
