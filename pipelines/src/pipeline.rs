@@ -350,6 +350,19 @@ impl Router {
         self.by_signal.get(&signal).is_some_and(|v| !v.is_empty())
     }
 
+    /// True when every queued exporter of every pipeline of `signal` could take a batch now.
+    pub fn has_room(&self, signal: SignalKind) -> bool {
+        self.by_signal
+            .get(&signal)
+            .into_iter()
+            .flatten()
+            .flat_map(|p| &p.exporters)
+            .all(|e| match &e.handle {
+                ExporterHandle::Queued(q) => q.has_room(),
+                ExporterHandle::Direct(_) => true,
+            })
+    }
+
     /// Waits until every pipeline of `signal` has room in its queues ([`Pipeline::wait_for_room`]).
     pub async fn wait_for_room(&self, signal: SignalKind) -> Result<(), SubmitError> {
         let since = tokio::time::Instant::now();

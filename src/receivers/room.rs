@@ -3,7 +3,7 @@
 //! While a queued exporter behind the receiver is full, the request waits with its body
 //! unread (up to that exporter's `sending_queue.overflow_wait`), so a backend or a consumer
 //! that falls behind slows clients down instead of making weir decode requests only to refuse
-//! them. Still full then, the request gets the answer a full queue gives (HTTP 503 +
+//! them; `weir_receiver_waiting_requests{receiver}` shows how many wait. Still full then, the request gets the answer a full queue gives (HTTP 503 +
 //! `Retry-After` / gRPC UNAVAILABLE + `RetryInfo`), counted in
 //! `weir_receiver_refused_requests_total{reason="queue_full"}` and logged at most once per
 //! [`LOG_INTERVAL`]. Room can still run out between this check and the reservation after
@@ -31,7 +31,14 @@ pub async fn wait(
     receiver: &str,
     kind: SignalKind,
 ) -> Result<(), SubmitError> {
-    let Err(err) = router.wait_for_room(kind).await else {
+    if router.has_room(kind) {
+        return Ok(());
+    }
+    let waiting = metrics.counter(catalogue::RECEIVER_WAITING_REQUESTS, &[receiver]);
+    waiting.add(1);
+    let waited = router.wait_for_room(kind).await;
+    waiting.sub(1);
+    let Err(err) = waited else {
         return Ok(());
     };
     metrics

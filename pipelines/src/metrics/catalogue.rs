@@ -135,6 +135,13 @@ pub const RECEIVER_TIMEOUTS: MetricDef = MetricDef {
     labels: &["listener", "phase"],
     kind: Counter,
 };
+/// Requests waiting, body unread, for room in a full exporter queue (`overflow_wait`).
+pub const RECEIVER_WAITING_REQUESTS: MetricDef = MetricDef {
+    name: "weir_receiver_waiting_requests",
+    help: "Requests waiting, body unread, for room in a full exporter queue (sending_queue.overflow_wait).",
+    labels: &["receiver"],
+    kind: Gauge,
+};
 /// Bytes of request bodies a receiver is reading now (compare with `max_inflight_bytes`).
 pub const RECEIVER_INFLIGHT_BYTES: MetricDef = MetricDef {
     name: "weir_receiver_inflight_bytes",
@@ -228,6 +235,7 @@ pub const ALL: &[MetricDef] = &[
     RECEIVER_INVALID_IDS,
     CONNECTIONS_REFUSED,
     OPEN_CONNECTIONS,
+    RECEIVER_WAITING_REQUESTS,
     RECEIVER_TIMEOUTS,
     RECEIVER_INFLIGHT_BYTES,
     MEMORY_USAGE_BYTES,

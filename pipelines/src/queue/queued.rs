@@ -127,6 +127,11 @@ impl QueuedExporter {
         }
     }
 
+    /// True when the queue could take one more batch now.
+    pub fn has_room(&self) -> bool {
+        self.queue.has_room()
+    }
+
     /// Waits, from `since` and up to `overflow_wait`, until the queue could take one more
     /// batch; says whether the request should go on (there is room, or the exporter blocks or
     /// drops on overflow instead of refusing). Receivers call it before reading a body, so a
