@@ -10,6 +10,10 @@ use weir::telemetry::export::SpanExporter;
 use weir::telemetry::layer::SelfTraceLayer;
 use weir_pipeline::Metrics;
 
+/// jemalloc, chosen by measurement: see BENCHMARKS.md.
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     weir::install_crypto_provider();
     let cli = Cli::parse();
