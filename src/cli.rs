@@ -1,4 +1,5 @@
-//! The command line: `weir run`, `weir validate`, `--version`, `--help`.
+//! The command line: `weir run`, `weir validate`, `weir loadgen`, `weir sink`, `--version`,
+//! `--help`.
 
 use std::path::PathBuf;
 
@@ -10,7 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
     name = "weir",
     version,
     about,
-    after_help = "Examples:\n  weir run                          run the default pipeline (OTLP in on :4317/:4318, debug out)\n  weir run --config weir.yaml       run your pipelines\n  weir validate weir.yaml other.yaml   check configs; every error with file, line and path\n\nApplications send to weir with OTEL_EXPORTER_OTLP_ENDPOINT=http://<host>:4318 (or :4317 for gRPC)."
+    after_help = "Examples:\n  weir run                          run the default pipeline (OTLP in on :4317/:4318, debug out)\n  weir run --config weir.yaml       run your pipelines\n  weir validate weir.yaml other.yaml   check configs; every error with file, line and path\n  weir sink & weir loadgen --endpoint http://127.0.0.1:14317   measure a collector (or the sink)\n\nApplications send to weir with OTEL_EXPORTER_OTLP_ENDPOINT=http://<host>:4318 (or :4317 for gRPC)."
 )]
 pub struct Cli {
     /// What to do.
@@ -38,6 +39,12 @@ pub enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Send OTLP load at a collector and report what it answered (throughput, latency,
+    /// errors); exit 2 on bad flags, 1 when it cannot connect at all.
+    Loadgen(Box<crate::loadgen::LoadgenArgs>),
+    /// A counting OTLP endpoint: decodes, counts per signal and tenant, checks for the
+    /// secrets `weir loadgen` plants, answers success; counts at `GET /counts`.
+    Sink(crate::sink::SinkArgs),
 }
 
 /// Log formats.

@@ -6,8 +6,11 @@ pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod loadgen;
 pub mod logging;
 pub mod receivers;
+pub mod signals;
+pub mod sink;
 pub mod telemetry;
 
 /// Installs rustls' `ring` crypto provider for the whole process (weir uses one provider, never

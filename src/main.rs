@@ -15,6 +15,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Validate { files } => validate(&files),
+        Command::Loadgen(args) => weir::loadgen::run(&args),
+        Command::Sink(args) => weir::sink::run(&args),
         Command::Run { config, log_format } => {
             let loaded = match &config {
                 Some(path) => config::load_file(path, &ProcessEnv),
@@ -95,7 +97,7 @@ fn run(
         };
         // Before any listener is bound: a SIGTERM that arrives as soon as weir says it listens
         // must drain, not kill.
-        let stop = stop_signal();
+        let stop = weir::signals::stop_signal();
         let mut running = match weir::app::start(
             &cfg,
             Metrics::with_tenant_labels(
@@ -131,43 +133,4 @@ fn run(
         tracing::info!("stopped");
         code
     })
-}
-
-/// Installs the SIGTERM and SIGINT handlers now; the future resolves with the name of the
-/// first of them to arrive. SIGHUP, which would otherwise end the process, is caught and
-/// ignored with a warning: weir does not reload its configuration yet.
-fn stop_signal() -> futures::future::BoxFuture<'static, &'static str> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::hangup()),
-        ) {
-            (Ok(mut term), Ok(mut int), Ok(mut hup)) => Box::pin(async move {
-                loop {
-                    tokio::select! {
-                        _ = term.recv() => return "SIGTERM",
-                        _ = int.recv() => return "SIGINT",
-                        _ = hup.recv() => tracing::warn!(
-                            signal = "SIGHUP",
-                            "reload not supported yet; configuration unchanged"
-                        ),
-                    }
-                }
-            }),
-            _ => Box::pin(async {
-                let _ = tokio::signal::ctrl_c().await;
-                "SIGINT"
-            }),
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        Box::pin(async {
-            let _ = tokio::signal::ctrl_c().await;
-            "SIGINT"
-        })
-    }
 }

@@ -103,7 +103,7 @@ where
 }
 
 /// The canonical name of a gRPC status code, as the gRPC specification spells it.
-fn code_name(code: i32) -> &'static str {
+pub fn code_name(code: i32) -> &'static str {
     match tonic::Code::from_i32(code) {
         tonic::Code::Ok => "OK",
         tonic::Code::Cancelled => "CANCELLED",

@@ -67,6 +67,7 @@ use super::{Bound, ReceiverError, ReceiverShared, conn, ingest, status};
 
 mod body;
 mod call_metrics;
+pub use call_metrics::code_name;
 mod faults;
 #[cfg(test)]
 mod tests;
