@@ -167,7 +167,10 @@ pub fn attributes(shape: &Shape, variant: usize, i: usize) -> Vec<KeyValue> {
             6 => kv("server.port", Value::IntValue(8080)),
             7 => kv("network.protocol.version", s("1.1")),
             8 => kv("app.cart.items", Value::IntValue((i % 17) as i64)),
-            9 => kv("app.feature.checkout_v2", Value::BoolValue(i % 2 == 0)),
+            9 => kv(
+                "app.feature.checkout_v2",
+                Value::BoolValue(i.is_multiple_of(2)),
+            ),
             10 => kv("app.region", s("eu-west-1")),
             n => kv(format!("app.extra.{n}"), s(format!("value-{n}-{id}"))),
         });
@@ -184,7 +187,7 @@ fn spans(shape: &Shape, variant: usize, now: u64, rng: &mut impl Rng) -> Vec<Spa
         let span_id = nonzero_id::<8>(rng);
         let start = now - (shape.records - i) as u64 * 1_000_000;
         let status_code = STATUSES[i % STATUSES.len()];
-        let (kind, name, parent) = if i % SPANS_PER_TRACE == 0 {
+        let (kind, name, parent) = if i.is_multiple_of(SPANS_PER_TRACE) {
             trace_id = nonzero_id::<16>(rng);
             root_id = span_id;
             (SpanKind::Server, "GET /api/v1/items/{id}", Vec::new())

@@ -75,7 +75,7 @@ fn traces_have_the_records_attributes_secrets_tenant_and_valid_ids() {
         assert!(span_ids.insert(span.span_id.clone()), "repeated span id");
         assert!(span.start_time_unix_nano < span.end_time_unix_nano);
         let root = &spans[i - i % SPANS_PER_TRACE];
-        if i % SPANS_PER_TRACE == 0 {
+        if i.is_multiple_of(SPANS_PER_TRACE) {
             assert!(span.parent_span_id.is_empty());
         } else {
             assert_eq!(span.parent_span_id, root.span_id);
