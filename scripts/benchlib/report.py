@@ -154,6 +154,8 @@ def document(ctx, chosen, scenarios, results):
         "loadgen planted (1 of the 10 attributes per record); **no resource**: records whose "
         "resource lost `service.name`.\n- records/s, CPU, RSS and p99 are medians of the "
         "rounds; refused, lost, leaked and no resource are the worst round.\n"
+        "- The HTTP cells have at most 4 requests in flight (loadgen's OTLP/HTTP sends one "
+        "request at a time per connection, over 4 connections); the gRPC cells have 16.\n"
         "- Rotel and the Collector without redaction mask nothing, so they leak every planted "
         "secret: they are there for the cost of the engine, as is weir with no processors.\n",
     ]
