@@ -1,7 +1,8 @@
-// The OpenTelemetry Collector that weir's peer tests use as the reference OTLP server: the core
-// OTLP receiver, the contrib attributes processor, the contrib file exporter, the core debug
-// exporter and the contrib health check extension, every module at one release (go.mod).
-// scripts/peers builds it; tests/common/peers.rs starts it.
+// The OpenTelemetry Collector that weir's peer tests use as the reference OTLP server, and that
+// scripts/bench measures beside weir: the core OTLP receiver, batch processor, OTLP exporter and
+// debug exporter, the contrib attributes and redaction processors, the contrib file exporter and
+// the contrib health check extension, every module at one release (go.mod).
+// scripts/peers builds it; tests/common/peers.rs and scripts/bench start it.
 package main
 
 import (
@@ -10,15 +11,18 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/attributesprocessor"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/redactionprocessor"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/provider/envprovider"
 	"go.opentelemetry.io/collector/confmap/provider/fileprovider"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/debugexporter"
+	"go.opentelemetry.io/collector/exporter/otlpexporter"
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/otelcol"
 	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/batchprocessor"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
@@ -39,12 +43,15 @@ func components() (otelcol.Factories, error) {
 	}
 	if factories.Processors, err = otelcol.MakeFactoryMap[processor.Factory](
 		attributesprocessor.NewFactory(),
+		batchprocessor.NewFactory(),
+		redactionprocessor.NewFactory(),
 	); err != nil {
 		return factories, err
 	}
 	if factories.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](
 		fileexporter.NewFactory(),
 		debugexporter.NewFactory(),
+		otlpexporter.NewFactory(),
 	); err != nil {
 		return factories, err
 	}
