@@ -2,6 +2,7 @@
 missed, and the machine, versions, commands and configs that produced them. Pure text; nothing
 here fails on missing figures (a cell with no successful round shows its error)."""
 
+import os
 import statistics
 
 from . import targets as T
@@ -154,11 +155,16 @@ def document(ctx, chosen, scenarios, results):
         "loadgen planted (1 of the 10 attributes per record); **no resource**: records whose "
         "resource lost `service.name`.\n- records/s, CPU, RSS and p99 are medians of the "
         "rounds; refused, lost, leaked and no resource are the worst round.\n"
-        "- The HTTP cells have at most 4 requests in flight (loadgen's OTLP/HTTP sends one "
-        "request at a time per connection, over 4 connections); the gRPC cells have 16.\n"
+        "- The HTTP cells have 16 requests in flight over 16 connections (OTLP/HTTP carries "
+        "one request at a time per connection); the gRPC cells 16 over 4.\n"
         "- Rotel and the Collector without redaction mask nothing, so they leak every planted "
         "secret: they are there for the cost of the engine, as is weir with no processors.\n",
     ]
+    # The hand-written analysis (a profile, what changed and why), kept beside the configs.
+    notes = os.path.join(os.path.dirname(__file__), "..", "bench.d", "profile.md")
+    if os.path.exists(notes):
+        with open(notes, encoding="utf-8") as f:
+            parts.append(f.read())
     for compression, heading in (("none", "Export `compression: none`"),
                                  ("gzip", "Export with gzip")):
         cells = [s for s in scenarios if s.compression == compression]

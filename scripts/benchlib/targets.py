@@ -123,7 +123,10 @@ class Scenario:
             "--compression", "none", "--signal", self.signal,
             "--records-per-request", str(per_request), "--attributes", str(ATTRIBUTES),
             "--sensitive", str(SENSITIVE), "--concurrency", str(CONCURRENCY),
-            "--connections", str(CONNECTIONS), "--rate", str(rate),
+            # OTLP/HTTP carries one request at a time per connection: as many connections as
+            # requests in flight, so both protocols have CONCURRENCY in flight.
+            "--connections", str(CONNECTIONS if self.protocol == "grpc" else CONCURRENCY),
+            "--rate", str(rate),
             "--duration", f"{duration_s:g}s",
         ]
         if summary_json:
