@@ -1,8 +1,9 @@
 //! One exporter's bounded queue: capacity reserved before a batch is committed (so a request is
 //! put in every exporter's queue or in none), fair dequeue across tenants, batching.
 //!
-//! Room is counted twice: in the sizer's unit against `queue_size`, and in bytes (the
-//! requests' decompressed size) against `max_bytes`, whatever the sizer.
+//! Room is counted twice: in the sizer's unit against `queue_size` (what waits), and in bytes
+//! (the requests' decompressed size) against `max_bytes`, whatever the sizer (what waits and
+//! what is being sent or retried).
 //!
 //! Reserving fails with [`ReserveError::Full`] when there is no room (the receiver answers with
 //! the retryable status) or [`ReserveError::Closed`] once the queue is draining. A reservation
@@ -197,10 +198,28 @@ impl Queue {
         })
     }
 
-    /// A send of `tenant`'s items from [`Queue::next`] has finished.
-    pub fn done(&self, tenant: &TenantId) {
-        self.inner.state.lock().fair.done(tenant);
+    /// The bytes `items` (from one [`Queue::next`]) hold against `max_bytes` until their send
+    /// is over: the item that paid for a batch gives them back (parts of a split batch after
+    /// the first have size 0).
+    pub fn held_bytes(items: &[Item]) -> u64 {
+        items
+            .iter()
+            .filter(|i| i.size > 0)
+            .map(|i| Self::bytes_of(&i.batch))
+            .sum()
+    }
+
+    /// A send of `tenant`'s items from [`Queue::next`] has finished; `bytes` is what they held
+    /// ([`Queue::held_bytes`]). Until then they count against `max_bytes`, so the bound covers
+    /// what is being sent or retried as well as what waits.
+    pub fn done(&self, tenant: &TenantId, bytes: u64) {
+        {
+            let mut s = self.inner.state.lock();
+            s.fair.done(tenant);
+            s.bytes = s.bytes.saturating_sub(bytes);
+        }
         self.inner.items.notify_one();
+        self.inner.space.notify_waiters();
     }
 
     /// Room for `size` for `tenant`, waiting for it when the queue (or the tenant's share) is
@@ -273,16 +292,10 @@ impl Queue {
                 }
                 match s.fair.take(Instant::now(), &batching) {
                     Take::Items(items) => {
+                        // Room in the sizer's unit is free once taken; the bytes stay held
+                        // until the send is over ([`Queue::done`]).
                         let freed: u64 = items.iter().map(|i| i.size).sum();
-                        // The item that paid for a batch (parts of a split batch after the
-                        // first have size 0) gives its bytes back.
-                        let freed_bytes: u64 = items
-                            .iter()
-                            .filter(|i| i.size > 0)
-                            .map(|i| Self::bytes_of(&i.batch))
-                            .sum();
                         s.used = s.used.saturating_sub(freed);
-                        s.bytes = s.bytes.saturating_sub(freed_bytes);
                         release_tenant(&mut s.per_tenant, &items[0].batch.ctx.tenant, freed);
                         self.inner.used_gauge.set(s.used);
                         self.inner.gauge.set(s.fair.records());

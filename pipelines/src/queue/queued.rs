@@ -77,6 +77,7 @@ impl QueuedExporter {
                     let Some(tenant) = items.first().map(|i| i.batch.ctx.tenant.clone()) else {
                         continue;
                     };
+                    let bytes = Queue::held_bytes(&items);
                     let parts = items.into_iter().map(|i| i.batch).collect();
                     // Items of one `take` share a tenant and a signal (`fair.rs`), so this
                     // always holds.
@@ -84,7 +85,7 @@ impl QueuedExporter {
                         let _ = delivery.send(Arc::new(bundle)).await;
                     }
                     // Whatever happened, the tenant's send is over.
-                    queue.done(&tenant);
+                    queue.done(&tenant, bytes);
                 }
             });
         }

@@ -256,8 +256,15 @@ async fn max_bytes_bounds_a_queue_counted_in_requests() {
         .expect("exactly the byte bound");
     let refused = p.submit(sized("c", 1)).await.expect_err("no byte left");
     assert_eq!(refused.reason.kind, RefusalKind::Unavailable);
-    // Taking the first batch frees its 600 bytes, and the request it held.
+    // A batch being sent still holds its bytes: taking "a" frees its request, not its 600
+    // bytes.
     within(backend.wait_attempts(1)).await;
+    p.submit(sized("c", 1))
+        .await
+        .expect_err("a's bytes are held while it is sent");
+    // Delivered, "a" gives its bytes back.
+    backend.release(1);
+    within(backend.wait_delivered(1)).await;
     p.submit(sized("c", 600)).await.expect("room freed");
     p.submit(sized("d", 1)).await.expect_err("full again");
 }
