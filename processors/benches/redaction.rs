@@ -13,8 +13,8 @@
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use weir_pipeline::test_util::realistic::{self, RECORDS_PER_REQUEST};
 use weir_pipeline::otlp::trace::v1::ResourceSpans;
+use weir_pipeline::test_util::realistic::{self, RECORDS_PER_REQUEST};
 use weir_pipeline::{Metrics, Processor, Signal};
 use weir_processors::redaction::{Redaction, RedactionConfig};
 
