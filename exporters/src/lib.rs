@@ -13,7 +13,12 @@
 //!   (`prometheusremotewrite`).
 //! - [`loki`]: Loki's push API.
 //! - [`sentry`]: recorded exceptions as Sentry errors (and optionally transactions).
+//!
+//! `bench` (hidden) wraps the encoding steps for the criterion benchmarks in `benches/`; it is
+//! not a stable API.
 
+#[doc(hidden)]
+pub mod bench;
 pub mod debug;
 pub mod http_common;
 pub mod loki;

@@ -208,6 +208,17 @@ impl LokiExporter {
         })
     }
 
+    /// The push body of `bundle` as `export` builds it (streams under the label guard,
+    /// encoded and compressed), without sending it; `None` when it holds no entry.
+    pub(crate) fn push_body(&self, bundle: &Bundle) -> std::io::Result<Option<Vec<u8>>> {
+        let inner = &self.inner;
+        let streams = inner.streams(bundle, inner.guard_tenant(bundle.tenant().as_str()));
+        if streams.is_empty() {
+            return Ok(None);
+        }
+        inner.body(streams).map(Some)
+    }
+
     /// What the exporter has counted so far.
     pub fn stats(&self) -> LokiStats {
         let inner = &self.inner;
@@ -222,6 +233,33 @@ impl LokiExporter {
 }
 
 impl Inner {
+    /// The tenant the label guard counts a bundle of `tenant` under.
+    fn guard_tenant<'a>(&'a self, tenant: &'a str) -> &'a str {
+        self.guard_tenant.as_deref().unwrap_or(tenant)
+    }
+
+    /// The streams of `bundle`, its label sets counted by the guard under `guard_tenant`;
+    /// counts the entries whose labels the guard moved, and warns once per window.
+    fn streams(&self, bundle: &Bundle, guard_tenant: &str) -> Vec<wire::Stream> {
+        let built = self
+            .guard
+            .with_tenant(guard_tenant, Instant::now(), |sets| {
+                self.plan.build(bundle, sets)
+            });
+        if built.moved > 0 {
+            self.moved.fetch_add(built.moved, Ordering::Relaxed);
+        }
+        if built.warn {
+            tracing::warn!(
+                exporter = %self.id,
+                tenant = guard_tenant,
+                "loki label set limit (max_label_sets_per_tenant) reached: new label sets keep \
+                 only the default labels; their configured labels go to structured metadata"
+            );
+        }
+        built.streams
+    }
+
     /// The push body of `streams`, encoded and compressed.
     fn body(&self, streams: Vec<wire::Stream>) -> std::io::Result<Vec<u8>> {
         let mut buf = self.buffers.take();
@@ -247,28 +285,13 @@ impl Exporter for LokiExporter {
             return Box::pin(async move { Err(ExportError::permanent(msg)) });
         }
         let tenant = bundle.tenant().as_str();
-        let guard_tenant = inner.guard_tenant.as_deref().unwrap_or(tenant);
-        let built = inner
-            .guard
-            .with_tenant(guard_tenant, Instant::now(), |sets| {
-                inner.plan.build(&bundle, sets)
-            });
-        if built.moved > 0 {
-            inner.moved.fetch_add(built.moved, Ordering::Relaxed);
-        }
-        if built.warn {
-            tracing::warn!(
-                exporter = %inner.id,
-                tenant = guard_tenant,
-                "loki label set limit (max_label_sets_per_tenant) reached: new label sets keep \
-                 only the default labels; their configured labels go to structured metadata"
-            );
-        }
-        if built.streams.is_empty() {
+        let guard_tenant = inner.guard_tenant(tenant);
+        let streams = inner.streams(&bundle, guard_tenant);
+        if streams.is_empty() {
             return Box::pin(async { Ok(Sent::all()) });
         }
-        let pushed = refused::Pushed::of(&built.streams);
-        let body = match inner.body(built.streams) {
+        let pushed = refused::Pushed::of(&streams);
+        let body = match inner.body(streams) {
             Ok(body) => body,
             Err(e) => {
                 let msg = format!("loki exporter {}: encoding the push: {e}", inner.id);

@@ -142,6 +142,11 @@ impl OtlpHttpExporter {
             }),
         })
     }
+
+    /// The request body `export` sends for `bundle`: encoded, then compressed.
+    pub(crate) fn body(&self, bundle: &Bundle) -> io::Result<Vec<u8>> {
+        self.inner.body(bundle)
+    }
 }
 
 fn index(kind: SignalKind) -> usize {

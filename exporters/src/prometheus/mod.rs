@@ -35,8 +35,8 @@
 //!   at warn at most once a minute.
 
 mod config;
-mod render;
-mod server;
+pub(crate) mod render;
+pub(crate) mod server;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -112,6 +112,22 @@ async fn expire_periodically(shared: Weak<Shared>, period: Duration) {
 }
 
 impl Shared {
+    /// The empty page of exporter `id`, configured by `cfg` (already checked).
+    pub(crate) fn new(id: &str, cfg: &PrometheusConfig) -> Self {
+        Self {
+            id: Arc::from(id),
+            translator: Translator::new(cfg.translation()),
+            state: Mutex::new(
+                State::new(cfg.max_series_per_metric, cfg.metric_expiration)
+                    .limited(cfg.max_metrics, cfg.max_series),
+            ),
+            open_metrics: cfg.enable_open_metrics,
+            send_timestamps: cfg.send_timestamps,
+            page_len: AtomicUsize::new(4096),
+            last_skip_log: Mutex::new(None),
+        }
+    }
+
     fn last_page_len(&self) -> usize {
         self.page_len.load(Ordering::Relaxed)
     }
@@ -121,7 +137,7 @@ impl Shared {
     }
 
     /// Translates `bundle` into the page; the data points refused, by reason.
-    fn ingest(&self, bundle: &Bundle) -> Sent {
+    pub(crate) fn ingest(&self, bundle: &Bundle) -> Sent {
         let now = Instant::now();
         let now_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -208,18 +224,7 @@ impl PrometheusExporter {
                 endpoint: cfg.endpoint.clone(),
                 source,
             })?;
-        let shared = Arc::new(Shared {
-            id: Arc::from(id),
-            translator: Translator::new(cfg.translation()),
-            state: Mutex::new(
-                State::new(cfg.max_series_per_metric, cfg.metric_expiration)
-                    .limited(cfg.max_metrics, cfg.max_series),
-            ),
-            open_metrics: cfg.enable_open_metrics,
-            send_timestamps: cfg.send_timestamps,
-            page_len: AtomicUsize::new(4096),
-            last_skip_log: Mutex::new(None),
-        });
+        let shared = Arc::new(Shared::new(id, cfg));
         tokio::spawn(expire_periodically(
             Arc::downgrade(&shared),
             expiry_period(cfg.metric_expiration),

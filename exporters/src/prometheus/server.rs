@@ -75,6 +75,24 @@ pub(crate) fn negotiate(accept: &str, open_metrics: bool) -> Negotiated {
     }
 }
 
+impl Shared {
+    /// The page in the negotiated format, rendered under the lock.
+    pub(crate) fn page(&self, negotiated: Negotiated) -> String {
+        let mut page = String::with_capacity(self.last_page_len());
+        {
+            let state = self.state.lock();
+            let opts = Options {
+                format: negotiated.format,
+                utf8: negotiated.utf8,
+                timestamps: self.send_timestamps,
+            };
+            render(&state, opts, &mut page);
+        }
+        self.note_page_len(page.len());
+        page
+    }
+}
+
 /// The router serving `/metrics`.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -93,17 +111,7 @@ async fn scrape(AxumState(shared): AxumState<Arc<Shared>>, headers: HeaderMap) -
     let gzip = text(header::ACCEPT_ENCODING)
         .split(',')
         .any(|e| e.split(';').next().is_some_and(|e| e.trim() == "gzip"));
-    let mut page = String::with_capacity(shared.last_page_len());
-    {
-        let state = shared.state.lock();
-        let opts = Options {
-            format: negotiated.format,
-            utf8: negotiated.utf8,
-            timestamps: shared.send_timestamps,
-        };
-        render(&state, opts, &mut page);
-    }
-    shared.note_page_len(page.len());
+    let page = shared.page(negotiated);
     let content_type = HeaderValue::from_static(negotiated.content_type());
     if gzip {
         let mut enc = flate2::write::GzEncoder::new(

@@ -126,6 +126,11 @@ impl RemoteWriteExporter {
             }),
         })
     }
+
+    /// The request bodies `export` sends for `bundle`: translated, encoded, compressed.
+    pub(crate) fn bodies(&self, bundle: &Bundle) -> Result<Vec<Vec<u8>>, snap::Error> {
+        self.inner.bodies(bundle)
+    }
 }
 
 impl Inner {

@@ -1,7 +1,11 @@
 //! Helpers for tests of components and receivers: an exporter that collects what it is given,
-//! one that fails on demand, and a processor with a fixed outcome.
+//! one that fails on demand, and a processor with a fixed outcome; [`realistic`] builds batches
+//! shaped like a real service's, for benchmarks.
 //!
-//! They are ordinary code (not `cfg(test)`) so that every crate's tests can use them.
+//! They are ordinary code (not `cfg(test)`) so that every crate's tests and benchmarks can use
+//! them.
+
+pub mod realistic;
 
 use std::sync::Arc;
 
