@@ -18,6 +18,7 @@ pub mod identity;
 pub mod ids;
 pub mod ingest;
 pub mod limits;
+pub mod offload;
 pub mod otlp_grpc;
 pub mod otlp_http;
 pub mod room;

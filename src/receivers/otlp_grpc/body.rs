@@ -22,6 +22,9 @@
 //!   with `grpc-status` INVALID_ARGUMENT: tonic would answer it 200 with a gRPC status in a
 //!   header such a client never reads, and the client would count its data as delivered.
 //!
+//! - A message of [`offload::OFFLOAD_THRESHOLD`] bytes or more is decoded (and the call served)
+//!   off the runtime's worker threads, at most one per core at a time ([`offload`]).
+//!
 //! A body the client aborts is left to tonic, which sees it ended early. Never fails otherwise.
 
 use std::convert::Infallible;
@@ -40,7 +43,7 @@ use weir_pipeline::metrics::catalogue;
 use weir_pipeline::{Metrics, SignalKind};
 
 use crate::receivers::limits::{InflightBytes, Reservation};
-use crate::receivers::room;
+use crate::receivers::{offload, room};
 
 /// The gRPC message prefix: compressed flag and length.
 const PREFIX: usize = 5;
@@ -131,9 +134,10 @@ where
                 Ok(read) => read,
                 Err(status) => return Ok(status.into_http()),
             };
-            let answer = inner
-                .oneshot(http::Request::from_parts(parts, Full::new(bytes)))
-                .await;
+            let len = bytes.len();
+            let call = inner.oneshot(http::Request::from_parts(parts, Full::new(bytes)));
+            // tonic decodes inside the call: a large one runs off the runtime's workers.
+            let answer = offload::run_in_place(len, call).await;
             drop(held); // decoded and answered: the bytes are no longer in flight
             answer
         })

@@ -12,24 +12,19 @@
 //! [`discard`] reads a refused request's body without keeping it, so that an HTTP/1.1 client
 //! still writing it gets the answer instead of a reset connection.
 //!
-//! [`decode_off_thread`] inflates and decodes bodies of [`OFFLOAD_THRESHOLD`] bytes or more on
-//! the blocking pool, at most one per core at a time, so a burst of large (or bomb-like) bodies
-//! cannot stall the runtime threads that serve everyone else.
+//! [`decode_off_thread`] inflates and decodes bodies of [`crate::receivers::offload::OFFLOAD_THRESHOLD`] bytes or more on
+//! the blocking pool, at most one per core at a time ([`crate::receivers::offload`]), so a burst
+//! of large (or bomb-like) bodies cannot stall the runtime threads that serve everyone else.
 
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, StatusCode, header};
 use http_body_util::BodyExt;
-use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use super::decode::BodyError;
 use crate::receivers::limits::{InflightBytes, Reservation};
-
-/// Bodies at least this large are decompressed and decoded on the blocking pool.
-pub const OFFLOAD_THRESHOLD: usize = 256 * 1024;
 
 /// A body read in full, with its bytes still counted as in flight until dropped.
 pub struct Received {
@@ -149,15 +144,6 @@ fn cut_short(got: usize, declared: Option<usize>, e: &axum::Error) -> BodyError 
     BodyError::new(StatusCode::BAD_REQUEST, message)
 }
 
-/// The pool's admission: one body at a time per core.
-fn pool() -> &'static Arc<Semaphore> {
-    static POOL: OnceLock<Arc<Semaphore>> = OnceLock::new();
-    POOL.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        Arc::new(Semaphore::new(cores))
-    })
-}
-
 /// Runs `work` (decompress and decode a body of `len` bytes) inline when small, else on the
 /// blocking pool once a core is free.
 pub async fn decode_off_thread<T, F>(len: usize, work: F) -> Result<T, BodyError>
@@ -165,17 +151,7 @@ where
     T: Send + 'static,
     F: FnOnce() -> Result<T, BodyError> + Send + 'static,
 {
-    if len < OFFLOAD_THRESHOLD {
-        return work();
-    }
-    let Ok(_permit) = Arc::clone(pool()).acquire_owned().await else {
-        return work(); // never closed; decode inline rather than fail
-    };
-    match tokio::task::spawn_blocking(work).await {
-        Ok(result) => result,
-        Err(e) => Err(BodyError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("decoding the body failed: {e}"),
-        )),
-    }
+    crate::receivers::offload::run_blocking(len, work)
+        .await
+        .unwrap_or_else(|message| Err(BodyError::new(StatusCode::INTERNAL_SERVER_ERROR, message)))
 }

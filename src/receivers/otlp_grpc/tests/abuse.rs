@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::harness::{Running, shared, shared_with, trace_request};
+use super::harness::{Running, big_trace_request, shared, shared_with, trace_request};
 use crate::receivers::config::GrpcConfig;
 use weir_pipeline::metrics::catalogue;
 
@@ -229,4 +229,27 @@ async fn shutdown_is_not_held_by_a_connection_that_never_sends_the_preface() {
         matches!(stopped, Ok(Ok(()))),
         "serve ends although the mute connection stays open: {stopped:?}"
     );
+}
+
+/// A message past the offload threshold is served off the runtime's workers and arrives whole,
+/// while small calls keep being answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_message_is_served_off_the_workers_and_arrives_whole() {
+    let rx = Running::start().await;
+    let big = big_trace_request(crate::receivers::offload::OFFLOAD_THRESHOLD + 1024);
+    let mut large_client = rx.traces().await;
+    let mut small_client = large_client.clone();
+    let (large, small) = tokio::join!(
+        large_client.export(big.clone()),
+        small_client.export(trace_request(1))
+    );
+    large.expect("large message taken");
+    small.expect("small message taken");
+    let batches = rx.collector.wait_for(2).await;
+    let largest = batches
+        .iter()
+        .map(|b| b.ctx.body_bytes)
+        .max()
+        .expect("two batches");
+    assert_eq!(largest, prost::Message::encoded_len(&big));
 }

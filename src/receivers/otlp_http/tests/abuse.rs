@@ -216,7 +216,7 @@ async fn large_bodies_decode_off_the_runtime_threads_and_small_ones_inline() {
         .await
         .expect("small");
     assert_eq!(small, here, "small bodies are decoded inline");
-    let large = body::decode_off_thread(body::OFFLOAD_THRESHOLD, move || {
+    let large = body::decode_off_thread(crate::receivers::offload::OFFLOAD_THRESHOLD, move || {
         Ok(std::thread::current().id())
     })
     .await
@@ -236,7 +236,7 @@ async fn the_decode_pool_runs_at_most_one_body_per_core() {
     for _ in 0..cores + 2 {
         let (running, most, gate) = (running.clone(), most.clone(), gate.clone());
         work.push(tokio::spawn(body::decode_off_thread(
-            body::OFFLOAD_THRESHOLD,
+            crate::receivers::offload::OFFLOAD_THRESHOLD,
             move || {
                 let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                 most.fetch_max(now, Ordering::SeqCst);
