@@ -115,7 +115,7 @@ async fn json_view_and_health_show_what_was_sent() {
     let accounts = ledger::assert_balanced(&weir, &[("traces", "debug"), ("logs", "debug")]).await;
     assert_eq!(
         [accounts[0].delivered, accounts[1].delivered],
-        [2, 1],
+        [3, 1],
         "{accounts:?}"
     );
 }
