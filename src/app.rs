@@ -336,7 +336,7 @@ async fn build_exporters(config: &Config, metrics: &Metrics) -> Result<Exporters
 /// pipelines when `sending_queue.batch` is not set (the Collector's processor, mapped onto the
 /// queue: `send_batch_size` → `min_size`, `send_batch_max_size` → `max_size`, `timeout` →
 /// `flush_timeout`).
-fn with_pipeline_batching(
+pub fn with_pipeline_batching(
     config: &Config,
     exporter: &ComponentId,
     queue: &QueueConfig,

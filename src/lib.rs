@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod app;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod loadgen;
 pub mod logging;

@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use weir::cli::{Cli, Command, LogFormat};
+use weir::cli::{Cli, Command, LogFormat, RunArgs};
 use weir::config::service::LogEncoding;
-use weir::config::{self, DEFAULT_CONFIG, ProcessEnv};
+use weir::config::{self, ProcessEnv};
 use weir::telemetry::export::SpanExporter;
 use weir::telemetry::layer::SelfTraceLayer;
 use weir_pipeline::Metrics;
@@ -18,42 +18,65 @@ fn main() -> ExitCode {
     weir::install_crypto_provider();
     let cli = Cli::parse();
     match cli.command {
-        Command::Validate { files } => validate(&files),
-        Command::Loadgen(args) => weir::loadgen::run(&args),
-        Command::Sink(args) => weir::sink::run(&args),
-        Command::Run { config, log_format } => {
-            let loaded = match &config {
-                Some(path) => config::load_file(path, &ProcessEnv),
-                None => config::load_str(DEFAULT_CONFIG, "<default pipeline>", &ProcessEnv),
-            };
-            let cfg = match loaded {
-                Ok(c) => c,
+        None => start(&cli.run),
+        Some(Command::Run(args)) => start(&args),
+        Some(Command::Validate { files }) => validate(&files),
+        Some(Command::Components { json }) => {
+            if json {
+                println!("{:#}", weir::commands::components::json());
+            } else {
+                print!("{}", weir::commands::components::table());
+            }
+            ExitCode::SUCCESS
+        }
+        Some(Command::PrintConfig { config, unredacted }) => {
+            match config.sources().load(&ProcessEnv) {
+                Ok(loaded) => {
+                    print!(
+                        "{}",
+                        weir::commands::print_config::render(&loaded, &ProcessEnv, unredacted)
+                    );
+                    ExitCode::SUCCESS
+                }
                 Err(e) => {
                     eprint!("{e}");
-                    return ExitCode::from(1);
+                    ExitCode::from(1)
                 }
-            };
-            let encoding = match log_format {
-                Some(LogFormat::Json) => LogEncoding::Json,
-                Some(LogFormat::Pretty) => LogEncoding::Console,
-                None => cfg.service.telemetry.logs.encoding,
-            };
-            // weir's own spans: collected by a tracing layer, sent once the runtime runs.
-            let (self_trace, spans) = match &cfg.service.telemetry.traces {
-                Some(t) => {
-                    let (tx, rx) = tokio::sync::mpsc::channel(weir::telemetry::BUFFER);
-                    (Some(SelfTraceLayer::new(tx, t.sampling_ratio)), Some(rx))
-                }
-                None => (None, None),
-            };
-            weir::logging::init(
-                cfg.service.telemetry.logs.level.as_deref(),
-                encoding,
-                self_trace,
-            );
-            run(cfg, spans)
+            }
         }
+        Some(Command::Loadgen(args)) => weir::loadgen::run(&args),
+        Some(Command::Sink(args)) => weir::sink::run(&args),
     }
+}
+
+/// `weir run` (or `weir --config …`): load the config, set up logging, run.
+fn start(args: &RunArgs) -> ExitCode {
+    let cfg = match args.config.sources().load(&ProcessEnv) {
+        Ok(loaded) => loaded.config,
+        Err(e) => {
+            eprint!("{e}");
+            return ExitCode::from(1);
+        }
+    };
+    let encoding = match args.log_format {
+        Some(LogFormat::Json) => LogEncoding::Json,
+        Some(LogFormat::Console) => LogEncoding::Console,
+        None => cfg.service.telemetry.logs.encoding,
+    };
+    // weir's own spans: collected by a tracing layer, sent once the runtime runs.
+    let (self_trace, spans) = match &cfg.service.telemetry.traces {
+        Some(t) => {
+            let (tx, rx) = tokio::sync::mpsc::channel(weir::telemetry::BUFFER);
+            (Some(SelfTraceLayer::new(tx, t.sampling_ratio)), Some(rx))
+        }
+        None => (None, None),
+    };
+    weir::logging::init(
+        cfg.service.telemetry.logs.level.as_deref(),
+        encoding,
+        self_trace,
+    );
+    run(cfg, spans)
 }
 
 fn validate(files: &[std::path::PathBuf]) -> ExitCode {

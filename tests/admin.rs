@@ -62,17 +62,41 @@ async fn json_view_and_health_show_what_was_sent() {
     );
     assert_eq!(m["http"]["/v1/traces"]["200"]["total"], 2, "{m}");
     assert_eq!(m["http"]["/v1/traces"]["400"]["total"], 1, "{m}");
+    // One sample: no rate yet, rather than a guess from it.
     assert!(
-        m["http"]["/v1/traces"]["200"]["rate_per_second"]
-            .as_f64()
-            .expect("rate")
-            > 0.0
+        m["http"]["/v1/traces"]["200"]["rate_per_second"].is_null(),
+        "{m}"
+    );
+    assert!(m["rate_window_seconds"].is_null(), "{m}");
+    assert!(
+        m["tenants"]["default"]["accepted_records"]["rate_per_second"].is_null(),
+        "{m}"
     );
     assert_eq!(
         m["exporters"]["debug"]["sent_records"]["traces"]["total"], 2,
         "{m}"
     );
     assert_eq!(m["pipelines"].as_array().map(Vec::len), Some(3));
+
+    // A second sample: the rate is over the window since the first.
+    assert_eq!(
+        weir.post_json("/v1/traces", fixture("trace.json"), &[])
+            .await
+            .status(),
+        200
+    );
+    let (_, m) = get_json(&weir, "/metrics?format=json").await;
+    assert!(
+        m["rate_window_seconds"].as_f64().expect("window") > 0.0,
+        "{m}"
+    );
+    assert!(
+        m["http"]["/v1/traces"]["200"]["rate_per_second"]
+            .as_f64()
+            .expect("rate")
+            > 0.0,
+        "{m}"
+    );
 
     let (code, h) = get_json(&weir, "/health").await;
     assert_eq!(code, 200);
@@ -91,7 +115,7 @@ async fn json_view_and_health_show_what_was_sent() {
     let accounts = ledger::assert_balanced(&weir, &[("traces", "debug"), ("logs", "debug")]).await;
     assert_eq!(
         [accounts[0].delivered, accounts[1].delivered],
-        [2, 1],
+        [3, 1],
         "{accounts:?}"
     );
 }

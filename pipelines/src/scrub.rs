@@ -39,6 +39,15 @@ pub fn scrub(message: &str) -> String {
     Scrubber::default().scrub(message)
 }
 
+/// `text` with the user and password of every URL in it masked and nothing else changed: for
+/// values that are not messages (a config value printed back).
+pub fn mask_url_credentials(text: &str) -> String {
+    match PATTERNS.as_ref() {
+        Some([(userinfo, with), ..]) => userinfo.replace_all(text, *with).into_owned(),
+        None => REDACTED.to_owned(),
+    }
+}
+
 /// Masks secrets in messages; see the module docs.
 #[derive(Debug, Clone, Default)]
 pub struct Scrubber {
@@ -123,6 +132,16 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(s.scrub(input), want, "{input}");
         }
+    }
+
+    #[test]
+    fn url_credentials_alone_are_masked() {
+        assert_eq!(
+            mask_url_credentials("https://user:pw@loki:3100/x?token=1"),
+            "https://[REDACTED]@loki:3100/x?token=1"
+        );
+        let long = "a".repeat(400);
+        assert_eq!(mask_url_credentials(&long), long);
     }
 
     #[test]

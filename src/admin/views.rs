@@ -2,8 +2,9 @@
 //! `/metrics`, grouped for a person: receivers, exporters, tenants, HTTP routes, with totals and
 //! current rates) and `/health` (each subsystem's status and figures).
 //!
-//! Rates are per second over the window since the previous snapshot kept (at least 5 s old), or
-//! since start. Series that differ only in a label a view does not show (the tenant, under a
+//! Rates are per second over the window since the previous snapshot kept (at least 5 s old);
+//! the first request has only one sample, so its rates (and `rate_window_seconds`) are null
+//! rather than a guess. Series that differ only in a label a view does not show (the tenant, under a
 //! receiver) are summed. Exporter messages are cleaned of credentials ([`Scrubber`]). Nothing
 //! here fails; a missing figure is absent or zero.
 //!
@@ -43,30 +44,41 @@ pub(super) fn totals(families: &[FamilySnapshot]) -> Totals {
 pub fn metrics_json(state: &AdminState) -> Value {
     let now = Instant::now();
     let current = totals(&state.metrics.snapshot());
-    let (since, previous) = {
+    let kept = {
         let mut prev = state.previous.lock();
-        let (at, old) = prev.clone().unwrap_or((state.started, Totals::new()));
-        if now.duration_since(at) >= WINDOW {
+        let kept = prev.clone();
+        if kept
+            .as_ref()
+            .is_none_or(|(at, _)| now.duration_since(*at) >= WINDOW)
+        {
             *prev = Some((now, current.clone()));
         }
-        (at, old)
+        kept
     };
-    let window = now.duration_since(since).as_secs_f64().max(1e-3);
+    let window = kept
+        .as_ref()
+        .map(|(since, _)| now.duration_since(*since).as_secs_f64().max(1e-3));
     let figure = |name: &str, labels: &Vec<String>, v: u64| -> Value {
-        let before = previous
-            .get(&(name.to_owned(), labels.clone()))
-            .copied()
-            .unwrap_or(0);
-        let rate = v.saturating_sub(before) as f64 / window;
-        json!({ "total": v, "rate_per_second": (rate * 1000.0).round() / 1000.0 })
+        let rate = kept.as_ref().zip(window).map(|((_, previous), window)| {
+            let before = previous
+                .get(&(name.to_owned(), labels.clone()))
+                .copied()
+                .unwrap_or(0);
+            let rate = v.saturating_sub(before) as f64 / window;
+            (rate * 1000.0).round() / 1000.0
+        });
+        json!({ "total": v, "rate_per_second": rate })
     };
     let mut receivers = Map::new();
     let mut exporters = Map::new();
-    let mut tenant_sums: BTreeMap<(String, &str), (u64, f64)> = BTreeMap::new();
+    let mut tenant_sums: BTreeMap<(String, &str), (u64, Option<f64>)> = BTreeMap::new();
     let mut sum = |tenant: String, key: &'static str, v: u64, fig: &Value| {
-        let e = tenant_sums.entry((tenant, key)).or_default();
+        let e = tenant_sums
+            .entry((tenant, key))
+            .or_insert((0, window.map(|_| 0.0)));
         e.0 += v;
-        e.1 += fig["rate_per_second"].as_f64().unwrap_or(0.0);
+        e.1 =
+            e.1.map(|r| r + fig["rate_per_second"].as_f64().unwrap_or(0.0));
     };
     let mut http = Map::new();
     let mut auth = Map::new();
@@ -120,13 +132,13 @@ pub fn metrics_json(state: &AdminState) -> Value {
         add(
             &mut tenants,
             &[&tenant, key],
-            json!({ "total": total, "rate_per_second": (rate * 1000.0).round() / 1000.0 }),
+            json!({ "total": total, "rate_per_second": rate.map(|r| (r * 1000.0).round() / 1000.0) }),
         );
     }
     json!({
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_seconds": state.started.elapsed().as_secs(),
-        "rate_window_seconds": (window * 1000.0).round() / 1000.0,
+        "rate_window_seconds": window.map(|w| (w * 1000.0).round() / 1000.0),
         "receivers": receivers,
         "exporters": exporters,
         "tenants": tenants,
@@ -141,10 +153,13 @@ pub fn metrics_json(state: &AdminState) -> Value {
 fn add_figure(root: &mut Map<String, Value>, path: &[&str], fig: &Value) {
     let mut sum = fig.clone();
     if let Some(old) = get(root, path) {
-        let n = |v: &Value, k: &str| v[k].as_f64().unwrap_or(0.0);
         let total = old["total"].as_u64().unwrap_or(0) + fig["total"].as_u64().unwrap_or(0);
-        let rate = n(old, "rate_per_second") + n(fig, "rate_per_second");
-        sum = json!({ "total": total, "rate_per_second": (rate * 1000.0).round() / 1000.0 });
+        // Null (one sample only) stays null.
+        let rate = old["rate_per_second"]
+            .as_f64()
+            .zip(fig["rate_per_second"].as_f64())
+            .map(|(a, b)| ((a + b) * 1000.0).round() / 1000.0);
+        sum = json!({ "total": total, "rate_per_second": rate });
     }
     add(root, path, sum);
 }

@@ -31,6 +31,17 @@ pub struct Kind {
     pub signals: &'static [SignalKind],
     /// Collector keys (dotted, relative to the component) that weir does not implement.
     pub unsupported: &'static [&'static str],
+    /// Other type names read as this kind (the Collector's newer `otlp_grpc`, `otlp_http`).
+    pub aliases: &'static [&'static str],
+}
+
+impl Kind {
+    /// The kind in `kinds` named `name`, or having it as an alias.
+    pub fn named<'a>(kinds: &'a [Kind], name: &str) -> Option<&'a Kind> {
+        kinds
+            .iter()
+            .find(|k| k.name == name || k.aliases.contains(&name))
+    }
 }
 
 const ALL_SIGNALS: &[SignalKind] = &SignalKind::ALL;
@@ -52,6 +63,7 @@ pub const RECEIVERS: &[Kind] = &[Kind {
         "protocols.http.response_headers",
         "protocols.http.compression_algorithms",
     ],
+    aliases: &[],
 }];
 
 /// Processor kinds.
@@ -60,26 +72,31 @@ pub const PROCESSORS: &[Kind] = &[
         name: "batch",
         signals: ALL_SIGNALS,
         unsupported: &["metadata_keys", "metadata_cardinality_limit"],
+        aliases: &[],
     },
     Kind {
         name: "redaction",
         signals: ALL_SIGNALS,
         unsupported: weir_processors::redaction::UNSUPPORTED_COLLECTOR_KEYS,
+        aliases: &[],
     },
     Kind {
         name: "enrich",
         signals: ALL_SIGNALS,
         unsupported: weir_processors::enrich::UNSUPPORTED_COLLECTOR_KEYS,
+        aliases: &[],
     },
     Kind {
         name: "tenant_limit",
         signals: ALL_SIGNALS,
         unsupported: weir_processors::tenant_limit::UNSUPPORTED_COLLECTOR_KEYS,
+        aliases: &[],
     },
     Kind {
         name: "memory_limiter",
         signals: ALL_SIGNALS,
         unsupported: crate::memory::config::UNSUPPORTED_COLLECTOR_KEYS,
+        aliases: &[],
     },
 ];
 
@@ -89,36 +106,43 @@ pub const EXPORTERS: &[Kind] = &[
         name: "debug",
         signals: ALL_SIGNALS,
         unsupported: weir_exporters::debug::UNSUPPORTED_COLLECTOR_KEYS,
+        aliases: &[],
     },
     Kind {
         name: "otlp",
         signals: ALL_SIGNALS,
         unsupported: weir_exporters::otlp::UNSUPPORTED_COLLECTOR_KEYS,
+        aliases: &["otlp_grpc"],
     },
     Kind {
         name: "otlphttp",
         signals: ALL_SIGNALS,
         unsupported: weir_exporters::otlphttp::UNSUPPORTED_COLLECTOR_KEYS,
+        aliases: &["otlp_http"],
     },
     Kind {
         name: "loki",
         signals: &[SignalKind::Logs],
         unsupported: weir_exporters::loki::UNSUPPORTED_COLLECTOR_KEYS,
+        aliases: &[],
     },
     Kind {
         name: "sentry",
         signals: &[SignalKind::Traces, SignalKind::Logs],
         unsupported: weir_exporters::sentry::UNSUPPORTED_COLLECTOR_KEYS,
+        aliases: &[],
     },
     Kind {
         name: "prometheus",
         signals: &[SignalKind::Metrics],
         unsupported: weir_exporters::prometheus::UNSUPPORTED_COLLECTOR_KEYS,
+        aliases: &[],
     },
     Kind {
         name: "prometheusremotewrite",
         signals: &[SignalKind::Metrics],
         unsupported: weir_exporters::remote_write::UNSUPPORTED_COLLECTOR_KEYS,
+        aliases: &[],
     },
 ];
 

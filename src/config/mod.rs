@@ -12,7 +12,9 @@ pub mod components;
 mod error;
 pub mod expand;
 mod locate;
+pub mod secrets;
 pub mod service;
+pub mod sources;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -332,7 +334,7 @@ fn components<T>(
                 continue;
             }
         };
-        let Some(kind) = kinds.iter().find(|k| k.name == id.kind) else {
+        let Some(kind) = Kind::named(kinds, &id.kind) else {
             let have: Vec<&str> = kinds.iter().map(|k| k.name).collect();
             errors.push((
                 path,
@@ -358,7 +360,7 @@ fn components<T>(
         if bad {
             continue;
         }
-        match parse(&id.kind, v) {
+        match parse(kind.name, v) {
             Ok(cfg) => {
                 out.insert(id, cfg);
             }

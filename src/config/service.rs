@@ -332,7 +332,7 @@ fn check(
             "{singular} {text:?} is not defined under {section}"
         ));
     }
-    if let Some(kind) = kinds.iter().find(|k| k.name == id.kind)
+    if let Some(kind) = Kind::named(kinds, &id.kind)
         && !kind.signals.contains(&signal)
     {
         let takes: Vec<&str> = kind.signals.iter().map(|s| s.as_str()).collect();

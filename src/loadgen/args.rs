@@ -314,7 +314,7 @@ mod tests {
     fn parse(args: &[&str]) -> Result<LoadgenArgs, clap::Error> {
         let argv = ["weir", "loadgen"].iter().chain(args);
         match Cli::try_parse_from(argv)?.command {
-            Command::Loadgen(a) => Ok(*a),
+            Some(Command::Loadgen(a)) => Ok(*a),
             other => panic!("parsed as {other:?}"),
         }
     }

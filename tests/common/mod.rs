@@ -125,6 +125,25 @@ impl Weir {
         Self::spawn(command, dir, out_path)
     }
 
+    /// Writes each of `files` (name, text with `{OUT}` and `{DIR}` replaced) in a fresh temp
+    /// dir and starts `weir` with `args` (`{DIR}` replaced by that dir) and the environment
+    /// variables `envs`, for command lines other than `weir run --config FILE`;
+    /// [`Weir::out_path`] is `{OUT}`. Waits as [`Weir::start`] does.
+    pub fn start_args(files: &[(&str, &str)], args: &[&str], envs: &[(&str, &str)]) -> Weir {
+        let dir = tempfile::tempdir().expect("create temp dir");
+        let out_path = dir.path().join("out.jsonl");
+        let out = out_path.to_str().expect("temp path is UTF-8");
+        let dir_text = dir.path().to_str().expect("temp path is UTF-8").to_owned();
+        for (name, text) in files {
+            let text = text.replace("{OUT}", out).replace("{DIR}", &dir_text);
+            std::fs::write(dir.path().join(name), text).expect("write config");
+        }
+        let mut command = Command::new(env!("CARGO_BIN_EXE_weir"));
+        command.args(args.iter().map(|a| a.replace("{DIR}", &dir_text)));
+        command.envs(envs.iter().copied());
+        Self::spawn(command, dir, out_path)
+    }
+
     /// `weir run` with no `--config`: the embedded default pipeline, every listener moved to an
     /// ephemeral loopback port through its `WEIR_*_ENDPOINT` variable. Its debug exporter
     /// prints on stdout, so [`Weir::out_path`] names the stdout file.

@@ -1,0 +1,94 @@
+//! `weir components`: every receiver, processor and exporter kind weir has, the signals each
+//! takes and the other type names it answers to, as a table or as JSON. Read from the kind
+//! tables the config loader uses, so the list cannot drift from what a config may name.
+//! Nothing here fails.
+
+use serde_json::{Value, json};
+
+use crate::config::components::{EXPORTERS, Kind, PROCESSORS, RECEIVERS};
+
+/// The kind tables, by role.
+const ROLES: [(&str, &[Kind]); 3] = [
+    ("receiver", RECEIVERS),
+    ("processor", PROCESSORS),
+    ("exporter", EXPORTERS),
+];
+
+fn signals(kind: &Kind) -> Vec<&'static str> {
+    kind.signals.iter().map(|s| s.as_str()).collect()
+}
+
+/// One line per kind: role, type, signals, aliases.
+pub fn table() -> String {
+    let mut out = format!(
+        "{:<10} {:<22} {:<22} {}\n",
+        "ROLE", "TYPE", "SIGNALS", "ALIASES"
+    );
+    for (role, kinds) in ROLES {
+        for k in kinds {
+            let aliases = if k.aliases.is_empty() {
+                "-".to_owned()
+            } else {
+                k.aliases.join(", ")
+            };
+            let line = format!(
+                "{role:<10} {:<22} {:<22} {aliases}",
+                k.name,
+                signals(k).join(", ")
+            );
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// `{"receivers": [{"type", "signals", "aliases"}…], "processors": […], "exporters": […]}`.
+pub fn json() -> Value {
+    let mut out = serde_json::Map::new();
+    for (role, kinds) in ROLES {
+        let list: Vec<Value> = kinds
+            .iter()
+            .map(|k| json!({ "type": k.name, "signals": signals(k), "aliases": k.aliases }))
+            .collect();
+        out.insert(format!("{role}s"), Value::Array(list));
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_is_listed_with_its_signals_and_aliases() {
+        let j = json();
+        let exporters = j["exporters"].as_array().expect("exporters");
+        assert_eq!(exporters.len(), EXPORTERS.len());
+        let otlp = exporters
+            .iter()
+            .find(|e| e["type"] == "otlp")
+            .expect("otlp");
+        assert_eq!(otlp["aliases"], json!(["otlp_grpc"]));
+        let loki = exporters
+            .iter()
+            .find(|e| e["type"] == "loki")
+            .expect("loki");
+        assert_eq!(loki["signals"], json!(["logs"]));
+        assert_eq!(
+            j["processors"].as_array().map(Vec::len),
+            Some(PROCESSORS.len())
+        );
+        let t = table();
+        assert_eq!(
+            t.lines().count(),
+            1 + RECEIVERS.len() + PROCESSORS.len() + EXPORTERS.len()
+        );
+        assert!(
+            t.lines().any(|l| l.starts_with("exporter")
+                && l.contains("otlphttp")
+                && l.ends_with("otlp_http")),
+            "{t}"
+        );
+    }
+}

@@ -1,0 +1,141 @@
+//! `weir print-config`: the effective config as YAML — the sources merged, `${env:…}`
+//! expanded, and a `batch` processor shown where weir applies it, as `sending_queue.batch` on
+//! each exporter of its pipelines that sets no batching of its own — with secrets replaced by
+//! `[REDACTED]` (see [`crate::config::secrets`]) unless asked otherwise.
+//!
+//! It prints only a valid config (the caller reports the errors of an invalid one); nothing
+//! here fails.
+
+use serde_yaml_ng::{Mapping, Value};
+use weir_pipeline::queue::{QueueBatchConfig, QueueConfig};
+
+use crate::config::sources::Loaded;
+use crate::config::{Env, ExporterConfig, expand, secrets};
+
+/// The effective config of `loaded` as YAML, preceded by comment lines saying what was done.
+pub fn render(loaded: &Loaded, env: &dyn Env, unredacted: bool) -> String {
+    let mut tree = loaded.merged.clone();
+    // Already expanded once without errors by the loader; the same result here.
+    expand::expand_tree(&mut tree, "", env, &mut Vec::new());
+    let mut notes = Vec::new();
+    for (id, cfg) in &loaded.config.exporters {
+        let Some(queue) = queue_of(cfg) else { continue };
+        if queue.batch.is_some() {
+            continue;
+        }
+        let Some(batch) = crate::app::with_pipeline_batching(&loaded.config, id, queue).batch
+        else {
+            continue;
+        };
+        let id_text = id.to_string();
+        let slot = child(
+            child(child(&mut tree, "exporters"), &id_text),
+            "sending_queue",
+        );
+        *child(slot, "batch") = batch_value(&batch);
+        notes.push(format!(
+            "#   exporters.{id_text}.sending_queue.batch comes from the batch processor of its pipeline"
+        ));
+    }
+    if !unredacted {
+        secrets::redact(&mut tree);
+    }
+    let mut out = String::from(
+        "# The effective config: files merged in order, --set applied, ${env:…} expanded.\n",
+    );
+    if unredacted {
+        out.push_str("# Secrets are shown as they are (--unredacted).\n");
+    } else {
+        out.push_str("# Secrets are shown as [REDACTED]; --unredacted shows them.\n");
+    }
+    if !notes.is_empty() {
+        out.push_str("# weir batches in each exporter's queue:\n");
+        for n in notes {
+            out.push_str(&n);
+            out.push('\n');
+        }
+    }
+    match serde_yaml_ng::to_string(&tree) {
+        Ok(yaml) => out.push_str(&yaml),
+        Err(e) => out.push_str(&format!("# cannot print the config as YAML: {e}\n")),
+    }
+    out
+}
+
+/// The queue an exporter kind has; `None` for those that export inline.
+fn queue_of(cfg: &ExporterConfig) -> Option<&QueueConfig> {
+    match cfg {
+        ExporterConfig::Otlp(c) => Some(&c.sending_queue),
+        ExporterConfig::OtlpHttp(c) => Some(&c.sending_queue),
+        ExporterConfig::Loki(c) => Some(&c.sending_queue),
+        ExporterConfig::Sentry(c) => Some(&c.sending_queue),
+        ExporterConfig::RemoteWrite(c) => Some(&c.sending_queue),
+        ExporterConfig::Debug(_) | ExporterConfig::Prometheus(_) => None,
+    }
+}
+
+/// `sending_queue.batch` as a user would write it.
+fn batch_value(b: &QueueBatchConfig) -> Value {
+    let mut m = Mapping::new();
+    let timeout = humantime_serde::re::humantime::format_duration(b.flush_timeout);
+    m.insert("flush_timeout".into(), timeout.to_string().into());
+    m.insert("min_size".into(), b.min_size.into());
+    m.insert("max_size".into(), b.max_size.into());
+    m.insert("sizer".into(), "items".into());
+    Value::Mapping(m)
+}
+
+/// The value at `key` under `v` (null when absent), `v` made a mapping when it is not one.
+fn child<'a>(v: &'a mut Value, key: &str) -> &'a mut Value {
+    if !v.is_mapping() {
+        *v = Value::Mapping(Mapping::new());
+    }
+    &mut v[key]
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::config::sources::Sources;
+
+    #[test]
+    fn batch_is_shown_on_the_exporters_and_secrets_are_hidden() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("w.yaml");
+        std::fs::write(
+            &path,
+            "receivers:\n  otlp:\n    protocols:\n      http: { endpoint: 127.0.0.1:4318 }\n\
+             processors:\n  batch: { timeout: 2s, send_batch_size: 100 }\n\
+             exporters:\n  otlphttp:\n    endpoint: ${env:TEMPO}\n    headers: { Authorization: Bearer abc }\n\
+             service:\n  pipelines:\n    traces: { receivers: [otlp], processors: [batch], exporters: [otlphttp] }\n",
+        )
+        .expect("write");
+        let env = HashMap::from([("TEMPO".to_owned(), "https://u:pw@tempo:4318".to_owned())]);
+        let loaded = Sources {
+            files: vec![path],
+            sets: vec![],
+        }
+        .load(&env)
+        .expect("valid");
+        let text = render(&loaded, &env, false);
+        let printed: Value = serde_yaml_ng::from_str(&text).expect("yaml");
+        let e = &printed["exporters"]["otlphttp"];
+        assert_eq!(e["endpoint"], "https://[REDACTED]@tempo:4318");
+        assert_eq!(e["headers"]["Authorization"], "[REDACTED]");
+        assert_eq!(e["sending_queue"]["batch"]["flush_timeout"], "2s");
+        assert_eq!(e["sending_queue"]["batch"]["min_size"], 100);
+        assert!(
+            text.contains("exporters.otlphttp.sending_queue.batch"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("pw@") && !text.contains("Bearer abc"),
+            "{text}"
+        );
+
+        let shown = render(&loaded, &env, true);
+        assert!(shown.contains("https://u:pw@tempo:4318") && shown.contains("Bearer abc"));
+    }
+}
