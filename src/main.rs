@@ -18,7 +18,7 @@ fn main() -> ExitCode {
     weir::install_crypto_provider();
     let cli = Cli::parse();
     match cli.command {
-        Command::Validate { files } => validate(&files),
+        Command::Validate { files, skip_env } => config::validate::run(&files, skip_env),
         Command::Loadgen(args) => weir::loadgen::run(&args),
         Command::Sink(args) => weir::sink::run(&args),
         Command::Run { config, log_format } => {
@@ -53,24 +53,6 @@ fn main() -> ExitCode {
             );
             run(cfg, spans)
         }
-    }
-}
-
-fn validate(files: &[std::path::PathBuf]) -> ExitCode {
-    let mut ok = true;
-    for f in files {
-        match config::load_file(f, &ProcessEnv) {
-            Ok(_) => println!("{}: ok", f.display()),
-            Err(e) => {
-                ok = false;
-                eprint!("{e}");
-            }
-        }
-    }
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
     }
 }
 
