@@ -38,6 +38,11 @@ pub enum Command {
         /// Files to check.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
+        /// An unset environment variable is a warning (once per variable), not an error, and
+        /// the values using it are not checked: for files whose variables are set only where
+        /// weir runs.
+        #[arg(long)]
+        skip_env: bool,
     },
     /// List every receiver, processor and exporter kind, the signals it takes and its
     /// aliases.

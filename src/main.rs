@@ -20,7 +20,7 @@ fn main() -> ExitCode {
     match cli.command {
         None => start(&cli.run),
         Some(Command::Run(args)) => start(&args),
-        Some(Command::Validate { files }) => validate(&files),
+        Some(Command::Validate { files, skip_env }) => config::validate::run(&files, skip_env),
         Some(Command::Components { json }) => {
             if json {
                 println!("{:#}", weir::commands::components::json());
@@ -77,24 +77,6 @@ fn start(args: &RunArgs) -> ExitCode {
         self_trace,
     );
     run(cfg, spans)
-}
-
-fn validate(files: &[std::path::PathBuf]) -> ExitCode {
-    let mut ok = true;
-    for f in files {
-        match config::load_file(f, &ProcessEnv) {
-            Ok(_) => println!("{}: ok", f.display()),
-            Err(e) => {
-                ok = false;
-                eprint!("{e}");
-            }
-        }
-    }
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
 }
 
 fn run(

@@ -16,7 +16,7 @@ use crate::config::{Env, ExporterConfig, expand, secrets};
 pub fn render(loaded: &Loaded, env: &dyn Env, unredacted: bool) -> String {
     let mut tree = loaded.merged.clone();
     // Already expanded once without errors by the loader; the same result here.
-    expand::expand_tree(&mut tree, "", env, &mut Vec::new());
+    expand::expand_tree(&mut tree, "", env, &mut Vec::new(), None);
     let mut notes = Vec::new();
     for (id, cfg) in &loaded.config.exporters {
         let Some(queue) = queue_of(cfg) else { continue };

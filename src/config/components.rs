@@ -3,8 +3,11 @@
 //! Adding a component is one enum variant and one match arm in each `parse` below, plus its
 //! entry in the kind table. A Collector key that weir does not implement is listed in the kind's
 //! `unsupported` keys and reported as "not supported by weir: <key>" rather than as unknown.
+//! A section is read with every error at once: a kind weir does not have, a malformed id, each
+//! unsupported key and each bad setting.
 
-use serde::de::DeserializeOwned;
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde_yaml_ng::Value;
 use weir_exporters::debug::DebugConfig;
 use weir_exporters::loki::LokiConfig;
@@ -22,6 +25,9 @@ use crate::memory::MemoryLimiterConfig;
 use crate::receivers::config::OtlpReceiverConfig;
 
 use super::batch::BatchConfig;
+use super::collect::{Unchecked, read, remove_at};
+use super::service::Defined;
+use super::{ComponentId, key_text, suggest};
 
 /// What the loader needs to know of one component kind.
 pub struct Kind {
@@ -193,11 +199,10 @@ pub type FieldError = (String, String);
 
 impl ReceiverConfig {
     /// Reads the config of a receiver of kind `kind`.
-    pub fn parse(kind: &str, value: Value) -> Result<Self, Vec<FieldError>> {
+    pub fn parse(kind: &str, value: Value, unchecked: Unchecked) -> Result<Self, Vec<FieldError>> {
         match kind {
             "otlp" => {
-                let c: OtlpReceiverConfig = one(typed(value))?;
-                checked(c.problems(), ReceiverConfig::Otlp(c))
+                read(value, unchecked).finish(OtlpReceiverConfig::problems, ReceiverConfig::Otlp)
             }
             other => Err(vec![(String::new(), format!("no receiver kind {other:?}"))]),
         }
@@ -206,34 +211,34 @@ impl ReceiverConfig {
 
 impl ProcessorConfig {
     /// Reads the config of a processor of kind `kind`.
-    pub fn parse(kind: &str, value: Value) -> Result<Self, Vec<FieldError>> {
+    pub fn parse(kind: &str, value: Value, unchecked: Unchecked) -> Result<Self, Vec<FieldError>> {
         match kind {
-            "batch" => {
-                let b: BatchConfig = one(typed(value))?;
-                if b.send_batch_max_size != 0 && b.send_batch_max_size < b.send_batch_size {
-                    return Err(vec![(
-                        "send_batch_max_size".into(),
-                        "must be 0 or at least send_batch_size".into(),
-                    )]);
-                }
-                Ok(ProcessorConfig::Batch(b))
-            }
-            "redaction" => {
-                let c: RedactionConfig = one(typed(value))?;
-                checked(c.problems(), ProcessorConfig::Redaction(Box::new(c)))
-            }
-            "enrich" => {
-                let c: EnrichConfig = one(typed(value))?;
-                checked(c.problems(), ProcessorConfig::Enrich(Box::new(c)))
-            }
-            "tenant_limit" => {
-                let c: TenantLimitConfig = one(typed(value))?;
-                checked(c.problems(), ProcessorConfig::TenantLimit(Box::new(c)))
-            }
-            "memory_limiter" => {
-                let c: MemoryLimiterConfig = one(typed(value))?;
-                checked(c.problems(), ProcessorConfig::MemoryLimiter(c))
-            }
+            "batch" => read(value, unchecked).finish(
+                |b: &BatchConfig| {
+                    if b.send_batch_max_size != 0 && b.send_batch_max_size < b.send_batch_size {
+                        vec![(
+                            "send_batch_max_size".into(),
+                            "must be 0 or at least send_batch_size".into(),
+                        )]
+                    } else {
+                        Vec::new()
+                    }
+                },
+                ProcessorConfig::Batch,
+            ),
+            "redaction" => read(value, unchecked).finish(RedactionConfig::problems, |c| {
+                ProcessorConfig::Redaction(Box::new(c))
+            }),
+            "enrich" => read(value, unchecked).finish(EnrichConfig::problems, |c| {
+                ProcessorConfig::Enrich(Box::new(c))
+            }),
+            "tenant_limit" => read(value, unchecked).finish(TenantLimitConfig::problems, |c| {
+                ProcessorConfig::TenantLimit(Box::new(c))
+            }),
+            "memory_limiter" => read(value, unchecked).finish(
+                MemoryLimiterConfig::problems,
+                ProcessorConfig::MemoryLimiter,
+            ),
             other => Err(vec![(
                 String::new(),
                 format!("no processor kind {other:?}"),
@@ -244,73 +249,129 @@ impl ProcessorConfig {
 
 impl ExporterConfig {
     /// Reads the config of an exporter of kind `kind`.
-    pub fn parse(kind: &str, value: Value) -> Result<Self, Vec<FieldError>> {
+    pub fn parse(kind: &str, value: Value, unchecked: Unchecked) -> Result<Self, Vec<FieldError>> {
         match kind {
-            "debug" => one(typed(value)).map(ExporterConfig::Debug),
-            "otlp" => {
-                let c: OtlpConfig = one(typed(value))?;
-                checked(c.problems(), ExporterConfig::Otlp(Box::new(c)))
-            }
-            "otlphttp" => {
-                let c: OtlpHttpConfig = one(typed(value))?;
-                checked(c.problems(), ExporterConfig::OtlpHttp(Box::new(c)))
-            }
-            "loki" => {
-                let c: LokiConfig = one(typed(value))?;
-                checked(c.problems(), ExporterConfig::Loki(Box::new(c)))
-            }
-            "sentry" => {
-                let c: SentryConfig = one(typed(value))?;
-                checked(c.problems(), ExporterConfig::Sentry(Box::new(c)))
-            }
-            "prometheus" => {
-                let c: PrometheusConfig = one(typed(value))?;
-                checked(c.problems(), ExporterConfig::Prometheus(Box::new(c)))
-            }
-            "prometheusremotewrite" => {
-                let c: RemoteWriteConfig = one(typed(value))?;
-                checked(c.problems(), ExporterConfig::RemoteWrite(Box::new(c)))
-            }
+            "debug" => read(value, unchecked).finish(|_| Vec::new(), ExporterConfig::Debug),
+            "otlp" => read(value, unchecked)
+                .finish(OtlpConfig::problems, |c| ExporterConfig::Otlp(Box::new(c))),
+            "otlphttp" => read(value, unchecked).finish(OtlpHttpConfig::problems, |c| {
+                ExporterConfig::OtlpHttp(Box::new(c))
+            }),
+            "loki" => read(value, unchecked)
+                .finish(LokiConfig::problems, |c| ExporterConfig::Loki(Box::new(c))),
+            "sentry" => read(value, unchecked).finish(SentryConfig::problems, |c| {
+                ExporterConfig::Sentry(Box::new(c))
+            }),
+            "prometheus" => read(value, unchecked).finish(PrometheusConfig::problems, |c| {
+                ExporterConfig::Prometheus(Box::new(c))
+            }),
+            "prometheusremotewrite" => read(value, unchecked)
+                .finish(RemoteWriteConfig::problems, |c| {
+                    ExporterConfig::RemoteWrite(Box::new(c))
+                }),
             other => Err(vec![(String::new(), format!("no exporter kind {other:?}"))]),
         }
     }
 }
 
-fn one<T>(r: Result<T, FieldError>) -> Result<T, Vec<FieldError>> {
-    r.map_err(|e| vec![e])
+/// The ids of one section as read: those of a kind weir has (their settings may have errors),
+/// and those, as written, whose definition is itself an error.
+#[derive(Debug, Default)]
+pub struct Ids {
+    known: Vec<ComponentId>,
+    reported: Vec<String>,
 }
 
-fn checked<T>(problems: Vec<FieldError>, ok: T) -> Result<T, Vec<FieldError>> {
-    if problems.is_empty() {
-        Ok(ok)
-    } else {
-        Err(problems)
+impl Ids {
+    /// The ids for the pipelines' checks.
+    pub fn defined(&self) -> Defined<'_> {
+        Defined {
+            ids: self.known.iter().collect(),
+            reported: self.reported.iter().map(String::as_str).collect(),
+        }
     }
 }
 
-/// Deserialises a component's value (null means "all defaults"), keeping the failing path.
-pub(super) fn typed<T: DeserializeOwned>(value: Value) -> Result<T, FieldError> {
-    let value = match value {
-        Value::Null => Value::Mapping(Default::default()),
-        v => v,
-    };
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let mut path = e.path().to_string();
-        if path == "." {
-            path.clear();
+/// A section's `parse`: the kind, the settings, the values not to check.
+pub type Parse<T> = fn(&str, Value, Unchecked) -> Result<T, Vec<FieldError>>;
+
+/// Reads one of the component sections, collecting every error; values at `unchecked` paths
+/// are not checked.
+pub fn read_section<T>(
+    section: &str,
+    value: Value,
+    kinds: &[Kind],
+    parse: Parse<T>,
+    unchecked: &BTreeSet<String>,
+    ids: &mut Ids,
+    errors: &mut Vec<(String, String)>,
+) -> BTreeMap<ComponentId, T> {
+    let mut out = BTreeMap::new();
+    let map = match value {
+        Value::Null => return out,
+        Value::Mapping(m) => m,
+        _ => {
+            errors.push((
+                section.into(),
+                format!("{section} must be a mapping of component ids to their settings"),
+            ));
+            return out;
         }
-        let message = e.inner().to_string();
-        // Point an unknown key's error at the key itself.
-        if let Some(key) = message
-            .strip_prefix("unknown field `")
-            .and_then(|r| r.split('`').next())
-        {
-            if path.is_empty() {
-                path = key.to_owned();
-            } else if !path.ends_with(key) {
-                path = format!("{path}.{key}");
+    };
+    let singular = section.trim_end_matches('s');
+    for (k, mut v) in map {
+        let id_text = key_text(&k);
+        let path = format!("{section}.{id_text}");
+        let id = match ComponentId::parse(&id_text) {
+            Ok(id) => id,
+            Err(e) => {
+                errors.push((path, e));
+                ids.reported.push(id_text);
+                continue;
+            }
+        };
+        let Some(kind) = Kind::named(kinds, &id.kind) else {
+            let have: Vec<&str> = kinds.iter().map(|k| k.name).collect();
+            let hint = suggest::hint(&id.kind, have.iter().copied());
+            errors.push((
+                path,
+                format!(
+                    "unknown {singular} type {:?}{hint}; weir has: {}",
+                    id.kind,
+                    have.join(", ")
+                ),
+            ));
+            ids.reported.push(id_text);
+            continue;
+        };
+        ids.known.push(id.clone());
+        // Each unsupported key is an error; the rest of the settings are still checked.
+        let mut bad = false;
+        for key in kind.unsupported {
+            if remove_at(&mut v, key) {
+                errors.push((
+                    format!("{path}.{key}"),
+                    format!("not supported by weir: {key}"),
+                ));
+                bad = true;
             }
         }
-        (path, message)
-    })
+        match parse(kind.name, v, Unchecked::new(unchecked, &path)) {
+            Ok(cfg) if !bad => {
+                out.insert(id, cfg);
+            }
+            Ok(_) => {}
+            Err(problems) => {
+                for (field, message) in problems {
+                    let full = if field.is_empty() {
+                        path.clone()
+                    } else {
+                        format!("{path}.{field}")
+                    };
+                    errors.push((full, message));
+                }
+            }
+        }
+    }
+    out
 }

@@ -25,24 +25,39 @@ pub struct ConfigErrors {
 
 impl fmt::Display for ConfigErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.errors.len();
-        writeln!(
-            f,
-            "{}: {n} error{}",
-            self.source_name,
-            if n == 1 { "" } else { "s" }
-        )?;
-        for e in &self.errors {
-            write!(f, "  {}", self.source_name)?;
-            if let Some((line, col)) = e.position {
-                write!(f, ":{line}:{col}")?;
-            }
-            if e.path.is_empty() {
-                writeln!(f, ": {}", e.message)?;
-            } else {
-                writeln!(f, ": {}: {}", e.path, e.message)?;
-            }
-        }
-        Ok(())
+        list(f, &self.source_name, "error", &self.errors)
     }
+}
+
+/// The warnings of one config file (they do not make it invalid), shown as errors are.
+#[derive(Debug, Clone, Copy)]
+pub struct Warnings<'a> {
+    /// The file name.
+    pub source_name: &'a str,
+    /// The warnings, in file order.
+    pub warnings: &'a [ConfigError],
+}
+
+impl fmt::Display for Warnings<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        list(f, self.source_name, "warning", self.warnings)
+    }
+}
+
+/// `file: N <what>s`, then one `file:line:column: path: message` line per problem.
+fn list(f: &mut fmt::Formatter<'_>, source: &str, what: &str, all: &[ConfigError]) -> fmt::Result {
+    let n = all.len();
+    writeln!(f, "{source}: {n} {what}{}", if n == 1 { "" } else { "s" })?;
+    for e in all {
+        write!(f, "  {source}")?;
+        if let Some((line, col)) = e.position {
+            write!(f, ":{line}:{col}")?;
+        }
+        if e.path.is_empty() {
+            writeln!(f, ": {}", e.message)?;
+        } else {
+            writeln!(f, ": {}: {}", e.path, e.message)?;
+        }
+    }
+    Ok(())
 }

@@ -4,7 +4,9 @@
 //!
 //! Failures are messages for the loader to place at the value's path: an unclosed `${`, a bad
 //! variable name, an unknown provider (`${file:…}`), or a variable that is unset and has no
-//! default (weir refuses to start with a silently empty value).
+//! default (weir refuses to start with a silently empty value). When unset variables are
+//! allowed (`weir validate --skip-env`), such a value is left as written and the variables and
+//! its path are listed instead, for warnings.
 
 use std::collections::HashMap;
 
@@ -31,18 +33,26 @@ impl Env for HashMap<String, String> {
     }
 }
 
-/// Expands every string scalar under `value`; each failure is pushed as `(path, message)`.
+/// Variables that were not set, each with the path of a value that uses it, in file order.
+pub type Unset = Vec<(String, String)>;
+
+/// Expands every string scalar under `value`; each failure is pushed as `(path, message)`. With
+/// `unset`, a value using a variable that is not set is left as written and listed there instead.
 pub fn expand_tree(
     value: &mut Value,
     path: &str,
     env: &dyn Env,
     errors: &mut Vec<(String, String)>,
+    mut unset: Option<&mut Unset>,
 ) {
     match value {
-        Value::String(s) => match expand_str(s, env) {
-            Ok(Some(new)) => *value = new,
-            Ok(None) => {}
-            Err(msg) => errors.push((path.to_owned(), msg)),
+        Value::String(s) => match (expand_str(s, env), unset) {
+            (Ok(Some(new)), _) => *value = new,
+            (Ok(None), _) => {}
+            (Err(Failure::Unset(names)), Some(unset)) => {
+                unset.extend(names.into_iter().map(|n| (n, path.to_owned())));
+            }
+            (Err(f), _) => errors.push((path.to_owned(), f.message())),
         },
         Value::Mapping(map) => {
             for (k, v) in map.iter_mut() {
@@ -55,22 +65,51 @@ pub fn expand_tree(
                 } else {
                     format!("{path}.{key}")
                 };
-                expand_tree(v, &child, env, errors);
+                expand_tree(v, &child, env, errors, unset.as_deref_mut());
             }
         }
         Value::Sequence(items) => {
             for (i, v) in items.iter_mut().enumerate() {
-                expand_tree(v, &format!("{path}[{i}]"), env, errors);
+                expand_tree(
+                    v,
+                    &format!("{path}[{i}]"),
+                    env,
+                    errors,
+                    unset.as_deref_mut(),
+                );
             }
         }
-        Value::Tagged(t) => expand_tree(&mut t.value, path, env, errors),
+        Value::Tagged(t) => expand_tree(&mut t.value, path, env, errors, unset),
         Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+/// Why a value cannot be expanded.
+#[derive(Debug, PartialEq)]
+enum Failure {
+    /// Malformed: what is wrong.
+    Bad(String),
+    /// Well-formed, but these variables are unset and have no default.
+    Unset(Vec<String>),
+}
+
+impl Failure {
+    fn message(&self) -> String {
+        match self {
+            Failure::Bad(m) => m.clone(),
+            Failure::Unset(names) => {
+                let name = names.first().map(String::as_str).unwrap_or_default();
+                format!(
+                    "environment variable {name} is not set and \"${{env:{name}}}\" has no default (write ${{env:{name}:-value}})"
+                )
+            }
+        }
     }
 }
 
 /// The expansion of `s`: `None` when it holds no `$`. A value that is exactly one reference is
 /// re-read as a YAML scalar, so `${env:PORT}` can fill a number field.
-fn expand_str(s: &str, env: &dyn Env) -> Result<Option<Value>, String> {
+fn expand_str(s: &str, env: &dyn Env) -> Result<Option<Value>, Failure> {
     if !s.contains('$') {
         return Ok(None);
     }
@@ -78,6 +117,7 @@ fn expand_str(s: &str, env: &dyn Env) -> Result<Option<Value>, String> {
     let mut rest = s;
     let mut references = 0;
     let mut literal = false;
+    let mut unset = Vec::new();
     while let Some(at) = rest.find('$') {
         out.push_str(&rest[..at]);
         literal |= at > 0;
@@ -89,8 +129,11 @@ fn expand_str(s: &str, env: &dyn Env) -> Result<Option<Value>, String> {
         } else if let Some(body) = after.strip_prefix('{') {
             let end = body
                 .find('}')
-                .ok_or_else(|| format!("unclosed \"${{\" in {s:?}"))?;
-            out.push_str(&resolve(&body[..end], env)?);
+                .ok_or_else(|| Failure::Bad(format!("unclosed \"${{\" in {s:?}")))?;
+            match resolve(&body[..end], env).map_err(Failure::Bad)? {
+                Resolved::Value(v) => out.push_str(&v),
+                Resolved::Unset(name) => unset.push(name),
+            }
             references += 1;
             rest = &body[end + 1..];
         } else {
@@ -101,6 +144,9 @@ fn expand_str(s: &str, env: &dyn Env) -> Result<Option<Value>, String> {
     }
     literal |= !rest.is_empty();
     out.push_str(rest);
+    if !unset.is_empty() {
+        return Err(Failure::Unset(unset));
+    }
     if references == 1
         && !literal
         && let Ok(v @ (Value::Bool(_) | Value::Number(_))) = serde_yaml_ng::from_str::<Value>(&out)
@@ -110,7 +156,15 @@ fn expand_str(s: &str, env: &dyn Env) -> Result<Option<Value>, String> {
     Ok(Some(Value::String(out)))
 }
 
-fn resolve(reference: &str, env: &dyn Env) -> Result<String, String> {
+/// What a well-formed reference stands for.
+enum Resolved {
+    /// The variable's value, or the default.
+    Value(String),
+    /// The variable (named) is unset and there is no default.
+    Unset(String),
+}
+
+fn resolve(reference: &str, env: &dyn Env) -> Result<Resolved, String> {
     let spec = match reference.split_once(':') {
         Some(("env", spec)) => spec,
         Some((provider, rest)) if is_name(provider) && !rest.starts_with('-') => {
@@ -129,13 +183,11 @@ fn resolve(reference: &str, env: &dyn Env) -> Result<String, String> {
             "bad variable name {name:?} in \"${{{reference}}}\"; use letters, digits and _ (not first a digit), with an optional :-default"
         ));
     }
-    match (env.var(name), default) {
-        (Some(v), _) => Ok(v),
-        (None, Some(d)) => Ok(d.to_owned()),
-        (None, None) => Err(format!(
-            "environment variable {name} is not set and \"${{{reference}}}\" has no default (write ${{env:{name}:-value}})"
-        )),
-    }
+    Ok(match (env.var(name), default) {
+        (Some(v), _) => Resolved::Value(v),
+        (None, Some(d)) => Resolved::Value(d.to_owned()),
+        (None, None) => Resolved::Unset(name.to_owned()),
+    })
 }
 
 fn is_name(s: &str) -> bool {
@@ -156,7 +208,7 @@ mod tests {
     }
 
     fn ex(s: &str) -> Result<Option<Value>, String> {
-        expand_str(s, &env())
+        expand_str(s, &env()).map_err(|f| f.message())
     }
 
     #[test]
@@ -213,9 +265,34 @@ mod tests {
             serde_yaml_ng::from_str("a:\n  b: [ok, '${env:NOPE}']\n  c: ${env:PORT}\n")
                 .expect("yaml");
         let mut errors = Vec::new();
-        expand_tree(&mut v, "", &env(), &mut errors);
+        expand_tree(&mut v, "", &env(), &mut errors, None);
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].0, "a.b[1]");
         assert_eq!(v["a"]["c"], Value::Number(4317.into()));
+    }
+
+    #[test]
+    fn unset_variables_can_be_listed_instead_of_refused() {
+        let mut v: Value = serde_yaml_ng::from_str(
+            "a: '${env:NOPE}:${env:PORT}:${NOR}'\nb: ['${env:NOPE}', '${env:1BAD}']\n",
+        )
+        .expect("yaml");
+        let (mut errors, mut unset) = (Vec::new(), Unset::new());
+        expand_tree(&mut v, "", &env(), &mut errors, Some(&mut unset));
+        let listed = |n: &str, p: &str| (n.to_owned(), p.to_owned());
+        assert_eq!(
+            unset,
+            [
+                listed("NOPE", "a"),
+                listed("NOR", "a"),
+                listed("NOPE", "b[0]")
+            ]
+        );
+        assert_eq!(
+            v["a"],
+            Value::String("${env:NOPE}:${env:PORT}:${NOR}".into())
+        );
+        assert_eq!(errors.len(), 1, "a malformed reference is still an error");
+        assert_eq!(errors[0].0, "b[1]");
     }
 }

@@ -5,29 +5,34 @@
 //! parse the YAML (a syntax error names its line and column), expand `${env:…}` in scalar values,
 //! read each component on its own so that every error is reported at once with its dotted path
 //! and position, then check the pipelines. The result is a [`Config`] or [`ConfigErrors`].
+//! [`check_str`] adds what `weir validate` asks for: unset variables as warnings, and output
+//! files checked against the filesystem (metadata only; nothing is created).
 
 pub mod admin;
 pub mod batch;
+mod collect;
 pub mod components;
 mod error;
 pub mod expand;
 mod locate;
+mod outputs;
 pub mod secrets;
 pub mod service;
 pub mod sources;
+mod suggest;
+pub mod validate;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
 
 use serde_yaml_ng::{Mapping, Value};
 
 pub use components::{ExporterConfig, ProcessorConfig, ReceiverConfig};
-pub use error::{ConfigError, ConfigErrors};
+pub use error::{ConfigError, ConfigErrors, Warnings};
 pub use expand::{Env, ProcessEnv};
 pub use service::{PipelineConfig, ServiceConfig};
 
-use components::Kind;
 use locate::Locations;
 
 /// The default pipeline, used by `weir run` without `--config`.
@@ -92,27 +97,135 @@ pub struct Config {
     pub service: ServiceConfig,
 }
 
+/// What is checked beyond the config itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// A variable that is not set (and has no default) is a warning, once per variable, and the
+    /// values using it are not checked; the config is then for checking only (those values
+    /// hold the text as written, and a component that cannot be read without them is left out).
+    pub skip_env: bool,
+    /// Files weir would write (the `debug` exporter's `path`) must be in an existing, writable
+    /// directory.
+    pub output_paths: bool,
+}
+
+/// A config checked with [`Options`]: the config or every error, and the warnings.
+#[derive(Debug)]
+pub struct Checked {
+    /// The config, or every error in it.
+    pub result: Result<Config, ConfigErrors>,
+    /// Problems that do not make the config invalid (unset variables under `skip_env`), in
+    /// file order.
+    pub warnings: Vec<ConfigError>,
+}
+
 /// Reads and validates the config file at `path`.
 pub fn load_file(path: &Path, env: &dyn Env) -> Result<Config, ConfigErrors> {
-    let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigErrors {
-        source_name: name.clone(),
-        errors: vec![ConfigError {
-            path: String::new(),
-            position: None,
-            message: format!("cannot read the file: {e}"),
-        }],
-    })?;
-    load_str(&text, &name, env)
+    check_file(path, env, Options::default()).result
 }
 
 /// Reads and validates config `text`; `source_name` names it in errors.
 pub fn load_str(text: &str, source_name: &str, env: &dyn Env) -> Result<Config, ConfigErrors> {
+    check_str(text, source_name, env, Options::default()).result
+}
+
+/// [`check_str`] on the file at `path`.
+pub fn check_file(path: &Path, env: &dyn Env, options: Options) -> Checked {
+    let name = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => check_str(&text, &name, env, options),
+        Err(e) => Checked {
+            result: Err(ConfigErrors {
+                source_name: name,
+                errors: vec![ConfigError {
+                    path: String::new(),
+                    position: None,
+                    message: format!("cannot read the file: {e}"),
+                }],
+            }),
+            warnings: Vec::new(),
+        },
+    }
+}
+
+/// Reads and validates config `text` as `options` say; `source_name` names it in errors.
+pub fn check_str(text: &str, source_name: &str, env: &dyn Env, options: Options) -> Checked {
+    let locations = Locations::index(text);
+    let mut unset = expand::Unset::new();
+    let mut raw = Vec::new();
+    let loaded = load(
+        text,
+        source_name,
+        &locations,
+        env,
+        options,
+        &mut unset,
+        &mut raw,
+    );
+    let place = |(path, message): (String, String)| ConfigError {
+        // A whole-file error the index cannot place (its parser refused the text that
+        // serde_yaml_ng read) points at the start of the file.
+        position: locations
+            .find(&path)
+            .or_else(|| path.is_empty().then_some((1, 1))),
+        path,
+        message,
+    };
+    let warnings = unset_warnings(&unset).into_iter().map(place).collect();
+    let result = match loaded {
+        Err(e) => Err(e),
+        Ok(config) if raw.is_empty() => Ok(config),
+        Ok(_) => {
+            let mut errors: Vec<ConfigError> = raw.into_iter().map(place).collect();
+            errors.sort_by_key(|e| e.position.unwrap_or((usize::MAX, 0)));
+            Err(ConfigErrors {
+                source_name: source_name.to_owned(),
+                errors,
+            })
+        }
+    };
+    Checked { result, warnings }
+}
+
+/// One warning per unset variable, at its first use.
+fn unset_warnings(unset: &expand::Unset) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for (name, path) in unset {
+        if seen.contains(&name.as_str()) {
+            continue;
+        }
+        seen.push(name);
+        let uses = unset.iter().filter(|(n, _)| n == name).count();
+        let more = match uses {
+            1 => String::new(),
+            n => format!(" (used in {n} values)"),
+        };
+        out.push((
+            path.clone(),
+            format!(
+                "environment variable {name} is not set{more}; the values using it were not checked"
+            ),
+        ));
+    }
+    out
+}
+
+/// Reads `text` into a config, pushing `(path, message)` for each problem to `raw` (a syntax
+/// error, which stops everything, is the `Err`).
+fn load(
+    text: &str,
+    source_name: &str,
+    locations: &Locations,
+    env: &dyn Env,
+    options: Options,
+    unset: &mut expand::Unset,
+    raw: &mut Vec<(String, String)>,
+) -> Result<Config, ConfigErrors> {
     let fail = |errors: Vec<ConfigError>| ConfigErrors {
         source_name: source_name.to_owned(),
         errors,
     };
-    let locations = Locations::index(text);
     let mut root: Value = serde_yaml_ng::from_str(text).map_err(|e| {
         // serde_yaml_ng gives no position for a file of several documents (nor for a few
         // malformed files it reports as such): point at the second document, or else say what
@@ -134,8 +247,22 @@ pub fn load_str(text: &str, source_name: &str, env: &dyn Env) -> Result<Config, 
             message: format!("YAML syntax: {message}"),
         }])
     })?;
-    let mut raw: Vec<(String, String)> = Vec::new();
-    expand::expand_tree(&mut root, "", env, &mut raw);
+    expand::expand_tree(
+        &mut root,
+        "",
+        env,
+        raw,
+        options.skip_env.then_some(&mut *unset),
+    );
+    // Values not expanded (a variable unset under skip_env, or an error already reported) are
+    // not checked further.
+    let unchecked: BTreeSet<String> = unset
+        .iter()
+        .map(|(_, p)| p)
+        .chain(raw.iter().map(|(p, _)| p))
+        .cloned()
+        .collect();
+    let expansion_errors = raw.len();
 
     let mut top = match root {
         Value::Mapping(m) => m,
@@ -152,6 +279,9 @@ pub fn load_str(text: &str, source_name: &str, env: &dyn Env) -> Result<Config, 
     let receivers_v = section("receivers");
     let processors_v = section("processors");
     let exporters_v = section("exporters");
+    if options.output_paths {
+        raw.extend(outputs::problems(&exporters_v));
+    }
     let service_v = section("service");
     for unsupported in ["extensions", "connectors"] {
         if let Some(v) = top.remove(unsupported)
@@ -165,42 +295,56 @@ pub fn load_str(text: &str, source_name: &str, env: &dyn Env) -> Result<Config, 
     }
     for (k, _) in top {
         let key = key_text(&k);
-        raw.push((key.clone(), format!("unknown top-level key {key:?}; expected receivers, processors, exporters or service")));
+        let hint = suggest::hint(
+            &key,
+            [
+                "receivers",
+                "processors",
+                "exporters",
+                "service",
+                "extensions",
+                "connectors",
+            ],
+        );
+        raw.push((key.clone(), format!("unknown top-level key {key:?}{hint}; expected receivers, processors, exporters or service")));
     }
 
-    // Ids are "defined" even when their settings have errors, so a pipeline naming them does
-    // not add a second, misleading error.
-    let (mut r_ids, mut p_ids, mut e_ids) = (Vec::new(), Vec::new(), Vec::new());
-    let receivers = components(
+    // Ids are "defined" even when their settings have errors, and ids whose definition is an
+    // error are remembered, so a pipeline naming them does not add a second, misleading error.
+    let (mut r_ids, mut p_ids, mut e_ids) = Default::default();
+    let receivers = components::read_section(
         "receivers",
         receivers_v,
         components::RECEIVERS,
         ReceiverConfig::parse,
+        &unchecked,
         &mut r_ids,
-        &mut raw,
+        raw,
     );
-    let processors = components(
+    let processors = components::read_section(
         "processors",
         processors_v,
         components::PROCESSORS,
         ProcessorConfig::parse,
+        &unchecked,
         &mut p_ids,
-        &mut raw,
+        raw,
     );
-    let exporters = components(
+    let exporters = components::read_section(
         "exporters",
         exporters_v,
         components::EXPORTERS,
         ExporterConfig::parse,
+        &unchecked,
         &mut e_ids,
-        &mut raw,
+        raw,
     );
     let kinds = service::Known {
-        receivers: r_ids.iter().collect(),
-        processors: p_ids.iter().collect(),
-        exporters: e_ids.iter().collect(),
+        receivers: components::Ids::defined(&r_ids),
+        processors: components::Ids::defined(&p_ids),
+        exporters: components::Ids::defined(&e_ids),
     };
-    let service = service::parse(service_v, &kinds, &mut raw);
+    let service = service::parse(service_v, &kinds, &unchecked, raw);
     raw.extend(crate::memory::config::conflicts(
         &processors,
         &service.pipelines,
@@ -242,28 +386,19 @@ pub fn load_str(text: &str, source_name: &str, env: &dyn Env) -> Result<Config, 
         }
     }
 
-    if raw.is_empty() {
-        return Ok(Config {
-            receivers,
-            processors,
-            exporters,
-            service,
-        });
-    }
-    let mut errors: Vec<ConfigError> = raw
-        .into_iter()
-        .map(|(path, message)| ConfigError {
-            // A whole-file error the index cannot place (its parser refused the text that
-            // serde_yaml_ng read) points at the start of the file.
-            position: locations
-                .find(&path)
-                .or_else(|| path.is_empty().then_some((1, 1))),
-            path,
-            message,
-        })
-        .collect();
-    errors.sort_by_key(|e| e.position.unwrap_or((usize::MAX, 0)));
-    Err(fail(errors))
+    // What a value left unexpanded makes wrong is not the user's error.
+    let later = raw.split_off(expansion_errors);
+    raw.extend(
+        later
+            .into_iter()
+            .filter(|(path, _)| !unchecked.iter().any(|u| collect::covers(u, path))),
+    );
+    Ok(Config {
+        receivers,
+        processors,
+        exporters,
+        service,
+    })
 }
 
 /// True when `url` (`http://host:port`) reaches the listener bound at `endpoint` (`host:port`):
@@ -300,87 +435,4 @@ fn key_text(k: &Value) -> String {
             .map(|s| s.trim().to_owned())
             .unwrap_or_default(),
     }
-}
-
-/// Reads one of the component sections, collecting every error.
-fn components<T>(
-    section: &str,
-    value: Value,
-    kinds: &[Kind],
-    parse: fn(&str, Value) -> Result<T, Vec<components::FieldError>>,
-    defined: &mut Vec<ComponentId>,
-    errors: &mut Vec<(String, String)>,
-) -> BTreeMap<ComponentId, T> {
-    let mut out = BTreeMap::new();
-    let map = match value {
-        Value::Null => return out,
-        Value::Mapping(m) => m,
-        _ => {
-            errors.push((
-                section.into(),
-                format!("{section} must be a mapping of component ids to their settings"),
-            ));
-            return out;
-        }
-    };
-    let singular = section.trim_end_matches('s');
-    for (k, v) in map {
-        let id_text = key_text(&k);
-        let path = format!("{section}.{id_text}");
-        let id = match ComponentId::parse(&id_text) {
-            Ok(id) => id,
-            Err(e) => {
-                errors.push((path, e));
-                continue;
-            }
-        };
-        let Some(kind) = Kind::named(kinds, &id.kind) else {
-            let have: Vec<&str> = kinds.iter().map(|k| k.name).collect();
-            errors.push((
-                path,
-                format!(
-                    "unknown {singular} type {:?}; weir has: {}",
-                    id.kind,
-                    have.join(", ")
-                ),
-            ));
-            continue;
-        };
-        defined.push(id.clone());
-        let mut bad = false;
-        for key in kind.unsupported {
-            if lookup(&v, key).is_some() {
-                errors.push((
-                    format!("{path}.{key}"),
-                    format!("not supported by weir: {key}"),
-                ));
-                bad = true;
-            }
-        }
-        if bad {
-            continue;
-        }
-        match parse(kind.name, v) {
-            Ok(cfg) => {
-                out.insert(id, cfg);
-            }
-            Err(problems) => {
-                for (field, message) in problems {
-                    let full = if field.is_empty() {
-                        path.clone()
-                    } else {
-                        format!("{path}.{field}")
-                    };
-                    errors.push((full, message));
-                }
-            }
-        }
-    }
-    out
-}
-
-/// The value at dotted `path` under `v`.
-fn lookup<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.')
-        .try_fold(v, |v, key| v.as_mapping()?.get(key))
 }

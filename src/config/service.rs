@@ -13,7 +13,9 @@ use weir_pipeline::SignalKind;
 use super::ComponentId;
 pub use super::admin::{AdminConfig, MAX_RECENT_INCIDENTS, MIN_OPS_TOKEN_LEN, OpsConfig};
 use super::admin::{check_hosts, check_ops};
-use super::components::{self, Kind};
+use super::collect::{Unchecked, join, read};
+use super::components::{self, FieldError, Kind};
+use super::suggest::{did_you_mean, hint};
 
 /// The `service` section.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,11 +122,21 @@ struct DrainTimeout(#[serde(with = "humantime_serde")] Duration);
 /// The component ids defined in the file.
 pub struct Known<'a> {
     /// Receiver ids.
-    pub receivers: BTreeSet<&'a ComponentId>,
+    pub receivers: Defined<'a>,
     /// Processor ids.
-    pub processors: BTreeSet<&'a ComponentId>,
+    pub processors: Defined<'a>,
     /// Exporter ids.
-    pub exporters: BTreeSet<&'a ComponentId>,
+    pub exporters: Defined<'a>,
+}
+
+/// The ids of one component section.
+#[derive(Default)]
+pub struct Defined<'a> {
+    /// Ids of a kind weir has (their settings may still have errors).
+    pub ids: BTreeSet<&'a ComponentId>,
+    /// Ids written as they are in the file whose definition is already an error (a kind weir
+    /// does not have, a malformed id): a pipeline naming them adds no second error.
+    pub reported: BTreeSet<&'a str>,
 }
 
 #[derive(Deserialize)]
@@ -138,8 +150,14 @@ struct RawPipeline {
     exporters: Vec<String>,
 }
 
-/// Reads `service`, pushing `(path, message)` for each problem.
-pub fn parse(value: Value, known: &Known<'_>, errors: &mut Vec<(String, String)>) -> ServiceConfig {
+/// Reads `service`, pushing `(path, message)` for each problem; values at `unchecked` paths
+/// (unexpanded variables) are not checked.
+pub fn parse(
+    value: Value,
+    known: &Known<'_>,
+    unchecked: &BTreeSet<String>,
+    errors: &mut Vec<(String, String)>,
+) -> ServiceConfig {
     let mut out = ServiceConfig::default();
     let mut map = match value {
         Value::Mapping(m) => m,
@@ -174,8 +192,11 @@ pub fn parse(value: Value, known: &Known<'_>, errors: &mut Vec<(String, String)>
                 ));
             }
         }
-        match typed::<TelemetryConfig>(t) {
-            Ok(t) => {
+        let (t, problems) =
+            read::<TelemetryConfig>(t, Unchecked::new(unchecked, "service.telemetry")).partial();
+        push_under("service.telemetry", problems, errors);
+        if let Some(t) = t {
+            {
                 if let Some(tr) = &t.traces {
                     if !(0.0..=1.0).contains(&tr.sampling_ratio) {
                         errors.push((
@@ -193,18 +214,24 @@ pub fn parse(value: Value, known: &Known<'_>, errors: &mut Vec<(String, String)>
                 }
                 out.telemetry = t;
             }
-            Err((p, m)) => errors.push((join("service.telemetry", &p), m)),
         }
     }
     if let Some(d) = map.remove("drain_timeout") {
-        match typed::<DrainTimeout>(d) {
+        match read::<DrainTimeout>(d, Unchecked::new(unchecked, "service.drain_timeout")).plain() {
             Ok(d) => out.drain_timeout = d.0,
-            Err((_, m)) => errors.push(("service.drain_timeout".into(), m)),
+            Err(problems) => errors.extend(
+                problems
+                    .into_iter()
+                    .map(|(_, m)| ("service.drain_timeout".to_owned(), m)),
+            ),
         }
     }
     if let Some(a) = map.remove("admin") {
-        match typed::<AdminConfig>(a) {
-            Ok(a) => {
+        let (a, problems) =
+            read::<AdminConfig>(a, Unchecked::new(unchecked, "service.admin")).partial();
+        push_under("service.admin", problems, errors);
+        if let Some(a) = a {
+            {
                 for (key, message) in check_ops(&a.ops) {
                     errors.push((format!("service.admin.ops.{key}"), message));
                 }
@@ -213,14 +240,13 @@ pub fn parse(value: Value, known: &Known<'_>, errors: &mut Vec<(String, String)>
                 }
                 out.admin = a;
             }
-            Err((p, m)) => errors.push((join("service.admin", &p), m)),
         }
     }
     match map.remove("pipelines") {
         Some(Value::Mapping(pipelines)) if !pipelines.is_empty() => {
             for (k, v) in pipelines {
                 let id = k.as_str().unwrap_or_default().to_owned();
-                if let Some(p) = pipeline(&id, v, known, errors) {
+                if let Some(p) = pipeline(&id, v, known, unchecked, errors) {
                     out.pipelines.push(p);
                 }
             }
@@ -232,9 +258,19 @@ pub fn parse(value: Value, known: &Known<'_>, errors: &mut Vec<(String, String)>
     }
     for (k, _) in map {
         let key = k.as_str().unwrap_or_default().to_owned();
+        let suggestion = hint(
+            &key,
+            [
+                "pipelines",
+                "telemetry",
+                "admin",
+                "drain_timeout",
+                "extensions",
+            ],
+        );
         errors.push((
             format!("service.{key}"),
-            format!("unknown key {key:?}; expected pipelines, telemetry, admin or drain_timeout"),
+            format!("unknown key {key:?}{suggestion}; expected pipelines, telemetry, admin or drain_timeout"),
         ));
     }
     out
@@ -244,24 +280,23 @@ fn pipeline(
     id: &str,
     value: Value,
     known: &Known<'_>,
+    unchecked: &BTreeSet<String>,
     errors: &mut Vec<(String, String)>,
 ) -> Option<PipelineConfig> {
     let path = format!("service.pipelines.{id}");
     let signal_name = id.split('/').next().unwrap_or_default();
-    let Some(signal) = SignalKind::parse(signal_name) else {
+    // An unknown signal is an error, and the pipeline's lists are still checked.
+    let signal = SignalKind::parse(signal_name);
+    if signal.is_none() {
+        let suggestion = hint(signal_name, ["traces", "metrics", "logs"]);
         errors.push((
-            path,
-            format!("unknown signal {signal_name:?} in pipeline id {id:?}; use traces, metrics or logs (optionally /name)"),
+            path.clone(),
+            format!("unknown signal {signal_name:?} in pipeline id {id:?}{suggestion}; use traces, metrics or logs (optionally /name)"),
         ));
-        return None;
-    };
-    let raw: RawPipeline = match typed(value) {
-        Ok(r) => r,
-        Err((p, m)) => {
-            errors.push((join(&path, &p), m));
-            return None;
-        }
-    };
+    }
+    let (raw, problems) = read::<RawPipeline>(value, Unchecked::new(unchecked, &path)).partial();
+    push_under(&path, problems, errors);
+    let raw = raw?;
     if raw.receivers.is_empty() {
         errors.push((
             format!("{path}.receivers"),
@@ -300,7 +335,8 @@ fn pipeline(
         for (i, text) in ids.iter().enumerate() {
             let at = format!("{path}.{section}[{i}]");
             match check(text, section, signal, defined, kinds) {
-                Ok(id) => ok.push(id),
+                Ok(Some(id)) => ok.push(id),
+                Ok(None) => {}
                 Err(m) => errors.push((at, m)),
             }
         }
@@ -311,28 +347,41 @@ fn pipeline(
     let receivers = resolved.pop().unwrap_or_default();
     Some(PipelineConfig {
         id: id.to_owned(),
-        signal,
+        signal: signal?,
         receivers,
         processors,
         exporters,
     })
 }
 
+/// The id `text` names in a pipeline of `signal` (`None` when unknown), or why it cannot be
+/// used; `Ok(None)` for an id whose definition is already reported.
 fn check(
     text: &str,
     section: &str,
-    signal: SignalKind,
-    defined: &BTreeSet<&ComponentId>,
+    signal: Option<SignalKind>,
+    defined: &Defined<'_>,
     kinds: &[Kind],
-) -> Result<ComponentId, String> {
+) -> Result<Option<ComponentId>, String> {
+    if defined.reported.contains(text) {
+        return Ok(None);
+    }
     let singular = section.trim_end_matches('s');
     let id = ComponentId::parse(text)?;
-    if !defined.contains(&id) {
+    if !defined.ids.contains(&id) {
+        let names: Vec<String> = defined
+            .ids
+            .iter()
+            .map(|i| i.to_string())
+            .chain(defined.reported.iter().map(|r| (*r).to_owned()))
+            .collect();
+        let hint = did_you_mean(text, names.iter().map(String::as_str));
         return Err(format!(
-            "{singular} {text:?} is not defined under {section}"
+            "{singular} {text:?} is not defined under {section}{hint}"
         ));
     }
-    if let Some(kind) = Kind::named(kinds, &id.kind)
+    if let Some(signal) = signal
+        && let Some(kind) = Kind::named(kinds, &id.kind)
         && !kind.signals.contains(&signal)
     {
         let takes: Vec<&str> = kind.signals.iter().map(|s| s.as_str()).collect();
@@ -341,17 +390,10 @@ fn check(
             takes.join(", ")
         ));
     }
-    Ok(id)
+    Ok(Some(id))
 }
 
-fn join(base: &str, rest: &str) -> String {
-    if rest.is_empty() {
-        base.to_owned()
-    } else {
-        format!("{base}.{rest}")
-    }
-}
-
-fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, (String, String)> {
-    components::typed(value)
+/// Pushes `problems` (paths relative to `base`) with their full paths.
+fn push_under(base: &str, problems: Vec<FieldError>, errors: &mut Vec<(String, String)>) {
+    errors.extend(problems.into_iter().map(|(p, m)| (join(base, &p), m)));
 }

@@ -349,6 +349,18 @@ fn label_problems(key: &str, names: &AttributeNames) -> Vec<(String, String)> {
             continue;
         }
         let label = match name {
+            Some(n) if n.is_empty() => {
+                // An empty name sanitises to nothing: suggest the attribute's own.
+                out.push((
+                    at,
+                    format!(
+                        "a label name cannot be empty; write one, for example {:?}, or null \
+                         for the attribute's name made a label name",
+                        sanitize(attribute)
+                    ),
+                ));
+                continue;
+            }
             Some(n) if !is_valid_name(n) => {
                 out.push((
                     at,

@@ -1,0 +1,276 @@
+//! Reading a section with every error, not only serde's first: after an error at a key, that
+//! key is taken out and the value read again, so the other keys are still checked, and once the
+//! rest reads, the section's own checks run on it too. Values left unexpanded by `--skip-env`
+//! (the "unchecked" paths) are taken out the same way, without an error.
+//!
+//! Stops at an error that taking a key out cannot get past (a required key missing, the value
+//! as a whole of the wrong type) and fails with every error found until then.
+
+use std::collections::BTreeSet;
+
+use serde::de::DeserializeOwned;
+use serde_yaml_ng::Value;
+
+use super::components::FieldError;
+use super::suggest;
+
+/// Attempts per value before giving up on finding more errors in it.
+const MAX_READS: usize = 64;
+
+/// The paths whose values were not expanded and are not checked (`weir validate --skip-env`),
+/// seen from one section.
+#[derive(Debug, Clone, Copy)]
+pub struct Unchecked<'a> {
+    paths: Option<&'a BTreeSet<String>>,
+    base: &'a str,
+}
+
+impl<'a> Unchecked<'a> {
+    /// Nothing is unchecked.
+    pub const NONE: Unchecked<'static> = Unchecked {
+        paths: None,
+        base: "",
+    };
+
+    /// `paths` (full dotted paths) seen from the section at `base`.
+    pub fn new(paths: &'a BTreeSet<String>, base: &'a str) -> Self {
+        Self {
+            paths: Some(paths),
+            base,
+        }
+    }
+
+    /// True when `path` (relative to the section) is, or is inside, an unchecked value.
+    pub fn contains(&self, path: &str) -> bool {
+        let Some(paths) = self.paths else {
+            return false;
+        };
+        let full = join(self.base, path);
+        paths.iter().any(|p| covers(p, &full))
+    }
+}
+
+/// A section read as far as it goes: the value (once it reads), the errors, and the keys taken
+/// out on the way (their defaults are not what the user wrote, so their checks are skipped).
+pub struct Read<'a, T> {
+    value: Option<T>,
+    errors: Vec<FieldError>,
+    taken_out: Vec<String>,
+    unchecked: Unchecked<'a>,
+}
+
+impl<T> Read<'_, T> {
+    /// The section wrapped by `wrap`, or every error: the reading's and those `problems` finds
+    /// in what was read, except at keys taken out or unchecked.
+    pub fn finish<U>(
+        self,
+        problems: impl FnOnce(&T) -> Vec<FieldError>,
+        wrap: impl FnOnce(T) -> U,
+    ) -> Result<U, Vec<FieldError>> {
+        let mut errors = self.errors;
+        let Some(value) = self.value else {
+            return Err(errors);
+        };
+        errors.extend(
+            problems(&value)
+                .into_iter()
+                .filter(|(p, _)| !self.taken_out.iter().any(|o| covers(o, p)))
+                .filter(|(p, _)| !self.unchecked.contains(p)),
+        );
+        if errors.is_empty() {
+            Ok(wrap(value))
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// What was read (when anything was) and the errors, for a caller that checks the rest
+    /// itself.
+    pub fn partial(self) -> (Option<T>, Vec<FieldError>) {
+        (self.value, self.errors)
+    }
+
+    /// The section, or every error found reading it.
+    pub fn plain(self) -> Result<T, Vec<FieldError>> {
+        self.finish(|_| Vec::new(), |t| t)
+    }
+}
+
+/// Reads `value` (null means "all defaults") as a `T`, collecting every error.
+pub fn read<'a, T: DeserializeOwned>(value: Value, unchecked: Unchecked<'a>) -> Read<'a, T> {
+    let mut value = match value {
+        Value::Null => Value::Mapping(Default::default()),
+        v => v,
+    };
+    let mut errors = Vec::new();
+    let mut taken_out: Vec<String> = Vec::new();
+    for _ in 0..MAX_READS {
+        let (path, message) = match serde_path_to_error::deserialize(value.clone()) {
+            Ok(t) => {
+                return Read {
+                    value: Some(t),
+                    errors,
+                    taken_out,
+                    unchecked,
+                };
+            }
+            Err(e) => describe(e),
+        };
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|r| r.split('`').next());
+        // What the error is about: a missing key is about that key, not its parent.
+        let about = missing.map_or_else(|| path.clone(), |k| join(&path, k));
+        if !taken_out.iter().any(|o| covers(o, &about)) && !unchecked.contains(&about) {
+            errors.push((path.clone(), suggest::serde_message(&message)));
+        }
+        // The key holding the error (a whole list for an error in one of its items).
+        let key = path.split('[').next().unwrap_or_default().to_owned();
+        if missing.is_some() || key.is_empty() || key.contains('?') || !remove_at(&mut value, &key)
+        {
+            break;
+        }
+        taken_out.push(key);
+    }
+    Read {
+        value: None,
+        errors,
+        taken_out,
+        unchecked,
+    }
+}
+
+/// The dotted path and message of a serde error, pointing an unknown key's error at the key.
+fn describe(e: serde_path_to_error::Error<serde_yaml_ng::Error>) -> FieldError {
+    let mut path = e.path().to_string();
+    if path == "." {
+        path.clear();
+    }
+    let message = e.inner().to_string();
+    if let Some(key) = message
+        .strip_prefix("unknown field `")
+        .and_then(|r| r.split('`').next())
+    {
+        if path.is_empty() {
+            path = key.to_owned();
+        } else if !path.ends_with(key) {
+            path = format!("{path}.{key}");
+        }
+    }
+    (path, message)
+}
+
+/// Takes the key at dotted `path` out of `value`; false when there is no such key.
+pub fn remove_at(value: &mut Value, path: &str) -> bool {
+    let (parent, key) = match path.rsplit_once('.') {
+        Some((p, k)) => (Some(p), k),
+        None => (None, path),
+    };
+    let mut at = value;
+    for step in parent.into_iter().flat_map(|p| p.split('.')) {
+        match at.as_mapping_mut().and_then(|m| m.get_mut(step)) {
+            Some(v) => at = v,
+            None => return false,
+        }
+    }
+    at.as_mapping_mut().is_some_and(|m| m.remove(key).is_some())
+}
+
+/// True when `inner` is `outer` or inside it (`a.b` covers `a.b`, `a.b.c` and `a.b[0]`).
+pub fn covers(outer: &str, inner: &str) -> bool {
+    inner
+        .strip_prefix(outer)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+}
+
+/// `base.rest`, or either alone when the other is empty.
+pub fn join(base: &str, rest: &str) -> String {
+    match (base.is_empty(), rest.is_empty()) {
+        (true, _) => rest.to_owned(),
+        (_, true) => base.to_owned(),
+        _ => format!("{base}.{rest}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Section {
+        name: String,
+        #[serde(default)]
+        port: u16,
+        #[serde(default)]
+        level: Option<Level>,
+        #[serde(default)]
+        tags: Vec<u8>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Level {
+        Info,
+    }
+
+    fn yaml(s: &str) -> Value {
+        serde_yaml_ng::from_str(s).expect("yaml")
+    }
+
+    #[test]
+    fn every_key_error_is_found_and_the_checks_run_on_the_rest() {
+        let read: Read<Section> = read(
+            yaml("name: ''\nport: x\nlevle: info\ntags: [1, 300]\n"),
+            Unchecked::NONE,
+        );
+        let errors = read
+            .finish(
+                |s| {
+                    let mut out = vec![("port".to_owned(), "default port".to_owned())];
+                    if s.name.is_empty() {
+                        out.push(("name".into(), "required".into()));
+                    }
+                    out
+                },
+                |s| s,
+            )
+            .expect_err("errors");
+        let mut paths: Vec<&str> = errors.iter().map(|(p, _)| p.as_str()).collect();
+        paths.sort_unstable();
+        assert_eq!(paths, ["levle", "name", "port", "tags[1]"], "{errors:?}");
+        assert!(
+            errors
+                .iter()
+                .any(|(p, m)| p == "levle" && m.contains("did you mean \"level\"")),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn a_missing_required_key_stops_the_reading() {
+        let errors = read::<Section>(yaml("port: x\n"), Unchecked::NONE)
+            .plain()
+            .expect_err("errors");
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[1].1.contains("missing field `name`"), "{errors:?}");
+    }
+
+    #[test]
+    fn unchecked_values_are_taken_out_without_an_error() {
+        let paths = BTreeSet::from(["c.s.port".to_owned(), "c.s.name".to_owned()]);
+        let unchecked = Unchecked::new(&paths, "c.s");
+        let errors = read::<Section>(
+            yaml("name: ${env:N}\nport: ${env:P}\nlevel: loud\n"),
+            unchecked,
+        )
+        .finish(|_| vec![("name".into(), "not a name".into())], |s| s)
+        .expect_err("level");
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].0, "level");
+        assert!(unchecked.contains("port") && !unchecked.contains("portal"));
+    }
+}
