@@ -5,13 +5,13 @@
 //! the page's `<main>` redraws them.
 //!
 //! Time runs left to right over the window, now at the right edge; rates are scaled to a round
-//! maximum written above the chart, fill to 0–100%. A missing point breaks the line. Exporter
+//! maximum, fill to 0–100%, written above the chart with the newest value. A missing point breaks the line. Exporter
 //! ids go through [`esc`]; everything else is a fixed word or a computed number. Nothing here
 //! fails: without points a chart says it is collecting.
 
 use std::fmt::Write as _;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::format::{esc, rate};
 
@@ -24,6 +24,13 @@ struct Line {
     label: String,
     points: Vec<Option<f64>>,
 }
+
+/// A chart of rates: its id, its title, and its series as (overview key, legend).
+type RateChart = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
 
 /// Where points go: their times, and the window (seconds) ending at `now`.
 struct Frame {
@@ -43,7 +50,7 @@ pub fn section(o: &Value, now: f64) -> String {
     let minutes = (frame.window / 60.0).round();
     let mut out =
         format!("<section id=\"charts\"><h2>Last {minutes} minutes</h2><div class=\"charts\">");
-    let rates: [(&str, &str, &[(&str, &str)]); 3] = [
+    let rates: [RateChart; 3] = [
         (
             "accepted",
             "accepted records/s",
@@ -74,25 +81,38 @@ pub fn section(o: &Value, now: f64) -> String {
             })
             .collect();
         let top = nice(max(&lines));
-        let scale = format!("max {}", rate(&serde_json::json!(top)));
+        let now = lines.first().and_then(last).unwrap_or(0.0);
+        let scale = format!("now {} · 0–{}", rate(&json!(now)), rate(&json!(top)));
         chart(&mut out, (id, title, &scale), top, &lines, &frame);
     }
+    // Exporters without a queue (sent inline) have no point: no line, no legend.
     let fills: Vec<Line> = h["queue_fill"]
         .as_object()
         .into_iter()
         .flatten()
+        .map(|(exporter, series)| (exporter, floats(series)))
+        .filter(|(_, points)| points.iter().any(Option::is_some))
         .enumerate()
-        .map(|(i, (exporter, series))| Line {
+        .map(|(i, (exporter, points))| Line {
             class: format!("s{}", i % 6),
             label: esc(exporter),
-            points: floats(series)
+            points: points
                 .into_iter()
                 .map(|f| f.map(|f| (f * 100.0).clamp(0.0, 100.0)))
                 .collect(),
         })
         .collect();
-    let head = ("fill", "queue fill %", "max 100%");
-    chart(&mut out, head, 100.0, &fills, &frame);
+    let scale = match fills.as_slice() {
+        [one] => format!("now {:.1}% · 0–100%", last(one).unwrap_or(0.0)),
+        _ => "0–100%".to_owned(),
+    };
+    chart(
+        &mut out,
+        ("fill", "queue fill %", &scale),
+        100.0,
+        &fills,
+        &frame,
+    );
     out.push_str("</div></section>");
     out
 }
@@ -102,6 +122,11 @@ fn floats(v: &Value) -> Vec<Option<f64>> {
     v.as_array()
         .map(|a| a.iter().map(Value::as_f64).collect())
         .unwrap_or_default()
+}
+
+/// The newest point of `line`, when it has one.
+fn last(line: &Line) -> Option<f64> {
+    line.points.last().copied().flatten()
 }
 
 /// The largest point of `lines`, 0 without any.
@@ -197,7 +222,6 @@ fn chart(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn scales_are_round_and_cover_the_largest_point() {
@@ -232,7 +256,7 @@ mod tests {
             "refused_per_second": [0.0, 0.0],
             "refused_requests_per_second": [1.0, 0.0],
             "dropped_per_second": [],
-            "queue_fill": { "otlp/<x>": [0.5, 2.0] },
+            "queue_fill": { "otlp/<x>": [0.5, 2.0], "debug": [null, null] },
         }});
         let html = section(&o, 11.0);
         let accepted = html
@@ -247,6 +271,12 @@ mod tests {
         );
         assert!(html.contains("<span class=\"key s1\">requests refused unread</span>"));
         assert!(html.contains("data-series=\"otlp/&lt;x&gt;\""), "{html}");
+        assert!(html.contains(">now 100.0% · 0–100%<"), "{html}");
+        assert!(
+            !html.contains("debug"),
+            "an exporter without a queue is charted: {html}"
+        );
+        assert!(accepted.contains(">now 7.00/s · 0–10.0/s<"), "{accepted}");
         // A fill past its bound is drawn at the top.
         assert!(html.contains("d=\"M899.0 31.0L900.0 2.0\""), "{html}");
         let dropped = html.split("id=\"chart-dropped\"").nth(1).expect("dropped");
