@@ -7,20 +7,15 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
-
 use serde_json::{Value, json};
 
-use common::{DEADLINE, OTLP_RECEIVER, Weir, http_client, tests_path};
+use common::ops::{DATA, PAGE, chromium, dump_dom, find, run_chromium};
+use common::{OTLP_RECEIVER, Weir, http_client, tests_path};
 
 const TOKEN: &str = "ops-token-0123456789abcdef";
-const PAGE: &str = "/admin/ops/overview";
 /// How the page starts the row of traces accepted by the `otlp` receiver.
 const ACCEPTED_TRACES_ROW: &str =
     "<tr data-row=\"accepted otlp traces\"><td>otlp</td><td>traces</td><td class=\"num\">";
-const DATA: &str = "/admin/ops/overview.json";
 
 /// Secrets that must never reach the page: the exporter's header, and what the backend echoes.
 const SECRETS: [&str; 3] = [
@@ -115,33 +110,9 @@ async fn body(
     get(weir, path, auth).await.text().await.expect("body")
 }
 
-async fn overview(weir: &Weir) -> Value {
-    let resp = get(weir, DATA, |r| r.bearer_auth(TOKEN)).await;
-    assert_eq!(resp.status(), 200, "GET {DATA}");
-    resp.json().await.expect("overview JSON")
-}
-
-/// Polls the overview until `done` holds for it; panics with the last one after [`DEADLINE`].
+/// Polls the overview until `done` holds for it.
 async fn overview_when(weir: &Weir, done: impl Fn(&Value) -> bool) -> Value {
-    let until = Instant::now() + DEADLINE;
-    loop {
-        let o = overview(weir).await;
-        if done(&o) {
-            return o;
-        }
-        assert!(Instant::now() < until, "overview never got there: {o:#}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// The row of `rows` whose fields equal `keys`.
-fn find<'a>(rows: &'a Value, keys: &[(&str, &str)]) -> &'a Value {
-    rows.as_array()
-        .and_then(|rows| {
-            rows.iter()
-                .find(|r| keys.iter().all(|(k, v)| r[*k].as_str() == Some(*v)))
-        })
-        .unwrap_or_else(|| panic!("no row {keys:?} in {rows:#}"))
+    common::ops::overview_when(weir, TOKEN, done).await
 }
 
 /// Sends known traffic: 3 single-span traces as `o'brien(*)`, 2 logs as `team-a`, and 6
@@ -394,43 +365,6 @@ async fn the_overview_shows_known_traffic_escaped_and_without_secrets() {
     );
 }
 
-/// `chromium` on PATH; panics (never skips) when it is missing.
-fn chromium() -> PathBuf {
-    common::debian_tool("chromium", "chromium")
-}
-
-/// The flags of every chromium run here: headless, offline from Google, no first-run work.
-const CHROMIUM_FLAGS: [&str; 8] = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-];
-
-/// Runs headless chromium on `url` with `args`, with its profile in `profile`.
-fn run_chromium(browser: &Path, profile: &Path, args: &[&str], url: &str) -> Output {
-    let out = Command::new(browser)
-        .args(CHROMIUM_FLAGS)
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(args)
-        .arg(url)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run chromium");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "chromium {args:?}: {}
-{err}",
-        out.status
-    );
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_renders_the_page_and_keeps_it_fresh() {
     let browser = chromium();
@@ -451,18 +385,7 @@ async fn chromium_renders_the_page_and_keeps_it_fresh() {
         weir.admin_addr.port()
     );
     let (profile, shot) = (dir.path().join("profile"), dir.path().join("ops.png"));
-    let dump = {
-        let (browser, profile, url) = (browser.clone(), profile.clone(), url.clone());
-        tokio::task::spawn_blocking(move || {
-            run_chromium(
-                &browser,
-                &profile,
-                &["--virtual-time-budget=5000", "--dump-dom"],
-                &url,
-            )
-        })
-    };
-    let dom = String::from_utf8(dump.await.expect("chromium task").stdout).expect("UTF-8 DOM");
+    let dom = dump_dom(&browser, &profile, &url, 5000).await;
 
     // The script ran and refreshed the page at least once with the credentials of the URL.
     let refreshes = dom

@@ -211,6 +211,70 @@ fn memory_check(memory: Option<crate::memory::MemoryStatus>) -> Value {
     }
 }
 
+/// One exporter queue's gauges; all `None` when the exporter sends inline (no queue).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct QueueFigures {
+    /// Records queued.
+    pub records: Option<u64>,
+    /// Room in use, in the sizer's unit.
+    pub size: Option<u64>,
+    /// Capacity, in the sizer's unit.
+    pub capacity: Option<u64>,
+    /// The sizer's unit: `requests`, `items` or `bytes`.
+    pub sizer: Option<String>,
+    /// Bytes held against `max_bytes`.
+    pub bytes: Option<u64>,
+    /// `sending_queue.max_bytes`.
+    pub max_bytes: Option<u64>,
+}
+
+impl QueueFigures {
+    /// Exporter `id`'s queue gauges in `totals`.
+    pub fn of(totals: &Totals, id: &str) -> Self {
+        let get = |name: &str| totals.get(&(name.to_owned(), vec![id.to_owned()])).copied();
+        let info = "weir_exporter_queue_sizer_info";
+        let sizer = totals
+            .range((info.to_owned(), vec![id.to_owned()])..)
+            .next()
+            .and_then(|((name, labels), _)| match labels.as_slice() {
+                [exporter, sizer] if name == info && exporter == id => Some(sizer.clone()),
+                _ => None,
+            });
+        Self {
+            records: get("weir_exporter_queue_records"),
+            size: get("weir_exporter_queue_size"),
+            capacity: get("weir_exporter_queue_capacity_records"),
+            sizer,
+            bytes: get("weir_exporter_queue_bytes"),
+            max_bytes: get("weir_exporter_queue_max_bytes"),
+        }
+    }
+
+    /// The fuller of the two bounds (the sizer's and `max_bytes`), 0–1 and more; `None`
+    /// without a queue.
+    pub fn fill(&self) -> Option<f64> {
+        let by_size = ratio(self.size, self.capacity);
+        let by_bytes = ratio(self.bytes, self.max_bytes);
+        match (by_size, by_bytes) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// `part / whole`, when both are known and `whole` is not 0.
+fn ratio(part: Option<u64>, whole: Option<u64>) -> Option<f64> {
+    match (part, whole) {
+        (Some(p), Some(w)) if w > 0 => Some(p as f64 / w as f64),
+        _ => None,
+    }
+}
+
+/// `v` rounded to three decimals.
+fn milli(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
 /// `/health`: overall status and each subsystem's.
 pub fn health_json(state: &AdminState) -> (bool, Value) {
     let snapshot = totals(&state.metrics.snapshot());
@@ -219,22 +283,14 @@ pub fn health_json(state: &AdminState) -> (bool, Value) {
     let mut exporters = Map::new();
     let mut degraded = false;
     for id in &state.info.exporters {
-        let key = |name: &str| (name.to_owned(), vec![id.clone()]);
-        let queued = snapshot.get(&key("weir_exporter_queue_records")).copied();
-        let capacity = snapshot
-            .get(&key("weir_exporter_queue_capacity_records"))
-            .copied();
+        let queue = QueueFigures::of(&snapshot, id);
         let note = notes.get(id).cloned().unwrap_or_default();
         let failing = match (&note.last_error, note.last_success) {
             (Some((err_at, _)), Some(ok_at)) => *err_at > ok_at,
             (Some(_), None) => true,
             _ => false,
         };
-        let fill = match (queued, capacity) {
-            (Some(q), Some(c)) if c > 0 => Some(q as f64 / c as f64),
-            _ => None,
-        };
-        let status = if failing || fill.is_some_and(|f| f > 0.9) {
+        let status = if failing || queue.fill().is_some_and(|f| f > 0.9) {
             "degraded"
         } else {
             "healthy"
@@ -244,9 +300,14 @@ pub fn health_json(state: &AdminState) -> (bool, Value) {
             id.clone(),
             json!({
                 "status": status,
-                "queue_records": queued,
-                "queue_capacity": capacity,
-                "queue_fill": fill.map(|f| (f * 1000.0).round() / 1000.0),
+                "queue_records": queue.records,
+                "queue_size": queue.size,
+                "queue_capacity": queue.capacity,
+                "queue_sizer": queue.sizer,
+                "queue_fill": ratio(queue.size, queue.capacity).map(milli),
+                "queue_bytes": queue.bytes,
+                "queue_max_bytes": queue.max_bytes,
+                "queue_bytes_fill": ratio(queue.bytes, queue.max_bytes).map(milli),
                 "last_success_unix": note.last_success.map(rfc3339),
                 "last_error": note.last_error.map(|(at, message)| json!({ "at_unix": rfc3339(at), "message": state.ops.scrubber.scrub(&message) })),
             }),

@@ -6,8 +6,9 @@
 //! listeners ([`http`]), weir under a file descriptor limit ([`fd_limit`]), a server that keeps
 //! every request raw ([`capture`]), Loki's push format ([`loki`]), the leak corpus ([`leak`])
 //! and what the leak test searches beyond exporters' bodies ([`leak_search`]), the loss ledger
-//! ([`ledger`]), a real Prometheus and promtool ([`prometheus`]), the Python SDK scripts
-//! ([`sdk`]) and the servers built from Go modules by `scripts/peers` ([`peers`]).
+//! ([`ledger`]), the ops page's figures and headless chromium ([`ops`]), a real Prometheus and
+//! promtool ([`prometheus`]), the Python SDK scripts ([`sdk`]) and the servers built from Go
+//! modules by `scripts/peers` ([`peers`]).
 //!
 //! Every wait here is on an event (a log line, the process exiting), bounded by a generous
 //! deadline that only turns a hang into a failure with the collected stderr.
@@ -22,6 +23,7 @@ pub mod leak;
 pub mod leak_search;
 pub mod ledger;
 pub mod loki;
+pub mod ops;
 pub mod peers;
 pub mod prometheus;
 pub mod sdk;

@@ -76,6 +76,27 @@ pub const EXPORTER_QUEUE_CAPACITY: MetricDef = MetricDef {
     labels: &["exporter"],
     kind: Gauge,
 };
+/// Bytes an exporter's queue holds against `sending_queue.max_bytes` now.
+pub const EXPORTER_QUEUE_BYTES: MetricDef = MetricDef {
+    name: "weir_exporter_queue_bytes",
+    help: "Bytes (of requests, after decompression) an exporter's queue holds against sending_queue.max_bytes: waiting, being sent or retried; compare with weir_exporter_queue_max_bytes.",
+    labels: &["exporter"],
+    kind: Gauge,
+};
+/// An exporter queue's byte bound, `sending_queue.max_bytes`.
+pub const EXPORTER_QUEUE_MAX_BYTES: MetricDef = MetricDef {
+    name: "weir_exporter_queue_max_bytes",
+    help: "An exporter queue's byte bound (sending_queue.max_bytes), whatever its sizer.",
+    labels: &["exporter"],
+    kind: Gauge,
+};
+/// Always 1: the unit an exporter's queue counts its size and capacity in, as the `sizer` label.
+pub const EXPORTER_QUEUE_SIZER: MetricDef = MetricDef {
+    name: "weir_exporter_queue_sizer_info",
+    help: "Always 1; the sizer label is the unit (requests, items or bytes) of weir_exporter_queue_size and weir_exporter_queue_capacity_records.",
+    labels: &["exporter", "sizer"],
+    kind: Gauge,
+};
 /// The loss ledger: every record lost after it was accepted, by reason.
 pub const RECORDS_DROPPED: MetricDef = MetricDef {
     name: "weir_records_dropped_total",
@@ -228,6 +249,9 @@ pub const ALL: &[MetricDef] = &[
     EXPORTER_QUEUE_RECORDS,
     EXPORTER_QUEUE_CAPACITY,
     EXPORTER_QUEUE_SIZE,
+    EXPORTER_QUEUE_BYTES,
+    EXPORTER_QUEUE_MAX_BYTES,
+    EXPORTER_QUEUE_SIZER,
     RECORDS_DROPPED,
     SENTRY_DEDUPLICATED,
     REDACTED_VALUES,

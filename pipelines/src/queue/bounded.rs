@@ -63,8 +63,18 @@ struct Inner {
     batching: Batching,
     space: Notify,
     items: Notify,
-    gauge: Counter,
-    used_gauge: Counter,
+    gauges: QueueGauges,
+}
+
+/// The gauges a queue keeps current.
+#[derive(Debug, Clone, Default)]
+pub struct QueueGauges {
+    /// Records queued (`weir_exporter_queue_records`).
+    pub records: Counter,
+    /// Room in use, in the sizer's unit (`weir_exporter_queue_size`).
+    pub used: Counter,
+    /// Bytes held against `max_bytes` (`weir_exporter_queue_bytes`).
+    pub bytes: Counter,
 }
 
 /// A bounded, fair queue of batches.
@@ -83,9 +93,8 @@ pub struct Reservation {
 }
 
 impl Queue {
-    /// A queue with `cfg`'s capacity and batching; `gauge` tracks queued records and
-    /// `used_gauge` the room in use, in the sizer's unit.
-    pub fn new(cfg: &QueueConfig, gauge: Counter, used_gauge: Counter) -> Self {
+    /// A queue with `cfg`'s capacity and batching, keeping `gauges` current.
+    pub fn new(cfg: &QueueConfig, gauges: QueueGauges) -> Self {
         let batching = match &cfg.batch {
             Some(b) => Batching {
                 min_size: b.min_size,
@@ -127,8 +136,7 @@ impl Queue {
                 batching,
                 space: Notify::new(),
                 items: Notify::new(),
-                gauge,
-                used_gauge,
+                gauges,
             }),
         }
     }
@@ -188,7 +196,8 @@ impl Queue {
         }
         s.used += size;
         s.bytes += bytes;
-        self.inner.used_gauge.set(s.used);
+        self.inner.gauges.used.set(s.used);
+        self.inner.gauges.bytes.set(s.bytes);
         Ok(Reservation {
             inner: Arc::clone(&self.inner),
             size,
@@ -217,6 +226,7 @@ impl Queue {
             let mut s = self.inner.state.lock();
             s.fair.done(tenant);
             s.bytes = s.bytes.saturating_sub(bytes);
+            self.inner.gauges.bytes.set(s.bytes);
         }
         self.inner.items.notify_one();
         self.inner.space.notify_waiters();
@@ -297,8 +307,8 @@ impl Queue {
                         let freed: u64 = items.iter().map(|i| i.size).sum();
                         s.used = s.used.saturating_sub(freed);
                         release_tenant(&mut s.per_tenant, &items[0].batch.ctx.tenant, freed);
-                        self.inner.used_gauge.set(s.used);
-                        self.inner.gauge.set(s.fair.records());
+                        self.inner.gauges.used.set(s.used);
+                        self.inner.gauges.records.set(s.fair.records());
                         let more = !s.fair.is_empty();
                         drop(s);
                         self.inner.space.notify_waiters();
@@ -338,9 +348,10 @@ impl Queue {
         s.used = 0;
         s.bytes = 0;
         s.per_tenant.clear();
-        self.inner.used_gauge.set(0);
+        self.inner.gauges.used.set(0);
+        self.inner.gauges.bytes.set(0);
         let items = s.fair.drain_all();
-        self.inner.gauge.set(0);
+        self.inner.gauges.records.set(0);
         items
     }
 
@@ -363,7 +374,7 @@ impl Reservation {
                 records,
                 enqueued: Instant::now(),
             });
-            self.inner.gauge.set(s.fair.records());
+            self.inner.gauges.records.set(s.fair.records());
         }
         self.inner.items.notify_one();
     }
@@ -378,7 +389,8 @@ impl Drop for Reservation {
             if let Some(t) = &self.tenant {
                 release_tenant(&mut s.per_tenant, t, self.size);
             }
-            self.inner.used_gauge.set(s.used);
+            self.inner.gauges.used.set(s.used);
+            self.inner.gauges.bytes.set(s.bytes);
             drop(s);
             self.inner.space.notify_waiters();
         }

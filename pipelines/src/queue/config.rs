@@ -33,6 +33,17 @@ pub enum Sizer {
     Bytes,
 }
 
+impl Sizer {
+    /// The unit's name as the config writes it: `requests`, `items` or `bytes`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sizer::Requests => "requests",
+            Sizer::Items => "items",
+            Sizer::Bytes => "bytes",
+        }
+    }
+}
+
 /// `sending_queue`: the per-exporter queue between the receivers and the backend.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]

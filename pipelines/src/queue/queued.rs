@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::bounded::{Queue, Reservation, ReserveError};
+use super::bounded::{Queue, QueueGauges, Reservation, ReserveError};
 use super::delivery::Delivery;
 use super::{QueueConfig, RetryConfig};
 use crate::metrics::catalogue;
@@ -54,10 +54,19 @@ impl QueuedExporter {
         metrics
             .counter(catalogue::EXPORTER_QUEUE_CAPACITY, &[&id])
             .set(cfg.queue_size);
+        metrics
+            .counter(catalogue::EXPORTER_QUEUE_MAX_BYTES, &[&id])
+            .set(cfg.max_bytes);
+        metrics
+            .counter(catalogue::EXPORTER_QUEUE_SIZER, &[&id, cfg.sizer.as_str()])
+            .set(1);
         let queue = Queue::new(
             cfg,
-            metrics.counter(catalogue::EXPORTER_QUEUE_RECORDS, &[&id]),
-            metrics.counter(catalogue::EXPORTER_QUEUE_SIZE, &[&id]),
+            QueueGauges {
+                records: metrics.counter(catalogue::EXPORTER_QUEUE_RECORDS, &[&id]),
+                used: metrics.counter(catalogue::EXPORTER_QUEUE_SIZE, &[&id]),
+                bytes: metrics.counter(catalogue::EXPORTER_QUEUE_BYTES, &[&id]),
+            },
         );
         let (stop, stop_rx) = watch::channel(false);
         let delivery = Delivery::new(

@@ -1,12 +1,13 @@
 //! The ops page on the admin listener: `GET /admin/ops/overview` (one self-contained HTML
-//! page: health, queue depth, throughput, error rates, auth failures, recent incidents; it
-//! reloads its figures every `refresh_interval`) and `GET /admin/ops/overview.json` (the same
-//! figures, as the page renders them).
+//! page: health, charts of the last 15 minutes, queue depth, throughput, error rates, auth
+//! failures, recent incidents; it reloads its figures every `refresh_interval`) and
+//! `GET /admin/ops/overview.json` (the same figures, as the page renders them).
 //!
 //! Access (`auth.rs`): with `service.admin.ops.token` set, a Bearer token or HTTP Basic auth
 //! (any user, the token as password); without it, open on a loopback admin endpoint and 403
 //! elsewhere. The figures are aggregates built from the `/metrics?format=json` and `/health`
-//! views (`overview.rs`); messages are cleaned of credentials (`weir_pipeline::scrub`) and everything
+//! views (`overview.rs`), and the charts' points from a sample of the registry every second
+//! (`history.rs`, drawn as inline SVG by `charts.rs`); messages are cleaned of credentials (`weir_pipeline::scrub`) and everything
 //! is escaped into HTML (`render.rs`, `format.rs`). Responses forbid caching, framing and any
 //! script but the page's own (by hash).
 //!
@@ -14,9 +15,11 @@
 //! with a message saying what to do; serving a page never fails otherwise.
 
 mod auth;
+mod charts;
 #[cfg(test)]
 mod config_tests;
 mod format;
+mod history;
 mod incidents;
 mod overview;
 mod render;
@@ -37,8 +40,10 @@ use weir_pipeline::Metrics;
 use weir_pipeline::metrics::catalogue;
 
 use self::auth::{Denied, Gate};
+use self::history::History;
 use self::incidents::Incidents;
 use super::AdminState;
+use super::views::{self, QueueFigures};
 use crate::config::service::OpsConfig;
 pub use weir_pipeline::scrub::Scrubber;
 
@@ -47,7 +52,7 @@ pub const PAGE: &str = "/admin/ops/overview";
 /// The figures' path.
 pub const DATA: &str = "/admin/ops/overview.json";
 
-/// How often incidents are sampled while nobody looks at the page.
+/// How often incidents and the charts' points are sampled, whether or not anybody looks.
 const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 
 /// The ops page's part of the admin listener's state.
@@ -59,6 +64,7 @@ pub struct OpsState {
     /// Cleans exporter messages, for `/health` too.
     pub(super) scrubber: Scrubber,
     incidents: Incidents,
+    history: History,
 }
 
 impl OpsState {
@@ -81,14 +87,36 @@ impl OpsState {
             admin_addr: bound,
             scrubber: Scrubber::new(cfg.token().map(str::to_owned)),
             incidents: Incidents::new(cfg.recent_incidents),
+            history: History::new(history::POINTS),
         }
     }
 
+    /// Samples incidents (before each page, so that the log is as current as the figures).
     fn sample(&self, metrics: &Metrics, now: SystemTime) {
-        let totals = super::views::totals(&metrics.snapshot());
-        self.incidents
-            .sample(&totals, &metrics.export_notes(), &self.scrubber, now);
+        let totals = views::totals(&metrics.snapshot());
+        self.sample_totals(&totals, metrics, now);
     }
+
+    fn sample_totals(&self, totals: &views::Totals, metrics: &Metrics, now: SystemTime) {
+        self.incidents
+            .sample(totals, &metrics.export_notes(), &self.scrubber, now);
+    }
+}
+
+/// The sampler's tick: incidents, and one point of the charts (only here, so that points
+/// stay a second apart however often the page is loaded).
+fn take_sample(s: &AdminState, now: SystemTime) {
+    let totals = views::totals(&s.metrics.snapshot());
+    s.ops.sample_totals(&totals, &s.metrics, now);
+    let at = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let fills = s
+        .info
+        .exporters
+        .iter()
+        .map(|id| (id.as_str(), QueueFigures::of(&totals, id).fill()));
+    s.ops.history.record(at, &totals, fills);
 }
 
 /// Adds the ops routes to `router` when the page is enabled.
@@ -99,7 +127,8 @@ pub fn routes(router: Router<Arc<AdminState>>, ops: &OpsState) -> Router<Arc<Adm
     router.route(PAGE, get(page)).route(DATA, get(data))
 }
 
-/// Samples incidents every second until the admin listener's state is gone.
+/// Samples incidents and the charts' points every second until the admin listener's state is
+/// gone.
 pub fn spawn_sampler(state: Weak<AdminState>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(SAMPLE_EVERY);
@@ -110,7 +139,7 @@ pub fn spawn_sampler(state: Weak<AdminState>) {
             if !s.ops.enabled {
                 break;
             }
-            s.ops.sample(&s.metrics, SystemTime::now());
+            take_sample(&s, SystemTime::now());
         }
     });
 }

@@ -1,7 +1,7 @@
 //! The figures of the ops page, as `/admin/ops/overview.json` serves them and the HTML page
 //! renders them: reshaped from `/metrics?format=json` and `/health` (the functions of
 //! [`views`](super::super::views), never recomputed here) into rows an operator reads, plus the
-//! recent incidents.
+//! recent incidents and the charts' points ([`History`](super::history::History)).
 //!
 //! Everything in it is an aggregate: counters and rates by component, signal, tenant and
 //! reason, queue gauges, exporters' cleaned last errors. No attribute value, header, endpoint
@@ -43,9 +43,14 @@ pub fn build(state: &AdminState) -> Value {
         queues.push(json!({
             "exporter": id,
             "status": e["status"],
-            "records": e["queue_records"],
+            "sizer": e["queue_sizer"],
+            "size": e["queue_size"],
             "capacity": e["queue_capacity"],
             "fill": e["queue_fill"],
+            "bytes": e["queue_bytes"],
+            "max_bytes": e["queue_max_bytes"],
+            "bytes_fill": e["queue_bytes_fill"],
+            "records": e["queue_records"],
         }));
     }
 
@@ -133,6 +138,7 @@ pub fn build(state: &AdminState) -> Value {
         },
         "auth_failures": auth,
         "incidents": state.ops.incidents.recent(),
+        "history": state.ops.history.to_json(),
     })
 }
 

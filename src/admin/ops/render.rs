@@ -1,6 +1,6 @@
 //! The ops page's HTML, rendered from the overview ([`super::overview`]) into the template
-//! `page.html` with the script `page.js`: one self-contained document (inline CSS and script,
-//! no external asset) that works offline and without JavaScript.
+//! `page.html` with the script `page.js`: one self-contained document (inline CSS, script and
+//! SVG charts, no external asset) that works offline and without JavaScript.
 //!
 //! Every value from the overview goes through [`esc`] (tenant ids come from clients, messages
 //! from backends); class names and widths come only from fixed words and computed numbers.
@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::charts;
 use super::format::{bytes, count, esc, rate, span, utc, when};
 
 /// The page template: `{{refresh_ms}}`, `{{refresh_s}}`, `{{title}}`, `{{main}}` and
@@ -166,6 +167,7 @@ fn main(o: &Value) -> String {
         true,
     );
     out.push_str("</section>");
+    out.push_str(&charts::section(o, now));
 
     out.push_str("<section id=\"health\"><h2>Health</h2>");
     let listeners: Vec<String> = rows(&h["listeners"])
@@ -212,39 +214,14 @@ fn main(o: &Value) -> String {
     out.push_str("</section>");
 
     out.push_str("<section id=\"queues\"><h2>Queue depth</h2>");
-    let queues: Vec<String> = rows(&o["queues"])
-        .iter()
-        .map(|q| {
-            let fill = q["fill"].as_f64();
-            let bar = match fill {
-                Some(f) => {
-                    let pct = (f * 100.0).clamp(0.0, 100.0);
-                    let level = if f > 0.9 {
-                        "high"
-                    } else if f > 0.5 {
-                        "mid"
-                    } else {
-                        "low"
-                    };
-                    format!(
-                        "<div class=\"bar {level}\"><span style=\"width:{pct:.1}%\"></span></div> \
-                         <span class=\"fill\">{pct:.1}%</span>"
-                    )
-                }
-                None => "<span class=\"ago\">no queue (sent inline)</span>".into(),
-            };
-            tr(
-                &["queue", s(&q["exporter"])],
-                &[
-                    text(&q["exporter"]),
-                    format!("#{}", count(&q["records"])),
-                    format!("#{}", count(&q["capacity"])),
-                    bar,
-                ],
-            )
-        })
-        .collect();
-    let heads = ["exporter", "#records queued", "#capacity", "fill"];
+    let queues: Vec<String> = rows(&o["queues"]).iter().map(queue_row).collect();
+    let heads = [
+        "exporter",
+        "#queued (sizer's unit)",
+        "#bytes held",
+        "#records queued",
+        "fill",
+    ];
     table(&mut out, "queue-table", &heads, &queues, "No exporters.");
     out.push_str(
         "<p class=\"note\">Queues are per exporter; inside each, tenants share by fair \
@@ -374,6 +351,61 @@ fn main(o: &Value) -> String {
     out
 }
 
+/// A queue's row: what it holds against each bound, `N of M unit (x%)`, records queued, and
+/// a bar for the fuller bound.
+fn queue_row(q: &Value) -> String {
+    let of = |used: String, cap: String, fill: &Value| match fill.as_f64() {
+        Some(f) => format!("#{used} of {cap} ({:.1}%)", f * 100.0),
+        None => format!("#{used} of {cap}"),
+    };
+    let (size, capacity) = (&q["size"], &q["capacity"]);
+    let queued = match q["sizer"].as_str() {
+        Some("bytes") => of(bytes(size), bytes(capacity), &q["fill"]),
+        Some(unit @ ("requests" | "items")) => of(
+            count(size),
+            format!("{} {unit}", count(capacity)),
+            &q["fill"],
+        ),
+        _ => of(count(size), count(capacity), &q["fill"]),
+    };
+    let held = of(bytes(&q["bytes"]), bytes(&q["max_bytes"]), &q["bytes_fill"]);
+    let fill = [&q["fill"], &q["bytes_fill"]]
+        .iter()
+        .filter_map(|f| f.as_f64())
+        .reduce(f64::max);
+    let bar = match fill {
+        Some(f) => {
+            let pct = (f * 100.0).clamp(0.0, 100.0);
+            let level = if f > 0.9 {
+                "high"
+            } else if f > 0.5 {
+                "mid"
+            } else {
+                "low"
+            };
+            format!(
+                "<div class=\"bar {level}\"><span style=\"width:{pct:.1}%\"></span></div> \
+                 <span class=\"fill\">{pct:.1}%</span>"
+            )
+        }
+        None => "<span class=\"ago\">no queue (sent inline)</span>".into(),
+    };
+    let (queued, held) = match fill {
+        Some(_) => (queued, held),
+        None => ("#–".into(), "#–".into()),
+    };
+    tr(
+        &["queue", s(&q["exporter"])],
+        &[
+            text(&q["exporter"]),
+            queued,
+            held,
+            format!("#{}", count(&q["records"])),
+            bar,
+        ],
+    )
+}
+
 /// Rows of label cells then `rate_per_second` and `total`, keyed `key label…`.
 fn figure_rows(v: &Value, key: &str, labels: &[&str]) -> Vec<String> {
     rows(v)
@@ -411,5 +443,36 @@ mod tests {
         assert!(html.contains("data-status=\"unknown\""));
         assert!(html.contains("(10 s ago)"));
         assert!(!html.contains("{{"), "a placeholder is left");
+    }
+
+    #[test]
+    fn a_queue_row_gives_each_bound_in_its_own_unit() {
+        let dead = json!({ "exporter": "otlp", "sizer": "requests", "size": 1000,
+            "capacity": 1000, "fill": 1.0, "bytes": 3_145_728, "max_bytes": 8_388_608,
+            "bytes_fill": 0.375, "records": 14250 });
+        let row = queue_row(&dead);
+        for cell in [
+            ">1000 of 1000 requests (100.0%)<",
+            ">3.0 MiB of 8.0 MiB (37.5%)<",
+            ">14250<",
+        ] {
+            assert!(row.contains(cell), "{cell} missing: {row}");
+        }
+        assert!(
+            row.contains("bar high") && row.contains(">100.0%</span>"),
+            "{row}"
+        );
+        let by_bytes = json!({ "exporter": "b", "sizer": "bytes", "size": 524_288,
+            "capacity": 1_048_576, "fill": 0.5, "bytes": 600_000, "max_bytes": 1_000_000,
+            "bytes_fill": 0.6, "records": 3 });
+        let row = queue_row(&by_bytes);
+        assert!(row.contains(">512.0 KiB of 1.0 MiB (50.0%)<"), "{row}");
+        // The bar shows the fuller bound.
+        assert!(
+            row.contains("bar mid") && row.contains(">60.0%</span>"),
+            "{row}"
+        );
+        let inline = queue_row(&json!({ "exporter": "debug" }));
+        assert!(inline.contains("no queue (sent inline)"), "{inline}");
     }
 }

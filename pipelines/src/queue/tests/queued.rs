@@ -9,7 +9,9 @@ use std::time::Duration;
 use super::fake::Fake;
 use super::{logs, pipeline, queue_cfg, record_names, start, steady_retry, traces, value, within};
 use crate::metrics::catalogue::{
-    EXPORTER_FAILED_RECORDS, EXPORTER_QUEUE_CAPACITY, EXPORTER_QUEUE_RECORDS, EXPORTER_SENT_RECORDS,
+    EXPORTER_FAILED_RECORDS, EXPORTER_QUEUE_BYTES, EXPORTER_QUEUE_CAPACITY,
+    EXPORTER_QUEUE_MAX_BYTES, EXPORTER_QUEUE_RECORDS, EXPORTER_QUEUE_SIZE, EXPORTER_QUEUE_SIZER,
+    EXPORTER_SENT_RECORDS,
 };
 use crate::queue::{QueueBatchConfig, QueueConfig, Sizer};
 use crate::{Metrics, RefusalKind, Router, SignalKind};
@@ -76,6 +78,10 @@ async fn a_down_backend_fills_its_queue_while_a_sibling_keeps_delivering() {
     assert_eq!(err.retry_after, Some(SEC));
     assert_eq!(value(&metrics, EXPORTER_QUEUE_RECORDS, &["otlp/tempo"]), 15);
     assert_eq!(value(&metrics, EXPORTER_QUEUE_CAPACITY, &["otlp/tempo"]), 3);
+    // Size and capacity in the sizer's unit, which a gauge names.
+    assert_eq!(value(&metrics, EXPORTER_QUEUE_SIZE, &["otlp/tempo"]), 3);
+    let sizer = |unit: &str| metrics.value(EXPORTER_QUEUE_SIZER, &["otlp/tempo", unit]);
+    assert_eq!((sizer("requests"), sizer("items")), (Some(1), None));
 
     // Logs go to another pipeline and exporter: unaffected.
     let mut log_names = Vec::new();
@@ -250,10 +256,12 @@ async fn max_bytes_bounds_a_queue_counted_in_requests() {
         b.ctx.body_bytes = bytes;
         b
     };
+    assert_eq!(value(&metrics, EXPORTER_QUEUE_MAX_BYTES, &["q"]), 1000);
     p.submit(sized("a", 600)).await.expect("room");
     p.submit(sized("b", 400))
         .await
         .expect("exactly the byte bound");
+    assert_eq!(value(&metrics, EXPORTER_QUEUE_BYTES, &["q"]), 1000);
     let refused = p.submit(sized("c", 1)).await.expect_err("no byte left");
     assert_eq!(refused.reason.kind, RefusalKind::Unavailable);
     // A batch being sent still holds its bytes: taking "a" frees its request, not its 600
@@ -262,9 +270,12 @@ async fn max_bytes_bounds_a_queue_counted_in_requests() {
     p.submit(sized("c", 1))
         .await
         .expect_err("a's bytes are held while it is sent");
+    assert_eq!(value(&metrics, EXPORTER_QUEUE_BYTES, &["q"]), 1000);
+    assert_eq!(value(&metrics, EXPORTER_QUEUE_SIZE, &["q"]), 1);
     // Delivered, "a" gives its bytes back.
     backend.release(1);
     within(backend.wait_delivered(1)).await;
+    assert_eq!(value(&metrics, EXPORTER_QUEUE_BYTES, &["q"]), 400);
     p.submit(sized("c", 600)).await.expect("room freed");
     p.submit(sized("d", 1)).await.expect_err("full again");
 }
