@@ -13,6 +13,7 @@ pub mod config;
 pub mod conn;
 pub mod context;
 pub mod cors;
+pub mod endpoint;
 pub mod frontend_log;
 pub mod identity;
 pub mod ids;
