@@ -21,6 +21,7 @@ pub mod ingest;
 pub mod limits;
 pub mod otlp_grpc;
 pub mod otlp_http;
+pub mod per_client;
 pub mod room;
 mod stall;
 pub mod status;
