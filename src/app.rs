@@ -180,12 +180,14 @@ pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartEr
             connections: connections.clone(),
             memory: memory.clone(),
         };
+        let mut grpc_addr = None;
         if let Some(grpc) = &cfg.protocols.grpc {
             let b = receivers::otlp_grpc::bind(grpc, shared.clone(), shutdown()).await?;
+            grpc_addr = Some(b.local_addr);
             bound.push((format!("{id}/grpc"), b));
         }
         if let Some(http) = &cfg.protocols.http {
-            let b = receivers::otlp_http::bind(http, shared.clone(), shutdown()).await?;
+            let b = receivers::otlp_http::bind(http, grpc_addr, shared.clone(), shutdown()).await?;
             bound.push((format!("{id}/http"), b));
         }
     }

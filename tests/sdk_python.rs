@@ -1,7 +1,11 @@
-//! The OpenTelemetry Python SDK as a real client: `tests/python/send_all.py`, configured only by
-//! the standard `OTEL_*` variables as an application would be, sends a trace, metrics and a log
-//! record to a running weir over OTLP/gRPC and OTLP/HTTP (protobuf). The debug exporter's JSON
-//! must hold exactly what the script reports it created, field for field.
+//! The OpenTelemetry Python SDK as a real client: `tests/python/send_all.py`, run under
+//! `opentelemetry-instrument` and configured only by the standard `OTEL_*` variables as an
+//! application is, sends a trace, metrics and a log record to a running weir over OTLP/gRPC and
+//! OTLP/HTTP (protobuf). The debug exporter's JSON must hold exactly what the script reports it
+//! created, field for field.
+//!
+//! With only `OTEL_EXPORTER_OTLP_ENDPOINT` pointed at the OTLP/HTTP port, the SDK sends gRPC
+//! (the distro's default protocol): every export fails, and weir's log says why, once.
 //!
 //! The relay tests put a second weir in front: the SDK sends to it, its `otlp` or `otlphttp`
 //! exporter forwards through its queue to the first weir, and SIGTERM must drain that queue
@@ -36,6 +40,39 @@ fn relayed_through_the_otlp_exporter() {
 #[test]
 fn relayed_through_the_otlphttp_exporter() {
     relay_round_trip("http/protobuf", "otlphttp");
+}
+
+#[test]
+fn the_default_protocol_on_the_http_port_fails_with_a_hint() {
+    python();
+    let mut weir = Weir::start(common::DEBUG_CONFIG);
+    let out = sdk::command("send_all.py")
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", weir.http_base())
+        .env("OTEL_SERVICE_NAME", SERVICE_NAME)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run send_all.py");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "gRPC to the OTLP/HTTP port cannot succeed"
+    );
+    assert!(
+        stderr.contains("traces export: FAILURE"),
+        "send_all.py's stderr:\n{stderr}"
+    );
+    let hints = |lines: &[String]| {
+        lines
+            .iter()
+            .filter(|l| l.contains("this is the OTLP/HTTP port"))
+            .count()
+    };
+    let lines = weir.stderr_lines_once(|l| l.contains("this is the OTLP/HTTP port"));
+    // Every signal's exports failed (the script waited for them): still one hint.
+    assert_eq!(hints(&lines), 1, "{lines:#?}");
+    assert!(weir.records().is_empty(), "nothing was accepted");
+    let status = weir.stop();
+    assert!(status.success(), "weir exited with {status}");
 }
 
 fn sdk_round_trip(protocol: &str) {

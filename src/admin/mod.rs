@@ -137,9 +137,10 @@ pub async fn bind(
         endpoint: endpoint.to_owned(),
         source,
     };
-    let listener = tokio::net::TcpListener::bind(endpoint)
-        .await
-        .map_err(bind_err)?;
+    let listener =
+        tokio::net::TcpListener::bind(&*crate::receivers::endpoint::bind_address(endpoint))
+            .await
+            .map_err(bind_err)?;
     let local_addr = listener.local_addr().map_err(bind_err)?;
     tracing::info!(listener = LISTENER, address = %local_addr, "listening");
     let state = Arc::new(AdminState {

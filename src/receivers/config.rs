@@ -93,6 +93,8 @@ pub struct Protocols {
 #[serde(deny_unknown_fields)]
 pub struct GrpcConfig {
     /// `host:port` to listen on; port 0 picks a free port (logged in the `listening` event).
+    /// With no host (`:4317`, or a bare port) it binds localhost only, as the Collector does.
+    /// Default: `localhost:4317` (gRPC), `localhost:4318` (HTTP).
     #[serde(default = "default_grpc_endpoint")]
     pub endpoint: String,
     /// Largest message accepted, in MiB, after decompression. Larger ones get RESOURCE_EXHAUSTED.
@@ -128,6 +130,8 @@ pub struct GrpcConfig {
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     /// `host:port` to listen on; port 0 picks a free port (logged in the `listening` event).
+    /// With no host (`:4317`, or a bare port) it binds localhost only, as the Collector does.
+    /// Default: `localhost:4317` (gRPC), `localhost:4318` (HTTP).
     #[serde(default = "default_http_endpoint")]
     pub endpoint: String,
     /// Largest request body accepted, in bytes, measured after decompression (413 beyond).
@@ -205,10 +209,10 @@ impl Default for HttpConfig {
 }
 
 fn default_grpc_endpoint() -> String {
-    "0.0.0.0:4317".into()
+    "localhost:4317".into()
 }
 fn default_http_endpoint() -> String {
-    "0.0.0.0:4318".into()
+    "localhost:4318".into()
 }
 fn default_max_recv_msg_size_mib() -> u64 {
     4

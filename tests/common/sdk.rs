@@ -1,16 +1,41 @@
 //! The OpenTelemetry Python SDK as a real client: the scripts in `tests/python/`, run with the
 //! venv's Python and configured only by the standard `OTEL_*` variables, as an application is.
+//! Those in [`AUTO_CONFIGURED`] run under `opentelemetry-instrument`, the distro's
+//! auto-configuration, exactly as an application started that way.
 
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
 use super::{python, tests_path};
 
-/// `python tests/python/<script>` with only what the test sets: no `OTEL_*` variable from the
+/// The scripts whose SDK the auto-configuration builds: they only take the global providers.
+pub const AUTO_CONFIGURED: [&str; 1] = ["send_all.py"];
+
+/// `opentelemetry-instrument`, installed beside the venv's Python by `opentelemetry-distro`.
+fn instrument() -> PathBuf {
+    let python = python();
+    let path = python.with_file_name("opentelemetry-instrument");
+    assert!(
+        path.exists(),
+        "{} is missing: run ./scripts/test, which installs tests/python/requirements.txt",
+        path.display()
+    );
+    path
+}
+
+/// `python tests/python/<script>` (under `opentelemetry-instrument` for the scripts of
+/// [`AUTO_CONFIGURED`]) with only what the test sets: no `OTEL_*` variable from the
 /// developer's shell, and no proxy for loopback.
 pub fn command(script: &str) -> Command {
-    let mut cmd = Command::new(python());
+    let mut cmd = if AUTO_CONFIGURED.contains(&script) {
+        let mut cmd = Command::new(instrument());
+        cmd.arg(python());
+        cmd
+    } else {
+        Command::new(python())
+    };
     cmd.arg(tests_path(&format!("python/{script}")));
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy().into_owned();

@@ -1,15 +1,19 @@
 """Sends one trace, a few metrics and one log record through the OpenTelemetry Python SDK.
 
-Configured only by the standard environment variables, the way an application is:
-OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL (grpc | http/protobuf; the
-specification's default, http/protobuf, when unset), OTEL_SERVICE_NAME and
-OTEL_RESOURCE_ATTRIBUTES.
+Run as an application is: `opentelemetry-instrument python send_all.py`, so the distro's
+auto-configuration builds the tracer, meter and logger providers and their OTLP exporters from
+the standard environment variables alone: OTEL_EXPORTER_OTLP_ENDPOINT,
+OTEL_EXPORTER_OTLP_PROTOCOL (grpc | http/protobuf; the distro's default, grpc, when unset),
+OTEL_EXPORTER_OTLP_HEADERS, OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES. The script only
+takes the global providers.
 
 Prints ONE JSON line on stdout describing what it created (ids in lower-case hex), so the test
 can look for exactly that in weir's output. Exits non-zero if any export failed or a signal was
 never exported.
 
-send_secrets.py imports its SDK setup from here: `providers()` and `flush()`.
+send_secrets.py, which needs a resource built in code, imports `providers()` (explicit
+providers, the exporters picked by OTEL_EXPORTER_OTLP_PROTOCOL as the distro would), `flush()`
+and `RESULTS` from here.
 """
 
 import json
@@ -17,12 +21,18 @@ import os
 import sys
 import time
 
+from opentelemetry import _logs, metrics, trace
 from opentelemetry._logs import SeverityNumber
+from opentelemetry.exporter.otlp.proto.grpc import _log_exporter as grpc_logs
+from opentelemetry.exporter.otlp.proto.grpc import metric_exporter as grpc_metrics
+from opentelemetry.exporter.otlp.proto.grpc import trace_exporter as grpc_traces
+from opentelemetry.exporter.otlp.proto.http import _log_exporter as http_logs
+from opentelemetry.exporter.otlp.proto.http import metric_exporter as http_metrics
+from opentelemetry.exporter.otlp.proto.http import trace_exporter as http_traces
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
-from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -32,50 +42,79 @@ SCOPE_VERSION = "1.2.3"
 
 # The script that runs, for messages: this one, or send_secrets.py importing it.
 SCRIPT = os.path.basename(sys.argv[0])
-PROTOCOL = os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
-if PROTOCOL == "grpc":
-    from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
-    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-elif PROTOCOL == "http/protobuf":
-    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
-    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-else:
-    sys.exit(f"{SCRIPT}: unsupported OTEL_EXPORTER_OTLP_PROTOCOL={PROTOCOL!r}")
+
+# The OTLP exporter classes, by protocol: (traces, metrics, logs).
+EXPORTERS = {
+    "grpc": (
+        grpc_traces.OTLPSpanExporter,
+        grpc_metrics.OTLPMetricExporter,
+        grpc_logs.OTLPLogExporter,
+    ),
+    "http/protobuf": (
+        http_traces.OTLPSpanExporter,
+        http_metrics.OTLPMetricExporter,
+        http_logs.OTLPLogExporter,
+    ),
+}
 
 # (signal, result name) of every export call. force_flush() returns True even when the export
 # failed, so the exporters' own results are the only honest signal of success.
 RESULTS = []
 
 
-def recording(cls, signal):
-    """The SDK's OTLP exporter class, noting the result of every export."""
+def record_exports():
+    """Notes the result of every export of every OTLP exporter class, whoever built it (the
+    auto-configuration, before this script runs, or `providers()`)."""
+    for classes in EXPORTERS.values():
+        for signal, cls in zip(("traces", "metrics", "logs"), classes):
+            original = cls.export
 
-    class Recording(cls):
-        def export(self, *args, **kwargs):
-            result = super().export(*args, **kwargs)
-            RESULTS.append((signal, getattr(result, "name", repr(result))))
-            return result
+            def export(self, *args, _original=original, _signal=signal, **kwargs):
+                result = _original(self, *args, **kwargs)
+                RESULTS.append((_signal, getattr(result, "name", repr(result))))
+                return result
 
-    Recording.__name__ = cls.__name__
-    return Recording
+            cls.export = export
+
+
+record_exports()
+
+
+def protocol():
+    """The protocol the exporters use: OTEL_EXPORTER_OTLP_PROTOCOL as the distro left it (it
+    sets grpc when unset); grpc when nothing set it at all, as the distro would."""
+    return os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
 
 
 def providers(resource):
     """Tracer, meter and logger providers for `resource`, each exporting over OTLP with the
-    endpoint and protocol details from the environment only, and noting every export's result."""
+    endpoint and protocol details from the environment only."""
+    classes = EXPORTERS.get(protocol())
+    if classes is None:
+        sys.exit(f"{SCRIPT}: unsupported OTEL_EXPORTER_OTLP_PROTOCOL={protocol()!r}")
+    spans, metric_exporter, logs = classes
     tracer_provider = TracerProvider(resource=resource)
-    tracer_provider.add_span_processor(BatchSpanProcessor(recording(OTLPSpanExporter, "traces")()))
+    tracer_provider.add_span_processor(BatchSpanProcessor(spans()))
     meter_provider = MeterProvider(
         resource=resource,
-        metric_readers=[PeriodicExportingMetricReader(recording(OTLPMetricExporter, "metrics")())],
+        metric_readers=[PeriodicExportingMetricReader(metric_exporter())],
     )
     logger_provider = LoggerProvider(resource=resource)
-    logger_provider.add_log_record_processor(
-        BatchLogRecordProcessor(recording(OTLPLogExporter, "logs")())
-    )
+    logger_provider.add_log_record_processor(BatchLogRecordProcessor(logs()))
     return tracer_provider, meter_provider, logger_provider
+
+
+def configured_providers():
+    """The global providers the auto-configuration set; exits saying how to run the script when
+    it did not run."""
+    found = (trace.get_tracer_provider(), metrics.get_meter_provider(), _logs.get_logger_provider())
+    if not (
+        isinstance(found[0], TracerProvider)
+        and isinstance(found[1], MeterProvider)
+        and isinstance(found[2], LoggerProvider)
+    ):
+        sys.exit(f"{SCRIPT}: no SDK providers: run it as `opentelemetry-instrument python {SCRIPT}`")
+    return found
 
 
 def flush(tracer_provider, meter_provider, logger_provider):
@@ -101,10 +140,9 @@ def flush(tracer_provider, meter_provider, logger_provider):
 
 
 def main():
-    # Resource.create() reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES and adds the
-    # telemetry.sdk.* attributes, as the SDK does for an application.
-    resource = Resource.create()
-    tracer_provider, meter_provider, logger_provider = providers(resource)
+    # The auto-configuration built them with Resource.create(), which reads OTEL_SERVICE_NAME
+    # and OTEL_RESOURCE_ATTRIBUTES and adds the telemetry.sdk.* attributes.
+    tracer_provider, meter_provider, logger_provider = configured_providers()
 
     tracer = tracer_provider.get_tracer(SCOPE, SCOPE_VERSION)
     meter = meter_provider.get_meter(SCOPE, SCOPE_VERSION)
@@ -154,7 +192,7 @@ def main():
     parent_ctx = parent.get_span_context()
     child_ctx = child.get_span_context()
     report = {
-        "protocol": PROTOCOL,
+        "protocol": protocol(),
         "scope": {"name": SCOPE, "version": SCOPE_VERSION},
         "trace_id": format(parent_ctx.trace_id, "032x"),
         "parent": {

@@ -1,8 +1,9 @@
 """Sends telemetry full of secrets through the OpenTelemetry Python SDK, for the leak test.
 
-Configured only by the standard environment variables, like send_all.py:
-OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL (grpc | http/protobuf; default
-http/protobuf) and OTEL_SERVICE_NAME.
+Its resource is built in code (it carries secrets of its own); the exporters are configured
+only by the standard environment variables: OTEL_EXPORTER_OTLP_ENDPOINT,
+OTEL_EXPORTER_OTLP_PROTOCOL (grpc | http/protobuf; grpc when unset, as the distro's default),
+OTEL_EXPORTER_OTLP_HEADERS and OTEL_SERVICE_NAME.
 
 Secrets go into every place an application puts data: resource attributes (shared by traces,
 metrics and logs), the span name, span attributes, event attributes, link attributes, an
@@ -26,8 +27,8 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, TraceFlags, TraceState
 
-# The SDK setup send_all.py uses: exporters chosen by OTEL_EXPORTER_OTLP_PROTOCOL that note
-# every export's result, and the flush that checks them.
+# send_all.py's explicit providers (exporters chosen by OTEL_EXPORTER_OTLP_PROTOCOL), the
+# results it notes of every export, and the flush that checks them.
 from send_all import RESULTS, flush, providers
 
 NEEDLES = []

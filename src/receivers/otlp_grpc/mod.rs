@@ -117,7 +117,7 @@ pub async fn bind(
         ),
         None => None,
     };
-    let listener = tokio::net::TcpListener::bind(cfg.endpoint.as_str())
+    let listener = tokio::net::TcpListener::bind(&*super::endpoint::bind_address(&cfg.endpoint))
         .await
         .map_err(bind_error)?;
     let local_addr = listener.local_addr().map_err(bind_error)?;

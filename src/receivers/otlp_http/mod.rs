@@ -21,10 +21,14 @@
 //! `frontend_log.enabled`, the same listener serves the frontend log intake
 //! ([`super::frontend_log`]). The accept loop hands handlers the peer's address
 //! (`ConnectInfo<SocketAddr>`), which the intake's per-IP limit keys on.
+//!
+//! Any other path gets 404; gRPC sent here, or a misspelt `/v1/…` path, also gets a hint in
+//! weir's log, once per client and minute ([`hint`]).
 
 mod admit;
 mod body;
 mod decode;
+mod hint;
 #[cfg(test)]
 mod tests;
 
@@ -63,13 +67,17 @@ const LISTENER: &str = "otlp/http";
 
 struct HttpState {
     shared: ReceiverShared,
+    hints: hint::Hints,
     max_body: usize,
     read_timeout: std::time::Duration,
 }
 
 /// Binds `cfg.endpoint` and returns the server, ready to run until `shutdown` resolves.
+/// `grpc` is where the same receiver serves gRPC, named in the hint to a gRPC client that
+/// came here instead.
 pub async fn bind(
     cfg: &HttpConfig,
+    grpc: Option<std::net::SocketAddr>,
     shared: ReceiverShared,
     shutdown: BoxFuture<'static, ()>,
 ) -> Result<Bound, ReceiverError> {
@@ -87,7 +95,7 @@ pub async fn bind(
         ),
         None => None,
     };
-    let listener = tokio::net::TcpListener::bind(cfg.endpoint.as_str())
+    let listener = tokio::net::TcpListener::bind(&*super::endpoint::bind_address(&cfg.endpoint))
         .await
         .map_err(bind_error)?;
     let local_addr = listener.local_addr().map_err(bind_error)?;
@@ -114,7 +122,7 @@ pub async fn bind(
         gate: shared.connections.gate(cfg.max_connections),
         metrics: shared.metrics.clone(),
     };
-    let app = app(cfg, shared).map_err(|m| bind_error(std::io::Error::other(m)))?;
+    let app = app(cfg, grpc, shared).map_err(|m| bind_error(std::io::Error::other(m)))?;
     let serve = async move {
         conn::serve(listener, app, shutdown).await;
         Ok(())
@@ -127,7 +135,11 @@ pub async fn bind(
 
 /// The routes of `cfg`: OTLP, the frontend log intake when enabled, CORS when enabled, every
 /// request counted. Fails only on a config that validation would have refused.
-fn app(cfg: &HttpConfig, shared: ReceiverShared) -> Result<Router, String> {
+fn app(
+    cfg: &HttpConfig,
+    grpc: Option<std::net::SocketAddr>,
+    shared: ReceiverShared,
+) -> Result<Router, String> {
     let cors_cfg = cfg.cors.as_ref().filter(|c| c.is_enabled());
     if let Some(c) = cfg.cors.as_ref().filter(|c| !c.is_enabled())
         && !c.allowed_headers.is_empty()
@@ -156,7 +168,7 @@ fn app(cfg: &HttpConfig, shared: ReceiverShared) -> Result<Router, String> {
         );
     }
     let mut routes = routes
-        .fallback(not_found)
+        .fallback(hint::not_found)
         // The receiver applies its own limit, after decompression.
         .layer(DefaultBodyLimit::disable());
     if let Some(c) = cors_cfg {
@@ -164,6 +176,7 @@ fn app(cfg: &HttpConfig, shared: ReceiverShared) -> Result<Router, String> {
     }
     let state = Arc::new(HttpState {
         shared,
+        hints: hint::Hints::new(grpc),
         max_body: usize::try_from(cfg.max_request_body_size).unwrap_or(usize::MAX),
         read_timeout: cfg.read_timeout,
     });
@@ -508,15 +521,4 @@ fn encode_bytes(
         h.insert(context::REQUEST_ID_HEADER, v);
     }
     resp
-}
-
-async fn not_found(headers: HeaderMap) -> Response {
-    let request_id = context::request_id(|k| headers.get(k).map(HeaderValue::as_bytes));
-    let encoding = Encoding::from_headers(&headers).unwrap_or(Encoding::Protobuf);
-    error_response(
-        StatusCode::NOT_FOUND,
-        encoding,
-        &request_id,
-        "unknown path; OTLP/HTTP takes POST /v1/traces, /v1/metrics and /v1/logs",
-    )
 }

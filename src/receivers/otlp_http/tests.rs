@@ -60,7 +60,7 @@ async fn start_on(
         connections: crate::receivers::limits::ConnectionBudget::new(connections),
         memory: crate::memory::MemoryGuard::unlimited(),
     };
-    let bound = bind(cfg, shared, Box::pin(futures::future::pending()))
+    let bound = bind(cfg, None, shared, Box::pin(futures::future::pending()))
         .await
         .expect("bind");
     tokio::spawn(bound.serve);
