@@ -80,6 +80,9 @@ async fn admin_answers_while_the_otlp_ports_are_saturated() {
 
 #[tokio::test]
 async fn the_default_budget_keeps_descriptors_for_the_admin_listener() {
+    if !common::debian_tools(&[("prlimit", "util-linux")]) {
+        return;
+    }
     // 128 descriptors: 64 kept in reserve, 64 connections shared by the OTLP listeners.
     let weir = Weir::start_with_fd_limit(&config("", "", ""), 128);
     let _http = open(weir.http_addr, 40).await;

@@ -150,6 +150,9 @@ async fn check_counted(weir: &Weir) {
 /// A real Prometheus scrapes weir's `prometheus` exporter and adds up all 100 requests, in
 /// the counter and in the histogram.
 async fn check_in_prometheus(weir: &Weir) {
+    if !common::debian_tools(common::prometheus::TOOLS) {
+        return;
+    }
     let job = format!(
         "  - job_name: weir\n    static_configs:\n      - targets: [\"{}\"]\n",
         weir.listener_addr("prometheus")

@@ -367,6 +367,9 @@ async fn the_overview_shows_known_traffic_escaped_and_without_secrets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_renders_the_page_and_keeps_it_fresh() {
+    if !common::debian_tools(&[("chromium", "chromium")]) {
+        return;
+    }
     let browser = chromium();
     let backend = refusing_backend().await;
     let ops = format!("{{ token: \"{TOKEN}\", refresh_interval: 1s }}");

@@ -76,6 +76,9 @@ fn path_ys(chart: &str, series: &str) -> Vec<f64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_backend_fills_its_queue_in_requests_and_the_charts_show_it() {
+    if !common::debian_tools(&[("chromium", "chromium")]) {
+        return;
+    }
     let browser = chromium();
     let weir = Weir::start(&config(&dead_backend()));
     let trace = std::fs::read(tests_path("fixtures/otlp-json/trace.json")).expect("fixture");

@@ -244,6 +244,9 @@ async fn setup(exemplars: bool, env: &[(&str, &str)]) -> (Weir, SocketAddr, Prom
 
 #[tokio::test]
 async fn app_metrics_reach_prometheus_by_scrape_and_remote_write() {
+    if !common::debian_tools(common::prometheus::TOOLS) {
+        return;
+    }
     tool("promtool");
     let (weir, scrape, mut prom, mut app) = setup(false, &[]).await;
     app.report();
@@ -337,6 +340,9 @@ async fn app_metrics_reach_prometheus_by_scrape_and_remote_write() {
 
 #[tokio::test]
 async fn exemplars_reach_prometheus_on_both_paths() {
+    if !common::debian_tools(common::prometheus::TOOLS) {
+        return;
+    }
     let (weir, _scrape, mut prom, mut app) = setup(true, &[]).await;
     let report = app.report();
     let (trace, span) = (
@@ -362,6 +368,9 @@ async fn exemplars_reach_prometheus_on_both_paths() {
 
 #[tokio::test]
 async fn delta_temporality_adds_up_on_both_paths() {
+    if !common::debian_tools(common::prometheus::TOOLS) {
+        return;
+    }
     let env = [("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta")];
     let (weir, _scrape, mut prom, mut app) = setup(false, &env).await;
     app.report();
@@ -386,6 +395,9 @@ async fn delta_temporality_adds_up_on_both_paths() {
 
 #[tokio::test]
 async fn two_tenants_leak_corpus_reaches_prometheus_masked_on_both_paths() {
+    if !common::debian_tools(common::prometheus::TOOLS) {
+        return;
+    }
     let (weir, _scrape, mut prom, app) = setup(false, &[]).await;
     app.finish();
     let needles =

@@ -1,8 +1,8 @@
 //! A real Prometheus (Debian's `prometheus` 2.42) and its `promtool`, as the tests that check
-//! weir's metrics against them use them: tools found on PATH (a test fails, never skips, without
-//! them), the example files in `examples/prometheus/`, and a Prometheus server on a loopback
-//! port with its own config and storage, queried through its HTTP API. Every wait on it is
-//! bounded polling of the condition itself.
+//! weir's metrics against them use them: tools found on PATH (without them a test is skipped,
+//! or fails under `CI=true`), the example files in `examples/prometheus/`, and a Prometheus
+//! server on a loopback port with its own config and storage, queried through its HTTP API.
+//! Every wait on it is bounded polling of the condition itself.
 
 use std::io::Write as _;
 use std::net::TcpListener;
@@ -20,7 +20,10 @@ pub const DEADLINE: Duration = Duration::from_secs(90);
 /// Pause between two looks at Prometheus while waiting for a condition.
 pub const POLL_EVERY: Duration = Duration::from_millis(200);
 
-/// The absolute path of `name` on PATH; panics (never skips) when it is missing.
+/// The tools the Prometheus tests run, with their Debian package (see `debian_tools`).
+pub const TOOLS: &[(&str, &str)] = &[("prometheus", "prometheus"), ("promtool", "prometheus")];
+
+/// The absolute path of `name` on PATH; panics when it is missing (tests check [`TOOLS`] first).
 pub fn tool(name: &str) -> PathBuf {
     super::debian_tool(name, "prometheus")
 }
