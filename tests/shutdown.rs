@@ -8,8 +8,8 @@ use std::net::TcpStream;
 
 use common::{OTLP_RECEIVER, Weir};
 
-#[test]
-fn a_hung_upload_does_not_hold_weir_past_the_drain_deadline() {
+#[tokio::test]
+async fn a_hung_upload_does_not_hold_weir_past_the_drain_deadline() {
     let mut weir = Weir::start(&format!(
         "{OTLP_RECEIVER}\
 exporters:
@@ -30,6 +30,19 @@ service:
         )
         .expect("write");
     stream.flush().expect("flush");
+    // The body is being read (its declared length is reserved as in flight) before the signal.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while weir
+        .metric("weir_receiver_inflight_bytes{receiver=\"otlp\"}")
+        .await
+        < 1000.0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the upload never started"
+        );
+        tokio::task::yield_now().await;
+    }
     // Weir::stop panics if weir has not exited 30 s after SIGTERM.
     let status = weir.stop();
     assert!(status.success(), "{status} {:#?}", weir.stderr_lines());

@@ -381,15 +381,12 @@ async fn occupied_endpoint_is_a_bind_error() {
     assert!(err.to_string().contains(&cfg.endpoint), "{err}");
 }
 
+/// (The `listening` line the receiver logs is read by every end-to-end test, which finds the
+/// bound ports through it: `tests/common`. A log capture here would race with the other tests
+/// of this binary over tracing's process-wide callsite cache.)
 #[tokio::test]
-async fn serve_ends_cleanly_on_shutdown_and_logs_listening() {
-    let (rx, logged) = harness::start_logged().await;
-    let event: serde_json::Value = serde_json::from_str(logged.trim()).expect("one JSON event");
-    let fields = &event["fields"];
-    assert_eq!(fields["message"], "listening");
-    assert_eq!(fields["listener"], "otlp/grpc");
-    assert_eq!(fields["receiver"], "otlp");
-    assert_eq!(fields["address"], rx.addr.to_string());
+async fn serve_ends_cleanly_on_shutdown() {
+    let rx = Running::start().await;
     rx.traces()
         .await
         .export(trace_request(1))

@@ -1,9 +1,8 @@
 //! The test harness: a receiver bound on `127.0.0.1:0` in front of a collecting exporter, clients
 //! that talk to it, and OTLP fixtures with every field the tests compare.
 
-use std::io;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
@@ -27,7 +26,6 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
-use tracing_subscriber::fmt::MakeWriter;
 use weir_pipeline::test_util::{CollectingExporter, router_to};
 use weir_pipeline::{Metrics, Processor, TenantId};
 
@@ -135,45 +133,6 @@ impl Running {
     pub async fn stop(self) -> Result<(), ReceiverError> {
         let _ = self.stop.send(());
         self.served.await.expect("serve task")
-    }
-}
-
-/// Starts a receiver while capturing weir's JSON log lines; returns them with the receiver.
-pub async fn start_logged() -> (Running, String) {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(captured.clone())
-        .finish();
-    let running = {
-        let _guard = tracing::subscriber::set_default(subscriber);
-        Running::start().await
-    };
-    let lines = captured.0.lock().expect("log buffer").clone();
-    (running, String::from_utf8(lines).expect("utf-8 logs"))
-}
-
-/// An in-memory log sink.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl MakeWriter<'_> for Captured {
-    type Writer = Captured;
-
-    fn make_writer(&self) -> Self::Writer {
-        self.clone()
     }
 }
 
