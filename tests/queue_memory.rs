@@ -8,22 +8,11 @@
 mod common;
 
 use common::capture::Capture;
-use common::{OTLP_RECEIVER, Weir, http_client};
+use common::{OTLP_RECEIVER, Weir, http_client, proc_status_bytes};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, any_value};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use prost::Message;
-
-/// weir's resident memory in bytes, from `/proc`.
-fn rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS");
-    kib * 1024
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queued_bytes_stay_within_max_bytes_while_the_backend_is_down() {
@@ -66,7 +55,7 @@ async fn queued_bytes_stay_within_max_bytes_while_the_backend_is_down() {
     };
     // One request first, so the allocator's and the runtime's own growth is in the baseline.
     assert_eq!(post(body(0)).await.expect("answer").status(), 200);
-    let before = rss(weir.pid());
+    let before = proc_status_bytes(weir.pid(), "VmRSS");
     let (mut taken, mut refused) = (1, 0);
     for i in 1..100 {
         match post(body(i)).await.expect("answer").status().as_u16() {
@@ -75,7 +64,7 @@ async fn queued_bytes_stay_within_max_bytes_while_the_backend_is_down() {
             other => panic!("unexpected status {other}"),
         }
     }
-    let grown = rss(weir.pid()).saturating_sub(before);
+    let grown = proc_status_bytes(weir.pid(), "VmRSS").saturating_sub(before);
     // 32 MiB hold eight 4 MiB requests (one more may be on its way to the backend).
     assert!(
         (7..=10).contains(&taken),

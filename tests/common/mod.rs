@@ -412,6 +412,18 @@ impl Drop for Weir {
     }
 }
 
+/// A memory figure of process `pid` in bytes: `field` (`VmRSS`, `VmHWM`, ...) of
+/// `/proc/<pid>/status`.
+pub fn proc_status_bytes(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("{field} in /proc/{pid}/status"));
+    kib * 1024
+}
+
 /// A reqwest client for loopback HTTP. The workspace builds reqwest with `rustls-no-provider`
 /// (ring only, no aws-lc), so a client cannot be built before ring's provider is installed, even
 /// for plain `http://`.

@@ -16,7 +16,7 @@ use prost::Message;
 use crate::common::leak_search::MetadataSink;
 use crate::common::ledger::assert_balanced;
 use crate::common::peers::free_port;
-use crate::common::{Weir, http_client};
+use crate::common::{Weir, http_client, proc_status_bytes};
 
 const MIB: u64 = 1 << 20;
 /// Each request's size: one log record of this many bytes.
@@ -28,17 +28,6 @@ const PER_CLIENT: usize = 15;
 /// The limit: refusal from 128 MiB resident on.
 const LIMIT_MIB: u64 = 192;
 const SPIKE_MIB: u64 = 64;
-
-/// weir's peak resident memory in bytes (`VmHWM` of `/proc/<pid>/status`).
-fn peak_rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM");
-    kib * 1024
-}
 
 fn logs(i: usize) -> ExportLogsServiceRequest {
     let line = format!("{i} {}", "x".repeat(REQUEST - 200));
@@ -118,7 +107,7 @@ async fn a_flood_while_the_backend_is_down_stays_within_the_memory_limit() {
          service:\n  admin: {{ endpoint: 127.0.0.1:0 }}\n  pipelines:\n    \
          logs: {{ receivers: [otlp], processors: [memory_limiter], exporters: [otlp] }}\n"
     ));
-    let idle = peak_rss(weir.pid());
+    let idle = proc_status_bytes(weir.pid(), "VmHWM");
     let tally = Arc::new(Tally::default());
     let mut clients = tokio::task::JoinSet::new();
     for c in 0..CLIENTS {
@@ -140,7 +129,7 @@ async fn a_flood_while_the_backend_is_down_stays_within_the_memory_limit() {
     while let Some(done) = clients.join_next().await {
         done.expect("client");
     }
-    let peak = peak_rss(weir.pid());
+    let peak = proc_status_bytes(weir.pid(), "VmHWM");
     let taken = tally.taken.load(Ordering::Relaxed);
     let refused = tally.refused.load(Ordering::Relaxed);
     let figures = format!(

@@ -241,11 +241,22 @@ impl Queue {
         bytes: u64,
         deadline: Option<Instant>,
     ) -> Result<Reservation, ReserveError> {
+        self.until_room(deadline, || self.try_reserve_for(tenant, size, bytes))
+            .await
+    }
+
+    /// Runs `attempt` until it does not fail for want of room, waiting for room to be freed
+    /// between tries; past `deadline` (when given) its last failure stands.
+    async fn until_room<T>(
+        &self,
+        deadline: Option<Instant>,
+        mut attempt: impl FnMut() -> Result<T, ReserveError>,
+    ) -> Result<T, ReserveError> {
         loop {
             let notified = self.inner.space.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            match self.try_reserve_for(tenant, size, bytes) {
+            match attempt() {
                 Err(e @ (ReserveError::Full | ReserveError::TenantFull)) => match deadline {
                     None => notified.await,
                     Some(at) if Instant::now() >= at => return Err(e),
@@ -268,23 +279,14 @@ impl Queue {
         s.closed || s.used == 0 || (s.used < self.inner.capacity && s.bytes < self.inner.max_bytes)
     }
 
-    /// Waits until [`Queue::has_room`] or `deadline`; says whether there is room.
-    pub async fn wait_for_room(&self, deadline: Instant) -> bool {
-        loop {
-            let notified = self.inner.space.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if self.has_room() {
-                return true;
-            }
-            if Instant::now() >= deadline {
-                return false;
-            }
-            tokio::select! {
-                _ = notified => {}
-                _ = tokio::time::sleep_until(deadline) => {}
-            }
-        }
+    /// Waits until [`Queue::has_room`], or `deadline` when one is given; says whether there is
+    /// room.
+    pub async fn wait_for_room(&self, deadline: Option<Instant>) -> bool {
+        let room = || match self.has_room() {
+            true => Ok(()),
+            false => Err(ReserveError::Full),
+        };
+        self.until_room(deadline, room).await.is_ok()
     }
 
     /// The next bundle's items (one tenant), waiting for them; `None` once closed and empty.

@@ -147,20 +147,9 @@ impl QueuedExporter {
     /// drops on overflow instead of refusing). Receivers call it before reading a body, so a
     /// full queue slows clients down without holding their data.
     pub async fn wait_for_room(&self, since: tokio::time::Instant) -> bool {
-        if self.queue.has_room() {
-            return true;
-        }
-        if self.block_on_overflow {
-            // Waits here without a bound too, so the body stays unread meanwhile.
-            let mut at = since;
-            loop {
-                at += Duration::from_secs(60);
-                if self.queue.wait_for_room(at).await {
-                    return true;
-                }
-            }
-        }
-        self.queue.wait_for_room(since + self.overflow_wait).await || self.drop_on_overflow
+        // With `block_on_overflow` the wait has no bound here either, so the body stays unread.
+        let deadline = (!self.block_on_overflow).then(|| since + self.overflow_wait);
+        self.queue.wait_for_room(deadline).await || self.drop_on_overflow
     }
 
     /// Records queued now.
