@@ -24,21 +24,6 @@ use common::{DEADLINE, OTLP_RECEIVER, Weir, attr, ledger, tests_path};
 
 const SECRETS: [&str; 2] = ["jane.doe@example.com", "abc123secret"];
 
-/// The flags of every chromium run here: headless, offline from Google, no first-run work, and
-/// the page's console on stderr (kept for a failure's message).
-const CHROMIUM_FLAGS: [&str; 10] = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--enable-logging=stderr",
-    "--v=0",
-];
-
 /// `chromium` and the bundler, or why the test cannot run.
 fn prerequisites() -> Result<(PathBuf, PathBuf), String> {
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -116,7 +101,9 @@ impl Browser {
         use std::os::unix::process::CommandExt;
         let log = dir.join("chromium.log");
         let child = Command::new(chromium)
-            .args(CHROMIUM_FLAGS)
+            .args(common::ops::CHROMIUM_FLAGS)
+            // The page's console on stderr, kept for a failure's message.
+            .args(["--enable-logging=stderr", "--v=0"])
             .arg(format!("--user-data-dir={}", dir.join("profile").display()))
             .arg(url)
             .stdin(Stdio::null())

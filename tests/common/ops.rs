@@ -56,7 +56,7 @@ pub fn chromium() -> PathBuf {
 }
 
 /// The flags of every chromium run here: headless, offline from Google, no first-run work.
-const CHROMIUM_FLAGS: [&str; 8] = [
+pub const CHROMIUM_FLAGS: [&str; 8] = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
