@@ -103,6 +103,18 @@ impl RequestId {
         }
     }
 
+    /// An id read back from weir's disk queue: `id` as stored (checked again, generated anew
+    /// when unusable) and whether weir had generated it.
+    pub fn restored(id: &str, generated: bool) -> Self {
+        match Self::acceptable(id.as_bytes()) {
+            true => Self {
+                id: Arc::from(id),
+                generated,
+            },
+            false => Self::generate(),
+        }
+    }
+
     fn acceptable(v: &[u8]) -> bool {
         !v.is_empty()
             && v.len() <= MAX_REQUEST_ID_LEN

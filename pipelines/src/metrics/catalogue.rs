@@ -97,6 +97,34 @@ pub const EXPORTER_QUEUE_SIZER: MetricDef = MetricDef {
     labels: &["exporter", "sizer"],
     kind: Gauge,
 };
+/// Bytes an exporter's disk queue takes in its directory.
+pub const EXPORTER_QUEUE_DISK_BYTES: MetricDef = MetricDef {
+    name: "weir_exporter_queue_disk_bytes",
+    help: "Bytes an exporter's disk queue (sending_queue.storage) takes in its directory, against sending_queue.max_bytes.",
+    labels: &["exporter"],
+    kind: Gauge,
+};
+/// Age of the oldest record an exporter's disk queue holds.
+pub const EXPORTER_QUEUE_OLDEST_AGE: MetricDef = MetricDef {
+    name: "weir_exporter_queue_oldest_record_age_seconds",
+    help: "Seconds since the oldest request an exporter's disk queue holds arrived (0 when empty).",
+    labels: &["exporter"],
+    kind: Gauge,
+};
+/// Records read back from a disk queue at start.
+pub const EXPORTER_REPLAYED_RECORDS: MetricDef = MetricDef {
+    name: "weir_exporter_replayed_records_total",
+    help: "Records read back from an exporter's disk queue at start; possibly_duplicate=\"true\" when a send of them had begun before weir stopped.",
+    labels: &["signal", "exporter", "possibly_duplicate"],
+    kind: Counter,
+};
+/// Damaged entries found in a disk queue.
+pub const EXPORTER_DISK_CORRUPT: MetricDef = MetricDef {
+    name: "weir_exporter_disk_corrupt_total",
+    help: "Damaged entries (torn writes, failed checksums) found in an exporter's disk queue and skipped; their records, when known, are in weir_records_dropped_total{reason=\"corrupt_on_disk\"}.",
+    labels: &["exporter"],
+    kind: Counter,
+};
 /// The loss ledger: every record lost after it was accepted, by reason.
 pub const RECORDS_DROPPED: MetricDef = MetricDef {
     name: "weir_records_dropped_total",
@@ -252,6 +280,10 @@ pub const ALL: &[MetricDef] = &[
     EXPORTER_QUEUE_BYTES,
     EXPORTER_QUEUE_MAX_BYTES,
     EXPORTER_QUEUE_SIZER,
+    EXPORTER_QUEUE_DISK_BYTES,
+    EXPORTER_QUEUE_OLDEST_AGE,
+    EXPORTER_REPLAYED_RECORDS,
+    EXPORTER_DISK_CORRUPT,
     RECORDS_DROPPED,
     SENTRY_DEDUPLICATED,
     REDACTED_VALUES,

@@ -7,6 +7,7 @@ pub mod accounted;
 pub mod bounded;
 pub mod config;
 pub mod delivery;
+pub mod disk;
 pub mod fair;
 pub mod queued;
 pub mod retry;

@@ -1,0 +1,398 @@
+//! The disk queue's writer: one thread that owns the directory's files. It appends records in
+//! groups (every append waiting when it wakes is written with one `write` and, with
+//! `fsync: true`, one `fdatasync`: group commit), writes marks, starts a new segment when the
+//! current one is full, deletes segments whose records are all settled, and keeps the gauges.
+//!
+//! A failed append (disk full, I/O error) cuts the segment back to where it was, so no torn
+//! frame stays in the middle of a file, and answers the error to every append of the group. A
+//! failed mark is logged: a lost mark makes a record replayed once more, nothing worse.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant, SystemTime};
+
+use parking_lot::Mutex;
+use tokio::sync::oneshot;
+
+use super::dir::{self, DONE};
+use crate::metrics::Counter;
+
+/// When the writer syncs what it wrote to the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fsync {
+    /// Before an append is answered (`fsync: true`).
+    Always,
+    /// At most this long after a write (`fsync: false` with an `fsync_interval`).
+    Every(Duration),
+    /// When the operating system writes its cache back (`fsync_interval: 0s`).
+    Never,
+}
+
+/// Work for the writer.
+pub enum Op {
+    /// Append one frame holding record `seq`; answered with its segment.
+    Append {
+        /// The encoded frame.
+        frame: Vec<u8>,
+        /// Its sequence number.
+        seq: u64,
+        /// When its request arrived.
+        received: SystemTime,
+        /// The segment it went into, or why it could not be written.
+        reply: oneshot::Sender<io::Result<u64>>,
+    },
+    /// Mark record (or offset) `n` of `segment` as `kind` (`dir::TAKEN`, `DONE`, `COUNTED`).
+    Mark {
+        /// The record's segment.
+        segment: u64,
+        /// The sequence number (offset for `COUNTED`).
+        n: u64,
+        /// What happened.
+        kind: u8,
+    },
+    /// Sync every file, then answer.
+    Flush(oneshot::Sender<()>),
+}
+
+/// Bytes on disk and promised to appends in flight, checked against the cap by appenders.
+#[derive(Debug, Default)]
+pub struct Room {
+    /// Bytes of the directory's segments and marks.
+    pub on_disk: u64,
+    /// Bytes of appends sent to the writer and not yet written or failed.
+    pub pending: u64,
+}
+
+/// The gauges the writer keeps current.
+#[derive(Debug, Clone, Default)]
+pub struct DiskGauges {
+    /// `weir_exporter_queue_disk_bytes`.
+    pub bytes: Counter,
+    /// `weir_exporter_queue_oldest_record_age_seconds`.
+    pub oldest_age: Counter,
+}
+
+#[derive(Debug, Default)]
+struct Segment {
+    bytes: u64,
+    live: u64,
+}
+
+struct Active {
+    number: u64,
+    file: File,
+    len: u64,
+}
+
+/// The writer's state; [`Writer::run`] is the thread's body.
+pub struct Writer {
+    dir: PathBuf,
+    fsync: Fsync,
+    segment_bytes: u64,
+    active: Option<Active>,
+    next_segment: u64,
+    segments: BTreeMap<u64, Segment>,
+    marks: HashMap<u64, File>,
+    /// Unsettled records: sequence number → arrival, for the oldest record's age.
+    live: BTreeMap<u64, SystemTime>,
+    room: Arc<Mutex<Room>>,
+    gauges: DiskGauges,
+    last_sync: Instant,
+    unsynced: bool,
+}
+
+impl Writer {
+    /// A writer for `dir`, whose segments (number → bytes, unsettled records) and unsettled
+    /// records (sequence → arrival) were read back at start.
+    pub fn new(
+        dir: PathBuf,
+        fsync: Fsync,
+        segment_bytes: u64,
+        recovered: (&BTreeMap<u64, (u64, u64)>, u64),
+        live: BTreeMap<u64, SystemTime>,
+        room: Arc<Mutex<Room>>,
+        gauges: DiskGauges,
+    ) -> Self {
+        let (segments, next_segment) = recovered;
+        let segments: BTreeMap<u64, Segment> = segments
+            .iter()
+            .map(|(n, (bytes, live))| {
+                (
+                    *n,
+                    Segment {
+                        bytes: *bytes,
+                        live: *live,
+                    },
+                )
+            })
+            .collect();
+        room.lock().on_disk = segments.values().map(|s| s.bytes).sum();
+        Self {
+            dir,
+            fsync,
+            segment_bytes: segment_bytes.max(1),
+            active: None,
+            next_segment,
+            segments,
+            marks: HashMap::new(),
+            live,
+            room,
+            gauges,
+            last_sync: Instant::now(),
+            unsynced: false,
+        }
+    }
+
+    /// Serves `ops` until every sender is gone, then syncs.
+    pub fn run(mut self, ops: Receiver<Op>) {
+        let tick = match self.fsync {
+            Fsync::Every(d) => d.clamp(Duration::from_millis(1), Duration::from_secs(1)),
+            _ => Duration::from_secs(1),
+        };
+        self.update_gauges();
+        loop {
+            let mut batch = match ops.recv_timeout(tick) {
+                Ok(op) => vec![op],
+                Err(RecvTimeoutError::Timeout) => Vec::new(),
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            while batch.len() < 4096 {
+                match ops.try_recv() {
+                    Ok(op) => batch.push(op),
+                    Err(_) => break,
+                }
+            }
+            self.handle(batch);
+            if let Fsync::Every(d) = self.fsync
+                && self.unsynced
+                && self.last_sync.elapsed() >= d
+            {
+                self.sync_all();
+            }
+            self.update_gauges();
+        }
+        self.sync_all();
+    }
+
+    fn handle(&mut self, batch: Vec<Op>) {
+        let mut appends = Vec::new();
+        let mut flushes = Vec::new();
+        for op in batch {
+            match op {
+                Op::Append {
+                    frame,
+                    seq,
+                    received,
+                    reply,
+                } => appends.push((frame, seq, received, reply)),
+                Op::Mark { segment, n, kind } => self.mark(segment, n, kind),
+                Op::Flush(reply) => flushes.push(reply),
+            }
+        }
+        if !appends.is_empty() {
+            self.append(appends);
+        }
+        if !flushes.is_empty() {
+            self.sync_all();
+            for f in flushes {
+                let _ = f.send(());
+            }
+        }
+    }
+
+    fn append(&mut self, group: Vec<(Vec<u8>, u64, SystemTime, oneshot::Sender<io::Result<u64>>)>) {
+        let total: u64 = group.iter().map(|g| g.0.len() as u64).sum();
+        let result = self.write_group(&group);
+        let mut room = self.room.lock();
+        room.pending = room.pending.saturating_sub(total);
+        match result {
+            Ok(number) => {
+                room.on_disk += total;
+                drop(room);
+                if let Some(seg) = self.segments.get_mut(&number) {
+                    seg.bytes += total;
+                    seg.live += group.len() as u64;
+                }
+                for (_, seq, received, reply) in group {
+                    self.live.insert(seq, received);
+                    let _ = reply.send(Ok(number));
+                }
+                if self
+                    .active
+                    .as_ref()
+                    .is_some_and(|a| a.len >= self.segment_bytes)
+                {
+                    self.rotate();
+                }
+            }
+            Err(e) => {
+                drop(room);
+                for (.., reply) in group {
+                    let _ = reply.send(Err(io::Error::new(e.kind(), e.to_string())));
+                }
+            }
+        }
+    }
+
+    /// Writes the group's frames to the active segment (opened when needed) and syncs them
+    /// when `fsync: true`; cuts the segment back when that fails.
+    fn write_group(
+        &mut self,
+        group: &[(Vec<u8>, u64, SystemTime, oneshot::Sender<io::Result<u64>>)],
+    ) -> io::Result<u64> {
+        if self.active.is_none() {
+            self.open_segment()?;
+        }
+        let Some(active) = self.active.as_mut() else {
+            return Err(io::Error::other("no segment open"));
+        };
+        let mut buf = Vec::with_capacity(group.iter().map(|g| g.0.len()).sum());
+        for g in group {
+            buf.extend_from_slice(&g.0);
+        }
+        let written = active.file.write_all(&buf).and_then(|()| match self.fsync {
+            Fsync::Always => active.file.sync_data(),
+            _ => Ok(()),
+        });
+        match written {
+            Ok(()) => {
+                active.len += buf.len() as u64;
+                self.unsynced = self.fsync != Fsync::Always;
+                Ok(active.number)
+            }
+            Err(e) => {
+                // Appends go to the end (O_APPEND): cutting back is enough to resume there.
+                let _ = active.file.set_len(active.len);
+                Err(e)
+            }
+        }
+    }
+
+    fn open_segment(&mut self) -> io::Result<()> {
+        let number = self.next_segment;
+        let file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(dir::segment_path(&self.dir, number))?;
+        if self.fsync != Fsync::Never {
+            // The new file's name must survive a power loss too.
+            File::open(&self.dir)?.sync_all()?;
+        }
+        self.next_segment += 1;
+        self.segments.insert(number, Segment::default());
+        self.active = Some(Active {
+            number,
+            file,
+            len: 0,
+        });
+        Ok(())
+    }
+
+    /// Closes the full active segment; the next append opens a new one.
+    fn rotate(&mut self) {
+        let Some(old) = self.active.take() else {
+            return;
+        };
+        if self.fsync != Fsync::Never
+            && let Err(e) = old.file.sync_data()
+        {
+            tracing::warn!(dir = %self.dir.display(), error = %e, "disk queue: sync failed");
+        }
+        if self.segments.get(&old.number).is_some_and(|s| s.live == 0) {
+            self.delete(old.number);
+        }
+    }
+
+    fn mark(&mut self, segment: u64, n: u64, kind: u8) {
+        if kind == DONE {
+            self.live.remove(&n);
+            let Some(seg) = self.segments.get_mut(&segment) else {
+                return;
+            };
+            seg.live = seg.live.saturating_sub(1);
+            if seg.live == 0 {
+                // Nothing left to send in it: its space is given back now (a fresh segment
+                // takes the next append when this was the one being written).
+                if self.active.as_ref().is_some_and(|a| a.number == segment) {
+                    self.active = None;
+                }
+                self.delete(segment);
+                return;
+            }
+        }
+        let mut buf = Vec::with_capacity(32);
+        dir::encode_mark(&mut buf, kind, n);
+        let path = dir::marks_path(&self.dir, segment);
+        let file = match self.marks.entry(segment) {
+            std::collections::hash_map::Entry::Occupied(f) => f.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                match OpenOptions::new().create(true).append(true).open(&path) {
+                    Ok(f) => v.insert(f),
+                    Err(e) => {
+                        tracing::warn!(path = %path.display(), error = %e, "disk queue: cannot open marks");
+                        return;
+                    }
+                }
+            }
+        };
+        match file.write_all(&buf) {
+            Ok(()) => {
+                if let Some(seg) = self.segments.get_mut(&segment) {
+                    seg.bytes += buf.len() as u64;
+                }
+                self.room.lock().on_disk += buf.len() as u64;
+                self.unsynced = true;
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "disk queue: cannot write a mark")
+            }
+        }
+    }
+
+    fn delete(&mut self, segment: u64) {
+        self.marks.remove(&segment);
+        for path in [
+            dir::segment_path(&self.dir, segment),
+            dir::marks_path(&self.dir, segment),
+        ] {
+            if let Err(e) = fs::remove_file(&path)
+                && e.kind() != io::ErrorKind::NotFound
+            {
+                tracing::warn!(path = %path.display(), error = %e, "disk queue: cannot delete");
+            }
+        }
+        if let Some(seg) = self.segments.remove(&segment) {
+            let mut room = self.room.lock();
+            room.on_disk = room.on_disk.saturating_sub(seg.bytes);
+        }
+    }
+
+    fn sync_all(&mut self) {
+        let files = self
+            .active
+            .iter()
+            .map(|a| &a.file)
+            .chain(self.marks.values());
+        for f in files {
+            if let Err(e) = f.sync_data() {
+                tracing::warn!(dir = %self.dir.display(), error = %e, "disk queue: sync failed");
+            }
+        }
+        self.last_sync = Instant::now();
+        self.unsynced = false;
+    }
+
+    fn update_gauges(&self) {
+        self.gauges.bytes.set(self.room.lock().on_disk);
+        let age = self
+            .live
+            .first_key_value()
+            .and_then(|(_, at)| at.elapsed().ok())
+            .map_or(0, |d| d.as_secs());
+        self.gauges.oldest_age.set(age);
+    }
+}
