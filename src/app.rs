@@ -23,6 +23,7 @@ use weir_exporters::sentry::SentryExporter;
 use weir_pipeline::pipeline::{ExporterHandle, NamedExporter, NamedProcessor};
 use weir_pipeline::queue::accounted::Accounted;
 use weir_pipeline::queue::delivery::Delivery;
+use weir_pipeline::queue::disk::{DiskError, StorageConfig};
 use weir_pipeline::queue::{QueueBatchConfig, QueueConfig, QueuedExporter, RetryConfig, Sizer};
 use weir_pipeline::{Exporter, Metrics, Pipeline, Processor, Router};
 use weir_processors::enrich::Enrich;
@@ -31,7 +32,9 @@ use weir_processors::tenant_limit::TenantLimit;
 
 use crate::admin::{self, AdminInfo, PipelineInfo, Readiness};
 use crate::config::batch::PassThrough;
-use crate::config::{ComponentId, Config, ExporterConfig, ProcessorConfig, ReceiverConfig};
+use crate::config::{
+    ComponentId, Config, ExporterConfig, ExtensionConfig, ProcessorConfig, ReceiverConfig,
+};
 use crate::receivers::identity::Identity;
 use crate::receivers::limits::{ConnectionBudget, InflightBytes};
 use crate::receivers::{self, Bound, ReceiverError, ReceiverShared};
@@ -276,7 +279,14 @@ async fn build_exporters(config: &Config, metrics: &Metrics) -> Result<Exporters
                       retry: &RetryConfig,
                       timeout: Duration| {
             let queue = with_pipeline_batching(config, id, queue);
-            delivered(&name, exporter, &queue, retry, timeout, metrics)
+            let storage = queue.storage.as_deref().and_then(|s| {
+                config.extensions.iter().find_map(|(x, c)| match c {
+                    ExtensionConfig::FileStorage(f) if x.to_string() == s => Some(f.for_queue(id)),
+                    _ => None,
+                })
+            });
+            delivered(&name, exporter, &queue, (retry, timeout), storage, metrics)
+                .map_err(|e| failed(&e))
         };
         let handle = match cfg {
             ExporterConfig::Debug(c) => ExporterHandle::Direct(Arc::new(Accounted::new(
@@ -289,31 +299,31 @@ async fn build_exporters(config: &Config, metrics: &Metrics) -> Result<Exporters
                 &c.sending_queue,
                 &c.retry_on_failure,
                 c.timeout,
-            ),
+            )?,
             ExporterConfig::OtlpHttp(c) => queued(
                 Arc::new(OtlpHttpExporter::new(&name, c).map_err(|e| failed(&e))?),
                 &c.sending_queue,
                 &c.retry_on_failure,
                 c.timeout,
-            ),
+            )?,
             ExporterConfig::Loki(c) => queued(
                 Arc::new(LokiExporter::new(&name, c).map_err(|e| failed(&e))?),
                 &c.sending_queue,
                 &c.retry_on_failure,
                 c.timeout,
-            ),
+            )?,
             ExporterConfig::Sentry(c) => queued(
                 Arc::new(SentryExporter::new(&name, c, metrics.clone()).map_err(|e| failed(&e))?),
                 &c.sending_queue,
                 &c.retry_on_failure,
                 c.timeout,
-            ),
+            )?,
             ExporterConfig::RemoteWrite(c) => queued(
                 Arc::new(RemoteWriteExporter::new(&name, c).map_err(|e| failed(&e))?),
                 &c.sending_queue,
                 &c.retry_on_failure,
                 c.timeout,
-            ),
+            )?,
             ExporterConfig::Prometheus(c) => {
                 // A scrape endpoint only updates its in-memory view: inline, no queue.
                 let exporter = PrometheusExporter::bind(&name, c)
@@ -368,35 +378,35 @@ pub fn with_pipeline_batching(
     queue
 }
 
-/// Puts `exporter` behind its queue, or (queue disabled) behind inline retries.
+/// Puts `exporter` behind its queue (on disk too with `storage`), or (queue disabled) behind
+/// inline retries. Fails when the queue's directory cannot be opened.
 fn delivered(
     id: &str,
     exporter: Arc<dyn Exporter>,
     queue: &QueueConfig,
-    retry: &RetryConfig,
-    timeout: Duration,
+    (retry, timeout): (&RetryConfig, Duration),
+    storage: Option<StorageConfig>,
     metrics: &Metrics,
-) -> ExporterHandle {
+) -> Result<ExporterHandle, DiskError> {
     if queue.enabled {
-        ExporterHandle::Queued(QueuedExporter::start(
-            id,
-            exporter,
-            queue,
-            retry.clone(),
-            timeout,
-            metrics.clone(),
-        ))
+        let retry = (retry.clone(), timeout);
+        Ok(ExporterHandle::Queued(match storage {
+            Some(s) => {
+                QueuedExporter::start_durable(id, exporter, queue, retry, metrics.clone(), &s)?
+            }
+            None => QueuedExporter::start(id, exporter, queue, retry.0, timeout, metrics.clone()),
+        }))
     } else {
         // Nobody stops an inline delivery: the client waiting for it bounds it.
         let (_never, stop) = tokio::sync::watch::channel(false);
-        ExporterHandle::Direct(Arc::new(Delivery::new(
+        Ok(ExporterHandle::Direct(Arc::new(Delivery::new(
             Arc::from(id),
             exporter,
             retry.clone(),
             timeout,
             metrics.clone(),
             stop,
-        )))
+        ))))
     }
 }
 

@@ -226,6 +226,10 @@ pub(super) struct QueueFigures {
     pub bytes: Option<u64>,
     /// `sending_queue.max_bytes`.
     pub max_bytes: Option<u64>,
+    /// Bytes of the disk queue's files (`sending_queue.storage`); `None` without one.
+    pub disk_bytes: Option<u64>,
+    /// Age in seconds of the oldest request the disk queue holds.
+    pub disk_oldest_age: Option<u64>,
 }
 
 impl QueueFigures {
@@ -247,6 +251,8 @@ impl QueueFigures {
             sizer,
             bytes: get("weir_exporter_queue_bytes"),
             max_bytes: get("weir_exporter_queue_max_bytes"),
+            disk_bytes: get("weir_exporter_queue_disk_bytes"),
+            disk_oldest_age: get("weir_exporter_queue_oldest_record_age_seconds"),
         }
     }
 
@@ -290,11 +296,26 @@ pub fn health_json(state: &AdminState) -> (bool, Value) {
             (Some(_), None) => true,
             _ => false,
         };
-        let status = if failing || queue.fill().is_some_and(|f| f > 0.9) {
-            "degraded"
-        } else {
-            "healthy"
-        };
+        let storage = queue.disk_bytes.map(|bytes| match &note.storage_problem {
+            Some((since, message)) => json!({
+                "status": "refusing",
+                "disk_bytes": bytes,
+                "oldest_record_age_secs": queue.disk_oldest_age,
+                "since_unix": rfc3339(*since),
+                "message": format!("receivers answer with the retryable status: {message}"),
+            }),
+            None => json!({
+                "status": "healthy",
+                "disk_bytes": bytes,
+                "oldest_record_age_secs": queue.disk_oldest_age,
+            }),
+        });
+        let status =
+            if failing || note.storage_problem.is_some() || queue.fill().is_some_and(|f| f > 0.9) {
+                "degraded"
+            } else {
+                "healthy"
+            };
         degraded |= status != "healthy";
         exporters.insert(
             id.clone(),
@@ -310,6 +331,7 @@ pub fn health_json(state: &AdminState) -> (bool, Value) {
                 "queue_bytes_fill": ratio(queue.bytes, queue.max_bytes).map(milli),
                 "last_success_unix": note.last_success.map(rfc3339),
                 "last_error": note.last_error.map(|(at, message)| json!({ "at_unix": rfc3339(at), "message": state.ops.scrubber.scrub(&message) })),
+                "storage": storage,
             }),
         );
     }

@@ -272,6 +272,18 @@ impl ExporterConfig {
             other => Err(vec![(String::new(), format!("no exporter kind {other:?}"))]),
         }
     }
+
+    /// The exporter's `sending_queue`, for the kinds that have one.
+    pub fn sending_queue(&self) -> Option<&weir_pipeline::queue::QueueConfig> {
+        match self {
+            ExporterConfig::Otlp(c) => Some(&c.sending_queue),
+            ExporterConfig::OtlpHttp(c) => Some(&c.sending_queue),
+            ExporterConfig::Loki(c) => Some(&c.sending_queue),
+            ExporterConfig::Sentry(c) => Some(&c.sending_queue),
+            ExporterConfig::RemoteWrite(c) => Some(&c.sending_queue),
+            ExporterConfig::Debug(_) | ExporterConfig::Prometheus(_) => None,
+        }
+    }
 }
 
 /// The ids of one section as read: those of a kind weir has (their settings may have errors),

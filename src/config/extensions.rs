@@ -132,6 +132,32 @@ pub struct FileStorageConfig {
     pub timeout: Duration,
 }
 
+impl FileStorageConfig {
+    /// Where and how exporter `exporter`'s queue is stored: its own directory inside
+    /// `directory` (`exporter_<kind>[_<name>]`), the fsync policy, the lock timeout.
+    pub fn for_queue(
+        &self,
+        exporter: &super::ComponentId,
+    ) -> weir_pipeline::queue::disk::StorageConfig {
+        use weir_pipeline::queue::disk::Fsync;
+        let dir = match &exporter.name {
+            Some(name) => format!("exporter_{}_{name}", exporter.kind),
+            None => format!("exporter_{}", exporter.kind),
+        };
+        let fsync = match (self.fsync, self.fsync_interval.is_zero()) {
+            (true, _) => Fsync::Always,
+            (false, false) => Fsync::Every(self.fsync_interval),
+            (false, true) => Fsync::Never,
+        };
+        weir_pipeline::queue::disk::StorageConfig {
+            directory: self.directory.join(dir),
+            create_directory: self.create_directory,
+            fsync,
+            timeout: self.timeout,
+        }
+    }
+}
+
 fn default_directory() -> PathBuf {
     PathBuf::from("/var/lib/weir/file_storage")
 }
@@ -199,6 +225,35 @@ impl HealthCheckConfig {
         }
         out
     }
+}
+
+/// `(path, message)` for each exporter whose `sending_queue.storage` does not name a
+/// `file_storage` extension that is defined and listed in `service.extensions`.
+pub fn storage_problems(
+    exporters: &std::collections::BTreeMap<super::ComponentId, super::ExporterConfig>,
+    extensions: &std::collections::BTreeMap<super::ComponentId, ExtensionConfig>,
+    service: &super::ServiceConfig,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (id, cfg) in exporters {
+        let Some(name) = cfg.sending_queue().and_then(|q| q.storage.as_deref()) else {
+            continue;
+        };
+        let path = format!("exporters.{id}.sending_queue.storage");
+        let found = extensions.iter().find(|(x, _)| x.to_string() == name);
+        let problem = match found {
+            None => format!("names {name:?}, which is not defined under extensions"),
+            Some((_, ExtensionConfig::FileStorage(_))) => {
+                if service.extensions.iter().any(|x| x.to_string() == name) {
+                    continue;
+                }
+                format!("names {name:?}, which service.extensions does not list")
+            }
+            Some(_) => format!("names {name:?}, which is not a file_storage extension"),
+        };
+        out.push((path, problem));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -420,6 +420,12 @@ fn load(
         }
     }
 
+    raw.extend(extensions::storage_problems(
+        &exporters,
+        &extensions,
+        &service,
+    ));
+
     // What a value left unexpanded makes wrong is not the user's error.
     let later = raw.split_off(expansion_errors);
     raw.extend(

@@ -275,6 +275,12 @@ impl Metrics {
         notes::record(&mut self.notes.lock(), exporter, error);
     }
 
+    /// Notes why `exporter`'s disk queue refuses batches (`None`: it takes them again); says
+    /// whether that changed.
+    pub fn note_storage(&self, exporter: &str, problem: Option<&str>) -> bool {
+        notes::storage(&mut self.notes.lock(), exporter, problem)
+    }
+
     /// The last outcomes of every exporter that has sent.
     pub fn export_notes(&self) -> BTreeMap<String, ExportNote> {
         self.notes.lock().clone()

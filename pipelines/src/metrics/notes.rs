@@ -11,6 +11,9 @@ pub struct ExportNote {
     pub last_success: Option<SystemTime>,
     /// When a send last failed, and why (at most 300 characters).
     pub last_error: Option<(SystemTime, String)>,
+    /// Why the exporter's disk queue refuses batches now (full, or the disk refuses writes),
+    /// since when; `None` while it takes them.
+    pub storage_problem: Option<(SystemTime, String)>,
 }
 
 /// Longest error message kept.
@@ -30,4 +33,23 @@ pub(super) fn record(
             note.last_error = Some((now, message));
         }
     }
+}
+
+/// Sets (or with `None` clears) `exporter`'s disk queue problem; says whether it changed
+/// from none to some or back.
+pub(super) fn storage(
+    notes: &mut BTreeMap<String, ExportNote>,
+    exporter: &str,
+    problem: Option<&str>,
+) -> bool {
+    let note = notes.entry(exporter.to_owned()).or_default();
+    let was = note.storage_problem.is_some();
+    note.storage_problem = problem.map(|p| {
+        let since = note
+            .storage_problem
+            .as_ref()
+            .map_or_else(SystemTime::now, |(at, _)| *at);
+        (since, p.chars().take(MAX_MESSAGE).collect())
+    });
+    was != note.storage_problem.is_some()
 }

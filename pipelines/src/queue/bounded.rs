@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
+use super::disk::{DiskError, DiskQueue, Ticket};
 use super::fair::{Batching, FairQueues, Item, Take};
 use super::{QueueConfig, Sizer};
 use crate::metrics::Counter;
@@ -42,6 +43,9 @@ pub enum ReserveError {
     /// The queue is draining for shutdown.
     #[error("queue is closed for shutdown")]
     Closed,
+    /// The disk queue could not take the batch (full, or the disk refused); `/health` says why.
+    #[error("the disk queue cannot take more (see /health)")]
+    Storage,
 }
 
 struct State {
@@ -64,6 +68,8 @@ struct Inner {
     space: Notify,
     items: Notify,
     gauges: QueueGauges,
+    /// Where batches are also stored, with `sending_queue.storage`.
+    disk: Option<DiskQueue>,
 }
 
 /// The gauges a queue keeps current.
@@ -90,11 +96,18 @@ pub struct Reservation {
     bytes: u64,
     tenant: Option<TenantId>,
     committed: bool,
+    /// The batch's record on disk, once [`Reservation::persist`] wrote it.
+    ticket: Option<Arc<Ticket>>,
 }
 
 impl Queue {
     /// A queue with `cfg`'s capacity and batching, keeping `gauges` current.
     pub fn new(cfg: &QueueConfig, gauges: QueueGauges) -> Self {
+        Self::with_disk(cfg, gauges, None)
+    }
+
+    /// [`Queue::new`], also storing every batch in `disk` when given.
+    pub fn with_disk(cfg: &QueueConfig, gauges: QueueGauges, disk: Option<DiskQueue>) -> Self {
         let batching = match &cfg.batch {
             Some(b) => Batching {
                 min_size: b.min_size,
@@ -137,6 +150,7 @@ impl Queue {
                 space: Notify::new(),
                 items: Notify::new(),
                 gauges,
+                disk,
             }),
         }
     }
@@ -204,6 +218,7 @@ impl Queue {
             bytes,
             tenant: tenant.cloned(),
             committed: false,
+            ticket: None,
         })
     }
 
@@ -357,6 +372,31 @@ impl Queue {
         items
     }
 
+    /// Queues `batch`, read back from disk at start, whatever room is left: what was on disk
+    /// fitted the same bounds when it was taken.
+    pub fn push_replayed(&self, batch: Arc<Batch>, ticket: Arc<Ticket>) {
+        let size = self.size_of(&batch);
+        let bytes = Self::bytes_of(&batch);
+        let records = batch.signal.record_count();
+        {
+            let mut s = self.inner.state.lock();
+            s.used += size;
+            s.bytes += bytes;
+            *s.per_tenant.entry(batch.ctx.tenant.clone()).or_default() += size;
+            s.fair.push(Item {
+                batch,
+                size,
+                records,
+                enqueued: Instant::now(),
+                ticket: Some(ticket),
+            });
+            self.inner.gauges.used.set(s.used);
+            self.inner.gauges.bytes.set(s.bytes);
+            self.inner.gauges.records.set(s.fair.records());
+        }
+        self.inner.items.notify_one();
+    }
+
     /// Records queued now.
     pub fn records(&self) -> u64 {
         self.inner.state.lock().fair.records()
@@ -364,6 +404,15 @@ impl Queue {
 }
 
 impl Reservation {
+    /// With a disk queue, writes `batch` to it (synced as its `fsync` says); a reservation
+    /// dropped without commit then settles the record again. Without one, does nothing.
+    pub async fn persist(&mut self, batch: &Batch) -> Result<(), DiskError> {
+        if let Some(disk) = &self.inner.disk {
+            self.ticket = Some(disk.append(batch).await?);
+        }
+        Ok(())
+    }
+
     /// Puts `batch` in the queue, in the room reserved for it.
     pub fn commit(mut self, batch: Arc<Batch>) {
         self.committed = true;
@@ -375,6 +424,7 @@ impl Reservation {
                 size: self.size,
                 records,
                 enqueued: Instant::now(),
+                ticket: self.ticket.take(),
             });
             self.inner.gauges.records.set(s.fair.records());
         }

@@ -9,8 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 /// Collector keys of `sending_queue` that weir does not implement.
-pub const UNSUPPORTED_QUEUE_KEYS: &[&str] =
-    &["sending_queue.storage", "sending_queue.wait_for_result"];
+pub const UNSUPPORTED_QUEUE_KEYS: &[&str] = &["sending_queue.wait_for_result"];
 
 /// Default `sending_queue.max_bytes`: 8 MiB. Chosen by measurement (BENCHMARKS.md): decoded,
 /// queued requests take about five times their size in memory, and at saturation 8 MiB keeps
@@ -82,6 +81,11 @@ pub struct QueueConfig {
     /// answer while other tenants continue; a tenant whose backend keeps failing can tie up at
     /// most this share of the sends. 1 (the default) means no per-tenant cap.
     pub max_tenant_share: f64,
+    /// The `file_storage` extension (listed in `service.extensions`) that keeps this queue on
+    /// disk: every request is written there before the client is answered and replayed after
+    /// a restart or a crash. `max_bytes` bounds the disk too. Absent: the queue is in memory
+    /// only.
+    pub storage: Option<String>,
 }
 
 impl Default for QueueConfig {
@@ -97,6 +101,7 @@ impl Default for QueueConfig {
             drop_on_overflow: false,
             batch: None,
             max_tenant_share: 1.0,
+            storage: None,
         }
     }
 }
@@ -148,6 +153,12 @@ impl QueueConfig {
             out.push((
                 "sending_queue.num_consumers".into(),
                 "must be at least 1".into(),
+            ));
+        }
+        if self.storage.is_some() && !self.enabled {
+            out.push((
+                "sending_queue.storage".into(),
+                "needs the queue: set sending_queue.enabled: true or remove storage".into(),
             ));
         }
         if self.block_on_overflow && self.drop_on_overflow {

@@ -43,6 +43,8 @@ pub struct Delivery {
     timeout: Duration,
     metrics: Metrics,
     stop: watch::Receiver<bool>,
+    /// A send cut by the drain deadline stays in the disk queue: no loss.
+    on_disk: bool,
 }
 
 impl Delivery {
@@ -63,7 +65,15 @@ impl Delivery {
             timeout,
             metrics,
             stop,
+            on_disk: false,
         }
+    }
+
+    /// Sends come from a disk queue (`sending_queue.storage`): a send cut short by the drain
+    /// deadline is replayed at the next start, so it is not counted as dropped.
+    pub fn keeping_on_disk(mut self, on_disk: bool) -> Self {
+        self.on_disk = on_disk;
+        self
     }
 
     /// Sends `bundle` from a queue until it is taken or given up, and counts the outcome: a
@@ -159,8 +169,8 @@ impl Delivery {
                         &[signal, &self.id, f.reason],
                     )
                     .add(records);
-                if !owned {
-                    // The client was told to send again: no loss.
+                if !owned || (self.on_disk && f.reason == "shutdown") {
+                    // The client was told to send again, or the disk keeps it: no loss.
                     return;
                 }
                 self.metrics

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::disk::Ticket;
 use super::split;
 use crate::{Batch, TenantId};
 
@@ -24,6 +25,9 @@ pub struct Item {
     pub records: u64,
     /// When it was queued, for the batch flush timeout.
     pub enqueued: Instant,
+    /// Its record in the disk queue, when the queue has storage (shared by a split batch's
+    /// parts; settled when the last is dropped).
+    pub ticket: Option<Arc<Ticket>>,
 }
 
 #[derive(Debug, Default)]
@@ -243,6 +247,7 @@ fn split_front(q: &mut TenantQueue, max: u64) -> bool {
             size: if i == 0 { head.size } else { 0 },
             records,
             enqueued: head.enqueued,
+            ticket: head.ticket.clone(),
         });
     }
     true

@@ -3,9 +3,11 @@
 //!
 //! [`QueuedExporter::reserve`] is the producer side used by the pipeline's reserve-then-commit
 //! fan-out. [`QueuedExporter::drain`] closes the queue, lets consumers send what is queued until
-//! a deadline, then abandons the rest, counted as dropped with reason `shutdown`.
+//! a deadline, then abandons the rest, counted as dropped with reason `shutdown` — or, with a
+//! disk queue ([`QueuedExporter::start_durable`]), left on disk for the next start.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -14,7 +16,8 @@ use tokio::task::JoinSet;
 
 use super::bounded::{Queue, QueueGauges, Reservation, ReserveError};
 use super::delivery::Delivery;
-use super::{QueueConfig, RetryConfig};
+use super::disk::{DiskError, DiskGauges, DiskQueue, Recovered, StorageConfig};
+use super::{QueueConfig, RetryConfig, replay};
 use crate::metrics::catalogue;
 use crate::{Batch, Bundle, Exporter, Metrics};
 
@@ -37,6 +40,10 @@ pub struct QueuedExporter {
     metrics: Metrics,
     stop: watch::Sender<bool>,
     consumers: Mutex<Option<JoinSet<()>>>,
+    /// The disk queue, with `sending_queue.storage`, and how long an append may take.
+    disk: Option<(DiskQueue, Duration)>,
+    /// True while the disk queue refuses batches (noted for `/health`).
+    storage_failing: AtomicBool,
 }
 
 impl QueuedExporter {
@@ -50,6 +57,44 @@ impl QueuedExporter {
         timeout: Duration,
         metrics: Metrics,
     ) -> Arc<Self> {
+        Self::launch(id, exporter, cfg, (retry, timeout), metrics, None)
+    }
+
+    /// [`QueuedExporter::start`] with the queue also on disk in `storage`: what the directory
+    /// holds from before is queued first, in order. Fails when the directory cannot be opened
+    /// (missing, held by another weir, unreadable).
+    pub fn start_durable(
+        id: &str,
+        exporter: Arc<dyn Exporter>,
+        cfg: &QueueConfig,
+        (retry, timeout): (RetryConfig, Duration),
+        metrics: Metrics,
+        storage: &StorageConfig,
+    ) -> Result<Arc<Self>, DiskError> {
+        let gauges = DiskGauges {
+            bytes: metrics.counter(catalogue::EXPORTER_QUEUE_DISK_BYTES, &[id]),
+            oldest_age: metrics.counter(catalogue::EXPORTER_QUEUE_OLDEST_AGE, &[id]),
+        };
+        let (disk, recovered) = DiskQueue::open(storage, cfg.max_bytes, gauges)?;
+        let disk = (disk, storage.timeout, recovered);
+        Ok(Self::launch(
+            id,
+            exporter,
+            cfg,
+            (retry, timeout),
+            metrics,
+            Some(disk),
+        ))
+    }
+
+    fn launch(
+        id: &str,
+        exporter: Arc<dyn Exporter>,
+        cfg: &QueueConfig,
+        (retry, timeout): (RetryConfig, Duration),
+        metrics: Metrics,
+        disk: Option<(DiskQueue, Duration, Recovered)>,
+    ) -> Arc<Self> {
         let id: Arc<str> = Arc::from(id);
         metrics
             .counter(catalogue::EXPORTER_QUEUE_CAPACITY, &[&id])
@@ -60,14 +105,19 @@ impl QueuedExporter {
         metrics
             .counter(catalogue::EXPORTER_QUEUE_SIZER, &[&id, cfg.sizer.as_str()])
             .set(1);
-        let queue = Queue::new(
+        let queue = Queue::with_disk(
             cfg,
             QueueGauges {
                 records: metrics.counter(catalogue::EXPORTER_QUEUE_RECORDS, &[&id]),
                 used: metrics.counter(catalogue::EXPORTER_QUEUE_SIZE, &[&id]),
                 bytes: metrics.counter(catalogue::EXPORTER_QUEUE_BYTES, &[&id]),
             },
+            disk.as_ref().map(|(d, ..)| d.clone()),
         );
+        let disk = disk.map(|(d, wait, recovered)| {
+            replay::replay(&queue, &d, recovered, &id, &metrics);
+            (d, wait)
+        });
         let (stop, stop_rx) = watch::channel(false);
         let delivery = Delivery::new(
             Arc::clone(&id),
@@ -76,7 +126,8 @@ impl QueuedExporter {
             timeout,
             metrics.clone(),
             stop_rx,
-        );
+        )
+        .keeping_on_disk(disk.is_some());
         let mut consumers = JoinSet::new();
         for _ in 0..cfg.num_consumers.max(1) {
             let queue = queue.clone();
@@ -87,12 +138,23 @@ impl QueuedExporter {
                         continue;
                     };
                     let bytes = Queue::held_bytes(&items);
-                    let parts = items.into_iter().map(|i| i.batch).collect();
+                    // Stored records stay unsettled until the send is over (the tickets are
+                    // dropped after it).
+                    let mut tickets = Vec::new();
+                    let mut parts = Vec::with_capacity(items.len());
+                    for item in items {
+                        if let Some(t) = item.ticket {
+                            t.taken();
+                            tickets.push(t);
+                        }
+                        parts.push(item.batch);
+                    }
                     // Items of one `take` share a tenant and a signal (`fair.rs`), so this
                     // always holds.
                     if let Some(bundle) = Bundle::of(parts) {
                         let _ = delivery.send(Arc::new(bundle)).await;
                     }
+                    drop(tickets);
                     // Whatever happened, the tenant's send is over.
                     queue.done(&tenant, bytes);
                 }
@@ -107,6 +169,8 @@ impl QueuedExporter {
             metrics,
             stop,
             consumers: Mutex::new(Some(consumers)),
+            disk,
+            storage_failing: AtomicBool::new(false),
         })
     }
 
@@ -129,7 +193,10 @@ impl QueuedExporter {
             .reserve_waiting(tenant, size, bytes, deadline)
             .await;
         match r {
-            Ok(r) => Ok(Admission::Reserved(r)),
+            Ok(mut r) => {
+                self.persist(&mut r, batch).await?;
+                Ok(Admission::Reserved(r))
+            }
             Err(ReserveError::Full | ReserveError::TenantFull) if self.drop_on_overflow => {
                 Ok(Admission::Dropped)
             }
@@ -166,12 +233,55 @@ impl QueuedExporter {
         };
         let all_done = async { while consumers.join_next().await.is_some() {} };
         if tokio::time::timeout(timeout, all_done).await.is_err() {
+            if let Some((disk, _)) = &self.disk {
+                // What is not sent now stays on disk for the next start.
+                disk.freeze();
+            }
             let _ = self.stop.send(true);
-            for item in self.queue.drain_all() {
-                self.count_dropped(&item.batch, "shutdown");
+            let left = self.queue.drain_all();
+            match &self.disk {
+                Some(_) => {
+                    let records: u64 = left.iter().map(|i| i.records).sum();
+                    tracing::info!(exporter = %self.id, records, "left in the disk queue for the next start");
+                }
+                None => {
+                    for item in left {
+                        self.count_dropped(&item.batch, "shutdown");
+                    }
+                }
             }
             while consumers.join_next().await.is_some() {}
         }
+        if let Some((disk, _)) = &self.disk {
+            disk.flush().await;
+        }
+    }
+
+    /// With a disk queue, writes `batch` there within the storage's `timeout`; a failure is
+    /// noted for `/health` (and logged once until it clears) and refuses the batch.
+    async fn persist(&self, r: &mut Reservation, batch: &Batch) -> Result<(), ReserveError> {
+        let Some((_, wait)) = &self.disk else {
+            return Ok(());
+        };
+        let problem = match tokio::time::timeout(*wait, r.persist(batch)).await {
+            Ok(Ok(())) => {
+                if self.storage_failing.swap(false, Ordering::Relaxed)
+                    && self.metrics.note_storage(&self.id, None)
+                {
+                    tracing::info!(exporter = %self.id, "disk queue takes batches again");
+                }
+                return Ok(());
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!(
+                "a write to the disk queue took longer than {wait:?} (file_storage timeout)"
+            ),
+        };
+        self.storage_failing.store(true, Ordering::Relaxed);
+        if self.metrics.note_storage(&self.id, Some(&problem)) {
+            tracing::warn!(exporter = %self.id, problem, "disk queue refuses batches; receivers answer with the retryable status");
+        }
+        Err(ReserveError::Storage)
     }
 
     /// Counts `batch` as lost for this exporter in `weir_records_dropped_total`.

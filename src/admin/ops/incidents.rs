@@ -233,6 +233,7 @@ mod tests {
             ExportNote {
                 last_success: None,
                 last_error: Some((at(100), "HTTP 400: s3cret-token-value".into())),
+                storage_problem: None,
             },
         );
         log.sample(&first, &notes, &scrub, at(101));

@@ -188,12 +188,12 @@ impl DiskQueue {
             room.pending += len;
         }
         let (reply, answer) = oneshot::channel();
-        let op = Op::Append {
+        let op = Op::Append(writer::Append {
             frame: bytes,
             seq,
             received: batch.ctx.received_wall,
             reply,
-        };
+        });
         if self.shared.ops.send(op).is_err() {
             let mut room = self.shared.room.lock();
             room.pending = room.pending.saturating_sub(len);

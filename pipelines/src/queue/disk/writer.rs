@@ -32,19 +32,22 @@ pub enum Fsync {
     Never,
 }
 
+/// One record to append; answered with its segment.
+pub struct Append {
+    /// The encoded frame.
+    pub frame: Vec<u8>,
+    /// Its sequence number.
+    pub seq: u64,
+    /// When its request arrived.
+    pub received: SystemTime,
+    /// The segment it went into, or why it could not be written.
+    pub reply: oneshot::Sender<io::Result<u64>>,
+}
+
 /// Work for the writer.
 pub enum Op {
-    /// Append one frame holding record `seq`; answered with its segment.
-    Append {
-        /// The encoded frame.
-        frame: Vec<u8>,
-        /// Its sequence number.
-        seq: u64,
-        /// When its request arrived.
-        received: SystemTime,
-        /// The segment it went into, or why it could not be written.
-        reply: oneshot::Sender<io::Result<u64>>,
-    },
+    /// Append one frame.
+    Append(Append),
     /// Mark record (or offset) `n` of `segment` as `kind` (`dir::TAKEN`, `DONE`, `COUNTED`).
     Mark {
         /// The record's segment.
@@ -183,12 +186,7 @@ impl Writer {
         let mut flushes = Vec::new();
         for op in batch {
             match op {
-                Op::Append {
-                    frame,
-                    seq,
-                    received,
-                    reply,
-                } => appends.push((frame, seq, received, reply)),
+                Op::Append(a) => appends.push(a),
                 Op::Mark { segment, n, kind } => self.mark(segment, n, kind),
                 Op::Flush(reply) => flushes.push(reply),
             }
@@ -204,8 +202,8 @@ impl Writer {
         }
     }
 
-    fn append(&mut self, group: Vec<(Vec<u8>, u64, SystemTime, oneshot::Sender<io::Result<u64>>)>) {
-        let total: u64 = group.iter().map(|g| g.0.len() as u64).sum();
+    fn append(&mut self, group: Vec<Append>) {
+        let total: u64 = group.iter().map(|a| a.frame.len() as u64).sum();
         let result = self.write_group(&group);
         let mut room = self.room.lock();
         room.pending = room.pending.saturating_sub(total);
@@ -217,9 +215,13 @@ impl Writer {
                     seg.bytes += total;
                     seg.live += group.len() as u64;
                 }
-                for (_, seq, received, reply) in group {
-                    self.live.insert(seq, received);
-                    let _ = reply.send(Ok(number));
+                for a in group {
+                    self.live.insert(a.seq, a.received);
+                    if a.reply.send(Ok(number)).is_err() {
+                        // Nobody waits for it any more (the storage timeout passed, the
+                        // client was refused): settled at once, never replayed.
+                        self.mark(number, a.seq, DONE);
+                    }
                 }
                 if self
                     .active
@@ -231,8 +233,8 @@ impl Writer {
             }
             Err(e) => {
                 drop(room);
-                for (.., reply) in group {
-                    let _ = reply.send(Err(io::Error::new(e.kind(), e.to_string())));
+                for a in group {
+                    let _ = a.reply.send(Err(io::Error::new(e.kind(), e.to_string())));
                 }
             }
         }
@@ -240,19 +242,16 @@ impl Writer {
 
     /// Writes the group's frames to the active segment (opened when needed) and syncs them
     /// when `fsync: true`; cuts the segment back when that fails.
-    fn write_group(
-        &mut self,
-        group: &[(Vec<u8>, u64, SystemTime, oneshot::Sender<io::Result<u64>>)],
-    ) -> io::Result<u64> {
+    fn write_group(&mut self, group: &[Append]) -> io::Result<u64> {
         if self.active.is_none() {
             self.open_segment()?;
         }
         let Some(active) = self.active.as_mut() else {
             return Err(io::Error::other("no segment open"));
         };
-        let mut buf = Vec::with_capacity(group.iter().map(|g| g.0.len()).sum());
-        for g in group {
-            buf.extend_from_slice(&g.0);
+        let mut buf = Vec::with_capacity(group.iter().map(|a| a.frame.len()).sum());
+        for a in group {
+            buf.extend_from_slice(&a.frame);
         }
         let written = active.file.write_all(&buf).and_then(|()| match self.fsync {
             Fsync::Always => active.file.sync_data(),

@@ -77,6 +77,7 @@ fn item(tenant: &str, tag: &str, records: usize, at: Instant) -> Item {
         size: 1,
         records: records as u64,
         enqueued: at,
+        ticket: None,
     }
 }
 
@@ -205,6 +206,7 @@ fn merging_never_mixes_signals_of_one_tenant() {
         size: 1,
         records: 5,
         enqueued: t0,
+        ticket: None,
     };
     q.push(item("a", "t0", 5, t0));
     q.push(item("a", "t1", 5, t0));

@@ -72,6 +72,7 @@ fn queued(quantum: u64, sizes: &[Vec<u64>], at: Instant) -> FairQueues {
                     size: 1,
                     records: n,
                     enqueued: at,
+                    ticket: None,
                 });
             }
         }
@@ -274,7 +275,7 @@ proptest! {
                     let tag = format!("{tenant}b{k}");
                     let batch = traces(&tenant, &tag, *n as usize);
                     pushed[*t].extend(record_names(&batch));
-                    q.push(Item { batch: Arc::new(batch), size: 1, records: *n, enqueued: t0 });
+                    q.push(Item { batch: Arc::new(batch), size: 1, records: *n, enqueued: t0, ticket: None });
                 }
                 None => {
                     take(&mut q, &pushed, &mut taken)?;

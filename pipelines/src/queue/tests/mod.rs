@@ -5,6 +5,7 @@
 
 mod delivery;
 mod drain;
+mod durable;
 mod fair;
 mod fair_prop;
 mod fake;

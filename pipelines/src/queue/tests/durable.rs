@@ -1,0 +1,186 @@
+//! A queued exporter with a disk queue: what was not sent when weir stopped comes back at the
+//! next start, in order, counted as replayed (and as possible duplicates when a send of it had
+//! begun); a full disk queue refuses with the retryable answer and says why for `/health`.
+//! Real time and a real directory: the writer is a thread.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::fake::Fake;
+use super::{pipeline, queue_cfg, steady_retry, traces, value};
+use crate::metrics::catalogue::{
+    EXPORTER_QUEUE_DISK_BYTES, EXPORTER_REPLAYED_RECORDS, RECORDS_DROPPED,
+};
+use crate::queue::disk::{Fsync, StorageConfig};
+use crate::queue::{QueueConfig, QueuedExporter};
+use crate::{Metrics, RefusalKind, SignalKind};
+
+const TICK: Duration = Duration::from_millis(10);
+
+fn storage(dir: &Path) -> StorageConfig {
+    StorageConfig {
+        directory: dir.to_owned(),
+        create_directory: true,
+        fsync: Fsync::Always,
+        timeout: Duration::from_secs(5),
+    }
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "weir-durable-{name}-{}-{}",
+        std::process::id(),
+        uuid::Uuid::now_v7()
+    ))
+}
+
+fn start(dir: &Path, backend: &Fake, cfg: &QueueConfig, metrics: &Metrics) -> Arc<QueuedExporter> {
+    QueuedExporter::start_durable(
+        "q",
+        backend.exporter(),
+        cfg,
+        (steady_retry(TICK), Duration::from_secs(5)),
+        metrics.clone(),
+        &storage(dir),
+    )
+    .expect("open the disk queue")
+}
+
+/// Polls `ok` every few milliseconds for up to ten seconds.
+async fn until(what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !ok() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn what_was_not_sent_comes_back_in_order_after_a_restart() {
+    let dir = tempdir("restart");
+    let metrics = Metrics::new();
+    let down = Fake::new();
+    down.set_down(true);
+    let q = start(&dir, &down, &queue_cfg(100, 1), &metrics);
+    let p = pipeline("traces", SignalKind::Traces, &[&q]);
+    for i in 0..5 {
+        p.submit(traces("a", &format!("t{i}"), 3))
+            .await
+            .expect("taken");
+    }
+    until("a send began", || !down.attempts().is_empty()).await;
+    q.drain(TICK).await;
+    // Left on disk: no loss counted.
+    assert_eq!(
+        value(&metrics, RECORDS_DROPPED, &["traces", "q", "a", "shutdown"]),
+        0
+    );
+    drop((p, q));
+
+    let metrics = Metrics::new();
+    let up = Fake::new();
+    let q = start(&dir, &up, &queue_cfg(100, 1), &metrics);
+    until("all delivered", || up.delivered_records() == 15).await;
+    let firsts: Vec<String> = up
+        .delivered_names()
+        .into_iter()
+        .filter(|n| n.ends_with("/0"))
+        .collect();
+    assert_eq!(firsts, ["t0/0", "t1/0", "t2/0", "t3/0", "t4/0"]);
+    let replayed = |dup: &str| value(&metrics, EXPORTER_REPLAYED_RECORDS, &["traces", "q", dup]);
+    // One consumer: only the bundle it was sending can have arrived already.
+    assert_eq!(replayed("true"), 3);
+    assert_eq!(replayed("false"), 12);
+    q.drain(Duration::from_secs(5)).await;
+    drop(q);
+
+    // Everything was settled: a third start has nothing to send.
+    let metrics = Metrics::new();
+    let third = Fake::new();
+    let q = start(&dir, &third, &queue_cfg(100, 1), &metrics);
+    assert_eq!(q.queued_records(), 0);
+    assert_eq!(
+        value(
+            &metrics,
+            EXPORTER_REPLAYED_RECORDS,
+            &["traces", "q", "false"]
+        ),
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_full_disk_queue_refuses_with_the_retryable_answer_and_says_why() {
+    let dir = tempdir("full");
+    let metrics = Metrics::new();
+    let backend = Fake::new();
+    backend.set_down(true);
+    let cfg = QueueConfig {
+        max_bytes: 4096,
+        ..queue_cfg(1000, 1)
+    };
+    let q = start(&dir, &backend, &cfg, &metrics);
+    let p = pipeline("traces", SignalKind::Traces, &[&q]);
+    let mut taken = 0;
+    let refusal = loop {
+        match p.submit(traces("a", &format!("t{taken}"), 5)).await {
+            Ok(_) => taken += 1,
+            Err(e) => break e,
+        }
+        assert!(taken < 1000, "never refused");
+    };
+    assert!(taken > 0);
+    assert_eq!(refusal.reason.kind, RefusalKind::Unavailable);
+    assert!(
+        refusal.reason.message.contains("disk queue"),
+        "{}",
+        refusal.reason.message
+    );
+    let note = metrics.export_notes().remove("q").expect("note");
+    let (_, problem) = note.storage_problem.expect("a storage problem noted");
+    assert!(problem.contains("4096 bytes"), "{problem}");
+    assert!(value(&metrics, EXPORTER_QUEUE_DISK_BYTES, &["q"]) > 0);
+
+    // The backend comes back: what was stored is sent and settled, and room returns.
+    backend.set_down(false);
+    until("stored records sent", || {
+        backend.delivered_records() == 5 * taken
+    })
+    .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match p.submit(traces("a", "later", 5)).await {
+            Ok(_) => break,
+            Err(e) => assert!(
+                tokio::time::Instant::now() < deadline,
+                "still refused: {e:?}"
+            ),
+        }
+        tokio::time::sleep(TICK).await;
+    }
+    let note = metrics.export_notes().remove("q").expect("note");
+    assert!(note.storage_problem.is_none(), "{:?}", note.storage_problem);
+}
+
+#[tokio::test]
+async fn a_directory_another_queue_holds_is_refused() {
+    let dir = tempdir("held");
+    let metrics = Metrics::new();
+    let backend = Fake::new();
+    let _first = start(&dir, &backend, &queue_cfg(10, 1), &metrics);
+    let mut s = storage(&dir);
+    s.timeout = Duration::from_millis(50);
+    let second = QueuedExporter::start_durable(
+        "q2",
+        backend.exporter(),
+        &queue_cfg(10, 1),
+        (steady_retry(TICK), Duration::from_secs(5)),
+        metrics.clone(),
+        &s,
+    );
+    let Err(e) = second else {
+        panic!("a second owner was accepted");
+    };
+    assert!(e.to_string().contains("in use by another weir"), "{e}");
+}
