@@ -196,6 +196,8 @@ impl Writer {
         }
         if !flushes.is_empty() {
             self.sync_all();
+            // Whoever waits for the flush reads figures that include it.
+            self.update_gauges();
             for f in flushes {
                 let _ = f.send(());
             }
