@@ -355,6 +355,18 @@ impl Weir {
             .unwrap_or_else(|e| panic!("{e}; stderr:\n{}", self.stderr_lines().join("\n")))
     }
 
+    /// Sends SIGKILL (no drain, no flush: a crash) and waits for weir to exit; all of its
+    /// stderr has been collected when this returns.
+    pub fn kill(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("weir was already stopped");
+        let _ = child.kill();
+        let status = child.wait().expect("wait for weir");
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join(); // EOF follows exit
+        }
+        status
+    }
+
     fn terminate(&mut self) -> Result<ExitStatus, String> {
         let mut child = self.child.take().ok_or("weir was already stopped")?;
         let pid = child.id().to_string();
