@@ -516,3 +516,40 @@ fn memory_limiter_semantic_errors_name_their_keys() {
         &[(&format!("{p}.limt_mib"), 10, "unknown field `limt_mib`")],
     );
 }
+
+#[test]
+fn a_queue_storage_must_name_a_listed_file_storage() {
+    let exporters = "exporters:\n  otlphttp/a:\n    endpoint: http://127.0.0.1:1\n    \
+        sending_queue: { storage: file_storage/missing }\n  otlphttp/b:\n    \
+        endpoint: http://127.0.0.1:1\n    sending_queue: { storage: health_check }\n  \
+        otlphttp/c:\n    endpoint: http://127.0.0.1:1\n    \
+        sending_queue: { storage: file_storage/unlisted }\n  otlphttp/d:\n    \
+        endpoint: http://127.0.0.1:1\n    sending_queue: { storage: file_storage/q }\n";
+    let text = format!(
+        "{OTLP}extensions:\n  health_check: {{}}\n  file_storage/q: {{ directory: /tmp }}\n  \
+         file_storage/unlisted: {{ directory: /tmp }}\n{exporters}service:\n  \
+         extensions: [health_check, file_storage/q]\n  pipelines:\n    traces:\n      \
+         receivers: [otlp]\n      exporters: [otlphttp/a, otlphttp/b, otlphttp/c, otlphttp/d]\n",
+        OTLP = "receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: 127.0.0.1:0\n"
+    );
+    expect_errors(
+        &text,
+        &[
+            (
+                "exporters.otlphttp/a.sending_queue.storage",
+                13,
+                "not defined under extensions",
+            ),
+            (
+                "exporters.otlphttp/b.sending_queue.storage",
+                16,
+                "not a file_storage extension",
+            ),
+            (
+                "exporters.otlphttp/c.sending_queue.storage",
+                19,
+                "service.extensions does not list",
+            ),
+        ],
+    );
+}

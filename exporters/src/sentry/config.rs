@@ -28,7 +28,6 @@ pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] = &[
     "auto_create_projects",
     "routing",
     "http",
-    "sending_queue.storage",
     "sending_queue.wait_for_result",
 ];
 
