@@ -6,6 +6,7 @@ starts anything or fails.
 """
 
 import os
+import tempfile
 from dataclasses import dataclass
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -44,6 +45,8 @@ class Target:
             "BENCH_COMPRESSION": compression,
         }
         if self.family == "weir":
+            # A disk queue starts empty each time: a fresh directory per start.
+            env["BENCH_STORAGE_DIR"] = tempfile.mkdtemp(prefix=f"{self.name}-", dir=workdir)
             return [bins["weir"], "run", "--config", self.config_path()], env
         if self.family == "otelcol":
             return [bins["otelcol"], "--config", self.config_path()], env
@@ -70,13 +73,19 @@ def rotel_argv(rotel, grpc_port, http_port, sink_grpc, compression, workdir):
 TARGETS = [
     Target("weir", "weir", "weir: tenant_limit, enrich, redaction", "weir-full.yaml"),
     Target("weir-bare", "weir", "weir: no processors", "weir-bare.yaml"),
+    Target("weir-disk-fsync", "weir", "weir: no processors, disk queue, fsync per batch",
+           "weir-disk-fsync.yaml"),
+    Target("weir-disk-interval", "weir", "weir: no processors, disk queue, fsync every 200ms",
+           "weir-disk-interval.yaml"),
     Target("rotel", "rotel", "Rotel: no processors"),
     Target("otelcol-redaction", "otelcol", "Collector: batch, redaction", "otelcol-redaction.yaml"),
     Target("otelcol", "otelcol", "Collector: batch", "otelcol-batch.yaml"),
 ]
 
 # `--only` names: a family selects all its targets, a target name selects that one.
+# `weir-disk` puts the disk queue beside the memory queue (not in the default run).
 FAMILIES = {"weir": ["weir", "weir-bare"], "rotel": ["rotel"],
+            "weir-disk": ["weir-bare", "weir-disk-fsync", "weir-disk-interval"],
             "otelcol": ["otelcol-redaction", "otelcol"]}
 
 
