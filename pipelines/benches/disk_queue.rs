@@ -32,8 +32,8 @@ fn storage(dir: &PathBuf, fsync: Fsync) -> StorageConfig {
 /// bytes written.
 async fn append(fsync: Fsync, writers: usize, total: usize) -> (f64, u64) {
     let dir = tempdir("append");
-    let (q, _) = DiskQueue::open(&storage(&dir, fsync), u64::MAX, DiskGauges::default())
-        .expect("open");
+    let (q, _) =
+        DiskQueue::open(&storage(&dir, fsync), u64::MAX, DiskGauges::default()).expect("open");
     let batch = Arc::new(realistic::batch(Signal::Traces(realistic::spans(
         SPANS_PER_BATCH,
         0,

@@ -20,7 +20,7 @@ pub const CORRUPT_ON_DISK: &str = "corrupt_on_disk";
 /// Queues `recovered`'s records in `queue` and counts them and the damage for exporter `id`.
 pub fn replay(queue: &Queue, disk: &DiskQueue, recovered: Recovered, id: &str, metrics: &Metrics) {
     let mut replayed = 0u64;
-    let mut lost = 0u64;
+    let mut damaged = recovered.damage.len() as u64;
     for d in &recovered.damage {
         let header = d.header.as_ref();
         count_damage(
@@ -56,7 +56,7 @@ pub fn replay(queue: &Queue, disk: &DiskQueue, recovered: Recovered, id: &str, m
             }
             Err(e) => {
                 let h = &stored.header;
-                lost += h.records;
+                damaged += 1;
                 count_damage(metrics, id, Some((h.signal.as_str(), &h.tenant, h.records)));
                 tracing::warn!(exporter = id, seq = h.seq, error = %e, "disk queue: unreadable record skipped");
                 // Dropping the ticket settles it: counted once.
@@ -64,11 +64,11 @@ pub fn replay(queue: &Queue, disk: &DiskQueue, recovered: Recovered, id: &str, m
             }
         }
     }
-    if replayed > 0 || lost > 0 || !recovered.damage.is_empty() {
+    if replayed > 0 || damaged > 0 {
         tracing::info!(
             exporter = id,
             records = replayed,
-            damaged = recovered.damage.len() as u64 + u64::from(lost > 0),
+            damaged,
             "disk queue: replaying what was stored before"
         );
     }

@@ -166,21 +166,24 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The payload of `batch`: its OTLP export request, encoded.
+/// The payload of `batch`: its OTLP export request, encoded (field 1 of every
+/// `Export*ServiceRequest` is its resource list), without copying the batch.
 pub fn encode_payload(batch: &Batch) -> Vec<u8> {
+    fn encode_all<M: Message>(items: &[M]) -> Vec<u8> {
+        let len: usize = items
+            .iter()
+            .map(|m| prost::encoding::message::encoded_len(1, m))
+            .sum();
+        let mut out = Vec::with_capacity(len);
+        for m in items {
+            prost::encoding::message::encode(1, m, &mut out);
+        }
+        out
+    }
     match &batch.signal {
-        Signal::Traces(rs) => ExportTraceServiceRequest {
-            resource_spans: rs.clone(),
-        }
-        .encode_to_vec(),
-        Signal::Metrics(rm) => ExportMetricsServiceRequest {
-            resource_metrics: rm.clone(),
-        }
-        .encode_to_vec(),
-        Signal::Logs(rl) => ExportLogsServiceRequest {
-            resource_logs: rl.clone(),
-        }
-        .encode_to_vec(),
+        Signal::Traces(rs) => encode_all(rs),
+        Signal::Metrics(rm) => encode_all(rm),
+        Signal::Logs(rl) => encode_all(rl),
     }
 }
 
@@ -233,6 +236,18 @@ mod tests {
             .unwrap_or_else(|e| e.duration());
         assert!(drift < Duration::from_micros(1), "{drift:?}");
         assert_eq!(read.records, 3);
+    }
+
+    #[test]
+    fn the_payload_is_the_export_request_as_an_sdk_encodes_it() {
+        let batch = realistic::batch(Signal::Logs(realistic::logs(4, 0)));
+        let Signal::Logs(rl) = &batch.signal else {
+            panic!("logs");
+        };
+        let request = ExportLogsServiceRequest {
+            resource_logs: rl.clone(),
+        };
+        assert_eq!(encode_payload(&batch), request.encode_to_vec());
     }
 
     #[test]

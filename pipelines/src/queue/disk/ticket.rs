@@ -35,6 +35,11 @@ impl Ticket {
         }
     }
 
+    /// The record's sequence number.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
     /// A send of the record begins: if weir dies now, its replay may be a duplicate.
     pub fn taken(&self) {
         if !self.taken.swap(true, Ordering::Relaxed) {
