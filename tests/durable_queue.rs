@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::capture::Capture;
-use common::{OTLP_RECEIVER, Weir, ledger};
+use common::{OTLP_RECEIVER, Weir, ledger, proc_status_bytes};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource;
@@ -448,4 +448,61 @@ async fn a_full_disk_answers_retryable_and_recovers_when_space_returns() {
     );
     let weir = Weir::start(&cfg);
     full_then_recovered(&weir, &backend, "No space left on device").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_backlog_lives_on_disk_not_in_memory() {
+    const MIB: u64 = 1 << 20;
+    let storage = tempfile::tempdir().expect("temp dir");
+    let backend = Backend::new(false);
+    let cfg = config(
+        &backend,
+        storage.path(),
+        "num_consumers: 1, queue_size: 100000, max_bytes: 268435456",
+        "fsync: false",
+    );
+    let weir = Weir::start(&cfg);
+    let line = "x".repeat(4 * MIB as usize - 200);
+    let big = |i: usize| {
+        let mut req =
+            ExportTraceServiceRequest::decode(body(&format!("big{i}")).as_slice()).expect("decode");
+        req.resource_spans[0].scope_spans[0].spans[0]
+            .attributes
+            .push(KeyValue {
+                key: "padding".into(),
+                value: Some(AnyValue {
+                    value: Some(any_value::Value::StringValue(line.clone())),
+                }),
+                ..Default::default()
+            });
+        req.encode_to_vec()
+    };
+    let client = common::http_client();
+    let post_big = |i: usize| {
+        client
+            .post(format!("{}/v1/traces", weir.http_base()))
+            .header("content-type", "application/x-protobuf")
+            .body(big(i))
+            .send()
+    };
+    // One request first, so the allocator's and the runtime's own growth is in the baseline.
+    assert_eq!(post_big(0).await.expect("answer").status(), 200);
+    let before = proc_status_bytes(weir.pid(), "VmRSS");
+    for i in 1..40 {
+        assert_eq!(
+            post_big(i).await.expect("answer").status(),
+            200,
+            "request {i}"
+        );
+    }
+    let grown = proc_status_bytes(weir.pid(), "VmRSS").saturating_sub(before);
+    let s = samples(&weir).await;
+    let on_disk = metric(&s, "weir_exporter_queue_disk_bytes", &[]);
+    assert!(on_disk >= 150 * MIB, "{} MiB on disk", on_disk / MIB);
+    // 160 MiB of requests taken; memory holds an 8 MiB window of them, not the backlog.
+    assert!(grown <= 64 * MIB, "RSS grew by {} MiB", grown / MIB);
+
+    backend.set_up(true);
+    let all: Vec<String> = (0..40).map(|i| format!("big{i}")).collect();
+    until_delivered(&backend, &all).await;
 }

@@ -3,7 +3,7 @@
 //! concurrent writers under each fsync policy, then reading a full directory back (checksums,
 //! headers, payloads decoded into batches). Not a timed test: it prints figures.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,9 +19,9 @@ fn tempdir(name: &str) -> PathBuf {
     dir
 }
 
-fn storage(dir: &PathBuf, fsync: Fsync) -> StorageConfig {
+fn storage(dir: &Path, fsync: Fsync) -> StorageConfig {
     StorageConfig {
-        directory: dir.clone(),
+        directory: dir.to_owned(),
         create_directory: true,
         fsync,
         timeout: Duration::from_secs(5),
@@ -45,7 +45,7 @@ async fn append(fsync: Fsync, writers: usize, total: usize) -> (f64, u64) {
         tasks.push(tokio::spawn(async move {
             let mut kept = Vec::new();
             for _ in 0..total / writers {
-                kept.push(q.append(&batch).await.expect("append"));
+                kept.push(q.append(&batch).await.expect("append").ticket);
             }
             q.freeze();
             kept
@@ -61,7 +61,7 @@ async fn append(fsync: Fsync, writers: usize, total: usize) -> (f64, u64) {
     (rate, bytes)
 }
 
-fn dir_bytes(dir: &PathBuf) -> u64 {
+fn dir_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|d| {
             d.filter_map(|e| e.ok()?.metadata().ok())
@@ -102,7 +102,7 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("weir-bench-append-{}", std::process::id()));
     let bytes = dir_bytes(&dir);
     let started = Instant::now();
-    let (_q, recovered) = DiskQueue::open(
+    let (q, recovered) = DiskQueue::open(
         &storage(&dir, Fsync::Every(Duration::from_secs(1))),
         u64::MAX,
         DiskGauges::default(),
@@ -110,10 +110,7 @@ fn main() {
     .expect("reopen");
     let mut spans = 0;
     for r in &recovered.records {
-        spans += record::decode(&r.header, &r.payload)
-            .expect("decode")
-            .signal
-            .record_count();
+        spans += q.read(r.at).expect("read back").signal.record_count();
     }
     let secs = started.elapsed().as_secs_f64();
     println!(

@@ -8,6 +8,9 @@
 //! Reserving fails with [`ReserveError::Full`] when there is no room (the receiver answers with
 //! the retryable status) or [`ReserveError::Closed`] once the queue is draining. A reservation
 //! dropped without commit gives its room back.
+//!
+//! With a disk queue both bounds count what waits on disk only too: only a window
+//! of it is held in memory (`spill.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,8 +19,9 @@ use tokio::time::Instant;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
-use super::disk::{DiskError, DiskQueue, Ticket};
+use super::disk::{DiskError, DiskQueue, Location, Ticket};
 use super::fair::{Batching, FairQueues, Item, Take};
+use super::spill::{Backlog, Spilled};
 use super::{QueueConfig, Sizer};
 use crate::metrics::Counter;
 use crate::{Batch, TenantId};
@@ -56,6 +60,15 @@ struct State {
     per_tenant: HashMap<TenantId, u64>,
     closed: bool,
     fair: FairQueues,
+    /// With a disk queue: what waits on disk only, and the bytes held in memory.
+    backlog: Backlog,
+}
+
+impl State {
+    /// Records queued: in memory and waiting on disk.
+    fn records(&self) -> u64 {
+        self.fair.records() + self.backlog.records()
+    }
 }
 
 struct Inner {
@@ -67,6 +80,8 @@ struct Inner {
     batching: Batching,
     space: Notify,
     items: Notify,
+    /// Wakes the loader of a disk queue's backlog.
+    load: Notify,
     gauges: QueueGauges,
     /// Where batches are also stored, with `sending_queue.storage`.
     disk: Option<DiskQueue>,
@@ -97,7 +112,7 @@ pub struct Reservation {
     tenant: Option<TenantId>,
     committed: bool,
     /// The batch's record on disk, once [`Reservation::persist`] wrote it.
-    ticket: Option<Arc<Ticket>>,
+    stored: Option<(Arc<Ticket>, Location)>,
 }
 
 impl Queue {
@@ -139,6 +154,7 @@ impl Queue {
                     per_tenant: HashMap::new(),
                     closed: false,
                     fair,
+                    backlog: Backlog::default(),
                 }),
                 capacity: cfg.queue_size.max(1),
                 max_bytes: cfg.max_bytes.max(1),
@@ -149,6 +165,7 @@ impl Queue {
                 batching,
                 space: Notify::new(),
                 items: Notify::new(),
+                load: Notify::new(),
                 gauges,
                 disk,
             }),
@@ -157,11 +174,7 @@ impl Queue {
 
     /// The size of `batch` in this queue's unit.
     pub fn size_of(&self, batch: &Batch) -> u64 {
-        match self.inner.sizer {
-            Sizer::Requests => 1,
-            Sizer::Items => batch.signal.record_count().max(1),
-            Sizer::Bytes => (batch.ctx.body_bytes as u64).max(1),
-        }
+        self.size_for(batch.signal.record_count(), batch.ctx.body_bytes as u64)
     }
 
     /// The bytes `batch` holds room for: its request's size after decompression.
@@ -218,7 +231,7 @@ impl Queue {
             bytes,
             tenant: tenant.cloned(),
             committed: false,
-            ticket: None,
+            stored: None,
         })
     }
 
@@ -241,10 +254,12 @@ impl Queue {
             let mut s = self.inner.state.lock();
             s.fair.done(tenant);
             s.bytes = s.bytes.saturating_sub(bytes);
+            s.backlog.unloaded(bytes);
             self.inner.gauges.bytes.set(s.bytes);
         }
         self.inner.items.notify_one();
         self.inner.space.notify_waiters();
+        self.inner.load.notify_one();
     }
 
     /// Room for `size` for `tenant`, waiting for it when the queue (or the tenant's share) is
@@ -325,7 +340,7 @@ impl Queue {
                         s.used = s.used.saturating_sub(freed);
                         release_tenant(&mut s.per_tenant, &items[0].batch.ctx.tenant, freed);
                         self.inner.gauges.used.set(s.used);
-                        self.inner.gauges.records.set(s.fair.records());
+                        self.inner.gauges.records.set(s.records());
                         let more = !s.fair.is_empty();
                         drop(s);
                         self.inner.space.notify_waiters();
@@ -336,7 +351,8 @@ impl Queue {
                         return Some(items);
                     }
                     Take::WaitUntil(at) => Some(at),
-                    Take::Empty if s.closed => return None,
+                    // Closed and empty, on disk too (the loader wakes consumers).
+                    Take::Empty if s.closed && s.backlog.is_empty() => return None,
                     Take::Empty | Take::Blocked => None,
                 }
             };
@@ -357,6 +373,7 @@ impl Queue {
         self.inner.state.lock().closed = true;
         self.inner.items.notify_waiters();
         self.inner.space.notify_waiters();
+        self.inner.load.notify_one();
     }
 
     /// Removes and returns everything still queued (when the drain deadline passed).
@@ -368,38 +385,100 @@ impl Queue {
         self.inner.gauges.used.set(0);
         self.inner.gauges.bytes.set(0);
         let items = s.fair.drain_all();
+        // What waits on disk only is frozen there by the caller: nothing to send or count.
+        drop(s.backlog.clear());
         self.inner.gauges.records.set(0);
+        drop(s);
+        self.inner.load.notify_one();
         items
     }
 
-    /// Queues `batch`, read back from disk at start, whatever room is left: what was on disk
-    /// fitted the same bounds when it was taken.
-    pub fn push_replayed(&self, batch: Arc<Batch>, ticket: Arc<Ticket>) {
-        let size = self.size_of(&batch);
-        let bytes = Self::bytes_of(&batch);
-        let records = batch.signal.record_count();
+    /// The size of a batch of `records` and `body_bytes` in this queue's unit.
+    pub fn size_for(&self, records: u64, body_bytes: u64) -> u64 {
+        match self.inner.sizer {
+            Sizer::Requests => 1,
+            Sizer::Items => records.max(1),
+            Sizer::Bytes => body_bytes.max(1),
+        }
+    }
+
+    /// Queues `s`, found on disk at start, to be loaded in its turn, whatever room is left:
+    /// what was on disk fitted the same bounds when it was taken.
+    pub fn push_spilled(&self, s: Spilled) {
         {
-            let mut s = self.inner.state.lock();
-            s.used += size;
-            s.bytes += bytes;
-            *s.per_tenant.entry(batch.ctx.tenant.clone()).or_default() += size;
-            s.fair.push(Item {
+            let mut st = self.inner.state.lock();
+            st.used += s.size;
+            st.bytes += s.bytes;
+            *st.per_tenant.entry(s.tenant.clone()).or_default() += s.size;
+            st.backlog.push(s);
+            self.inner.gauges.used.set(st.used);
+            self.inner.gauges.bytes.set(st.bytes);
+            self.inner.gauges.records.set(st.records());
+        }
+        self.inner.load.notify_one();
+    }
+
+    /// The next batch waiting on disk, once the memory window has room for it; `None` once
+    /// the queue is closed and nothing waits on disk.
+    pub async fn next_to_load(&self) -> Option<Spilled> {
+        loop {
+            let notified = self.inner.load.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut s = self.inner.state.lock();
+                if let Some(next) = s.backlog.pop_loadable() {
+                    return Some(next);
+                }
+                if s.closed && s.backlog.is_empty() {
+                    return None;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Queues `batch`, read back for `s`, in memory.
+    pub fn push_loaded(&self, s: Spilled, batch: Arc<Batch>) {
+        {
+            let mut st = self.inner.state.lock();
+            st.fair.push(Item {
                 batch,
-                size,
-                records,
+                size: s.size,
+                records: s.records,
                 enqueued: Instant::now(),
-                ticket: Some(ticket),
+                ticket: Some(s.ticket),
             });
-            self.inner.gauges.used.set(s.used);
-            self.inner.gauges.bytes.set(s.bytes);
-            self.inner.gauges.records.set(s.fair.records());
+            self.inner.gauges.records.set(st.records());
         }
         self.inner.items.notify_one();
     }
 
-    /// Records queued now.
+    /// `s` could not be read back: its room is given back (its ticket, dropped, settles it).
+    pub fn forget_loaded(&self, s: Spilled) {
+        {
+            let mut st = self.inner.state.lock();
+            st.used = st.used.saturating_sub(s.size);
+            st.bytes = st.bytes.saturating_sub(s.bytes);
+            st.backlog.unloaded(s.bytes);
+            release_tenant(&mut st.per_tenant, &s.tenant, s.size);
+            self.inner.gauges.used.set(st.used);
+            self.inner.gauges.bytes.set(st.bytes);
+        }
+        self.inner.space.notify_waiters();
+        self.inner.items.notify_waiters();
+        self.inner.load.notify_one();
+    }
+
+    /// Bytes (as `max_bytes` counts them) of the batches a disk queue holds decoded in memory:
+    /// queued there, being sent or retried. 0 without a disk queue.
+    pub fn loaded_bytes(&self) -> u64 {
+        self.inner.state.lock().backlog.loaded_bytes()
+    }
+
+    /// Records queued now (in memory and waiting on disk).
     pub fn records(&self) -> u64 {
-        self.inner.state.lock().fair.records()
+        self.inner.state.lock().records()
     }
 }
 
@@ -408,26 +487,50 @@ impl Reservation {
     /// dropped without commit then settles the record again. Without one, does nothing.
     pub async fn persist(&mut self, batch: &Batch) -> Result<(), DiskError> {
         if let Some(disk) = &self.inner.disk {
-            self.ticket = Some(disk.append(batch).await?);
+            let stored = disk.append(batch).await?;
+            self.stored = Some((stored.ticket, stored.at));
         }
         Ok(())
     }
 
     /// Puts `batch` in the queue, in the room reserved for it.
+    /// With a disk queue and a full memory window (or older batches waiting on disk), the
+    /// batch stays on disk only, loaded in its turn.
     pub fn commit(mut self, batch: Arc<Batch>) {
         self.committed = true;
         let records = batch.signal.record_count();
-        {
-            let mut s = self.inner.state.lock();
-            s.fair.push(Item {
-                batch,
-                size: self.size,
-                records,
-                enqueued: Instant::now(),
-                ticket: self.ticket.take(),
-            });
-            self.inner.gauges.records.set(s.fair.records());
-        }
+        let mut s = self.inner.state.lock();
+        let ticket = match self.stored.take() {
+            Some((ticket, at)) if s.backlog.must_wait(self.bytes) => {
+                s.backlog.push(Spilled {
+                    ticket,
+                    at,
+                    size: self.size,
+                    bytes: self.bytes,
+                    records,
+                    signal: batch.signal.kind(),
+                    tenant: batch.ctx.tenant.clone(),
+                });
+                self.inner.gauges.records.set(s.records());
+                drop(s);
+                self.inner.load.notify_one();
+                return;
+            }
+            Some((ticket, _)) => {
+                s.backlog.loaded(self.bytes);
+                Some(ticket)
+            }
+            None => None,
+        };
+        s.fair.push(Item {
+            batch,
+            size: self.size,
+            records,
+            enqueued: Instant::now(),
+            ticket,
+        });
+        self.inner.gauges.records.set(s.records());
+        drop(s);
         self.inner.items.notify_one();
     }
 }

@@ -2,7 +2,8 @@
 //! round-robin ([`fair`]), reserve-then-commit admission ([`bounded`]), batching that merges
 //! same-tenant batches and splits big ones ([`split`]), and delivery with a timeout per attempt
 //! and retries with backoff ([`delivery`], [`retry`]), run by [`queued::QueuedExporter`]; with
-//! `sending_queue.storage`, also on disk ([`disk`], read back at start by [`replay`]).
+//! `sending_queue.storage`, also on disk ([`disk`]; only a window in memory, [`spill`]; read
+//! back at start by [`replay`]).
 
 pub mod accounted;
 pub mod bounded;
@@ -13,6 +14,7 @@ pub mod fair;
 pub mod queued;
 pub mod replay;
 pub mod retry;
+pub mod spill;
 pub mod split;
 
 pub use bounded::{Reservation, ReserveError};

@@ -17,7 +17,7 @@ use tokio::task::JoinSet;
 use super::bounded::{Queue, QueueGauges, Reservation, ReserveError};
 use super::delivery::Delivery;
 use super::disk::{DiskError, DiskGauges, DiskQueue, Recovered, StorageConfig};
-use super::{QueueConfig, RetryConfig, replay};
+use super::{QueueConfig, RetryConfig, replay, spill};
 use crate::metrics::catalogue;
 use crate::{Batch, Bundle, Exporter, Metrics};
 
@@ -114,8 +114,15 @@ impl QueuedExporter {
             },
             disk.as_ref().map(|(d, ..)| d.clone()),
         );
+        let mut consumers = JoinSet::new();
         let disk = disk.map(|(d, wait, recovered)| {
             replay::replay(&queue, &d, recovered, &id, &metrics);
+            consumers.spawn(spill::run_loader(
+                queue.clone(),
+                d.clone(),
+                Arc::clone(&id),
+                metrics.clone(),
+            ));
             (d, wait)
         });
         let (stop, stop_rx) = watch::channel(false);
@@ -128,7 +135,6 @@ impl QueuedExporter {
             stop_rx,
         )
         .keeping_on_disk(disk.is_some());
-        let mut consumers = JoinSet::new();
         for _ in 0..cfg.num_consumers.max(1) {
             let queue = queue.clone();
             let delivery = delivery.clone();
@@ -219,9 +225,15 @@ impl QueuedExporter {
         self.queue.wait_for_room(deadline).await || self.drop_on_overflow
     }
 
-    /// Records queued now.
+    /// Records queued now (with a disk queue, those waiting on disk too).
     pub fn queued_records(&self) -> u64 {
         self.queue.records()
+    }
+
+    /// With a disk queue, the bytes of the requests held decoded in memory (at most
+    /// [`super::spill::MEMORY_WINDOW`] but for one request); 0 without one.
+    pub fn memory_bytes(&self) -> u64 {
+        self.queue.loaded_bytes()
     }
 
     /// Closes the queue and sends what it holds until `timeout` has passed; what is left then

@@ -1,5 +1,6 @@
 //! At start, what a disk queue held from before goes back into the exporter's queue, in the
-//! order it was stored, and the damage found is counted.
+//! order it was stored (to be read back by the loader, `spill.rs`), and the damage found is
+//! counted.
 //!
 //! Records whose send had begun are counted as possible duplicates
 //! (`weir_exporter_replayed_records_total{possibly_duplicate="true"}`). Damaged entries are
@@ -7,10 +8,9 @@
 //! could still be read, in `weir_records_dropped_total{reason="corrupt_on_disk"}`. Nothing
 //! here fails: a record that cannot be read back is damage.
 
-use std::sync::Arc;
-
 use super::bounded::Queue;
-use super::disk::{DiskQueue, Recovered, record};
+use super::disk::{DiskQueue, Recovered};
+use super::spill::Spilled;
 use crate::metrics::catalogue;
 use crate::{Metrics, TenantId};
 
@@ -37,32 +37,39 @@ pub fn replay(queue: &Queue, disk: &DiskQueue, recovered: Recovered, id: &str, m
         );
     }
     for stored in recovered.records {
-        let ticket = disk.ticket_of(&stored);
-        match record::decode(&stored.header, &stored.payload) {
-            Ok(batch) => {
-                let records = batch.signal.record_count();
-                replayed += records;
-                metrics
-                    .counter(
-                        catalogue::EXPORTER_REPLAYED_RECORDS,
-                        &[
-                            batch.signal.kind().as_str(),
-                            id,
-                            if stored.taken { "true" } else { "false" },
-                        ],
-                    )
-                    .add(records);
-                queue.push_replayed(Arc::new(batch), ticket);
-            }
-            Err(e) => {
-                let h = &stored.header;
-                damaged += 1;
-                count_damage(metrics, id, Some((h.signal.as_str(), &h.tenant, h.records)));
-                tracing::warn!(exporter = id, seq = h.seq, error = %e, "disk queue: unreadable record skipped");
-                // Dropping the ticket settles it: counted once.
-                drop(ticket);
-            }
-        }
+        let h = &stored.header;
+        replayed += h.records;
+        metrics
+            .counter(
+                catalogue::EXPORTER_REPLAYED_RECORDS,
+                &[
+                    h.signal.as_str(),
+                    id,
+                    if stored.taken { "true" } else { "false" },
+                ],
+            )
+            .add(h.records);
+        let Ok(tenant) = TenantId::new(&h.tenant) else {
+            damaged += 1;
+            count_damage(metrics, id, Some((h.signal.as_str(), &h.tenant, h.records)));
+            tracing::warn!(
+                exporter = id,
+                seq = h.seq,
+                "disk queue: a record with an invalid tenant skipped"
+            );
+            // Dropping the ticket settles it: counted once.
+            drop(disk.ticket_of(&stored));
+            continue;
+        };
+        queue.push_spilled(Spilled {
+            ticket: disk.ticket_of(&stored),
+            at: stored.at,
+            size: queue.size_for(h.records, h.body_bytes),
+            bytes: h.body_bytes.max(1),
+            records: h.records,
+            signal: h.signal,
+            tenant,
+        });
     }
     if replayed > 0 || damaged > 0 {
         tracing::info!(
@@ -74,8 +81,9 @@ pub fn replay(queue: &Queue, disk: &DiskQueue, recovered: Recovered, id: &str, m
     }
 }
 
-/// Counts one damaged entry, and its records when its header told them.
-fn count_damage(metrics: &Metrics, id: &str, known: Option<(&str, &str, u64)>) {
+/// Counts one damaged entry of exporter `id`, and its records (signal, tenant, records) when
+/// known.
+pub fn count_damage(metrics: &Metrics, id: &str, known: Option<(&str, &str, u64)>) {
     metrics
         .counter(catalogue::EXPORTER_DISK_CORRUPT, &[id])
         .add(1);

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use super::DiskError;
 use super::frame::{self, Scanned};
 use super::record::Header;
+use super::writer::Location;
 
 /// A mark: the record's send began.
 pub const TAKEN: u8 = 1;
@@ -76,15 +77,15 @@ pub fn lock(dir: &Path, create: bool, timeout: Duration) -> Result<File, DiskErr
     }
 }
 
-/// A record read back, not yet settled.
+/// A record found at start, not yet settled (its payload stays on disk until it is loaded).
 #[derive(Debug)]
 pub struct Stored {
     /// The segment holding it.
     pub segment: u64,
     /// Its header.
     pub header: Header,
-    /// Its payload (the encoded request).
-    pub payload: Vec<u8>,
+    /// Where its frame is (read back when it is to be sent).
+    pub at: Location,
     /// A send of it had begun (it may have reached the backend).
     pub taken: bool,
 }
@@ -184,7 +185,11 @@ pub fn recover(dir: &Path) -> Result<Recovered, DiskError> {
                                 segment: n,
                                 taken: taken.contains(&h.seq),
                                 header: h,
-                                payload: payload.to_vec(),
+                                at: Location {
+                                    segment: n,
+                                    offset,
+                                    len: frame::frame_len(header.len(), payload.len()) as u64,
+                                },
                             });
                         }
                     }

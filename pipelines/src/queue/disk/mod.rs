@@ -32,7 +32,7 @@ use tokio::sync::oneshot;
 
 pub use dir::{Damage, Recovered, Stored};
 pub use ticket::Ticket;
-pub use writer::{DiskGauges, Fsync};
+pub use writer::{DiskGauges, Fsync, Location};
 
 use crate::Batch;
 use writer::{Op, Room, Writer};
@@ -82,9 +82,29 @@ pub enum DiskError {
     /// The writer thread is gone.
     #[error("the disk queue's writer has stopped")]
     Stopped,
+    /// A record read back does not check or decode.
+    #[error("{path}: damaged record at offset {offset}: {why}")]
+    Damaged {
+        /// The segment file.
+        path: PathBuf,
+        /// Where the record was.
+        offset: u64,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+/// A record written: where it is, and its ticket.
+#[derive(Debug, Clone)]
+pub struct OnDisk {
+    /// Settles the record when its last holder drops it.
+    pub ticket: Arc<Ticket>,
+    /// Where its frame is.
+    pub at: Location,
 }
 
 struct Shared {
+    dir: PathBuf,
     ops: mpsc::Sender<Op>,
     room: Arc<Mutex<Room>>,
     max_bytes: u64,
@@ -157,6 +177,7 @@ impl DiskQueue {
         }
         let queue = Self {
             shared: Arc::new(Shared {
+                dir: cfg.directory.clone(),
                 ops: tx,
                 room,
                 max_bytes: max_bytes.max(1),
@@ -170,7 +191,7 @@ impl DiskQueue {
 
     /// Appends `batch` and waits until it is written (and synced, with `fsync: true`); the
     /// ticket settles it when its last holder is dropped.
-    pub async fn append(&self, batch: &Batch) -> Result<Arc<Ticket>, DiskError> {
+    pub async fn append(&self, batch: &Batch) -> Result<OnDisk, DiskError> {
         let seq = self.shared.next_seq.fetch_add(1, Ordering::Relaxed);
         let header = record::Header::of(batch, seq).encode();
         let payload = record::encode_payload(batch);
@@ -200,7 +221,10 @@ impl DiskQueue {
             return Err(DiskError::Stopped);
         }
         match answer.await {
-            Ok(Ok(segment)) => Ok(Arc::new(Ticket::new(self.clone(), segment, seq))),
+            Ok(Ok(at)) => Ok(OnDisk {
+                ticket: Arc::new(Ticket::new(self.clone(), at.segment, seq)),
+                at,
+            }),
             Ok(Err(e)) => Err(DiskError::Write(e)),
             Err(_) => Err(DiskError::Stopped),
         }
@@ -209,6 +233,34 @@ impl DiskQueue {
     /// The ticket of a record read back at start.
     pub fn ticket_of(&self, stored: &Stored) -> Arc<Ticket> {
         Arc::new(Ticket::new(self.clone(), stored.segment, stored.header.seq))
+    }
+
+    /// Reads back the batch stored at `at` (blocking file I/O: call it off the runtime's
+    /// workers); fails when the file cannot be read or the record no longer checks.
+    pub fn read(&self, at: Location) -> Result<Batch, DiskError> {
+        use std::os::unix::fs::FileExt;
+        let path = dir::segment_path(&self.shared.dir, at.segment);
+        let damaged = |why: String| DiskError::Damaged {
+            path: path.clone(),
+            offset: at.offset,
+            why,
+        };
+        let mut buf = vec![0u8; usize::try_from(at.len).unwrap_or(usize::MAX)];
+        File::open(&path)
+            .and_then(|f| f.read_exact_at(&mut buf, at.offset))
+            .map_err(|source| DiskError::Io {
+                path: path.clone(),
+                source,
+            })?;
+        match frame::scan(&buf).first() {
+            Some(frame::Scanned::Frame {
+                header, payload, ..
+            }) => {
+                let header = record::Header::decode(header).map_err(|e| damaged(e.to_string()))?;
+                record::decode(&header, payload).map_err(|e| damaged(e.to_string()))
+            }
+            _ => Err(damaged("checksum mismatch".into())),
+        }
     }
 
     /// From now on, records whose tickets are dropped stay on disk (unsettled) for the next

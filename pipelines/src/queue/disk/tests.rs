@@ -60,7 +60,12 @@ async fn unsettled_records_come_back_in_order_with_their_context() {
         assert!(first.records.is_empty());
         let mut tickets = Vec::new();
         for (tenant, id) in [("a", "r1"), ("b", "r2"), ("a", "r3"), ("c", "r4")] {
-            tickets.push(q.append(&batch(tenant, id, 2)).await.expect("append"));
+            tickets.push(
+                q.append(&batch(tenant, id, 2))
+                    .await
+                    .expect("append")
+                    .ticket,
+            );
         }
         tickets[1].taken();
         drop(tickets.remove(2)); // r3 sent
@@ -73,13 +78,13 @@ async fn unsettled_records_come_back_in_order_with_their_context() {
         assert_eq!(ids(&back), ["r1", "r2", "r4"], "{fsync:?}");
         let taken: Vec<bool> = back.records.iter().map(|s| s.taken).collect();
         assert_eq!(taken, [false, true, false]);
-        let b = record::decode(&back.records[1].header, &back.records[1].payload).expect("decode");
+        let b = q.read(back.records[1].at).expect("read back");
         assert_eq!(b.ctx.tenant.as_str(), "b");
         assert_eq!(b.signal.record_count(), 2);
         assert!(back.damage.is_empty());
         // New records get new sequence numbers after the old ones.
         let t = q.append(&batch("a", "r5", 1)).await.expect("append");
-        assert!(back.records.iter().all(|s| s.header.seq < t.seq()));
+        assert!(back.records.iter().all(|s| s.header.seq < t.ticket.seq()));
     }
 }
 
@@ -94,7 +99,8 @@ async fn settled_segments_are_deleted_and_their_space_given_back() {
         tickets.push(
             q.append(&batch("a", &format!("r{i}"), 8))
                 .await
-                .expect("append"),
+                .expect("append")
+                .ticket,
         );
         // Settle as we go, so the cap is never reached.
         if tickets.len() > 4 {
@@ -123,7 +129,7 @@ async fn past_the_cap_appends_are_refused_until_records_settle() {
     let mut tickets = Vec::new();
     let full = loop {
         match q.append(&batch("a", "r", 8)).await {
-            Ok(t) => tickets.push(t),
+            Ok(t) => tickets.push(t.ticket),
             Err(e) => break e,
         }
         assert!(tickets.len() < 1000, "never full");
@@ -154,9 +160,9 @@ async fn a_second_weir_on_the_same_directory_is_refused() {
 async fn three_records(dir: &Path) {
     let (q, _) = open(dir, Fsync::Always, 1 << 20);
     let tickets = [
-        q.append(&batch("a", "r1", 3)).await.expect("append"),
-        q.append(&batch("a", "r2", 4)).await.expect("append"),
-        q.append(&batch("a", "r3", 5)).await.expect("append"),
+        q.append(&batch("a", "r1", 3)).await.expect("append").ticket,
+        q.append(&batch("a", "r2", 4)).await.expect("append").ticket,
+        q.append(&batch("a", "r3", 5)).await.expect("append").ticket,
     ];
     q.freeze();
     drop(tickets);

@@ -40,8 +40,19 @@ pub struct Append {
     pub seq: u64,
     /// When its request arrived.
     pub received: SystemTime,
-    /// The segment it went into, or why it could not be written.
-    pub reply: oneshot::Sender<io::Result<u64>>,
+    /// Where it was written, or why it could not be.
+    pub reply: oneshot::Sender<io::Result<Location>>,
+}
+
+/// Where a frame is: its segment, offset and length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    /// The segment's number.
+    pub segment: u64,
+    /// Where the frame starts in it.
+    pub offset: u64,
+    /// The frame's length.
+    pub len: u64,
 }
 
 /// Work for the writer.
@@ -210,16 +221,24 @@ impl Writer {
         let mut room = self.room.lock();
         room.pending = room.pending.saturating_sub(total);
         match result {
-            Ok(number) => {
+            Ok((number, start)) => {
                 room.on_disk += total;
                 drop(room);
                 if let Some(seg) = self.segments.get_mut(&number) {
                     seg.bytes += total;
                     seg.live += group.len() as u64;
                 }
+                let mut offset = start;
                 for a in group {
                     self.live.insert(a.seq, a.received);
-                    if a.reply.send(Ok(number)).is_err() {
+                    let len = a.frame.len() as u64;
+                    let at = Location {
+                        segment: number,
+                        offset,
+                        len,
+                    };
+                    offset += len;
+                    if a.reply.send(Ok(at)).is_err() {
                         // Nobody waits for it any more (the storage timeout passed, the
                         // client was refused): settled at once, never replayed.
                         self.mark(number, a.seq, DONE);
@@ -243,8 +262,9 @@ impl Writer {
     }
 
     /// Writes the group's frames to the active segment (opened when needed) and syncs them
-    /// when `fsync: true`; cuts the segment back when that fails.
-    fn write_group(&mut self, group: &[Append]) -> io::Result<u64> {
+    /// when `fsync: true`; cuts the segment back when that fails. Answers the segment and where
+    /// the group starts in it.
+    fn write_group(&mut self, group: &[Append]) -> io::Result<(u64, u64)> {
         if self.active.is_none() {
             self.open_segment()?;
         }
@@ -261,9 +281,10 @@ impl Writer {
         });
         match written {
             Ok(()) => {
+                let start = active.len;
                 active.len += buf.len() as u64;
                 self.unsynced = self.fsync != Fsync::Always;
-                Ok(active.number)
+                Ok((active.number, start))
             }
             Err(e) => {
                 // Appends go to the end (O_APPEND): cutting back is enough to resume there.

@@ -13,6 +13,7 @@ use crate::metrics::catalogue::{
     EXPORTER_QUEUE_DISK_BYTES, EXPORTER_REPLAYED_RECORDS, RECORDS_DROPPED,
 };
 use crate::queue::disk::{Fsync, StorageConfig};
+use crate::queue::spill::MEMORY_WINDOW;
 use crate::queue::{QueueConfig, QueuedExporter};
 use crate::{Metrics, RefusalKind, SignalKind};
 
@@ -56,6 +57,16 @@ async fn until(what: &str, mut ok: impl FnMut() -> bool) {
     }
 }
 
+/// The first record's name of each batch delivered, in the order they arrived.
+fn first_names(backend: &Fake) -> Vec<String> {
+    backend
+        .delivered()
+        .iter()
+        .flat_map(|a| a.names())
+        .filter(|n| n.ends_with("/0"))
+        .collect()
+}
+
 #[tokio::test]
 async fn what_was_not_sent_comes_back_in_order_after_a_restart() {
     let dir = tempdir("restart");
@@ -82,11 +93,7 @@ async fn what_was_not_sent_comes_back_in_order_after_a_restart() {
     let up = Fake::new();
     let q = start(&dir, &up, &queue_cfg(100, 1), &metrics);
     until("all delivered", || up.delivered_records() == 15).await;
-    let firsts: Vec<String> = up
-        .delivered_names()
-        .into_iter()
-        .filter(|n| n.ends_with("/0"))
-        .collect();
+    let firsts = first_names(&up);
     assert_eq!(firsts, ["t0/0", "t1/0", "t2/0", "t3/0", "t4/0"]);
     let replayed = |dup: &str| value(&metrics, EXPORTER_REPLAYED_RECORDS, &["traces", "q", dup]);
     // One consumer: only the bundle it was sending can have arrived already.
@@ -183,4 +190,39 @@ async fn a_directory_another_queue_holds_is_refused() {
         panic!("a second owner was accepted");
     };
     assert!(e.to_string().contains("in use by another weir"), "{e}");
+}
+
+#[tokio::test]
+async fn a_backlog_beyond_the_memory_window_waits_on_disk_and_is_sent_in_order() {
+    let dir = tempdir("window");
+    let metrics = Metrics::new();
+    let backend = Fake::new();
+    backend.set_down(true);
+    let cfg = QueueConfig {
+        max_bytes: 64 << 20,
+        ..queue_cfg(1000, 1)
+    };
+    let q = start(&dir, &backend, &cfg, &metrics);
+    let p = pipeline("traces", SignalKind::Traces, &[&q]);
+    for i in 0..20 {
+        let mut b = traces("a", &format!("t{i}"), 2);
+        // Counted as a 1 MiB request: twenty of them are 2.5 memory windows.
+        b.ctx.body_bytes = 1 << 20;
+        p.submit(b).await.expect("taken");
+    }
+    until("a send began", || !backend.attempts().is_empty()).await;
+    // One bundle of two records with the consumer, the rest queued (most of it on disk only).
+    assert_eq!(q.queued_records(), 38);
+    let held = q.memory_bytes();
+    assert!(held > 0 && held <= MEMORY_WINDOW, "{held} bytes in memory");
+
+    backend.set_down(false);
+    until("all delivered", || backend.delivered_records() == 40).await;
+    let firsts = first_names(&backend);
+    let want: Vec<String> = (0..20).map(|i| format!("t{i}/0")).collect();
+    assert_eq!(firsts, want);
+    until("nothing held", || {
+        q.memory_bytes() == 0 && q.queued_records() == 0
+    })
+    .await;
 }
