@@ -6,7 +6,7 @@
 //! listeners ([`http`]), weir under a file descriptor limit ([`fd_limit`]), a server that keeps
 //! every request raw ([`capture`]), Loki's push format ([`loki`]), the leak corpus ([`leak`])
 //! and what the leak test searches beyond exporters' bodies ([`leak_search`]), the loss ledger
-//! ([`ledger`]), the ops page's figures and headless chromium ([`ops`]), a real Prometheus and
+//! ([`ledger`]), the disk queue tests' backend and requests ([`durable`]), the ops page's figures and headless chromium ([`ops`]), a real Prometheus and
 //! promtool ([`prometheus`]), the Python SDK scripts ([`sdk`]) and the servers built from Go
 //! modules by `scripts/peers` ([`peers`]).
 //!
@@ -17,6 +17,7 @@
 
 pub mod capture;
 pub mod config;
+pub mod durable;
 pub mod fd_limit;
 pub mod http;
 pub mod leak;
