@@ -1,6 +1,7 @@
 //! The disk queue's limits: past its byte cap and on a full disk, requests get the retryable
 //! answer and `/health` says why, and weir takes requests again once there is room; a backlog
-//! far larger than the memory window lives on disk, not in weir's memory.
+//! far larger than the memory window lives on disk, not in weir's memory; a second weir on the
+//! same directory is refused.
 
 mod common;
 
@@ -160,4 +161,31 @@ async fn a_large_backlog_lives_on_disk_not_in_memory() {
     backend.set_up(true);
     let all: Vec<String> = (0..40).map(|i| format!("big{i}")).collect();
     until_delivered(&backend, &all).await;
+}
+
+#[test]
+fn a_second_weir_on_the_same_directory_stops_with_a_clear_error() {
+    let storage = tempfile::tempdir().expect("temp dir");
+    let backend = Backend::new(true);
+    let cfg = config(
+        &backend,
+        storage.path(),
+        "num_consumers: 1",
+        "timeout: 100ms",
+    );
+    let _first = Weir::start(&cfg);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("weir.yaml");
+    std::fs::write(&path, &cfg).expect("write config");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_weir"))
+        .args(["run", "--config"])
+        .arg(&path)
+        .output()
+        .expect("run a second weir");
+    assert!(!out.status.success(), "{:?}", out.status);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("exporter otlphttp") && stderr.contains("in use by another weir"),
+        "{stderr}"
+    );
 }
