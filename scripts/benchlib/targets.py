@@ -5,11 +5,13 @@ environment; a scenario turns the target's ports into a `weir loadgen` command l
 starts anything or fails.
 """
 
+import itertools
 import os
-import tempfile
 from dataclasses import dataclass
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Numbers the disk queue's directories, one per start.
+_STARTS = itertools.count()
 CONFIG_DIR = os.path.join(os.path.dirname(HERE), "bench.d")
 
 # The default load shape (the original measurement): 10 attributes per record (one of them a
@@ -32,6 +34,7 @@ class Target:
     family: str  # weir | rotel | otelcol: the binary it runs
     label: str  # what the tables call it
     config: str = ""  # file in scripts/bench.d/, for weir and the Collector
+    disk_queue: bool = False  # its config keeps the queue in BENCH_STORAGE_DIR
 
     def config_path(self):
         return os.path.join(CONFIG_DIR, self.config) if self.config else ""
@@ -45,8 +48,11 @@ class Target:
             "BENCH_COMPRESSION": compression,
         }
         if self.family == "weir":
-            # A disk queue starts empty each time: a fresh directory per start.
-            env["BENCH_STORAGE_DIR"] = tempfile.mkdtemp(prefix=f"{self.name}-", dir=workdir)
+            if self.disk_queue:
+                # A disk queue starts empty each time: a fresh directory per start (weir
+                # creates it).
+                env["BENCH_STORAGE_DIR"] = os.path.join(
+                    workdir, f"{self.name}-storage-{next(_STARTS)}")
             return [bins["weir"], "run", "--config", self.config_path()], env
         if self.family == "otelcol":
             return [bins["otelcol"], "--config", self.config_path()], env
@@ -74,9 +80,9 @@ TARGETS = [
     Target("weir", "weir", "weir: tenant_limit, enrich, redaction", "weir-full.yaml"),
     Target("weir-bare", "weir", "weir: no processors", "weir-bare.yaml"),
     Target("weir-disk-fsync", "weir", "weir: no processors, disk queue, fsync per batch",
-           "weir-disk-fsync.yaml"),
+           "weir-disk-fsync.yaml", disk_queue=True),
     Target("weir-disk-interval", "weir", "weir: no processors, disk queue, fsync every 200ms",
-           "weir-disk-interval.yaml"),
+           "weir-disk-interval.yaml", disk_queue=True),
     Target("rotel", "rotel", "Rotel: no processors"),
     Target("otelcol-redaction", "otelcol", "Collector: batch, redaction", "otelcol-redaction.yaml"),
     Target("otelcol", "otelcol", "Collector: batch", "otelcol-batch.yaml"),

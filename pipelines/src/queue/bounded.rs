@@ -485,9 +485,16 @@ impl Queue {
 impl Reservation {
     /// With a disk queue, writes `batch` to it (synced as its `fsync` says); a reservation
     /// dropped without commit then settles the record again. Without one, does nothing.
-    pub async fn persist(&mut self, batch: &Batch) -> Result<(), DiskError> {
+    /// Waits for room on disk until `room_until` (`None`: as long as it takes) and for the
+    /// write up to `write_timeout`.
+    pub async fn persist(
+        &mut self,
+        batch: &Batch,
+        room_until: Option<Instant>,
+        write_timeout: Option<std::time::Duration>,
+    ) -> Result<(), DiskError> {
         if let Some(disk) = &self.inner.disk {
-            let stored = disk.append(batch).await?;
+            let stored = disk.append_within(batch, room_until, write_timeout).await?;
             self.stored = Some((stored.ticket, stored.at));
         }
         Ok(())

@@ -200,7 +200,7 @@ impl QueuedExporter {
             .await;
         match r {
             Ok(mut r) => {
-                self.persist(&mut r, batch).await?;
+                self.persist(&mut r, batch, deadline).await?;
                 Ok(Admission::Reserved(r))
             }
             Err(ReserveError::Full | ReserveError::TenantFull) if self.drop_on_overflow => {
@@ -269,14 +269,20 @@ impl QueuedExporter {
         }
     }
 
-    /// With a disk queue, writes `batch` there within the storage's `timeout`; a failure is
-    /// noted for `/health` (and logged once until it clears) and refuses the batch.
-    async fn persist(&self, r: &mut Reservation, batch: &Batch) -> Result<(), ReserveError> {
+    /// With a disk queue, writes `batch` there: waits for room under the cap as for room in
+    /// the queue (until `room_until`), then for the write up to the storage's `timeout`. A
+    /// failure is noted for `/health` (and logged once until it clears) and refuses the batch.
+    async fn persist(
+        &self,
+        r: &mut Reservation,
+        batch: &Batch,
+        room_until: Option<tokio::time::Instant>,
+    ) -> Result<(), ReserveError> {
         let Some((_, wait)) = &self.disk else {
             return Ok(());
         };
-        let problem = match tokio::time::timeout(*wait, r.persist(batch)).await {
-            Ok(Ok(())) => {
+        let problem = match r.persist(batch, room_until, Some(*wait)).await {
+            Ok(()) => {
                 if self.storage_failing.swap(false, Ordering::Relaxed)
                     && self.metrics.note_storage(&self.id, None)
                 {
@@ -284,10 +290,7 @@ impl QueuedExporter {
                 }
                 return Ok(());
             }
-            Ok(Err(e)) => e.to_string(),
-            Err(_) => format!(
-                "a write to the disk queue took longer than {wait:?} (file_storage timeout)"
-            ),
+            Err(e) => e.to_string(),
         };
         self.storage_failing.store(true, Ordering::Relaxed);
         if self.metrics.note_storage(&self.id, Some(&problem)) {

@@ -27,7 +27,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
 pub use dir::{Damage, Recovered, Stored};
@@ -35,7 +34,7 @@ pub use ticket::Ticket;
 pub use writer::{DiskGauges, Fsync, Location};
 
 use crate::Batch;
-use writer::{Op, Room, Writer};
+use writer::{Op, Space, Writer};
 
 /// Where and how a queue is stored: an exporter's `sending_queue.storage` resolved to its
 /// `file_storage` extension.
@@ -79,6 +78,9 @@ pub enum DiskError {
     /// The disk refused the write.
     #[error("cannot write the disk queue: {0}")]
     Write(io::Error),
+    /// A write took longer than the storage's `timeout`.
+    #[error("a write to the disk queue took longer than {0:?} (file_storage timeout)")]
+    Slow(std::time::Duration),
     /// The writer thread is gone.
     #[error("the disk queue's writer has stopped")]
     Stopped,
@@ -106,7 +108,7 @@ pub struct OnDisk {
 struct Shared {
     dir: PathBuf,
     ops: mpsc::Sender<Op>,
-    room: Arc<Mutex<Room>>,
+    space: Arc<Space>,
     max_bytes: u64,
     next_seq: AtomicU64,
     frozen: AtomicBool,
@@ -143,7 +145,7 @@ impl DiskQueue {
     ) -> Result<(Self, Recovered), DiskError> {
         let lock = dir::lock(&cfg.directory, cfg.create_directory, cfg.timeout)?;
         let recovered = dir::recover(&cfg.directory)?;
-        let room = Arc::new(Mutex::new(Room::default()));
+        let space = Arc::new(Space::default());
         let live: BTreeMap<_, _> = recovered
             .records
             .iter()
@@ -155,7 +157,7 @@ impl DiskQueue {
             segment_bytes(max_bytes),
             (&recovered.segments, recovered.next_segment),
             live,
-            Arc::clone(&room),
+            Arc::clone(&space),
             gauges,
         );
         let (tx, rx) = mpsc::channel();
@@ -179,7 +181,7 @@ impl DiskQueue {
             shared: Arc::new(Shared {
                 dir: cfg.directory.clone(),
                 ops: tx,
-                room,
+                space,
                 max_bytes: max_bytes.max(1),
                 next_seq: AtomicU64::new(recovered.next_seq),
                 frozen: AtomicBool::new(false),
@@ -189,25 +191,29 @@ impl DiskQueue {
         Ok((queue, recovered))
     }
 
-    /// Appends `batch` and waits until it is written (and synced, with `fsync: true`); the
-    /// ticket settles it when its last holder is dropped.
+    /// Appends `batch` at once or fails with [`DiskError::Full`]; see [`DiskQueue::append_within`].
     pub async fn append(&self, batch: &Batch) -> Result<OnDisk, DiskError> {
+        let now = tokio::time::Instant::now();
+        self.append_within(batch, Some(now), None).await
+    }
+
+    /// Appends `batch`, waiting for room under the cap until `room_until` (`None`: as long as
+    /// it takes), then for the write (and its sync, with `fsync: true`) up to `write_timeout`;
+    /// the ticket settles the record when its last holder is dropped. A write that times out
+    /// is settled by the writer when it completes, so it is never replayed.
+    pub async fn append_within(
+        &self,
+        batch: &Batch,
+        room_until: Option<tokio::time::Instant>,
+        write_timeout: Option<std::time::Duration>,
+    ) -> Result<OnDisk, DiskError> {
         let seq = self.shared.next_seq.fetch_add(1, Ordering::Relaxed);
         let header = record::Header::of(batch, seq).encode();
         let payload = record::encode_payload(batch);
         let mut bytes = Vec::with_capacity(frame::frame_len(header.len(), payload.len()));
         frame::encode(&mut bytes, &header, &payload);
         let len = bytes.len() as u64;
-        {
-            let mut room = self.shared.room.lock();
-            let held = room.on_disk + room.pending;
-            if held > 0 && held + len > self.shared.max_bytes {
-                return Err(DiskError::Full {
-                    max_bytes: self.shared.max_bytes,
-                });
-            }
-            room.pending += len;
-        }
+        self.room_for(len, room_until).await?;
         let (reply, answer) = oneshot::channel();
         let op = Op::Append(writer::Append {
             frame: bytes,
@@ -216,17 +222,59 @@ impl DiskQueue {
             reply,
         });
         if self.shared.ops.send(op).is_err() {
-            let mut room = self.shared.room.lock();
+            let mut room = self.shared.space.room.lock();
             room.pending = room.pending.saturating_sub(len);
             return Err(DiskError::Stopped);
         }
-        match answer.await {
+        let answer = match write_timeout {
+            Some(limit) => tokio::time::timeout(limit, answer)
+                .await
+                .map_err(|_| DiskError::Slow(limit))?,
+            None => answer.await,
+        };
+        match answer {
             Ok(Ok(at)) => Ok(OnDisk {
                 ticket: Arc::new(Ticket::new(self.clone(), at.segment, seq)),
                 at,
             }),
             Ok(Err(e)) => Err(DiskError::Write(e)),
             Err(_) => Err(DiskError::Stopped),
+        }
+    }
+
+    /// Promises `len` bytes under the cap, waiting for the writer to free some until `until`.
+    /// An empty queue always takes one record, however large.
+    async fn room_for(
+        &self,
+        len: u64,
+        until: Option<tokio::time::Instant>,
+    ) -> Result<(), DiskError> {
+        let space = &self.shared.space;
+        loop {
+            let freed = space.freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            {
+                let mut room = space.room.lock();
+                let held = room.on_disk + room.pending;
+                if held == 0 || held + len <= self.shared.max_bytes {
+                    room.pending += len;
+                    return Ok(());
+                }
+            }
+            let full = DiskError::Full {
+                max_bytes: self.shared.max_bytes,
+            };
+            match until {
+                None => freed.await,
+                Some(at) if tokio::time::Instant::now() >= at => return Err(full),
+                Some(at) => {
+                    tokio::select! {
+                        _ = freed => {}
+                        _ = tokio::time::sleep_until(at) => {}
+                    }
+                }
+            }
         }
     }
 

@@ -3,7 +3,8 @@
 //! `fsync: true`, one `fdatasync`: group commit), writes marks, starts a new segment when the
 //! current one is full, deletes segments whose records are all settled, and keeps the gauges.
 //!
-//! A failed append (disk full, I/O error) cuts the segment back to where it was, so no torn
+//! With `fsync_interval`, the interval's sync runs on a second thread, so appends never wait
+//! for it. A failed append (disk full, I/O error) cuts the segment back to where it was, so no torn
 //! frame stays in the middle of a file, and answers the error to every append of the group. A
 //! failed mark is logged: a lost mark makes a record replayed once more, nothing worse.
 
@@ -12,7 +13,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime};
 
 use parking_lot::Mutex;
@@ -72,6 +74,15 @@ pub enum Op {
     Flush(oneshot::Sender<()>),
 }
 
+/// The room on disk, shared by the writer and the appenders.
+#[derive(Debug, Default)]
+pub struct Space {
+    /// Bytes used and promised.
+    pub room: Mutex<Room>,
+    /// Woken when bytes are given back (a segment deleted, an append failed).
+    pub freed: tokio::sync::Notify,
+}
+
 /// Bytes on disk and promised to appends in flight, checked against the cap by appenders.
 #[derive(Debug, Default)]
 pub struct Room {
@@ -113,10 +124,15 @@ pub struct Writer {
     marks: HashMap<u64, File>,
     /// Unsettled records: sequence number → arrival, for the oldest record's age.
     live: BTreeMap<u64, SystemTime>,
-    room: Arc<Mutex<Room>>,
+    space: Arc<Space>,
     gauges: DiskGauges,
     last_sync: Instant,
     unsynced: bool,
+    /// With `fsync_interval`: the thread that syncs in the background, busy while it does.
+    syncer: Option<(mpsc::Sender<Vec<File>>, Arc<AtomicBool>)>,
+    /// Files to sync at the next interval besides the open ones: closed segments, and the
+    /// directory when a segment was created.
+    retired: Vec<File>,
 }
 
 impl Writer {
@@ -128,7 +144,7 @@ impl Writer {
         segment_bytes: u64,
         recovered: (&BTreeMap<u64, (u64, u64)>, u64),
         live: BTreeMap<u64, SystemTime>,
-        room: Arc<Mutex<Room>>,
+        space: Arc<Space>,
         gauges: DiskGauges,
     ) -> Self {
         let (segments, next_segment) = recovered;
@@ -144,7 +160,7 @@ impl Writer {
                 )
             })
             .collect();
-        room.lock().on_disk = segments.values().map(|s| s.bytes).sum();
+        space.room.lock().on_disk = segments.values().map(|s| s.bytes).sum();
         Self {
             dir,
             fsync,
@@ -154,10 +170,12 @@ impl Writer {
             segments,
             marks: HashMap::new(),
             live,
-            room,
+            space,
             gauges,
             last_sync: Instant::now(),
             unsynced: false,
+            syncer: None,
+            retired: Vec::new(),
         }
     }
 
@@ -185,7 +203,7 @@ impl Writer {
                 && self.unsynced
                 && self.last_sync.elapsed() >= d
             {
-                self.sync_all();
+                self.sync_in_background();
             }
             self.update_gauges();
         }
@@ -218,7 +236,7 @@ impl Writer {
     fn append(&mut self, group: Vec<Append>) {
         let total: u64 = group.iter().map(|a| a.frame.len() as u64).sum();
         let result = self.write_group(&group);
-        let mut room = self.room.lock();
+        let mut room = self.space.room.lock();
         room.pending = room.pending.saturating_sub(total);
         match result {
             Ok((number, start)) => {
@@ -254,6 +272,7 @@ impl Writer {
             }
             Err(e) => {
                 drop(room);
+                self.space.freed.notify_waiters();
                 for a in group {
                     let _ = a.reply.send(Err(io::Error::new(e.kind(), e.to_string())));
                 }
@@ -300,9 +319,12 @@ impl Writer {
             .create_new(true)
             .append(true)
             .open(dir::segment_path(&self.dir, number))?;
-        if self.fsync != Fsync::Never {
-            // The new file's name must survive a power loss too.
-            File::open(&self.dir)?.sync_all()?;
+        // The new file's name must survive a power loss too: synced now with `fsync: true`,
+        // with the next interval's sync otherwise.
+        match self.fsync {
+            Fsync::Always => File::open(&self.dir)?.sync_all()?,
+            Fsync::Every(_) => self.retired.push(File::open(&self.dir)?),
+            Fsync::Never => {}
         }
         self.next_segment += 1;
         self.segments.insert(number, Segment::default());
@@ -319,10 +341,14 @@ impl Writer {
         let Some(old) = self.active.take() else {
             return;
         };
-        if self.fsync != Fsync::Never
-            && let Err(e) = old.file.sync_data()
-        {
-            tracing::warn!(dir = %self.dir.display(), error = %e, "disk queue: sync failed");
+        match self.fsync {
+            Fsync::Always => {
+                if let Err(e) = old.file.sync_data() {
+                    tracing::warn!(dir = %self.dir.display(), error = %e, "disk queue: sync failed");
+                }
+            }
+            Fsync::Every(_) => self.retired.push(old.file),
+            Fsync::Never => {}
         }
         if self.segments.get(&old.number).is_some_and(|s| s.live == 0) {
             self.delete(old.number);
@@ -366,7 +392,7 @@ impl Writer {
                 if let Some(seg) = self.segments.get_mut(&segment) {
                     seg.bytes += buf.len() as u64;
                 }
-                self.room.lock().on_disk += buf.len() as u64;
+                self.space.room.lock().on_disk += buf.len() as u64;
                 self.unsynced = true;
             }
             Err(e) => {
@@ -388,12 +414,65 @@ impl Writer {
             }
         }
         if let Some(seg) = self.segments.remove(&segment) {
-            let mut room = self.room.lock();
+            let mut room = self.space.room.lock();
             room.on_disk = room.on_disk.saturating_sub(seg.bytes);
+            drop(room);
+            self.space.freed.notify_waiters();
         }
     }
 
+    /// Hands the open files (and those waiting in `retired`) to the syncer thread, started on
+    /// first use, so that appends do not wait for the sync; skipped while it is still busy.
+    fn sync_in_background(&mut self) {
+        if self.syncer.is_none() {
+            let (tx, rx) = mpsc::channel::<Vec<File>>();
+            let busy = Arc::new(AtomicBool::new(false));
+            let flag = Arc::clone(&busy);
+            let dir = self.dir.clone();
+            let spawned = std::thread::Builder::new()
+                .name("weir-disk-sync".into())
+                .spawn(move || {
+                    for files in rx {
+                        for f in files {
+                            if let Err(e) = f.sync_all() {
+                                tracing::warn!(dir = %dir.display(), error = %e, "disk queue: sync failed");
+                            }
+                        }
+                        flag.store(false, Ordering::Release);
+                    }
+                });
+            match spawned {
+                Ok(_) => self.syncer = Some((tx, busy)),
+                Err(_) => return self.sync_all(),
+            }
+        }
+        let Some((tx, busy)) = &self.syncer else {
+            return;
+        };
+        if busy.swap(true, Ordering::Acquire) {
+            return;
+        }
+        let mut files = std::mem::take(&mut self.retired);
+        let open = self
+            .active
+            .iter()
+            .map(|a| &a.file)
+            .chain(self.marks.values());
+        files.extend(open.filter_map(|f| f.try_clone().ok()));
+        if tx.send(files).is_err() {
+            busy.store(false, Ordering::Release);
+            return self.sync_all();
+        }
+        self.last_sync = Instant::now();
+        self.unsynced = false;
+    }
+
     fn sync_all(&mut self) {
+        for f in std::mem::take(&mut self.retired) {
+            if let Err(e) = f.sync_all() {
+                tracing::warn!(dir = %self.dir.display(), error = %e, "disk queue: sync failed");
+            }
+        }
         let files = self
             .active
             .iter()
@@ -409,7 +488,7 @@ impl Writer {
     }
 
     fn update_gauges(&self) {
-        self.gauges.bytes.set(self.room.lock().on_disk);
+        self.gauges.bytes.set(self.space.room.lock().on_disk);
         let age = self
             .live
             .first_key_value()

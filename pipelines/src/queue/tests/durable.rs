@@ -226,3 +226,46 @@ async fn a_backlog_beyond_the_memory_window_waits_on_disk_and_is_sent_in_order()
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_request_waits_for_room_on_disk_within_overflow_wait() {
+    let dir = tempdir("wait");
+    let metrics = Metrics::new();
+    let backend = Fake::new();
+    backend.set_down(true);
+    let cfg = QueueConfig {
+        max_bytes: 4096,
+        overflow_wait: Duration::from_secs(30),
+        ..queue_cfg(1000, 1)
+    };
+    let q = start(&dir, &backend, &cfg, &metrics);
+    let p = Arc::new(pipeline("traces", SignalKind::Traces, &[&q]));
+    let mut taken = 0;
+    let waiting = loop {
+        let p = Arc::clone(&p);
+        let tag = format!("t{taken}");
+        let submit = tokio::spawn(async move { p.submit(traces("a", &tag, 5)).await.is_ok() });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if !submit.is_finished() {
+            break submit;
+        }
+        assert!(
+            submit.await.expect("submit task"),
+            "refused before the wait ended"
+        );
+        taken += 1;
+        assert!(taken < 1000, "never full");
+    };
+    // The disk is full: the request waits instead of being refused, and is taken once the
+    // backend is back and settled records free their space.
+    backend.set_down(false);
+    let ok = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("taken within the wait")
+        .expect("submit task");
+    assert!(ok);
+    until("all delivered", || {
+        backend.delivered_records() == 5 * (taken + 1)
+    })
+    .await;
+}
