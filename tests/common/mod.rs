@@ -26,6 +26,7 @@ pub mod loki;
 pub mod ops;
 pub mod peers;
 pub mod prometheus;
+pub mod redis;
 pub mod sdk;
 mod stderr;
 mod tools;

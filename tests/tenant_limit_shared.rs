@@ -1,0 +1,334 @@
+//! `tenant_limit` shared through a real Redis by three weir replicas: a tenant sent to all three
+//! at once is held to its one limit (not three), a quiet neighbour is untouched, a hung Redis
+//! costs at most its timeout per request and the replicas fall back to their own limits, and
+//! shared limiting resumes when Redis answers again. A store that cannot be reached with
+//! `fallback: deny` refuses as unavailable at once.
+//!
+//! Every phase is a measured window of real time with traffic paced by the sender (not a sleep
+//! waiting for something); state changes are polled with deadlines.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use common::redis::Redis;
+use common::{DEBUG_AND_ADMIN, OTLP_RECEIVER, Weir, debian_tools, http_client};
+
+/// Records per second and burst of the hot tenant.
+const RATE: u64 = 200;
+const BURST: u64 = 200;
+/// Records each replica takes ahead per round trip.
+const LOCAL_BUDGET: u64 = 20;
+/// Spans per request.
+const SPANS: u64 = 10;
+/// The Redis round-trip timeout.
+const TIMEOUT: Duration = Duration::from_millis(100);
+
+fn config(store: &str, fallback: &str, local_budget: u64) -> String {
+    format!(
+        "{OTLP_RECEIVER}    tenant:
+      from: [{{ header: X-Scope-OrgID }}]
+processors:
+  tenant_limit:
+    records_per_second: {RATE}
+    burst: {BURST}
+    overrides:
+      quiet: {{ records_per_second: 1000, burst: 1000 }}
+    store:
+      redis: {{ endpoint: '{store}', timeout: {timeout}ms }}
+      local_budget: {local_budget}
+      fallback: {fallback}
+      retry_interval: 500ms
+{DEBUG_AND_ADMIN}  pipelines:
+    traces: {{ receivers: [otlp], processors: [tenant_limit], exporters: [debug] }}
+",
+        timeout = TIMEOUT.as_millis()
+    )
+}
+
+fn spans(n: u64) -> Vec<u8> {
+    let spans: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({
+                "traceId": "5b8efff798038103d269b633813fc60c",
+                "spanId": format!("{:016x}", i + 1),
+                "name": "s", "startTimeUnixNano": "1", "endTimeUnixNano": "2"
+            })
+        })
+        .collect();
+    serde_json::to_vec(&json!({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}))
+        .expect("json")
+}
+
+/// What one sender saw: records admitted and requests refused, by status, plus the slowest
+/// answer. Reset between windows.
+#[derive(Default)]
+struct Tally {
+    admitted: AtomicU64,
+    refused_429: AtomicU64,
+    other: AtomicU64,
+    slowest_ms: AtomicU64,
+}
+
+impl Tally {
+    fn take(&self) -> (u64, u64, u64, u64) {
+        (
+            self.admitted.swap(0, Ordering::SeqCst),
+            self.refused_429.swap(0, Ordering::SeqCst),
+            self.other.swap(0, Ordering::SeqCst),
+            self.slowest_ms.swap(0, Ordering::SeqCst),
+        )
+    }
+}
+
+/// Sends `SPANS` spans as `tenant` to `url` every `every` until `stop`, counting into `tally`.
+fn sender(
+    url: String,
+    tenant: &'static str,
+    every: Duration,
+    tally: Arc<Tally>,
+    stop: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let client = http_client();
+        let body = spans(SPANS);
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        while !stop.load(Ordering::SeqCst) {
+            tick.tick().await;
+            let started = Instant::now();
+            let sent = client
+                .post(&url)
+                .header("content-type", "application/json")
+                .header("x-scope-orgid", tenant)
+                .body(body.clone())
+                .send()
+                .await;
+            let ms = started.elapsed().as_millis() as u64;
+            tally.slowest_ms.fetch_max(ms, Ordering::SeqCst);
+            match sent.map(|r| r.status().as_u16()) {
+                Ok(200) => tally.admitted.fetch_add(SPANS, Ordering::SeqCst),
+                Ok(429) => tally.refused_429.fetch_add(1, Ordering::SeqCst),
+                _ => tally.other.fetch_add(1, Ordering::SeqCst),
+            };
+        }
+    })
+}
+
+/// Polls `cond` every 50 ms until it holds, for at most `within`.
+async fn until<F: std::future::Future<Output = bool>>(
+    within: Duration,
+    what: &str,
+    mut cond: impl FnMut() -> F,
+) {
+    let deadline = Instant::now() + within;
+    while !cond().await {
+        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await; // polling a condition
+    }
+}
+
+async fn health(weir: &Weir) -> Value {
+    weir.admin_get("/health", None)
+        .await
+        .json()
+        .await
+        .expect("/health is JSON")
+}
+
+/// The status of the shared store in `/health`.
+async fn store_status(weir: &Weir) -> String {
+    health(weir).await["checks"]["limits"]["stores"]["tenant_limit"]["status"]
+        .as_str()
+        .unwrap_or("absent")
+        .to_owned()
+}
+
+/// Waits until every replica's `/health` shows its shared store as `status`.
+async fn every_store_reports(weirs: &[Weir], status: &str, within: Duration) {
+    for w in weirs {
+        let what = format!("replica {} reports its store {status}", w.http_base());
+        until(within, &what, || async { store_status(w).await == status }).await;
+    }
+}
+
+/// Waits until the hot tenant is refused (its burst spent), then measures `window`: records
+/// admitted across the replicas (hot) and the quiet tenant's tally.
+async fn measure(hot: &Tally, quiet: &Tally, window: Duration) -> (u64, (u64, u64, u64, u64)) {
+    hot.take();
+    until(
+        Duration::from_secs(10),
+        "the hot tenant's burst is spent",
+        || {
+            let refused = hot.refused_429.load(Ordering::SeqCst);
+            async move { refused > 0 }
+        },
+    )
+    .await;
+    hot.take();
+    quiet.take();
+    tokio::time::sleep(window).await; // the measured window itself
+    (hot.take().0, quiet.take())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_replicas_share_one_limit_fall_back_when_redis_hangs_and_resume() {
+    if !debian_tools(&[("redis-server", "redis-server")]) {
+        return;
+    }
+    let redis = Redis::start();
+    let cfg = config(&redis.url(), "local", LOCAL_BUDGET);
+    let weirs: Vec<Weir> = (0..3).map(|_| Weir::start(&cfg)).collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let hot = Arc::new(Tally::default());
+    let quiet = Arc::new(Tally::default());
+    let mut tasks = Vec::new();
+    // Offered: 3 replicas × 10 spans every 10 ms = 3000 spans/s, fifteen times the limit.
+    for w in &weirs {
+        let url = format!("{}/v1/traces", w.http_base());
+        let every = Duration::from_millis(10);
+        tasks.push(sender(
+            url,
+            "hot",
+            every,
+            Arc::clone(&hot),
+            Arc::clone(&stop),
+        ));
+    }
+    // The quiet tenant: 100 spans/s to the first replica, a tenth of its own limit.
+    let url = format!("{}/v1/traces", weirs[0].http_base());
+    let every = Duration::from_millis(100);
+    tasks.push(sender(
+        url,
+        "quiet",
+        every,
+        Arc::clone(&quiet),
+        Arc::clone(&stop),
+    ));
+
+    // Shared: one limit across the three replicas.
+    let window = Duration::from_secs(5);
+    let t = window.as_secs();
+    let (admitted, (q_admitted, q_429, q_other, _)) = measure(&hot, &quiet, window).await;
+    let low = RATE * t * 9 / 10;
+    let high = RATE * t * 11 / 10 + BURST + 3 * LOCAL_BUDGET;
+    eprintln!("shared: {admitted} records admitted in {t} s ({low}..={high})");
+    assert!(
+        (low..=high).contains(&admitted),
+        "shared limit: {admitted} records admitted in {t} s, want {low}..={high} (one limit of \
+         {RATE}/s, not three)"
+    );
+    assert_eq!(
+        (q_429, q_other),
+        (0, 0),
+        "the quiet tenant is never refused"
+    );
+    assert!(
+        q_admitted >= 40 * SPANS,
+        "the quiet tenant kept sending: {q_admitted}"
+    );
+
+    // Redis hangs: each request waits at most the timeout, then the replicas' own limits decide
+    // (up to three limits across the tier).
+    redis.pause();
+    every_store_reports(&weirs, "fallback", Duration::from_secs(5)).await;
+    hot.take();
+    quiet.take();
+    let outage = Duration::from_secs(3);
+    tokio::time::sleep(outage).await; // the measured window itself
+    let (admitted, _, other, slowest) = hot.take();
+    let (q_admitted, q_429, q_other, q_slowest) = quiet.take();
+    eprintln!("fallback: {admitted} records in {outage:?}, slowest answer {slowest} ms");
+    assert_eq!(other, 0, "no error other than 429 while Redis hangs");
+    let fallback_floor = RATE * outage.as_secs() * 3 / 2;
+    assert!(
+        admitted >= fallback_floor,
+        "the local fallback admits each replica's own limit: {admitted} records in \
+         {outage:?}, want at least {fallback_floor}"
+    );
+    let bound = TIMEOUT.as_millis() as u64 + 900;
+    assert!(
+        slowest.max(q_slowest) <= bound,
+        "a hung Redis stalls no request past its timeout: slowest {} ms, bound {bound} ms",
+        slowest.max(q_slowest)
+    );
+    assert_eq!(
+        (q_429, q_other),
+        (0, 0),
+        "the quiet tenant is never refused"
+    );
+    assert!(q_admitted > 0);
+    let h = health(&weirs[0]).await;
+    assert_eq!(h["checks"]["limits"]["status"], "degraded", "{h}");
+    assert_eq!(h["status"], "degraded", "{h}");
+    let failures = weirs[0]
+        .metric(
+            "weir_tenant_limit_store_failures_total{processor=\"tenant_limit\",reason=\"timeout\"}",
+        )
+        .await;
+    assert!(failures >= 1.0, "timeouts are counted: {failures}");
+    let fallbacks = weirs[0]
+        .metric("weir_tenant_limit_fallback_requests_total{processor=\"tenant_limit\",fallback=\"local\"}")
+        .await;
+    assert!(
+        fallbacks >= 1.0,
+        "fallback decisions are counted: {fallbacks}"
+    );
+
+    // Redis answers again: every replica returns to it, and the one limit holds again.
+    redis.resume();
+    every_store_reports(&weirs, "healthy", Duration::from_secs(10)).await;
+    let (admitted, (_, q_429, q_other, _)) = measure(&hot, &quiet, window).await;
+    assert!(
+        (low..=high).contains(&admitted),
+        "shared limit after Redis returned: {admitted} records in {t} s, want {low}..={high}"
+    );
+    assert_eq!(
+        (q_429, q_other),
+        (0, 0),
+        "the quiet tenant is never refused"
+    );
+
+    stop.store(true, Ordering::SeqCst);
+    for task in tasks {
+        task.await.expect("sender");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_store_with_fallback_deny_refuses_as_unavailable_at_once() {
+    // Nothing listens on this port: every connection is refused.
+    let port = common::peers::free_port();
+    let weir = Weir::start(&config(&format!("redis://127.0.0.1:{port}"), "deny", 0));
+    for _ in 0..3 {
+        let started = Instant::now();
+        let resp = weir
+            .post_json("/v1/traces", spans(SPANS), &[("x-scope-orgid", "hot")])
+            .await;
+        assert_eq!(resp.status(), 503, "deny refuses as unavailable");
+        assert!(resp.headers().contains_key("retry-after"));
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "answered at once"
+        );
+    }
+    assert_eq!(store_status(&weir).await, "fallback");
+    let mut failures = 0.0;
+    for reason in ["timeout", "error"] {
+        let series = format!(
+            "weir_tenant_limit_store_failures_total{{processor=\"tenant_limit\",reason=\"{reason}\"}}"
+        );
+        failures += weir.metric(&series).await;
+    }
+    let denied = weir
+        .metric("weir_tenant_limit_fallback_requests_total{processor=\"tenant_limit\",fallback=\"deny\"}")
+        .await;
+    // The first request asked and failed (a refused connection, retried by the client within
+    // the timeout); the two after it were decided without asking.
+    assert_eq!((failures, denied), (1.0, 2.0));
+    assert!(weir.records_of("traces").is_empty(), "nothing was admitted");
+}
