@@ -122,6 +122,9 @@ fn run(
                 return ExitCode::from(1);
             }
         };
+        for (at, message) in config::replaced_extensions(&cfg) {
+            tracing::warn!(at, "{message}");
+        }
         tracing::info!(version = env!("CARGO_PKG_VERSION"), "weir is running");
         let code = tokio::select! {
             signal = stop => {
