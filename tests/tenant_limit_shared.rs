@@ -2,7 +2,8 @@
 //! at once is held to its one limit (not three), a quiet neighbour is untouched, a hung Redis
 //! costs at most its timeout per request and the replicas fall back to their own limits, and
 //! shared limiting resumes when Redis answers again. A store that cannot be reached with
-//! `fallback: deny` refuses as unavailable at once.
+//! `fallback: deny` refuses as unavailable at once. TLS (rustls on ring, a private CA) and an
+//! ACL user's password reach a Redis that requires both; a wrong password admits nothing.
 //!
 //! Every phase is a measured window of real time with traffic paced by the sender (not a sleep
 //! waiting for something); state changes are polled with deadlines.
@@ -13,8 +14,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use rcgen::ExtendedKeyUsagePurpose;
 use serde_json::{Value, json};
 
+use common::pki;
 use common::redis::Redis;
 use common::{DEBUG_AND_ADMIN, OTLP_RECEIVER, Weir, debian_tools, http_client};
 
@@ -331,4 +334,94 @@ async fn an_unreachable_store_with_fallback_deny_refuses_as_unavailable_at_once(
     // the timeout); the two after it were decided without asking.
     assert_eq!((failures, denied), (1.0, 2.0));
     assert!(weir.records_of("traces").is_empty(), "nothing was admitted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_and_acl_credentials_reach_a_redis_that_requires_them() {
+    if !debian_tools(&[("redis-server", "redis-server")]) {
+        return;
+    }
+    let ca = pki::ca("redis test CA");
+    let server = pki::leaf(&ca, "redis", ExtendedKeyUsagePurpose::ServerAuth);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write PEM");
+        path.to_str().expect("UTF-8 path").to_owned()
+    };
+    let (ca_file, cert, key) = (
+        write("ca.pem", &ca.pem()),
+        write("redis.pem", &server.cert),
+        write("redis-key.pem", &server.key),
+    );
+    // TLS only, and only the ACL user `weir` may run commands.
+    let redis = Redis::start_with(
+        &[
+            "--tls-cert-file",
+            &cert,
+            "--tls-key-file",
+            &key,
+            "--tls-ca-cert-file",
+            &ca_file,
+            "--tls-auth-clients",
+            "no",
+            "--user",
+            "default",
+            "off",
+            "--user",
+            "weir",
+            "on",
+            ">s3cret-pass",
+            "~*",
+            "+@all",
+        ],
+        true,
+    );
+    // `deny`: a request Redis did not decide is refused with 503, never admitted.
+    let weir_with = |password: &str| {
+        let store = format!("rediss://127.0.0.1:{}", redis.port);
+        let cfg = config(&store, "deny", 0).replace(
+            &format!("timeout: {}ms }}", TIMEOUT.as_millis()),
+            &format!(
+                "timeout: 2s, username: weir, password: '{password}', tls: {{ ca_file: '{ca_file}' }} }}"
+            ),
+        );
+        assert!(cfg.contains("ca_file"), "{cfg}");
+        Weir::start(&cfg)
+    };
+    let weir = weir_with("s3cret-pass");
+    // Until the burst is spent: only Redis can answer 429 here (a failure would be 503).
+    let started = Instant::now();
+    let mut codes = Vec::new();
+    while codes.last() != Some(&429) && codes.len() < 200 {
+        let resp = weir
+            .post_json("/v1/traces", spans(SPANS), &[("x-scope-orgid", "hot")])
+            .await;
+        codes.push(resp.status().as_u16());
+    }
+    let refilled = started.elapsed().as_millis() as u64 * RATE / 1000;
+    let admitted = codes.iter().filter(|c| **c == 200).count() as u64 * SPANS;
+    assert_eq!(codes.last(), Some(&429), "{codes:?}");
+    assert!(
+        codes[..codes.len() - 1].iter().all(|c| *c == 200),
+        "Redis, over TLS with the ACL user, decided every request: {codes:?}"
+    );
+    assert!(
+        (BURST..=BURST + refilled + SPANS).contains(&admitted),
+        "the burst and what refilled meanwhile: {admitted} records, burst {BURST}, refilled {refilled}"
+    );
+    assert_eq!(store_status(&weir).await, "healthy");
+
+    // A wrong password is refused by Redis: the store fails and `deny` answers.
+    let intruder = weir_with("wrong-pass");
+    let resp = intruder
+        .post_json("/v1/traces", spans(SPANS), &[("x-scope-orgid", "other")])
+        .await;
+    assert_eq!(resp.status(), 503, "no AUTH, no admission");
+    let h = health(&intruder).await;
+    let error = &h["checks"]["limits"]["stores"]["tenant_limit"]["last_error"]["message"];
+    assert!(
+        error.as_str().is_some_and(|m| !m.contains("wrong-pass")),
+        "the failure is shown without the password: {h}"
+    );
 }
