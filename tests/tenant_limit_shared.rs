@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rcgen::ExtendedKeyUsagePurpose;
-use serde_json::{Value, json};
 
+use common::http::traces_body;
 use common::pki;
 use common::redis::Redis;
 use common::{DEBUG_AND_ADMIN, OTLP_RECEIVER, Weir, debian_tools, http_client};
@@ -53,20 +53,6 @@ processors:
     )
 }
 
-fn spans(n: u64) -> Vec<u8> {
-    let spans: Vec<Value> = (0..n)
-        .map(|i| {
-            json!({
-                "traceId": "5b8efff798038103d269b633813fc60c",
-                "spanId": format!("{:016x}", i + 1),
-                "name": "s", "startTimeUnixNano": "1", "endTimeUnixNano": "2"
-            })
-        })
-        .collect();
-    serde_json::to_vec(&json!({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}))
-        .expect("json")
-}
-
 /// What one sender saw: records admitted and requests refused, by status, plus the slowest
 /// answer. Reset between windows.
 #[derive(Default)]
@@ -98,7 +84,7 @@ fn sender(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let client = http_client();
-        let body = spans(SPANS);
+        let body = traces_body(&[(None, SPANS)]);
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         while !stop.load(Ordering::SeqCst) {
@@ -135,27 +121,14 @@ async fn until<F: std::future::Future<Output = bool>>(
     }
 }
 
-async fn health(weir: &Weir) -> Value {
-    weir.admin_get("/health", None)
-        .await
-        .json()
-        .await
-        .expect("/health is JSON")
-}
-
-/// The status of the shared store in `/health`.
-async fn store_status(weir: &Weir) -> String {
-    health(weir).await["checks"]["limits"]["stores"]["tenant_limit"]["status"]
-        .as_str()
-        .unwrap_or("absent")
-        .to_owned()
-}
-
 /// Waits until every replica's `/health` shows its shared store as `status`.
 async fn every_store_reports(weirs: &[Weir], status: &str, within: Duration) {
     for w in weirs {
         let what = format!("replica {} reports its store {status}", w.http_base());
-        until(within, &what, || async { store_status(w).await == status }).await;
+        until(within, &what, || async {
+            w.limit_store_status("tenant_limit").await == status
+        })
+        .await;
     }
 }
 
@@ -265,7 +238,7 @@ async fn three_replicas_share_one_limit_fall_back_when_redis_hangs_and_resume() 
         "the quiet tenant is never refused"
     );
     assert!(q_admitted > 0);
-    let h = health(&weirs[0]).await;
+    let h = weirs[0].health().await;
     assert_eq!(h["checks"]["limits"]["status"], "degraded", "{h}");
     assert_eq!(h["status"], "degraded", "{h}");
     let failures = weirs[0]
@@ -310,7 +283,11 @@ async fn an_unreachable_store_with_fallback_deny_refuses_as_unavailable_at_once(
     for _ in 0..3 {
         let started = Instant::now();
         let resp = weir
-            .post_json("/v1/traces", spans(SPANS), &[("x-scope-orgid", "hot")])
+            .post_json(
+                "/v1/traces",
+                traces_body(&[(None, SPANS)]),
+                &[("x-scope-orgid", "hot")],
+            )
             .await;
         assert_eq!(resp.status(), 503, "deny refuses as unavailable");
         assert!(resp.headers().contains_key("retry-after"));
@@ -319,14 +296,8 @@ async fn an_unreachable_store_with_fallback_deny_refuses_as_unavailable_at_once(
             "answered at once"
         );
     }
-    assert_eq!(store_status(&weir).await, "fallback");
-    let mut failures = 0.0;
-    for reason in ["timeout", "error"] {
-        let series = format!(
-            "weir_tenant_limit_store_failures_total{{processor=\"tenant_limit\",reason=\"{reason}\"}}"
-        );
-        failures += weir.metric(&series).await;
-    }
+    assert_eq!(weir.limit_store_status("tenant_limit").await, "fallback");
+    let failures = weir.limit_store_failures("tenant_limit").await;
     let denied = weir
         .metric("weir_tenant_limit_fallback_requests_total{processor=\"tenant_limit\",fallback=\"deny\"}")
         .await;
@@ -395,7 +366,11 @@ async fn tls_and_acl_credentials_reach_a_redis_that_requires_them() {
     let mut codes = Vec::new();
     while codes.last() != Some(&429) && codes.len() < 200 {
         let resp = weir
-            .post_json("/v1/traces", spans(SPANS), &[("x-scope-orgid", "hot")])
+            .post_json(
+                "/v1/traces",
+                traces_body(&[(None, SPANS)]),
+                &[("x-scope-orgid", "hot")],
+            )
             .await;
         codes.push(resp.status().as_u16());
     }
@@ -410,15 +385,19 @@ async fn tls_and_acl_credentials_reach_a_redis_that_requires_them() {
         (BURST..=BURST + refilled + SPANS).contains(&admitted),
         "the burst and what refilled meanwhile: {admitted} records, burst {BURST}, refilled {refilled}"
     );
-    assert_eq!(store_status(&weir).await, "healthy");
+    assert_eq!(weir.limit_store_status("tenant_limit").await, "healthy");
 
     // A wrong password is refused by Redis: the store fails and `deny` answers.
     let intruder = weir_with("wrong-pass");
     let resp = intruder
-        .post_json("/v1/traces", spans(SPANS), &[("x-scope-orgid", "other")])
+        .post_json(
+            "/v1/traces",
+            traces_body(&[(None, SPANS)]),
+            &[("x-scope-orgid", "other")],
+        )
         .await;
     assert_eq!(resp.status(), 503, "no AUTH, no admission");
-    let h = health(&intruder).await;
+    let h = intruder.health().await;
     let error = &h["checks"]["limits"]["stores"]["tenant_limit"]["last_error"]["message"];
     assert!(
         error.as_str().is_some_and(|m| !m.contains("wrong-pass")),
