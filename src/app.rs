@@ -27,7 +27,7 @@ use weir_pipeline::queue::{QueueBatchConfig, QueueConfig, QueuedExporter, RetryC
 use weir_pipeline::{Exporter, Metrics, Pipeline, Processor, Router};
 use weir_processors::enrich::Enrich;
 use weir_processors::redaction::Redaction;
-use weir_processors::tenant_limit::{StoreHealth, TenantLimit};
+use weir_processors::tenant_limit::{StoreHealth, TenantLimit, TenantLimitConfig};
 
 use crate::admin::{self, AdminInfo, PipelineInfo, Readiness};
 use crate::config::batch::PassThrough;
@@ -419,9 +419,19 @@ fn build_processor(
         ProcessorConfig::Enrich(c) => {
             Arc::new(Enrich::new(&name, c, metrics.clone()).map_err(|e| failed(&e))?)
         }
-        ProcessorConfig::TenantLimit(c) => {
-            Arc::new(TenantLimit::new(&name, c, metrics).map_err(|e| failed(&e))?)
-        }
+        ProcessorConfig::TenantLimit(c) => Arc::new(build_tenant_limit(id, c, metrics)?),
+    })
+}
+
+fn build_tenant_limit(
+    id: &ComponentId,
+    cfg: &TenantLimitConfig,
+    metrics: &Metrics,
+) -> Result<TenantLimit, StartError> {
+    let name = id.to_string();
+    TenantLimit::new(&name, cfg, metrics).map_err(|e| StartError::Processor {
+        id: name.clone(),
+        message: e.to_string(),
     })
 }
 
@@ -446,12 +456,7 @@ fn build_routers(
                 let processor = match (cfg, shared.get(id)) {
                     (ProcessorConfig::TenantLimit(_), Some(one)) => Arc::clone(one),
                     (ProcessorConfig::TenantLimit(c), None) => {
-                        let limit = TenantLimit::new(&id.to_string(), c, metrics).map_err(|e| {
-                            StartError::Processor {
-                                id: id.to_string(),
-                                message: e.to_string(),
-                            }
-                        })?;
+                        let limit = build_tenant_limit(id, c, metrics)?;
                         if let Some(health) = limit.store_health() {
                             stores.push((id.to_string(), health));
                         }

@@ -13,6 +13,9 @@
 -- extra taken, 0 or ARGV[1]); otherwise refused, wait_us is when it would pass and kind the
 -- limit that wants the longest wait.
 local EPOCH = 1700000000
+-- Redis before 5 must be told to replicate the writes, not the script, after TIME; later
+-- versions always do.
+if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call('TIME')
 local now = (tonumber(t[1]) - EPOCH) * 1000000 + tonumber(t[2])
 local stored = redis.call('HMGET', KEYS[1], '0', '1', '2')

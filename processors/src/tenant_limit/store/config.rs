@@ -127,15 +127,11 @@ impl StoreConfig {
         let mut out = Vec::new();
         let r = &self.redis;
         match url_scheme(&r.endpoint) {
-            Some("redis" | "rediss") => {
-                if let Err(e) = redis::parse_redis_url(&r.endpoint).ok_or(()).map(|_| ()) {
-                    let () = e;
-                    out.push((
-                        "redis.endpoint".into(),
-                        "is not a valid redis:// or rediss:// URL".into(),
-                    ));
-                }
-            }
+            Some("redis" | "rediss") if redis::parse_redis_url(&r.endpoint).is_some() => {}
+            Some("redis" | "rediss") => out.push((
+                "redis.endpoint".into(),
+                "is not a valid redis:// or rediss:// URL".into(),
+            )),
             _ => out.push((
                 "redis.endpoint".into(),
                 "must start with redis:// or rediss:// (TLS)".into(),

@@ -173,11 +173,7 @@ impl SharedStore {
             .set_connection_timeout(Some(r.timeout))
             .set_response_timeout(Some(r.timeout))
             .set_number_of_retries(1);
-        let labels = |extra: &str| [id.to_owned(), extra.to_owned()];
-        let counter = |def, extra: &str| {
-            let l = labels(extra);
-            metrics.counter(def, &[l[0].as_str(), l[1].as_str()])
-        };
+        let counter = |def, extra: &str| metrics.counter(def, &[id, extra]);
         let up = metrics.counter(catalogue::TENANT_LIMIT_STORE_UP, &[id]);
         up.set(1);
         Ok(Self {
