@@ -226,7 +226,9 @@ async fn three_replicas_share_one_limit_fall_back_when_redis_hangs_and_resume() 
         "the local fallback admits each replica's own limit: {admitted} records in \
          {outage:?}, want at least {fallback_floor}"
     );
-    let bound = TIMEOUT.as_millis() as u64 + 900;
+    // A request stalled by the hung Redis would take the whole outage; one that waited its
+    // timeout and fell back takes little more than the timeout (slack for a loaded machine).
+    let bound = TIMEOUT.as_millis() as u64 + 1900;
     assert!(
         slowest.max(q_slowest) <= bound,
         "a hung Redis stalls no request past its timeout: slowest {} ms, bound {bound} ms",
