@@ -53,7 +53,10 @@ impl<C: Clock + Clone + Send + Sync> TenantLimit<C> {
                     retry_after: Some(after),
                 },
             },
-            Err(_) => self.fall_back(store, tenant, group, amounts),
+            Err(_) => {
+                store.count_fallback();
+                self.fall_back(store, tenant, group, amounts)
+            }
         }
     }
 

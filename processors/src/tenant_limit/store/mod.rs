@@ -210,10 +210,15 @@ impl SharedStore {
     pub(super) fn route(&self) -> Route {
         let route = self.breaker.route(Instant::now());
         if route == Route::Fallback {
-            self.fallbacks.add(1);
-            self.health.fell_back();
+            self.count_fallback();
         }
         route
+    }
+
+    /// Counts a request decided by the fallback.
+    pub(super) fn count_fallback(&self) {
+        self.fallbacks.add(1);
+        self.health.fell_back();
     }
 
     /// How long the fallback decides after a failure.
