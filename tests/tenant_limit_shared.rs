@@ -1,8 +1,8 @@
 //! `tenant_limit` shared through a real Redis by three weir replicas: a tenant sent to all three
 //! at once is held to its one limit (not three), a quiet neighbour is untouched, a hung Redis
 //! costs at most its timeout per request and the replicas fall back to their own limits, and
-//! shared limiting resumes when Redis answers again. A store that cannot be reached with
-//! `fallback: deny` refuses as unavailable at once. TLS (rustls on ring, a private CA) and an
+//! shared limiting resumes when Redis answers again. A store that cannot be reached is answered
+//! at once by `fallback: deny` (503, unavailable) or `allow` (everything passes). TLS (rustls on ring, a private CA) and an
 //! ACL user's password reach a Redis that requires both; a wrong password admits nothing.
 //!
 //! Every phase is a measured window of real time with traffic paced by the sender (not a sleep
@@ -278,35 +278,44 @@ async fn three_replicas_share_one_limit_fall_back_when_redis_hangs_and_resume() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unreachable_store_with_fallback_deny_refuses_as_unavailable_at_once() {
+async fn an_unreachable_store_is_answered_at_once_by_deny_or_allow() {
     // Nothing listens on this port: every connection is refused.
-    let port = common::peers::free_port();
-    let weir = Weir::start(&config(&format!("redis://127.0.0.1:{port}"), "deny", 0));
-    for _ in 0..3 {
-        let started = Instant::now();
-        let resp = weir
-            .post_json(
-                "/v1/traces",
-                traces_body(&[(None, SPANS)]),
-                &[("x-scope-orgid", "hot")],
-            )
-            .await;
-        assert_eq!(resp.status(), 503, "deny refuses as unavailable");
-        assert!(resp.headers().contains_key("retry-after"));
-        assert!(
-            started.elapsed() < Duration::from_secs(2),
-            "answered at once"
+    let endpoint = format!("redis://127.0.0.1:{}", common::peers::free_port());
+    // Requests of a whole burst each: the second would be over the limit if anything limited.
+    let requests = 3;
+    for (fallback, status) in [("deny", 503), ("allow", 200)] {
+        let weir = Weir::start(&config(&endpoint, fallback, 0));
+        for _ in 0..requests {
+            let started = Instant::now();
+            let resp = weir
+                .post_json(
+                    "/v1/traces",
+                    traces_body(&[(None, BURST)]),
+                    &[("x-scope-orgid", "hot")],
+                )
+                .await;
+            assert_eq!(resp.status(), status, "fallback {fallback}");
+            if fallback == "deny" {
+                assert!(resp.headers().contains_key("retry-after"), "deny says when");
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(2),
+                "answered at once"
+            );
+        }
+        assert_eq!(weir.limit_store_status("tenant_limit").await, "fallback");
+        let failures = weir.limit_store_failures("tenant_limit").await;
+        let series = format!(
+            "weir_tenant_limit_fallback_requests_total{{processor=\"tenant_limit\",fallback=\"{fallback}\"}}"
         );
+        let decided = weir.metric(&series).await;
+        // The first request asked and failed (a refused connection, retried by the client
+        // within the timeout); the others did not ask. The fallback decided every one.
+        assert_eq!((failures, decided), (1.0, requests as f64), "{fallback}");
+        let admitted = weir.records_of("traces").len();
+        let want = if fallback == "allow" { requests } else { 0 };
+        assert_eq!(admitted, want, "{fallback}: requests admitted");
     }
-    assert_eq!(weir.limit_store_status("tenant_limit").await, "fallback");
-    let failures = weir.limit_store_failures("tenant_limit").await;
-    let denied = weir
-        .metric("weir_tenant_limit_fallback_requests_total{processor=\"tenant_limit\",fallback=\"deny\"}")
-        .await;
-    // The first request asked and failed (a refused connection, retried by the client within
-    // the timeout); the two after it did not ask. The fallback decided all three.
-    assert_eq!((failures, denied), (1.0, 3.0));
-    assert!(weir.records_of("traces").is_empty(), "nothing was admitted");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
