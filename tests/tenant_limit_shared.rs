@@ -1,7 +1,8 @@
 //! `tenant_limit` shared through a real Redis by three weir replicas: a tenant sent to all three
 //! at once is held to its one limit (not three), a quiet neighbour is untouched, a hung Redis
 //! costs at most its timeout per request and the replicas fall back to their own limits, and
-//! shared limiting resumes when Redis answers again. A store that cannot be reached is answered
+//! shared limiting resumes when Redis answers again, and again after Redis is killed and
+//! started empty. A store that cannot be reached is answered
 //! at once by `fallback: deny` (503, unavailable) or `allow` (everything passes). TLS (rustls on ring, a private CA) and an
 //! ACL user's password reach a Redis that requires both; a wrong password admits nothing.
 //!
@@ -148,15 +149,17 @@ async fn measure(hot: &Tally, quiet: &Tally, window: Duration) -> (u64, (u64, u6
     hot.take();
     quiet.take();
     tokio::time::sleep(window).await; // the measured window itself
-    (hot.take().0, quiet.take())
+    let admitted = hot.take().0;
+    eprintln!("shared: {admitted} records of the hot tenant admitted in {window:?}");
+    (admitted, quiet.take())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn three_replicas_share_one_limit_fall_back_when_redis_hangs_and_resume() {
+async fn three_replicas_share_one_limit_fall_back_when_redis_hangs_and_resume_after_a_restart() {
     if !debian_tools(&[("redis-server", "redis-server")]) {
         return;
     }
-    let redis = Redis::start();
+    let mut redis = Redis::start();
     let cfg = config(&redis.url(), "local", LOCAL_BUDGET);
     let weirs: Vec<Weir> = (0..3).map(|_| Weir::start(&cfg)).collect();
     let stop = Arc::new(AtomicBool::new(false));
@@ -192,7 +195,6 @@ async fn three_replicas_share_one_limit_fall_back_when_redis_hangs_and_resume() 
     let (admitted, (q_admitted, q_429, q_other, _)) = measure(&hot, &quiet, window).await;
     let low = RATE * t * 9 / 10;
     let high = RATE * t * 11 / 10 + BURST + 3 * LOCAL_BUDGET;
-    eprintln!("shared: {admitted} records admitted in {t} s ({low}..={high})");
     assert!(
         (low..=high).contains(&admitted),
         "shared limit: {admitted} records admitted in {t} s, want {low}..={high} (one limit of \
@@ -264,6 +266,35 @@ async fn three_replicas_share_one_limit_fall_back_when_redis_hangs_and_resume() 
     assert!(
         (low..=high).contains(&admitted),
         "shared limit after Redis returned: {admitted} records in {t} s, want {low}..={high}"
+    );
+    assert_eq!(
+        (q_429, q_other),
+        (0, 0),
+        "the quiet tenant is never refused"
+    );
+
+    // Redis killed and started again empty (its script cache too): the replicas reconnect,
+    // send the script again, and hold the one limit from the new Redis's first burst on.
+    let mut failed_before = Vec::new();
+    for w in &weirs {
+        failed_before.push(w.limit_store_failures("tenant_limit").await);
+    }
+    redis.restart();
+    // Each replica's next round trip fails on its dead connection (the senders send every
+    // 10 ms): it falls back for retry_interval, then finds the new Redis.
+    for (w, before) in weirs.iter().zip(failed_before) {
+        until(
+            Duration::from_secs(5),
+            "a replica notices the restart",
+            || async { w.limit_store_failures("tenant_limit").await > before },
+        )
+        .await;
+    }
+    every_store_reports(&weirs, "healthy", Duration::from_secs(10)).await;
+    let (admitted, (_, q_429, q_other, _)) = measure(&hot, &quiet, window).await;
+    assert!(
+        (low..=high).contains(&admitted),
+        "shared limit after Redis restarted: {admitted} records in {t} s, want {low}..={high}"
     );
     assert_eq!(
         (q_429, q_other),

@@ -1,7 +1,8 @@
 //! A real `redis-server` (Debian package `redis-server`) for the shared-limit tests: started on
 //! a free loopback port in a temp dir with persistence off (plain or TLS-only, with any extra
 //! arguments such as ACL users), paused (SIGSTOP: it takes
-//! connections and answers nothing, as a hung server does) and resumed, killed on drop.
+//! connections and answers nothing, as a hung server does) and resumed, killed and started
+//! again empty on the same port, killed on drop.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -16,7 +17,10 @@ pub struct Redis {
     child: Child,
     /// Its loopback port.
     pub port: u16,
-    _dir: tempfile::TempDir,
+    /// The extra arguments and whether the port speaks TLS, for a restart.
+    args: Vec<String>,
+    tls: bool,
+    dir: tempfile::TempDir,
 }
 
 impl Redis {
@@ -30,38 +34,39 @@ impl Redis {
     /// TLS (`args` name the certificate files) and is waited for until it takes connections.
     pub fn start_with(args: &[&str], tls: bool) -> Redis {
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port().to_string();
-        let listen: [&str; 4] = if tls {
-            ["--port", "0", "--tls-port", &port]
-        } else {
-            ["--port", &port, "--tls-port", "0"]
-        };
-        let child = Command::new(debian_tool("redis-server", "redis-server"))
-            .args(listen)
-            .args(["--bind", "127.0.0.1", "--protected-mode", "no"])
-            .args(["--save", "", "--appendonly", "no"])
-            .args(args)
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
+        let port = free_port();
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        let child = spawn(port, &args, tls, dir.path());
         let redis = Redis {
             child,
-            port: port.parse().expect("port"),
-            _dir: dir,
+            port,
+            args,
+            tls,
+            dir,
         };
+        redis.wait_up();
+        redis
+    }
+
+    /// Kills the server (SIGKILL: no goodbye to its clients) and starts a new, empty one on the
+    /// same port; waits until it is up.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = spawn(self.port, &self.args, self.tls, self.dir.path());
+        self.wait_up();
+    }
+
+    fn wait_up(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
-        let up = || match tls {
-            true => TcpStream::connect(("127.0.0.1", redis.port)).is_ok(),
-            false => redis.answers(),
+        let up = || match self.tls {
+            true => TcpStream::connect(("127.0.0.1", self.port)).is_ok(),
+            false => self.answers(),
         };
         while !up() {
             assert!(Instant::now() < deadline, "redis-server did not start");
             std::thread::sleep(Duration::from_millis(20)); // polling a condition
         }
-        redis
     }
 
     /// `redis://127.0.0.1:PORT`.
@@ -100,6 +105,27 @@ impl Redis {
             .expect("run kill");
         assert!(status.success(), "kill {sig} redis-server");
     }
+}
+
+/// `redis-server` on `port` with persistence off in `dir`, plus `args`.
+fn spawn(port: u16, args: &[String], tls: bool, dir: &std::path::Path) -> Child {
+    let port = port.to_string();
+    let listen: [&str; 4] = if tls {
+        ["--port", "0", "--tls-port", &port]
+    } else {
+        ["--port", &port, "--tls-port", "0"]
+    };
+    Command::new(debian_tool("redis-server", "redis-server"))
+        .args(listen)
+        .args(["--bind", "127.0.0.1", "--protected-mode", "no"])
+        .args(["--save", "", "--appendonly", "no"])
+        .args(args)
+        .arg("--dir")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start redis-server")
 }
 
 impl Drop for Redis {
