@@ -3,7 +3,7 @@
 //! (shown by pausing Redis: they still pass, with no failure counted, and only the request past
 //! the budget meets the hung Redis); a request refused after `tenant_limit` admitted part of it
 //! (another tenant's part of the same request was over its limit) gets that part's records back
-//! in Redis.
+//! in Redis; a request of exactly the burst passes an empty bucket whatever the rate.
 
 mod common;
 
@@ -111,4 +111,37 @@ async fn a_part_admitted_then_refused_with_its_request_is_refunded_in_redis() {
         ["full", "alpha"],
         "only the admitted requests reached the exporter"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_burst_fits_an_empty_bucket_whatever_the_rate() {
+    if !debian_tools(&[("redis-server", "redis-server")]) {
+        return;
+    }
+    let redis = Redis::start();
+    // Rates whose microseconds per record are not whole numbers (333333.3…, 142857.1…, …).
+    let rates = [3, 7, 30, 9_999];
+    let overrides: Vec<String> = rates
+        .iter()
+        .map(|r| format!("      t{r}: {{ records_per_second: {r} }}\n"))
+        .collect();
+    let cfg = config(&redis, 1, 0).replace(
+        "    store:",
+        &format!("    overrides:\n{}    store:", overrides.concat()),
+    );
+    let weir = Weir::start(&cfg);
+    for rate in rates {
+        let tenant = format!("t{rate}");
+        assert_eq!(
+            post(&weir, &[(&tenant, rate)]).await,
+            200,
+            "{tenant}: its burst"
+        );
+        // A second burst needs a second of refill; far less has passed.
+        assert_eq!(
+            post(&weir, &[(&tenant, rate)]).await,
+            429,
+            "{tenant}: again"
+        );
+    }
 }

@@ -31,7 +31,9 @@ local function try(extra)
       local tat = math.max(tonumber(stored[k + 1]) or 0, now)
       local next_tat = tat + n * unit
       local allow_at = next_tat - burst
-      if allow_at > now then
+      -- Half a microsecond of slack: float rounding must not refuse a request that fits
+      -- exactly (a whole burst into an empty bucket).
+      if allow_at > now + 0.5 then
         if allow_at - now > wait then wait, kind = allow_at - now, k end
       else
         new[k] = next_tat
