@@ -52,9 +52,9 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let view = TraceView::parse(black_box(bytes.clone())).expect("indexes");
             let mut edits = Edits::new();
-            for s in 0..view.spans.len() {
-                let path = view.span_path(s);
-                if let Some(a) = view.attrs.get(view.spans[s].attrs.start) {
+            for s in 0..view.records.len() {
+                let path = view.record_path(s);
+                if let Some(a) = view.parts.attrs.get(view.records[s].attrs.start) {
                     edits.replace(&path, a.field.whole(), masked.clone());
                 }
             }

@@ -8,7 +8,7 @@ use std::ops::Range;
 use super::WireError;
 use super::reader::Field;
 use super::schema::{self, Msg};
-use super::traces::Nest;
+use super::view::Nest;
 
 /// An `AnyValue` as the view reads it.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,7 +106,8 @@ pub fn read_one(
     Ok(())
 }
 
-fn any_value(buf: &[u8], f: &Field, depth: usize) -> Result<Value, WireError> {
+/// Reads the `AnyValue` in field `f`, at nesting `depth`.
+pub fn any_value(buf: &[u8], f: &Field, depth: usize) -> Result<Value, WireError> {
     let mut value = Value::Empty;
     schema::walk(
         buf,

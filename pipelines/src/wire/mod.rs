@@ -1,7 +1,7 @@
 //! OTLP requests kept as the bytes that arrived: a view that indexes where each part of a
 //! request lies, checked as prost would decode it, and a writer that copies unchanged bytes and
 //! re-encodes only what was edited. This is the engine's wire representation in the making:
-//! today it stands beside the decoded [`crate::Batch`] and is proven against prost's decoding by
+//! today it stands beside the decoded [`crate::Batch`] for traces and logs and is proven against prost's decoding by
 //! property tests; nothing in the data path uses it yet.
 //!
 //! A request that prost would refuse is refused with a [`WireError`] of the same kind. An
@@ -9,17 +9,23 @@
 //! with two values, groups, very deep nesting) is [`WireError::Unusual`]: decode it with prost.
 
 mod attrs;
+mod logs;
 mod patch;
 mod reader;
 mod schema;
-mod traces;
+mod spans;
+mod view;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_logs;
 
 pub use attrs::{Attr, Value};
+pub use logs::{LogIdx, LogView};
 pub use patch::{Edit, Edits, len_field};
-pub use traces::{Nest, PartIdx, ResourceIdx, ScopeIdx, SpanIdx, TraceView};
+pub use spans::{SpanIdx, TraceView};
+pub use view::{Nest, PartIdx, Parts, Record, ResourceIdx, ScopeIdx, View};
 
 /// Why a request's bytes could not be indexed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -7,7 +7,7 @@
 use std::ops::Range;
 
 use super::reader::{put_varint, varint};
-use super::traces::Nest;
+use super::view::Nest;
 
 /// One change to a request's bytes.
 #[derive(Debug, Clone)]

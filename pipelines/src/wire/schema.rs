@@ -236,6 +236,54 @@ pub static TRACE_REQUEST: Msg = Msg {
     oneof: false,
 };
 
+/// `logs.v1.LogRecord`.
+pub static LOG_RECORD: Msg = Msg {
+    name: "LogRecord",
+    fields: &[
+        one(1, Kind::Fixed64),
+        one(2, Kind::Varint),
+        one(3, Kind::Str),
+        one(5, Kind::Msg(&ANY_VALUE)),
+        many(6, Kind::Msg(&KEY_VALUE)),
+        one(7, Kind::Varint),
+        one(8, Kind::Fixed32),
+        one(9, Kind::Bytes),
+        one(10, Kind::Bytes),
+        one(11, Kind::Fixed64),
+        one(12, Kind::Str),
+    ],
+    oneof: false,
+};
+
+/// `logs.v1.ScopeLogs`.
+pub static SCOPE_LOGS: Msg = Msg {
+    name: "ScopeLogs",
+    fields: &[
+        one(1, Kind::Msg(&SCOPE)),
+        many(2, Kind::Msg(&LOG_RECORD)),
+        one(3, Kind::Str),
+    ],
+    oneof: false,
+};
+
+/// `logs.v1.ResourceLogs`.
+pub static RESOURCE_LOGS: Msg = Msg {
+    name: "ResourceLogs",
+    fields: &[
+        one(1, Kind::Msg(&RESOURCE)),
+        many(2, Kind::Msg(&SCOPE_LOGS)),
+        one(3, Kind::Str),
+    ],
+    oneof: false,
+};
+
+/// `collector.logs.v1.ExportLogsServiceRequest`.
+pub static LOGS_REQUEST: Msg = Msg {
+    name: "ExportLogsServiceRequest",
+    fields: &[many(1, Kind::Msg(&RESOURCE_LOGS))],
+    oneof: false,
+};
+
 /// Walks the fields of `msg` in `buf[range]` at nesting `depth`, calling `visit` with each known
 /// field (after its checks) and checking nested messages the visitor does not take: `visit`
 /// returns true when it has read the field's message itself.

@@ -15,7 +15,7 @@ use crate::otlp::resource::v1::Resource;
 use crate::otlp::trace::v1::span::{Event, Link};
 use crate::otlp::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 
-fn text() -> impl Strategy<Value = String> {
+pub(super) fn text() -> impl Strategy<Value = String> {
     prop_oneof![
         Just(String::new()),
         "[a-z.]{1,12}",
@@ -24,7 +24,7 @@ fn text() -> impl Strategy<Value = String> {
     ]
 }
 
-fn any_value() -> impl Strategy<Value = AnyValue> {
+pub(super) fn any_value() -> impl Strategy<Value = AnyValue> {
     let leaf = prop_oneof![
         text().prop_map(any_value::Value::StringValue),
         any::<bool>().prop_map(any_value::Value::BoolValue),
@@ -56,7 +56,7 @@ fn any_value() -> impl Strategy<Value = AnyValue> {
     prop::option::weighted(0.9, value).prop_map(|value| AnyValue { value })
 }
 
-fn attrs() -> impl Strategy<Value = Vec<KeyValue>> {
+pub(super) fn attrs() -> impl Strategy<Value = Vec<KeyValue>> {
     prop::collection::vec(
         (text(), prop::option::weighted(0.9, any_value())).prop_map(|(key, value)| KeyValue {
             key,
@@ -67,7 +67,7 @@ fn attrs() -> impl Strategy<Value = Vec<KeyValue>> {
     )
 }
 
-fn id(len: usize) -> impl Strategy<Value = Vec<u8>> {
+pub(super) fn id(len: usize) -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![Just(Vec::new()), prop::collection::vec(any::<u8>(), len),]
 }
 
@@ -153,11 +153,11 @@ fn agrees(view: &TraceView, req: &ExportTraceServiceRequest) {
         .flat_map(|s| &s.spans)
         .collect();
     assert_eq!(view.resources.len(), req.resource_spans.len());
-    assert_eq!(view.spans.len(), spans.len());
+    assert_eq!(view.records.len(), spans.len());
     for (r, rs) in view.resources.iter().zip(&req.resource_spans) {
         let want = rs.resource.as_ref().map(|r| r.attributes.clone());
         let got = r.resource.as_ref().map(|_| {
-            view.attrs[r.attrs.clone()]
+            view.parts.attrs[r.attrs.clone()]
                 .iter()
                 .map(kv)
                 .collect::<Vec<_>>()
@@ -165,15 +165,15 @@ fn agrees(view: &TraceView, req: &ExportTraceServiceRequest) {
         assert_eq!(got, want);
         assert_eq!(r.scopes.len(), rs.scope_spans.len());
     }
-    for (s, sp) in view.spans.iter().zip(spans) {
+    for (s, sp) in view.records.iter().zip(spans) {
         assert_eq!(view.at(&s.trace_id), sp.trace_id.as_slice());
         assert_eq!(view.at(&s.span_id), sp.span_id.as_slice());
         assert_eq!(view.at(&s.parent_span_id), sp.parent_span_id.as_slice());
         assert_eq!(view.text(&s.name), sp.name);
         assert_eq!(view.text(&s.trace_state), sp.trace_state);
-        let attrs: Vec<KeyValue> = view.attrs[s.attrs.clone()].iter().map(kv).collect();
+        let attrs: Vec<KeyValue> = view.parts.attrs[s.attrs.clone()].iter().map(kv).collect();
         assert_eq!(attrs, sp.attributes);
-        for a in &view.attrs[s.attrs.clone()] {
+        for a in &view.parts.attrs[s.attrs.clone()] {
             let k = kv(a);
             assert_eq!(view.text(&a.key), k.key);
             let want = k.value.and_then(|v| v.value);
@@ -197,18 +197,24 @@ fn agrees(view: &TraceView, req: &ExportTraceServiceRequest) {
         }
         assert_eq!(s.events.len(), sp.events.len());
         assert_eq!(s.links.len(), sp.links.len());
-        for (e, ev) in view.events[s.events.clone()].iter().zip(&sp.events) {
-            let attrs: Vec<KeyValue> = view.part_attrs[e.attrs.clone()].iter().map(kv).collect();
+        for (e, ev) in view.parts.events[s.events.clone()].iter().zip(&sp.events) {
+            let attrs: Vec<KeyValue> = view.parts.part_attrs[e.attrs.clone()]
+                .iter()
+                .map(kv)
+                .collect();
             assert_eq!(attrs, ev.attributes);
         }
-        for (l, ln) in view.links[s.links.clone()].iter().zip(&sp.links) {
-            let attrs: Vec<KeyValue> = view.part_attrs[l.attrs.clone()].iter().map(kv).collect();
+        for (l, ln) in view.parts.links[s.links.clone()].iter().zip(&sp.links) {
+            let attrs: Vec<KeyValue> = view.parts.part_attrs[l.attrs.clone()]
+                .iter()
+                .map(kv)
+                .collect();
             assert_eq!(attrs, ln.attributes);
         }
     }
 }
 
-fn redacted() -> KeyValue {
+pub(super) fn redacted() -> KeyValue {
     KeyValue {
         key: "redacted".into(),
         value: Some(AnyValue {
@@ -269,7 +275,7 @@ proptest! {
         let view = TraceView::parse(Bytes::from(req.encode_to_vec())).expect("valid");
         let mut want = req.clone();
         let mut edits = Edits::new();
-        let n = view.spans.len();
+        let n = view.records.len();
         if n == 0 {
             return Ok(());
         }
@@ -279,8 +285,8 @@ proptest! {
             if !touched.insert(s) {
                 continue;
             }
-            let path = view.span_path(s);
-            let sp = &view.spans[s];
+            let path = view.record_path(s);
+            let sp = &view.records[s];
             // Which span of the structs this is.
             let (mut ri, mut si, mut pi, mut seen) = (0, 0, 0, 0);
             'find: for (r, rs) in want.resource_spans.iter().enumerate() {
@@ -298,7 +304,7 @@ proptest! {
             match k % 3 {
                 // Mask every attribute's value.
                 0 => {
-                    for (a, kv) in view.attrs[sp.attrs.clone()].iter().zip(&mut target.attributes) {
+                    for (a, kv) in view.parts.attrs[sp.attrs.clone()].iter().zip(&mut target.attributes) {
                         let mut masked = kv.clone();
                         masked.value = redacted().value;
                         edits.replace(&path, a.field.whole(), len_field(9, &masked.encode_to_vec()));
@@ -339,13 +345,13 @@ proptest! {
         pick in any::<prop::sample::Index>(),
     ) {
         let view = TraceView::parse(Bytes::from(req.encode_to_vec())).expect("valid");
-        if view.spans.is_empty() {
+        if view.records.is_empty() {
             return Ok(());
         }
-        let s = pick.index(view.spans.len());
-        let path = view.span_path(s);
+        let s = pick.index(view.records.len());
+        let path = view.record_path(s);
         let mut edits = Edits::new();
-        edits.remove(&path[..2], &view.spans[s].field);
+        edits.remove(&path[..2], &view.records[s].field);
         let got = ExportTraceServiceRequest::decode(edits.apply(&view.bytes).as_slice())
             .expect("decodes");
         let mut want = req;
