@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 
 use super::bounded::{Queue, QueueGauges, Reservation, ReserveError};
 use super::delivery::Delivery;
-use super::disk::{DiskError, DiskGauges, DiskQueue, Recovered, StorageConfig};
+use super::disk::{DiskError, DiskGauges, DiskQueue, Recovered, StorageConfig, Ticket};
 use super::{QueueConfig, RetryConfig, replay, spill};
 use crate::metrics::catalogue;
 use crate::{Batch, Bundle, Exporter, Metrics};
@@ -147,20 +147,29 @@ impl QueuedExporter {
                     // Stored records stay unsettled until the send is over (the tickets are
                     // dropped after it).
                     let mut tickets = Vec::new();
+                    let mut marks = Vec::new();
                     let mut parts = Vec::with_capacity(items.len());
                     for item in items {
                         if let Some(t) = item.ticket {
-                            t.taken();
+                            marks.extend(t.taken());
                             tickets.push(t);
                         }
                         parts.push(item.batch);
+                    }
+                    // The records are marked taken before the send begins, and settled
+                    // before the next: a crash replays at most this bundle after it arrived.
+                    for m in marks {
+                        let _ = m.await;
                     }
                     // Items of one `take` share a tenant and a signal (`fair.rs`), so this
                     // always holds.
                     if let Some(bundle) = Bundle::of(parts) {
                         let _ = delivery.send(Arc::new(bundle)).await;
                     }
-                    drop(tickets);
+                    let settled: Vec<_> = tickets.into_iter().filter_map(Ticket::settle).collect();
+                    for m in settled {
+                        let _ = m.await;
+                    }
                     // Whatever happened, the tenant's send is over.
                     queue.done(&tenant, bytes);
                 }

@@ -174,6 +174,7 @@ impl DiskQueue {
                     segment: d.segment,
                     n: d.offset,
                     kind: dir::COUNTED,
+                    written: None,
                 });
             }
         }
@@ -325,8 +326,14 @@ impl DiskQueue {
         }
     }
 
-    fn mark(&self, segment: u64, n: u64, kind: u8) {
-        let _ = self.shared.ops.send(Op::Mark { segment, n, kind });
+    /// Sends a mark to the writer; with `written`, answered once it is in the file.
+    fn mark(&self, segment: u64, n: u64, kind: u8, written: Option<oneshot::Sender<()>>) {
+        let _ = self.shared.ops.send(Op::Mark {
+            segment,
+            n,
+            kind,
+            written,
+        });
     }
 
     fn frozen(&self) -> bool {

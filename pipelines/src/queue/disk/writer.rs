@@ -69,6 +69,8 @@ pub enum Op {
         n: u64,
         /// What happened.
         kind: u8,
+        /// Answered once the mark is in the file (or its segment deleted).
+        written: Option<oneshot::Sender<()>>,
     },
     /// Sync every file, then answer.
     Flush(oneshot::Sender<()>),
@@ -216,7 +218,17 @@ impl Writer {
         for op in batch {
             match op {
                 Op::Append(a) => appends.push(a),
-                Op::Mark { segment, n, kind } => self.mark(segment, n, kind),
+                Op::Mark {
+                    segment,
+                    n,
+                    kind,
+                    written,
+                } => {
+                    self.mark(segment, n, kind);
+                    if let Some(w) = written {
+                        let _ = w.send(());
+                    }
+                }
                 Op::Flush(reply) => flushes.push(reply),
             }
         }
