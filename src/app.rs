@@ -25,7 +25,9 @@ use weir_pipeline::queue::accounted::Accounted;
 use weir_pipeline::queue::delivery::Delivery;
 use weir_pipeline::queue::{QueueBatchConfig, QueueConfig, QueuedExporter, RetryConfig, Sizer};
 use weir_pipeline::{Exporter, Metrics, Pipeline, Processor, Router};
+use weir_processors::attributes::{Attributes, ResourceAttributes};
 use weir_processors::enrich::Enrich;
+use weir_processors::filter::Filter;
 use weir_processors::redaction::Redaction;
 use weir_processors::tenant_limit::TenantLimit;
 
@@ -420,6 +422,15 @@ fn build_processor(
         }
         ProcessorConfig::TenantLimit(c) => {
             Arc::new(TenantLimit::new(&name, c).map_err(|e| failed(&e))?)
+        }
+        ProcessorConfig::Attributes(c) => {
+            Arc::new(Attributes::new(&name, c).map_err(|e| failed(&e))?)
+        }
+        ProcessorConfig::Resource(c) => {
+            Arc::new(ResourceAttributes::new(&name, c).map_err(|e| failed(&e))?)
+        }
+        ProcessorConfig::Filter(c) => {
+            Arc::new(Filter::new(&name, c, metrics).map_err(|e| failed(&e))?)
         }
     })
 }

@@ -17,7 +17,9 @@ use weir_exporters::prometheus::PrometheusConfig;
 use weir_exporters::remote_write::RemoteWriteConfig;
 use weir_exporters::sentry::SentryConfig;
 use weir_pipeline::SignalKind;
+use weir_processors::attributes::{AttributesConfig, ResourceConfig};
 use weir_processors::enrich::EnrichConfig;
+use weir_processors::filter::FilterConfig;
 use weir_processors::redaction::RedactionConfig;
 use weir_processors::tenant_limit::TenantLimitConfig;
 
@@ -104,6 +106,24 @@ pub const PROCESSORS: &[Kind] = &[
         unsupported: crate::memory::config::UNSUPPORTED_COLLECTOR_KEYS,
         aliases: &[],
     },
+    Kind {
+        name: "attributes",
+        signals: ALL_SIGNALS,
+        unsupported: weir_processors::attributes::UNSUPPORTED_ATTRIBUTES_KEYS,
+        aliases: &[],
+    },
+    Kind {
+        name: "resource",
+        signals: ALL_SIGNALS,
+        unsupported: weir_processors::attributes::UNSUPPORTED_RESOURCE_KEYS,
+        aliases: &[],
+    },
+    Kind {
+        name: "filter",
+        signals: ALL_SIGNALS,
+        unsupported: weir_processors::filter::UNSUPPORTED_COLLECTOR_KEYS,
+        aliases: &[],
+    },
 ];
 
 /// Exporter kinds.
@@ -173,6 +193,12 @@ pub enum ProcessorConfig {
     /// `memory_limiter`: the process-wide memory limit the receivers apply (see
     /// [`crate::memory`]).
     MemoryLimiter(MemoryLimiterConfig),
+    /// `attributes`: the Collector's edits of record attributes.
+    Attributes(Box<AttributesConfig>),
+    /// `resource`: the Collector's edits of resource attributes.
+    Resource(Box<ResourceConfig>),
+    /// `filter`: drops records matching OTTL conditions.
+    Filter(Box<FilterConfig>),
 }
 
 /// An exporter's config, by kind.
@@ -239,6 +265,15 @@ impl ProcessorConfig {
                 MemoryLimiterConfig::problems,
                 ProcessorConfig::MemoryLimiter,
             ),
+            "attributes" => read(value, unchecked).finish(AttributesConfig::problems, |c| {
+                ProcessorConfig::Attributes(Box::new(c))
+            }),
+            "resource" => read(value, unchecked).finish(ResourceConfig::problems, |c| {
+                ProcessorConfig::Resource(Box::new(c))
+            }),
+            "filter" => read(value, unchecked).finish(FilterConfig::problems, |c| {
+                ProcessorConfig::Filter(Box::new(c))
+            }),
             other => Err(vec![(
                 String::new(),
                 format!("no processor kind {other:?}"),
