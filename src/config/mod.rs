@@ -16,6 +16,7 @@ mod error;
 pub mod expand;
 mod locate;
 mod outputs;
+mod scope;
 pub mod secrets;
 pub mod service;
 pub mod sources;
@@ -283,7 +284,8 @@ fn load(
         raw.extend(outputs::problems(&exporters_v));
     }
     let service_v = section("service");
-    for unsupported in ["extensions", "connectors"] {
+    let connectors_v = section("connectors");
+    for unsupported in ["extensions"] {
         if let Some(v) = top.remove(unsupported)
             && !is_empty(&v)
         {
@@ -339,6 +341,7 @@ fn load(
         &mut e_ids,
         raw,
     );
+    scope::connectors(connectors_v, &mut r_ids, &mut e_ids, raw);
     let kinds = service::Known {
         receivers: components::Ids::defined(&r_ids),
         processors: components::Ids::defined(&p_ids),

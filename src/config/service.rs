@@ -285,6 +285,10 @@ fn pipeline(
 ) -> Option<PipelineConfig> {
     let path = format!("service.pipelines.{id}");
     let signal_name = id.split('/').next().unwrap_or_default();
+    if signal_name == "profiles" {
+        errors.push((path, super::scope::PROFILES.into()));
+        return None;
+    }
     // An unknown signal is an error, and the pipeline's lists are still checked.
     let signal = SignalKind::parse(signal_name);
     if signal.is_none() {
