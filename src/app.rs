@@ -147,6 +147,7 @@ impl Running {
 pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartError> {
     let exporters = build_exporters(config, &metrics).await?;
     let routers = build_routers(config, &exporters.handles, &metrics)?;
+    log_sanitizing(config);
     let (stop, stop_rx) = watch::channel(false);
     let shutdown = move || -> BoxFuture<'static, ()> {
         let mut rx = stop_rx.clone();
@@ -433,6 +434,25 @@ fn build_processor(
             Arc::new(Filter::new(&name, c, metrics).map_err(|e| failed(&e))?)
         }
     })
+}
+
+/// Says, once per pipeline, where weir appended its `redaction` and where it is off.
+fn log_sanitizing(config: &Config) {
+    use crate::config::service::PipelineRedaction;
+    for p in &config.service.pipelines {
+        match p.redaction {
+            PipelineRedaction::Appended => tracing::info!(
+                pipeline = %p.id,
+                processor = crate::config::sanitize::APPENDED,
+                "the pipeline names no redaction processor: appended as its last processor"
+            ),
+            PipelineRedaction::Off => tracing::warn!(
+                pipeline = %p.id,
+                "redaction: off: the pipeline exports values unmasked"
+            ),
+            PipelineRedaction::Named => {}
+        }
+    }
 }
 
 fn build_routers(

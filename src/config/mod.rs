@@ -16,6 +16,7 @@ mod error;
 pub mod expand;
 mod locate;
 mod outputs;
+pub mod sanitize;
 mod scope;
 pub mod secrets;
 pub mod service;
@@ -172,7 +173,14 @@ pub fn check_str(text: &str, source_name: &str, env: &dyn Env, options: Options)
         path,
         message,
     };
-    let warnings = unset_warnings(&unset).into_iter().map(place).collect();
+    let mut warnings: Vec<ConfigError> = unset_warnings(&unset).into_iter().map(place).collect();
+    if let Ok(config) = &loaded {
+        warnings.extend(
+            sanitize::notes(&config.service.pipelines)
+                .into_iter()
+                .map(place),
+        );
+    }
     let result = match loaded {
         Err(e) => Err(e),
         Ok(config) if raw.is_empty() => Ok(config),
@@ -347,7 +355,9 @@ fn load(
         processors: components::Ids::defined(&p_ids),
         exporters: components::Ids::defined(&e_ids),
     };
-    let service = service::parse(service_v, &kinds, &unchecked, raw);
+    let mut service = service::parse(service_v, &kinds, &unchecked, raw);
+    let mut processors = processors;
+    sanitize::apply(&mut processors, &mut service.pipelines, raw);
     raw.extend(crate::memory::config::conflicts(
         &processors,
         &service.pipelines,

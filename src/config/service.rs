@@ -56,6 +56,43 @@ pub struct PipelineConfig {
     pub processors: Vec<ComponentId>,
     /// Exporters it fans out to.
     pub exporters: Vec<ComponentId>,
+    /// Where its redaction comes from (see `sanitize.rs`).
+    pub redaction: PipelineRedaction,
+}
+
+/// How a pipeline is sanitized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PipelineRedaction {
+    /// It names a `redaction` processor (or, before the loader's check, did not say).
+    #[default]
+    Named,
+    /// weir appended `redaction/default` as its last processor.
+    Appended,
+    /// `redaction: off`: nothing masks what it exports.
+    Off,
+}
+
+/// weir's pipeline key `redaction`: only `off` (or `false`) is meaningful.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RedactionSwitch(bool);
+
+impl<'de> Deserialize<'de> for RedactionSwitch {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bool(bool),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Bool(b) => Ok(Self(b)),
+            Raw::Text(t) if t == "off" => Ok(Self(false)),
+            Raw::Text(t) if t == "on" => Ok(Self(true)),
+            Raw::Text(t) => Err(serde::de::Error::custom(format!(
+                "expected off or on, not {t:?}"
+            ))),
+        }
+    }
 }
 
 /// `service.telemetry`: weir's own telemetry.
@@ -148,6 +185,9 @@ struct RawPipeline {
     processors: Vec<String>,
     #[serde(default)]
     exporters: Vec<String>,
+    /// weir: `off` exports this pipeline's data without the `redaction` weir would append.
+    #[serde(default)]
+    redaction: Option<RedactionSwitch>,
 }
 
 /// Reads `service`, pushing `(path, message)` for each problem; values at `unchecked` paths
@@ -355,6 +395,10 @@ fn pipeline(
         receivers,
         processors,
         exporters,
+        redaction: match raw.redaction {
+            Some(RedactionSwitch(false)) => PipelineRedaction::Off,
+            _ => PipelineRedaction::Named,
+        },
     })
 }
 
