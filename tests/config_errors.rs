@@ -113,11 +113,21 @@ fn unknown_component_type() {
 #[test]
 fn wrong_signal() {
     expect_errors(
-        &GOOD.replace("    traces:", "    profiles:"),
+        &GOOD.replace("    traces:", "    spans:"),
+        &[("service.pipelines.spans", 10, "unknown signal \"spans\"")],
+    );
+}
+
+#[test]
+fn a_profiles_pipeline_is_one_refusal_whatever_it_names() {
+    expect_errors(
+        &GOOD
+            .replace("    traces:", "    profiles:")
+            .replace("exporters: [debug]", "exporters: [debug, pyroscope]"),
         &[(
             "service.pipelines.profiles",
             10,
-            "unknown signal \"profiles\"",
+            "weir takes OTLP traces, metrics and logs only: profiles pipelines are not supported",
         )],
     );
 }

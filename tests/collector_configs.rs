@@ -1,0 +1,296 @@
+//! Users' Collector files, as they have them (`tests/collector_configs/*.yaml`): the Helm
+//! chart's gateway default, Grafana's LGTM stack, the Collector's local example, the
+//! OpenTelemetry demo and the secure-tracing example.
+//!
+//! Kept as written, each file is refused only for what weir leaves out on purpose, with exactly
+//! one clear error per such component and none knocked on in the pipelines naming it. Without
+//! those parts (`*.weir.yaml`, or the file itself when it has none), each validates, starts,
+//! and passes the Python SDK's leak corpus through, redacted by the `redaction` weir appends,
+//! with the loss ledger balanced.
+
+mod common;
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+use weir::config::{self, Options};
+
+use common::{Weir, capture::Capture, ledger, sdk, tests_path};
+
+/// The variables the files read, as their deployments set them.
+fn env() -> HashMap<String, String> {
+    [
+        ("MY_POD_IP", "127.0.0.1"),
+        ("OTEL_COLLECTOR_HOST", "127.0.0.1"),
+        ("OTEL_COLLECTOR_PORT_GRPC", "0"),
+        ("OTEL_COLLECTOR_PORT_HTTP", "0"),
+        ("FRONTEND_PROXY_ADDR", "frontend-proxy:8080"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+fn corpus(name: &str) -> String {
+    let path = tests_path(&format!("collector_configs/{name}"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+const OTLP_ONLY: &str = "weir takes OTLP only";
+
+#[test]
+fn as_users_have_them_each_left_out_component_is_one_clear_refusal() {
+    let cases: [(&str, &[(&str, &str)]); 5] = [
+        (
+            "helm_gateway.yaml",
+            &[
+                ("receivers.jaeger", OTLP_ONLY),
+                ("receivers.prometheus", OTLP_ONLY),
+                ("receivers.zipkin", OTLP_ONLY),
+            ],
+        ),
+        (
+            "lgtm.yaml",
+            &[("receivers.prometheus/collector", OTLP_ONLY)],
+        ),
+        (
+            "demo.yaml",
+            &[
+                ("receivers.httpcheck/frontend-proxy", OTLP_ONLY),
+                ("receivers.docker_stats", OTLP_ONLY),
+                ("receivers.redis", OTLP_ONLY),
+                ("receivers.hostmetrics", OTLP_ONLY),
+                (
+                    "exporters.opensearch",
+                    "unknown exporter type \"opensearch\"",
+                ),
+                (
+                    "processors.transform",
+                    "unknown processor type \"transform\"",
+                ),
+                ("connectors.spanmetrics", OTLP_ONLY),
+            ],
+        ),
+        ("core_local.yaml", &[]),
+        ("secure_tracing.yaml", &[]),
+    ];
+    for (name, want) in cases {
+        let checked = config::check_str(&corpus(name), name, &env(), Options::default());
+        let got: Vec<(String, String)> = match checked.result {
+            Ok(_) => Vec::new(),
+            Err(e) => e.errors.into_iter().map(|e| (e.path, e.message)).collect(),
+        };
+        let mut paths: Vec<&str> = got.iter().map(|(p, _)| p.as_str()).collect();
+        paths.sort_unstable();
+        let mut wanted: Vec<&str> = want.iter().map(|(p, _)| *p).collect();
+        wanted.sort_unstable();
+        assert_eq!(paths, wanted, "{name}: {got:#?}");
+        for (path, words) in want {
+            let (_, message) = got.iter().find(|(p, _)| p == path).expect("listed");
+            assert!(message.contains(words), "{name}: {path}: {message}");
+        }
+        // Every pipeline names no redaction: weir says it appends its own.
+        assert!(
+            checked
+                .warnings
+                .iter()
+                .any(|w| w.message.contains("appended redaction/default")),
+            "{name}: {:?}",
+            checked.warnings
+        );
+    }
+}
+
+/// How a weir-ready file is started on loopback: text replaced, `--set` values added.
+struct Ready {
+    file: &'static str,
+    replace: Vec<(&'static str, String)>,
+    sets: Vec<String>,
+    /// Where the data is looked for: the debug exporter's text on stdout, or a capture
+    /// server standing in for the backends.
+    exporters: Vec<&'static str>,
+}
+
+/// Runs the leak corpus through `ready` and checks it passed, redacted.
+fn run_ready(ready: Ready, capture: Option<&Capture>) {
+    let mut text = corpus(ready.file);
+    for (from, to) in &ready.replace {
+        assert!(
+            text.contains(from),
+            "{}: {from} is not in the file",
+            ready.file
+        );
+        text = text.replace(from, to);
+    }
+    let checked = config::check_str(&text, ready.file, &env(), Options::default());
+    if let Err(e) = checked.result {
+        panic!("{} does not validate: {e}", ready.file);
+    }
+    let mut args = vec![
+        "run".to_owned(),
+        "--config".to_owned(),
+        "{DIR}/weir.yaml".to_owned(),
+        "--set=service::admin::endpoint=127.0.0.1:0".to_owned(),
+    ];
+    args.extend(ready.sets.iter().map(|s| format!("--set={s}")));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let env = env();
+    let envs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut weir = Weir::start_args(&[("weir.yaml", &text)], &args, &envs);
+    assert!(
+        weir.stderr_lines()
+            .iter()
+            .any(|l| l.contains("appended as its last processor")),
+        "{}: the startup log says nothing of the appended redaction",
+        ready.file
+    );
+
+    let endpoint = format!("http://{}", weir.grpc_addr);
+    let report: Value = sdk::run(
+        "send_secrets.py",
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_SERVICE_NAME", "corpus-sdk"),
+        ],
+    );
+    let accounts: Vec<(&str, &str)> = ready
+        .exporters
+        .iter()
+        .map(|e| {
+            let signal = if e.contains("metrics") {
+                "metrics"
+            } else if e.contains("logs") {
+                "logs"
+            } else {
+                "traces"
+            };
+            (signal, *e)
+        })
+        .collect();
+    let accounts: Vec<(&str, &str)> = if accounts.iter().all(|(_, e)| *e == "debug") {
+        ledger::every_signal("debug").to_vec()
+    } else {
+        accounts
+    };
+    let balanced = ledger::assert_balanced_blocking(&weir, &accounts);
+    let traces = balanced
+        .iter()
+        .zip(&accounts)
+        .find(|(_, (s, _))| *s == "traces")
+        .map(|(a, _)| a.accepted);
+    assert_eq!(
+        traces,
+        report["spans"].as_u64(),
+        "{}: every span the SDK sent was taken",
+        ready.file
+    );
+    weir.stop();
+
+    let seen: Vec<u8> = match capture {
+        Some(c) => c.requests().into_iter().flat_map(|r| r.body).collect(),
+        None => weir.stdout(),
+    };
+    let seen = String::from_utf8_lossy(&seen);
+    assert!(
+        seen.contains("corpus-sdk"),
+        "{}: the data did not come out",
+        ready.file
+    );
+    assert!(
+        seen.contains("[REDACTED]"),
+        "{}: nothing was redacted",
+        ready.file
+    );
+    for needle in report["needles"].as_array().expect("needles") {
+        let needle = needle.as_str().expect("needle");
+        assert!(!seen.contains(needle), "{}: {needle} leaked", ready.file);
+    }
+}
+
+fn loopback(endpoints: &[&'static str]) -> Vec<(&'static str, String)> {
+    endpoints
+        .iter()
+        .map(|e| (*e, "127.0.0.1:0".to_owned()))
+        .collect()
+}
+
+#[test]
+fn helm_gateway_without_other_protocols_runs_redacted() {
+    let mut replace = loopback(&[
+        "${env:MY_POD_IP}:4317",
+        "${env:MY_POD_IP}:4318",
+        "${env:MY_POD_IP}:13133",
+    ]);
+    replace.push(("port: 8888", "port: 0".to_owned()));
+    run_ready(
+        Ready {
+            file: "helm_gateway.weir.yaml",
+            replace,
+            sets: vec!["exporters::debug::verbosity=detailed".into()],
+            exporters: vec!["debug"],
+        },
+        None,
+    );
+}
+
+#[test]
+fn core_local_example_runs_redacted() {
+    run_ready(
+        Ready {
+            file: "core_local.yaml",
+            replace: loopback(&["localhost:4317", "localhost:4318"]),
+            // The SDK sends logs too; the example has no logs pipeline.
+            sets: vec![
+                "service::pipelines::logs={receivers: [otlp], processors: [memory_limiter], exporters: [debug]}"
+                    .into(),
+            ],
+            exporters: vec!["debug"],
+        },
+        None,
+    );
+}
+
+#[test]
+fn demo_without_other_protocols_runs_redacted() {
+    run_ready(
+        Ready {
+            file: "demo.weir.yaml",
+            replace: Vec::new(),
+            sets: vec![
+                "exporters::debug::verbosity=detailed".into(),
+                // No jaeger or prometheus here: their queues would hold the data.
+                "service::pipelines::traces::exporters=[debug]".into(),
+                "service::pipelines::metrics::exporters=[debug]".into(),
+            ],
+            exporters: vec!["debug"],
+        },
+        None,
+    );
+}
+
+#[test]
+fn lgtm_without_the_self_scrape_runs_redacted() {
+    let capture = Capture::start();
+    let base = capture.base();
+    let mut replace = loopback(&["0.0.0.0:4317", "0.0.0.0:4318"]);
+    for backend in [
+        "http://127.0.0.1:9090/api/v1/otlp",
+        "http://127.0.0.1:4418",
+        "http://127.0.0.1:3100/otlp",
+    ] {
+        replace.push((backend, base.clone()));
+    }
+    run_ready(
+        Ready {
+            file: "lgtm.weir.yaml",
+            replace,
+            sets: ["traces", "metrics", "logs"]
+                .iter()
+                .map(|s| format!("exporters::otlphttp/{s}::compression=none"))
+                .collect(),
+            exporters: vec!["otlphttp/traces", "otlphttp/metrics", "otlphttp/logs"],
+        },
+        Some(&capture),
+    );
+}
