@@ -14,6 +14,7 @@ mod collect;
 pub mod components;
 mod error;
 pub mod expand;
+pub mod extensions;
 mod locate;
 mod outputs;
 pub mod sanitize;
@@ -33,6 +34,7 @@ use serde_yaml_ng::{Mapping, Value};
 pub use components::{ExporterConfig, ProcessorConfig, ReceiverConfig};
 pub use error::{ConfigError, ConfigErrors, Warnings};
 pub use expand::{Env, ProcessEnv};
+pub use extensions::ExtensionConfig;
 pub use service::{PipelineConfig, ServiceConfig};
 
 use locate::Locations;
@@ -95,6 +97,8 @@ pub struct Config {
     pub processors: BTreeMap<ComponentId, ProcessorConfig>,
     /// Exporters by id.
     pub exporters: BTreeMap<ComponentId, ExporterConfig>,
+    /// Extensions by id (those `service.extensions` lists run).
+    pub extensions: BTreeMap<ComponentId, ExtensionConfig>,
     /// Pipelines and weir's own settings.
     pub service: ServiceConfig,
 }
@@ -175,6 +179,7 @@ pub fn check_str(text: &str, source_name: &str, env: &dyn Env, options: Options)
     };
     let mut warnings: Vec<ConfigError> = unset_warnings(&unset).into_iter().map(place).collect();
     if let Ok(config) = &loaded {
+        warnings.extend(replaced_extensions(config).into_iter().map(place));
         warnings.extend(
             sanitize::notes(&config.service.pipelines)
                 .into_iter()
@@ -194,6 +199,22 @@ pub fn check_str(text: &str, source_name: &str, env: &dyn Env, options: Options)
         }
     };
     Checked { result, warnings }
+}
+
+/// One warning per listed extension that weir accepts but does not run.
+pub fn replaced_extensions(config: &Config) -> Vec<(String, String)> {
+    config
+        .service
+        .extensions
+        .iter()
+        .filter_map(|id| {
+            let instead = config.extensions.get(id)?.replaced_by()?;
+            Some((
+                format!("extensions.{id}"),
+                format!("extension {id} is accepted but not run: {instead}"),
+            ))
+        })
+        .collect()
 }
 
 /// One warning per unset variable, at its first use.
@@ -291,18 +312,9 @@ fn load(
     if options.output_paths {
         raw.extend(outputs::problems(&exporters_v));
     }
+    let extensions_v = section("extensions");
     let service_v = section("service");
     let connectors_v = section("connectors");
-    for unsupported in ["extensions"] {
-        if let Some(v) = top.remove(unsupported)
-            && !is_empty(&v)
-        {
-            raw.push((
-                unsupported.into(),
-                format!("not supported by weir: {unsupported}"),
-            ));
-        }
-    }
     for (k, _) in top {
         let key = key_text(&k);
         let hint = suggest::hint(
@@ -316,12 +328,12 @@ fn load(
                 "connectors",
             ],
         );
-        raw.push((key.clone(), format!("unknown top-level key {key:?}{hint}; expected receivers, processors, exporters or service")));
+        raw.push((key.clone(), format!("unknown top-level key {key:?}{hint}; expected receivers, processors, exporters, extensions or service")));
     }
 
     // Ids are "defined" even when their settings have errors, and ids whose definition is an
     // error are remembered, so a pipeline naming them does not add a second, misleading error.
-    let (mut r_ids, mut p_ids, mut e_ids) = Default::default();
+    let (mut r_ids, mut p_ids, mut e_ids, mut x_ids) = Default::default();
     let receivers = components::read_section(
         "receivers",
         receivers_v,
@@ -350,10 +362,20 @@ fn load(
         raw,
     );
     scope::connectors(connectors_v, &mut r_ids, &mut e_ids, raw);
+    let extensions = components::read_section(
+        "extensions",
+        extensions_v,
+        extensions::EXTENSIONS,
+        ExtensionConfig::parse,
+        &unchecked,
+        &mut x_ids,
+        raw,
+    );
     let kinds = service::Known {
         receivers: components::Ids::defined(&r_ids),
         processors: components::Ids::defined(&p_ids),
         exporters: components::Ids::defined(&e_ids),
+        extensions: components::Ids::defined(&x_ids),
     };
     let mut service = service::parse(service_v, &kinds, &unchecked, raw);
     let mut processors = processors;
@@ -410,6 +432,7 @@ fn load(
         receivers,
         processors,
         exporters,
+        extensions,
         service,
     })
 }
