@@ -109,6 +109,27 @@ struct Ready {
     /// Where the data is looked for: the debug exporter's text on stdout, or a capture
     /// server standing in for the backends.
     exporters: Vec<&'static str>,
+    /// The file has a `health_check` extension and a `service.telemetry.metrics` reader.
+    probes: bool,
+}
+
+/// The `health_check` route answers as `/health/ready`, and the telemetry listener serves
+/// weir's `/metrics`.
+fn probes_answer(weir: &Weir) {
+    let get = |addr: std::net::SocketAddr, path: &str| {
+        let url = format!("http://{addr}{path}");
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(async {
+            let resp = common::http_client().get(&url).send().await.expect(&url);
+            let status = resp.status().as_u16();
+            (status, resp.text().await.expect("body"))
+        })
+    };
+    let (status, body) = get(weir.listener_addr("health_check"), "/");
+    assert_eq!((status, body.as_str()), (200, "ready\n"));
+    let (status, body) = get(weir.listener_addr("telemetry/metrics"), "/metrics");
+    assert_eq!(status, 200);
+    assert!(body.contains("weir_receiver_accepted_records_total"), "{body}");
 }
 
 /// Runs the leak corpus through `ready` and checks it passed, redacted.
@@ -185,6 +206,9 @@ fn run_ready(ready: Ready, capture: Option<&Capture>) {
         "{}: every span the SDK sent was taken",
         ready.file
     );
+    if ready.probes {
+        probes_answer(&weir);
+    }
     weir.stop();
 
     let seen: Vec<u8> = match capture {
@@ -229,6 +253,7 @@ fn helm_gateway_without_other_protocols_runs_redacted() {
             replace,
             sets: vec!["exporters::debug::verbosity=detailed".into()],
             exporters: vec!["debug"],
+            probes: true,
         },
         None,
     );
@@ -246,6 +271,7 @@ fn core_local_example_runs_redacted() {
                     .into(),
             ],
             exporters: vec!["debug"],
+            probes: false,
         },
         None,
     );
@@ -264,6 +290,7 @@ fn demo_without_other_protocols_runs_redacted() {
                 "service::pipelines::metrics::exporters=[debug]".into(),
             ],
             exporters: vec!["debug"],
+            probes: false,
         },
         None,
     );
@@ -290,7 +317,45 @@ fn lgtm_without_the_self_scrape_runs_redacted() {
                 .map(|s| format!("exporters::otlphttp/{s}::compression=none"))
                 .collect(),
             exporters: vec!["otlphttp/traces", "otlphttp/metrics", "otlphttp/logs"],
+            probes: false,
         },
         Some(&capture),
+    );
+}
+
+#[test]
+fn telemetry_resource_is_target_info_and_level_none_serves_no_extra_listener() {
+    let config = format!(
+        "{}  telemetry:\n    resource: {{ service.instance.id: weir-7 }}\n    metrics: {{ address: 127.0.0.1:0 }}\n",
+        common::DEBUG_CONFIG
+    );
+    let weir = Weir::start(&config);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let page = |addr: std::net::SocketAddr| {
+        rt.block_on(async {
+            let url = format!("http://{addr}/metrics");
+            let resp = common::http_client().get(&url).send().await.expect(&url);
+            resp.text().await.expect("body")
+        })
+    };
+    for addr in [weir.admin_addr, weir.listener_addr("telemetry/metrics")] {
+        let body = page(addr);
+        assert!(
+            body.contains("target_info{service_instance_id=\"weir-7\"} 1"),
+            "{addr}: {body}"
+        );
+    }
+    drop(weir);
+
+    let off = format!(
+        "{}  telemetry:\n    metrics: {{ level: none, address: 127.0.0.1:0 }}\n",
+        common::DEBUG_CONFIG
+    );
+    let weir = Weir::start(&off);
+    let page = page(weir.admin_addr);
+    assert!(!page.contains("target_info"), "{page}");
+    assert!(
+        !weir.stderr_lines().iter().any(|l| l.contains("telemetry/metrics")),
+        "level: none binds no metrics listener"
     );
 }

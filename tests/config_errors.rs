@@ -44,11 +44,16 @@ fn unsupported_collector_key() {
 }
 
 #[test]
-fn unsupported_top_level_collector_section() {
-    let text = format!("connectors:\n  spanmetrics: {{}}\n{GOOD}");
+fn a_connector_is_one_refusal_and_pipelines_naming_it_add_none() {
+    let text = format!("connectors:\n  spanmetrics: {{}}\n{GOOD}")
+        .replace("exporters: [debug]", "exporters: [debug, spanmetrics]");
     expect_errors(
         &text,
-        &[("connectors", 1, "not supported by weir: connectors")],
+        &[(
+            "connectors.spanmetrics",
+            2,
+            "weir takes OTLP only: connectors are not supported",
+        )],
     );
 }
 

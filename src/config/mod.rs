@@ -23,6 +23,7 @@ pub mod secrets;
 pub mod service;
 pub mod sources;
 mod suggest;
+pub mod telemetry;
 pub mod validate;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -109,6 +109,12 @@ pub struct TelemetryConfig {
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`, which belongs to the applications around it.
     #[serde(default)]
     pub traces: Option<SelfTracesConfig>,
+    /// Where weir also serves its `/metrics` (`metrics:`, see `telemetry.rs`).
+    #[serde(skip)]
+    pub metrics: super::telemetry::MetricsTelemetry,
+    /// Attributes describing this weir, on its own spans and `/metrics` (`resource:`).
+    #[serde(skip)]
+    pub resource: std::collections::BTreeMap<String, String>,
 }
 
 /// `service.telemetry.traces`: spans of weir's own work (receive → process → export), parented
@@ -222,16 +228,9 @@ pub fn parse(
         out.extensions = extension_list(v, &known.extensions, unchecked, errors);
     }
     if let Some(mut t) = map.remove("telemetry") {
-        for unsupported in ["metrics", "resource"] {
-            if let Some(m) = t.as_mapping_mut()
-                && m.remove(unsupported).is_some()
-            {
-                errors.push((
-                    format!("service.telemetry.{unsupported}"),
-                    format!("not supported by weir: service.telemetry.{unsupported}"),
-                ));
-            }
-        }
+        let mut taken = |key: &str| t.as_mapping_mut().and_then(|m| m.remove(key));
+        let metrics = taken("metrics").map(|m| super::telemetry::metrics(m, unchecked, errors));
+        let resource = taken("resource").map(|r| super::telemetry::resource(r, unchecked, errors));
         let (t, problems) =
             read::<TelemetryConfig>(t, Unchecked::new(unchecked, "service.telemetry")).partial();
         push_under("service.telemetry", problems, errors);
@@ -252,7 +251,11 @@ pub fn parse(
                         ));
                     }
                 }
-                out.telemetry = t;
+                out.telemetry = TelemetryConfig {
+                    metrics: metrics.unwrap_or_default(),
+                    resource: resource.unwrap_or_default(),
+                    ..t
+                };
             }
         }
     }
