@@ -129,7 +129,10 @@ fn probes_answer(weir: &Weir) {
     assert_eq!((status, body.as_str()), (200, "ready\n"));
     let (status, body) = get(weir.listener_addr("telemetry/metrics"), "/metrics");
     assert_eq!(status, 200);
-    assert!(body.contains("weir_receiver_accepted_records_total"), "{body}");
+    assert!(
+        body.contains("weir_receiver_accepted_records_total"),
+        "{body}"
+    );
 }
 
 /// Runs the leak corpus through `ready` and checks it passed, redacted.
@@ -355,7 +358,10 @@ fn telemetry_resource_is_target_info_and_level_none_serves_no_extra_listener() {
     let page = page(weir.admin_addr);
     assert!(!page.contains("target_info"), "{page}");
     assert!(
-        !weir.stderr_lines().iter().any(|l| l.contains("telemetry/metrics")),
+        !weir
+            .stderr_lines()
+            .iter()
+            .any(|l| l.contains("telemetry/metrics")),
         "level: none binds no metrics listener"
     );
 }
