@@ -15,7 +15,9 @@ use std::collections::HashMap;
 use serde_json::Value;
 use weir::config::{self, Options};
 
-use common::{Weir, capture::Capture, ledger, sdk, tests_path};
+use rcgen::ExtendedKeyUsagePurpose;
+
+use common::{Weir, capture::Capture, ledger, pki, sdk, tests_path};
 
 /// The variables the files read, as their deployments set them.
 fn env() -> HashMap<String, String> {
@@ -111,6 +113,10 @@ struct Ready {
     exporters: Vec<&'static str>,
     /// The file has a `health_check` extension and a `service.telemetry.metrics` reader.
     probes: bool,
+    /// Files written beside the config (`{DIR}/name`), and whether the SDK then talks mutual
+    /// TLS with `ca.pem`, `client.pem` and `client-key.pem` among them.
+    files: Vec<(&'static str, String)>,
+    mtls: bool,
 }
 
 /// The `health_check` route answers as `/health/ready`, and the telemetry listener serves
@@ -160,7 +166,9 @@ fn run_ready(ready: Ready, capture: Option<&Capture>) {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let env = env();
     let envs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let mut weir = Weir::start_args(&[("weir.yaml", &text)], &args, &envs);
+    let mut files: Vec<(&str, &str)> = vec![("weir.yaml", &text)];
+    files.extend(ready.files.iter().map(|(n, t)| (*n, t.as_str())));
+    let mut weir = Weir::start_args(&files, &args, &envs);
     assert!(
         weir.stderr_lines()
             .iter()
@@ -169,15 +177,30 @@ fn run_ready(ready: Ready, capture: Option<&Capture>) {
         ready.file
     );
 
-    let endpoint = format!("http://{}", weir.grpc_addr);
-    let report: Value = sdk::run(
-        "send_secrets.py",
-        &[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
-            ("OTEL_SERVICE_NAME", "corpus-sdk"),
-        ],
-    );
+    let scheme = if ready.mtls { "https" } else { "http" };
+    let mut sdk_env = vec![
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(),
+            format!("{scheme}://{}", weir.grpc_addr),
+        ),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL".to_owned(), "grpc".to_owned()),
+        ("OTEL_SERVICE_NAME".to_owned(), "corpus-sdk".to_owned()),
+    ];
+    if ready.mtls {
+        let dir = weir.dir().to_owned();
+        for (var, file) in [
+            ("OTEL_EXPORTER_OTLP_CERTIFICATE", "ca.pem"),
+            ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "client.pem"),
+            ("OTEL_EXPORTER_OTLP_CLIENT_KEY", "client-key.pem"),
+        ] {
+            sdk_env.push((var.to_owned(), dir.join(file).display().to_string()));
+        }
+    }
+    let sdk_env: Vec<(&str, &str)> = sdk_env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let report: Value = sdk::run("send_secrets.py", &sdk_env);
     let accounts: Vec<(&str, &str)> = ready
         .exporters
         .iter()
@@ -235,6 +258,52 @@ fn run_ready(ready: Ready, capture: Option<&Capture>) {
     }
 }
 
+#[test]
+fn secure_tracing_runs_over_mutual_tls_redacted() {
+    let ca = pki::ca("secure tracing CA");
+    let server = pki::leaf(&ca, "otel-collector", ExtendedKeyUsagePurpose::ServerAuth);
+    let client = pki::leaf(&ca, "app", ExtendedKeyUsagePurpose::ClientAuth);
+    let mut replace = loopback(&["0.0.0.0:4317"]);
+    for (from, to) in [
+        (
+            "/etc/otel-collector/certs/otel-collector.crt",
+            "{DIR}/server.pem",
+        ),
+        (
+            "/etc/otel-collector/certs/otel-collector.key",
+            "{DIR}/server-key.pem",
+        ),
+        ("/etc/otel-collector/certs/ca.crt", "{DIR}/ca.pem"),
+    ] {
+        // Quoted: a YAML value cannot start with `{` unquoted.
+        replace.push((from, format!("\"{to}\"")));
+    }
+    run_ready(
+        Ready {
+            file: "secure_tracing.yaml",
+            replace,
+            sets: vec![
+                // The harness waits for an OTLP/HTTP listener too, and the SDK sends every
+                // signal; the example takes traces over gRPC only.
+                "receivers::otlp::protocols::http={endpoint: 127.0.0.1:0}".into(),
+                "service::pipelines::metrics={receivers: [otlp], exporters: [debug]}".into(),
+                "service::pipelines::logs={receivers: [otlp], exporters: [debug]}".into(),
+            ],
+            exporters: vec!["debug"],
+            probes: false,
+            files: vec![
+                ("server.pem", server.cert),
+                ("server-key.pem", server.key),
+                ("ca.pem", ca.pem()),
+                ("client.pem", client.cert),
+                ("client-key.pem", client.key),
+            ],
+            mtls: true,
+        },
+        None,
+    );
+}
+
 fn loopback(endpoints: &[&'static str]) -> Vec<(&'static str, String)> {
     endpoints
         .iter()
@@ -257,6 +326,8 @@ fn helm_gateway_without_other_protocols_runs_redacted() {
             sets: vec!["exporters::debug::verbosity=detailed".into()],
             exporters: vec!["debug"],
             probes: true,
+            files: Vec::new(),
+            mtls: false,
         },
         None,
     );
@@ -275,6 +346,8 @@ fn core_local_example_runs_redacted() {
             ],
             exporters: vec!["debug"],
             probes: false,
+            files: Vec::new(),
+            mtls: false,
         },
         None,
     );
@@ -294,6 +367,8 @@ fn demo_without_other_protocols_runs_redacted() {
             ],
             exporters: vec!["debug"],
             probes: false,
+            files: Vec::new(),
+            mtls: false,
         },
         None,
     );
@@ -321,6 +396,8 @@ fn lgtm_without_the_self_scrape_runs_redacted() {
                 .collect(),
             exporters: vec!["otlphttp/traces", "otlphttp/metrics", "otlphttp/logs"],
             probes: false,
+            files: Vec::new(),
+            mtls: false,
         },
         Some(&capture),
     );

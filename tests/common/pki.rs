@@ -1,0 +1,42 @@
+//! Certificates made on the spot with rcgen: a CA, and leaves it signs for `localhost` and
+//! `127.0.0.1` (a server's or a client's), as PEM.
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
+};
+
+/// A certificate and its key, PEM.
+pub struct ClientCert {
+    pub cert: String,
+    pub key: String,
+}
+
+/// A self-signed CA named `name`.
+pub fn ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
+    let mut params = CertificateParams::new(Vec::new()).expect("CA params");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params.distinguished_name = DistinguishedName::new();
+    params.distinguished_name.push(DnType::CommonName, name);
+    CertifiedIssuer::self_signed(params, KeyPair::generate().expect("CA key")).expect("CA")
+}
+
+/// A leaf signed by `ca` with subject CN `cn`, for `localhost` and `127.0.0.1`.
+pub fn leaf(
+    ca: &CertifiedIssuer<'static, KeyPair>,
+    cn: &str,
+    usage: ExtendedKeyUsagePurpose,
+) -> ClientCert {
+    let mut params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+        .expect("leaf params");
+    params.distinguished_name = DistinguishedName::new();
+    params.distinguished_name.push(DnType::CommonName, cn);
+    params.extended_key_usages = vec![usage];
+    let key = KeyPair::generate().expect("leaf key");
+    let cert = params.signed_by(&key, &**ca).expect("leaf");
+    ClientCert {
+        cert: cert.pem(),
+        key: key.serialize_pem(),
+    }
+}
