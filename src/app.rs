@@ -33,9 +33,7 @@ use weir_processors::tenant_limit::TenantLimit;
 
 use crate::admin::{self, AdminInfo, PipelineInfo, Readiness};
 use crate::config::batch::PassThrough;
-use crate::config::{
-    ComponentId, Config, ExporterConfig, ExtensionConfig, ProcessorConfig, ReceiverConfig,
-};
+use crate::config::{ComponentId, Config, ExporterConfig, ProcessorConfig, ReceiverConfig};
 use crate::receivers::identity::Identity;
 use crate::receivers::limits::{ConnectionBudget, InflightBytes};
 use crate::receivers::{self, Bound, ReceiverError, ReceiverShared};
@@ -219,7 +217,7 @@ pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartEr
             .collect(),
         exporters: exporters.handles.keys().map(ToString::to_string).collect(),
         memory,
-        resource: resource_of(config),
+        resource: admin::side::resource_of(config),
     };
     let (admin_stop, mut admin_rx) = watch::channel(false);
     let admin_bound = admin::bind(
@@ -242,7 +240,7 @@ pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartEr
     listeners.push(("admin".into(), admin_bound.local_addr));
     let admin = tokio::spawn(admin_bound.serve);
     let mut side = Vec::new();
-    for (name, b) in bind_side(config, &metrics, &readiness, &admin_stop).await? {
+    for (name, b) in admin::side::bind_all(config, &metrics, &readiness, &admin_stop).await? {
         listeners.push((name, b.local_addr));
         side.push(tokio::spawn(b.serve));
     }
@@ -258,42 +256,6 @@ pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartEr
         queued: exporters.queued,
         drain_timeout: config.service.drain_timeout,
     })
-}
-
-/// `service.telemetry.resource` as `(key, value)` pairs.
-fn resource_of(config: &Config) -> Vec<(String, String)> {
-    let r = &config.service.telemetry.resource;
-    r.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-}
-
-/// Binds the `health_check` extensions `service.extensions` lists and the
-/// `service.telemetry.metrics` listener; each stops when `stop` says so.
-async fn bind_side(
-    config: &Config,
-    metrics: &Metrics,
-    readiness: &Readiness,
-    stop: &watch::Sender<bool>,
-) -> Result<Vec<(String, Bound)>, StartError> {
-    let until_stop = || -> BoxFuture<'static, ()> {
-        let mut rx = stop.subscribe();
-        Box::pin(async move {
-            let _ = rx.wait_for(|stop| *stop).await;
-        })
-    };
-    let mut out = Vec::new();
-    for id in &config.service.extensions {
-        if let Some(ExtensionConfig::HealthCheck(h)) = config.extensions.get(id) {
-            let name = id.to_string();
-            let b = admin::side::health_check(&name, h, readiness.clone(), until_stop()).await?;
-            out.push((name, b));
-        }
-    }
-    if let Some(endpoint) = &config.service.telemetry.metrics.endpoint {
-        let b = admin::side::metrics(endpoint, metrics.clone(), resource_of(config), until_stop())
-            .await?;
-        out.push(("telemetry/metrics".into(), b));
-    }
-    Ok(out)
 }
 
 /// The exporters that pipelines use, and those among them with a queue to drain at shutdown.

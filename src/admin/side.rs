@@ -13,8 +13,11 @@ use futures::future::BoxFuture;
 use http::HeaderMap;
 use weir_pipeline::Metrics;
 
+use tokio::sync::watch;
+
 use super::Readiness;
 use crate::config::extensions::HealthCheckConfig;
+use crate::config::{Config, ExtensionConfig};
 use crate::receivers::{Bound, ReceiverError};
 
 /// Binds `router` at `endpoint` as the listener `name`; serves until `shutdown` resolves.
@@ -82,4 +85,45 @@ pub async fn metrics(
         }),
     );
     bind("telemetry/metrics".into(), endpoint, router, shutdown).await
+}
+
+/// `service.telemetry.resource` as `(key, value)` pairs.
+pub fn resource_of(config: &Config) -> Vec<(String, String)> {
+    let r = &config.service.telemetry.resource;
+    r.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+/// Binds the `health_check` extensions `service.extensions` lists and the
+/// `service.telemetry.metrics` listener; each stops when `stop` says so.
+pub async fn bind_all(
+    config: &Config,
+    registry: &Metrics,
+    readiness: &Readiness,
+    stop: &watch::Sender<bool>,
+) -> Result<Vec<(String, Bound)>, ReceiverError> {
+    let until_stop = || -> BoxFuture<'static, ()> {
+        let mut rx = stop.subscribe();
+        Box::pin(async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        })
+    };
+    let mut out = Vec::new();
+    for id in &config.service.extensions {
+        if let Some(ExtensionConfig::HealthCheck(h)) = config.extensions.get(id) {
+            let name = id.to_string();
+            let b = health_check(&name, h, readiness.clone(), until_stop()).await?;
+            out.push((name, b));
+        }
+    }
+    if let Some(endpoint) = &config.service.telemetry.metrics.endpoint {
+        let b = metrics(
+            endpoint,
+            registry.clone(),
+            resource_of(config),
+            until_stop(),
+        )
+        .await?;
+        out.push(("telemetry/metrics".into(), b));
+    }
+    Ok(out)
 }

@@ -13,6 +13,7 @@
 
 mod config;
 mod eval;
+mod lex;
 mod ottl;
 
 #[cfg(test)]
