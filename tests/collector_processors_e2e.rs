@@ -1,7 +1,9 @@
 //! The Collector's `filter`, `attributes` and `resource` processors in a running weir, fed by
 //! the OpenTelemetry Python SDK (`tests/python/send_all.py`): what the conditions match is
 //! dropped and counted as filtered, the edits are on what leaves, the redaction weir appends
-//! runs after them, and the loss ledger balances with the filtered records in it.
+//! runs after them, and the loss ledger balances with the filtered records in it. The
+//! Collector's redaction keys `url_sanitizer` and `hmac_key` run on the leak corpus
+//! (`send_secrets.py`).
 
 mod common;
 
@@ -118,4 +120,64 @@ fn filter_attributes_and_resource_run_on_the_sdks_data() {
         attr(point, "deployment.environment"),
         json!({"stringValue": "e2e"})
     );
+}
+
+/// The Collector's redaction keys weir reads too: `url_sanitizer` on `url.path` and `hmac_key`
+/// hashing `user.id`, on the SDK's leak corpus.
+#[test]
+fn url_sanitizer_and_hmac_key_run_on_the_sdks_data() {
+    python();
+    let config = format!(
+        "{OTLP_RECEIVER}\
+processors:
+  redaction:
+    url_sanitizer: {{ enabled: true, attributes: [url.path] }}
+    hash_function: hmac-sha256
+    hmac_key: 0123456789abcdef0123456789abcdef
+    hashed_keys: [user.id]
+{DEBUG_AND_ADMIN}  pipelines:
+    traces:  {{ receivers: [otlp], processors: [redaction], exporters: [debug] }}
+    metrics: {{ receivers: [otlp], processors: [redaction], exporters: [debug] }}
+    logs:    {{ receivers: [otlp], processors: [redaction], exporters: [debug] }}
+"
+    );
+    let mut weir = Weir::start(&config);
+    sdk::run(
+        "send_secrets.py",
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &weir.grpc_base()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_SERVICE_NAME", "sanitizer-e2e"),
+        ],
+    );
+    ledger::assert_balanced_blocking(&weir, &ledger::every_signal("debug"));
+    weir.stop();
+
+    let records = weir.records_of("traces");
+    let spans = items(&records, ["resourceSpans", "scopeSpans", "spans"]);
+    let paths: Vec<Value> = spans
+        .iter()
+        .filter(|(_, s)| attrs(s).iter().any(|(k, _)| k == "url.path"))
+        .map(|(_, s)| attr(s, "url.path"))
+        .collect();
+    assert_eq!(paths, [json!({"stringValue": "/pay"})], "query removed");
+
+    let records = weir.records_of("metrics");
+    let mut hashed = Vec::new();
+    for (_, m) in items(&records, ["resourceMetrics", "scopeMetrics", "metrics"]) {
+        for kind in ["sum", "histogram", "gauge"] {
+            for p in m[kind]["dataPoints"].as_array().into_iter().flatten() {
+                if let Some((_, v)) = attrs(p).into_iter().find(|(k, _)| k == "user.id") {
+                    hashed.push(v["stringValue"].as_str().unwrap_or_default().to_owned());
+                }
+            }
+        }
+    }
+    assert!(!hashed.is_empty(), "a point with user.id");
+    for h in hashed {
+        assert!(
+            h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()),
+            "user.id is a hex HMAC: {h}"
+        );
+    }
 }
