@@ -29,7 +29,7 @@ use weir_processors::attributes::{Attributes, ResourceAttributes};
 use weir_processors::enrich::Enrich;
 use weir_processors::filter::Filter;
 use weir_processors::redaction::Redaction;
-use weir_processors::tenant_limit::TenantLimit;
+use weir_processors::tenant_limit::{StoreHealth, TenantLimit, TenantLimitConfig};
 
 use crate::admin::{self, AdminInfo, PipelineInfo, Readiness};
 use crate::config::batch::PassThrough;
@@ -151,7 +151,7 @@ impl Running {
 /// Builds and starts everything `config` describes.
 pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartError> {
     let exporters = build_exporters(config, &metrics).await?;
-    let routers = build_routers(config, &exporters.handles, &metrics)?;
+    let (routers, limit_stores) = build_routers(config, &exporters.handles, &metrics)?;
     log_sanitizing(config);
     let (stop, stop_rx) = watch::channel(false);
     let shutdown = move || -> BoxFuture<'static, ()> {
@@ -218,6 +218,7 @@ pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartEr
         exporters: exporters.handles.keys().map(ToString::to_string).collect(),
         memory,
         resource: admin::side::resource_of(config),
+        limit_stores,
     };
     let (admin_stop, mut admin_rx) = watch::channel(false);
     let admin_bound = admin::bind(
@@ -433,9 +434,7 @@ fn build_processor(
         ProcessorConfig::Enrich(c) => {
             Arc::new(Enrich::new(&name, c, metrics.clone()).map_err(|e| failed(&e))?)
         }
-        ProcessorConfig::TenantLimit(c) => {
-            Arc::new(TenantLimit::new(&name, c).map_err(|e| failed(&e))?)
-        }
+        ProcessorConfig::TenantLimit(c) => Arc::new(build_tenant_limit(id, c, metrics)?),
         ProcessorConfig::Attributes(c) => {
             Arc::new(Attributes::new(&name, c).map_err(|e| failed(&e))?)
         }
@@ -467,12 +466,29 @@ fn log_sanitizing(config: &Config) {
     }
 }
 
+fn build_tenant_limit(
+    id: &ComponentId,
+    cfg: &TenantLimitConfig,
+    metrics: &Metrics,
+) -> Result<TenantLimit, StartError> {
+    let name = id.to_string();
+    TenantLimit::new(&name, cfg, metrics).map_err(|e| StartError::Processor {
+        id: name.clone(),
+        message: e.to_string(),
+    })
+}
+
+/// The routers by receiver, and each `tenant_limit`'s shared store by processor id, for
+/// `/health`.
+type Routers = (BTreeMap<ComponentId, Router>, Vec<(String, StoreHealth)>);
+
 fn build_routers(
     config: &Config,
     exporters: &BTreeMap<ComponentId, ExporterHandle>,
     metrics: &Metrics,
-) -> Result<BTreeMap<ComponentId, Router>, StartError> {
+) -> Result<Routers, StartError> {
     let mut routers: BTreeMap<ComponentId, Router> = BTreeMap::new();
+    let mut stores = Vec::new();
     // A tenant_limit is one instance for every pipeline that names it: a tenant's budget is
     // spent by its traces, metrics and logs together.
     let mut shared: BTreeMap<&ComponentId, Arc<dyn Processor>> = BTreeMap::new();
@@ -482,8 +498,12 @@ fn build_routers(
             if let Some(cfg) = config.processors.get(id) {
                 let processor = match (cfg, shared.get(id)) {
                     (ProcessorConfig::TenantLimit(_), Some(one)) => Arc::clone(one),
-                    (ProcessorConfig::TenantLimit(_), None) => {
-                        let one = build_processor(id, cfg, metrics)?;
+                    (ProcessorConfig::TenantLimit(c), None) => {
+                        let limit = build_tenant_limit(id, c, metrics)?;
+                        if let Some(health) = limit.store_health() {
+                            stores.push((id.to_string(), health));
+                        }
+                        let one: Arc<dyn Processor> = Arc::new(limit);
                         shared.insert(id, Arc::clone(&one));
                         one
                     }
@@ -518,5 +538,5 @@ fn build_routers(
                 .add(Arc::clone(&pipeline));
         }
     }
-    Ok(routers)
+    Ok((routers, stores))
 }

@@ -122,6 +122,9 @@ pub struct AdminInfo {
     pub memory: crate::memory::MemoryGuard,
     /// `service.telemetry.resource`, shown as `target_info` on `/metrics`.
     pub resource: Vec<(String, String)>,
+    /// Each `tenant_limit`'s shared store, by processor id, shown by `/health` (readiness
+    /// ignores it: a replica on its fallback still takes traffic).
+    pub limit_stores: Vec<(String, weir_processors::tenant_limit::StoreHealth)>,
 }
 
 /// Shared by the admin handlers.

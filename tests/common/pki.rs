@@ -1,5 +1,5 @@
-//! Certificates made on the spot with rcgen: a CA, and leaves it signs for `localhost` and
-//! `127.0.0.1` (a server's or a client's), as PEM.
+//! Certificates for TLS tests, made with rcgen (ring): a self-signed CA, and leaf certificates
+//! for `localhost` and `127.0.0.1` that it signs, as PEM.
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType,
@@ -8,7 +8,9 @@ use rcgen::{
 
 /// A certificate and its key, PEM.
 pub struct ClientCert {
+    /// The certificate.
     pub cert: String,
+    /// Its private key.
     pub key: String,
 }
 
@@ -22,7 +24,8 @@ pub fn ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
     CertifiedIssuer::self_signed(params, KeyPair::generate().expect("CA key")).expect("CA")
 }
 
-/// A leaf signed by `ca` with subject CN `cn`, for `localhost` and `127.0.0.1`.
+/// A certificate for `localhost` and `127.0.0.1` with subject CN `cn`, for `usage`, signed by
+/// `ca`.
 pub fn leaf(
     ca: &CertifiedIssuer<'static, KeyPair>,
     cn: &str,
