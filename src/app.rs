@@ -26,7 +26,9 @@ use weir_pipeline::queue::delivery::Delivery;
 use weir_pipeline::queue::disk::{DiskError, StorageConfig};
 use weir_pipeline::queue::{QueueBatchConfig, QueueConfig, QueuedExporter, RetryConfig, Sizer};
 use weir_pipeline::{Exporter, Metrics, Pipeline, Processor, Router};
+use weir_processors::attributes::{Attributes, ResourceAttributes};
 use weir_processors::enrich::Enrich;
+use weir_processors::filter::Filter;
 use weir_processors::redaction::Redaction;
 use weir_processors::tenant_limit::{StoreHealth, TenantLimit, TenantLimitConfig};
 
@@ -81,6 +83,9 @@ pub struct Running {
     tasks: JoinSet<Result<(), ReceiverError>>,
     admin_stop: watch::Sender<bool>,
     admin: tokio::task::JoinHandle<Result<(), ReceiverError>>,
+    /// The `health_check` routes and the `service.telemetry.metrics` listener, closed with the
+    /// admin listener.
+    side: Vec<tokio::task::JoinHandle<Result<(), ReceiverError>>>,
     queued: Vec<Arc<QueuedExporter>>,
     drain_timeout: Duration,
 }
@@ -124,10 +129,12 @@ impl Running {
         );
         futures::future::join_all(self.queued.iter().map(|q| q.drain(left))).await;
         let _ = self.admin_stop.send(true);
-        match self.admin.await {
-            Ok(Err(e)) => tracing::error!(error = %e, "admin listener failed"),
-            Err(e) => tracing::error!(error = %e, "admin listener task failed"),
-            Ok(Ok(())) => {}
+        for task in std::iter::once(self.admin).chain(self.side) {
+            match task.await {
+                Ok(Err(e)) => tracing::error!(error = %e, "admin listener failed"),
+                Err(e) => tracing::error!(error = %e, "admin listener task failed"),
+                Ok(Ok(())) => {}
+            }
         }
     }
 
@@ -148,6 +155,7 @@ impl Running {
 pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartError> {
     let exporters = build_exporters(config, &metrics).await?;
     let (routers, limit_stores) = build_routers(config, &exporters.handles, &metrics)?;
+    log_sanitizing(config);
     let (stop, stop_rx) = watch::channel(false);
     let shutdown = move || -> BoxFuture<'static, ()> {
         let mut rx = stop_rx.clone();
@@ -212,6 +220,7 @@ pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartEr
             .collect(),
         exporters: exporters.handles.keys().map(ToString::to_string).collect(),
         memory,
+        resource: admin::side::resource_of(config),
         limit_stores,
     };
     let (admin_stop, mut admin_rx) = watch::channel(false);
@@ -234,6 +243,11 @@ pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartEr
     }
     listeners.push(("admin".into(), admin_bound.local_addr));
     let admin = tokio::spawn(admin_bound.serve);
+    let mut side = Vec::new();
+    for (name, b) in admin::side::bind_all(config, &metrics, &readiness, &admin_stop).await? {
+        listeners.push((name, b.local_addr));
+        side.push(tokio::spawn(b.serve));
+    }
     readiness.set_ready();
     Ok(Running {
         listeners,
@@ -242,6 +256,7 @@ pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartEr
         tasks,
         admin_stop,
         admin,
+        side,
         queued: exporters.queued,
         drain_timeout: config.service.drain_timeout,
     })
@@ -430,7 +445,35 @@ fn build_processor(
             Arc::new(Enrich::new(&name, c, metrics.clone()).map_err(|e| failed(&e))?)
         }
         ProcessorConfig::TenantLimit(c) => Arc::new(build_tenant_limit(id, c, metrics)?),
+        ProcessorConfig::Attributes(c) => {
+            Arc::new(Attributes::new(&name, c).map_err(|e| failed(&e))?)
+        }
+        ProcessorConfig::Resource(c) => {
+            Arc::new(ResourceAttributes::new(&name, c).map_err(|e| failed(&e))?)
+        }
+        ProcessorConfig::Filter(c) => {
+            Arc::new(Filter::new(&name, c, metrics).map_err(|e| failed(&e))?)
+        }
     })
+}
+
+/// Says, once per pipeline, where weir appended its `redaction` and where it is off.
+fn log_sanitizing(config: &Config) {
+    use crate::config::service::PipelineRedaction;
+    for p in &config.service.pipelines {
+        match p.redaction {
+            PipelineRedaction::Appended => tracing::info!(
+                pipeline = %p.id,
+                processor = crate::config::sanitize::APPENDED,
+                "the pipeline names no redaction processor: appended as its last processor"
+            ),
+            PipelineRedaction::Off => tracing::warn!(
+                pipeline = %p.id,
+                "redaction: off: the pipeline exports values unmasked"
+            ),
+            PipelineRedaction::Named => {}
+        }
+    }
 }
 
 fn build_tenant_limit(
