@@ -68,7 +68,8 @@ impl Backend {
     }
 }
 
-/// weir with one `otlphttp` exporter to `backend` whose queue is on disk in `storage`;
+/// weir with one `otlphttp` exporter to `backend` whose queue is on disk in `storage` (no
+/// redaction: the requests reach the queue as sent);
 /// `queue` and `storage_keys` are more keys of `sending_queue` and of the `file_storage`.
 pub fn config(backend: &Backend, storage: &Path, queue: &str, storage_keys: &str) -> String {
     format!(
@@ -77,7 +78,7 @@ pub fn config(backend: &Backend, storage: &Path, queue: &str, storage_keys: &str
          sending_queue: {{ storage: file_storage/q, overflow_wait: 0s, {queue} }}\n\
          extensions:\n  file_storage/q: {{ directory: {}, create_directory: true, {storage_keys} }}\n\
          service:\n  extensions: [file_storage/q]\n  admin: {{ endpoint: 127.0.0.1:0 }}\n  \
-         drain_timeout: 1s\n  pipelines:\n    traces: {{ receivers: [otlp], exporters: [otlphttp] }}\n",
+         drain_timeout: 1s\n  pipelines:\n    traces: {{ receivers: [otlp], exporters: [otlphttp], redaction: off }}\n",
         backend.capture.base(),
         storage.display()
     )
