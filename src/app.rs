@@ -14,6 +14,7 @@ use futures::future::BoxFuture;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use weir_exporters::debug::DebugExporter;
+use weir_exporters::load_balancing;
 use weir_exporters::loki::LokiExporter;
 use weir_exporters::otlp::OtlpGrpcExporter;
 use weir_exporters::otlphttp::OtlpHttpExporter;
@@ -78,7 +79,7 @@ pub struct Running {
     tasks: JoinSet<Result<(), ReceiverError>>,
     admin_stop: watch::Sender<bool>,
     admin: tokio::task::JoinHandle<Result<(), ReceiverError>>,
-    queued: Vec<Arc<QueuedExporter>>,
+    queued: Vec<ExporterHandle>,
     drain_timeout: Duration,
 }
 
@@ -246,7 +247,7 @@ pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartEr
 /// The exporters that pipelines use, and those among them with a queue to drain at shutdown.
 struct Exporters {
     handles: BTreeMap<ComponentId, ExporterHandle>,
-    queued: Vec<Arc<QueuedExporter>>,
+    queued: Vec<ExporterHandle>,
 }
 
 async fn build_exporters(config: &Config, metrics: &Metrics) -> Result<Exporters, StartError> {
@@ -314,6 +315,16 @@ async fn build_exporters(config: &Config, metrics: &Metrics) -> Result<Exporters
                 &c.retry_on_failure,
                 c.timeout,
             ),
+            ExporterConfig::LoadBalancing(c) => {
+                if id.kind != "load_balancing" {
+                    tracing::warn!(exporter = %id, "the loadbalancing exporter is now named load_balancing; the old name is deprecated");
+                }
+                let queue = with_pipeline_batching(config, id, &c.protocol.otlp.sending_queue);
+                ExporterHandle::Balanced(
+                    load_balancing::start(&name, c, queue, metrics.clone())
+                        .map_err(|e| failed(&e))?,
+                )
+            }
             ExporterConfig::Prometheus(c) => {
                 // A scrape endpoint only updates its in-memory view: inline, no queue.
                 let exporter = PrometheusExporter::bind(&name, c)
@@ -326,8 +337,8 @@ async fn build_exporters(config: &Config, metrics: &Metrics) -> Result<Exporters
                 )))
             }
         };
-        if let ExporterHandle::Queued(q) = &handle {
-            out.queued.push(Arc::clone(q));
+        if !matches!(handle, ExporterHandle::Direct(_)) {
+            out.queued.push(handle.clone());
         }
         out.handles.insert(id.clone(), handle);
     }

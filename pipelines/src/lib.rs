@@ -12,6 +12,7 @@
 //! - [`scrub`]: credentials masked in messages that came from outside (backend answers) before
 //!   weir logs or shows them.
 
+pub mod balance;
 pub mod batch;
 pub mod bundle;
 pub mod context;

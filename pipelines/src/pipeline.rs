@@ -19,7 +19,8 @@ use std::time::Duration;
 use futures::future::join_all;
 use tracing::Instrument;
 
-use crate::queue::{Admission, QueuedExporter, Reservation, ReserveError};
+use crate::balance::{Balancer, Placed};
+use crate::queue::{QueuedExporter, ReserveError};
 use crate::{
     Batch, Bundle, ExportError, Exporter, Outcome, Processor, Refusal, RefusalKind, RequestContext,
     SignalKind,
@@ -48,6 +49,49 @@ pub enum ExporterHandle {
     Direct(Arc<dyn Exporter>),
     /// Through its queue: the client waits only for room in the queue.
     Queued(Arc<QueuedExporter>),
+    /// Split by routing key over the queues of its endpoints (`load_balancing`): the client
+    /// waits for room in each queue a part goes to.
+    Balanced(Arc<Balancer>),
+}
+
+impl ExporterHandle {
+    /// Records waiting in the exporter's queues.
+    pub fn queued_records(&self) -> u64 {
+        match self {
+            ExporterHandle::Queued(q) => q.queued_records(),
+            ExporterHandle::Balanced(b) => b.queued_records(),
+            ExporterHandle::Direct(_) => 0,
+        }
+    }
+
+    /// Drains the exporter's queues until `timeout` ([`QueuedExporter::drain`]); nothing for
+    /// an exporter called inline.
+    pub async fn drain(&self, timeout: Duration) {
+        match self {
+            ExporterHandle::Queued(q) => q.drain(timeout).await,
+            ExporterHandle::Balanced(b) => b.drain(timeout).await,
+            ExporterHandle::Direct(_) => {}
+        }
+    }
+
+    /// True when the exporter could take one more batch now.
+    fn has_room(&self) -> bool {
+        match self {
+            ExporterHandle::Queued(q) => q.has_room(),
+            ExporterHandle::Balanced(b) => b.has_room(),
+            ExporterHandle::Direct(_) => true,
+        }
+    }
+
+    /// Waits from `since` (up to the queues' `overflow_wait`) for room; false when there is
+    /// none and the exporter refuses rather than drops.
+    async fn wait_for_room(&self, since: tokio::time::Instant) -> bool {
+        match self {
+            ExporterHandle::Queued(q) => q.wait_for_room(since).await,
+            ExporterHandle::Balanced(b) => b.wait_for_room(since).await,
+            ExporterHandle::Direct(_) => true,
+        }
+    }
 }
 
 impl NamedExporter {
@@ -176,8 +220,7 @@ impl Pipeline {
             pipeline: self,
             batch: Arc::new(batch),
             accepted,
-            reservations: Vec::new(),
-            overflowed: Vec::new(),
+            placed: Vec::new(),
             seen,
             committed: false,
             span: tracing::info_span!("weir.export", pipeline = %self.id),
@@ -188,16 +231,27 @@ impl Pipeline {
         // Room in every queue first: the batch goes into all of them or none, so a client's
         // retry never duplicates data into the healthy ones.
         for e in &self.exporters {
-            let ExporterHandle::Queued(q) = &e.handle else {
-                continue;
+            let reserved = match &e.handle {
+                ExporterHandle::Direct(_) => continue,
+                ExporterHandle::Queued(q) => q
+                    .reserve(&prepared.batch)
+                    .instrument(prepared.span.clone())
+                    .await
+                    .map(|a| {
+                        vec![Placed {
+                            admission: a,
+                            queue: Arc::clone(q),
+                            batch: Arc::clone(&prepared.batch),
+                        }]
+                    }),
+                ExporterHandle::Balanced(b) => {
+                    b.reserve(&prepared.batch)
+                        .instrument(prepared.span.clone())
+                        .await
+                }
             };
-            match q
-                .reserve(&prepared.batch)
-                .instrument(prepared.span.clone())
-                .await
-            {
-                Ok(Admission::Reserved(r)) => prepared.reservations.push(r),
-                Ok(Admission::Dropped) => prepared.overflowed.push(Arc::clone(q)),
+            match reserved {
+                Ok(placed) => prepared.placed.extend(placed),
                 Err(err) => {
                     // The receiver logs the refusal with the request's id.
                     tracing::debug!(pipeline = %self.id, exporter = %e.id, error = %err, "refusing: exporter cannot take more");
@@ -218,9 +272,7 @@ impl Pipeline {
     /// weir memory or decoding.
     pub async fn wait_for_room(&self, since: tokio::time::Instant) -> Result<(), SubmitError> {
         for e in &self.exporters {
-            if let ExporterHandle::Queued(q) = &e.handle
-                && !q.wait_for_room(since).await
-            {
+            if !e.handle.wait_for_room(since).await {
                 tracing::debug!(pipeline = %self.id, exporter = %e.id, "no room in the queue");
                 return Err(unavailable(
                     &e.id,
@@ -246,8 +298,8 @@ pub struct Prepared<'a> {
     pipeline: &'a Pipeline,
     batch: Arc<Batch>,
     accepted: Accepted,
-    reservations: Vec<Reservation>,
-    overflowed: Vec<Arc<QueuedExporter>>,
+    /// Room held in each queue (or its drop on overflow), with the batch or part it is for.
+    placed: Vec<Placed>,
     /// The records each processor saw (all of them passed), for their refund.
     seen: Vec<u64>,
     /// Set by [`Prepared::commit`]; a batch dropped before is refunded to the processors.
@@ -269,7 +321,7 @@ impl Prepared<'_> {
             .iter()
             .filter_map(|e| match &e.handle {
                 ExporterHandle::Direct(x) => Some((e, x)),
-                ExporterHandle::Queued(_) => None,
+                ExporterHandle::Queued(_) | ExporterHandle::Balanced(_) => None,
             })
             .collect();
         if direct.is_empty() {
@@ -297,11 +349,8 @@ impl Prepared<'_> {
     pub fn commit(mut self) -> Accepted {
         self.committed = true;
         let _in_span = self.span.enter();
-        for r in std::mem::take(&mut self.reservations) {
-            r.commit(Arc::clone(&self.batch));
-        }
-        for q in &self.overflowed {
-            q.count_dropped(&self.batch, "queue_full");
+        for p in std::mem::take(&mut self.placed) {
+            p.commit();
         }
         std::mem::take(&mut self.accepted)
     }
@@ -357,10 +406,7 @@ impl Router {
             .into_iter()
             .flatten()
             .flat_map(|p| &p.exporters)
-            .all(|e| match &e.handle {
-                ExporterHandle::Queued(q) => q.has_room(),
-                ExporterHandle::Direct(_) => true,
-            })
+            .all(|e| e.handle.has_room())
     }
 
     /// Waits until every pipeline of `signal` has room in its queues ([`Pipeline::wait_for_room`]).

@@ -19,7 +19,9 @@ pub fn render(loaded: &Loaded, env: &dyn Env, unredacted: bool) -> String {
     expand::expand_tree(&mut tree, "", env, &mut Vec::new(), None);
     let mut notes = Vec::new();
     for (id, cfg) in &loaded.config.exporters {
-        let Some(queue) = queue_of(cfg) else { continue };
+        let Some((queue, at)) = queue_of(cfg) else {
+            continue;
+        };
         if queue.batch.is_some() {
             continue;
         }
@@ -28,13 +30,14 @@ pub fn render(loaded: &Loaded, env: &dyn Env, unredacted: bool) -> String {
             continue;
         };
         let id_text = id.to_string();
-        let slot = child(
-            child(child(&mut tree, "exporters"), &id_text),
-            "sending_queue",
-        );
+        let mut slot = child(child(&mut tree, "exporters"), &id_text);
+        for key in at {
+            slot = child(slot, key);
+        }
         *child(slot, "batch") = batch_value(&batch);
         notes.push(format!(
-            "#   exporters.{id_text}.sending_queue.batch comes from the batch processor of its pipeline"
+            "#   exporters.{id_text}.{}.batch comes from the batch processor of its pipeline",
+            at.join(".")
         ));
     }
     if !unredacted {
@@ -62,14 +65,20 @@ pub fn render(loaded: &Loaded, env: &dyn Env, unredacted: bool) -> String {
     out
 }
 
-/// The queue an exporter kind has; `None` for those that export inline.
-fn queue_of(cfg: &ExporterConfig) -> Option<&QueueConfig> {
+/// The queue an exporter kind has and the keys leading to it; `None` for those that export
+/// inline.
+fn queue_of(cfg: &ExporterConfig) -> Option<(&QueueConfig, &'static [&'static str])> {
+    const TOP: &[&str] = &["sending_queue"];
     match cfg {
-        ExporterConfig::Otlp(c) => Some(&c.sending_queue),
-        ExporterConfig::OtlpHttp(c) => Some(&c.sending_queue),
-        ExporterConfig::Loki(c) => Some(&c.sending_queue),
-        ExporterConfig::Sentry(c) => Some(&c.sending_queue),
-        ExporterConfig::RemoteWrite(c) => Some(&c.sending_queue),
+        ExporterConfig::Otlp(c) => Some((&c.sending_queue, TOP)),
+        ExporterConfig::OtlpHttp(c) => Some((&c.sending_queue, TOP)),
+        ExporterConfig::Loki(c) => Some((&c.sending_queue, TOP)),
+        ExporterConfig::Sentry(c) => Some((&c.sending_queue, TOP)),
+        ExporterConfig::RemoteWrite(c) => Some((&c.sending_queue, TOP)),
+        ExporterConfig::LoadBalancing(c) => Some((
+            &c.protocol.otlp.sending_queue,
+            &["protocol", "otlp", "sending_queue"],
+        )),
         ExporterConfig::Debug(_) | ExporterConfig::Prometheus(_) => None,
     }
 }

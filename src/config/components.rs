@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_yaml_ng::Value;
 use weir_exporters::debug::DebugConfig;
+use weir_exporters::load_balancing::LoadBalancingConfig;
 use weir_exporters::loki::LokiConfig;
 use weir_exporters::otlp::OtlpConfig;
 use weir_exporters::otlphttp::OtlpHttpConfig;
@@ -139,6 +140,13 @@ pub const EXPORTERS: &[Kind] = &[
         aliases: &[],
     },
     Kind {
+        name: "load_balancing",
+        signals: ALL_SIGNALS,
+        unsupported: weir_exporters::load_balancing::UNSUPPORTED_COLLECTOR_KEYS,
+        // The Collector's former name, still read (`weir run` warns).
+        aliases: &["loadbalancing"],
+    },
+    Kind {
         name: "prometheus",
         signals: &[SignalKind::Metrics],
         unsupported: weir_exporters::prometheus::UNSUPPORTED_COLLECTOR_KEYS,
@@ -192,6 +200,8 @@ pub enum ExporterConfig {
     Prometheus(Box<PrometheusConfig>),
     /// `prometheusremotewrite`: Prometheus remote write.
     RemoteWrite(Box<RemoteWriteConfig>),
+    /// `load_balancing`: OTLP/gRPC over several endpoints by routing key.
+    LoadBalancing(Box<LoadBalancingConfig>),
 }
 
 /// A config error: the path inside the component and the message.
@@ -269,6 +279,9 @@ impl ExporterConfig {
                 .finish(RemoteWriteConfig::problems, |c| {
                     ExporterConfig::RemoteWrite(Box::new(c))
                 }),
+            "load_balancing" => read(value, unchecked).finish(LoadBalancingConfig::problems, |c| {
+                ExporterConfig::LoadBalancing(Box::new(c))
+            }),
             other => Err(vec![(String::new(), format!("no exporter kind {other:?}"))]),
         }
     }
@@ -370,6 +383,38 @@ pub fn read_section<T>(
                     };
                     errors.push((full, message));
                 }
+            }
+        }
+    }
+    out
+}
+
+/// `(path, message)` for each `load_balancing` exporter whose `routing_key` cannot route a
+/// signal of a pipeline it is in (`traceID` for metrics, `metric` or `streamID` for traces
+/// and logs).
+pub fn routing_key_conflicts(
+    exporters: &BTreeMap<ComponentId, ExporterConfig>,
+    pipelines: &[super::PipelineConfig],
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for p in pipelines {
+        for id in &p.exporters {
+            let Some(ExporterConfig::LoadBalancing(c)) = exporters.get(id) else {
+                continue;
+            };
+            if let Ok(Some(key)) = c.key()
+                && !key.signals().contains(&p.signal)
+            {
+                let takes: Vec<&str> = key.signals().iter().map(|s| s.as_str()).collect();
+                out.push((
+                    format!("exporters.{id}.routing_key"),
+                    format!(
+                        "cannot route {} (pipeline {}); it routes {}",
+                        p.signal,
+                        p.id,
+                        takes.join(", ")
+                    ),
+                ));
             }
         }
     }

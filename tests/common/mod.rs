@@ -299,8 +299,8 @@ impl Weir {
             .collect()
     }
 
-    /// The names of the spans the JSON `debug` exporter wrote, in order.
-    pub fn span_names(&self) -> Vec<String> {
+    /// The spans the JSON `debug` exporter wrote (OTLP/JSON), in order.
+    pub fn spans(&self) -> Vec<Value> {
         self.records_of("traces")
             .iter()
             .flat_map(|r| {
@@ -311,6 +311,13 @@ impl Weir {
             })
             .flat_map(|rs| rs["scopeSpans"].as_array().cloned().unwrap_or_default())
             .flat_map(|ss| ss["spans"].as_array().cloned().unwrap_or_default())
+            .collect()
+    }
+
+    /// The names of the spans the JSON `debug` exporter wrote, in order.
+    pub fn span_names(&self) -> Vec<String> {
+        self.spans()
+            .iter()
             .map(|s| s["name"].as_str().unwrap_or_default().to_owned())
             .collect()
     }

@@ -42,6 +42,9 @@ pub enum ReserveError {
     /// The queue is draining for shutdown.
     #[error("queue is closed for shutdown")]
     Closed,
+    /// A `load_balancing` exporter has no endpoint (its resolver found none yet).
+    #[error("no endpoint to send to")]
+    NoEndpoint,
 }
 
 struct State {

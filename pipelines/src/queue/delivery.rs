@@ -7,6 +7,10 @@
 //! A success may say that the backend refused some records for good ([`Sent`]): those are
 //! counted as dropped by the backend's reason, the rest as sent.
 //!
+//! A queued delivery may have a [`Fallback`] (the `load_balancing` exporter's other
+//! endpoints): a bundle given up after its retries (`retries_exhausted`, `retry_disabled`) is
+//! handed to it instead of being lost, counted in `weir_exporter_rerouted_records_total`.
+//!
 //! Called inline (`sending_queue.enabled: false`), a failure is answered to the client, who
 //! will send again: it is counted in `weir_exporter_failed_records_total` but is no loss.
 
@@ -34,6 +38,17 @@ pub struct Failure {
     pub error: ExportError,
 }
 
+/// Where a queued exporter's bundles go when its backend cannot take them.
+pub trait Fallback: Send + Sync {
+    /// True when bundles should go elsewhere without being tried (the backend was given up
+    /// on a moment ago).
+    fn diverts(&self) -> bool;
+
+    /// Takes `bundle`, which failed here after its retries; false when it cannot (it is then
+    /// lost, and counted so).
+    fn take(&self, bundle: &Bundle) -> bool;
+}
+
 /// An exporter wrapped with timeout, retry and accounting.
 #[derive(Clone)]
 pub struct Delivery {
@@ -43,6 +58,7 @@ pub struct Delivery {
     timeout: Duration,
     metrics: Metrics,
     stop: watch::Receiver<bool>,
+    fallback: Option<Arc<dyn Fallback>>,
 }
 
 impl Delivery {
@@ -63,13 +79,37 @@ impl Delivery {
             timeout,
             metrics,
             stop,
+            fallback: None,
         }
     }
 
+    /// Hands bundles given up after their retries to `fallback` instead of losing them.
+    pub fn with_fallback(mut self, fallback: Option<Arc<dyn Fallback>>) -> Self {
+        self.fallback = fallback;
+        self
+    }
+
     /// Sends `bundle` from a queue until it is taken or given up, and counts the outcome: a
-    /// failure is a loss.
+    /// failure is a loss, unless the fallback takes the bundle.
     pub async fn send(&self, bundle: Arc<Bundle>) -> Result<Sent, Failure> {
+        if let Some(f) = &self.fallback
+            && f.diverts()
+            && f.take(&bundle)
+        {
+            self.count_rerouted(&bundle);
+            return Ok(Sent::all());
+        }
         self.deliver(bundle, true).await
+    }
+
+    /// Counts `bundle` as handed to the fallback.
+    fn count_rerouted(&self, bundle: &Bundle) {
+        self.metrics
+            .counter(
+                catalogue::EXPORTER_REROUTED_RECORDS,
+                &[bundle.kind().as_str(), &self.id],
+            )
+            .add(bundle.record_count());
     }
 
     /// Sends `bundle`; `owned` when weir already answered the client, so a failure is a loss.
@@ -161,6 +201,21 @@ impl Delivery {
                     .add(records);
                 if !owned {
                     // The client was told to send again: no loss.
+                    return;
+                }
+                if matches!(f.reason, "retries_exhausted" | "retry_disabled")
+                    && let Some(fallback) = &self.fallback
+                    && fallback.take(bundle)
+                {
+                    self.count_rerouted(bundle);
+                    tracing::warn!(
+                        exporter = %self.id,
+                        tenant = %bundle.tenant(),
+                        signal,
+                        records,
+                        error = %scrub(&f.error.to_string()),
+                        "backend given up on; records handed to another endpoint"
+                    );
                     return;
                 }
                 self.metrics

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::bounded::{Queue, QueueGauges, Reservation, ReserveError};
-use super::delivery::Delivery;
+use super::delivery::{Delivery, Fallback};
 use super::{QueueConfig, RetryConfig};
 use crate::metrics::catalogue;
 use crate::{Batch, Bundle, Exporter, Metrics};
@@ -50,6 +50,20 @@ impl QueuedExporter {
         timeout: Duration,
         metrics: Metrics,
     ) -> Arc<Self> {
+        Self::start_with_fallback(id, exporter, cfg, retry, timeout, metrics, None)
+    }
+
+    /// [`QueuedExporter::start`], with bundles given up after their retries handed to
+    /// `fallback` (see [`Fallback`]).
+    pub fn start_with_fallback(
+        id: &str,
+        exporter: Arc<dyn Exporter>,
+        cfg: &QueueConfig,
+        retry: RetryConfig,
+        timeout: Duration,
+        metrics: Metrics,
+        fallback: Option<Arc<dyn Fallback>>,
+    ) -> Arc<Self> {
         let id: Arc<str> = Arc::from(id);
         metrics
             .counter(catalogue::EXPORTER_QUEUE_CAPACITY, &[&id])
@@ -76,7 +90,8 @@ impl QueuedExporter {
             timeout,
             metrics.clone(),
             stop_rx,
-        );
+        )
+        .with_fallback(fallback);
         let mut consumers = JoinSet::new();
         for _ in 0..cfg.num_consumers.max(1) {
             let queue = queue.clone();
@@ -172,6 +187,26 @@ impl QueuedExporter {
             }
             while consumers.join_next().await.is_some() {}
         }
+    }
+
+    /// Closes the queue and takes out what it holds, for another queue to carry (an endpoint
+    /// a `load_balancing` exporter no longer has). Bundles being sent finish on their own;
+    /// [`QueuedExporter::drain`] then waits for them.
+    pub fn retire(&self) -> Vec<Arc<Batch>> {
+        self.queue.close();
+        self.queue
+            .drain_all()
+            .into_iter()
+            .map(|item| item.batch)
+            .collect()
+    }
+
+    /// Room for `batch` now, without waiting (a consumer handing a bundle over must not wait
+    /// on another queue's consumers).
+    pub fn try_reserve(&self, batch: &Batch) -> Result<Reservation, ReserveError> {
+        let size = self.queue.size_of(batch);
+        self.queue
+            .try_reserve_for(&batch.ctx.tenant, size, Queue::bytes_of(batch))
     }
 
     /// Counts `batch` as lost for this exporter in `weir_records_dropped_total`.
