@@ -45,10 +45,49 @@ fn unsupported_collector_key() {
 
 #[test]
 fn unsupported_top_level_collector_section() {
-    let text = format!("extensions:\n  health_check: {{}}\n{GOOD}");
+    let text = format!("connectors:\n  spanmetrics: {{}}\n{GOOD}");
     expect_errors(
         &text,
-        &[("extensions", 1, "not supported by weir: extensions")],
+        &[("connectors", 1, "not supported by weir: connectors")],
+    );
+}
+
+#[test]
+fn service_extensions_must_be_defined_and_listed_once() {
+    let text = format!(
+        "extensions:\n  health_check: {{}}\n  file_storage/q:\n    directory: /tmp\n{GOOD}  extensions: [health_check, file_storage/q, health_check, zpages]\n"
+    );
+    let errors = load(&text).expect_err("two bad entries");
+    let paths: Vec<&str> = errors.errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["service.extensions[2]", "service.extensions[3]"],
+        "{errors}"
+    );
+    assert!(
+        errors.errors[0].message.contains("listed twice"),
+        "{errors}"
+    );
+    assert!(
+        errors.errors[1]
+            .message
+            .contains("is not defined under extensions"),
+        "{errors}"
+    );
+}
+
+#[test]
+fn an_extension_key_weir_lacks_names_its_path() {
+    let text = format!(
+        "extensions:\n  health_check:\n    check_collector_pipeline: {{enabled: false}}\n{GOOD}"
+    );
+    expect_errors(
+        &text,
+        &[(
+            "extensions.health_check.check_collector_pipeline",
+            3,
+            "not supported by weir: check_collector_pipeline",
+        )],
     );
 }
 

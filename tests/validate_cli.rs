@@ -254,3 +254,23 @@ fn an_empty_loki_label_name_gets_a_usable_suggestion() {
         )],
     );
 }
+
+#[test]
+fn an_extension_weir_does_not_run_is_a_warning_naming_what_replaces_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("collector.yaml");
+    let config = format!(
+        "extensions:\n  zpages:\n    endpoint: localhost:55679\n  health_check: {{}}\n{GOOD}  extensions: [health_check, zpages]\n"
+    );
+    std::fs::write(&file, config).expect("write");
+    let shown = file.display().to_string();
+    let out = validate(&[], &[&file]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{shown}:2:3: extensions.zpages: extension zpages is accepted but not run"
+        )) && stderr.contains("/admin/ops"),
+        "{stderr}"
+    );
+}

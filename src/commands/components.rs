@@ -1,4 +1,4 @@
-//! `weir components`: every receiver, processor and exporter kind weir has, the signals each
+//! `weir components`: every receiver, processor, exporter and extension kind weir has, the signals each
 //! takes and the other type names it answers to, as a table or as JSON. Read from the kind
 //! tables the config loader uses, so the list cannot drift from what a config may name.
 //! Nothing here fails.
@@ -6,12 +6,14 @@
 use serde_json::{Value, json};
 
 use crate::config::components::{EXPORTERS, Kind, PROCESSORS, RECEIVERS};
+use crate::config::extensions::EXTENSIONS;
 
 /// The kind tables, by role.
-const ROLES: [(&str, &[Kind]); 3] = [
+const ROLES: [(&str, &[Kind]); 4] = [
     ("receiver", RECEIVERS),
     ("processor", PROCESSORS),
     ("exporter", EXPORTERS),
+    ("extension", EXTENSIONS),
 ];
 
 fn signals(kind: &Kind) -> Vec<&'static str> {
@@ -31,11 +33,11 @@ pub fn table() -> String {
             } else {
                 k.aliases.join(", ")
             };
-            let line = format!(
-                "{role:<10} {:<22} {:<22} {aliases}",
-                k.name,
-                signals(k).join(", ")
-            );
+            let signals = match signals(k).join(", ") {
+                s if s.is_empty() => "-".to_owned(),
+                s => s,
+            };
+            let line = format!("{role:<10} {:<22} {signals:<22} {aliases}", k.name);
             out.push_str(line.trim_end());
             out.push('\n');
         }
@@ -43,7 +45,8 @@ pub fn table() -> String {
     out
 }
 
-/// `{"receivers": [{"type", "signals", "aliases"}…], "processors": […], "exporters": […]}`.
+/// `{"receivers": [{"type", "signals", "aliases"}…], "processors": […], "exporters": […],
+/// "extensions": […]}` (an extension's signals are empty).
 pub fn json() -> Value {
     let mut out = serde_json::Map::new();
     for (role, kinds) in ROLES {
@@ -82,7 +85,16 @@ mod tests {
         let t = table();
         assert_eq!(
             t.lines().count(),
-            1 + RECEIVERS.len() + PROCESSORS.len() + EXPORTERS.len()
+            1 + RECEIVERS.len() + PROCESSORS.len() + EXPORTERS.len() + EXTENSIONS.len()
+        );
+        assert!(
+            t.lines()
+                .any(|l| l.starts_with("extension") && l.contains("file_storage")),
+            "{t}"
+        );
+        assert_eq!(
+            j["extensions"].as_array().map(Vec::len),
+            Some(EXTENSIONS.len())
         );
         assert!(
             t.lines().any(|l| l.starts_with("exporter")

@@ -14,6 +14,7 @@ mod collect;
 pub mod components;
 mod error;
 pub mod expand;
+pub mod extensions;
 mod locate;
 mod outputs;
 pub mod secrets;
@@ -31,6 +32,7 @@ use serde_yaml_ng::{Mapping, Value};
 pub use components::{ExporterConfig, ProcessorConfig, ReceiverConfig};
 pub use error::{ConfigError, ConfigErrors, Warnings};
 pub use expand::{Env, ProcessEnv};
+pub use extensions::ExtensionConfig;
 pub use service::{PipelineConfig, ServiceConfig};
 
 use locate::Locations;
@@ -93,6 +95,8 @@ pub struct Config {
     pub processors: BTreeMap<ComponentId, ProcessorConfig>,
     /// Exporters by id.
     pub exporters: BTreeMap<ComponentId, ExporterConfig>,
+    /// Extensions by id (those `service.extensions` lists run).
+    pub extensions: BTreeMap<ComponentId, ExtensionConfig>,
     /// Pipelines and weir's own settings.
     pub service: ServiceConfig,
 }
@@ -171,7 +175,10 @@ pub fn check_str(text: &str, source_name: &str, env: &dyn Env, options: Options)
         path,
         message,
     };
-    let warnings = unset_warnings(&unset).into_iter().map(place).collect();
+    let mut warnings: Vec<ConfigError> = unset_warnings(&unset).into_iter().map(place).collect();
+    if let Ok(config) = &loaded {
+        warnings.extend(replaced_extensions(config).into_iter().map(place));
+    }
     let result = match loaded {
         Err(e) => Err(e),
         Ok(config) if raw.is_empty() => Ok(config),
@@ -185,6 +192,22 @@ pub fn check_str(text: &str, source_name: &str, env: &dyn Env, options: Options)
         }
     };
     Checked { result, warnings }
+}
+
+/// One warning per listed extension that weir accepts but does not run.
+pub fn replaced_extensions(config: &Config) -> Vec<(String, String)> {
+    config
+        .service
+        .extensions
+        .iter()
+        .filter_map(|id| {
+            let instead = config.extensions.get(id)?.replaced_by()?;
+            Some((
+                format!("extensions.{id}"),
+                format!("extension {id} is accepted but not run: {instead}"),
+            ))
+        })
+        .collect()
 }
 
 /// One warning per unset variable, at its first use.
@@ -282,8 +305,9 @@ fn load(
     if options.output_paths {
         raw.extend(outputs::problems(&exporters_v));
     }
+    let extensions_v = section("extensions");
     let service_v = section("service");
-    for unsupported in ["extensions", "connectors"] {
+    for unsupported in ["connectors"] {
         if let Some(v) = top.remove(unsupported)
             && !is_empty(&v)
         {
@@ -306,12 +330,12 @@ fn load(
                 "connectors",
             ],
         );
-        raw.push((key.clone(), format!("unknown top-level key {key:?}{hint}; expected receivers, processors, exporters or service")));
+        raw.push((key.clone(), format!("unknown top-level key {key:?}{hint}; expected receivers, processors, exporters, extensions or service")));
     }
 
     // Ids are "defined" even when their settings have errors, and ids whose definition is an
     // error are remembered, so a pipeline naming them does not add a second, misleading error.
-    let (mut r_ids, mut p_ids, mut e_ids) = Default::default();
+    let (mut r_ids, mut p_ids, mut e_ids, mut x_ids) = Default::default();
     let receivers = components::read_section(
         "receivers",
         receivers_v,
@@ -339,10 +363,20 @@ fn load(
         &mut e_ids,
         raw,
     );
+    let extensions = components::read_section(
+        "extensions",
+        extensions_v,
+        extensions::EXTENSIONS,
+        ExtensionConfig::parse,
+        &unchecked,
+        &mut x_ids,
+        raw,
+    );
     let kinds = service::Known {
         receivers: components::Ids::defined(&r_ids),
         processors: components::Ids::defined(&p_ids),
         exporters: components::Ids::defined(&e_ids),
+        extensions: components::Ids::defined(&x_ids),
     };
     let service = service::parse(service_v, &kinds, &unchecked, raw);
     raw.extend(crate::memory::config::conflicts(
@@ -401,6 +435,7 @@ fn load(
         receivers,
         processors,
         exporters,
+        extensions,
         service,
     })
 }

@@ -26,6 +26,8 @@ pub struct ServiceConfig {
     pub telemetry: TelemetryConfig,
     /// The admin listener (health and metrics).
     pub admin: AdminConfig,
+    /// The extensions that run, in the order written (each defined under `extensions`).
+    pub extensions: Vec<ComponentId>,
     /// At shutdown, how long weir may take, from the signal, to finish open requests and send
     /// what is queued; what is still queued then is counted as dropped (reason `shutdown`).
     /// Default: 30s.
@@ -38,6 +40,7 @@ impl Default for ServiceConfig {
             pipelines: Vec::new(),
             telemetry: TelemetryConfig::default(),
             admin: AdminConfig::default(),
+            extensions: Vec::new(),
             drain_timeout: Duration::from_secs(30),
         }
     }
@@ -127,6 +130,8 @@ pub struct Known<'a> {
     pub processors: Defined<'a>,
     /// Exporter ids.
     pub exporters: Defined<'a>,
+    /// Extension ids.
+    pub extensions: Defined<'a>,
 }
 
 /// The ids of one component section.
@@ -173,13 +178,8 @@ pub fn parse(
             return out;
         }
     };
-    if let Some(v) = map.remove("extensions")
-        && !super::is_empty(&v)
-    {
-        errors.push((
-            "service.extensions".into(),
-            "not supported by weir: service.extensions".into(),
-        ));
+    if let Some(v) = map.remove("extensions") {
+        out.extensions = extension_list(v, &known.extensions, unchecked, errors);
     }
     if let Some(mut t) = map.remove("telemetry") {
         for unsupported in ["metrics", "resource"] {
@@ -270,7 +270,7 @@ pub fn parse(
         );
         errors.push((
             format!("service.{key}"),
-            format!("unknown key {key:?}{suggestion}; expected pipelines, telemetry, admin or drain_timeout"),
+            format!("unknown key {key:?}{suggestion}; expected pipelines, telemetry, admin, extensions or drain_timeout"),
         ));
     }
     out
@@ -391,6 +391,37 @@ fn check(
         ));
     }
     Ok(Some(id))
+}
+
+/// Reads `service.extensions`: a list of defined extension ids, each at most once.
+fn extension_list(
+    value: Value,
+    defined: &Defined<'_>,
+    unchecked: &BTreeSet<String>,
+    errors: &mut Vec<(String, String)>,
+) -> Vec<ComponentId> {
+    let (texts, problems) =
+        read::<Vec<String>>(value, Unchecked::new(unchecked, "service.extensions")).partial();
+    push_under("service.extensions", problems, errors);
+    let mut out: Vec<ComponentId> = Vec::new();
+    for (i, text) in texts.unwrap_or_default().iter().enumerate() {
+        let path = format!("service.extensions[{i}]");
+        match check(
+            text,
+            "extensions",
+            None,
+            defined,
+            super::extensions::EXTENSIONS,
+        ) {
+            Ok(Some(id)) if out.contains(&id) => {
+                errors.push((path, format!("extension {text:?} is listed twice")));
+            }
+            Ok(Some(id)) => out.push(id),
+            Ok(None) => {}
+            Err(message) => errors.push((path, message)),
+        }
+    }
+    out
 }
 
 /// Pushes `problems` (paths relative to `base`) with their full paths.

@@ -1,0 +1,249 @@
+//! The `extensions` section: components that are not in a pipeline, in the Collector's shape.
+//!
+//! `file_storage/<name>` is the storage a queue names with `sending_queue.storage`;
+//! `health_check` is a probe route; `zpages` and `pprof` are accepted so that users' files
+//! load, but not run: weir serves its own pages instead (a warning says so). An extension runs
+//! only when `service.extensions` lists it, as in the Collector. Reading fails with the dotted
+//! path of each bad key, as the other sections do.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_yaml_ng::Value;
+
+use super::collect::{Unchecked, read};
+use super::components::{FieldError, Kind};
+
+/// Extension kinds.
+pub const EXTENSIONS: &[Kind] = &[
+    Kind {
+        name: "file_storage",
+        signals: &[],
+        unsupported: &["compaction", "directory_permissions", "recreate"],
+        aliases: &[],
+    },
+    Kind {
+        name: "health_check",
+        signals: &[],
+        unsupported: &[
+            "tls",
+            "auth",
+            "cors",
+            "response_body",
+            "check_collector_pipeline",
+            "use_v2",
+            "http",
+            "grpc",
+            "component_health",
+        ],
+        aliases: &[],
+    },
+    Kind {
+        name: "zpages",
+        signals: &[],
+        unsupported: &[],
+        aliases: &[],
+    },
+    Kind {
+        name: "pprof",
+        signals: &[],
+        unsupported: &[],
+        aliases: &[],
+    },
+];
+
+/// The kinds that are accepted but not run, with what weir offers instead.
+pub const REPLACED: &[(&str, &str)] = &[
+    (
+        "zpages",
+        "weir serves its own pages instead: the ops page at /admin/ops and /metrics on the admin listener",
+    ),
+    (
+        "pprof",
+        "weir serves no profiler; profile it with perf (see BENCHMARKS.md)",
+    ),
+];
+
+/// An extension's config, by kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExtensionConfig {
+    /// `file_storage`: a directory where queues keep what they hold.
+    FileStorage(FileStorageConfig),
+    /// `health_check`: a probe route answering as `/health/ready`.
+    HealthCheck(HealthCheckConfig),
+    /// `zpages`, `pprof`: accepted, not run (see [`REPLACED`]).
+    Replaced {
+        /// The kind as written.
+        kind: String,
+    },
+}
+
+impl ExtensionConfig {
+    /// Reads the config of an extension of kind `kind`.
+    pub fn parse(kind: &str, value: Value, unchecked: Unchecked) -> Result<Self, Vec<FieldError>> {
+        match kind {
+            "file_storage" => read(value, unchecked)
+                .finish(FileStorageConfig::problems, ExtensionConfig::FileStorage),
+            "health_check" => read(value, unchecked)
+                .finish(HealthCheckConfig::problems, ExtensionConfig::HealthCheck),
+            "zpages" | "pprof" => Ok(ExtensionConfig::Replaced {
+                kind: kind.to_owned(),
+            }),
+            other => Err(vec![(
+                String::new(),
+                format!("no extension kind {other:?}"),
+            )]),
+        }
+    }
+
+    /// For a kind accepted but not run: what weir offers instead.
+    pub fn replaced_by(&self) -> Option<&'static str> {
+        match self {
+            ExtensionConfig::Replaced { kind } => REPLACED
+                .iter()
+                .find(|(k, _)| k == kind)
+                .map(|(_, instead)| *instead),
+            _ => None,
+        }
+    }
+}
+
+/// `extensions.file_storage[/name]`: the Collector's file storage keys, plus `fsync_interval`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileStorageConfig {
+    /// The directory holding the queues' files (default `/var/lib/weir/file_storage`).
+    #[serde(default = "default_directory")]
+    pub directory: PathBuf,
+    /// Create the directory (and its parents) when it is missing (default false: a missing
+    /// directory is an error at start).
+    #[serde(default)]
+    pub create_directory: bool,
+    /// Sync every write to the disk before the receiver answers (default false: see
+    /// `fsync_interval`).
+    #[serde(default)]
+    pub fsync: bool,
+    /// When `fsync` is false, how often written data is synced to the disk (default 500ms).
+    #[serde(default = "default_fsync_interval", with = "humantime_serde")]
+    pub fsync_interval: Duration,
+    /// How long an operation on the storage may take before it fails (default 1s).
+    #[serde(default = "default_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+fn default_directory() -> PathBuf {
+    PathBuf::from("/var/lib/weir/file_storage")
+}
+
+fn default_fsync_interval() -> Duration {
+    Duration::from_millis(500)
+}
+
+fn default_timeout() -> Duration {
+    Duration::from_secs(1)
+}
+
+impl FileStorageConfig {
+    /// What the settings get wrong on their own.
+    pub fn problems(&self) -> Vec<FieldError> {
+        let mut out = Vec::new();
+        if self.directory.as_os_str().is_empty() {
+            out.push(("directory".into(), "must not be empty".into()));
+        }
+        if !self.fsync && self.fsync_interval.is_zero() {
+            out.push((
+                "fsync_interval".into(),
+                "must be more than 0 (or set fsync: true to sync every write)".into(),
+            ));
+        }
+        if self.timeout.is_zero() {
+            out.push(("timeout".into(), "must be more than 0".into()));
+        }
+        out
+    }
+}
+
+/// `extensions.health_check[/name]`: one probe route, answering as `/health/ready` does.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthCheckConfig {
+    /// Where the route listens, `host:port` (default `localhost:13133`, as the Collector's).
+    #[serde(default = "default_health_endpoint")]
+    pub endpoint: String,
+    /// The route's path (default `/`).
+    #[serde(default = "default_health_path")]
+    pub path: String,
+}
+
+fn default_health_endpoint() -> String {
+    "localhost:13133".into()
+}
+
+fn default_health_path() -> String {
+    "/".into()
+}
+
+impl HealthCheckConfig {
+    /// What the settings get wrong on their own.
+    pub fn problems(&self) -> Vec<FieldError> {
+        let mut out = Vec::new();
+        if !self.path.starts_with('/') {
+            out.push(("path".into(), "must start with /".into()));
+        }
+        if self.endpoint.rsplit_once(':').is_none() {
+            out.push((
+                "endpoint".into(),
+                format!("{:?} is not host:port", self.endpoint),
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(kind: &str, yaml: &str) -> Result<ExtensionConfig, Vec<FieldError>> {
+        let value: Value = serde_yaml_ng::from_str(yaml).expect("yaml");
+        ExtensionConfig::parse(kind, value, Unchecked::NONE)
+    }
+
+    #[test]
+    fn file_storage_reads_the_collector_keys_with_defaults() {
+        let ExtensionConfig::FileStorage(c) =
+            parse("file_storage", "directory: /tmp/q\nfsync: true\n").expect("valid")
+        else {
+            panic!("not file_storage");
+        };
+        assert_eq!(c.directory, PathBuf::from("/tmp/q"));
+        assert!(c.fsync);
+        assert!(!c.create_directory);
+        assert_eq!(c.timeout, Duration::from_secs(1));
+        assert_eq!(c.fsync_interval, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn file_storage_refuses_a_zero_interval_without_fsync() {
+        let errors = parse("file_storage", "fsync_interval: 0s\n").expect_err("invalid");
+        assert_eq!(errors[0].0, "fsync_interval");
+    }
+
+    #[test]
+    fn health_check_defaults_to_the_collectors_port_and_root() {
+        let ExtensionConfig::HealthCheck(c) = parse("health_check", "").expect("valid") else {
+            panic!("not health_check");
+        };
+        assert_eq!(c.endpoint, "localhost:13133");
+        assert_eq!(c.path, "/");
+        let errors = parse("health_check", "path: healthz\n").expect_err("invalid");
+        assert_eq!(errors[0].0, "path");
+    }
+
+    #[test]
+    fn zpages_is_accepted_with_what_replaces_it() {
+        let c = parse("zpages", "endpoint: localhost:55679\n").expect("valid");
+        assert!(c.replaced_by().is_some_and(|s| s.contains("/admin/ops")));
+    }
+}
