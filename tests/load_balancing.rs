@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use common::ledger::{Sample, parse};
+use common::ledger::{self, parse};
 use common::{DEBUG_CONFIG, OTLP_RECEIVER, Weir};
 
 /// A downstream weir: every signal to the JSON debug exporter.
@@ -82,20 +82,6 @@ fn spans_of(w: &Weir) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The sum of `name` over every endpoint of the `load_balancing` exporter.
-fn endpoints_sum(samples: &[Sample], name: &str) -> u64 {
-    samples
-        .iter()
-        .filter(|s| s.name == name)
-        .filter(|s| {
-            s.labels
-                .get("exporter")
-                .is_some_and(|e| e.starts_with("load_balancing/"))
-        })
-        .map(|s| s.value as u64)
-        .sum()
-}
-
 /// Waits (bounded) until the front weir has sent, rerouting included, everything it accepted
 /// and holds nothing queued; returns `(accepted, sent, dropped, rerouted)`.
 async fn settled(front: &Weir) -> (u64, u64, u64, u64) {
@@ -107,10 +93,20 @@ async fn settled(front: &Weir) -> (u64, u64, u64, u64) {
             "weir_receiver_accepted_records_total",
             &[("signal", "traces")],
         );
-        let sent = endpoints_sum(&samples, "weir_exporter_sent_records_total");
-        let dropped = endpoints_sum(&samples, "weir_records_dropped_total");
-        let rerouted = endpoints_sum(&samples, "weir_exporter_rerouted_records_total");
-        let queued = endpoints_sum(&samples, "weir_exporter_queue_records");
+        let sent = ledger::sum_exporters(
+            &samples,
+            "weir_exporter_sent_records_total",
+            "load_balancing/",
+        );
+        let dropped =
+            ledger::sum_exporters(&samples, "weir_records_dropped_total", "load_balancing/");
+        let rerouted = ledger::sum_exporters(
+            &samples,
+            "weir_exporter_rerouted_records_total",
+            "load_balancing/",
+        );
+        let queued =
+            ledger::sum_exporters(&samples, "weir_exporter_queue_records", "load_balancing/");
         if accepted > 0 && accepted == sent + dropped && queued == 0 {
             return (accepted, sent, dropped, rerouted);
         }

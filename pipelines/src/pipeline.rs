@@ -20,6 +20,7 @@ use futures::future::join_all;
 use tracing::Instrument;
 
 use crate::balance::{Balancer, Placed};
+use crate::queue::delivery::Handover;
 use crate::queue::{QueuedExporter, ReserveError};
 use crate::{
     Batch, Bundle, ExportError, Exporter, Outcome, Processor, Refusal, RefusalKind, RequestContext,
@@ -71,6 +72,55 @@ impl ExporterHandle {
             ExporterHandle::Queued(q) => q.drain(timeout).await,
             ExporterHandle::Balanced(b) => b.drain(timeout).await,
             ExporterHandle::Direct(_) => {}
+        }
+    }
+
+    /// Closes the exporter's queues and takes out what waits in them, for the exporter that
+    /// replaces it (a reload); what is being sent finishes, and [`ExporterHandle::drain`]
+    /// waits for it.
+    pub fn take_queued(&self) -> Vec<Arc<Batch>> {
+        match self {
+            ExporterHandle::Queued(q) => q.retire(),
+            ExporterHandle::Balanced(b) => b.retire_all(),
+            ExporterHandle::Direct(_) => Vec::new(),
+        }
+    }
+
+    /// Puts `batch` (already acknowledged) in the exporter's queues, waiting for room as a
+    /// client would; all parts or none. An exporter called inline has no queue: `Closed`.
+    pub async fn requeue(&self, batch: &Arc<Batch>) -> Result<(), ReserveError> {
+        let placed = match self {
+            ExporterHandle::Queued(q) => vec![Placed {
+                admission: q.reserve(batch).await?,
+                queue: Arc::clone(q),
+                batch: Arc::clone(batch),
+            }],
+            ExporterHandle::Balanced(b) => b.reserve(batch).await?,
+            ExporterHandle::Direct(_) => return Err(ReserveError::Closed),
+        };
+        for p in placed {
+            p.commit();
+        }
+        Ok(())
+    }
+
+    /// Hands the bundles waiting to be retried to `to`, the exporter replacing this one (a
+    /// reload); nothing for an exporter called inline.
+    pub fn hand_over_to(&self, to: Arc<dyn Handover>) {
+        match self {
+            ExporterHandle::Queued(q) => q.hand_over_to(to),
+            ExporterHandle::Balanced(b) => b.hand_over_to(&to),
+            ExporterHandle::Direct(_) => {}
+        }
+    }
+
+    /// True when `self` and `other` are the same exporter.
+    pub fn same(&self, other: &ExporterHandle) -> bool {
+        match (self, other) {
+            (ExporterHandle::Queued(a), ExporterHandle::Queued(b)) => Arc::ptr_eq(a, b),
+            (ExporterHandle::Balanced(a), ExporterHandle::Balanced(b)) => Arc::ptr_eq(a, b),
+            (ExporterHandle::Direct(a), ExporterHandle::Direct(b)) => Arc::ptr_eq(a, b),
+            _ => false,
         }
     }
 

@@ -113,11 +113,14 @@ pub struct AdminInfo {
     pub memory: crate::memory::MemoryGuard,
 }
 
+/// [`AdminInfo`] as the admin listener reads it: a reload puts the new shape in place.
+pub type SharedInfo = Arc<parking_lot::RwLock<AdminInfo>>;
+
 /// Shared by the admin handlers.
 pub struct AdminState {
     metrics: Metrics,
     readiness: Readiness,
-    info: AdminInfo,
+    info: SharedInfo,
     started: Instant,
     previous: Mutex<Option<(Instant, views::Totals)>>,
     ops: ops::OpsState,
@@ -128,7 +131,7 @@ pub async fn bind(
     config: &AdminConfig,
     metrics: Metrics,
     readiness: Readiness,
-    info: AdminInfo,
+    info: SharedInfo,
     shutdown: BoxFuture<'static, ()>,
 ) -> Result<Bound, ReceiverError> {
     let endpoint = config.endpoint.as_str();

@@ -7,10 +7,10 @@
 //! here fails.
 
 use serde_yaml_ng::{Mapping, Value};
-use weir_pipeline::queue::{QueueBatchConfig, QueueConfig};
+use weir_pipeline::queue::QueueBatchConfig;
 
 use crate::config::sources::Loaded;
-use crate::config::{Env, ExporterConfig, expand, secrets};
+use crate::config::{Env, expand, secrets};
 
 /// The effective config of `loaded` as YAML, preceded by comment lines saying what was done.
 pub fn render(loaded: &Loaded, env: &dyn Env, unredacted: bool) -> String {
@@ -19,7 +19,7 @@ pub fn render(loaded: &Loaded, env: &dyn Env, unredacted: bool) -> String {
     expand::expand_tree(&mut tree, "", env, &mut Vec::new(), None);
     let mut notes = Vec::new();
     for (id, cfg) in &loaded.config.exporters {
-        let Some((queue, at)) = queue_of(cfg) else {
+        let Some((queue, at)) = crate::app::queue_of(cfg) else {
             continue;
         };
         if queue.batch.is_some() {
@@ -63,24 +63,6 @@ pub fn render(loaded: &Loaded, env: &dyn Env, unredacted: bool) -> String {
         Err(e) => out.push_str(&format!("# cannot print the config as YAML: {e}\n")),
     }
     out
-}
-
-/// The queue an exporter kind has and the keys leading to it; `None` for those that export
-/// inline.
-fn queue_of(cfg: &ExporterConfig) -> Option<(&QueueConfig, &'static [&'static str])> {
-    const TOP: &[&str] = &["sending_queue"];
-    match cfg {
-        ExporterConfig::Otlp(c) => Some((&c.sending_queue, TOP)),
-        ExporterConfig::OtlpHttp(c) => Some((&c.sending_queue, TOP)),
-        ExporterConfig::Loki(c) => Some((&c.sending_queue, TOP)),
-        ExporterConfig::Sentry(c) => Some((&c.sending_queue, TOP)),
-        ExporterConfig::RemoteWrite(c) => Some((&c.sending_queue, TOP)),
-        ExporterConfig::LoadBalancing(c) => Some((
-            &c.protocol.otlp.sending_queue,
-            &["protocol", "otlp", "sending_queue"],
-        )),
-        ExporterConfig::Debug(_) | ExporterConfig::Prometheus(_) => None,
-    }
 }
 
 /// `sending_queue.batch` as a user would write it.

@@ -85,6 +85,21 @@ pub fn sum(samples: &[Sample], name: &str, with: &[(&str, &str)]) -> u64 {
         .sum::<f64>() as u64
 }
 
+/// The sum of `name` over every exporter whose id starts with `prefix` (the endpoints of a
+/// `load_balancing` exporter are `<id>/<endpoint>`).
+pub fn sum_exporters(samples: &[Sample], name: &str, prefix: &str) -> u64 {
+    samples
+        .iter()
+        .filter(|s| s.name == name)
+        .filter(|s| {
+            s.labels
+                .get("exporter")
+                .is_some_and(|e| e.starts_with(prefix))
+        })
+        .map(|s| s.value as u64)
+        .sum()
+}
+
 /// One exporter's account of one signal.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Account {

@@ -332,6 +332,26 @@ impl Weir {
         self.stderr.lines()
     }
 
+    /// weir's stderr lines once `done` holds for them; panics with the lines if it does not
+    /// within [`DEADLINE`] or weir exits first.
+    pub fn stderr_lines_when(&self, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+        match self.stderr.wait(Instant::now() + DEADLINE, |lines| {
+            done(lines).then(|| lines.to_vec())
+        }) {
+            Ok(lines) => lines,
+            Err(_) => panic!("weir's stderr never got there: {:#?}", self.stderr.lines()),
+        }
+    }
+
+    /// Sends SIGHUP (reload the config) to weir.
+    pub fn hangup(&self) {
+        let sent = Command::new("kill")
+            .args(["-HUP", &self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -HUP failed");
+    }
+
     /// weir's stderr lines once one of them satisfies `found` (a line weir wrote before it
     /// answered may still be on its way through the pipe); panics with the lines if none does
     /// within [`DEADLINE`] or weir exits first.

@@ -27,7 +27,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::metrics::catalogue;
-use crate::queue::delivery::Fallback;
+use crate::queue::delivery::{Fallback, Handover};
 use crate::queue::{Admission, QueuedExporter, ReserveError};
 use crate::{Batch, Bundle, Metrics};
 pub use key::RoutingKey;
@@ -330,6 +330,20 @@ impl Balancer {
         out
     }
 
+    /// Closes every endpoint's queue and takes out what waits there (a reload hands it to
+    /// the exporter replacing this one).
+    pub fn retire_all(&self) -> Vec<Arc<Batch>> {
+        self.queues().iter().flat_map(|q| q.retire()).collect()
+    }
+
+    /// Hands every endpoint's bundles waiting to be retried to `to` (a reload replaced this
+    /// exporter).
+    pub fn hand_over_to(&self, to: &Arc<dyn Handover>) {
+        for q in self.queues() {
+            q.hand_over_to(Arc::clone(to));
+        }
+    }
+
     /// Records queued in every endpoint.
     pub fn queued_records(&self) -> u64 {
         self.queues().iter().map(|q| q.queued_records()).sum()
@@ -338,7 +352,7 @@ impl Balancer {
     /// Stops the resolver and drains every endpoint's queue until `timeout`
     /// ([`QueuedExporter::drain`]).
     pub async fn drain(&self, timeout: Duration) {
-        let _ = self.stop.send(true);
+        self.stop.send_replace(true);
         join_all(self.queues().iter().map(|q| q.drain(timeout))).await;
     }
 

@@ -49,6 +49,19 @@ pub trait Fallback: Send + Sync {
     fn take(&self, bundle: &Bundle) -> bool;
 }
 
+/// Takes the bundles of a queued exporter that a reload replaced, for the exporter replacing
+/// it.
+pub trait Handover: Send + Sync {
+    /// Puts `bundle` in the replacing exporter's queues; false when it cannot.
+    fn hand(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, bool>;
+}
+
+/// Where a replaced exporter's retries go: set once the replacement runs.
+pub type HandoverSlot = watch::Receiver<Option<Arc<dyn Handover>>>;
+
+/// The reason of a bundle handed to the replacing exporter (not a loss).
+const HANDED_OVER: &str = "handed_over";
+
 /// An exporter wrapped with timeout, retry and accounting.
 #[derive(Clone)]
 pub struct Delivery {
@@ -59,6 +72,7 @@ pub struct Delivery {
     metrics: Metrics,
     stop: watch::Receiver<bool>,
     fallback: Option<Arc<dyn Fallback>>,
+    handover: Option<HandoverSlot>,
 }
 
 impl Delivery {
@@ -80,7 +94,15 @@ impl Delivery {
             metrics,
             stop,
             fallback: None,
+            handover: None,
         }
+    }
+
+    /// Hands bundles waiting to be retried to the exporter in `slot`, once one is set there
+    /// (a reload replaced this exporter).
+    pub fn with_handover(mut self, slot: HandoverSlot) -> Self {
+        self.handover = Some(slot);
+        self
     }
 
     /// Hands bundles given up after their retries to `fallback` instead of losing them.
@@ -99,7 +121,25 @@ impl Delivery {
             self.count_rerouted(&bundle);
             return Ok(Sent::all());
         }
-        self.deliver(bundle, true).await
+        let result = self.deliver(Arc::clone(&bundle), true).await;
+        match (&result, &self.handover) {
+            (Err(f), Some(slot)) if f.reason == HANDED_OVER => {
+                let to = slot.borrow().clone();
+                let taken = match to {
+                    Some(h) => h.hand(Arc::clone(&bundle)).await,
+                    None => false,
+                };
+                if !taken {
+                    let lost = Failure {
+                        reason: "shutdown",
+                        error: ExportError::retryable("the replacing exporter cannot take it"),
+                    };
+                    self.count(&bundle, true, &Err(lost));
+                }
+                result
+            }
+            _ => result,
+        }
     }
 
     /// Counts `bundle` as handed to the fallback.
@@ -115,6 +155,12 @@ impl Delivery {
     /// Sends `bundle`; `owned` when weir already answered the client, so a failure is a loss.
     async fn deliver(&self, bundle: Arc<Bundle>, owned: bool) -> Result<Sent, Failure> {
         let result = self.attempts(&bundle).await;
+        if let Err(f) = &result
+            && f.reason == HANDED_OVER
+        {
+            // Counted by whoever takes it.
+            return result;
+        }
         if let Err(f) = &result
             && f.reason == "permanent"
             && bundle.parts().len() > 1
@@ -288,13 +334,41 @@ impl Delivery {
             self.metrics
                 .counter(catalogue::EXPORTER_RETRIES, &[&self.id])
                 .add(1);
+            if self.handing_over() {
+                return Err(Failure {
+                    reason: HANDED_OVER,
+                    error,
+                });
+            }
+            let mut slot = self.handover.clone();
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
+                _ = handover_set(&mut slot) => {
+                    return Err(Failure { reason: HANDED_OVER, error });
+                }
                 _ = stopped(&mut stop) => {
                     return Err(Failure { reason: "shutdown", error });
                 }
             }
         }
+    }
+}
+
+impl Delivery {
+    /// True when a replacing exporter waits for this one's retries.
+    fn handing_over(&self) -> bool {
+        self.handover.as_ref().is_some_and(|s| s.borrow().is_some())
+    }
+}
+
+/// Resolves when a replacing exporter is set in `slot`; never without a slot.
+async fn handover_set(slot: &mut Option<HandoverSlot>) {
+    let set = match slot {
+        Some(s) => s.wait_for(Option::is_some).await.is_ok(),
+        None => false,
+    };
+    if !set {
+        futures::future::pending::<()>().await;
     }
 }
 

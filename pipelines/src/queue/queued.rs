@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::bounded::{Queue, QueueGauges, Reservation, ReserveError};
-use super::delivery::{Delivery, Fallback};
+use super::delivery::{Delivery, Fallback, Handover};
 use super::{QueueConfig, RetryConfig};
 use crate::metrics::catalogue;
 use crate::{Batch, Bundle, Exporter, Metrics};
@@ -37,6 +37,10 @@ pub struct QueuedExporter {
     metrics: Metrics,
     stop: watch::Sender<bool>,
     consumers: Mutex<Option<JoinSet<()>>>,
+    /// Turns true when a drain has finished.
+    drained: watch::Sender<bool>,
+    /// Set by a reload to the exporter replacing this one.
+    handover: watch::Sender<Option<Arc<dyn Handover>>>,
 }
 
 impl QueuedExporter {
@@ -83,6 +87,7 @@ impl QueuedExporter {
             },
         );
         let (stop, stop_rx) = watch::channel(false);
+        let (handover, handover_rx) = watch::channel(None);
         let delivery = Delivery::new(
             Arc::clone(&id),
             exporter,
@@ -91,7 +96,8 @@ impl QueuedExporter {
             metrics.clone(),
             stop_rx,
         )
-        .with_fallback(fallback);
+        .with_fallback(fallback)
+        .with_handover(handover_rx);
         let mut consumers = JoinSet::new();
         for _ in 0..cfg.num_consumers.max(1) {
             let queue = queue.clone();
@@ -122,6 +128,8 @@ impl QueuedExporter {
             metrics,
             stop,
             consumers: Mutex::new(Some(consumers)),
+            drained: watch::channel(false).0,
+            handover,
         })
     }
 
@@ -173,19 +181,36 @@ impl QueuedExporter {
     }
 
     /// Closes the queue and sends what it holds until `timeout` has passed; what is left then
-    /// (queued or being retried) is dropped and counted with reason `shutdown`.
+    /// (queued or being retried) is dropped and counted with reason `shutdown`. When a drain
+    /// already runs (a reload retiring this exporter), this one cuts it short at its own
+    /// deadline and waits for it to end.
     pub async fn drain(&self, timeout: Duration) {
         self.queue.close();
-        let Some(mut consumers) = self.consumers.lock().take() else {
+        let taken = self.consumers.lock().take();
+        let Some(mut consumers) = taken else {
+            let mut drained = self.drained.subscribe();
+            if tokio::time::timeout(timeout, drained.wait_for(|d| *d))
+                .await
+                .is_err()
+            {
+                self.abandon_rest();
+                let _ = drained.wait_for(|d| *d).await;
+            }
             return;
         };
         let all_done = async { while consumers.join_next().await.is_some() {} };
         if tokio::time::timeout(timeout, all_done).await.is_err() {
-            let _ = self.stop.send(true);
-            for item in self.queue.drain_all() {
-                self.count_dropped(&item.batch, "shutdown");
-            }
+            self.abandon_rest();
             while consumers.join_next().await.is_some() {}
+        }
+        self.drained.send_replace(true);
+    }
+
+    /// Stops retries and drops (counted, `shutdown`) what is still queued.
+    fn abandon_rest(&self) {
+        let _ = self.stop.send(true);
+        for item in self.queue.drain_all() {
+            self.count_dropped(&item.batch, "shutdown");
         }
     }
 
@@ -199,6 +224,12 @@ impl QueuedExporter {
             .into_iter()
             .map(|item| item.batch)
             .collect()
+    }
+
+    /// Hands the bundles waiting to be retried (now and from now on) to `to`, the exporter
+    /// replacing this one; an attempt under way finishes first.
+    pub fn hand_over_to(&self, to: Arc<dyn Handover>) {
+        self.handover.send_replace(Some(to));
     }
 
     /// Room for `batch` now, without waiting (a consumer handing a bundle over must not wait
