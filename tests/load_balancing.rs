@@ -3,6 +3,7 @@
 //! exporter). Every span of a trace lands on one downstream, even when the trace's spans came
 //! in different requests and a request mixed traces; when a downstream is gone, its share
 //! reaches the other after its retries, counted as rerouted, and nothing acknowledged is lost.
+//! The load comes from OTLP/JSON requests built here and from `weir loadgen` over gRPC.
 
 mod common;
 
@@ -179,5 +180,51 @@ async fn a_dead_downstreams_share_reaches_the_other_after_its_retries() {
     assert!(
         lines.iter().any(|l| l.contains("endpoint marked down")),
         "the failure is logged"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_loadgen_over_grpc_every_trace_stays_on_one_downstream() {
+    let (a, b) = (downstream(), downstream());
+    let f = front(&[&a, &b]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let summary_path = dir.path().join("summary.json");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_weir"))
+        .args([
+            "loadgen",
+            "--endpoint",
+            &f.grpc_base(),
+            "--protocol",
+            "grpc",
+        ])
+        .args([
+            "--count",
+            "40",
+            "--records-per-request",
+            "64",
+            "--tenants",
+            "3",
+        ])
+        .args(["--concurrency", "4", "--connections", "2", "--summary-json"])
+        .arg(&summary_path)
+        .output()
+        .expect("run weir loadgen");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary_path).expect("summary"))
+            .expect("summary JSON");
+    let acked = summary["records_acked"].as_u64().expect("records_acked");
+    assert_eq!(acked, 40 * 64, "{summary}");
+    let (accepted, sent, dropped, _) = settled(&f).await;
+    assert_eq!((accepted, sent, dropped), (acked, acked, 0));
+    assert_eq!((spans_of(&a).len() + spans_of(&b).len()) as u64, acked);
+    let owner = owners(&[&a, &b]);
+    assert!(
+        owner.values().any(|o| *o == 0) && owner.values().any(|o| *o == 1),
+        "both downstreams have traces"
     );
 }

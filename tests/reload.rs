@@ -377,3 +377,48 @@ async fn what_waits_for_a_dead_backend_moves_to_the_exporter_replacing_it() {
     assert_eq!(names.len(), 20, "every held span reached b");
     assert!(front.stop().success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moved_listener_is_bound_anew_and_the_other_stays() {
+    let a = downstream();
+    let mut front = Weir::start(&front_config(&otlp_to(&a), "otlp"));
+    let old_http = front.http_addr;
+    let port = common::peers::free_port();
+    let v2 = front_config(&otlp_to(&a), "otlp").replacen(
+        "http: { endpoint: 127.0.0.1:0 }",
+        &format!("http: {{ endpoint: 127.0.0.1:{port} }}"),
+        1,
+    );
+    let line = reload(&front, &v2, 1);
+    assert_eq!(
+        (
+            line["kept_listeners"].as_u64(),
+            line["new_listeners"].as_u64()
+        ),
+        (Some(1), Some(1)),
+        "{line}"
+    );
+    assert_eq!(line["stopped_listeners"], 1, "{line}");
+    assert_eq!(listening_lines(&front, "otlp/http"), 2, "bound anew");
+    assert_eq!(
+        listening_lines(&front, "otlp/grpc"),
+        1,
+        "the gRPC listener stayed"
+    );
+    let resp = common::http_client()
+        .post(format!("http://127.0.0.1:{port}/v1/traces"))
+        .header("content-type", "application/json")
+        .body(span("on-the-new-port", 9))
+        .send()
+        .await
+        .expect("the new port answers");
+    assert_eq!(resp.status(), 200);
+    wait_until("the old port to close", || {
+        TcpStream::connect(old_http).is_err()
+    });
+    ledger::assert_balanced(&front, &[("traces", "otlp")]).await;
+    wait_until("the span at a", || {
+        a.span_names().contains(&"on-the-new-port".to_owned())
+    });
+    assert!(front.stop().success(), "the stopped listener is no failure");
+}

@@ -18,6 +18,7 @@ pub mod bundle;
 pub mod context;
 pub mod correlation;
 pub mod exporter;
+pub mod handle;
 pub mod metrics;
 pub mod pipeline;
 pub mod processor;
