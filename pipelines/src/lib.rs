@@ -25,6 +25,7 @@ pub mod processor;
 pub mod queue;
 pub mod scrub;
 pub mod test_util;
+pub mod wire;
 
 pub use batch::{Batch, Signal, SignalKind};
 pub use bundle::Bundle;
