@@ -11,8 +11,8 @@
 //! the same keys pick among the others ([`Fallback`]), counted in
 //! `weir_exporter_rerouted_records_total`. When no other endpoint has room at once, the
 //! bundle is lost and counted as dropped. An endpoint the resolver no longer lists gives its
-//! queued batches back to be routed again; what it was sending finishes (or is handed over)
-//! on its own. With no endpoint at all, batches are refused (retryable).
+//! queued batches, and those waiting for a retry, back to be routed again; an attempt under
+//! way finishes there. With no endpoint at all, batches are refused (retryable).
 
 pub mod key;
 pub mod ring;
@@ -21,7 +21,7 @@ pub mod split;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use futures::future::join_all;
+use futures::future::{BoxFuture, join_all};
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -194,6 +194,10 @@ impl Balancer {
     fn retire(self: &Arc<Self>, endpoint: Arc<Endpoint>) {
         self.retiring.lock().push(Arc::clone(&endpoint));
         let this = Arc::clone(self);
+        // Its bundles waiting for a retry go to the endpoints that stay, now.
+        endpoint
+            .queue
+            .hand_over_to(Arc::new(BackToBalancer(Arc::downgrade(self))));
         tokio::spawn(async move {
             let batches = endpoint.queue.retire();
             let records: u64 = batches.iter().map(|b| b.signal.record_count()).sum();
@@ -393,6 +397,27 @@ impl Balancer {
 fn commit(placed: Vec<Placed>) {
     for p in placed {
         p.commit();
+    }
+}
+
+/// A removed endpoint's way to give its bundles waiting for a retry back to the balancer,
+/// which routes them over the endpoints that stay.
+struct BackToBalancer(Weak<Balancer>);
+
+impl Handover for BackToBalancer {
+    fn hand(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, bool> {
+        let balancer = self.0.clone();
+        Box::pin(async move {
+            let Some(b) = balancer.upgrade() else {
+                return false;
+            };
+            for part in bundle.parts() {
+                if !b.requeue(part).await {
+                    return false;
+                }
+            }
+            true
+        })
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::fake::Fake;
-use super::{LONG_TIMEOUT, queue_cfg, traces, value, within};
+use super::{LONG_TIMEOUT, queue_cfg, steady_retry, traces, value, within};
 use crate::balance::{Balancer, RoutingKey};
 use crate::metrics::catalogue::{
     EXPORTER_REROUTED_RECORDS, LOADBALANCER_ENDPOINTS, RECORDS_DROPPED,
@@ -36,6 +36,15 @@ fn balanced(
     backends: &BTreeMap<&'static str, Fake>,
     metrics: &Metrics,
 ) -> (Arc<Balancer>, Pipeline) {
+    balanced_with(backends, metrics, short_retry())
+}
+
+/// [`balanced`] with the endpoints retrying as `retry` says.
+fn balanced_with(
+    backends: &BTreeMap<&'static str, Fake>,
+    metrics: &Metrics,
+    retry: RetryConfig,
+) -> (Arc<Balancer>, Pipeline) {
     let by_name: BTreeMap<String, Fake> = backends
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
@@ -51,7 +60,7 @@ fn balanced(
                 id,
                 fake.exporter(),
                 &queue_cfg(1000, 1),
-                short_retry(),
+                retry.clone(),
                 LONG_TIMEOUT,
                 m.clone(),
                 Some(fallback),
@@ -149,4 +158,36 @@ async fn a_removed_endpoint_hands_back_its_queue_and_finishes_its_sends() {
     assert_eq!(a.delivered_records() + slow.delivered_records(), 400);
     assert_eq!(slow.attempts().len(), 1, "b got nothing after its removal");
     b.drain(SEC).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_removed_dead_endpoint_gives_back_what_it_was_retrying_at_once() {
+    let metrics = Metrics::new();
+    let backends = BTreeMap::from([("a", Fake::new()), ("b", Fake::new())]);
+    backends["b"].set_down(true);
+    // b would retry forever: only the hand-over can get its share delivered.
+    let (b, p) = balanced_with(&backends, &metrics, steady_retry(SEC));
+    send(&p, 40).await;
+    within(backends["b"].wait_attempts(2)).await;
+    let started = tokio::time::Instant::now();
+    b.set_endpoints(&["a".to_string()]).expect("endpoints");
+    within(backends["a"].wait_delivered_records(400)).await;
+    assert!(
+        started.elapsed() <= 2 * SEC,
+        "handed over at the next retry: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(backends["b"].delivered_records(), 0);
+    b.drain(SEC).await;
+    for t in 0..40 {
+        let tenant = format!("t{t}");
+        assert_eq!(
+            value(
+                &metrics,
+                RECORDS_DROPPED,
+                &["traces", "lb/b", &tenant, "shutdown"]
+            ),
+            0
+        );
+    }
 }
