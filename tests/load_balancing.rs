@@ -164,6 +164,18 @@ async fn every_span_of_a_trace_reaches_one_downstream() {
         .map(|s| s.1)
         .collect();
     assert_eq!(names.len(), 800, "no span twice");
+    // /health shows each endpoint's queue.
+    let health: Value = f
+        .admin_get("/health", None)
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let exporters = &health["checks"]["exporters"]["exporters"];
+    for w in [&a, &b] {
+        let id = format!("load_balancing/{}", w.grpc_addr);
+        assert!(exporters[&id].is_object(), "{id} in {exporters}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

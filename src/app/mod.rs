@@ -277,7 +277,19 @@ fn admin_info(
                 exporters: p.exporters.iter().map(ToString::to_string).collect(),
             })
             .collect(),
-        exporters: built.exporters.keys().map(ToString::to_string).collect(),
+        // A load_balancing exporter's queues are its endpoints' (as they are now).
+        exporters: built
+            .exporters
+            .iter()
+            .flat_map(|(id, e)| match &e.handle {
+                ExporterHandle::Balanced(b) => b
+                    .endpoints()
+                    .into_iter()
+                    .map(|ep| format!("{id}/{ep}"))
+                    .collect(),
+                _ => vec![id.to_string()],
+            })
+            .collect(),
         memory,
     }
 }
