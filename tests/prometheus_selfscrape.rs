@@ -27,7 +27,7 @@ use common::prometheus::{
 use common::{Weir, ledger};
 
 /// Every alert `weir-alerts.yaml` must define.
-const ALERTS: [&str; 8] = [
+const ALERTS: [&str; 9] = [
     "WeirTenantRefusalSpike",
     "WeirExporterFailures",
     "WeirRecordsDropped",
@@ -36,6 +36,7 @@ const ALERTS: [&str; 8] = [
     "WeirNotReady",
     "WeirTargetDown",
     "WeirHTTP5xx",
+    "WeirTenantLimitStoreDown",
 ];
 
 // ------------------------------------------------------------------------------------------------

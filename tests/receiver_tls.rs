@@ -15,20 +15,12 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::Trac
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType,
-    ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
-};
+use rcgen::ExtendedKeyUsagePurpose;
 use serde_json::json;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
+use common::pki::{ClientCert, ca, leaf};
 use common::{DEBUG_AND_ADMIN, Weir, ledger};
-
-/// A client certificate and key, PEM.
-struct ClientCert {
-    cert: String,
-    key: String,
-}
 
 /// A CA, weir's server certificate (localhost, 127.0.0.1) and a client certificate whose
 /// subject CN is `team-a`, written as PEM files into a temp dir.
@@ -97,33 +89,6 @@ receivers:
     traces:  {{ receivers: [otlp], exporters: [debug] }}
 "
         )
-    }
-}
-
-fn ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
-    let mut params = CertificateParams::new(Vec::new()).expect("CA params");
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    params.distinguished_name = DistinguishedName::new();
-    params.distinguished_name.push(DnType::CommonName, name);
-    CertifiedIssuer::self_signed(params, KeyPair::generate().expect("CA key")).expect("CA")
-}
-
-fn leaf(
-    ca: &CertifiedIssuer<'static, KeyPair>,
-    cn: &str,
-    usage: ExtendedKeyUsagePurpose,
-) -> ClientCert {
-    let mut params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-        .expect("leaf params");
-    params.distinguished_name = DistinguishedName::new();
-    params.distinguished_name.push(DnType::CommonName, cn);
-    params.extended_key_usages = vec![usage];
-    let key = KeyPair::generate().expect("leaf key");
-    let cert = params.signed_by(&key, &**ca).expect("leaf");
-    ClientCert {
-        cert: cert.pem(),
-        key: key.serialize_pem(),
     }
 }
 

@@ -142,10 +142,19 @@ impl Pipeline {
         let mut accepted = Accepted::default();
         // The records each processor that passed the batch saw, for its refund.
         let mut seen: Vec<u64> = Vec::with_capacity(self.processors.len());
-        let processing = tracing::info_span!("weir.process", pipeline = %self.id).entered();
+        let processing = tracing::info_span!("weir.process", pipeline = %self.id);
         for p in &self.processors {
             let records = batch.signal.record_count();
-            match p.processor.process(&mut batch) {
+            let outcome = if p.processor.waits() {
+                p.processor
+                    .process_async(&mut batch)
+                    .instrument(processing.clone())
+                    .await
+            } else {
+                let _in = processing.enter();
+                p.processor.process(&mut batch)
+            };
+            match outcome {
                 Outcome::Pass { rejected, message } => {
                     seen.push(records);
                     accepted.reject(rejected, message);

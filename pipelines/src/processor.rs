@@ -8,9 +8,16 @@
 //! queue, an inline exporter, or another part or pipeline of the same request, all or none):
 //! the pipeline then calls [`Processor::refund`] on every processor that passed it, so a
 //! processor that spends something per request (a tenant's budget) gives it back.
+//!
+//! A processor that must ask something outside the process before deciding (a limit shared
+//! through a store) says so with [`Processor::waits`]; the pipeline then awaits
+//! [`Processor::process_async`] instead of calling [`Processor::process`]. Every other processor
+//! costs the pipeline no future and no allocation.
 
 use std::fmt;
 use std::time::Duration;
+
+use futures::future::BoxFuture;
 
 use crate::{Batch, RequestContext};
 
@@ -106,6 +113,19 @@ impl fmt::Display for Refusal {
 pub trait Processor: Send + Sync {
     /// Edits `batch` in place, rejects records, or refuses the request.
     fn process(&self, batch: &mut Batch) -> Outcome;
+
+    /// True when this processor decides by waiting on something outside the process: the
+    /// pipeline then calls [`Processor::process_async`] instead of [`Processor::process`].
+    /// Default: false.
+    fn waits(&self) -> bool {
+        false
+    }
+
+    /// [`Processor::process`] for a processor that [`waits`](Processor::waits); the default
+    /// runs `process`.
+    fn process_async<'a>(&'a self, batch: &'a mut Batch) -> BoxFuture<'a, Outcome> {
+        Box::pin(std::future::ready(self.process(batch)))
+    }
 
     /// The request of `ctx` that this processor passed, holding `records` records when it did,
     /// was refused after it: gives back whatever passing it spent. Called at most once per

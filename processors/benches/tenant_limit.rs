@@ -46,7 +46,7 @@ fn processor(yaml: &str) -> TenantLimit {
     for t in (0..TENANTS).step_by(10) {
         cfg.overrides.insert(format!("tenant-{t}"), over);
     }
-    TenantLimit::new("tenant_limit", &cfg).expect("valid config")
+    TenantLimit::new("tenant_limit", &cfg, &weir_pipeline::Metrics::new()).expect("valid config")
 }
 
 fn run(c: &mut Criterion, name: &str, p: &TenantLimit) {

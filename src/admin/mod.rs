@@ -111,6 +111,9 @@ pub struct AdminInfo {
     pub exporters: Vec<String>,
     /// The process-wide memory limit, shown by `/health` (readiness ignores it).
     pub memory: crate::memory::MemoryGuard,
+    /// Each `tenant_limit`'s shared store, by processor id, shown by `/health` (readiness
+    /// ignores it: a replica on its fallback still takes traffic).
+    pub limit_stores: Vec<(String, weir_processors::tenant_limit::StoreHealth)>,
 }
 
 /// [`AdminInfo`] as the admin listener reads it: a reload puts the new shape in place.

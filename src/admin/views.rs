@@ -16,6 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 use weir_pipeline::metrics::{FamilySnapshot, Sample};
+use weir_processors::tenant_limit::StoreHealth;
 
 use super::AdminState;
 
@@ -197,6 +198,34 @@ fn rfc3339(t: SystemTime) -> Value {
     json!(secs)
 }
 
+/// The `limits` check: each `tenant_limit`'s shared store, `fallback` while it cannot be
+/// reached (its fallback decides); true when any is.
+fn limits_check(stores: &[(String, StoreHealth)]) -> (bool, Value) {
+    let mut any_down = false;
+    let mut each = Map::new();
+    for (id, health) in stores {
+        let s = health.status();
+        any_down |= s.on_fallback;
+        each.insert(
+            id.clone(),
+            json!({
+                "status": if s.on_fallback { "fallback" } else { "healthy" },
+                "store": "redis",
+                "endpoint": s.endpoint,
+                "fallback": s.fallback.as_str(),
+                "retry_interval_ms": s.retry_interval.as_millis() as u64,
+                "fallback_requests": s.fallback_requests,
+                "failures": s.failures,
+                "down_since_unix": s.down_since.map(rfc3339),
+                "last_success_unix": s.last_success.map(rfc3339),
+                "last_error": s.last_error.map(|(at, message)| json!({ "at_unix": rfc3339(at), "message": message })),
+            }),
+        );
+    }
+    let status = if any_down { "degraded" } else { "healthy" };
+    (any_down, json!({ "status": status, "stores": each }))
+}
+
 /// The `memory` check: the `memory_limiter`'s figures, `limited` while receivers refuse.
 fn memory_check(memory: Option<crate::memory::MemoryStatus>) -> Value {
     match memory {
@@ -321,7 +350,8 @@ pub fn health_json(state: &AdminState) -> (bool, Value) {
         .collect();
     let memory = info.memory.status();
     let limited = memory.is_some_and(|m| m.refusing);
-    let status = match (not_ready, degraded || limited) {
+    let (stores_down, limits) = limits_check(&info.limit_stores);
+    let status = match (not_ready, degraded || limited || stores_down) {
         (Some(_), _) => "unhealthy",
         (None, true) => "degraded",
         (None, false) => "healthy",
@@ -338,6 +368,7 @@ pub fn health_json(state: &AdminState) -> (bool, Value) {
             "pipelines": { "status": "healthy", "pipelines": info.pipelines },
             "exporters": { "status": if degraded { "degraded" } else { "healthy" }, "exporters": exporters },
             "memory": memory_check(memory),
+            "limits": limits,
         },
     });
     (not_ready.is_none(), body)

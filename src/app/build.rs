@@ -25,7 +25,7 @@ use weir_pipeline::queue::{QueueBatchConfig, QueueConfig, QueuedExporter, RetryC
 use weir_pipeline::{Exporter, Metrics, Pipeline, Processor, Router};
 use weir_processors::enrich::Enrich;
 use weir_processors::redaction::Redaction;
-use weir_processors::tenant_limit::TenantLimit;
+use weir_processors::tenant_limit::{StoreHealth, TenantLimit, TenantLimitConfig};
 
 use super::StartError;
 use crate::config::batch::PassThrough;
@@ -42,12 +42,33 @@ pub(super) struct RunningExporter {
     pub handle: ExporterHandle,
 }
 
+/// One `tenant_limit`, shared by the pipelines naming it.
+#[derive(Clone)]
+pub(super) struct Limit {
+    /// Its settings.
+    pub config: ProcessorConfig,
+    /// The processor.
+    pub processor: Arc<dyn Processor>,
+    /// Its shared store's health, when it has a store (for `/health`).
+    pub store: Option<StoreHealth>,
+}
+
+impl Built {
+    /// Each `tenant_limit`'s shared store, by processor id.
+    pub fn limit_stores(&self) -> Vec<(String, StoreHealth)> {
+        self.limits
+            .iter()
+            .filter_map(|(id, l)| l.store.clone().map(|s| (id.to_string(), s)))
+            .collect()
+    }
+}
+
 /// The exporters and shared processors of a config, and the receivers' routers.
 pub(super) struct Built {
     /// Every exporter a pipeline uses.
     pub exporters: BTreeMap<ComponentId, RunningExporter>,
     /// `tenant_limit` processors, one per id, shared by the pipelines naming it.
-    pub limits: BTreeMap<ComponentId, (ProcessorConfig, Arc<dyn Processor>)>,
+    pub limits: BTreeMap<ComponentId, Limit>,
     /// One router per receiver in a pipeline.
     pub routers: BTreeMap<ComponentId, Router>,
     /// Ids of the exporters built anew (not kept from what ran before).
@@ -333,9 +354,19 @@ fn build_processor(
         ProcessorConfig::Enrich(c) => {
             Arc::new(Enrich::new(&name, c, metrics.clone()).map_err(|e| failed(&e))?)
         }
-        ProcessorConfig::TenantLimit(c) => {
-            Arc::new(TenantLimit::new(&name, c).map_err(|e| failed(&e))?)
-        }
+        ProcessorConfig::TenantLimit(c) => Arc::new(build_tenant_limit(id, c, metrics)?),
+    })
+}
+
+fn build_tenant_limit(
+    id: &ComponentId,
+    cfg: &TenantLimitConfig,
+    metrics: &Metrics,
+) -> Result<TenantLimit, StartError> {
+    let name = id.to_string();
+    TenantLimit::new(&name, cfg, metrics).map_err(|e| StartError::Processor {
+        id: name.clone(),
+        message: e.to_string(),
     })
 }
 
@@ -355,20 +386,27 @@ fn build_routers(
             // budget is spent by its traces, metrics and logs together. Unchanged by a reload,
             // it keeps its budgets.
             let processor = match cfg {
-                ProcessorConfig::TenantLimit(_) => match out.limits.get(id) {
-                    Some((_, one)) => Arc::clone(one),
+                ProcessorConfig::TenantLimit(c) => match out.limits.get(id) {
+                    Some(one) => Arc::clone(&one.processor),
                     None => {
                         let kept = before
                             .and_then(|b| b.limits.get(id))
-                            .filter(|(old, _)| old == cfg)
-                            .map(|(_, one)| Arc::clone(one));
+                            .filter(|old| old.config == *cfg)
+                            .cloned();
                         let one = match kept {
                             Some(one) => one,
-                            None => build_processor(id, cfg, metrics)?,
+                            None => {
+                                let limit = build_tenant_limit(id, c, metrics)?;
+                                Limit {
+                                    config: cfg.clone(),
+                                    store: limit.store_health(),
+                                    processor: Arc::new(limit),
+                                }
+                            }
                         };
-                        out.limits
-                            .insert(id.clone(), (cfg.clone(), Arc::clone(&one)));
-                        one
+                        let processor = Arc::clone(&one.processor);
+                        out.limits.insert(id.clone(), one);
+                        processor
                     }
                 },
                 _ => build_processor(id, cfg, metrics)?,

@@ -291,5 +291,6 @@ fn admin_info(
             })
             .collect(),
         memory,
+        limit_stores: built.limit_stores(),
     }
 }

@@ -1,7 +1,34 @@
 //! Plain HTTP to a running weir: OTLP/JSON posted to its OTLP/HTTP listener, and reads of its
 //! admin listener (`/metrics`, `/health`, ...).
 
+use serde_json::{Value, json};
+
 use super::{Weir, http_client};
+
+/// An OTLP/JSON traces body: one resource per `(tenant, spans)` part, with `tenant.id` set to
+/// the tenant when there is one, holding that many spans of one trace.
+pub fn traces_body(parts: &[(Option<&str>, u64)]) -> Vec<u8> {
+    let resource_spans: Vec<Value> = parts
+        .iter()
+        .map(|(tenant, n)| {
+            let spans: Vec<Value> = (0..*n)
+                .map(|i| {
+                    json!({
+                        "traceId": "5b8efff798038103d269b633813fc60c",
+                        "spanId": format!("{:016x}", i + 1),
+                        "name": "s", "startTimeUnixNano": "1", "endTimeUnixNano": "2"
+                    })
+                })
+                .collect();
+            let attributes: Vec<Value> = tenant
+                .iter()
+                .map(|t| json!({"key": "tenant.id", "value": {"stringValue": t}}))
+                .collect();
+            json!({ "resource": {"attributes": attributes}, "scopeSpans": [{"spans": spans}] })
+        })
+        .collect();
+    serde_json::to_vec(&json!({ "resourceSpans": resource_spans })).expect("json")
+}
 
 impl Weir {
     /// POSTs `body` to `path` (`/v1/traces`, ...) on the OTLP/HTTP listener as
@@ -33,6 +60,37 @@ impl Weir {
         req.send()
             .await
             .unwrap_or_else(|e| panic!("GET {path} from weir's admin listener: {e}"))
+    }
+
+    /// The admin listener's `/health` as JSON.
+    pub async fn health(&self) -> serde_json::Value {
+        self.admin_get("/health", None)
+            .await
+            .json()
+            .await
+            .expect("/health is JSON")
+    }
+
+    /// The status of `tenant_limit` processor `id`'s shared store in `/health`
+    /// (`healthy`, `fallback`), or `absent`.
+    pub async fn limit_store_status(&self, id: &str) -> String {
+        self.health().await["checks"]["limits"]["stores"][id]["status"]
+            .as_str()
+            .unwrap_or("absent")
+            .to_owned()
+    }
+
+    /// Failed round trips of `tenant_limit` processor `id` to its shared store, timeouts and
+    /// errors together.
+    pub async fn limit_store_failures(&self, id: &str) -> f64 {
+        let mut sum = 0.0;
+        for reason in ["timeout", "error"] {
+            let series = format!(
+                "weir_tenant_limit_store_failures_total{{processor=\"{id}\",reason=\"{reason}\"}}"
+            );
+            sum += self.metric(&series).await;
+        }
+        sum
     }
 
     /// The text of the admin listener's `/metrics` (Prometheus text format).

@@ -7,8 +7,9 @@
 //! every request raw ([`capture`]), Loki's push format ([`loki`]), the leak corpus ([`leak`])
 //! and what the leak test searches beyond exporters' bodies ([`leak_search`]), the loss ledger
 //! ([`ledger`]), the ops page's figures and headless chromium ([`ops`]), a real Prometheus and
-//! promtool ([`prometheus`]), the Python SDK scripts ([`sdk`]) and the servers built from Go
-//! modules by `scripts/peers` ([`peers`]).
+//! promtool ([`prometheus`]), the Python SDK scripts ([`sdk`]), the servers built from Go
+//! modules by `scripts/peers` ([`peers`]), a real `redis-server` ([`redis`]) and test
+//! certificates ([`pki`]).
 //!
 //! Every wait here is on an event (a log line, the process exiting), bounded by a generous
 //! deadline that only turns a hang into a failure with the collected stderr.
@@ -25,7 +26,9 @@ pub mod ledger;
 pub mod loki;
 pub mod ops;
 pub mod peers;
+pub mod pki;
 pub mod prometheus;
+pub mod redis;
 pub mod sdk;
 mod stderr;
 mod tools;

@@ -148,6 +148,28 @@ pub const ENRICH_INVALID_IDS: MetricDef = MetricDef {
     labels: &["processor", "source"],
     kind: Counter,
 };
+/// Round trips to a `tenant_limit`'s shared store that failed, by reason (`timeout`, `error`);
+/// each puts the processor on its fallback for `retry_interval`.
+pub const TENANT_LIMIT_STORE_FAILURES: MetricDef = MetricDef {
+    name: "weir_tenant_limit_store_failures_total",
+    help: "Round trips to a tenant_limit's shared store that failed (reason timeout or error); each starts retry_interval on the fallback.",
+    labels: &["processor", "reason"],
+    kind: Counter,
+};
+/// Requests a `tenant_limit` decided by its fallback because its shared store was given up.
+pub const TENANT_LIMIT_FALLBACK_REQUESTS: MetricDef = MetricDef {
+    name: "weir_tenant_limit_fallback_requests_total",
+    help: "Requests a tenant_limit decided by its fallback (local, allow or deny) while its shared store was unreachable.",
+    labels: &["processor", "fallback"],
+    kind: Counter,
+};
+/// 1 while a `tenant_limit` decides through its shared store, 0 while on its fallback.
+pub const TENANT_LIMIT_STORE_UP: MetricDef = MetricDef {
+    name: "weir_tenant_limit_store_up",
+    help: "1 while a tenant_limit decides through its shared store, 0 while on its fallback.",
+    labels: &["processor"],
+    kind: Gauge,
+};
 /// Malformed trace or span ids removed from log records and exemplars on arrival, by field.
 pub const RECEIVER_INVALID_IDS: MetricDef = MetricDef {
     name: "weir_receiver_invalid_ids_total",
@@ -280,6 +302,9 @@ pub const ALL: &[MetricDef] = &[
     SENTRY_DEDUPLICATED,
     REDACTED_VALUES,
     ENRICH_INVALID_IDS,
+    TENANT_LIMIT_STORE_FAILURES,
+    TENANT_LIMIT_FALLBACK_REQUESTS,
+    TENANT_LIMIT_STORE_UP,
     RECEIVER_INVALID_IDS,
     CONNECTIONS_REFUSED,
     OPEN_CONNECTIONS,

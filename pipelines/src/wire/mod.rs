@@ -1,7 +1,7 @@
 //! OTLP requests kept as the bytes that arrived: a view that indexes where each part of a
 //! request lies, checked as prost would decode it, and a writer that copies unchanged bytes and
 //! re-encodes only what was edited. This is the engine's wire representation in the making:
-//! today it stands beside the decoded [`crate::Batch`] for traces and logs and is proven against prost's decoding by
+//! today it stands beside the decoded [`crate::Batch`] and is proven against prost's decoding by
 //! property tests; nothing in the data path uses it yet.
 //!
 //! A request that prost would refuse is refused with a [`WireError`] of the same kind. An
@@ -10,19 +10,24 @@
 
 mod attrs;
 mod logs;
+mod metrics;
 mod patch;
 mod reader;
 mod schema;
 mod spans;
+mod tables;
 mod view;
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_logs;
+#[cfg(test)]
+mod tests_metrics;
 
 pub use attrs::{Attr, Value};
 pub use logs::{LogIdx, LogView};
+pub use metrics::{DataKind, MetricIdx, MetricView, PointIdx};
 pub use patch::{Edit, Edits, len_field};
 pub use spans::{SpanIdx, TraceView};
 pub use view::{Nest, PartIdx, Parts, Record, ResourceIdx, ScopeIdx, View};

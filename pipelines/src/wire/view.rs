@@ -80,11 +80,11 @@ pub struct PartIdx {
 pub struct Parts {
     /// Attributes of resources, scopes and records.
     pub attrs: Vec<Attr>,
-    /// Events of every span, in order.
+    /// Events of every span, or exemplars of every data point, in order.
     pub events: Vec<PartIdx>,
     /// Links of every span, in order.
     pub links: Vec<PartIdx>,
-    /// Attributes of events and links.
+    /// Attributes of events, links, data points and exemplars.
     pub part_attrs: Vec<Attr>,
 }
 

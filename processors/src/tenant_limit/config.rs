@@ -20,12 +20,16 @@
 //! 50000 }` above gets a burst of 50000, not 10000). A burst left out at the top level is one
 //! second at the rate.
 //!
+//! `store` (see `store/config.rs`) shares the limits between the replicas of a tier.
+//!
 //! [`TenantLimitConfig::problems`] is pure: it checks numbers and tenant ids and opens nothing.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use weir_pipeline::TenantId;
+
+use super::store::StoreConfig;
 
 /// Collector keys weir does not implement for this processor: none (the Collector has no
 /// per-tenant limiter; these keys are weir's own).
@@ -65,6 +69,10 @@ pub struct TenantLimitConfig {
     /// Limits for named tenants, by tenant id (Loki/Mimir id rules). Each entry may set any of
     /// the six keys above; the rest are inherited (see the module docs). Default: none.
     pub overrides: BTreeMap<String, Limits>,
+    /// A store shared by the replicas of a tier (`store.redis`), so that a tenant gets these
+    /// limits once across the tier instead of once per replica. Absent: each replica limits on
+    /// its own.
+    pub store: Option<StoreConfig>,
 }
 
 /// One tenant's limits in `overrides`; every key is optional and inherits the top level's.
@@ -195,6 +203,14 @@ impl TenantLimitConfig {
                 out.push((prefix.clone(), e.to_string()));
             }
             limit_problems(&format!("{prefix}."), over, Some(&defaults), &mut out);
+        }
+        if let Some(store) = &self.store {
+            let only_records = std::iter::once(&defaults)
+                .chain(self.overrides.values())
+                .all(|l| l.bytes_per_second.is_none() && l.requests_per_second.is_none());
+            for (key, message) in store.problems(only_records) {
+                out.push((format!("store.{key}"), message));
+            }
         }
         out
     }

@@ -40,6 +40,11 @@
 //! requests sweep the table one shard at a time, so memory follows the tenants active in the
 //! last refill time plus 8 s, not every id ever seen (`table.rs`).
 //!
+//! **Shared by a tier** (`store`, see `store/` and `shared.rs`): the same limits kept in
+//! Redis, checked by one round trip per request on Redis's clock, so replicas enforce one limit
+//! per tenant; while the store cannot be reached the `fallback` decides (this table, everything
+//! passes, or everything is refused), for `retry_interval` at a time.
+//!
 //! How it fails: building fails with [`TenantLimitError`] on a setting that
 //! [`TenantLimitConfig::problems`] reports. Processing never fails: it passes or refuses. It
 //! counts nothing itself: the receivers count refused records by reason
@@ -52,6 +57,8 @@
 
 mod config;
 mod limiter;
+mod shared;
+pub mod store;
 mod table;
 
 #[cfg(test)]
@@ -62,13 +69,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use foldhash::fast::RandomState;
+use futures::future::BoxFuture;
 use governor::clock::{Clock, Reference};
-use weir_pipeline::{Batch, Outcome, Processor, Refusal, RefusalKind, RequestContext, TenantId};
+use weir_pipeline::{
+    Batch, Metrics, Outcome, Processor, Refusal, RefusalKind, RequestContext, TenantId,
+};
 
 pub use config::{Limits, MAX_RATE, TenantLimitConfig, UNSUPPORTED_COLLECTOR_KEYS};
 /// The clock of [`TenantLimit::new`], and the fake one tests drive with
 /// [`TenantLimit::with_clock`].
 pub use governor::clock::{DefaultClock, FakeRelativeClock};
+pub use store::{StoreHealth, StoreStatus};
 
 use config::Kind;
 use limiter::{Limiter, Slot, Verdict};
@@ -86,6 +97,14 @@ pub enum TenantLimitError {
         key: String,
         /// What is wrong.
         message: String,
+    },
+    /// The shared store cannot be used.
+    #[error("processor {id}: {source}")]
+    Store {
+        /// The processor id.
+        id: String,
+        /// Why.
+        source: store::StoreError,
     },
 }
 
@@ -105,6 +124,8 @@ pub struct TenantLimit<C: Clock = DefaultClock> {
     table: Table,
     clock: C,
     origin: C::Instant,
+    /// The store shared by the tier, when `store` is configured.
+    store: Option<store::Shared>,
 }
 
 /// What the checks of one request found.
@@ -121,15 +142,31 @@ enum Answer<'g, C: Clock> {
 }
 
 impl TenantLimit<DefaultClock> {
-    /// Builds the processor `id` from `cfg`, on the real clock. It takes no metrics handle:
-    /// the receivers count what this processor refuses.
-    pub fn new(id: &str, cfg: &TenantLimitConfig) -> Result<Self, TenantLimitError> {
-        Self::with_clock(id, cfg, DefaultClock::default())
+    /// Builds the processor `id` from `cfg`, on the real clock, with the shared store of
+    /// `cfg.store` when there is one (its failures and fallbacks counted in `metrics`; the
+    /// receivers count what this processor refuses).
+    pub fn new(
+        id: &str,
+        cfg: &TenantLimitConfig,
+        metrics: &Metrics,
+    ) -> Result<Self, TenantLimitError> {
+        let mut limit = Self::with_clock(id, cfg, DefaultClock::default())?;
+        if let Some(store) = &cfg.store {
+            let shared = store::SharedStore::new(id, store, metrics).map_err(|source| {
+                TenantLimitError::Store {
+                    id: id.to_owned(),
+                    source,
+                }
+            })?;
+            limit.store = Some(Arc::new(shared));
+        }
+        Ok(limit)
     }
 }
 
 impl<C: Clock + Clone> TenantLimit<C> {
-    /// [`TenantLimit::new`] on `clock` (tests pass a [`FakeRelativeClock`] and advance it).
+    /// [`TenantLimit::new`] on `clock` (tests pass a [`FakeRelativeClock`] and advance it),
+    /// limiting on this replica only: `cfg.store` is not used.
     pub fn with_clock(
         id: &str,
         cfg: &TenantLimitConfig,
@@ -185,7 +222,38 @@ impl<C: Clock + Clone> TenantLimit<C> {
             table: Table::new(),
             clock,
             origin,
+            store: None,
         })
+    }
+
+    /// The shared store's health, for `/health`; `None` without a store.
+    pub fn store_health(&self) -> Option<StoreHealth> {
+        self.store.as_ref().map(|s| s.health())
+    }
+
+    /// The limits of `tenant`.
+    fn group(&self, tenant: &TenantId) -> &Group<C> {
+        self.overrides.get(tenant).unwrap_or(&self.default)
+    }
+
+    /// Decides a request of `tenant` spending `amounts` on this replica's table.
+    fn decide_local(&self, tenant: &TenantId, group: &Group<C>, amounts: [u64; 3]) -> Outcome {
+        let (answer, now) = self
+            .table
+            .decide(tenant, |tats| self.check(group, tats, amounts));
+        self.table.maybe_sweep(now);
+        outcome(tenant, answer)
+    }
+
+    /// Gives `amounts` back to `tenant` in this replica's table.
+    fn refund_local(&self, tenant: &TenantId, group: &Group<C>, amounts: [u64; 3]) {
+        self.table.refund(tenant, |tats| {
+            for ((limiter, tat), n) in group.limits.iter().zip(tats.iter_mut()).zip(amounts) {
+                if let Some(limiter) = limiter {
+                    *tat = limiter.refund(*tat, n);
+                }
+            }
+        });
     }
 
     /// Tenants whose limiter state is held now (those admitted within their refill time, plus
@@ -286,28 +354,32 @@ where
 {
     fn process(&self, batch: &mut Batch) -> Outcome {
         let tenant = &batch.ctx.tenant;
-        let group = self.overrides.get(tenant).unwrap_or(&self.default);
+        let group = self.group(tenant);
         if group.limits.iter().all(Option::is_none) {
             return Outcome::pass();
         }
         let amounts = amounts(&batch.ctx, batch.signal.record_count());
-        let (answer, now) = self
-            .table
-            .decide(tenant, |tats| self.check(group, tats, amounts));
-        self.table.maybe_sweep(now);
-        outcome(tenant, answer)
+        self.decide_local(tenant, group, amounts)
+    }
+
+    fn waits(&self) -> bool {
+        self.store.is_some()
+    }
+
+    fn process_async<'a>(&'a self, batch: &'a mut Batch) -> BoxFuture<'a, Outcome> {
+        match &self.store {
+            Some(store) => Box::pin(self.process_shared(store, batch)),
+            None => Box::pin(std::future::ready(self.process(batch))),
+        }
     }
 
     fn refund(&self, ctx: &RequestContext, records: u64) {
-        let group = self.overrides.get(&ctx.tenant).unwrap_or(&self.default);
+        let group = self.group(&ctx.tenant);
         let amounts = amounts(ctx, records);
-        self.table.refund(&ctx.tenant, |tats| {
-            for ((limiter, tat), n) in group.limits.iter().zip(tats.iter_mut()).zip(amounts) {
-                if let Some(limiter) = limiter {
-                    *tat = limiter.refund(*tat, n);
-                }
-            }
-        });
+        match &self.store {
+            Some(store) => self.refund_shared(store, &ctx.tenant, group, amounts),
+            None => self.refund_local(&ctx.tenant, group, amounts),
+        }
     }
 }
 

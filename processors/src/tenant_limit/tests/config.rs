@@ -149,8 +149,11 @@ fn override_tenant_ids_follow_the_tenant_rules() {
 #[test]
 fn building_refuses_what_problems_reports() {
     let cfg = parse("{ records_per_second: 5, overrides: { 'a b': {} } }").expect("parses");
-    let err = TenantLimit::new("tenant_limit/x", &cfg).expect_err("bad id");
-    let TenantLimitError::Config { id, key, .. } = &err;
+    let err = TenantLimit::new("tenant_limit/x", &cfg, &weir_pipeline::Metrics::new())
+        .expect_err("bad id");
+    let TenantLimitError::Config { id, key, .. } = &err else {
+        panic!("a config error, got {err}");
+    };
     assert_eq!(
         (id.as_str(), key.as_str()),
         ("tenant_limit/x", "overrides.a b")
@@ -158,5 +161,74 @@ fn building_refuses_what_problems_reports() {
     assert!(
         err.to_string()
             .starts_with("processor tenant_limit/x: overrides.a b: ")
+    );
+}
+
+#[test]
+fn a_store_reads_with_its_defaults() {
+    let cfg = parse("{ records_per_second: 5, store: { redis: { endpoint: 'redis://r:6379' } } }")
+        .expect("parses");
+    let store = cfg.store.as_ref().expect("a store");
+    assert_eq!(store.local_budget, 0);
+    assert_eq!(store.fallback, super::super::store::Fallback::Local);
+    assert_eq!(store.retry_interval, Duration::from_secs(1));
+    assert_eq!(store.redis.timeout, Duration::from_millis(100));
+    assert_eq!(store.redis.key_prefix, "weir:tenant_limit:");
+    assert!(cfg.problems().is_empty(), "{:?}", cfg.problems());
+    assert!(
+        parse("{ store: { redis: { endpoint: 'redis://r' }, fallback: maybe } }")
+            .expect_err("unknown fallback")
+            .contains("maybe")
+    );
+}
+
+#[test]
+fn store_problems_are_reported_under_store() {
+    let yaml = |store: &str| format!("{{ records_per_second: 5, store: {store} }}");
+    let cases = [
+        (
+            "{ redis: { endpoint: 'http://r:6379' } }",
+            "store.redis.endpoint",
+        ),
+        (
+            "{ redis: { endpoint: 'redis://u:pw@r:6379' } }",
+            "store.redis.endpoint",
+        ),
+        (
+            "{ redis: { endpoint: 'redis://r', timeout: 0s } }",
+            "store.redis.timeout",
+        ),
+        (
+            "{ redis: { endpoint: 'redis://r' }, retry_interval: 0s }",
+            "store.retry_interval",
+        ),
+        (
+            "{ redis: { endpoint: 'redis://r', tls: { ca_file: /ca.pem } } }",
+            "store.redis.tls.ca_file",
+        ),
+    ];
+    for (store, key) in cases {
+        assert_eq!(keys(&yaml(store)), [key], "{store}");
+    }
+    assert!(
+        keys(&yaml(
+            "{ redis: { endpoint: 'rediss://r', tls: { ca_file: /ca.pem } } }"
+        ))
+        .is_empty()
+    );
+    // A local budget needs records to be the only limited kind, overrides included.
+    let budget = "store: { redis: { endpoint: 'redis://r' }, local_budget: 10 }";
+    assert!(keys(&format!("{{ records_per_second: 5, {budget} }}")).is_empty());
+    assert_eq!(
+        keys(&format!(
+            "{{ records_per_second: 5, bytes_per_second: 9, {budget} }}"
+        )),
+        ["store.local_budget"]
+    );
+    assert_eq!(
+        keys(&format!(
+            "{{ records_per_second: 5, overrides: {{ a: {{ requests_per_second: 1 }} }}, {budget} }}"
+        )),
+        ["store.local_budget"]
     );
 }
