@@ -8,11 +8,10 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use common::ledger::{self, parse};
+use common::ledger;
 use common::{DEBUG_CONFIG, OTLP_RECEIVER, Weir};
 
 /// A downstream weir: every signal to the JSON debug exporter.
@@ -86,37 +85,8 @@ fn spans_of(w: &Weir) -> Vec<(String, String)> {
 /// Waits (bounded) until the front weir has sent, rerouting included, everything it accepted
 /// and holds nothing queued; returns `(accepted, sent, dropped, rerouted)`.
 async fn settled(front: &Weir) -> (u64, u64, u64, u64) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let samples = parse(&front.admin_metrics().await);
-        let accepted = common::ledger::sum(
-            &samples,
-            "weir_receiver_accepted_records_total",
-            &[("signal", "traces")],
-        );
-        let sent = ledger::sum_exporters(
-            &samples,
-            "weir_exporter_sent_records_total",
-            "load_balancing/",
-        );
-        let dropped =
-            ledger::sum_exporters(&samples, "weir_records_dropped_total", "load_balancing/");
-        let rerouted = ledger::sum_exporters(
-            &samples,
-            "weir_exporter_rerouted_records_total",
-            "load_balancing/",
-        );
-        let queued =
-            ledger::sum_exporters(&samples, "weir_exporter_queue_records", "load_balancing/");
-        if accepted > 0 && accepted == sent + dropped && queued == 0 {
-            return (accepted, sent, dropped, rerouted);
-        }
-        assert!(
-            Instant::now() < deadline,
-            "front did not settle: accepted {accepted}, sent {sent}, dropped {dropped}, queued {queued}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let s = ledger::settled_spread(front, "traces", "load_balancing").await;
+    (s.accepted, s.sent, s.dropped, s.rerouted)
 }
 
 async fn send(front: &Weir, requests: std::ops::Range<usize>) {

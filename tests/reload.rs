@@ -310,32 +310,10 @@ async fn removing_a_load_balancing_endpoint_by_reload_sends_its_share_to_the_oth
         assert_eq!(resp.status(), 200);
     }
     // Everything acknowledged is sent (the removed endpoint's queue included), nothing dropped.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let samples = parse(&front.admin_metrics().await);
-        let accepted = ledger::sum(
-            &samples,
-            "weir_receiver_accepted_records_total",
-            &[("signal", "traces")],
-        );
-        let sent = ledger::sum_exporters(
-            &samples,
-            "weir_exporter_sent_records_total",
-            "load_balancing/",
-        );
-        let dropped =
-            ledger::sum_exporters(&samples, "weir_records_dropped_total", "load_balancing/");
-        if accepted == 80 && sent == 80 {
-            assert_eq!(dropped, 0);
-            assert_eq!(ledger::sum(&samples, "weir_loadbalancer_endpoints", &[]), 1);
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "accepted {accepted}, sent {sent}, dropped {dropped}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let spread = ledger::settled_spread(&front, "traces", "load_balancing").await;
+    assert_eq!((spread.accepted, spread.sent, spread.dropped), (80, 80, 0));
+    let samples = parse(&front.admin_metrics().await);
+    assert_eq!(ledger::sum(&samples, "weir_loadbalancer_endpoints", &[]), 1);
     let (at_a, at_b) = (a.span_names(), b.span_names());
     assert!(
         at_b.iter().all(|n| n.starts_with("before")),
