@@ -44,7 +44,7 @@ pub enum Command {
         #[arg(long)]
         skip_env: bool,
     },
-    /// List every receiver, processor and exporter kind, the signals it takes and its
+    /// List every receiver, processor, exporter and extension kind, the signals it takes and its
     /// aliases.
     Components {
         /// One JSON document instead of a table.

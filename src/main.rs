@@ -103,13 +103,15 @@ fn run(
     };
     runtime.block_on(async move {
         let span_exporter = match (&cfg.service.telemetry.traces, spans) {
-            (Some(t), Some(rx)) => match SpanExporter::start(t, rx) {
-                Ok(e) => Some(e),
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot start service.telemetry.traces");
-                    return ExitCode::from(1);
+            (Some(t), Some(rx)) => {
+                match SpanExporter::start(t, &cfg.service.telemetry.resource, rx) {
+                    Ok(e) => Some(e),
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot start service.telemetry.traces");
+                        return ExitCode::from(1);
+                    }
                 }
-            },
+            }
             _ => None,
         };
         // Before any listener is bound: a SIGTERM that arrives as soon as weir says it listens

@@ -127,7 +127,14 @@ fn components_lists_every_kind_with_signals_and_aliases() {
             .unwrap_or_else(|| panic!("no {kind} in\n{table}"))
             .to_owned()
     };
-    assert!(row("otlphttp").ends_with("otlp_http"), "{table}");
+    assert!(
+        row("otlp_http").ends_with("otlphttp (deprecated)"),
+        "{table}"
+    );
+    assert!(
+        row("prometheus_remote_write").ends_with("prometheusremotewrite (deprecated)"),
+        "{table}"
+    );
     assert!(row("loki").contains(" logs"), "{table}");
     assert!(
         table
@@ -139,9 +146,10 @@ fn components_lists_every_kind_with_signals_and_aliases() {
     let j: Value = serde_json::from_slice(&out.stdout).expect("json");
     let otlp = j["exporters"]
         .as_array()
-        .and_then(|a| a.iter().find(|e| e["type"] == "otlp"))
-        .expect("otlp exporter");
-    assert_eq!(otlp["aliases"][0], "otlp_grpc");
+        .and_then(|a| a.iter().find(|e| e["type"] == "otlp_grpc"))
+        .expect("otlp_grpc exporter");
+    assert_eq!(otlp["aliases"][0], "otlp");
+    assert_eq!(otlp["deprecated_aliases"][0], "otlp");
     assert!(
         j["processors"]
             .as_array()

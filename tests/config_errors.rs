@@ -44,11 +44,16 @@ fn unsupported_collector_key() {
 }
 
 #[test]
-fn unsupported_top_level_collector_section() {
-    let text = format!("connectors:\n  spanmetrics: {{}}\n{GOOD}");
+fn a_connector_is_one_refusal_and_pipelines_naming_it_add_none() {
+    let text = format!("connectors:\n  spanmetrics: {{}}\n{GOOD}")
+        .replace("exporters: [debug]", "exporters: [debug, spanmetrics]");
     expect_errors(
         &text,
-        &[("connectors", 1, "not supported by weir: connectors")],
+        &[(
+            "connectors.spanmetrics",
+            2,
+            "weir takes OTLP only: connectors are not supported",
+        )],
     );
 }
 
@@ -152,11 +157,21 @@ fn unknown_component_type() {
 #[test]
 fn wrong_signal() {
     expect_errors(
-        &GOOD.replace("    traces:", "    profiles:"),
+        &GOOD.replace("    traces:", "    spans:"),
+        &[("service.pipelines.spans", 10, "unknown signal \"spans\"")],
+    );
+}
+
+#[test]
+fn a_profiles_pipeline_is_one_refusal_whatever_it_names() {
+    expect_errors(
+        &GOOD
+            .replace("    traces:", "    profiles:")
+            .replace("exporters: [debug]", "exporters: [debug, pyroscope]"),
         &[(
             "service.pipelines.profiles",
             10,
-            "unknown signal \"profiles\"",
+            "weir takes OTLP traces, metrics and logs only: profiles pipelines are not supported",
         )],
     );
 }

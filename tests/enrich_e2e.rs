@@ -21,17 +21,17 @@ const SPAN: &str = "00f067aa0ba902b7";
 const HEADER_TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
 const HEADER_TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 
-/// The harness's debug config with `processors: [enrich]` on every pipeline; `enrich` is
-/// indented under `processors:`.
+/// The harness's debug config with `processors: [enrich]` on every pipeline (and no
+/// redaction, so values arrive as sent); `enrich` is indented under `processors:`.
 fn config(enrich: &str) -> String {
     format!(
         "{OTLP_RECEIVER}\
 processors:
 {enrich}
 {DEBUG_AND_ADMIN}  pipelines:
-    traces:  {{ receivers: [otlp], processors: [enrich], exporters: [debug] }}
-    metrics: {{ receivers: [otlp], processors: [enrich], exporters: [debug] }}
-    logs:    {{ receivers: [otlp], processors: [enrich], exporters: [debug] }}
+    traces:  {{ receivers: [otlp], processors: [enrich], exporters: [debug], redaction: off }}
+    metrics: {{ receivers: [otlp], processors: [enrich], exporters: [debug], redaction: off }}
+    logs:    {{ receivers: [otlp], processors: [enrich], exporters: [debug], redaction: off }}
 "
     )
 }

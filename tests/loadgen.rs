@@ -189,7 +189,7 @@ fn weir_to(sink: &Sink, redaction: bool) -> Weir {
     let processors = if redaction {
         "processors: [redaction], "
     } else {
-        ""
+        "redaction: off, "
     };
     Weir::start(&format!(
         "{OTLP_RECEIVER}processors:

@@ -210,9 +210,9 @@ exporters:
 service:
   admin: {{ endpoint: 127.0.0.1:0 }}
   pipelines:
-    traces:  {{ receivers: [otlp], exporters: [debug] }}
-    metrics: {{ receivers: [otlp], exporters: [debug] }}
-    logs:    {{ receivers: [otlp], exporters: [loki] }}
+    traces:  {{ receivers: [otlp], exporters: [debug], redaction: off }}
+    metrics: {{ receivers: [otlp], exporters: [debug], redaction: off }}
+    logs:    {{ receivers: [otlp], exporters: [loki], redaction: off }}
 ",
         addr = fake.addr,
         extra = case.exporter,

@@ -195,9 +195,9 @@ exporters:
 service:
   admin: {{ endpoint: 127.0.0.1:0 }}
   pipelines:
-    traces: {{ receivers: [otlp], exporters: [{exporter}] }}
-    logs: {{ receivers: [otlp], exporters: [{exporter}] }}
-    metrics: {{ receivers: [otlp], exporters: [{exporter}] }}
+    traces: {{ receivers: [otlp], exporters: [{exporter}], redaction: off }}
+    logs: {{ receivers: [otlp], exporters: [{exporter}], redaction: off }}
+    metrics: {{ receivers: [otlp], exporters: [{exporter}], redaction: off }}
 "
     ));
 

@@ -250,10 +250,18 @@ async fn an_invalid_config_is_refused_with_the_validate_errors_and_the_running_o
         .expect("run weir validate");
     let printed = String::from_utf8_lossy(&validate.stdout).to_string()
         + &String::from_utf8_lossy(&validate.stderr);
-    let errors: Vec<&str> = printed
-        .lines()
-        .filter(|l| l.contains("weir.yaml:"))
-        .collect();
+    // The error block: its header (`weir.yaml: 1 error`) and its indented lines (warnings,
+    // such as a deprecated type name, are printed in a block of their own).
+    let mut errors: Vec<&str> = Vec::new();
+    let mut in_errors = false;
+    for l in printed.lines() {
+        if !l.starts_with(' ') {
+            in_errors = l.ends_with(" error") || l.ends_with(" errors");
+        }
+        if in_errors {
+            errors.push(l);
+        }
+    }
     assert!(!errors.is_empty(), "{printed}");
     let logged = line["error"].as_str().expect("an error field");
     for e in errors {

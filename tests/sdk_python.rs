@@ -102,9 +102,9 @@ service:
   admin: {{ endpoint: 127.0.0.1:0 }}
   drain_timeout: 20s
   pipelines:
-    traces:  {{ receivers: [otlp], exporters: [{exporter}] }}
-    metrics: {{ receivers: [otlp], exporters: [{exporter}] }}
-    logs:    {{ receivers: [otlp], exporters: [{exporter}] }}
+    traces:  {{ receivers: [otlp], exporters: [{exporter}], redaction: off }}
+    metrics: {{ receivers: [otlp], exporters: [{exporter}], redaction: off }}
+    logs:    {{ receivers: [otlp], exporters: [{exporter}], redaction: off }}
 "
     ));
     let report = run_send_all(protocol, &sdk_endpoint(&relay, protocol));

@@ -17,8 +17,8 @@ fn traced_config(endpoint: &str) -> String {
 {DEBUG_AND_ADMIN}  telemetry:
     traces: {{ endpoint: {endpoint} }}
   pipelines:
-    traces:  {{ receivers: [otlp], exporters: [debug] }}
-    logs:    {{ receivers: [otlp], exporters: [debug] }}
+    traces:  {{ receivers: [otlp], exporters: [debug], redaction: off }}
+    logs:    {{ receivers: [otlp], exporters: [debug], redaction: off }}
 "
     )
 }

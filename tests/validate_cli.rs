@@ -117,10 +117,12 @@ fn skip_env_warns_once_per_unset_variable_and_checks_the_rest() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert_eq!(text(&out.stdout), format!("{shown}: ok\n"));
+    // Two unset variables, and the redaction weir appends to the pipeline.
     assert!(
-        stderr.starts_with(&format!("{shown}: 2 warnings\n")),
+        stderr.starts_with(&format!("{shown}: 3 warnings\n")),
         "{stderr}"
     );
+    assert!(stderr.contains("appended redaction/default"), "{stderr}");
     assert_eq!(stderr.matches("WEIR_UNSET_PORT").count(), 1, "{stderr}");
     assert!(
         stderr.contains(&format!(
@@ -178,25 +180,21 @@ fn every_error_of_a_component_is_reported_in_one_run() {
 fn a_pipeline_with_a_bad_key_or_signal_still_has_its_lists_checked() {
     expect_errors(
         &GOOD
-            .replace("    traces:", "    profiles:")
+            .replace("    traces:", "    spans:")
             .replace(
                 "exporters: [debug]",
                 "exporters: [debug]\n      processor: [batch]\n      receivers: [otlp, nope]",
             )
             .replace("      receivers: [otlp]\n", ""),
         &[
+            ("service.pipelines.spans", 10, "unknown signal \"spans\""),
             (
-                "service.pipelines.profiles",
-                10,
-                "unknown signal \"profiles\"",
-            ),
-            (
-                "service.pipelines.profiles.processor",
+                "service.pipelines.spans.processor",
                 12,
-                "unknown field `processor`, expected one of `receivers`, `processors`, `exporters`; did you mean \"processors\"?",
+                "unknown field `processor`, expected one of `receivers`, `processors`, `exporters`, `redaction`; did you mean \"processors\"?",
             ),
             (
-                "service.pipelines.profiles.receivers[1]",
+                "service.pipelines.spans.receivers[1]",
                 13,
                 "receiver \"nope\" is not defined under receivers",
             ),

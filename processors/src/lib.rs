@@ -1,6 +1,11 @@
 //! weir's processors, one folder each: [`redaction`] (sanitize-first masking of secrets and
-//! PII) and [`enrich`] (request and trace ids on the records that leave).
+//! PII), [`enrich`] (request and trace ids on the records that leave), [`tenant_limit`],
+//! the Collector's [`attributes`] and `resource` (attribute edits) and [`filter`] (dropping
+//! records by OTTL conditions).
 
+pub mod attributes;
 pub mod enrich;
+pub mod filter;
+mod points;
 pub mod redaction;
 pub mod tenant_limit;

@@ -11,6 +11,7 @@
 pub mod host;
 pub mod http_metrics;
 pub mod ops;
+pub mod side;
 mod views;
 
 use std::net::SocketAddr;
@@ -77,6 +78,14 @@ impl Readiness {
         }
     }
 
+    /// The answer of `/health/ready`: 200 `ready`, or 503 with the reason.
+    pub fn answer(&self) -> Response {
+        match self.not_ready_reason() {
+            None => (StatusCode::OK, "ready\n").into_response(),
+            Some(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")).into_response(),
+        }
+    }
+
     /// `None` when ready, else why not.
     pub fn not_ready_reason(&self) -> Option<&'static str> {
         match self.state.load(Ordering::SeqCst) {
@@ -111,6 +120,8 @@ pub struct AdminInfo {
     pub exporters: Vec<String>,
     /// The process-wide memory limit, shown by `/health` (readiness ignores it).
     pub memory: crate::memory::MemoryGuard,
+    /// `service.telemetry.resource`, shown as `target_info` on `/metrics`.
+    pub resource: Vec<(String, String)>,
     /// Each `tenant_limit`'s shared store, by processor id, shown by `/health` (readiness
     /// ignores it: a replica on its fallback still takes traffic).
     pub limit_stores: Vec<(String, weir_processors::tenant_limit::StoreHealth)>,
@@ -205,9 +216,25 @@ async fn metrics_page(
                 .into_response();
         }
     }
+    let resource = s.info.read().resource.clone();
+    exposition(&s.metrics, &resource, &headers)
+}
+
+/// weir's metrics as Prometheus text, or OpenMetrics when `headers` ask for it, with
+/// `target_info` carrying `resource`.
+pub(crate) fn exposition(
+    metrics: &Metrics,
+    resource: &[(String, String)],
+    headers: &HeaderMap,
+) -> Response {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let format = Format::from_accept(accept);
-    let body = render::exposition(&s.metrics.snapshot(), format, env!("CARGO_PKG_VERSION"));
+    let body = render::exposition_with_target(
+        &metrics.snapshot(),
+        format,
+        env!("CARGO_PKG_VERSION"),
+        resource,
+    );
     ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
 }
 
@@ -222,8 +249,5 @@ async fn health(State(s): State<Arc<AdminState>>) -> Response {
 }
 
 async fn ready(State(s): State<Arc<AdminState>>) -> Response {
-    match s.readiness.not_ready_reason() {
-        None => (StatusCode::OK, "ready\n").into_response(),
-        Some(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")).into_response(),
-    }
+    s.readiness.answer()
 }

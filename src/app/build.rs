@@ -23,7 +23,9 @@ use weir_pipeline::queue::accounted::Accounted;
 use weir_pipeline::queue::delivery::Delivery;
 use weir_pipeline::queue::{QueueBatchConfig, QueueConfig, QueuedExporter, RetryConfig, Sizer};
 use weir_pipeline::{Exporter, Metrics, Pipeline, Processor, Router};
+use weir_processors::attributes::{Attributes, ResourceAttributes};
 use weir_processors::enrich::Enrich;
+use weir_processors::filter::Filter;
 use weir_processors::redaction::Redaction;
 use weir_processors::tenant_limit::{StoreHealth, TenantLimit, TenantLimitConfig};
 
@@ -355,7 +357,35 @@ fn build_processor(
             Arc::new(Enrich::new(&name, c, metrics.clone()).map_err(|e| failed(&e))?)
         }
         ProcessorConfig::TenantLimit(c) => Arc::new(build_tenant_limit(id, c, metrics)?),
+        ProcessorConfig::Attributes(c) => {
+            Arc::new(Attributes::new(&name, c).map_err(|e| failed(&e))?)
+        }
+        ProcessorConfig::Resource(c) => {
+            Arc::new(ResourceAttributes::new(&name, c).map_err(|e| failed(&e))?)
+        }
+        ProcessorConfig::Filter(c) => {
+            Arc::new(Filter::new(&name, c, metrics).map_err(|e| failed(&e))?)
+        }
     })
+}
+
+/// Says, once per pipeline, where weir appended its `redaction` and where it is off.
+pub(super) fn log_sanitizing(config: &Config) {
+    use crate::config::service::PipelineRedaction;
+    for p in &config.service.pipelines {
+        match p.redaction {
+            PipelineRedaction::Appended => tracing::info!(
+                pipeline = %p.id,
+                processor = crate::config::sanitize::APPENDED,
+                "the pipeline names no redaction processor: appended as its last processor"
+            ),
+            PipelineRedaction::Off => tracing::warn!(
+                pipeline = %p.id,
+                "redaction: off: the pipeline exports values unmasked"
+            ),
+            PipelineRedaction::Named => {}
+        }
+    }
 }
 
 fn build_tenant_limit(

@@ -81,6 +81,10 @@ pub struct Running {
     admin_stop: watch::Sender<bool>,
     admin: tokio::task::JoinHandle<Result<(), ReceiverError>>,
     admin_addr: SocketAddr,
+    /// The `health_check` routes and the `service.telemetry.metrics` listener, closed with the
+    /// admin listener; `(name, address)` of each.
+    side: Vec<tokio::task::JoinHandle<Result<(), ReceiverError>>>,
+    side_listeners: Vec<(String, SocketAddr)>,
     drain_timeout: Duration,
 }
 
@@ -95,6 +99,7 @@ impl Running {
             .map(|l| (l.name.clone(), l.local_addr))
             .collect();
         out.push(("admin".into(), self.admin_addr));
+        out.extend(self.side_listeners.iter().cloned());
         out
     }
 
@@ -148,10 +153,12 @@ impl Running {
         );
         futures::future::join_all(queued.iter().map(|q| q.drain(left))).await;
         let _ = self.admin_stop.send(true);
-        match self.admin.await {
-            Ok(Err(e)) => tracing::error!(error = %e, "admin listener failed"),
-            Err(e) => tracing::error!(error = %e, "admin listener task failed"),
-            Ok(Ok(())) => {}
+        for task in std::iter::once(self.admin).chain(self.side) {
+            match task.await {
+                Ok(Err(e)) => tracing::error!(error = %e, "admin listener failed"),
+                Err(e) => tracing::error!(error = %e, "admin listener task failed"),
+                Ok(Ok(())) => {}
+            }
         }
     }
 
@@ -177,6 +184,7 @@ impl Running {
 /// Builds and starts everything `config` describes.
 pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartError> {
     let built = build::build(config, &metrics, None).await?;
+    build::log_sanitizing(config);
     let readiness = Readiness::new(metrics.clone());
     let memory =
         crate::memory::guard_for(config, &metrics).map_err(|message| StartError::Processor {
@@ -234,6 +242,12 @@ pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartEr
     .await?;
     let admin_addr = admin_bound.local_addr;
     let admin = tokio::spawn(admin_bound.serve);
+    let mut side = Vec::new();
+    let mut side_listeners = Vec::new();
+    for (name, b) in admin::side::bind_all(config, &metrics, &readiness, &admin_stop).await? {
+        side_listeners.push((name, b.local_addr));
+        side.push(tokio::spawn(b.serve));
+    }
     readiness.set_ready();
     Ok(Running {
         readiness,
@@ -249,6 +263,8 @@ pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartEr
         admin_stop,
         admin,
         admin_addr,
+        side,
+        side_listeners,
         drain_timeout: config.service.drain_timeout,
     })
 }
@@ -291,6 +307,7 @@ fn admin_info(
             })
             .collect(),
         memory,
+        resource: admin::side::resource_of(config),
         limit_stores: built.limit_stores(),
     }
 }

@@ -81,6 +81,7 @@ impl Running {
 
     async fn apply(&mut self, new: Config) -> Result<(), StartError> {
         let built = build::build(&new, &self.common.metrics, Some(&self.built)).await?;
+        build::log_sanitizing(&new);
         let mut changes = Changes {
             new_exporters: built.fresh.len(),
             ..Changes::default()
@@ -304,6 +305,9 @@ fn warn_restart_only(old: &Config, new: &Config) {
         tracing::warn!(
             "service.admin changed; the admin listener keeps its settings until a restart"
         );
+    }
+    if old.extensions != new.extensions || old.service.extensions != new.service.extensions {
+        tracing::warn!("extensions changed; they keep their settings until a restart");
     }
     if old.service.telemetry != new.service.telemetry {
         tracing::warn!(

@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::config::components::{EXPORTERS, Kind, PROCESSORS, RECEIVERS};
+use crate::config::components::{DEPRECATED_NAMES, EXPORTERS, Kind, PROCESSORS, RECEIVERS};
 use crate::config::extensions::EXTENSIONS;
 
 /// The kind tables, by role.
@@ -23,7 +23,7 @@ fn signals(kind: &Kind) -> Vec<&'static str> {
 /// One line per kind: role, type, signals, aliases.
 pub fn table() -> String {
     let mut out = format!(
-        "{:<10} {:<22} {:<22} {}\n",
+        "{:<10} {:<24} {:<22} {}\n",
         "ROLE", "TYPE", "SIGNALS", "ALIASES"
     );
     for (role, kinds) in ROLES {
@@ -31,13 +31,14 @@ pub fn table() -> String {
             let aliases = if k.aliases.is_empty() {
                 "-".to_owned()
             } else {
-                k.aliases.join(", ")
+                let shown: Vec<String> = k.aliases.iter().map(|a| marked(a)).collect();
+                shown.join(", ")
             };
             let signals = match signals(k).join(", ") {
                 s if s.is_empty() => "-".to_owned(),
                 s => s,
             };
-            let line = format!("{role:<10} {:<22} {signals:<22} {aliases}", k.name);
+            let line = format!("{role:<10} {:<24} {signals:<22} {aliases}", k.name);
             out.push_str(line.trim_end());
             out.push('\n');
         }
@@ -45,14 +46,36 @@ pub fn table() -> String {
     out
 }
 
-/// `{"receivers": [{"type", "signals", "aliases"}…], "processors": […], "exporters": […],
-/// "extensions": […]}` (an extension's signals are empty).
+/// An alias as the table shows it: `otlp (deprecated)` for the Collector's older names.
+fn marked(alias: &str) -> String {
+    if DEPRECATED_NAMES.contains(&alias) {
+        format!("{alias} (deprecated)")
+    } else {
+        alias.to_owned()
+    }
+}
+
+/// `{"receivers": [{"type", "signals", "aliases", "deprecated_aliases"}…], "processors": […],
+/// "exporters": […], "extensions": […]}` (an extension's signals are empty).
 pub fn json() -> Value {
     let mut out = serde_json::Map::new();
     for (role, kinds) in ROLES {
         let list: Vec<Value> = kinds
             .iter()
-            .map(|k| json!({ "type": k.name, "signals": signals(k), "aliases": k.aliases }))
+            .map(|k| {
+                let deprecated: Vec<&str> = k
+                    .aliases
+                    .iter()
+                    .copied()
+                    .filter(|a| DEPRECATED_NAMES.contains(a))
+                    .collect();
+                json!({
+                    "type": k.name,
+                    "signals": signals(k),
+                    "aliases": k.aliases,
+                    "deprecated_aliases": deprecated,
+                })
+            })
             .collect();
         out.insert(format!("{role}s"), Value::Array(list));
     }
@@ -70,9 +93,10 @@ mod tests {
         assert_eq!(exporters.len(), EXPORTERS.len());
         let otlp = exporters
             .iter()
-            .find(|e| e["type"] == "otlp")
-            .expect("otlp");
-        assert_eq!(otlp["aliases"], json!(["otlp_grpc"]));
+            .find(|e| e["type"] == "otlp_grpc")
+            .expect("otlp_grpc");
+        assert_eq!(otlp["aliases"], json!(["otlp"]));
+        assert_eq!(otlp["deprecated_aliases"], json!(["otlp"]));
         let loki = exporters
             .iter()
             .find(|e| e["type"] == "loki")
@@ -98,8 +122,8 @@ mod tests {
         );
         assert!(
             t.lines().any(|l| l.starts_with("exporter")
-                && l.contains("otlphttp")
-                && l.ends_with("otlp_http")),
+                && l.contains("otlp_http")
+                && l.ends_with("otlphttp (deprecated)")),
             "{t}"
         );
     }

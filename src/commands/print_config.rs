@@ -9,8 +9,9 @@
 use serde_yaml_ng::{Mapping, Value};
 use weir_pipeline::queue::QueueBatchConfig;
 
+use crate::config::service::PipelineRedaction;
 use crate::config::sources::Loaded;
-use crate::config::{Env, expand, secrets};
+use crate::config::{Env, expand, sanitize, secrets};
 
 /// The effective config of `loaded` as YAML, preceded by comment lines saying what was done.
 pub fn render(loaded: &Loaded, env: &dyn Env, unredacted: bool) -> String {
@@ -40,6 +41,7 @@ pub fn render(loaded: &Loaded, env: &dyn Env, unredacted: bool) -> String {
             at.join(".")
         ));
     }
+    let appended = appended_redaction(&mut tree, loaded);
     if !unredacted {
         secrets::redact(&mut tree);
     }
@@ -58,11 +60,62 @@ pub fn render(loaded: &Loaded, env: &dyn Env, unredacted: bool) -> String {
             out.push('\n');
         }
     }
+    if !appended.is_empty() {
+        out.push_str("# weir sanitizes first:\n");
+        for n in appended {
+            out.push_str(&n);
+            out.push('\n');
+        }
+    }
     match serde_yaml_ng::to_string(&tree) {
         Ok(yaml) => out.push_str(&yaml),
         Err(e) => out.push_str(&format!("# cannot print the config as YAML: {e}\n")),
     }
     out
+}
+
+/// Shows in `tree` the `redaction` weir appended to pipelines that name none (defining
+/// `redaction/default: {}` when the files do not), and returns a comment line per pipeline
+/// appended to or turned off.
+fn appended_redaction(tree: &mut Value, loaded: &Loaded) -> Vec<String> {
+    let pipelines = &loaded.config.service.pipelines;
+    let mut notes = Vec::new();
+    for p in pipelines {
+        match p.redaction {
+            PipelineRedaction::Appended => {
+                let list = child(
+                    child(child(child(tree, "service"), "pipelines"), &p.id),
+                    "processors",
+                );
+                if !list.is_sequence() {
+                    *list = Value::Sequence(Vec::new());
+                }
+                if let Value::Sequence(s) = list {
+                    s.push(sanitize::APPENDED.into());
+                }
+                notes.push(format!(
+                    "#   service.pipelines.{}: {} appended (the pipeline names no redaction)",
+                    p.id,
+                    sanitize::APPENDED
+                ));
+            }
+            PipelineRedaction::Off => notes.push(format!(
+                "#   service.pipelines.{}: redaction: off, its data leaves unmasked",
+                p.id
+            )),
+            PipelineRedaction::Named => {}
+        }
+    }
+    if pipelines
+        .iter()
+        .any(|p| p.redaction == PipelineRedaction::Appended)
+    {
+        let slot = child(child(tree, "processors"), sanitize::APPENDED);
+        if slot.is_null() {
+            *slot = Value::Mapping(Mapping::new());
+        }
+    }
+    notes
 }
 
 /// `sending_queue.batch` as a user would write it.
@@ -125,6 +178,13 @@ mod tests {
             !text.contains("pw@") && !text.contains("Bearer abc"),
             "{text}"
         );
+
+        assert_eq!(
+            printed["service"]["pipelines"]["traces"]["processors"],
+            serde_yaml_ng::from_str::<Value>("[batch, redaction/default]").expect("yaml")
+        );
+        assert!(printed["processors"]["redaction/default"].is_mapping());
+        assert!(text.contains("redaction/default appended"), "{text}");
 
         let shown = render(&loaded, &env, true);
         assert!(shown.contains("https://u:pw@tempo:4318") && shown.contains("Bearer abc"));

@@ -18,7 +18,9 @@ use weir_exporters::prometheus::PrometheusConfig;
 use weir_exporters::remote_write::RemoteWriteConfig;
 use weir_exporters::sentry::SentryConfig;
 use weir_pipeline::SignalKind;
+use weir_processors::attributes::{AttributesConfig, ResourceConfig};
 use weir_processors::enrich::EnrichConfig;
+use weir_processors::filter::FilterConfig;
 use weir_processors::redaction::RedactionConfig;
 use weir_processors::tenant_limit::TenantLimitConfig;
 
@@ -38,7 +40,8 @@ pub struct Kind {
     pub signals: &'static [SignalKind],
     /// Collector keys (dotted, relative to the component) that weir does not implement.
     pub unsupported: &'static [&'static str],
-    /// Other type names read as this kind (the Collector's newer `otlp_grpc`, `otlp_http`).
+    /// Other type names read as this kind: the Collector's older names (`otlp`, `otlphttp`,
+    /// `prometheusremotewrite`), deprecated there and listed in [`DEPRECATED_NAMES`].
     pub aliases: &'static [&'static str],
 }
 
@@ -50,6 +53,11 @@ impl Kind {
             .find(|k| k.name == name || k.aliases.contains(&name))
     }
 }
+
+/// Type names the Collector has replaced by lower_snake_case ones; still read, shown as
+/// deprecated by `weir components`.
+pub const DEPRECATED_NAMES: &[&str] =
+    &["otlp", "otlphttp", "prometheusremotewrite", "loadbalancing"];
 
 const ALL_SIGNALS: &[SignalKind] = &SignalKind::ALL;
 
@@ -105,6 +113,24 @@ pub const PROCESSORS: &[Kind] = &[
         unsupported: crate::memory::config::UNSUPPORTED_COLLECTOR_KEYS,
         aliases: &[],
     },
+    Kind {
+        name: "attributes",
+        signals: ALL_SIGNALS,
+        unsupported: weir_processors::attributes::UNSUPPORTED_ATTRIBUTES_KEYS,
+        aliases: &[],
+    },
+    Kind {
+        name: "resource",
+        signals: ALL_SIGNALS,
+        unsupported: weir_processors::attributes::UNSUPPORTED_RESOURCE_KEYS,
+        aliases: &[],
+    },
+    Kind {
+        name: "filter",
+        signals: ALL_SIGNALS,
+        unsupported: weir_processors::filter::UNSUPPORTED_COLLECTOR_KEYS,
+        aliases: &[],
+    },
 ];
 
 /// Exporter kinds.
@@ -116,16 +142,16 @@ pub const EXPORTERS: &[Kind] = &[
         aliases: &[],
     },
     Kind {
-        name: "otlp",
+        name: "otlp_grpc",
         signals: ALL_SIGNALS,
         unsupported: weir_exporters::otlp::UNSUPPORTED_COLLECTOR_KEYS,
-        aliases: &["otlp_grpc"],
+        aliases: &["otlp"],
     },
     Kind {
-        name: "otlphttp",
+        name: "otlp_http",
         signals: ALL_SIGNALS,
         unsupported: weir_exporters::otlphttp::UNSUPPORTED_COLLECTOR_KEYS,
-        aliases: &["otlp_http"],
+        aliases: &["otlphttp"],
     },
     Kind {
         name: "loki",
@@ -153,10 +179,10 @@ pub const EXPORTERS: &[Kind] = &[
         aliases: &[],
     },
     Kind {
-        name: "prometheusremotewrite",
+        name: "prometheus_remote_write",
         signals: &[SignalKind::Metrics],
         unsupported: weir_exporters::remote_write::UNSUPPORTED_COLLECTOR_KEYS,
-        aliases: &[],
+        aliases: &["prometheusremotewrite"],
     },
 ];
 
@@ -181,6 +207,12 @@ pub enum ProcessorConfig {
     /// `memory_limiter`: the process-wide memory limit the receivers apply (see
     /// [`crate::memory`]).
     MemoryLimiter(MemoryLimiterConfig),
+    /// `attributes`: the Collector's edits of record attributes.
+    Attributes(Box<AttributesConfig>),
+    /// `resource`: the Collector's edits of resource attributes.
+    Resource(Box<ResourceConfig>),
+    /// `filter`: drops records matching OTTL conditions.
+    Filter(Box<FilterConfig>),
 }
 
 /// An exporter's config, by kind.
@@ -188,9 +220,9 @@ pub enum ProcessorConfig {
 pub enum ExporterConfig {
     /// `debug`: prints what arrives.
     Debug(DebugConfig),
-    /// `otlp`: OTLP/gRPC to Tempo or another collector.
+    /// `otlp_grpc` (`otlp`): OTLP/gRPC to Tempo or another collector.
     Otlp(Box<OtlpConfig>),
-    /// `otlphttp`: OTLP/HTTP (protobuf) to Tempo or another collector.
+    /// `otlp_http` (`otlphttp`): OTLP/HTTP (protobuf) to Tempo or another collector.
     OtlpHttp(Box<OtlpHttpConfig>),
     /// `loki`: Loki's push API.
     Loki(Box<LokiConfig>),
@@ -198,7 +230,7 @@ pub enum ExporterConfig {
     Sentry(Box<SentryConfig>),
     /// `prometheus`: a scrape endpoint.
     Prometheus(Box<PrometheusConfig>),
-    /// `prometheusremotewrite`: Prometheus remote write.
+    /// `prometheus_remote_write` (`prometheusremotewrite`): Prometheus remote write.
     RemoteWrite(Box<RemoteWriteConfig>),
     /// `load_balancing`: OTLP/gRPC over several endpoints by routing key.
     LoadBalancing(Box<LoadBalancingConfig>),
@@ -249,6 +281,15 @@ impl ProcessorConfig {
                 MemoryLimiterConfig::problems,
                 ProcessorConfig::MemoryLimiter,
             ),
+            "attributes" => read(value, unchecked).finish(AttributesConfig::problems, |c| {
+                ProcessorConfig::Attributes(Box::new(c))
+            }),
+            "resource" => read(value, unchecked).finish(ResourceConfig::problems, |c| {
+                ProcessorConfig::Resource(Box::new(c))
+            }),
+            "filter" => read(value, unchecked).finish(FilterConfig::problems, |c| {
+                ProcessorConfig::Filter(Box::new(c))
+            }),
             other => Err(vec![(
                 String::new(),
                 format!("no processor kind {other:?}"),
@@ -262,9 +303,9 @@ impl ExporterConfig {
     pub fn parse(kind: &str, value: Value, unchecked: Unchecked) -> Result<Self, Vec<FieldError>> {
         match kind {
             "debug" => read(value, unchecked).finish(|_| Vec::new(), ExporterConfig::Debug),
-            "otlp" => read(value, unchecked)
+            "otlp_grpc" => read(value, unchecked)
                 .finish(OtlpConfig::problems, |c| ExporterConfig::Otlp(Box::new(c))),
-            "otlphttp" => read(value, unchecked).finish(OtlpHttpConfig::problems, |c| {
+            "otlp_http" => read(value, unchecked).finish(OtlpHttpConfig::problems, |c| {
                 ExporterConfig::OtlpHttp(Box::new(c))
             }),
             "loki" => read(value, unchecked)
@@ -275,7 +316,7 @@ impl ExporterConfig {
             "prometheus" => read(value, unchecked).finish(PrometheusConfig::problems, |c| {
                 ExporterConfig::Prometheus(Box::new(c))
             }),
-            "prometheusremotewrite" => read(value, unchecked)
+            "prometheus_remote_write" => read(value, unchecked)
                 .finish(RemoteWriteConfig::problems, |c| {
                     ExporterConfig::RemoteWrite(Box::new(c))
                 }),
@@ -296,6 +337,11 @@ pub struct Ids {
 }
 
 impl Ids {
+    /// Records `id` (as written) as one whose definition is already an error.
+    pub fn report(&mut self, id: &str) {
+        self.reported.push(id.to_owned());
+    }
+
     /// The ids for the pipelines' checks.
     pub fn defined(&self) -> Defined<'_> {
         Defined {
@@ -345,15 +391,18 @@ pub fn read_section<T>(
         };
         let Some(kind) = Kind::named(kinds, &id.kind) else {
             let have: Vec<&str> = kinds.iter().map(|k| k.name).collect();
-            let hint = suggest::hint(&id.kind, have.iter().copied());
-            errors.push((
-                path,
+            let names = kinds
+                .iter()
+                .flat_map(|k| std::iter::once(k.name).chain(k.aliases.iter().copied()));
+            let hint = suggest::hint(&id.kind, names);
+            let message = super::scope::refusal(section, &id.kind, &hint).unwrap_or_else(|| {
                 format!(
                     "unknown {singular} type {:?}{hint}; weir has: {}",
                     id.kind,
                     have.join(", ")
-                ),
-            ));
+                )
+            });
+            errors.push((path, message));
             ids.reported.push(id_text);
             continue;
         };

@@ -17,10 +17,13 @@ pub mod expand;
 pub mod extensions;
 mod locate;
 mod outputs;
+pub mod sanitize;
+mod scope;
 pub mod secrets;
 pub mod service;
 pub mod sources;
 mod suggest;
+pub mod telemetry;
 pub mod validate;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -178,6 +181,11 @@ pub fn check_str(text: &str, source_name: &str, env: &dyn Env, options: Options)
     let mut warnings: Vec<ConfigError> = unset_warnings(&unset).into_iter().map(place).collect();
     if let Ok(config) = &loaded {
         warnings.extend(replaced_extensions(config).into_iter().map(place));
+        warnings.extend(
+            sanitize::notes(&config.service.pipelines)
+                .into_iter()
+                .map(place),
+        );
     }
     let result = match loaded {
         Err(e) => Err(e),
@@ -307,16 +315,7 @@ fn load(
     }
     let extensions_v = section("extensions");
     let service_v = section("service");
-    for unsupported in ["connectors"] {
-        if let Some(v) = top.remove(unsupported)
-            && !is_empty(&v)
-        {
-            raw.push((
-                unsupported.into(),
-                format!("not supported by weir: {unsupported}"),
-            ));
-        }
-    }
+    let connectors_v = section("connectors");
     for (k, _) in top {
         let key = key_text(&k);
         let hint = suggest::hint(
@@ -363,6 +362,7 @@ fn load(
         &mut e_ids,
         raw,
     );
+    scope::connectors(connectors_v, &mut r_ids, &mut e_ids, raw);
     let extensions = components::read_section(
         "extensions",
         extensions_v,
@@ -378,7 +378,9 @@ fn load(
         exporters: components::Ids::defined(&e_ids),
         extensions: components::Ids::defined(&x_ids),
     };
-    let service = service::parse(service_v, &kinds, &unchecked, raw);
+    let mut service = service::parse(service_v, &kinds, &unchecked, raw);
+    let mut processors = processors;
+    sanitize::apply(&mut processors, &mut service.pipelines, raw);
     raw.extend(crate::memory::config::conflicts(
         &processors,
         &service.pipelines,

@@ -59,6 +59,43 @@ pub struct PipelineConfig {
     pub processors: Vec<ComponentId>,
     /// Exporters it fans out to.
     pub exporters: Vec<ComponentId>,
+    /// Where its redaction comes from (see `sanitize.rs`).
+    pub redaction: PipelineRedaction,
+}
+
+/// How a pipeline is sanitized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PipelineRedaction {
+    /// It names a `redaction` processor (or, before the loader's check, did not say).
+    #[default]
+    Named,
+    /// weir appended `redaction/default` as its last processor.
+    Appended,
+    /// `redaction: off`: nothing masks what it exports.
+    Off,
+}
+
+/// weir's pipeline key `redaction`: only `off` (or `false`) is meaningful.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RedactionSwitch(bool);
+
+impl<'de> Deserialize<'de> for RedactionSwitch {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bool(bool),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Bool(b) => Ok(Self(b)),
+            Raw::Text(t) if t == "off" => Ok(Self(false)),
+            Raw::Text(t) if t == "on" => Ok(Self(true)),
+            Raw::Text(t) => Err(serde::de::Error::custom(format!(
+                "expected off or on, not {t:?}"
+            ))),
+        }
+    }
 }
 
 /// `service.telemetry`: weir's own telemetry.
@@ -72,6 +109,12 @@ pub struct TelemetryConfig {
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`, which belongs to the applications around it.
     #[serde(default)]
     pub traces: Option<SelfTracesConfig>,
+    /// Where weir also serves its `/metrics` (`metrics:`, see `telemetry.rs`).
+    #[serde(skip)]
+    pub metrics: super::telemetry::MetricsTelemetry,
+    /// Attributes describing this weir, on its own spans and `/metrics` (`resource:`).
+    #[serde(skip)]
+    pub resource: std::collections::BTreeMap<String, String>,
 }
 
 /// `service.telemetry.traces`: spans of weir's own work (receive → process → export), parented
@@ -153,6 +196,9 @@ struct RawPipeline {
     processors: Vec<String>,
     #[serde(default)]
     exporters: Vec<String>,
+    /// weir: `off` exports this pipeline's data without the `redaction` weir would append.
+    #[serde(default)]
+    redaction: Option<RedactionSwitch>,
 }
 
 /// Reads `service`, pushing `(path, message)` for each problem; values at `unchecked` paths
@@ -182,16 +228,9 @@ pub fn parse(
         out.extensions = extension_list(v, &known.extensions, unchecked, errors);
     }
     if let Some(mut t) = map.remove("telemetry") {
-        for unsupported in ["metrics", "resource"] {
-            if let Some(m) = t.as_mapping_mut()
-                && m.remove(unsupported).is_some()
-            {
-                errors.push((
-                    format!("service.telemetry.{unsupported}"),
-                    format!("not supported by weir: service.telemetry.{unsupported}"),
-                ));
-            }
-        }
+        let mut taken = |key: &str| t.as_mapping_mut().and_then(|m| m.remove(key));
+        let metrics = taken("metrics").map(|m| super::telemetry::metrics(m, unchecked, errors));
+        let resource = taken("resource").map(|r| super::telemetry::resource(r, unchecked, errors));
         let (t, problems) =
             read::<TelemetryConfig>(t, Unchecked::new(unchecked, "service.telemetry")).partial();
         push_under("service.telemetry", problems, errors);
@@ -212,7 +251,11 @@ pub fn parse(
                         ));
                     }
                 }
-                out.telemetry = t;
+                out.telemetry = TelemetryConfig {
+                    metrics: metrics.unwrap_or_default(),
+                    resource: resource.unwrap_or_default(),
+                    ..t
+                };
             }
         }
     }
@@ -285,6 +328,10 @@ fn pipeline(
 ) -> Option<PipelineConfig> {
     let path = format!("service.pipelines.{id}");
     let signal_name = id.split('/').next().unwrap_or_default();
+    if signal_name == "profiles" {
+        errors.push((path, super::scope::PROFILES.into()));
+        return None;
+    }
     // An unknown signal is an error, and the pipeline's lists are still checked.
     let signal = SignalKind::parse(signal_name);
     if signal.is_none() {
@@ -351,6 +398,10 @@ fn pipeline(
         receivers,
         processors,
         exporters,
+        redaction: match raw.redaction {
+            Some(RedactionSwitch(false)) => PipelineRedaction::Off,
+            _ => PipelineRedaction::Named,
+        },
     })
 }
 

@@ -25,8 +25,14 @@ pub struct SpanExporter {
 }
 
 impl SpanExporter {
-    /// Starts sending spans from `rx` as `cfg` says.
-    pub fn start(cfg: &SelfTracesConfig, mut rx: mpsc::Receiver<Span>) -> Result<Self, String> {
+    /// Starts sending spans from `rx` as `cfg` says, under weir's resource with `resource`
+    /// (`service.telemetry.resource`) added, its values replacing weir's for the same keys.
+    pub fn start(
+        cfg: &SelfTracesConfig,
+        resource: &BTreeMap<String, String>,
+        mut rx: mpsc::Receiver<Span>,
+    ) -> Result<Self, String> {
+        let resource = Arc::new(own_resource(resource));
         let mut headers: BTreeMap<String, String> = cfg.headers.clone();
         headers.insert(SELF_TELEMETRY_HEADER.into(), "1".into());
         let otlp = OtlpConfig {
@@ -48,14 +54,14 @@ impl SpanExporter {
                         Some(span) => {
                             buf.push(span);
                             if buf.len() >= MAX_BATCH {
-                                send(&exporter, std::mem::take(&mut buf)).await;
+                                send(&exporter, &resource, std::mem::take(&mut buf)).await;
                             }
                         }
                         None => break,
                     },
                     _ = tick.tick() => {
                         if !buf.is_empty() {
-                            send(&exporter, std::mem::take(&mut buf)).await;
+                            send(&exporter, &resource, std::mem::take(&mut buf)).await;
                         }
                     }
                     _ = stopped(&mut stop_rx) => break,
@@ -65,7 +71,7 @@ impl SpanExporter {
                 buf.push(span);
             }
             if !buf.is_empty() {
-                send(&exporter, buf).await;
+                send(&exporter, &resource, buf).await;
             }
         });
         Ok(Self { stop, task })
@@ -82,8 +88,8 @@ async fn stopped(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|s| *s).await;
 }
 
-async fn send(exporter: &Arc<dyn Exporter>, spans: Vec<Span>) {
-    let n = spans.len();
+/// weir's resource: `service.name` and `service.version`, then `extra` (which may replace them).
+fn own_resource(extra: &BTreeMap<String, String>) -> Resource {
     let kv = |k: &str, v: &str| KeyValue {
         key: k.into(),
         value: Some(AnyValue {
@@ -91,14 +97,24 @@ async fn send(exporter: &Arc<dyn Exporter>, spans: Vec<Span>) {
         }),
         ..Default::default()
     };
+    let mut attributes = vec![
+        kv("service.name", "weir"),
+        kv("service.version", env!("CARGO_PKG_VERSION")),
+    ];
+    for (k, v) in extra {
+        attributes.retain(|a| a.key != *k);
+        attributes.push(kv(k, v));
+    }
+    Resource {
+        attributes,
+        ..Default::default()
+    }
+}
+
+async fn send(exporter: &Arc<dyn Exporter>, resource: &Resource, spans: Vec<Span>) {
+    let n = spans.len();
     let resource_spans = ResourceSpans {
-        resource: Some(Resource {
-            attributes: vec![
-                kv("service.name", "weir"),
-                kv("service.version", env!("CARGO_PKG_VERSION")),
-            ],
-            ..Default::default()
-        }),
+        resource: Some(resource.clone()),
         scope_spans: vec![ScopeSpans {
             scope: Some(InstrumentationScope {
                 name: "weir".into(),

@@ -240,7 +240,15 @@ pub fn exporter_kinds_of(config_yaml: &str) -> BTreeSet<String> {
         .expect("an exporters section")
         .keys()
         .filter_map(|k| k.as_str())
-        .map(|id| id.split('/').next().unwrap_or(id).to_owned())
+        .map(|id| id.split('/').next().unwrap_or(id))
+        .map(|kind| match kind {
+            // The Collector's older names, which weir still reads.
+            "otlp" => "otlp_grpc",
+            "otlphttp" => "otlp_http",
+            "prometheusremotewrite" => "prometheus_remote_write",
+            other => other,
+        })
+        .map(str::to_owned)
         .collect()
 }
 

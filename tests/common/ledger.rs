@@ -1,11 +1,12 @@
 //! The loss ledger, read from a running weir's `/metrics`: for each exporter and signal,
-//! every record a receiver accepted is delivered, merged by redaction, or dropped with a
-//! reason — nothing is unaccounted for.
+//! every record a receiver accepted is delivered, merged by redaction, removed on purpose by a
+//! `filter` processor, or dropped with a reason — nothing is unaccounted for.
 //!
 //! `accepted` is `weir_receiver_accepted_records_total` (what receivers answered with
 //! success); `delivered` is `weir_exporter_sent_records_total`; `merged` is
 //! `weir_redacted_values_total{reason="series_merged"}` (metric points folded into another
-//! point; metrics only); `dropped` is `weir_records_dropped_total` by reason. The check
+//! point; metrics only); `filtered` is `weir_records_filtered_total` of the signal; `dropped`
+//! is `weir_records_dropped_total` by reason. The check
 //! assumes one pipeline per signal between the receivers and the exporters named, as the
 //! end-to-end tests configure. Exports finish after the client was answered, so it waits
 //! (polling, bounded) for the ledger to balance and the queues to be empty, and fails with
@@ -146,15 +147,17 @@ pub struct Account {
     pub accepted: u64,
     pub delivered: u64,
     pub merged: u64,
+    pub filtered: u64,
     pub dropped: BTreeMap<String, u64>,
     pub queued: u64,
 }
 
 impl Account {
-    /// `accepted = delivered + merged + dropped`, with nothing left in the queue.
+    /// `accepted = delivered + merged + filtered + dropped`, with nothing left in the queue.
     pub fn balances(&self) -> bool {
         self.queued == 0
-            && self.accepted == self.delivered + self.merged + self.dropped.values().sum::<u64>()
+            && self.accepted
+                == self.delivered + self.merged + self.filtered + self.dropped.values().sum::<u64>()
     }
 }
 
@@ -193,6 +196,11 @@ pub fn account(samples: &[Sample], signal: &str, exporter: &str) -> Account {
             &[("signal", signal), ("exporter", exporter)],
         ),
         merged,
+        filtered: sum(
+            samples,
+            "weir_records_filtered_total",
+            &[("signal", signal)],
+        ),
         dropped,
         queued: sum(
             samples,
@@ -224,7 +232,7 @@ pub async fn assert_balanced(weir: &Weir, accounts: &[(&str, &str)]) -> Vec<Acco
                 .map(|((s, e), a)| format!("{e} {s}: {a:?}"))
                 .collect();
             panic!(
-                "the loss ledger does not balance (accepted = delivered + merged + dropped):\n{}",
+                "the loss ledger does not balance (accepted = delivered + merged + filtered + dropped):\n{}",
                 table.join("\n")
             );
         }

@@ -67,7 +67,9 @@ pub const DEBUG_AND_ADMIN: &str = "exporters:\n  \
     admin: { endpoint: 127.0.0.1:0 }\n";
 
 /// The config most tests want: OTLP gRPC + HTTP in, every signal to the JSON debug exporter
-/// writing to `{OUT}`, admin on an ephemeral port.
+/// writing to `{OUT}`, admin on an ephemeral port. Its pipelines set `redaction: off`, so what
+/// arrives is written as it was sent: the tests that use it check exactly that, and a sink
+/// that redacted again would hide what the weir under test let through.
 pub const DEBUG_CONFIG: &str = "\
 receivers:
   otlp:
@@ -82,9 +84,9 @@ exporters:
 service:
   admin: { endpoint: 127.0.0.1:0 }
   pipelines:
-    traces:  { receivers: [otlp], exporters: [debug] }
-    metrics: { receivers: [otlp], exporters: [debug] }
-    logs:    { receivers: [otlp], exporters: [debug] }
+    traces:  { receivers: [otlp], exporters: [debug], redaction: off }
+    metrics: { receivers: [otlp], exporters: [debug], redaction: off }
+    logs:    { receivers: [otlp], exporters: [debug], redaction: off }
 ";
 
 /// The `listening` events in `lines`: (listener, address). A line without a socket address is

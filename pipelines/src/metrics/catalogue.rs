@@ -141,6 +141,13 @@ pub const REDACTED_VALUES: MetricDef = MetricDef {
     labels: &["processor", "reason"],
     kind: Counter,
 };
+/// Records a filter processor dropped because a condition matched them: chosen, not lost.
+pub const RECORDS_FILTERED: MetricDef = MetricDef {
+    name: "weir_records_filtered_total",
+    help: "Records (spans, log records, data points) a filter processor dropped on purpose: a condition matched them.",
+    labels: &["signal", "processor"],
+    kind: Counter,
+};
 /// Trace or span ids the enrich processor found invalid and left alone, by source.
 pub const ENRICH_INVALID_IDS: MetricDef = MetricDef {
     name: "weir_enrich_invalid_ids_total",
@@ -301,6 +308,7 @@ pub const ALL: &[MetricDef] = &[
     RECORDS_DROPPED,
     SENTRY_DEDUPLICATED,
     REDACTED_VALUES,
+    RECORDS_FILTERED,
     ENRICH_INVALID_IDS,
     TENANT_LIMIT_STORE_FAILURES,
     TENANT_LIMIT_FALLBACK_REQUESTS,

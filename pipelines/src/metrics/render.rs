@@ -46,10 +46,50 @@ pub fn text(families: &[FamilySnapshot], format: Format) -> String {
 /// Everything `/metrics` serves: the families, weir's build info, the process metrics, and for
 /// OpenMetrics the closing `# EOF`.
 pub fn exposition(families: &[FamilySnapshot], format: Format, version: &str) -> String {
+    exposition_with_target(families, format, version, &[])
+}
+
+/// [`exposition`] with `target_info` carrying `target` (this process's resource attributes,
+/// `service.telemetry.resource`) as labels, dots and other characters a label name cannot hold
+/// written as `_`; no `target_info` when `target` is empty.
+pub fn exposition_with_target(
+    families: &[FamilySnapshot],
+    format: Format,
+    version: &str,
+    target: &[(String, String)],
+) -> String {
     let mut out = text(families, format);
     let _ = writeln!(out, "# HELP weir_build_info weir's version; always 1.");
     let _ = writeln!(out, "# TYPE weir_build_info gauge");
     let _ = writeln!(out, "weir_build_info{{version=\"{}\"}} 1", escape(version));
+    if !target.is_empty() {
+        let kind = if format == Format::OpenMetrics {
+            "info"
+        } else {
+            "gauge"
+        };
+        let family = if format == Format::OpenMetrics {
+            "target"
+        } else {
+            "target_info"
+        };
+        let _ = writeln!(
+            out,
+            "# HELP {family} This weir's resource attributes; always 1."
+        );
+        let _ = writeln!(out, "# TYPE {family} {kind}");
+        let labels: Vec<String> = target
+            .iter()
+            .map(|(k, v)| {
+                let name: String = k
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                    .collect();
+                format!("{name}=\"{}\"", escape(v))
+            })
+            .collect();
+        let _ = writeln!(out, "target_info{{{}}} 1", labels.join(","));
+    }
     process::render(&mut out, format == Format::OpenMetrics);
     if format == Format::OpenMetrics {
         out.push_str("# EOF\n");
@@ -132,7 +172,20 @@ mod tests {
         assert!(om.contains("weir_http_request_duration_seconds_count{route=\"/v1/traces\"} 1\n"));
         assert!(om.contains("weir_build_info{version=\"1.2.3\"} 1\n"));
         assert!(om.ends_with("# EOF\n"));
+        let with = exposition_with_target(
+            &m.snapshot(),
+            Format::Prometheus,
+            "1.2.3",
+            &[("service.instance.id".into(), "pod-\"1\"".into())],
+        );
+        assert!(
+            with.contains(
+                "# TYPE target_info gauge\ntarget_info{service_instance_id=\"pod-\\\"1\\\"\"} 1\n"
+            ),
+            "{with}"
+        );
         let text = exposition(&m.snapshot(), Format::Prometheus, "1.2.3");
+        assert!(!text.contains("target_info"));
         assert!(text.contains("# TYPE weir_http_requests_total counter\n"));
         assert!(!text.contains("# EOF"));
         assert!(

@@ -18,6 +18,7 @@
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 use weir_pipeline::correlation::{REQUEST_ID_KEY, WEIR_REQUEST_ID_KEY};
+use weir_pipeline::otlp::common::v1::{AnyValue, any_value::Value};
 
 /// Collector keys weir does not implement for this processor. (The Collector's per-attribute
 /// keys `from_attribute`, `from_context`, `pattern`, `converted_type` and the actions `delete`,
@@ -226,6 +227,19 @@ pub enum AttributeValue {
     Double(f64),
     /// `true` or `false`.
     Bool(bool),
+}
+
+impl AttributeValue {
+    /// The value as an OTLP `AnyValue`.
+    pub fn to_any_value(&self) -> AnyValue {
+        let value = match self {
+            AttributeValue::String(s) => Value::StringValue(s.clone()),
+            AttributeValue::Int(i) => Value::IntValue(*i),
+            AttributeValue::Double(d) => Value::DoubleValue(*d),
+            AttributeValue::Bool(b) => Value::BoolValue(*b),
+        };
+        AnyValue { value: Some(value) }
+    }
 }
 
 impl<'de> Deserialize<'de> for AttributeValue {

@@ -4,7 +4,7 @@
 //! The attributes are built once; applying them clones the ones that are added. The host name
 //! is read once, when the processor is built ([`host_name`]); applying never fails.
 
-use weir_pipeline::otlp::common::v1::{AnyValue, KeyValue, any_value::Value};
+use weir_pipeline::otlp::common::v1::{AnyValue, KeyValue};
 use weir_pipeline::otlp::resource::v1::Resource;
 
 use super::config::{Action, AttributeValue, EnrichConfig};
@@ -24,10 +24,10 @@ impl ResourceEdits {
             .attributes
             .iter()
             .filter(|a| a.action.is_supported())
-            .filter_map(|a| Some((a.action, kv(&a.key, any_value(a.value.as_ref()?)))))
+            .filter_map(|a| Some((a.action, kv(&a.key, a.value.as_ref()?.to_any_value()))))
             .collect();
         if let Some(host) = host {
-            let value = any_value(&AttributeValue::String(host.to_owned()));
+            let value = AttributeValue::String(host.to_owned()).to_any_value();
             edits.push((Action::Insert, kv(&cfg.host_name_key, value)));
         }
         Self { edits }
@@ -72,14 +72,4 @@ fn kv(key: &str, value: AnyValue) -> KeyValue {
         value: Some(value),
         ..Default::default()
     }
-}
-
-fn any_value(v: &AttributeValue) -> AnyValue {
-    let value = match v {
-        AttributeValue::String(s) => Value::StringValue(s.clone()),
-        AttributeValue::Int(i) => Value::IntValue(*i),
-        AttributeValue::Double(d) => Value::DoubleValue(*d),
-        AttributeValue::Bool(b) => Value::BoolValue(*b),
-    };
-    AnyValue { value: Some(value) }
 }

@@ -11,11 +11,12 @@ use std::fmt;
 use regex::Regex;
 use serde::Deserialize;
 
+use super::sanitizers::{DbSanitizerConfig, UrlSanitizerConfig};
+
 /// Collector keys weir does not implement for this processor; the loader reports each one as
 /// `not supported by weir: <key>`. `ignored_key_patterns`: use `ignored_keys` with a trailing
 /// `.*` (a regex per key would cost every record). `url_sanitizer`, `db_sanitizer`: not built.
-pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] =
-    &["ignored_key_patterns", "url_sanitizer", "db_sanitizer"];
+pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] = &["ignored_key_patterns"];
 
 /// The placeholder that replaces a masked value unless `mask` says otherwise (seed 002).
 pub const DEFAULT_MASK: &str = "[REDACTED]";
@@ -95,9 +96,11 @@ pub struct RedactionConfig {
     /// `sha1` and `sha3` are refused: an email's plain hash is reversed by hashing guesses).
     /// Unset: nothing is hashed.
     pub hash_function: Option<String>,
-    /// weir: the HMAC key, at least 16 bytes, from the environment:
+    /// weir: the HMAC key (the Collector's `hmac_key` is read as this), at least 16 bytes,
+    /// from the environment:
     /// `hash_key: ${env:WEIR_REDACTION_HASH_KEY}`. Required with `hash_function`. The same
     /// key on every replica keeps hashes joinable across them.
+    #[serde(alias = "hmac_key")]
     pub hash_key: Option<HashKey>,
     /// weir: keys whose values are replaced by the lower-case hex HMAC of the value instead of
     /// the mask, for identifiers that must stay joinable (an email or user name used as an id).
@@ -116,6 +119,11 @@ pub struct RedactionConfig {
     /// without values, and reported in OTLP `partial_success` naming the key. A listed map is
     /// kept (its values still scanned), as is the matched `when` attribute. Default: none.
     pub strict_maps: Vec<StrictMapConfig>,
+    /// The Collector's URL sanitizer: `{enabled, attributes}`; see `sanitizers.rs`.
+    pub url_sanitizer: UrlSanitizerConfig,
+    /// The Collector's database statement sanitizer: `{sql|redis|valkey|memcached|mongo|
+    /// opensearch|es: {enabled, attributes}}`; see `sanitizers.rs`.
+    pub db_sanitizer: DbSanitizerConfig,
 }
 
 impl Default for RedactionConfig {
@@ -135,6 +143,8 @@ impl Default for RedactionConfig {
             hashed_keys: Vec::new(),
             summary: Summary::default(),
             strict_maps: Vec::new(),
+            url_sanitizer: UrlSanitizerConfig::default(),
+            db_sanitizer: DbSanitizerConfig::default(),
         }
     }
 }
@@ -237,6 +247,12 @@ impl RedactionConfig {
             ));
         }
         self.hash_problems(&mut out);
+        if self.db_sanitizer.sanitize_span_name == Some(true) {
+            out.push((
+                "db_sanitizer.sanitize_span_name".into(),
+                "not supported by weir: span names are scanned by blocked_values instead".into(),
+            ));
+        }
         for (i, m) in self.strict_maps.iter().enumerate() {
             if m.attribute.is_empty() {
                 out.push((

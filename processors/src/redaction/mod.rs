@@ -25,7 +25,12 @@
 //! - **Keyed hashing.** `hash_function: hmac-sha256` with `hash_key` (from `${env:…}`) replaces
 //!   the values of `hashed_keys` by a hex HMAC, so an email used as an id stays joinable without
 //!   being readable; unkeyed md5/sha1/sha3 are refused. Hash on one tier only: a second
-//!   weir with the same `hashed_keys` would hash the hash.
+//!   weir with the same `hashed_keys` would hash the hash. The Collector's `hmac_key` is read
+//!   as `hash_key`.
+//! - **Sanitizers** (`sanitizers.rs`): the Collector's `url_sanitizer` and `db_sanitizer` rewrite
+//!   the listed allowed attributes (ids out of URL paths, literals out of SQL, arguments out of
+//!   Redis and Memcached commands, scalars out of JSON queries) before the blocked-value scan,
+//!   counted as `sanitized`.
 //! - **Precedence**, first match wins: `ignored_keys` (untouched, not even scanned), then
 //!   `hashed_keys`, then blocked key patterns (masked), then the allowlist (kept, scanned),
 //!   otherwise masked. Inside maps and log bodies the allowlist does not apply (the parent was
@@ -83,6 +88,7 @@ mod records;
 mod renamed;
 mod rules;
 mod run;
+mod sanitizers;
 mod strict;
 mod summary;
 mod walk;
@@ -103,6 +109,7 @@ pub use config::{
     DEFAULT_MASK, HashKey, MIN_HASH_KEY_BYTES, RedactionConfig, SelectorConfig, StrictMapConfig,
     Summary, UNSUPPORTED_COLLECTOR_KEYS,
 };
+pub use sanitizers::{DbKindConfig, DbSanitizerConfig, UrlSanitizerConfig};
 pub use summary::{COUNT_KEY, KEYS_KEY};
 
 use memo::Cx;

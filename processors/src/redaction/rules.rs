@@ -20,6 +20,7 @@ use ring::hmac;
 use super::config::{KeyRule, RedactionConfig, key_rule, regex_error};
 use super::defaults;
 use super::memo::{MAX_KEYS, Memo, Verdict};
+use super::sanitizers::Sanitizers;
 use super::summary::{COUNT_KEY, KEYS_KEY};
 
 /// What happens to an attribute with a given key.
@@ -68,6 +69,8 @@ pub(super) struct Rules {
     pub name_mask: Box<str>,
     /// `redact_all_types`: integer and double values are scanned too.
     pub all_types: bool,
+    /// `url_sanitizer` and `db_sanitizer`, by attribute key.
+    pub sanitizers: Sanitizers,
 }
 
 /// `mask` reduced to the characters of an OpenTelemetry instrument name (`[A-Za-z0-9_.\-/]`,
@@ -143,6 +146,7 @@ impl Rules {
             mask: cfg.mask().into(),
             name_mask: name_mask(cfg.mask()),
             all_types: cfg.redact_all_types,
+            sanitizers: Sanitizers::new(&cfg.url_sanitizer, &cfg.db_sanitizer),
         };
         let mut exact: HashMap<Box<str>, Known, RandomState> = HashMap::default();
         for name in names {

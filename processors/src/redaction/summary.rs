@@ -34,11 +34,13 @@ pub(super) enum Reason {
     SeriesDropped,
     /// A record rejected by a strict map.
     StrictMap,
+    /// A URL or database statement rewritten by `url_sanitizer` or `db_sanitizer`.
+    Sanitized,
 }
 
 impl Reason {
     /// Every reason, in label order.
-    pub const ALL: [Reason; 8] = [
+    pub const ALL: [Reason; 9] = [
         Reason::NotAllowed,
         Reason::BlockedKey,
         Reason::BlockedValue,
@@ -47,6 +49,7 @@ impl Reason {
         Reason::SeriesMerged,
         Reason::SeriesDropped,
         Reason::StrictMap,
+        Reason::Sanitized,
     ];
 
     /// The label value.
@@ -60,6 +63,7 @@ impl Reason {
             Reason::SeriesMerged => "series_merged",
             Reason::SeriesDropped => "series_dropped",
             Reason::StrictMap => "strict_map",
+            Reason::Sanitized => "sanitized",
         }
     }
 

@@ -42,6 +42,14 @@ impl Rules {
             KeyClass::Blocked => self.mask_value(&mut kv.value, Reason::BlockedKey, &kv.key, t),
             KeyClass::NotAllowed => self.mask_value(&mut kv.value, Reason::NotAllowed, &kv.key, t),
             KeyClass::Allowed => {
+                if let Some(AnyValue {
+                    value: Some(Value::StringValue(s)),
+                }) = &mut kv.value
+                    && let Some(clean) = self.sanitizers.apply(&kv.key, s)
+                {
+                    *s = clean;
+                    t.tally.note(Reason::Sanitized, &kv.key);
+                }
                 if let Some(v) = &mut kv.value {
                     self.value(v, &kv.key, t);
                 }

@@ -1,0 +1,116 @@
+//! The Collector's `attributes` and `resource` processors: ordered edits (`insert`, `update`,
+//! `upsert`, `delete`, `extract`, `convert`) of record attributes (every span, log record and
+//! metric data point) or of resource attributes.
+//!
+//! They add and copy values, so they run before `redaction` (the config loader refuses one
+//! placed after it): what they write is masked like anything else that leaves.
+//!
+//! How it fails: building fails with [`AttributesError`] on a setting
+//! [`ActionConfig::problems`] reports. Processing never fails, rejects or refuses.
+
+mod actions;
+mod config;
+
+#[cfg(test)]
+mod tests;
+
+use weir_pipeline::otlp::resource::v1::Resource;
+use weir_pipeline::{Batch, Outcome, Processor, Signal};
+
+pub use actions::Actions;
+pub use config::{
+    ActionConfig, ActionKind, AttributeValue, AttributesConfig, ConvertedType, ResourceConfig,
+    UNSUPPORTED_ATTRIBUTES_KEYS, UNSUPPORTED_RESOURCE_KEYS,
+};
+
+/// Why the processor could not be built.
+#[derive(Debug, thiserror::Error)]
+#[error("processor {id}: {key}: {message}")]
+pub struct AttributesError {
+    /// The processor id.
+    pub id: String,
+    /// The key at fault (`actions[2].pattern`).
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn compile(id: &str, list: &str, actions: &[ActionConfig]) -> Result<Actions, AttributesError> {
+    let fail = |key: String, message: String| AttributesError {
+        id: id.to_owned(),
+        key,
+        message,
+    };
+    if actions.is_empty() {
+        return Err(fail(list.into(), "at least one action is required".into()));
+    }
+    Actions::new(actions).map_err(|(i, field, m)| fail(format!("{list}[{i}].{field}"), m))
+}
+
+/// The `attributes` processor: edits the attributes of every span, log record and data point.
+pub struct Attributes {
+    actions: Actions,
+}
+
+impl Attributes {
+    /// Builds the processor `id` from `cfg`.
+    pub fn new(id: &str, cfg: &AttributesConfig) -> Result<Self, AttributesError> {
+        Ok(Self {
+            actions: compile(id, "actions", &cfg.actions)?,
+        })
+    }
+}
+
+impl Processor for Attributes {
+    fn process(&self, batch: &mut Batch) -> Outcome {
+        let a = &self.actions;
+        match &mut batch.signal {
+            Signal::Traces(rs) => rs
+                .iter_mut()
+                .flat_map(|r| &mut r.scope_spans)
+                .flat_map(|s| &mut s.spans)
+                .for_each(|span| a.apply(&mut span.attributes)),
+            Signal::Logs(rl) => rl
+                .iter_mut()
+                .flat_map(|r| &mut r.scope_logs)
+                .flat_map(|s| &mut s.log_records)
+                .for_each(|log| a.apply(&mut log.attributes)),
+            Signal::Metrics(rm) => rm
+                .iter_mut()
+                .flat_map(|r| &mut r.scope_metrics)
+                .flat_map(|s| &mut s.metrics)
+                .for_each(|m| crate::points::for_each_attributes(m.data.as_mut(), |p| a.apply(p))),
+        }
+        Outcome::pass()
+    }
+}
+
+/// The `resource` processor: edits the resource attributes of every batch.
+pub struct ResourceAttributes {
+    actions: Actions,
+}
+
+impl ResourceAttributes {
+    /// Builds the processor `id` from `cfg`.
+    pub fn new(id: &str, cfg: &ResourceConfig) -> Result<Self, AttributesError> {
+        Ok(Self {
+            actions: compile(id, "attributes", &cfg.attributes)?,
+        })
+    }
+
+    fn apply(&self, resource: &mut Option<Resource>) {
+        self.actions
+            .apply(&mut resource.get_or_insert_with(Resource::default).attributes);
+    }
+}
+
+impl Processor for ResourceAttributes {
+    fn process(&self, batch: &mut Batch) -> Outcome {
+        match &mut batch.signal {
+            Signal::Traces(rs) => rs.iter_mut().for_each(|r| self.apply(&mut r.resource)),
+            Signal::Logs(rl) => rl.iter_mut().for_each(|r| self.apply(&mut r.resource)),
+            Signal::Metrics(rm) => rm.iter_mut().for_each(|r| self.apply(&mut r.resource)),
+        }
+        Outcome::pass()
+    }
+}
