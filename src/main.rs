@@ -6,6 +6,7 @@ use clap::Parser;
 use weir::cli::{Cli, Command, LogFormat, RunArgs};
 use weir::config::service::LogEncoding;
 use weir::config::{self, ProcessEnv};
+use weir::signals::Event;
 use weir::telemetry::export::SpanExporter;
 use weir::telemetry::layer::SelfTraceLayer;
 use weir_pipeline::Metrics;
@@ -81,12 +82,14 @@ fn start(args: &RunArgs) -> ExitCode {
         encoding,
         self_trace,
     );
-    run(cfg, spans)
+    run(cfg, spans, args.config.sources())
 }
 
+/// Runs `cfg` until a stop signal; SIGHUP reads `sources` again and reloads.
 fn run(
     cfg: config::Config,
     spans: Option<tokio::sync::mpsc::Receiver<opentelemetry_proto::tonic::trace::v1::Span>>,
+    sources: weir::config::sources::Sources,
 ) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -113,7 +116,7 @@ fn run(
         };
         // Before any listener is bound: a SIGTERM that arrives as soon as weir says it listens
         // must drain, not kill.
-        let stop = weir::signals::stop_signal();
+        let mut signals = weir::signals::Signals::install();
         let mut running = match weir::app::start(
             &cfg,
             Metrics::with_tenant_labels(
@@ -133,16 +136,29 @@ fn run(
             tracing::warn!(at, "{message}");
         }
         tracing::info!(version = env!("CARGO_PKG_VERSION"), "weir is running");
-        let code = tokio::select! {
-            signal = stop => {
-                tracing::info!(signal, "stopping");
-                ExitCode::SUCCESS
-            }
-            failed = running.failed() => {
-                if let Some(e) = failed {
-                    tracing::error!(error = %e, "a listener failed; stopping");
+        let code = loop {
+            tokio::select! {
+                event = signals.next() => match event {
+                    Event::Stop(signal) => {
+                        tracing::info!(signal, "stopping");
+                        break ExitCode::SUCCESS;
+                    }
+                    Event::Reload => {
+                        tracing::info!(signal = "SIGHUP", "reloading the configuration");
+                        let loaded = sources
+                            .load(&ProcessEnv)
+                            .map(|l| l.config)
+                            .map_err(|e| e.to_string());
+                        // Refusals are logged and counted by `reload`.
+                        let _ = running.reload(loaded).await;
+                    }
+                },
+                failed = running.failed() => {
+                    if let Some(e) = failed {
+                        tracing::error!(error = %e, "a listener failed; stopping");
+                    }
+                    break ExitCode::from(1);
                 }
-                ExitCode::from(1)
             }
         };
         running.shutdown().await;

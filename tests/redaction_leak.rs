@@ -51,8 +51,7 @@ const SENTRY: &str = "/api/7/envelope/";
 /// exporter: `otlp` to the second weir at `sink` and to the metadata sink at `meta`, the HTTP
 /// exporters to the capture server at `capture`.
 fn leak_config(sink: &str, meta: &str, capture: &str) -> String {
-    let all =
-        "debug/json, debug/text, debug/stdout, debug/stdout_json, otlp, otlp/metadata, otlphttp";
+    let all = "debug/json, debug/text, debug/stdout, debug/stdout_json, otlp, otlp/metadata, otlphttp, load_balancing";
     let sentry_dsn = capture.replacen("://", "://public@", 1) + "/7";
     // Secret-bearing attributes of resources and records as labels and structured metadata.
     let loki = "labels: { resource: [owner.email, db.password], attributes: [user.email] }
@@ -70,6 +69,9 @@ exporters:
   otlp: {{ endpoint: {sink}, tls: {{ insecure: true }}, retry_on_failure: {{ initial_interval: 50ms }} }}
   otlp/metadata: {{ endpoint: {meta}, tls: {{ insecure: true }}, retry_on_failure: {{ initial_interval: 50ms }} }}
   otlphttp: {{ endpoint: {capture}, compression: none, retry_on_failure: {{ initial_interval: 50ms }} }}
+  load_balancing:
+    protocol: {{ otlp: {{ tls: {{ insecure: true }}, retry_on_failure: {{ initial_interval: 50ms }} }} }}
+    resolver: {{ static: {{ hostnames: [{sink}] }} }}
   loki:
     endpoint: {capture}{LOKI}
     {loki}
@@ -191,7 +193,11 @@ async fn no_secret_reaches_an_exporter_or_a_log_line() {
     assert!(page.contains("=\"[REDACTED]\""), "{page}");
 
     // Every exporter of every pipeline settles what was accepted, before the drain.
-    ledger::assert_balanced(&weir, &ledger_accounts()).await;
+    // The load_balancing exporter's one endpoint is the sink, under its own exporter id.
+    let balanced = format!("load_balancing/{}", sink.grpc_base());
+    let mut accounts: Vec<(&str, &str)> = ledger_accounts();
+    accounts.extend(ledger::every_signal(&balanced));
+    ledger::assert_balanced(&weir, &accounts).await;
     // SIGTERM drains every queue into the sink and the capture server before weir exits.
     let status = weir.stop();
     assert!(status.success(), "weir exited with {status}");
@@ -285,9 +291,10 @@ async fn no_secret_reaches_an_exporter_or_a_log_line() {
     let [spans, points, log_records] = counts(&main_lines);
     assert_eq!((spans, log_records), (5, 5), "records at debug/json");
     assert!(points >= 4, "data points at debug/json: {points}");
+    // The sink gets everything twice: from `otlp` and from `load_balancing`.
     assert_eq!(
         counts(&sink.records()),
-        [spans, points, log_records],
+        [2 * spans, 2 * points, 2 * log_records],
         "records at the sink"
     );
     assert_eq!(

@@ -21,6 +21,7 @@
 pub mod bench;
 pub mod debug;
 pub mod http_common;
+pub mod load_balancing;
 pub mod loki;
 pub mod otlp;
 pub mod otlphttp;

@@ -12,11 +12,13 @@
 //! - [`scrub`]: credentials masked in messages that came from outside (backend answers) before
 //!   weir logs or shows them.
 
+pub mod balance;
 pub mod batch;
 pub mod bundle;
 pub mod context;
 pub mod correlation;
 pub mod exporter;
+pub mod handle;
 pub mod metrics;
 pub mod pipeline;
 pub mod processor;

@@ -19,7 +19,9 @@ use std::time::Duration;
 use futures::future::join_all;
 use tracing::Instrument;
 
-use crate::queue::{Admission, QueuedExporter, Reservation, ReserveError};
+use crate::balance::Placed;
+pub use crate::handle::ExporterHandle;
+use crate::queue::ReserveError;
 use crate::{
     Batch, Bundle, ExportError, Exporter, Outcome, Processor, Refusal, RefusalKind, RequestContext,
     SignalKind,
@@ -39,15 +41,6 @@ pub struct NamedExporter {
     pub id: Arc<str>,
     /// How the pipeline hands it data.
     pub handle: ExporterHandle,
-}
-
-/// How a pipeline hands data to an exporter.
-#[derive(Clone)]
-pub enum ExporterHandle {
-    /// Called inline: the client waits for it (the `debug` exporter, or a queue turned off).
-    Direct(Arc<dyn Exporter>),
-    /// Through its queue: the client waits only for room in the queue.
-    Queued(Arc<QueuedExporter>),
 }
 
 impl NamedExporter {
@@ -185,8 +178,7 @@ impl Pipeline {
             pipeline: self,
             batch: Arc::new(batch),
             accepted,
-            reservations: Vec::new(),
-            overflowed: Vec::new(),
+            placed: Vec::new(),
             seen,
             committed: false,
             span: tracing::info_span!("weir.export", pipeline = %self.id),
@@ -197,16 +189,27 @@ impl Pipeline {
         // Room in every queue first: the batch goes into all of them or none, so a client's
         // retry never duplicates data into the healthy ones.
         for e in &self.exporters {
-            let ExporterHandle::Queued(q) = &e.handle else {
-                continue;
+            let reserved = match &e.handle {
+                ExporterHandle::Direct(_) => continue,
+                ExporterHandle::Queued(q) => q
+                    .reserve(&prepared.batch)
+                    .instrument(prepared.span.clone())
+                    .await
+                    .map(|a| {
+                        vec![Placed {
+                            admission: a,
+                            queue: Arc::clone(q),
+                            batch: Arc::clone(&prepared.batch),
+                        }]
+                    }),
+                ExporterHandle::Balanced(b) => {
+                    b.reserve(&prepared.batch)
+                        .instrument(prepared.span.clone())
+                        .await
+                }
             };
-            match q
-                .reserve(&prepared.batch)
-                .instrument(prepared.span.clone())
-                .await
-            {
-                Ok(Admission::Reserved(r)) => prepared.reservations.push(r),
-                Ok(Admission::Dropped) => prepared.overflowed.push(Arc::clone(q)),
+            match reserved {
+                Ok(placed) => prepared.placed.extend(placed),
                 Err(err) => {
                     // The receiver logs the refusal with the request's id.
                     tracing::debug!(pipeline = %self.id, exporter = %e.id, error = %err, "refusing: exporter cannot take more");
@@ -227,9 +230,7 @@ impl Pipeline {
     /// weir memory or decoding.
     pub async fn wait_for_room(&self, since: tokio::time::Instant) -> Result<(), SubmitError> {
         for e in &self.exporters {
-            if let ExporterHandle::Queued(q) = &e.handle
-                && !q.wait_for_room(since).await
-            {
+            if !e.handle.wait_for_room(since).await {
                 tracing::debug!(pipeline = %self.id, exporter = %e.id, "no room in the queue");
                 return Err(unavailable(
                     &e.id,
@@ -255,8 +256,8 @@ pub struct Prepared<'a> {
     pipeline: &'a Pipeline,
     batch: Arc<Batch>,
     accepted: Accepted,
-    reservations: Vec<Reservation>,
-    overflowed: Vec<Arc<QueuedExporter>>,
+    /// Room held in each queue (or its drop on overflow), with the batch or part it is for.
+    placed: Vec<Placed>,
     /// The records each processor saw (all of them passed), for their refund.
     seen: Vec<u64>,
     /// Set by [`Prepared::commit`]; a batch dropped before is refunded to the processors.
@@ -278,7 +279,7 @@ impl Prepared<'_> {
             .iter()
             .filter_map(|e| match &e.handle {
                 ExporterHandle::Direct(x) => Some((e, x)),
-                ExporterHandle::Queued(_) => None,
+                ExporterHandle::Queued(_) | ExporterHandle::Balanced(_) => None,
             })
             .collect();
         if direct.is_empty() {
@@ -306,11 +307,8 @@ impl Prepared<'_> {
     pub fn commit(mut self) -> Accepted {
         self.committed = true;
         let _in_span = self.span.enter();
-        for r in std::mem::take(&mut self.reservations) {
-            r.commit(Arc::clone(&self.batch));
-        }
-        for q in &self.overflowed {
-            q.count_dropped(&self.batch, "queue_full");
+        for p in std::mem::take(&mut self.placed) {
+            p.commit();
         }
         std::mem::take(&mut self.accepted)
     }
@@ -366,10 +364,7 @@ impl Router {
             .into_iter()
             .flatten()
             .flat_map(|p| &p.exporters)
-            .all(|e| match &e.handle {
-                ExporterHandle::Queued(q) => q.has_room(),
-                ExporterHandle::Direct(_) => true,
-            })
+            .all(|e| e.handle.has_room())
     }
 
     /// Waits until every pipeline of `signal` has room in its queues ([`Pipeline::wait_for_room`]).

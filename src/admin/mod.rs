@@ -127,11 +127,14 @@ pub struct AdminInfo {
     pub limit_stores: Vec<(String, weir_processors::tenant_limit::StoreHealth)>,
 }
 
+/// [`AdminInfo`] as the admin listener reads it: a reload puts the new shape in place.
+pub type SharedInfo = Arc<parking_lot::RwLock<AdminInfo>>;
+
 /// Shared by the admin handlers.
 pub struct AdminState {
     metrics: Metrics,
     readiness: Readiness,
-    info: AdminInfo,
+    info: SharedInfo,
     started: Instant,
     previous: Mutex<Option<(Instant, views::Totals)>>,
     ops: ops::OpsState,
@@ -142,7 +145,7 @@ pub async fn bind(
     config: &AdminConfig,
     metrics: Metrics,
     readiness: Readiness,
-    info: AdminInfo,
+    info: SharedInfo,
     shutdown: BoxFuture<'static, ()>,
 ) -> Result<Bound, ReceiverError> {
     let endpoint = config.endpoint.as_str();
@@ -213,7 +216,8 @@ async fn metrics_page(
                 .into_response();
         }
     }
-    exposition(&s.metrics, &s.info.resource, &headers)
+    let resource = s.info.read().resource.clone();
+    exposition(&s.metrics, &resource, &headers)
 }
 
 /// weir's metrics as Prometheus text, or OpenMetrics when `headers` ask for it, with

@@ -145,7 +145,7 @@ pub fn metrics_json(state: &AdminState) -> Value {
         "tenants": tenants,
         "http": http,
         "auth_failures": auth,
-        "pipelines": state.info.pipelines,
+        "pipelines": state.info.read().pipelines,
     })
 }
 
@@ -317,7 +317,8 @@ pub fn health_json(state: &AdminState) -> (bool, Value) {
     let not_ready = state.readiness.not_ready_reason();
     let mut exporters = Map::new();
     let mut degraded = false;
-    for id in &state.info.exporters {
+    let info = state.info.read().clone();
+    for id in &info.exporters {
         let queue = QueueFigures::of(&snapshot, id);
         let note = notes.get(id).cloned().unwrap_or_default();
         let failing = match (&note.last_error, note.last_success) {
@@ -364,15 +365,14 @@ pub fn health_json(state: &AdminState) -> (bool, Value) {
             }),
         );
     }
-    let receivers: Vec<Value> = state
-        .info
+    let receivers: Vec<Value> = info
         .listeners
         .iter()
         .map(|(name, addr)| json!({ "listener": name, "address": addr.to_string(), "status": "listening" }))
         .collect();
-    let memory = state.info.memory.status();
+    let memory = info.memory.status();
     let limited = memory.is_some_and(|m| m.refusing);
-    let (stores_down, limits) = limits_check(&state.info.limit_stores);
+    let (stores_down, limits) = limits_check(&info.limit_stores);
     let status = match (not_ready, degraded || limited || stores_down) {
         (Some(_), _) => "unhealthy",
         (None, true) => "degraded",
@@ -387,7 +387,7 @@ pub fn health_json(state: &AdminState) -> (bool, Value) {
         "reason": not_ready,
         "checks": {
             "receivers": { "status": if not_ready.is_some() { "stopping" } else { "healthy" }, "listeners": receivers },
-            "pipelines": { "status": "healthy", "pipelines": state.info.pipelines },
+            "pipelines": { "status": "healthy", "pipelines": info.pipelines },
             "exporters": { "status": if degraded { "degraded" } else { "healthy" }, "exporters": exporters },
             "memory": memory_check(memory),
             "limits": limits,

@@ -7,11 +7,11 @@
 //! here fails.
 
 use serde_yaml_ng::{Mapping, Value};
-use weir_pipeline::queue::{QueueBatchConfig, QueueConfig};
+use weir_pipeline::queue::QueueBatchConfig;
 
 use crate::config::service::PipelineRedaction;
 use crate::config::sources::Loaded;
-use crate::config::{Env, ExporterConfig, expand, sanitize, secrets};
+use crate::config::{Env, expand, sanitize, secrets};
 
 /// The effective config of `loaded` as YAML, preceded by comment lines saying what was done.
 pub fn render(loaded: &Loaded, env: &dyn Env, unredacted: bool) -> String {
@@ -20,7 +20,9 @@ pub fn render(loaded: &Loaded, env: &dyn Env, unredacted: bool) -> String {
     expand::expand_tree(&mut tree, "", env, &mut Vec::new(), None);
     let mut notes = Vec::new();
     for (id, cfg) in &loaded.config.exporters {
-        let Some(queue) = queue_of(cfg) else { continue };
+        let Some((queue, at)) = crate::app::queue_of(cfg) else {
+            continue;
+        };
         if queue.batch.is_some() {
             continue;
         }
@@ -29,13 +31,14 @@ pub fn render(loaded: &Loaded, env: &dyn Env, unredacted: bool) -> String {
             continue;
         };
         let id_text = id.to_string();
-        let slot = child(
-            child(child(&mut tree, "exporters"), &id_text),
-            "sending_queue",
-        );
+        let mut slot = child(child(&mut tree, "exporters"), &id_text);
+        for key in at {
+            slot = child(slot, key);
+        }
         *child(slot, "batch") = batch_value(&batch);
         notes.push(format!(
-            "#   exporters.{id_text}.sending_queue.batch comes from the batch processor of its pipeline"
+            "#   exporters.{id_text}.{}.batch comes from the batch processor of its pipeline",
+            at.join(".")
         ));
     }
     let appended = appended_redaction(&mut tree, loaded);
@@ -113,18 +116,6 @@ fn appended_redaction(tree: &mut Value, loaded: &Loaded) -> Vec<String> {
         }
     }
     notes
-}
-
-/// The queue an exporter kind has; `None` for those that export inline.
-fn queue_of(cfg: &ExporterConfig) -> Option<&QueueConfig> {
-    match cfg {
-        ExporterConfig::Otlp(c) => Some(&c.sending_queue),
-        ExporterConfig::OtlpHttp(c) => Some(&c.sending_queue),
-        ExporterConfig::Loki(c) => Some(&c.sending_queue),
-        ExporterConfig::Sentry(c) => Some(&c.sending_queue),
-        ExporterConfig::RemoteWrite(c) => Some(&c.sending_queue),
-        ExporterConfig::Debug(_) | ExporterConfig::Prometheus(_) => None,
-    }
 }
 
 /// `sending_queue.batch` as a user would write it.

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_yaml_ng::Value;
 use weir_exporters::debug::DebugConfig;
+use weir_exporters::load_balancing::LoadBalancingConfig;
 use weir_exporters::loki::LokiConfig;
 use weir_exporters::otlp::OtlpConfig;
 use weir_exporters::otlphttp::OtlpHttpConfig;
@@ -55,7 +56,8 @@ impl Kind {
 
 /// Type names the Collector has replaced by lower_snake_case ones; still read, shown as
 /// deprecated by `weir components`.
-pub const DEPRECATED_NAMES: &[&str] = &["otlp", "otlphttp", "prometheusremotewrite"];
+pub const DEPRECATED_NAMES: &[&str] =
+    &["otlp", "otlphttp", "prometheusremotewrite", "loadbalancing"];
 
 const ALL_SIGNALS: &[SignalKind] = &SignalKind::ALL;
 
@@ -164,6 +166,13 @@ pub const EXPORTERS: &[Kind] = &[
         aliases: &[],
     },
     Kind {
+        name: "load_balancing",
+        signals: ALL_SIGNALS,
+        unsupported: weir_exporters::load_balancing::UNSUPPORTED_COLLECTOR_KEYS,
+        // The Collector's former name, still read (`weir run` warns).
+        aliases: &["loadbalancing"],
+    },
+    Kind {
         name: "prometheus",
         signals: &[SignalKind::Metrics],
         unsupported: weir_exporters::prometheus::UNSUPPORTED_COLLECTOR_KEYS,
@@ -223,6 +232,8 @@ pub enum ExporterConfig {
     Prometheus(Box<PrometheusConfig>),
     /// `prometheus_remote_write` (`prometheusremotewrite`): Prometheus remote write.
     RemoteWrite(Box<RemoteWriteConfig>),
+    /// `load_balancing`: OTLP/gRPC over several endpoints by routing key.
+    LoadBalancing(Box<LoadBalancingConfig>),
 }
 
 /// A config error: the path inside the component and the message.
@@ -309,11 +320,15 @@ impl ExporterConfig {
                 .finish(RemoteWriteConfig::problems, |c| {
                     ExporterConfig::RemoteWrite(Box::new(c))
                 }),
+            "load_balancing" => read(value, unchecked).finish(LoadBalancingConfig::problems, |c| {
+                ExporterConfig::LoadBalancing(Box::new(c))
+            }),
             other => Err(vec![(String::new(), format!("no exporter kind {other:?}"))]),
         }
     }
 
-    /// The exporter's `sending_queue`, for the kinds that have one.
+    /// The exporter's `sending_queue`, for the kinds that have one (a `load_balancing`
+    /// exporter's per-endpoint queue).
     pub fn sending_queue(&self) -> Option<&weir_pipeline::queue::QueueConfig> {
         match self {
             ExporterConfig::Otlp(c) => Some(&c.sending_queue),
@@ -321,6 +336,7 @@ impl ExporterConfig {
             ExporterConfig::Loki(c) => Some(&c.sending_queue),
             ExporterConfig::Sentry(c) => Some(&c.sending_queue),
             ExporterConfig::RemoteWrite(c) => Some(&c.sending_queue),
+            ExporterConfig::LoadBalancing(c) => Some(&c.protocol.otlp.sending_queue),
             ExporterConfig::Debug(_) | ExporterConfig::Prometheus(_) => None,
         }
     }
@@ -430,6 +446,38 @@ pub fn read_section<T>(
                     };
                     errors.push((full, message));
                 }
+            }
+        }
+    }
+    out
+}
+
+/// `(path, message)` for each `load_balancing` exporter whose `routing_key` cannot route a
+/// signal of a pipeline it is in (`traceID` for metrics, `metric` or `streamID` for traces
+/// and logs).
+pub fn routing_key_conflicts(
+    exporters: &BTreeMap<ComponentId, ExporterConfig>,
+    pipelines: &[super::PipelineConfig],
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for p in pipelines {
+        for id in &p.exporters {
+            let Some(ExporterConfig::LoadBalancing(c)) = exporters.get(id) else {
+                continue;
+            };
+            if let Ok(Some(key)) = c.key()
+                && !key.signals().contains(&p.signal)
+            {
+                let takes: Vec<&str> = key.signals().iter().map(|s| s.as_str()).collect();
+                out.push((
+                    format!("exporters.{id}.routing_key"),
+                    format!(
+                        "cannot route {} (pipeline {}); it routes {}",
+                        p.signal,
+                        p.id,
+                        takes.join(", ")
+                    ),
+                ));
             }
         }
     }

@@ -239,6 +239,14 @@ pub fn storage_problems(
         let Some(name) = cfg.sending_queue().and_then(|q| q.storage.as_deref()) else {
             continue;
         };
+        if matches!(cfg, super::ExporterConfig::LoadBalancing(_)) {
+            out.push((
+                format!("exporters.{id}.protocol.otlp.sending_queue.storage"),
+                "not supported by weir: a load_balancing exporter keeps its queues in memory"
+                    .into(),
+            ));
+            continue;
+        }
         let path = format!("exporters.{id}.sending_queue.storage");
         let found = extensions.iter().find(|(x, _)| x.to_string() == name);
         let problem = match found {

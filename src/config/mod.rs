@@ -385,6 +385,10 @@ fn load(
         &processors,
         &service.pipelines,
     ));
+    raw.extend(components::routing_key_conflicts(
+        &exporters,
+        &service.pipelines,
+    ));
     if let Some(t) = &service.telemetry.traces {
         for (id, ReceiverConfig::Otlp(r)) in &receivers {
             let own = [

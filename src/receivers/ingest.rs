@@ -135,13 +135,15 @@ pub async fn ingest(
         submitted.push(i);
         batches.push(Batch::new(c, signal));
     }
+    // The pipelines now: a reload that lands meanwhile does not move this request.
+    let router = shared.router.load();
     let submit = async {
         match batches.len() {
             1 => match batches.pop() {
-                Some(b) => shared.router.submit(b).await.map(|a| vec![a]),
+                Some(b) => router.submit(b).await.map(|a| vec![a]),
                 None => Ok(Vec::new()),
             },
-            _ => shared.router.submit_all(batches).await,
+            _ => router.submit_all(batches).await,
         }
     };
     // The router's answers, one per share (an emptied part took nothing).

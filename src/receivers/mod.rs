@@ -24,6 +24,7 @@ pub mod otlp_grpc;
 pub mod otlp_http;
 pub mod per_client;
 pub mod room;
+pub mod routes;
 mod stall;
 pub mod status;
 pub mod tenant;
@@ -34,7 +35,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use weir_pipeline::{Metrics, Router};
+use weir_pipeline::Metrics;
+
+use routes::Routes;
 
 use identity::Identity;
 use limits::{ConnectionBudget, InflightBytes};
@@ -44,8 +47,8 @@ use limits::{ConnectionBudget, InflightBytes};
 pub struct ReceiverShared {
     /// The receiver's component id (`otlp`, `otlp/internal`).
     pub id: Arc<str>,
-    /// The pipelines the receiver feeds.
-    pub router: Router,
+    /// The pipelines the receiver feeds (swapped by a reload).
+    pub router: Routes,
     /// weir's metrics.
     pub metrics: Metrics,
     /// Who requests belong to.

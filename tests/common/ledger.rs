@@ -86,6 +86,61 @@ pub fn sum(samples: &[Sample], name: &str, with: &[(&str, &str)]) -> u64 {
         .sum::<f64>() as u64
 }
 
+/// The sum of `name` over every exporter whose id starts with `prefix` (the endpoints of a
+/// `load_balancing` exporter are `<id>/<endpoint>`).
+pub fn sum_exporters(samples: &[Sample], name: &str, prefix: &str) -> u64 {
+    samples
+        .iter()
+        .filter(|s| s.name == name)
+        .filter(|s| {
+            s.labels
+                .get("exporter")
+                .is_some_and(|e| e.starts_with(prefix))
+        })
+        .map(|s| s.value as u64)
+        .sum()
+}
+
+/// The account of a `load_balancing` exporter (its endpoints summed) for one signal.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Spread {
+    pub accepted: u64,
+    pub sent: u64,
+    pub dropped: u64,
+    pub rerouted: u64,
+}
+
+/// Waits (at most 30 s) until the endpoints of `exporter` (a `load_balancing` id) have sent
+/// or dropped everything accepted for `signal` and hold nothing queued; panics with the
+/// figures when they do not.
+pub async fn settled_spread(weir: &Weir, signal: &str, exporter: &str) -> Spread {
+    let prefix = format!("{exporter}/");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let samples = parse(&weir.admin_metrics().await);
+        let of = |name| sum_exporters(&samples, name, &prefix);
+        let spread = Spread {
+            accepted: sum(
+                &samples,
+                "weir_receiver_accepted_records_total",
+                &[("signal", signal)],
+            ),
+            sent: of("weir_exporter_sent_records_total"),
+            dropped: of("weir_records_dropped_total"),
+            rerouted: of("weir_exporter_rerouted_records_total"),
+        };
+        let queued = of("weir_exporter_queue_records");
+        if spread.accepted > 0 && spread.accepted == spread.sent + spread.dropped && queued == 0 {
+            return spread;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{exporter} did not settle: {spread:?}, {queued} queued"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// One exporter's account of one signal.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Account {

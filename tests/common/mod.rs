@@ -305,8 +305,8 @@ impl Weir {
             .collect()
     }
 
-    /// The names of the spans the JSON `debug` exporter wrote, in order.
-    pub fn span_names(&self) -> Vec<String> {
+    /// The spans the JSON `debug` exporter wrote (OTLP/JSON), in order.
+    pub fn spans(&self) -> Vec<Value> {
         self.records_of("traces")
             .iter()
             .flat_map(|r| {
@@ -317,6 +317,13 @@ impl Weir {
             })
             .flat_map(|rs| rs["scopeSpans"].as_array().cloned().unwrap_or_default())
             .flat_map(|ss| ss["spans"].as_array().cloned().unwrap_or_default())
+            .collect()
+    }
+
+    /// The names of the spans the JSON `debug` exporter wrote, in order.
+    pub fn span_names(&self) -> Vec<String> {
+        self.spans()
+            .iter()
             .map(|s| s["name"].as_str().unwrap_or_default().to_owned())
             .collect()
     }
@@ -329,6 +336,26 @@ impl Weir {
     /// weir's stderr lines so far.
     pub fn stderr_lines(&self) -> Vec<String> {
         self.stderr.lines()
+    }
+
+    /// weir's stderr lines once `done` holds for them; panics with the lines if it does not
+    /// within [`DEADLINE`] or weir exits first.
+    pub fn stderr_lines_when(&self, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+        match self.stderr.wait(Instant::now() + DEADLINE, |lines| {
+            done(lines).then(|| lines.to_vec())
+        }) {
+            Ok(lines) => lines,
+            Err(_) => panic!("weir's stderr never got there: {:#?}", self.stderr.lines()),
+        }
+    }
+
+    /// Sends SIGHUP (reload the config) to weir.
+    pub fn hangup(&self) {
+        let sent = Command::new("kill")
+            .args(["-HUP", &self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -HUP failed");
     }
 
     /// weir's stderr lines once one of them satisfies `found` (a line weir wrote before it

@@ -47,6 +47,27 @@ pub const EXPORTER_FAILED_RECORDS: MetricDef = MetricDef {
     labels: &["signal", "exporter", "reason"],
     kind: Counter,
 };
+/// Records an endpoint of a `load_balancing` exporter handed to another endpoint.
+pub const EXPORTER_REROUTED_RECORDS: MetricDef = MetricDef {
+    name: "weir_exporter_rerouted_records_total",
+    help: "Records an endpoint of a load_balancing exporter handed to other endpoints after giving up on its backend (or while it was marked down).",
+    labels: &["signal", "exporter"],
+    kind: Counter,
+};
+/// Endpoints a `load_balancing` exporter routes over.
+pub const LOADBALANCER_ENDPOINTS: MetricDef = MetricDef {
+    name: "weir_loadbalancer_endpoints",
+    help: "Endpoints a load_balancing exporter routes over now, from its resolver.",
+    labels: &["exporter"],
+    kind: Gauge,
+};
+/// Configuration reloads, by result.
+pub const CONFIG_RELOADS: MetricDef = MetricDef {
+    name: "weir_config_reloads_total",
+    help: "Configuration reloads (SIGHUP), by result (success, invalid, failed).",
+    labels: &["result"],
+    kind: Counter,
+};
 
 /// Send attempts that were retried.
 pub const EXPORTER_RETRIES: MetricDef = MetricDef {
@@ -302,6 +323,9 @@ pub const ALL: &[MetricDef] = &[
     RECEIVER_ACCEPTED_BYTES,
     EXPORTER_SENT_RECORDS,
     EXPORTER_FAILED_RECORDS,
+    EXPORTER_REROUTED_RECORDS,
+    LOADBALANCER_ENDPOINTS,
+    CONFIG_RELOADS,
     EXPORTER_RETRIES,
     EXPORTER_QUEUE_RECORDS,
     EXPORTER_QUEUE_CAPACITY,

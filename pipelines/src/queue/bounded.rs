@@ -50,6 +50,9 @@ pub enum ReserveError {
     /// The disk queue could not take the batch (full, or the disk refused); `/health` says why.
     #[error("the disk queue cannot take more (see /health)")]
     Storage,
+    /// A `load_balancing` exporter has no endpoint (its resolver found none yet).
+    #[error("no endpoint to send to")]
+    NoEndpoint,
 }
 
 struct State {

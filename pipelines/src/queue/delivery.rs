@@ -7,6 +7,10 @@
 //! A success may say that the backend refused some records for good ([`Sent`]): those are
 //! counted as dropped by the backend's reason, the rest as sent.
 //!
+//! A queued delivery may have a [`Fallback`] (the `load_balancing` exporter's other
+//! endpoints): a bundle given up after its retries (`retries_exhausted`, `retry_disabled`) is
+//! handed to it instead of being lost, counted in `weir_exporter_rerouted_records_total`.
+//!
 //! Called inline (`sending_queue.enabled: false`), a failure is answered to the client, who
 //! will send again: it is counted in `weir_exporter_failed_records_total` but is no loss.
 
@@ -34,6 +38,30 @@ pub struct Failure {
     pub error: ExportError,
 }
 
+/// Where a queued exporter's bundles go when its backend cannot take them.
+pub trait Fallback: Send + Sync {
+    /// True when bundles should go elsewhere without being tried (the backend was given up
+    /// on a moment ago).
+    fn diverts(&self) -> bool;
+
+    /// Takes `bundle`, which failed here after its retries; false when it cannot (it is then
+    /// lost, and counted so).
+    fn take(&self, bundle: &Bundle) -> bool;
+}
+
+/// Takes the bundles of a queued exporter that a reload replaced, for the exporter replacing
+/// it.
+pub trait Handover: Send + Sync {
+    /// Puts `bundle` in the replacing exporter's queues; false when it cannot.
+    fn hand(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, bool>;
+}
+
+/// Where a replaced exporter's retries go: set once the replacement runs.
+pub type HandoverSlot = watch::Receiver<Option<Arc<dyn Handover>>>;
+
+/// The reason of a bundle handed to the replacing exporter (not a loss).
+const HANDED_OVER: &str = "handed_over";
+
 /// An exporter wrapped with timeout, retry and accounting.
 #[derive(Clone)]
 pub struct Delivery {
@@ -45,6 +73,8 @@ pub struct Delivery {
     stop: watch::Receiver<bool>,
     /// A send cut by the drain deadline stays in the disk queue: no loss.
     on_disk: bool,
+    fallback: Option<Arc<dyn Fallback>>,
+    handover: Option<HandoverSlot>,
 }
 
 impl Delivery {
@@ -66,6 +96,8 @@ impl Delivery {
             metrics,
             stop,
             on_disk: false,
+            fallback: None,
+            handover: None,
         }
     }
 
@@ -76,15 +108,69 @@ impl Delivery {
         self
     }
 
+    /// Hands bundles waiting to be retried to the exporter in `slot`, once one is set there
+    /// (a reload replaced this exporter).
+    pub fn with_handover(mut self, slot: HandoverSlot) -> Self {
+        self.handover = Some(slot);
+        self
+    }
+
+    /// Hands bundles given up after their retries to `fallback` instead of losing them.
+    pub fn with_fallback(mut self, fallback: Option<Arc<dyn Fallback>>) -> Self {
+        self.fallback = fallback;
+        self
+    }
+
     /// Sends `bundle` from a queue until it is taken or given up, and counts the outcome: a
-    /// failure is a loss.
+    /// failure is a loss, unless the fallback takes the bundle.
     pub async fn send(&self, bundle: Arc<Bundle>) -> Result<Sent, Failure> {
-        self.deliver(bundle, true).await
+        if let Some(f) = &self.fallback
+            && f.diverts()
+            && f.take(&bundle)
+        {
+            self.count_rerouted(&bundle);
+            return Ok(Sent::all());
+        }
+        let result = self.deliver(Arc::clone(&bundle), true).await;
+        match (&result, &self.handover) {
+            (Err(f), Some(slot)) if f.reason == HANDED_OVER => {
+                let to = slot.borrow().clone();
+                let taken = match to {
+                    Some(h) => h.hand(Arc::clone(&bundle)).await,
+                    None => false,
+                };
+                if !taken {
+                    let lost = Failure {
+                        reason: "shutdown",
+                        error: ExportError::retryable("the replacing exporter cannot take it"),
+                    };
+                    self.count(&bundle, true, &Err(lost));
+                }
+                result
+            }
+            _ => result,
+        }
+    }
+
+    /// Counts `bundle` as handed to the fallback.
+    fn count_rerouted(&self, bundle: &Bundle) {
+        self.metrics
+            .counter(
+                catalogue::EXPORTER_REROUTED_RECORDS,
+                &[bundle.kind().as_str(), &self.id],
+            )
+            .add(bundle.record_count());
     }
 
     /// Sends `bundle`; `owned` when weir already answered the client, so a failure is a loss.
     async fn deliver(&self, bundle: Arc<Bundle>, owned: bool) -> Result<Sent, Failure> {
         let result = self.attempts(&bundle).await;
+        if let Err(f) = &result
+            && f.reason == HANDED_OVER
+        {
+            // Counted by whoever takes it.
+            return result;
+        }
         if let Err(f) = &result
             && f.reason == "permanent"
             && bundle.parts().len() > 1
@@ -173,6 +259,21 @@ impl Delivery {
                     // The client was told to send again, or the disk keeps it: no loss.
                     return;
                 }
+                if matches!(f.reason, "retries_exhausted" | "retry_disabled")
+                    && let Some(fallback) = &self.fallback
+                    && fallback.take(bundle)
+                {
+                    self.count_rerouted(bundle);
+                    tracing::warn!(
+                        exporter = %self.id,
+                        tenant = %bundle.tenant(),
+                        signal,
+                        records,
+                        error = %scrub(&f.error.to_string()),
+                        "backend given up on; records handed to another endpoint"
+                    );
+                    return;
+                }
                 self.metrics
                     .counter(
                         catalogue::RECORDS_DROPPED,
@@ -243,13 +344,41 @@ impl Delivery {
             self.metrics
                 .counter(catalogue::EXPORTER_RETRIES, &[&self.id])
                 .add(1);
+            if self.handing_over() {
+                return Err(Failure {
+                    reason: HANDED_OVER,
+                    error,
+                });
+            }
+            let mut slot = self.handover.clone();
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
+                _ = handover_set(&mut slot) => {
+                    return Err(Failure { reason: HANDED_OVER, error });
+                }
                 _ = stopped(&mut stop) => {
                     return Err(Failure { reason: "shutdown", error });
                 }
             }
         }
+    }
+}
+
+impl Delivery {
+    /// True when a replacing exporter waits for this one's retries.
+    fn handing_over(&self) -> bool {
+        self.handover.as_ref().is_some_and(|s| s.borrow().is_some())
+    }
+}
+
+/// Resolves when a replacing exporter is set in `slot`; never without a slot.
+async fn handover_set(slot: &mut Option<HandoverSlot>) {
+    let set = match slot {
+        Some(s) => s.wait_for(Option::is_some).await.is_ok(),
+        None => false,
+    };
+    if !set {
+        futures::future::pending::<()>().await;
     }
 }
 

@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::bounded::{Queue, QueueGauges, Reservation, ReserveError};
-use super::delivery::Delivery;
+use super::delivery::{Delivery, Fallback, Handover};
 use super::disk::{DiskError, DiskGauges, DiskQueue, Recovered, StorageConfig, Ticket};
 use super::{QueueConfig, RetryConfig, replay, spill};
 use crate::metrics::catalogue;
@@ -44,6 +44,10 @@ pub struct QueuedExporter {
     disk: Option<(DiskQueue, Duration)>,
     /// True while the disk queue refuses batches (noted for `/health`).
     storage_failing: AtomicBool,
+    /// Turns true when a drain has finished.
+    drained: watch::Sender<bool>,
+    /// Set by a reload to the exporter replacing this one.
+    handover: watch::Sender<Option<Arc<dyn Handover>>>,
 }
 
 impl QueuedExporter {
@@ -57,7 +61,21 @@ impl QueuedExporter {
         timeout: Duration,
         metrics: Metrics,
     ) -> Arc<Self> {
-        Self::launch(id, exporter, cfg, (retry, timeout), metrics, None)
+        Self::launch(id, exporter, cfg, (retry, timeout), metrics, None, None)
+    }
+
+    /// [`QueuedExporter::start`], with bundles given up after their retries handed to
+    /// `fallback` (see [`Fallback`]).
+    pub fn start_with_fallback(
+        id: &str,
+        exporter: Arc<dyn Exporter>,
+        cfg: &QueueConfig,
+        retry: RetryConfig,
+        timeout: Duration,
+        metrics: Metrics,
+        fallback: Option<Arc<dyn Fallback>>,
+    ) -> Arc<Self> {
+        Self::launch(id, exporter, cfg, (retry, timeout), metrics, None, fallback)
     }
 
     /// [`QueuedExporter::start`] with the queue also on disk in `storage`: what the directory
@@ -84,6 +102,7 @@ impl QueuedExporter {
             (retry, timeout),
             metrics,
             Some(disk),
+            None,
         ))
     }
 
@@ -94,6 +113,7 @@ impl QueuedExporter {
         (retry, timeout): (RetryConfig, Duration),
         metrics: Metrics,
         disk: Option<(DiskQueue, Duration, Recovered)>,
+        fallback: Option<Arc<dyn Fallback>>,
     ) -> Arc<Self> {
         let id: Arc<str> = Arc::from(id);
         metrics
@@ -126,6 +146,7 @@ impl QueuedExporter {
             (d, wait)
         });
         let (stop, stop_rx) = watch::channel(false);
+        let (handover, handover_rx) = watch::channel(None);
         let delivery = Delivery::new(
             Arc::clone(&id),
             exporter,
@@ -134,7 +155,9 @@ impl QueuedExporter {
             metrics.clone(),
             stop_rx,
         )
-        .keeping_on_disk(disk.is_some());
+        .keeping_on_disk(disk.is_some())
+        .with_fallback(fallback)
+        .with_handover(handover_rx);
         for _ in 0..cfg.num_consumers.max(1) {
             let queue = queue.clone();
             let delivery = delivery.clone();
@@ -186,6 +209,8 @@ impl QueuedExporter {
             consumers: Mutex::new(Some(consumers)),
             disk,
             storage_failing: AtomicBool::new(false),
+            drained: watch::channel(false).0,
+            handover,
         })
     }
 
@@ -246,35 +271,53 @@ impl QueuedExporter {
     }
 
     /// Closes the queue and sends what it holds until `timeout` has passed; what is left then
-    /// (queued or being retried) is dropped and counted with reason `shutdown`.
+    /// (queued or being retried) is dropped and counted with reason `shutdown`. When a drain
+    /// already runs (a reload retiring this exporter), this one cuts it short at its own
+    /// deadline and waits for it to end.
     pub async fn drain(&self, timeout: Duration) {
         self.queue.close();
-        let Some(mut consumers) = self.consumers.lock().take() else {
+        let taken = self.consumers.lock().take();
+        let Some(mut consumers) = taken else {
+            let mut drained = self.drained.subscribe();
+            if tokio::time::timeout(timeout, drained.wait_for(|d| *d))
+                .await
+                .is_err()
+            {
+                self.abandon_rest();
+                let _ = drained.wait_for(|d| *d).await;
+            }
             return;
         };
         let all_done = async { while consumers.join_next().await.is_some() {} };
         if tokio::time::timeout(timeout, all_done).await.is_err() {
-            if let Some((disk, _)) = &self.disk {
-                // What is not sent now stays on disk for the next start.
-                disk.freeze();
-            }
-            let _ = self.stop.send(true);
-            let left = self.queue.drain_all();
-            match &self.disk {
-                Some(_) => {
-                    let records: u64 = left.iter().map(|i| i.records).sum();
-                    tracing::info!(exporter = %self.id, records, "left in the disk queue for the next start");
-                }
-                None => {
-                    for item in left {
-                        self.count_dropped(&item.batch, "shutdown");
-                    }
-                }
-            }
+            self.abandon_rest();
             while consumers.join_next().await.is_some() {}
         }
         if let Some((disk, _)) = &self.disk {
             disk.flush().await;
+        }
+        self.drained.send_replace(true);
+    }
+
+    /// Stops retries and drops (counted, `shutdown`) what is still queued — or, with a disk
+    /// queue, leaves it on disk for the next start.
+    fn abandon_rest(&self) {
+        if let Some((disk, _)) = &self.disk {
+            // What is not sent now stays on disk for the next start.
+            disk.freeze();
+        }
+        let _ = self.stop.send(true);
+        let left = self.queue.drain_all();
+        match &self.disk {
+            Some(_) => {
+                let records: u64 = left.iter().map(|i| i.records).sum();
+                tracing::info!(exporter = %self.id, records, "left in the disk queue for the next start");
+            }
+            None => {
+                for item in left {
+                    self.count_dropped(&item.batch, "shutdown");
+                }
+            }
         }
     }
 
@@ -306,6 +349,32 @@ impl QueuedExporter {
             tracing::warn!(exporter = %self.id, problem, "disk queue refuses batches; receivers answer with the retryable status");
         }
         Err(ReserveError::Storage)
+    }
+
+    /// Closes the queue and takes out what it holds, for another queue to carry (an endpoint
+    /// a `load_balancing` exporter no longer has). Bundles being sent finish on their own;
+    /// [`QueuedExporter::drain`] then waits for them.
+    pub fn retire(&self) -> Vec<Arc<Batch>> {
+        self.queue.close();
+        self.queue
+            .drain_all()
+            .into_iter()
+            .map(|item| item.batch)
+            .collect()
+    }
+
+    /// Hands the bundles waiting to be retried (now and from now on) to `to`, the exporter
+    /// replacing this one; an attempt under way finishes first.
+    pub fn hand_over_to(&self, to: Arc<dyn Handover>) {
+        self.handover.send_replace(Some(to));
+    }
+
+    /// Room for `batch` now, without waiting (a consumer handing a bundle over must not wait
+    /// on another queue's consumers).
+    pub fn try_reserve(&self, batch: &Batch) -> Result<Reservation, ReserveError> {
+        let size = self.queue.size_of(batch);
+        self.queue
+            .try_reserve_for(&batch.ctx.tenant, size, Queue::bytes_of(batch))
     }
 
     /// Counts `batch` as lost for this exporter in `weir_records_dropped_total`.

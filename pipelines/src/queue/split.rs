@@ -8,7 +8,12 @@
 
 use crate::batch::data_point_count;
 use crate::otlp::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
-use crate::otlp::metrics::v1::{Metric, ResourceMetrics, ScopeMetrics, metric::Data};
+use std::collections::BTreeMap;
+
+use crate::otlp::metrics::v1::{
+    ExponentialHistogram, Gauge, Histogram, Metric, ResourceMetrics, ScopeMetrics, Sum, Summary,
+    metric::Data,
+};
 use crate::otlp::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use crate::{Batch, Signal};
 
@@ -33,7 +38,7 @@ pub fn split(batch: &Batch, max: u64) -> Vec<Batch> {
 }
 
 /// A resource-level OTLP message: a resource and its scopes.
-trait ResourceLevel: Clone {
+pub(crate) trait ResourceLevel: Clone {
     type Scope: ScopeLevel;
     fn scopes(&self) -> &[Self::Scope];
     fn scopes_mut(&mut self) -> &mut Vec<Self::Scope>;
@@ -42,7 +47,7 @@ trait ResourceLevel: Clone {
 }
 
 /// A scope-level OTLP message: a scope and its records.
-trait ScopeLevel: Clone {
+pub(crate) trait ScopeLevel: Clone {
     type Item: Clone;
     fn items(&self) -> &[Self::Item];
     fn items_mut(&mut self) -> &mut Vec<Self::Item>;
@@ -117,62 +122,90 @@ fn cut_metric(m: Metric, max: usize) -> Vec<Metric> {
     if data_point_count(m.data.as_ref()) <= max {
         return vec![m];
     }
+    metric_parts(&m, &|i| i / max)
+        .into_iter()
+        .map(|(_, part)| part)
+        .collect()
+}
+
+/// `m` cut by data point: point `i` goes to part `part_of(i)`; each part is a metric with the
+/// same name, description, unit, kind and temporality, listed by part. A metric without data
+/// is one part, `0`.
+pub(crate) fn metric_parts(m: &Metric, part_of: &dyn Fn(usize) -> usize) -> Vec<(usize, Metric)> {
+    fn group<P: Clone>(points: &[P], part_of: &dyn Fn(usize) -> usize) -> BTreeMap<usize, Vec<P>> {
+        let mut out: BTreeMap<usize, Vec<P>> = BTreeMap::new();
+        for (i, p) in points.iter().enumerate() {
+            out.entry(part_of(i)).or_default().push(p.clone());
+        }
+        out
+    }
     let with = |data: Data| Metric {
+        name: m.name.clone(),
+        description: m.description.clone(),
+        unit: m.unit.clone(),
+        metadata: m.metadata.clone(),
         data: Some(data),
-        ..m.clone()
+    };
+    let parts = |groups: BTreeMap<usize, Data>| {
+        groups
+            .into_iter()
+            .map(|(k, data)| (k, with(data)))
+            .collect()
     };
     match &m.data {
-        Some(Data::Gauge(g)) => g
-            .data_points
-            .chunks(max)
-            .map(|c| {
-                with(Data::Gauge(crate::otlp::metrics::v1::Gauge {
-                    data_points: c.to_vec(),
-                }))
-            })
-            .collect(),
-        Some(Data::Sum(s)) => s
-            .data_points
-            .chunks(max)
-            .map(|c| {
-                with(Data::Sum(crate::otlp::metrics::v1::Sum {
-                    data_points: c.to_vec(),
-                    ..s.clone()
-                }))
-            })
-            .collect(),
-        Some(Data::Histogram(h)) => h
-            .data_points
-            .chunks(max)
-            .map(|c| {
-                with(Data::Histogram(crate::otlp::metrics::v1::Histogram {
-                    data_points: c.to_vec(),
-                    ..h.clone()
-                }))
-            })
-            .collect(),
-        Some(Data::ExponentialHistogram(h)) => h
-            .data_points
-            .chunks(max)
-            .map(|c| {
-                with(Data::ExponentialHistogram(
-                    crate::otlp::metrics::v1::ExponentialHistogram {
-                        data_points: c.to_vec(),
-                        ..h.clone()
-                    },
-                ))
-            })
-            .collect(),
-        Some(Data::Summary(s)) => s
-            .data_points
-            .chunks(max)
-            .map(|c| {
-                with(Data::Summary(crate::otlp::metrics::v1::Summary {
-                    data_points: c.to_vec(),
-                }))
-            })
-            .collect(),
-        None => vec![m.clone()],
+        Some(Data::Gauge(g)) => parts(
+            group(&g.data_points, part_of)
+                .into_iter()
+                .map(|(k, data_points)| (k, Data::Gauge(Gauge { data_points })))
+                .collect(),
+        ),
+        Some(Data::Sum(s)) => parts(
+            group(&s.data_points, part_of)
+                .into_iter()
+                .map(|(k, data_points)| {
+                    let sum = Sum {
+                        data_points,
+                        aggregation_temporality: s.aggregation_temporality,
+                        is_monotonic: s.is_monotonic,
+                    };
+                    (k, Data::Sum(sum))
+                })
+                .collect(),
+        ),
+        Some(Data::Histogram(h)) => parts(
+            group(&h.data_points, part_of)
+                .into_iter()
+                .map(|(k, data_points)| {
+                    let aggregation_temporality = h.aggregation_temporality;
+                    (
+                        k,
+                        Data::Histogram(Histogram {
+                            data_points,
+                            aggregation_temporality,
+                        }),
+                    )
+                })
+                .collect(),
+        ),
+        Some(Data::ExponentialHistogram(h)) => parts(
+            group(&h.data_points, part_of)
+                .into_iter()
+                .map(|(k, data_points)| {
+                    let h = ExponentialHistogram {
+                        data_points,
+                        aggregation_temporality: h.aggregation_temporality,
+                    };
+                    (k, Data::ExponentialHistogram(h))
+                })
+                .collect(),
+        ),
+        Some(Data::Summary(s)) => parts(
+            group(&s.data_points, part_of)
+                .into_iter()
+                .map(|(k, data_points)| (k, Data::Summary(Summary { data_points })))
+                .collect(),
+        ),
+        None => vec![(0, m.clone())],
     }
 }
 

@@ -111,8 +111,8 @@ fn take_sample(s: &AdminState, now: SystemTime) {
     let at = now
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());
-    let fills = s
-        .info
+    let info = s.info.read();
+    let fills = info
         .exporters
         .iter()
         .map(|id| (id.as_str(), QueueFigures::of(&totals, id).fill()));

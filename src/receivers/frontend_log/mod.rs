@@ -154,7 +154,7 @@ pub async fn handle(
         );
         answer(code, &request_id, Some(message), retry)
     };
-    if !intake.shared.router.accepts(SignalKind::Logs) {
+    if !intake.shared.router.load().accepts(SignalKind::Logs) {
         let message = format!("receiver {} has no logs pipeline", intake.shared.id);
         return fail(StatusCode::NOT_FOUND, &message, None);
     }

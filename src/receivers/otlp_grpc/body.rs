@@ -68,7 +68,7 @@ pub struct BodyLimitLayer {
     /// The process-wide memory limit.
     pub memory: crate::memory::MemoryGuard,
     /// The receiver's pipelines, whose queues must have room before a body is read.
-    pub router: std::sync::Arc<weir_pipeline::Router>,
+    pub router: crate::receivers::routes::Routes,
 }
 
 impl<S> Layer<S> for BodyLimitLayer {
@@ -120,8 +120,13 @@ where
                 return Ok(memory_limited(&limits, parts.uri.path()).into_http());
             }
             if let Some(kind) = SignalKind::parse(signal_of(parts.uri.path()))
-                && let Err(err) =
-                    room::wait(&limits.router, &limits.metrics, &limits.receiver, kind).await
+                && let Err(err) = room::wait(
+                    &limits.router.load(),
+                    &limits.metrics,
+                    &limits.receiver,
+                    kind,
+                )
+                .await
             {
                 let status = Status::with_error_details(
                     tonic::Code::Unavailable,

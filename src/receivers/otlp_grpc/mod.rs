@@ -157,7 +157,7 @@ pub async fn bind(
         listener: LISTENER,
         receiver: shared.id.clone(),
         memory: shared.memory.clone(),
-        router: Arc::new(shared.router.clone()),
+        router: shared.router.clone(),
     };
     let call_metrics = call_metrics::CallMetricsLayer::new(shared.metrics.clone());
     let otlp = Arc::new(OtlpGrpc { shared });
@@ -208,7 +208,7 @@ impl OtlpGrpc {
         kind: SignalKind,
         to_signal: fn(M) -> Signal,
     ) -> Result<(Accepted, RequestId), Status> {
-        if !self.shared.router.accepts(kind) {
+        if !self.shared.router.load().accepts(kind) {
             // As the Collector, which registers no service for a signal without a pipeline.
             return Err(Status::unimplemented(format!(
                 "receiver {} has no {kind} pipeline",

@@ -28,7 +28,7 @@ pub(super) async fn admit(
         crate::memory::count_refused(&shared.metrics, kind.as_str(), &shared.id);
         (shared.memory.message(), crate::memory::RETRY_AFTER)
     } else {
-        match room::wait(&shared.router, &shared.metrics, &shared.id, kind).await {
+        match room::wait(&shared.router.load(), &shared.metrics, &shared.id, kind).await {
             Ok(()) => return Ok(body),
             Err(err) => (
                 err.reason.message,

@@ -281,7 +281,7 @@ where
     ToSignal: FnOnce(Req) -> Signal,
 {
     let request_id = context::request_id(|k| headers.get(k).map(HeaderValue::as_bytes));
-    if !state.shared.router.accepts(kind) {
+    if !state.shared.router.load().accepts(kind) {
         // As the Collector, which serves no path for a signal without a pipeline.
         let encoding = Encoding::from_headers(&headers).unwrap_or(Encoding::Protobuf);
         let message = format!("receiver {} has no {kind} pipeline", state.shared.id);

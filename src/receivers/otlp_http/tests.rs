@@ -49,7 +49,7 @@ async fn start_on(
     let metrics = Metrics::new();
     let shared = ReceiverShared {
         id: Arc::from("otlp"),
-        router: router_to(collector.clone(), processors),
+        router: crate::receivers::routes::Routes::new(router_to(collector.clone(), processors)),
         metrics: metrics.clone(),
         identity: Arc::new(crate::receivers::identity::Identity::header(
             "x-scope-orgid",

@@ -3,6 +3,7 @@
 //! shutdown, and splitting. Time is Tokio's paused clock; backends are [`fake::Fake`]s the tests
 //! steer.
 
+mod balance;
 mod delivery;
 mod drain;
 mod durable;

@@ -58,7 +58,7 @@ pub fn shared_with(
     let metrics = Metrics::new();
     let shared = ReceiverShared {
         id: "otlp".into(),
-        router: router_to(collector.clone(), processors),
+        router: crate::receivers::routes::Routes::new(router_to(collector.clone(), processors)),
         metrics: metrics.clone(),
         identity: Arc::new(crate::receivers::identity::Identity::header(
             "x-scope-orgid",

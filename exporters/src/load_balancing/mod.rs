@@ -1,0 +1,109 @@
+//! The `load_balancing` exporter (the Collector's `loadbalancing`): spreads records over
+//! several OTLP/gRPC endpoints by a routing key, so that every span of a trace (or every
+//! point of a stream, every record of a service or tenant) reaches the same endpoint.
+//!
+//! The engine half is [`weir_pipeline::balance`]: rendezvous hashing, the split of a batch by
+//! key, one queue per endpoint, and the hand-over of a dead endpoint's share. This module
+//! reads the config, builds each endpoint's `otlp` exporter and queue, and runs the resolver
+//! ([`resolver`]).
+//!
+//! Failure: [`start`] fails with a [`LoadBalancingError`] when the settings are invalid or an
+//! endpoint's exporter cannot be built (a TLS file cannot be read). A DNS lookup that fails or
+//! times out keeps the endpoints found before, logged at warn.
+
+mod config;
+mod resolver;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use weir_pipeline::Metrics;
+use weir_pipeline::balance::Balancer;
+use weir_pipeline::queue::{QueueConfig, QueuedExporter};
+
+pub use config::{
+    DnsResolver, LoadBalancingConfig, Protocol, Resolver, StaticResolver,
+    UNSUPPORTED_COLLECTOR_KEYS, with_port,
+};
+
+use crate::otlp::OtlpGrpcExporter;
+
+/// Why a `load_balancing` exporter could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("load_balancing exporter {id}: {message}")]
+pub struct LoadBalancingError {
+    /// The exporter's component id.
+    pub id: String,
+    /// What failed.
+    pub message: String,
+}
+
+/// Starts the exporter `id`: its endpoints' queues (each with `queue`, the endpoint queue
+/// settings after a pipeline's `batch` is mapped onto them) and its resolver. Must run inside
+/// a Tokio runtime.
+pub fn start(
+    id: &str,
+    cfg: &LoadBalancingConfig,
+    queue: QueueConfig,
+    metrics: Metrics,
+) -> Result<Arc<Balancer>, LoadBalancingError> {
+    let failed = |message: String| LoadBalancingError {
+        id: id.to_string(),
+        message,
+    };
+    if let Some((key, message)) = cfg.problems().into_iter().next() {
+        return Err(failed(format!("{key}: {message}")));
+    }
+    let key = cfg.key().map_err(&failed)?;
+    let endpoint_cfg = cfg.clone();
+    let endpoint_metrics = metrics.clone();
+    let balancer = Balancer::new(
+        id,
+        key,
+        cfg.down_for,
+        Box::new(move |endpoint, exporter_id, fallback| {
+            let otlp = endpoint_cfg.endpoint_config(endpoint);
+            let exporter = OtlpGrpcExporter::new(exporter_id, &otlp).map_err(|e| e.to_string())?;
+            Ok(QueuedExporter::start_with_fallback(
+                exporter_id,
+                Arc::new(exporter),
+                &queue,
+                otlp.retry_on_failure.clone(),
+                otlp.timeout,
+                endpoint_metrics.clone(),
+                Some(fallback),
+            ))
+        }),
+        metrics,
+    );
+    match (cfg.static_endpoints(), &cfg.resolver.dns) {
+        (_, Some(dns)) => resolver::spawn_dns(&balancer, dns.clone()),
+        (Some(endpoints), None) => balancer.set_endpoints(&endpoints).map_err(failed)?,
+        (None, None) => return Err(failed("resolver: required".into())),
+    }
+    Ok(balancer)
+}
+
+/// The static endpoints of `cfg` applied to a running balancer (a reload that changed only
+/// `resolver.static.hostnames`). Fails, leaving the endpoints as they were, when a new
+/// endpoint's exporter cannot be built.
+pub fn set_static(balancer: &Arc<Balancer>, cfg: &LoadBalancingConfig) -> Result<(), String> {
+    match cfg.static_endpoints() {
+        Some(endpoints) => balancer.set_endpoints(&endpoints),
+        None => Err("not a static resolver".into()),
+    }
+}
+
+/// True when `a` and `b` differ only in `resolver.static.hostnames`: a running exporter can
+/// take the new list without being rebuilt.
+pub fn only_hostnames_differ(a: &LoadBalancingConfig, b: &LoadBalancingConfig) -> bool {
+    let strip = |c: &LoadBalancingConfig| {
+        let mut c = c.clone();
+        c.resolver.fixed = c.resolver.fixed.map(|_| StaticResolver::default());
+        c
+    };
+    a.static_endpoints().is_some() && b.static_endpoints().is_some() && strip(a) == strip(b)
+}
+
+/// How long [`resolver`] waits before a retry when a lookup fails at start (no endpoint yet).
+const FIRST_LOOKUP_RETRY: Duration = Duration::from_secs(1);

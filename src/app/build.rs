@@ -1,0 +1,481 @@
+//! Building the components a [`Config`] names: exporters (each behind its queue), processors,
+//! and one router per receiver. A reload passes what runs now: an exporter whose settings
+//! (queue included) are unchanged, and a `tenant_limit` whose settings are unchanged, is kept
+//! as it is, so its queue and its budgets carry on.
+//!
+//! Fails with a [`StartError`] naming the component that cannot be built; exporters built
+//! before the failure are handed back to be drained ([`Built::abandon`]).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use weir_exporters::debug::DebugExporter;
+use weir_exporters::load_balancing;
+use weir_exporters::loki::LokiExporter;
+use weir_exporters::otlp::OtlpGrpcExporter;
+use weir_exporters::otlphttp::OtlpHttpExporter;
+use weir_exporters::prometheus::PrometheusExporter;
+use weir_exporters::remote_write::RemoteWriteExporter;
+use weir_exporters::sentry::SentryExporter;
+use weir_pipeline::pipeline::{ExporterHandle, NamedExporter, NamedProcessor};
+use weir_pipeline::queue::accounted::Accounted;
+use weir_pipeline::queue::delivery::Delivery;
+use weir_pipeline::queue::disk::{DiskError, StorageConfig};
+use weir_pipeline::queue::{QueueBatchConfig, QueueConfig, QueuedExporter, RetryConfig, Sizer};
+use weir_pipeline::{Exporter, Metrics, Pipeline, Processor, Router};
+use weir_processors::attributes::{Attributes, ResourceAttributes};
+use weir_processors::enrich::Enrich;
+use weir_processors::filter::Filter;
+use weir_processors::redaction::Redaction;
+use weir_processors::tenant_limit::{StoreHealth, TenantLimit, TenantLimitConfig};
+
+use super::StartError;
+use crate::config::batch::PassThrough;
+use crate::config::{ComponentId, Config, ExporterConfig, ExtensionConfig, ProcessorConfig};
+
+/// One running exporter and the settings it was built with.
+#[derive(Clone)]
+pub(super) struct RunningExporter {
+    /// Its settings.
+    pub config: ExporterConfig,
+    /// Its queue settings after a pipeline's `batch` was mapped onto them.
+    pub queue: Option<QueueConfig>,
+    /// How pipelines reach it.
+    pub handle: ExporterHandle,
+}
+
+/// One `tenant_limit`, shared by the pipelines naming it.
+#[derive(Clone)]
+pub(super) struct Limit {
+    /// Its settings.
+    pub config: ProcessorConfig,
+    /// The processor.
+    pub processor: Arc<dyn Processor>,
+    /// Its shared store's health, when it has a store (for `/health`).
+    pub store: Option<StoreHealth>,
+}
+
+impl Built {
+    /// Each `tenant_limit`'s shared store, by processor id.
+    pub fn limit_stores(&self) -> Vec<(String, StoreHealth)> {
+        self.limits
+            .iter()
+            .filter_map(|(id, l)| l.store.clone().map(|s| (id.to_string(), s)))
+            .collect()
+    }
+}
+
+/// The exporters and shared processors of a config, and the receivers' routers.
+pub(super) struct Built {
+    /// Every exporter a pipeline uses.
+    pub exporters: BTreeMap<ComponentId, RunningExporter>,
+    /// `tenant_limit` processors, one per id, shared by the pipelines naming it.
+    pub limits: BTreeMap<ComponentId, Limit>,
+    /// One router per receiver in a pipeline.
+    pub routers: BTreeMap<ComponentId, Router>,
+    /// Ids of the exporters built anew (not kept from what ran before).
+    pub fresh: Vec<ComponentId>,
+}
+
+impl Built {
+    /// Drains the exporters built anew, for a build that is given up.
+    pub async fn abandon(self) {
+        for id in &self.fresh {
+            if let Some(e) = self.exporters.get(id) {
+                e.handle.drain(Duration::ZERO).await;
+            }
+        }
+    }
+}
+
+/// Builds `config`'s components, keeping those of `before` whose settings are unchanged.
+pub(super) async fn build(
+    config: &Config,
+    metrics: &Metrics,
+    before: Option<&Built>,
+) -> Result<Built, StartError> {
+    let mut built = Built {
+        exporters: BTreeMap::new(),
+        limits: BTreeMap::new(),
+        routers: BTreeMap::new(),
+        fresh: Vec::new(),
+    };
+    if let Err(e) = build_exporters(config, metrics, before, &mut built).await {
+        built.abandon().await;
+        return Err(e);
+    }
+    match build_routers(config, metrics, before, &mut built) {
+        Ok(()) => Ok(built),
+        Err(e) => {
+            built.abandon().await;
+            Err(e)
+        }
+    }
+}
+
+async fn build_exporters(
+    config: &Config,
+    metrics: &Metrics,
+    before: Option<&Built>,
+    out: &mut Built,
+) -> Result<(), StartError> {
+    let used: Vec<&ComponentId> = config
+        .service
+        .pipelines
+        .iter()
+        .flat_map(|p| &p.exporters)
+        .collect();
+    for (id, cfg) in &config.exporters {
+        if !used.contains(&id) {
+            continue;
+        }
+        let queue = queue_of(cfg).map(|(q, _)| with_pipeline_batching(config, id, q));
+        let old = before
+            .and_then(|b| b.exporters.get(id))
+            .filter(|old| old.queue == queue);
+        let handle = match old {
+            Some(old) if old.config == *cfg => old.handle.clone(),
+            Some(old) if new_hostnames(old, cfg)? => old.handle.clone(),
+            _ => {
+                out.fresh.push(id.clone());
+                build_exporter(config, id, cfg, metrics).await?
+            }
+        };
+        out.exporters.insert(
+            id.clone(),
+            RunningExporter {
+                config: cfg.clone(),
+                queue,
+                handle,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// True when `old` is a `load_balancing` exporter that `cfg` changes only in its static
+/// hostnames: it takes them in place (the endpoints that stay keep their queues). Fails when
+/// a new endpoint cannot be built.
+fn new_hostnames(old: &RunningExporter, cfg: &ExporterConfig) -> Result<bool, StartError> {
+    let (
+        ExporterConfig::LoadBalancing(a),
+        ExporterConfig::LoadBalancing(b),
+        ExporterHandle::Balanced(lb),
+    ) = (&old.config, cfg, &old.handle)
+    else {
+        return Ok(false);
+    };
+    if !load_balancing::only_hostnames_differ(a, b) {
+        return Ok(false);
+    }
+    load_balancing::set_static(lb, b).map_err(|message| StartError::Exporter {
+        id: lb.id().to_string(),
+        message,
+    })?;
+    Ok(true)
+}
+
+/// The queue an exporter kind has and the keys leading to it in its config; `None` for those
+/// that export inline.
+pub fn queue_of(cfg: &ExporterConfig) -> Option<(&QueueConfig, &'static [&'static str])> {
+    const TOP: &[&str] = &["sending_queue"];
+    match cfg {
+        ExporterConfig::Otlp(c) => Some((&c.sending_queue, TOP)),
+        ExporterConfig::OtlpHttp(c) => Some((&c.sending_queue, TOP)),
+        ExporterConfig::Loki(c) => Some((&c.sending_queue, TOP)),
+        ExporterConfig::Sentry(c) => Some((&c.sending_queue, TOP)),
+        ExporterConfig::RemoteWrite(c) => Some((&c.sending_queue, TOP)),
+        ExporterConfig::LoadBalancing(c) => Some((
+            &c.protocol.otlp.sending_queue,
+            &["protocol", "otlp", "sending_queue"],
+        )),
+        ExporterConfig::Debug(_) | ExporterConfig::Prometheus(_) => None,
+    }
+}
+
+async fn build_exporter(
+    config: &Config,
+    id: &ComponentId,
+    cfg: &ExporterConfig,
+    metrics: &Metrics,
+) -> Result<ExporterHandle, StartError> {
+    let name = id.to_string();
+    let failed = |e: &dyn std::fmt::Display| StartError::Exporter {
+        id: name.clone(),
+        message: e.to_string(),
+    };
+    // An exporter behind the engine: its queue (with a pipeline's `batch` mapped onto it)
+    // and retries.
+    let queued = |exporter: Arc<dyn Exporter>,
+                  queue: &QueueConfig,
+                  retry: &RetryConfig,
+                  timeout: Duration| {
+        let queue = with_pipeline_batching(config, id, queue);
+        let storage = queue.storage.as_deref().and_then(|s| {
+            config.extensions.iter().find_map(|(x, c)| match c {
+                ExtensionConfig::FileStorage(f) if x.to_string() == s => Some(f.for_queue(id)),
+                _ => None,
+            })
+        });
+        delivered(&name, exporter, &queue, (retry, timeout), storage, metrics)
+            .map_err(|e| failed(&e))
+    };
+    Ok(match cfg {
+        ExporterConfig::Debug(c) => ExporterHandle::Direct(Arc::new(Accounted::new(
+            &name,
+            Arc::new(DebugExporter::new(&name, c).map_err(|e| failed(&e))?),
+            metrics.clone(),
+        ))),
+        ExporterConfig::Otlp(c) => queued(
+            Arc::new(OtlpGrpcExporter::new(&name, c).map_err(|e| failed(&e))?),
+            &c.sending_queue,
+            &c.retry_on_failure,
+            c.timeout,
+        )?,
+        ExporterConfig::OtlpHttp(c) => queued(
+            Arc::new(OtlpHttpExporter::new(&name, c).map_err(|e| failed(&e))?),
+            &c.sending_queue,
+            &c.retry_on_failure,
+            c.timeout,
+        )?,
+        ExporterConfig::Loki(c) => queued(
+            Arc::new(LokiExporter::new(&name, c).map_err(|e| failed(&e))?),
+            &c.sending_queue,
+            &c.retry_on_failure,
+            c.timeout,
+        )?,
+        ExporterConfig::Sentry(c) => queued(
+            Arc::new(SentryExporter::new(&name, c, metrics.clone()).map_err(|e| failed(&e))?),
+            &c.sending_queue,
+            &c.retry_on_failure,
+            c.timeout,
+        )?,
+        ExporterConfig::RemoteWrite(c) => queued(
+            Arc::new(RemoteWriteExporter::new(&name, c).map_err(|e| failed(&e))?),
+            &c.sending_queue,
+            &c.retry_on_failure,
+            c.timeout,
+        )?,
+        ExporterConfig::LoadBalancing(c) => {
+            if id.kind != "load_balancing" {
+                tracing::warn!(exporter = %id, "the loadbalancing exporter is now named load_balancing; the old name is deprecated");
+            }
+            let queue = with_pipeline_batching(config, id, &c.protocol.otlp.sending_queue);
+            ExporterHandle::Balanced(
+                load_balancing::start(&name, c, queue, metrics.clone()).map_err(|e| failed(&e))?,
+            )
+        }
+        ExporterConfig::Prometheus(c) => {
+            // A scrape endpoint only updates its in-memory view: inline, no queue.
+            let exporter = PrometheusExporter::bind(&name, c)
+                .await
+                .map_err(|e| failed(&e))?;
+            ExporterHandle::Direct(Arc::new(Accounted::new(
+                &name,
+                Arc::new(exporter),
+                metrics.clone(),
+            )))
+        }
+    })
+}
+
+/// The exporter's queue settings, with batching taken from a `batch` processor in one of its
+/// pipelines when `sending_queue.batch` is not set (the Collector's processor, mapped onto the
+/// queue: `send_batch_size` → `min_size`, `send_batch_max_size` → `max_size`, `timeout` →
+/// `flush_timeout`).
+pub fn with_pipeline_batching(
+    config: &Config,
+    exporter: &ComponentId,
+    queue: &QueueConfig,
+) -> QueueConfig {
+    let mut queue = queue.clone();
+    if queue.batch.is_some() {
+        return queue;
+    }
+    let batch = config
+        .service
+        .pipelines
+        .iter()
+        .filter(|p| p.exporters.contains(exporter))
+        .flat_map(|p| &p.processors)
+        .find_map(|id| match config.processors.get(id) {
+            Some(ProcessorConfig::Batch(b)) => Some(b),
+            _ => None,
+        });
+    if let Some(b) = batch {
+        queue.batch = Some(QueueBatchConfig {
+            flush_timeout: b.timeout,
+            min_size: u64::from(b.send_batch_size),
+            max_size: u64::from(b.send_batch_max_size),
+            sizer: Sizer::Items,
+        });
+    }
+    queue
+}
+
+/// Puts `exporter` behind its queue (on disk too with `storage`), or (queue disabled) behind
+/// inline retries. Fails when the queue's directory cannot be opened.
+fn delivered(
+    id: &str,
+    exporter: Arc<dyn Exporter>,
+    queue: &QueueConfig,
+    (retry, timeout): (&RetryConfig, Duration),
+    storage: Option<StorageConfig>,
+    metrics: &Metrics,
+) -> Result<ExporterHandle, DiskError> {
+    if queue.enabled {
+        let retry = (retry.clone(), timeout);
+        Ok(ExporterHandle::Queued(match storage {
+            Some(s) => {
+                QueuedExporter::start_durable(id, exporter, queue, retry, metrics.clone(), &s)?
+            }
+            None => QueuedExporter::start(id, exporter, queue, retry.0, timeout, metrics.clone()),
+        }))
+    } else {
+        // Nobody stops an inline delivery: the client waiting for it bounds it.
+        let (_never, stop) = tokio::sync::watch::channel(false);
+        Ok(ExporterHandle::Direct(Arc::new(Delivery::new(
+            Arc::from(id),
+            exporter,
+            retry.clone(),
+            timeout,
+            metrics.clone(),
+            stop,
+        ))))
+    }
+}
+
+fn build_processor(
+    id: &ComponentId,
+    cfg: &ProcessorConfig,
+    metrics: &Metrics,
+) -> Result<Arc<dyn Processor>, StartError> {
+    let name = id.to_string();
+    let failed = |e: &dyn std::fmt::Display| StartError::Processor {
+        id: name.clone(),
+        message: e.to_string(),
+    };
+    Ok(match cfg {
+        ProcessorConfig::Batch(_) | ProcessorConfig::MemoryLimiter(_) => Arc::new(PassThrough),
+        ProcessorConfig::Redaction(c) => {
+            Arc::new(Redaction::new(&name, c, metrics.clone()).map_err(|e| failed(&e))?)
+        }
+        ProcessorConfig::Enrich(c) => {
+            Arc::new(Enrich::new(&name, c, metrics.clone()).map_err(|e| failed(&e))?)
+        }
+        ProcessorConfig::TenantLimit(c) => Arc::new(build_tenant_limit(id, c, metrics)?),
+        ProcessorConfig::Attributes(c) => {
+            Arc::new(Attributes::new(&name, c).map_err(|e| failed(&e))?)
+        }
+        ProcessorConfig::Resource(c) => {
+            Arc::new(ResourceAttributes::new(&name, c).map_err(|e| failed(&e))?)
+        }
+        ProcessorConfig::Filter(c) => {
+            Arc::new(Filter::new(&name, c, metrics).map_err(|e| failed(&e))?)
+        }
+    })
+}
+
+/// Says, once per pipeline, where weir appended its `redaction` and where it is off.
+pub(super) fn log_sanitizing(config: &Config) {
+    use crate::config::service::PipelineRedaction;
+    for p in &config.service.pipelines {
+        match p.redaction {
+            PipelineRedaction::Appended => tracing::info!(
+                pipeline = %p.id,
+                processor = crate::config::sanitize::APPENDED,
+                "the pipeline names no redaction processor: appended as its last processor"
+            ),
+            PipelineRedaction::Off => tracing::warn!(
+                pipeline = %p.id,
+                "redaction: off: the pipeline exports values unmasked"
+            ),
+            PipelineRedaction::Named => {}
+        }
+    }
+}
+
+fn build_tenant_limit(
+    id: &ComponentId,
+    cfg: &TenantLimitConfig,
+    metrics: &Metrics,
+) -> Result<TenantLimit, StartError> {
+    let name = id.to_string();
+    TenantLimit::new(&name, cfg, metrics).map_err(|e| StartError::Processor {
+        id: name.clone(),
+        message: e.to_string(),
+    })
+}
+
+fn build_routers(
+    config: &Config,
+    metrics: &Metrics,
+    before: Option<&Built>,
+    out: &mut Built,
+) -> Result<(), StartError> {
+    for p in &config.service.pipelines {
+        let mut processors = Vec::new();
+        for id in &p.processors {
+            let Some(cfg) = config.processors.get(id) else {
+                continue;
+            };
+            // A tenant_limit is one instance for every pipeline that names it: a tenant's
+            // budget is spent by its traces, metrics and logs together. Unchanged by a reload,
+            // it keeps its budgets.
+            let processor = match cfg {
+                ProcessorConfig::TenantLimit(c) => match out.limits.get(id) {
+                    Some(one) => Arc::clone(&one.processor),
+                    None => {
+                        let kept = before
+                            .and_then(|b| b.limits.get(id))
+                            .filter(|old| old.config == *cfg)
+                            .cloned();
+                        let one = match kept {
+                            Some(one) => one,
+                            None => {
+                                let limit = build_tenant_limit(id, c, metrics)?;
+                                Limit {
+                                    config: cfg.clone(),
+                                    store: limit.store_health(),
+                                    processor: Arc::new(limit),
+                                }
+                            }
+                        };
+                        let processor = Arc::clone(&one.processor);
+                        out.limits.insert(id.clone(), one);
+                        processor
+                    }
+                },
+                _ => build_processor(id, cfg, metrics)?,
+            };
+            processors.push(NamedProcessor {
+                id: Arc::from(id.to_string()),
+                processor,
+            });
+        }
+        let pipeline_exporters = p
+            .exporters
+            .iter()
+            .filter_map(|id| {
+                out.exporters.get(id).map(|e| NamedExporter {
+                    id: Arc::from(id.to_string()),
+                    handle: e.handle.clone(),
+                })
+            })
+            .collect();
+        let pipeline = Arc::new(Pipeline::new(
+            p.id.as_str(),
+            p.signal,
+            processors,
+            pipeline_exporters,
+        ));
+        for r in &p.receivers {
+            out.routers
+                .entry(r.clone())
+                .or_default()
+                .add(Arc::clone(&pipeline));
+        }
+    }
+    Ok(())
+}
