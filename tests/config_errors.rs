@@ -568,3 +568,24 @@ fn a_queue_storage_must_name_a_listed_file_storage() {
         ],
     );
 }
+
+#[test]
+fn a_load_balancing_queue_cannot_be_on_disk() {
+    let text = "receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: 127.0.0.1:0\n\
+        extensions:\n  file_storage: { directory: /tmp }\nexporters:\n  load_balancing:\n    \
+        protocol:\n      otlp:\n        sending_queue: { storage: file_storage }\n    \
+        resolver:\n      static: { hostnames: [127.0.0.1:4317] }\nservice:\n  \
+        extensions: [file_storage]\n  pipelines:\n    traces:\n      receivers: [otlp]\n      \
+        exporters: [load_balancing]\n";
+    let errors = load(text).expect_err("refused");
+    let paths: Vec<&str> = errors.errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["exporters.load_balancing.protocol.otlp.sending_queue.storage"],
+        "{errors}"
+    );
+    assert!(
+        errors.errors[0].message.contains("not supported by weir"),
+        "{errors}"
+    );
+}
