@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use common::ledger::{self, parse};
+use common::reload::reload;
 use common::{DEBUG_CONFIG, OTLP_RECEIVER, Weir};
 
 fn downstream() -> Weir {
@@ -42,21 +43,6 @@ fn otlp_to(w: &Weir) -> String {
         "  otlp: {{ endpoint: {}, tls: {{ insecure: true }}, retry_on_failure: {{ initial_interval: 100ms }} }}",
         w.grpc_addr
     )
-}
-
-/// Writes `text` as the running weir's config file and sends SIGHUP; waits until the reload
-/// number `n` is logged (applied or refused) and returns that line, parsed.
-fn reload(weir: &Weir, text: &str, n: usize) -> Value {
-    std::fs::write(weir.dir().join("weir.yaml"), text).expect("write config");
-    weir.hangup();
-    let done = |l: &str| l.contains("configuration reloaded") || l.contains("reload refused");
-    let lines = weir.stderr_lines_when(|lines| lines.iter().filter(|l| done(l)).count() >= n);
-    let line = lines
-        .iter()
-        .filter(|l| done(l))
-        .nth(n - 1)
-        .expect("the line");
-    serde_json::from_str(line).expect("a JSON log line")
 }
 
 fn span(name: &str, trace: u128) -> String {

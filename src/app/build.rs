@@ -138,6 +138,7 @@ async fn build_exporters(
             Some(old) if old.config == *cfg => old.handle.clone(),
             Some(old) if new_hostnames(old, cfg)? => old.handle.clone(),
             _ => {
+                refuse_replacing_disk_queue(before, id)?;
                 out.fresh.push(id.clone());
                 build_exporter(config, id, cfg, metrics).await?
             }
@@ -152,6 +153,27 @@ async fn build_exporters(
         );
     }
     Ok(())
+}
+
+/// A reload keeps an exporter whose queue is on disk only when its settings are unchanged: a
+/// replacement would open the directory its predecessor still holds (and owns the records in).
+/// Fails naming the exporter and what to do instead.
+fn refuse_replacing_disk_queue(before: Option<&Built>, id: &ComponentId) -> Result<(), StartError> {
+    let storage = before
+        .and_then(|b| b.exporters.get(id))
+        .and_then(|old| old.queue.as_ref())
+        .and_then(|q| q.storage.as_deref());
+    match storage {
+        Some(storage) => Err(StartError::Exporter {
+            id: id.to_string(),
+            message: format!(
+                "its queue is on disk (sending_queue.storage: {storage}) and its settings changed: \
+                 a reload keeps such an exporter only unchanged; restart weir to apply the change \
+                 (the queue is replayed at start)"
+            ),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// True when `old` is a `load_balancing` exporter that `cfg` changes only in its static

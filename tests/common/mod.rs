@@ -30,6 +30,7 @@ pub mod peers;
 pub mod pki;
 pub mod prometheus;
 pub mod redis;
+pub mod reload;
 pub mod sdk;
 mod stderr;
 mod tools;
