@@ -17,7 +17,8 @@ mod common;
 
 use serde_json::Value;
 
-use common::prometheus::{Prometheus, example, free_port, value_of};
+use common::peers::free_port;
+use common::prometheus::{Prometheus, example, value_of};
 use common::{Weir, http_client, ledger, python, sdk};
 
 #[tokio::test]

@@ -32,8 +32,9 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 
 use common::leak::{self, assert_clean};
+use common::peers::free_port;
 use common::prometheus::{
-    DEADLINE, Prometheus, assert_lint_clean, example, free_port, promtool_ok, tool, value_of,
+    DEADLINE, Prometheus, assert_lint_clean, example, promtool_ok, tool, value_of,
 };
 use common::{OTLP_RECEIVER, Weir, http_client, ledger, sdk};
 

@@ -21,8 +21,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
+use common::peers::free_port;
 use common::prometheus::{
-    DEADLINE, POLL_EVERY, Prometheus, assert_lint_clean, example, free_port, promtool_ok, tool,
+    DEADLINE, POLL_EVERY, Prometheus, assert_lint_clean, example, promtool_ok, tool,
 };
 use common::{Weir, ledger};
 

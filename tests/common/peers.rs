@@ -125,7 +125,18 @@ pub fn binary(name: &str) -> Option<PathBuf> {
 }
 
 /// A loopback port nobody listened on a moment ago, for a peer whose config needs a fixed one.
+/// Picked at random below the kernel's ephemeral range (32768–60999 by default), from which
+/// every `bind(…:0)` and outgoing connection of the other tests draws: a port taken from that
+/// range could be handed to someone else before the peer binds it.
 pub fn free_port() -> u16 {
+    use std::hash::{BuildHasher, RandomState};
+    let random = RandomState::new();
+    for attempt in 0u32..1000 {
+        let port = 20_000 + (random.hash_one(attempt) % 12_000) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("bind an ephemeral loopback port")
