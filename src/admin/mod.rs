@@ -148,18 +148,7 @@ pub async fn bind(
     info: SharedInfo,
     shutdown: BoxFuture<'static, ()>,
 ) -> Result<Bound, ReceiverError> {
-    let endpoint = config.endpoint.as_str();
-    let bind_err = |source| ReceiverError::Bind {
-        listener: LISTENER.into(),
-        endpoint: endpoint.to_owned(),
-        source,
-    };
-    let listener =
-        tokio::net::TcpListener::bind(&*crate::receivers::endpoint::bind_address(endpoint))
-            .await
-            .map_err(bind_err)?;
-    let local_addr = listener.local_addr().map_err(bind_err)?;
-    tracing::info!(listener = LISTENER, address = %local_addr, "listening");
+    let (listener, local_addr) = side::listen(LISTENER, &config.endpoint).await?;
     let state = Arc::new(AdminState {
         metrics: metrics.clone(),
         readiness,
@@ -180,19 +169,13 @@ pub async fn bind(
         host::AllowedHosts::new(&config.allowed_hosts, metrics.clone()),
     );
     let app = http_metrics::track(app, metrics).with_state(state);
-    let serve = async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(|e| ReceiverError::Serve {
-                listener: LISTENER.into(),
-                message: e.to_string(),
-            })
-    };
-    Ok(Bound {
+    Ok(side::serve(
+        LISTENER.into(),
+        listener,
         local_addr,
-        serve: Box::pin(serve),
-    })
+        app,
+        shutdown,
+    ))
 }
 
 #[derive(Deserialize)]

@@ -20,15 +20,13 @@ use crate::config::extensions::HealthCheckConfig;
 use crate::config::{Config, ExtensionConfig};
 use crate::receivers::{Bound, ReceiverError};
 
-/// Binds `router` at `endpoint` as the listener `name`; serves until `shutdown` resolves.
-async fn bind(
-    name: String,
+/// Binds `endpoint` for the listener `name` and logs its `listening` line.
+pub(super) async fn listen(
+    name: &str,
     endpoint: &str,
-    router: Router,
-    shutdown: BoxFuture<'static, ()>,
-) -> Result<Bound, ReceiverError> {
+) -> Result<(tokio::net::TcpListener, std::net::SocketAddr), ReceiverError> {
     let bind_err = |source| ReceiverError::Bind {
-        listener: name.clone(),
+        listener: name.to_owned(),
         endpoint: endpoint.to_owned(),
         source,
     };
@@ -38,6 +36,17 @@ async fn bind(
             .map_err(bind_err)?;
     let local_addr = listener.local_addr().map_err(bind_err)?;
     tracing::info!(listener = %name, address = %local_addr, "listening");
+    Ok((listener, local_addr))
+}
+
+/// Serves `router` on `listener` (the listener `name`) until `shutdown` resolves.
+pub(super) fn serve(
+    name: String,
+    listener: tokio::net::TcpListener,
+    local_addr: std::net::SocketAddr,
+    router: Router,
+    shutdown: BoxFuture<'static, ()>,
+) -> Bound {
     let serve = async move {
         axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
@@ -47,10 +56,21 @@ async fn bind(
                 message: e.to_string(),
             })
     };
-    Ok(Bound {
+    Bound {
         local_addr,
         serve: Box::pin(serve),
-    })
+    }
+}
+
+/// Binds `router` at `endpoint` as the listener `name`; serves until `shutdown` resolves.
+async fn bind(
+    name: String,
+    endpoint: &str,
+    router: Router,
+    shutdown: BoxFuture<'static, ()>,
+) -> Result<Bound, ReceiverError> {
+    let (listener, local_addr) = listen(&name, endpoint).await?;
+    Ok(serve(name, listener, local_addr, router, shutdown))
 }
 
 /// The `health_check` extension `id`: `cfg.path` answers as `/health/ready`.
