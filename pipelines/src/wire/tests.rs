@@ -214,6 +214,35 @@ fn agrees(view: &TraceView, req: &ExportTraceServiceRequest) {
     }
 }
 
+/// `bytes` damaged at `cuts` (and cut short at `truncate`), read by the view and by prost: the
+/// view takes only what prost takes, and then agrees with it (`agrees`); it refuses what prost
+/// refuses, or calls it unusual.
+pub(super) fn check_damaged<M: Message + Default, R: Record>(
+    mut bytes: Vec<u8>,
+    cuts: Vec<(prop::sample::Index, u8)>,
+    truncate: Option<prop::sample::Index>,
+    agrees: impl Fn(&View<R>, &M),
+) -> Result<(), TestCaseError> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    for (at, b) in cuts {
+        let i = at.index(bytes.len());
+        bytes[i] = b;
+    }
+    if let Some(t) = truncate {
+        bytes.truncate(t.index(bytes.len()));
+    }
+    let decoded = M::decode(bytes.as_slice());
+    match (View::<R>::parse(Bytes::from(bytes)), decoded) {
+        (Ok(view), Ok(req)) => agrees(&view, &req),
+        (Ok(_), Err(e)) => prop_assert!(false, "the view took what prost refused: {e}"),
+        (Err(WireError::Unusual { .. }), _) | (Err(_), Err(_)) => {}
+        (Err(e), Ok(_)) => prop_assert!(false, "the view refused what prost took: {e}"),
+    }
+    Ok(())
+}
+
 pub(super) fn redacted() -> KeyValue {
     KeyValue {
         key: "redacted".into(),
@@ -247,24 +276,7 @@ proptest! {
         cuts in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
         truncate in any::<Option<prop::sample::Index>>(),
     ) {
-        let mut bytes = req.encode_to_vec();
-        if bytes.is_empty() {
-            return Ok(());
-        }
-        for (at, b) in cuts {
-            let i = at.index(bytes.len());
-            bytes[i] = b;
-        }
-        if let Some(t) = truncate {
-            bytes.truncate(t.index(bytes.len()));
-        }
-        let decoded = ExportTraceServiceRequest::decode(bytes.as_slice());
-        match (TraceView::parse(Bytes::from(bytes)), decoded) {
-            (Ok(view), Ok(req)) => agrees(&view, &req),
-            (Ok(_), Err(e)) => prop_assert!(false, "the view took what prost refused: {e}"),
-            (Err(WireError::Unusual { .. }), _) | (Err(_), Err(_)) => {}
-            (Err(e), Ok(_)) => prop_assert!(false, "the view refused what prost took: {e}"),
-        }
+        check_damaged(req.encode_to_vec(), cuts, truncate, agrees)?;
     }
 
     #[test]
