@@ -9,6 +9,8 @@
 //! - [`Pipeline`] and [`Router`]: processors then fan-out, and the receiver-facing entry point.
 //! - [`Metrics`]: the one metrics handle every component counts through.
 //! - [`correlation`]: request, trace and span ids of a record, used the same way by every exporter.
+//! - [`spec`]: what each component kind declares about itself (name, signals, unsupported
+//!   Collector keys, queue), read by the config loader.
 //! - [`scrub`]: credentials masked in messages that came from outside (backend answers) before
 //!   weir logs or shows them.
 
@@ -24,6 +26,7 @@ pub mod pipeline;
 pub mod processor;
 pub mod queue;
 pub mod scrub;
+pub mod spec;
 pub mod test_util;
 pub mod wire;
 

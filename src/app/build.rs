@@ -19,10 +19,7 @@ use weir_exporters::prometheus::PrometheusExporter;
 use weir_exporters::remote_write::RemoteWriteExporter;
 use weir_exporters::sentry::SentryExporter;
 use weir_pipeline::pipeline::{ExporterHandle, NamedExporter, NamedProcessor};
-use weir_pipeline::queue::accounted::Accounted;
-use weir_pipeline::queue::delivery::Delivery;
-use weir_pipeline::queue::disk::{DiskError, StorageConfig};
-use weir_pipeline::queue::{QueueBatchConfig, QueueConfig, QueuedExporter, RetryConfig, Sizer};
+use weir_pipeline::queue::{DeliverySettings, QueueBatchConfig, QueueConfig, RetryConfig, Sizer};
 use weir_pipeline::{Exporter, Metrics, Pipeline, Processor, Router};
 use weir_processors::attributes::{Attributes, ResourceAttributes};
 use weir_processors::enrich::Enrich;
@@ -240,15 +237,20 @@ async fn build_exporter(
                 _ => None,
             })
         });
-        delivered(&name, exporter, &queue, (retry, timeout), storage, metrics)
-            .map_err(|e| failed(&e))
+        let settings = DeliverySettings {
+            queue,
+            retry: retry.clone(),
+            timeout,
+            storage,
+        };
+        ExporterHandle::start(&name, exporter, &settings, metrics).map_err(|e| failed(&e))
     };
     Ok(match cfg {
-        ExporterConfig::Debug(c) => ExporterHandle::Direct(Arc::new(Accounted::new(
+        ExporterConfig::Debug(c) => ExporterHandle::direct(
             &name,
             Arc::new(DebugExporter::new(&name, c).map_err(|e| failed(&e))?),
-            metrics.clone(),
-        ))),
+            metrics,
+        ),
         ExporterConfig::Otlp(c) => queued(
             Arc::new(OtlpGrpcExporter::new(&name, c).map_err(|e| failed(&e))?),
             &c.sending_queue,
@@ -293,11 +295,7 @@ async fn build_exporter(
             let exporter = PrometheusExporter::bind(&name, c)
                 .await
                 .map_err(|e| failed(&e))?;
-            ExporterHandle::Direct(Arc::new(Accounted::new(
-                &name,
-                Arc::new(exporter),
-                metrics.clone(),
-            )))
+            ExporterHandle::direct(&name, Arc::new(exporter), metrics)
         }
     })
 }
@@ -334,38 +332,6 @@ pub fn with_pipeline_batching(
         });
     }
     queue
-}
-
-/// Puts `exporter` behind its queue (on disk too with `storage`), or (queue disabled) behind
-/// inline retries. Fails when the queue's directory cannot be opened.
-fn delivered(
-    id: &str,
-    exporter: Arc<dyn Exporter>,
-    queue: &QueueConfig,
-    (retry, timeout): (&RetryConfig, Duration),
-    storage: Option<StorageConfig>,
-    metrics: &Metrics,
-) -> Result<ExporterHandle, DiskError> {
-    if queue.enabled {
-        let retry = (retry.clone(), timeout);
-        Ok(ExporterHandle::Queued(match storage {
-            Some(s) => {
-                QueuedExporter::start_durable(id, exporter, queue, retry, metrics.clone(), &s)?
-            }
-            None => QueuedExporter::start(id, exporter, queue, retry.0, timeout, metrics.clone()),
-        }))
-    } else {
-        // Nobody stops an inline delivery: the client waiting for it bounds it.
-        let (_never, stop) = tokio::sync::watch::channel(false);
-        Ok(ExporterHandle::Direct(Arc::new(Delivery::new(
-            Arc::from(id),
-            exporter,
-            retry.clone(),
-            timeout,
-            metrics.clone(),
-            stop,
-        ))))
-    }
 }
 
 fn build_processor(

@@ -6,7 +6,15 @@
 use std::time::Duration;
 
 use serde::Deserialize;
+use weir_pipeline::spec::Spec;
 use weir_pipeline::{Batch, Outcome, Processor};
+
+/// The `batch` processor kind: every signal; the Collector's per-metadata batching is not
+/// implemented.
+pub const SPEC: Spec = Spec {
+    unsupported: &["metadata_keys", "metadata_cardinality_limit"],
+    ..Spec::named("batch")
+};
 
 /// The `batch` processor's keys (the Collector's).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -21,6 +29,21 @@ pub struct BatchConfig {
     /// Longest a record waits for its batch to fill (`200ms`, `1s`).
     #[serde(default = "default_timeout", with = "humantime_serde")]
     pub timeout: Duration,
+}
+
+impl BatchConfig {
+    /// `(key, message)` for each setting that cannot work: a largest batch below the size
+    /// that sends one.
+    pub fn problems(&self) -> Vec<(String, String)> {
+        if self.send_batch_max_size != 0 && self.send_batch_max_size < self.send_batch_size {
+            vec![(
+                "send_batch_max_size".into(),
+                "must be 0 or at least send_batch_size".into(),
+            )]
+        } else {
+            Vec::new()
+        }
+    }
 }
 
 fn default_send_batch_size() -> u32 {

@@ -2,6 +2,7 @@
 //! `format`.
 
 use std::path::PathBuf;
+use weir_pipeline::spec::Spec;
 
 use serde::Deserialize;
 
@@ -12,6 +13,13 @@ pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] = &[
     "sampling_thereafter",
     "use_internal_logger",
 ];
+
+/// The `debug` exporter kind: its name, signals, the Collector keys weir does not implement
+/// and where its queue is.
+pub const SPEC: Spec = Spec {
+    unsupported: UNSUPPORTED_COLLECTOR_KEYS,
+    ..Spec::named("debug")
+};
 
 /// How much of each batch is written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

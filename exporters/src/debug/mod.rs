@@ -29,7 +29,7 @@ use futures::future::BoxFuture;
 use parking_lot::Mutex;
 use weir_pipeline::{Bundle, ExportError, Exporter, Sent};
 
-pub use config::{DebugConfig, OutputFormat, UNSUPPORTED_COLLECTOR_KEYS, Verbosity};
+pub use config::{DebugConfig, OutputFormat, SPEC, UNSUPPORTED_COLLECTOR_KEYS, Verbosity};
 
 /// Why a `debug` exporter could not be built.
 #[derive(Debug, thiserror::Error)]

@@ -19,10 +19,10 @@ use std::time::Duration;
 
 use weir_pipeline::Metrics;
 use weir_pipeline::balance::Balancer;
-use weir_pipeline::queue::{QueueConfig, QueuedExporter};
+use weir_pipeline::queue::{DeliverySettings, QueueConfig};
 
 pub use config::{
-    DnsResolver, LoadBalancingConfig, Protocol, Resolver, StaticResolver,
+    DnsResolver, LoadBalancingConfig, Protocol, Resolver, SPEC, StaticResolver,
     UNSUPPORTED_COLLECTOR_KEYS, with_port,
 };
 
@@ -56,23 +56,22 @@ pub fn start(
     }
     let key = cfg.key().map_err(&failed)?;
     let endpoint_cfg = cfg.clone();
-    let endpoint_metrics = metrics.clone();
+    let otlp = &cfg.protocol.otlp;
+    let delivery = DeliverySettings {
+        queue,
+        retry: otlp.retry_on_failure.clone(),
+        timeout: otlp.timeout,
+        storage: None,
+    };
     let balancer = Balancer::new(
         id,
         key,
         cfg.down_for,
-        Box::new(move |endpoint, exporter_id, fallback| {
+        delivery,
+        Box::new(move |endpoint, exporter_id| {
             let otlp = endpoint_cfg.endpoint_config(endpoint);
             let exporter = OtlpGrpcExporter::new(exporter_id, &otlp).map_err(|e| e.to_string())?;
-            Ok(QueuedExporter::start_with_fallback(
-                exporter_id,
-                Arc::new(exporter),
-                &queue,
-                otlp.retry_on_failure.clone(),
-                otlp.timeout,
-                endpoint_metrics.clone(),
-                Some(fallback),
-            ))
+            Ok(Arc::new(exporter))
         }),
         metrics,
     );

@@ -24,8 +24,8 @@
 //! - 429 and 5xx are [`ExportError::Retryable`] (with `Retry-After`, seconds or HTTP date); no
 //!   connection, a cut connection or no answer within `timeout` too. The engine retries with
 //!   backoff.
-//! - A bundle of another signal than logs is [`ExportError::Permanent`] (config validation
-//!   keeps `loki` out of other pipelines).
+//! - Only logs reach it: its [`SPEC`] names only logs, so a config putting it in another
+//!   pipeline is refused at load.
 //! - A 400 whose body says how many entries Loki refused (its `N errors like: …` validation
 //!   errors, one per entry or per stream, or an ingester's `total ignored: N`) is a success
 //!   that rejects those records by reason: `weir_records_dropped_total{reason}` gets
@@ -60,7 +60,7 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 use http::{HeaderName, HeaderValue, header};
 use reqwest::{Client, Url};
-use weir_pipeline::{Bundle, ExportError, Exporter, Sent, SignalKind};
+use weir_pipeline::{Bundle, ExportError, Exporter, Sent};
 
 use crate::http_common::client::{self, ClientError};
 use crate::http_common::headers::tenant_header_name;
@@ -73,7 +73,7 @@ use streams::Plan;
 
 pub use crate::http_common::{Headers, HttpTlsConfig};
 pub use config::{
-    DefaultLabels, LabelsConfig, LineFormat, LokiConfig, PUSH_PATH, PushFormat,
+    DefaultLabels, LabelsConfig, LineFormat, LokiConfig, PUSH_PATH, PushFormat, SPEC,
     StructuredMetadataConfig, UNSUPPORTED_COLLECTOR_KEYS,
 };
 pub use names::{AttributeNames, is_valid_name, sanitize};
@@ -275,15 +275,6 @@ impl Inner {
 impl Exporter for LokiExporter {
     fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<Sent, ExportError>> {
         let inner = Arc::clone(&self.inner);
-        if bundle.kind() != SignalKind::Logs {
-            // Config validation allows `loki` in logs pipelines only; never reached from there.
-            let msg = format!(
-                "loki exporter {}: only logs can be pushed to Loki, not {}",
-                inner.id,
-                bundle.kind()
-            );
-            return Box::pin(async move { Err(ExportError::permanent(msg)) });
-        }
         let tenant = bundle.tenant().as_str();
         let guard_tenant = inner.guard_tenant(tenant);
         let streams = inner.streams(&bundle, guard_tenant);

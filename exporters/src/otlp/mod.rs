@@ -60,7 +60,7 @@ use crate::http_common::response::clean;
 pub(crate) use crate::http_common::response::error_chain;
 
 pub use crate::http_common::Headers;
-pub use config::{GrpcTlsConfig, OtlpConfig, UNSUPPORTED_COLLECTOR_KEYS};
+pub use config::{GrpcTlsConfig, OtlpConfig, SPEC, UNSUPPORTED_COLLECTOR_KEYS};
 
 /// Why an `otlp` exporter could not be built.
 #[derive(Debug, thiserror::Error)]

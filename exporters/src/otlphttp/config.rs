@@ -2,6 +2,7 @@
 //! keys, plus weir's `tenant_header`.
 
 use std::time::Duration;
+use weir_pipeline::spec::{QUEUE_AT_ROOT, Spec};
 
 use serde::Deserialize;
 use weir_pipeline::SignalKind;
@@ -27,6 +28,15 @@ const UNSUPPORTED: &[&[&str]] = &[
     TLS_KEYS,
     UNSUPPORTED_QUEUE_KEYS,
 ];
+
+/// The `otlp_http` exporter kind: its name, signals, the Collector keys weir does not implement
+/// and where its queue is.
+pub const SPEC: Spec = Spec {
+    aliases: &["otlphttp"],
+    unsupported: UNSUPPORTED_COLLECTOR_KEYS,
+    queue: QUEUE_AT_ROOT,
+    ..Spec::named("otlp_http")
+};
 
 /// Compressions the HTTP exporter sends (what OTLP/HTTP receivers accept).
 pub(crate) const HTTP_COMPRESSIONS: &[Compression] = &[

@@ -52,7 +52,7 @@ use crate::otlp::common::{Compression, encode_bundle};
 use config::HTTP_COMPRESSIONS;
 
 pub use crate::http_common::{Headers, HttpTlsConfig};
-pub use config::{OtlpHttpConfig, UNSUPPORTED_COLLECTOR_KEYS};
+pub use config::{OtlpHttpConfig, SPEC, UNSUPPORTED_COLLECTOR_KEYS};
 
 /// Why an `otlphttp` exporter could not be built.
 #[derive(Debug, thiserror::Error)]

@@ -25,8 +25,8 @@
 //! How it fails:
 //! - [`PrometheusExporter::bind`] returns a [`PrometheusError`] when a setting is invalid or
 //!   the endpoint cannot be bound.
-//! - `export` never fails for metrics (a non-metrics bundle is a permanent error: the config
-//!   loader never wires one). Points that would break the page (a name with two types, clashing
+//! - `export` never fails (only metrics reach it: its [`SPEC`] names only metrics, so the
+//!   config loader refuses it in other pipelines). Points that would break the page (a name with two types, clashing
 //!   sample names) or pass its limits (`max_metrics`, `max_series`, `max_series_per_metric`) are
 //!   dropped, counted on the page in `weir_prometheus_exporter_dropped_points_total{metric,
 //!   reason}`, in the loss ledger (`weir_records_dropped_total{reason}`: `type_conflict`,
@@ -54,7 +54,7 @@ use weir_pipeline::{Bundle, ExportError, Exporter, Sent, Signal};
 use crate::prom_translate::{Point, Skipped, Translator};
 use state::State;
 
-pub use config::{DEFAULT_ENDPOINT, PrometheusConfig, UNSUPPORTED_COLLECTOR_KEYS};
+pub use config::{DEFAULT_ENDPOINT, PrometheusConfig, SPEC, UNSUPPORTED_COLLECTOR_KEYS};
 
 /// Why the exporter could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -248,14 +248,6 @@ impl PrometheusExporter {
 
 impl Exporter for PrometheusExporter {
     fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<Sent, ExportError>> {
-        if bundle.kind() != weir_pipeline::SignalKind::Metrics {
-            let msg = format!(
-                "prometheus exporter {}: only metrics can be exported, not {}",
-                self.shared.id,
-                bundle.kind()
-            );
-            return Box::pin(async move { Err(ExportError::permanent(msg)) });
-        }
         let sent = self.shared.ingest(&bundle);
         Box::pin(async { Ok(sent) })
     }

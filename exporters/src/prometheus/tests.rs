@@ -399,19 +399,6 @@ async fn endpoint_serves_what_was_exported() {
         om.ends_with("# EOF\n") && om.contains(" # {span_id="),
         "{om}"
     );
-
-    let logs = bundle("team-a", vec![]);
-    let logs = Arc::new(Bundle::single(Arc::new(Batch::new(
-        logs.parts()[0].ctx.clone(),
-        Signal::Logs(vec![]),
-    ))));
-    assert!(
-        !exporter
-            .export(logs)
-            .await
-            .expect_err("logs")
-            .is_retryable()
-    );
 }
 
 #[tokio::test]

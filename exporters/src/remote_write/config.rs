@@ -17,6 +17,8 @@
 
 use std::collections::BTreeMap;
 use std::time::Duration;
+use weir_pipeline::SignalKind;
+use weir_pipeline::spec::{QUEUE_AT_ROOT, Spec};
 
 use serde::Deserialize;
 use weir_pipeline::queue::config::{DEFAULT_TIMEOUT, UNSUPPORTED_QUEUE_KEYS};
@@ -47,6 +49,16 @@ const UNSUPPORTED: &[&[&str]] = &[
     TLS_KEYS,
     UNSUPPORTED_QUEUE_KEYS,
 ];
+
+/// The `prometheus_remote_write` exporter kind: its name, signals, the Collector keys weir does not implement
+/// and where its queue is.
+pub const SPEC: Spec = Spec {
+    aliases: &["prometheusremotewrite"],
+    signals: &[SignalKind::Metrics],
+    unsupported: UNSUPPORTED_COLLECTOR_KEYS,
+    queue: QUEUE_AT_ROOT,
+    ..Spec::named("prometheus_remote_write")
+};
 
 /// `remote_write_queue`: the Collector's queue keys, mapped onto `sending_queue`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

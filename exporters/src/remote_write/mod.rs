@@ -55,7 +55,9 @@ use crate::http_common::response::send_error;
 use crate::prom_translate::delta::DeltaStore;
 use crate::prom_translate::{Point, Skipped, Translator};
 
-pub use config::{RemoteWriteConfig, RemoteWriteQueue, TargetInfo, UNSUPPORTED_COLLECTOR_KEYS};
+pub use config::{
+    RemoteWriteConfig, RemoteWriteQueue, SPEC, TargetInfo, UNSUPPORTED_COLLECTOR_KEYS,
+};
 
 /// Why the exporter could not be built.
 #[derive(Debug, thiserror::Error)]

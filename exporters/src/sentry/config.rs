@@ -9,6 +9,8 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::Duration;
+use weir_pipeline::SignalKind;
+use weir_pipeline::spec::{QUEUE_AT_ROOT, Spec};
 
 use sentry_types::Dsn;
 use serde::Deserialize;
@@ -30,6 +32,15 @@ pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] = &[
     "http",
     "sending_queue.wait_for_result",
 ];
+
+/// The `sentry` exporter kind: its name, signals, the Collector keys weir does not implement
+/// and where its queue is.
+pub const SPEC: Spec = Spec {
+    signals: &[SignalKind::Traces, SignalKind::Logs],
+    unsupported: UNSUPPORTED_COLLECTOR_KEYS,
+    queue: QUEUE_AT_ROOT,
+    ..Spec::named("sentry")
+};
 
 /// `dedupe_window` when unset.
 pub const DEFAULT_DEDUPE_WINDOW: Duration = Duration::from_secs(60);

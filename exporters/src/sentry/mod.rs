@@ -33,8 +33,8 @@
 //! - Any other refusal (400, 401, 403, 413) drops that item, counted with
 //!   `reason="permanent"` and logged at warn with the status only (an answer may quote event
 //!   content; it is logged at debug). The other items of the bundle go on.
-//! - A bundle of metrics is [`ExportError::Permanent`] (config validation keeps `sentry` out
-//!   of metrics pipelines).
+//! - Metrics never reach it: its [`SPEC`] names traces and logs, so a config putting it in a
+//!   metrics pipeline is refused at load.
 
 mod attrs;
 mod client;
@@ -61,10 +61,11 @@ use parking_lot::Mutex;
 use reqwest::{Client, Url};
 use sentry_types::{Auth, Uuid};
 use weir_pipeline::metrics::catalogue;
-use weir_pipeline::{Bundle, ExportError, Exporter, Metrics, Sent, SignalKind, TenantId};
+use weir_pipeline::{Bundle, ExportError, Exporter, Metrics, Sent, TenantId};
 
 pub use config::{
-    Compression, DEFAULT_DEDUPE_WINDOW, MAX_DEDUPE_WINDOW, SentryConfig, UNSUPPORTED_COLLECTOR_KEYS,
+    Compression, DEFAULT_DEDUPE_WINDOW, MAX_DEDUPE_WINDOW, SPEC, SentryConfig,
+    UNSUPPORTED_COLLECTOR_KEYS,
 };
 pub use dedupe::MAX_REMEMBERED;
 use dedupe::Recent;
@@ -256,14 +257,6 @@ impl Inner {
 impl Exporter for SentryExporter {
     fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<Sent, ExportError>> {
         let inner = Arc::clone(&self.inner);
-        if bundle.kind() == SignalKind::Metrics {
-            // Config validation allows `sentry` in traces and logs pipelines only.
-            let msg = format!(
-                "sentry exporter {}: only traces and logs can be sent to Sentry, not metrics",
-                inner.id
-            );
-            return Box::pin(async move { Err(ExportError::permanent(msg)) });
-        }
         Box::pin(async move { send::export(&inner, &bundle).await })
     }
 }

@@ -19,8 +19,8 @@ use weir_pipeline::{Batch, Outcome, Processor, Signal};
 
 pub use actions::Actions;
 pub use config::{
-    ActionConfig, ActionKind, AttributeValue, AttributesConfig, ConvertedType, ResourceConfig,
-    UNSUPPORTED_ATTRIBUTES_KEYS, UNSUPPORTED_RESOURCE_KEYS,
+    ATTRIBUTES_SPEC, ActionConfig, ActionKind, AttributeValue, AttributesConfig, ConvertedType,
+    RESOURCE_SPEC, ResourceConfig, UNSUPPORTED_ATTRIBUTES_KEYS, UNSUPPORTED_RESOURCE_KEYS,
 };
 
 /// Why the processor could not be built.

@@ -38,8 +38,8 @@ use weir_pipeline::otlp::resource::v1::Resource;
 use weir_pipeline::{Batch, Metrics, Outcome, Processor, Signal};
 
 pub use config::{
-    Action, AttributeAction, AttributeValue, EnrichConfig, Level, RequestIdConfig, TraceIdsConfig,
-    UNSUPPORTED_COLLECTOR_KEYS,
+    Action, AttributeAction, AttributeValue, EnrichConfig, Level, RequestIdConfig, SPEC,
+    TraceIdsConfig, UNSUPPORTED_COLLECTOR_KEYS,
 };
 
 use request_id::Stamp;

@@ -26,7 +26,7 @@ use weir_pipeline::otlp::resource::v1::Resource;
 use weir_pipeline::{Batch, Metrics, Outcome, Processor, Signal, SignalKind};
 
 pub use config::{
-    ErrorMode, FilterConfig, LogsConditions, MetricsConditions, TracesConditions,
+    ErrorMode, FilterConfig, LogsConditions, MetricsConditions, SPEC, TracesConditions,
     UNSUPPORTED_COLLECTOR_KEYS,
 };
 

@@ -106,8 +106,8 @@ use weir_pipeline::metrics::{Counter, catalogue};
 use weir_pipeline::{Batch, Metrics, Outcome, Processor, Signal};
 
 pub use config::{
-    DEFAULT_MASK, HashKey, MIN_HASH_KEY_BYTES, RedactionConfig, SelectorConfig, StrictMapConfig,
-    Summary, UNSUPPORTED_COLLECTOR_KEYS,
+    DEFAULT_MASK, HashKey, MIN_HASH_KEY_BYTES, RedactionConfig, SPEC, SelectorConfig,
+    StrictMapConfig, Summary, UNSUPPORTED_COLLECTOR_KEYS,
 };
 pub use sanitizers::{DbKindConfig, DbSanitizerConfig, UrlSanitizerConfig};
 pub use summary::{COUNT_KEY, KEYS_KEY};

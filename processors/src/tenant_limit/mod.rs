@@ -75,7 +75,7 @@ use weir_pipeline::{
     Batch, Metrics, Outcome, Processor, Refusal, RefusalKind, RequestContext, TenantId,
 };
 
-pub use config::{Limits, MAX_RATE, TenantLimitConfig, UNSUPPORTED_COLLECTOR_KEYS};
+pub use config::{Limits, MAX_RATE, SPEC, TenantLimitConfig, UNSUPPORTED_COLLECTOR_KEYS};
 /// The clock of [`TenantLimit::new`], and the fake one tests drive with
 /// [`TenantLimit::with_clock`].
 pub use governor::clock::{DefaultClock, FakeRelativeClock};

@@ -6,7 +6,8 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use weir_pipeline::metrics::catalogue;
-use weir_pipeline::queue::{Admission, QueueConfig, QueuedExporter, RetryConfig};
+use weir_pipeline::pipeline::ExporterHandle;
+use weir_pipeline::queue::{DeliverySettings, QueueConfig, RetryConfig};
 use weir_pipeline::{ExportError, Metrics};
 
 use super::fake::{FakeLoki, Pushed};
@@ -180,14 +181,14 @@ async fn a_400_for_one_batch_holds_back_neither_later_batches_nor_other_tenants(
         max_interval: Duration::from_millis(10),
         ..Default::default()
     };
-    let queued = QueuedExporter::start(
-        "loki/test",
-        Arc::new(exp.clone()),
-        &queue,
+    let settings = DeliverySettings {
+        queue,
         retry,
-        Duration::from_secs(5),
-        metrics.clone(),
-    );
+        timeout: Duration::from_secs(5),
+        storage: None,
+    };
+    let queued = ExporterHandle::start("loki/test", Arc::new(exp.clone()), &settings, &metrics)
+        .expect("in-memory queue");
     for (tenant, line) in [("a", "ancient"), ("a", "fresh a"), ("b", "fresh b")] {
         let b = logs_batch(
             tenant,
@@ -196,10 +197,7 @@ async fn a_400_for_one_batch_holds_back_neither_later_batches_nor_other_tenants(
                 vec![log(line, 1, 9, &[])],
             )],
         );
-        match queued.reserve(&b).await.expect("room") {
-            Admission::Reserved(r) => r.commit(b),
-            Admission::Dropped => panic!("dropped"),
-        }
+        queued.requeue(&b).await.expect("room");
     }
     queued.drain(Duration::from_secs(10)).await;
 
