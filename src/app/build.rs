@@ -19,7 +19,7 @@ use weir_exporters::prometheus::PrometheusExporter;
 use weir_exporters::remote_write::RemoteWriteExporter;
 use weir_exporters::sentry::SentryExporter;
 use weir_pipeline::pipeline::{ExporterHandle, NamedExporter, NamedProcessor};
-use weir_pipeline::queue::{DeliverySettings, QueueBatchConfig, QueueConfig, RetryConfig, Sizer};
+use weir_pipeline::queue::{DeliverySettings, QueueConfig, RetryConfig};
 use weir_pipeline::{Exporter, Metrics, Pipeline, Processor, Router};
 use weir_processors::attributes::{Attributes, ResourceAttributes};
 use weir_processors::enrich::Enrich;
@@ -28,7 +28,6 @@ use weir_processors::redaction::Redaction;
 use weir_processors::tenant_limit::{StoreHealth, TenantLimit, TenantLimitConfig};
 
 use super::StartError;
-use crate::config::batch::PassThrough;
 use crate::config::{ComponentId, Config, ExporterConfig, ExtensionConfig, ProcessorConfig};
 
 /// One running exporter and the settings it was built with.
@@ -127,7 +126,7 @@ async fn build_exporters(
         if !used.contains(&id) {
             continue;
         }
-        let queue = queue_of(cfg).map(|(q, _)| with_pipeline_batching(config, id, q));
+        let queue = cfg.sending_queue().cloned();
         let old = before
             .and_then(|b| b.exporters.get(id))
             .filter(|old| old.queue == queue);
@@ -195,24 +194,6 @@ fn new_hostnames(old: &RunningExporter, cfg: &ExporterConfig) -> Result<bool, St
     Ok(true)
 }
 
-/// The queue an exporter kind has and the keys leading to it in its config; `None` for those
-/// that export inline.
-pub fn queue_of(cfg: &ExporterConfig) -> Option<(&QueueConfig, &'static [&'static str])> {
-    const TOP: &[&str] = &["sending_queue"];
-    match cfg {
-        ExporterConfig::Otlp(c) => Some((&c.sending_queue, TOP)),
-        ExporterConfig::OtlpHttp(c) => Some((&c.sending_queue, TOP)),
-        ExporterConfig::Loki(c) => Some((&c.sending_queue, TOP)),
-        ExporterConfig::Sentry(c) => Some((&c.sending_queue, TOP)),
-        ExporterConfig::RemoteWrite(c) => Some((&c.sending_queue, TOP)),
-        ExporterConfig::LoadBalancing(c) => Some((
-            &c.protocol.otlp.sending_queue,
-            &["protocol", "otlp", "sending_queue"],
-        )),
-        ExporterConfig::Debug(_) | ExporterConfig::Prometheus(_) => None,
-    }
-}
-
 async fn build_exporter(
     config: &Config,
     id: &ComponentId,
@@ -224,13 +205,12 @@ async fn build_exporter(
         id: name.clone(),
         message: e.to_string(),
     };
-    // An exporter behind the engine: its queue (with a pipeline's `batch` mapped onto it)
+    // An exporter behind the engine: its queue (a pipeline's `batch` folded into it at load)
     // and retries.
     let queued = |exporter: Arc<dyn Exporter>,
                   queue: &QueueConfig,
                   retry: &RetryConfig,
                   timeout: Duration| {
-        let queue = with_pipeline_batching(config, id, queue);
         let storage = queue.storage.as_deref().and_then(|s| {
             config.extensions.iter().find_map(|(x, c)| match c {
                 ExtensionConfig::FileStorage(f) if x.to_string() == s => Some(f.for_queue(id)),
@@ -238,7 +218,7 @@ async fn build_exporter(
             })
         });
         let settings = DeliverySettings {
-            queue,
+            queue: queue.clone(),
             retry: retry.clone(),
             timeout,
             storage,
@@ -285,7 +265,7 @@ async fn build_exporter(
             if id.kind != "load_balancing" {
                 tracing::warn!(exporter = %id, "the loadbalancing exporter is now named load_balancing; the old name is deprecated");
             }
-            let queue = with_pipeline_batching(config, id, &c.protocol.otlp.sending_queue);
+            let queue = c.protocol.otlp.sending_queue.clone();
             ExporterHandle::Balanced(
                 load_balancing::start(&name, c, queue, metrics.clone()).map_err(|e| failed(&e))?,
             )
@@ -300,52 +280,21 @@ async fn build_exporter(
     })
 }
 
-/// The exporter's queue settings, with batching taken from a `batch` processor in one of its
-/// pipelines when `sending_queue.batch` is not set (the Collector's processor, mapped onto the
-/// queue: `send_batch_size` → `min_size`, `send_batch_max_size` → `max_size`, `timeout` →
-/// `flush_timeout`).
-pub fn with_pipeline_batching(
-    config: &Config,
-    exporter: &ComponentId,
-    queue: &QueueConfig,
-) -> QueueConfig {
-    let mut queue = queue.clone();
-    if queue.batch.is_some() {
-        return queue;
-    }
-    let batch = config
-        .service
-        .pipelines
-        .iter()
-        .filter(|p| p.exporters.contains(exporter))
-        .flat_map(|p| &p.processors)
-        .find_map(|id| match config.processors.get(id) {
-            Some(ProcessorConfig::Batch(b)) => Some(b),
-            _ => None,
-        });
-    if let Some(b) = batch {
-        queue.batch = Some(QueueBatchConfig {
-            flush_timeout: b.timeout,
-            min_size: u64::from(b.send_batch_size),
-            max_size: u64::from(b.send_batch_max_size),
-            sizer: Sizer::Items,
-        });
-    }
-    queue
-}
-
+/// The processor `cfg` describes; `None` for the kinds that are settings of other parts rather
+/// than steps of a pipeline: `batch` (folded into the exporters' queues at load) and
+/// `memory_limiter` (applied by the receivers, see `crate::memory`).
 fn build_processor(
     id: &ComponentId,
     cfg: &ProcessorConfig,
     metrics: &Metrics,
-) -> Result<Arc<dyn Processor>, StartError> {
+) -> Result<Option<Arc<dyn Processor>>, StartError> {
     let name = id.to_string();
     let failed = |e: &dyn std::fmt::Display| StartError::Processor {
         id: name.clone(),
         message: e.to_string(),
     };
-    Ok(match cfg {
-        ProcessorConfig::Batch(_) | ProcessorConfig::MemoryLimiter(_) => Arc::new(PassThrough),
+    Ok(Some(match cfg {
+        ProcessorConfig::Batch(_) | ProcessorConfig::MemoryLimiter(_) => return Ok(None),
         ProcessorConfig::Redaction(c) => {
             Arc::new(Redaction::new(&name, c, metrics.clone()).map_err(|e| failed(&e))?)
         }
@@ -362,7 +311,7 @@ fn build_processor(
         ProcessorConfig::Filter(c) => {
             Arc::new(Filter::new(&name, c, metrics).map_err(|e| failed(&e))?)
         }
-    })
+    }))
 }
 
 /// Says, once per pipeline, where weir appended its `redaction` and where it is off.
@@ -435,7 +384,10 @@ fn build_routers(
                         processor
                     }
                 },
-                _ => build_processor(id, cfg, metrics)?,
+                _ => match build_processor(id, cfg, metrics)? {
+                    Some(processor) => processor,
+                    None => continue,
+                },
             };
             processors.push(NamedProcessor {
                 id: Arc::from(id.to_string()),

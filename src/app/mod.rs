@@ -27,7 +27,6 @@ use crate::receivers::limits::ConnectionBudget;
 use crate::receivers::routes::Routes;
 
 use build::Built;
-pub use build::{queue_of, with_pipeline_batching};
 use listeners::{Common, Receiver, Tasks};
 pub use reload::ReloadError;
 

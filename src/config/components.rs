@@ -257,6 +257,29 @@ impl ExporterConfig {
             ExporterConfig::Debug(_) | ExporterConfig::Prometheus(_) => None,
         }
     }
+
+    /// [`ExporterConfig::sending_queue`], to change (a `batch` processor folded into it).
+    pub fn sending_queue_mut(&mut self) -> Option<&mut weir_pipeline::queue::QueueConfig> {
+        match self {
+            ExporterConfig::Otlp(c) => Some(&mut c.sending_queue),
+            ExporterConfig::OtlpHttp(c) => Some(&mut c.sending_queue),
+            ExporterConfig::Loki(c) => Some(&mut c.sending_queue),
+            ExporterConfig::Sentry(c) => Some(&mut c.sending_queue),
+            ExporterConfig::RemoteWrite(c) => Some(&mut c.sending_queue),
+            ExporterConfig::LoadBalancing(c) => Some(&mut c.protocol.otlp.sending_queue),
+            ExporterConfig::Debug(_) | ExporterConfig::Prometheus(_) => None,
+        }
+    }
+
+    /// The exporter's queue and its place in the exporter's settings (from the [`Spec`] of
+    /// `kind`, the type name in its id), for the kinds that have one.
+    pub fn queue_at(
+        &self,
+        kind: &str,
+    ) -> Option<(&weir_pipeline::queue::QueueConfig, &'static [&'static str])> {
+        let at = Kind::named(EXPORTERS, kind)?.spec.queue?;
+        Some((self.sending_queue()?, at))
+    }
 }
 
 /// The ids of one section as read: those of a kind weir has (their settings may have errors),

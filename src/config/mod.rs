@@ -435,13 +435,15 @@ fn load(
             .into_iter()
             .filter(|(path, _)| !unchecked.iter().any(|u| collect::covers(u, path))),
     );
-    Ok(Config {
+    let mut config = Config {
         receivers,
         processors,
         exporters,
         extensions,
         service,
-    })
+    };
+    batch::fold_into_queues(&mut config);
+    Ok(config)
 }
 
 /// True when `url` (`http://host:port`) reaches the listener bound at `endpoint` (`host:port`):

@@ -2,9 +2,9 @@
 //! `format`.
 
 use std::path::PathBuf;
-use weir_pipeline::spec::Spec;
 
 use serde::Deserialize;
+use weir_pipeline::spec::Spec;
 
 /// Keys of the Collector's `debug` exporter that weir does not implement. The config loader
 /// reports each as `not supported by weir: <key>` instead of a generic unknown-key error.

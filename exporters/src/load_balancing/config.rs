@@ -3,10 +3,10 @@
 //! `resolver.static`, `resolver.dns`), plus weir's `routing_key: tenant` and `down_for`.
 
 use std::time::Duration;
-use weir_pipeline::spec::Spec;
 
 use serde::Deserialize;
 use weir_pipeline::balance::RoutingKey;
+use weir_pipeline::spec::Spec;
 
 use crate::otlp::OtlpConfig;
 

@@ -7,13 +7,13 @@
 //! names the key at fault.
 
 use std::time::Duration;
-use weir_pipeline::SignalKind;
-use weir_pipeline::spec::{QUEUE_AT_ROOT, Spec};
 
 use serde::Deserialize;
+use weir_pipeline::SignalKind;
 use weir_pipeline::TenantId;
 use weir_pipeline::queue::config::{DEFAULT_TIMEOUT, UNSUPPORTED_QUEUE_KEYS};
 use weir_pipeline::queue::{QueueConfig, RetryConfig};
+use weir_pipeline::spec::{QUEUE_AT_ROOT, Spec};
 
 use super::names::{AttributeNames, is_valid_name, sanitize};
 use crate::http_common::config::{

@@ -3,12 +3,12 @@
 
 use std::path::PathBuf;
 use std::time::Duration;
-use weir_pipeline::spec::{QUEUE_AT_ROOT, Spec};
 
 use http::Uri;
 use serde::Deserialize;
 use weir_pipeline::queue::config::{DEFAULT_TIMEOUT, UNSUPPORTED_QUEUE_KEYS};
 use weir_pipeline::queue::{QueueConfig, RetryConfig};
+use weir_pipeline::spec::{QUEUE_AT_ROOT, Spec};
 
 use super::common::Compression;
 use crate::http_common::config::{

@@ -21,10 +21,10 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
-use weir_pipeline::SignalKind;
-use weir_pipeline::spec::Spec;
 
 use serde::Deserialize;
+use weir_pipeline::SignalKind;
+use weir_pipeline::spec::Spec;
 
 use crate::prom_translate::{ResourceToTelemetry, Settings, TranslationStrategy};
 

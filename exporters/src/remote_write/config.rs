@@ -17,12 +17,12 @@
 
 use std::collections::BTreeMap;
 use std::time::Duration;
-use weir_pipeline::SignalKind;
-use weir_pipeline::spec::{QUEUE_AT_ROOT, Spec};
 
 use serde::Deserialize;
+use weir_pipeline::SignalKind;
 use weir_pipeline::queue::config::{DEFAULT_TIMEOUT, UNSUPPORTED_QUEUE_KEYS};
 use weir_pipeline::queue::{QueueConfig, RetryConfig};
+use weir_pipeline::spec::{QUEUE_AT_ROOT, Spec};
 
 use crate::http_common::config::{
     HTTP_CLIENT_KEYS, HttpTlsConfig, TLS_KEYS, check_url, concat_keys, count_keys, timeout_problem,

@@ -9,14 +9,14 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::Duration;
-use weir_pipeline::SignalKind;
-use weir_pipeline::spec::{QUEUE_AT_ROOT, Spec};
 
 use sentry_types::Dsn;
 use serde::Deserialize;
+use weir_pipeline::SignalKind;
 use weir_pipeline::TenantId;
 use weir_pipeline::queue::config::DEFAULT_TIMEOUT;
 use weir_pipeline::queue::{QueueConfig, RetryConfig};
+use weir_pipeline::spec::{QUEUE_AT_ROOT, Spec};
 
 use crate::otlphttp::HttpTlsConfig;
 

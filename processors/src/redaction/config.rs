@@ -7,10 +7,10 @@
 //! loader calls it before anything starts; [`super::Redaction::new`] refuses the same problems.
 
 use std::fmt;
-use weir_pipeline::spec::Spec;
 
 use regex::Regex;
 use serde::Deserialize;
+use weir_pipeline::spec::Spec;
 
 use super::sanitizers::{DbSanitizerConfig, UrlSanitizerConfig};
 

@@ -25,10 +25,10 @@
 //! [`TenantLimitConfig::problems`] is pure: it checks numbers and tenant ids and opens nothing.
 
 use std::collections::BTreeMap;
-use weir_pipeline::spec::Spec;
 
 use serde::Deserialize;
 use weir_pipeline::TenantId;
+use weir_pipeline::spec::Spec;
 
 use super::store::StoreConfig;
 
