@@ -9,6 +9,7 @@
 //! - [`Pipeline`] and [`Router`]: processors then fan-out, and the receiver-facing entry point.
 //! - [`Metrics`]: the one metrics handle every component counts through.
 //! - [`correlation`]: request, trace and span ids of a record, used the same way by every exporter.
+//! - [`BuildError`]: why a component could not be built, the one error of every constructor.
 //! - [`spec`]: what each component kind declares about itself (name, signals, unsupported
 //!   Collector keys, queue), read by the config loader.
 //! - [`scrub`]: credentials masked in messages that came from outside (backend answers) before
@@ -16,6 +17,7 @@
 
 pub mod balance;
 pub mod batch;
+pub mod build_error;
 pub mod bundle;
 pub mod context;
 pub mod correlation;
@@ -31,6 +33,7 @@ pub mod test_util;
 pub mod wire;
 
 pub use batch::{Batch, Signal, SignalKind};
+pub use build_error::BuildError;
 pub use bundle::Bundle;
 pub use context::{RequestContext, RequestId, TenantId, TenantIdError, TraceParent};
 pub use exporter::{BoxError, ExportError, Exporter, REJECTED_BY_BACKEND, Sent};

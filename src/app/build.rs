@@ -20,7 +20,7 @@ use weir_exporters::remote_write::RemoteWriteExporter;
 use weir_exporters::sentry::SentryExporter;
 use weir_pipeline::pipeline::{ExporterHandle, NamedExporter, NamedProcessor};
 use weir_pipeline::queue::{DeliverySettings, QueueConfig, RetryConfig};
-use weir_pipeline::{Exporter, Metrics, Pipeline, Processor, Router};
+use weir_pipeline::{BuildError, Exporter, Metrics, Pipeline, Processor, Router};
 use weir_processors::attributes::{Attributes, ResourceAttributes};
 use weir_processors::enrich::Enrich;
 use weir_processors::filter::Filter;
@@ -160,14 +160,14 @@ fn refuse_replacing_disk_queue(before: Option<&Built>, id: &ComponentId) -> Resu
         .and_then(|old| old.queue.as_ref())
         .and_then(|q| q.storage.as_deref());
     match storage {
-        Some(storage) => Err(StartError::Exporter {
-            id: id.to_string(),
-            message: format!(
+        Some(storage) => Err(StartError::Exporter(BuildError::whole(
+            &id.to_string(),
+            format!(
                 "its queue is on disk (sending_queue.storage: {storage}) and its settings changed: \
                  a reload keeps such an exporter only unchanged; restart weir to apply the change \
                  (the queue is replayed at start)"
             ),
-        }),
+        ))),
         None => Ok(()),
     }
 }
@@ -187,10 +187,8 @@ fn new_hostnames(old: &RunningExporter, cfg: &ExporterConfig) -> Result<bool, St
     if !load_balancing::only_hostnames_differ(a, b) {
         return Ok(false);
     }
-    load_balancing::set_static(lb, b).map_err(|message| StartError::Exporter {
-        id: lb.id().to_string(),
-        message,
-    })?;
+    load_balancing::set_static(lb, b)
+        .map_err(|message| StartError::Exporter(BuildError::whole(lb.id(), message)))?;
     Ok(true)
 }
 
@@ -201,10 +199,7 @@ async fn build_exporter(
     metrics: &Metrics,
 ) -> Result<ExporterHandle, StartError> {
     let name = id.to_string();
-    let failed = |e: &dyn std::fmt::Display| StartError::Exporter {
-        id: name.clone(),
-        message: e.to_string(),
-    };
+    let failed = StartError::Exporter;
     // An exporter behind the engine: its queue (a pipeline's `batch` folded into it at load)
     // and retries.
     let queued = |exporter: Arc<dyn Exporter>,
@@ -223,40 +218,41 @@ async fn build_exporter(
             timeout,
             storage,
         };
-        ExporterHandle::start(&name, exporter, &settings, metrics).map_err(|e| failed(&e))
+        ExporterHandle::start(&name, exporter, &settings, metrics)
+            .map_err(|e| failed(BuildError::at(&name, "sending_queue.storage", e)))
     };
     Ok(match cfg {
         ExporterConfig::Debug(c) => ExporterHandle::direct(
             &name,
-            Arc::new(DebugExporter::new(&name, c).map_err(|e| failed(&e))?),
+            Arc::new(DebugExporter::new(&name, c).map_err(failed)?),
             metrics,
         ),
         ExporterConfig::Otlp(c) => queued(
-            Arc::new(OtlpGrpcExporter::new(&name, c).map_err(|e| failed(&e))?),
+            Arc::new(OtlpGrpcExporter::new(&name, c).map_err(failed)?),
             &c.sending_queue,
             &c.retry_on_failure,
             c.timeout,
         )?,
         ExporterConfig::OtlpHttp(c) => queued(
-            Arc::new(OtlpHttpExporter::new(&name, c).map_err(|e| failed(&e))?),
+            Arc::new(OtlpHttpExporter::new(&name, c).map_err(failed)?),
             &c.sending_queue,
             &c.retry_on_failure,
             c.timeout,
         )?,
         ExporterConfig::Loki(c) => queued(
-            Arc::new(LokiExporter::new(&name, c).map_err(|e| failed(&e))?),
+            Arc::new(LokiExporter::new(&name, c).map_err(failed)?),
             &c.sending_queue,
             &c.retry_on_failure,
             c.timeout,
         )?,
         ExporterConfig::Sentry(c) => queued(
-            Arc::new(SentryExporter::new(&name, c, metrics.clone()).map_err(|e| failed(&e))?),
+            Arc::new(SentryExporter::new(&name, c, metrics.clone()).map_err(failed)?),
             &c.sending_queue,
             &c.retry_on_failure,
             c.timeout,
         )?,
         ExporterConfig::RemoteWrite(c) => queued(
-            Arc::new(RemoteWriteExporter::new(&name, c).map_err(|e| failed(&e))?),
+            Arc::new(RemoteWriteExporter::new(&name, c).map_err(failed)?),
             &c.sending_queue,
             &c.retry_on_failure,
             c.timeout,
@@ -267,14 +263,12 @@ async fn build_exporter(
             }
             let queue = c.protocol.otlp.sending_queue.clone();
             ExporterHandle::Balanced(
-                load_balancing::start(&name, c, queue, metrics.clone()).map_err(|e| failed(&e))?,
+                load_balancing::start(&name, c, queue, metrics.clone()).map_err(failed)?,
             )
         }
         ExporterConfig::Prometheus(c) => {
             // A scrape endpoint only updates its in-memory view: inline, no queue.
-            let exporter = PrometheusExporter::bind(&name, c)
-                .await
-                .map_err(|e| failed(&e))?;
+            let exporter = PrometheusExporter::bind(&name, c).await.map_err(failed)?;
             ExporterHandle::direct(&name, Arc::new(exporter), metrics)
         }
     })
@@ -289,28 +283,21 @@ fn build_processor(
     metrics: &Metrics,
 ) -> Result<Option<Arc<dyn Processor>>, StartError> {
     let name = id.to_string();
-    let failed = |e: &dyn std::fmt::Display| StartError::Processor {
-        id: name.clone(),
-        message: e.to_string(),
-    };
+    let failed = StartError::Processor;
     Ok(Some(match cfg {
         ProcessorConfig::Batch(_) | ProcessorConfig::MemoryLimiter(_) => return Ok(None),
         ProcessorConfig::Redaction(c) => {
-            Arc::new(Redaction::new(&name, c, metrics.clone()).map_err(|e| failed(&e))?)
+            Arc::new(Redaction::new(&name, c, metrics.clone()).map_err(failed)?)
         }
         ProcessorConfig::Enrich(c) => {
-            Arc::new(Enrich::new(&name, c, metrics.clone()).map_err(|e| failed(&e))?)
+            Arc::new(Enrich::new(&name, c, metrics.clone()).map_err(failed)?)
         }
         ProcessorConfig::TenantLimit(c) => Arc::new(build_tenant_limit(id, c, metrics)?),
-        ProcessorConfig::Attributes(c) => {
-            Arc::new(Attributes::new(&name, c).map_err(|e| failed(&e))?)
-        }
+        ProcessorConfig::Attributes(c) => Arc::new(Attributes::new(&name, c).map_err(failed)?),
         ProcessorConfig::Resource(c) => {
-            Arc::new(ResourceAttributes::new(&name, c).map_err(|e| failed(&e))?)
+            Arc::new(ResourceAttributes::new(&name, c).map_err(failed)?)
         }
-        ProcessorConfig::Filter(c) => {
-            Arc::new(Filter::new(&name, c, metrics).map_err(|e| failed(&e))?)
-        }
+        ProcessorConfig::Filter(c) => Arc::new(Filter::new(&name, c, metrics).map_err(failed)?),
     }))
 }
 
@@ -339,10 +326,7 @@ fn build_tenant_limit(
     metrics: &Metrics,
 ) -> Result<TenantLimit, StartError> {
     let name = id.to_string();
-    TenantLimit::new(&name, cfg, metrics).map_err(|e| StartError::Processor {
-        id: name.clone(),
-        message: e.to_string(),
-    })
+    TenantLimit::new(&name, cfg, metrics).map_err(StartError::Processor)
 }
 
 fn build_routers(

@@ -18,7 +18,7 @@
 //! warned about once per window and tenant.
 //!
 //! How it fails:
-//! - [`LokiExporter::new`] returns a [`LokiError`] naming the exporter and key when a setting is
+//! - [`LokiExporter::new`] returns a [`BuildError`] naming the exporter and key when a setting is
 //!   invalid (the problems of [`LokiConfig::problems`]), a TLS file cannot be read or parsed, or
 //!   no rustls crypto provider is installed. It opens no connection.
 //! - 429 and 5xx are [`ExportError::Retryable`] (with `Retry-After`, seconds or HTTP date); no
@@ -60,9 +60,9 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 use http::{HeaderName, HeaderValue, header};
 use reqwest::{Client, Url};
-use weir_pipeline::{Bundle, ExportError, Exporter, Sent};
+use weir_pipeline::{BuildError, Bundle, ExportError, Exporter, Sent};
 
-use crate::http_common::client::{self, ClientError};
+use crate::http_common::client;
 use crate::http_common::headers::tenant_header_name;
 use crate::http_common::pool::BufferPool;
 use crate::http_common::response::send_error;
@@ -78,32 +78,6 @@ pub use config::{
 };
 pub use names::{AttributeNames, is_valid_name, sanitize};
 pub use response::Reason;
-
-/// Why a `loki` exporter could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum LokiError {
-    /// A setting is invalid; `key` is its dotted path inside the exporter's config.
-    #[error("loki exporter {id}: {key}: {message}")]
-    Config {
-        /// The exporter id.
-        id: String,
-        /// The key at fault.
-        key: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// The HTTP client could not be built: a header, a TLS file (unreadable, not PEM, no
-    /// certificate, key not matching), or no rustls crypto provider installed (the binary
-    /// installs ring's at start).
-    #[error("loki exporter {id}: {source}")]
-    Client {
-        /// The exporter id.
-        id: String,
-        /// What went wrong.
-        #[source]
-        source: ClientError,
-    },
-}
 
 /// What a `loki` exporter has counted since it was built.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -144,12 +118,8 @@ struct Inner {
 impl LokiExporter {
     /// Builds the exporter `id` (its component id, for messages) from `cfg`, reading the TLS
     /// files it names. Opens no connection. Needs rustls' process-wide crypto provider.
-    pub fn new(id: &str, cfg: &LokiConfig) -> Result<Self, LokiError> {
-        let config_err = |key: String, message: String| LokiError::Config {
-            id: id.to_owned(),
-            key,
-            message,
-        };
+    pub fn new(id: &str, cfg: &LokiConfig) -> Result<Self, BuildError> {
+        let config_err = |key: String, message: String| BuildError::at(id, key, message);
         if let Some((key, message)) = cfg.problems().into_iter().next() {
             return Err(config_err(key, message));
         }
@@ -179,12 +149,8 @@ impl LokiExporter {
             (None, false) => cfg.tenant_id.clone(),
         };
         // Content-Type is set per push: it follows `format`.
-        let client = client::build(&cfg.headers, &[], &cfg.tls, cfg.timeout).map_err(|source| {
-            LokiError::Client {
-                id: id.to_owned(),
-                source,
-            }
-        })?;
+        let client = client::build(&cfg.headers, &[], &cfg.tls, cfg.timeout)
+            .map_err(|source| BuildError::whole(id, source))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 id: Arc::from(id),

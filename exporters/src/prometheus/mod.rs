@@ -23,7 +23,7 @@
 //! point whichever replica got it.
 //!
 //! How it fails:
-//! - [`PrometheusExporter::bind`] returns a [`PrometheusError`] when a setting is invalid or
+//! - [`PrometheusExporter::bind`] returns a [`BuildError`] when a setting is invalid or
 //!   the endpoint cannot be bound.
 //! - `export` never fails (only metrics reach it: its [`SPEC`] names only metrics, so the
 //!   config loader refuses it in other pipelines). Points that would break the page (a name with two types, clashing
@@ -49,36 +49,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::future::BoxFuture;
 use parking_lot::Mutex;
-use weir_pipeline::{Bundle, ExportError, Exporter, Sent, Signal};
+use weir_pipeline::{BuildError, Bundle, ExportError, Exporter, Sent, Signal};
 
 use crate::prom_translate::{Point, Skipped, Translator};
 use state::State;
 
 pub use config::{DEFAULT_ENDPOINT, PrometheusConfig, SPEC, UNSUPPORTED_COLLECTOR_KEYS};
-
-/// Why the exporter could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum PrometheusError {
-    /// A setting is invalid.
-    #[error("exporter {id}: {message}")]
-    Config {
-        /// The exporter id.
-        id: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// The endpoint could not be bound (in use, no such address, no permission).
-    #[error("exporter {id}: cannot listen on {endpoint}: {source}")]
-    Bind {
-        /// The exporter id.
-        id: String,
-        /// The configured endpoint.
-        endpoint: String,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
-}
 
 /// What the exporter and its HTTP server share.
 pub(crate) struct Shared {
@@ -203,27 +179,18 @@ pub struct PrometheusExporter {
 impl PrometheusExporter {
     /// Binds the scrape endpoint of exporter `id` (logging one `listening` event with the bound
     /// address) and serves it in the background until the process ends.
-    pub async fn bind(id: &str, cfg: &PrometheusConfig) -> Result<Self, PrometheusError> {
+    pub async fn bind(id: &str, cfg: &PrometheusConfig) -> Result<Self, BuildError> {
         if let Some((key, message)) = cfg.problems().into_iter().next() {
-            return Err(PrometheusError::Config {
-                id: id.to_owned(),
-                message: format!("{key}: {message}"),
-            });
+            return Err(BuildError::at(id, key, message));
         }
         let listener = tokio::net::TcpListener::bind(&cfg.endpoint)
             .await
-            .map_err(|source| PrometheusError::Bind {
-                id: id.to_owned(),
-                endpoint: cfg.endpoint.clone(),
-                source,
+            .map_err(|source| {
+                BuildError::at(id, "endpoint", cannot_listen(&cfg.endpoint, source))
             })?;
-        let address = listener
-            .local_addr()
-            .map_err(|source| PrometheusError::Bind {
-                id: id.to_owned(),
-                endpoint: cfg.endpoint.clone(),
-                source,
-            })?;
+        let address = listener.local_addr().map_err(|source| {
+            BuildError::at(id, "endpoint", cannot_listen(&cfg.endpoint, source))
+        })?;
         let shared = Arc::new(Shared::new(id, cfg));
         tokio::spawn(expire_periodically(
             Arc::downgrade(&shared),
@@ -244,6 +211,14 @@ impl PrometheusExporter {
     pub fn local_addr(&self) -> std::net::SocketAddr {
         self.address
     }
+}
+
+/// `source`, saying it happened listening on `endpoint`.
+fn cannot_listen(endpoint: &str, source: std::io::Error) -> std::io::Error {
+    std::io::Error::new(
+        source.kind(),
+        format!("cannot listen on {endpoint}: {source}"),
+    )
 }
 
 impl Exporter for PrometheusExporter {

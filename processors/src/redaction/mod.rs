@@ -72,7 +72,7 @@
 //! value that matches nothing is never copied. About 0.4 µs per span of 10 attributes with the
 //! defaults (`benches/redaction.rs`).
 //!
-//! How it fails: [`Redaction::new`] returns [`RedactionError::Config`] for the first invalid
+//! How it fails: [`Redaction::new`] returns a [`BuildError`] for the first invalid
 //! setting (the config loader reports all of them earlier through
 //! [`RedactionConfig::problems`]). Processing never fails and never refuses a request: the
 //! worst case is records rejected by a strict map or data points dropped, both reported.
@@ -103,7 +103,7 @@ mod prop_tests;
 mod tests;
 
 use weir_pipeline::metrics::{Counter, catalogue};
-use weir_pipeline::{Batch, Metrics, Outcome, Processor, Signal};
+use weir_pipeline::{Batch, BuildError, Metrics, Outcome, Processor, Signal};
 
 pub use config::{
     DEFAULT_MASK, HashKey, MIN_HASH_KEY_BYTES, RedactionConfig, SPEC, SelectorConfig,
@@ -117,21 +117,6 @@ use rules::Rules;
 use run::Run;
 use strict::StrictMaps;
 use summary::{Reason, Tally};
-
-/// Why the processor could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum RedactionError {
-    /// A setting is invalid.
-    #[error("processor {id}: {key}: {message}")]
-    Config {
-        /// The processor id.
-        id: String,
-        /// The key at fault.
-        key: String,
-        /// What is wrong.
-        message: String,
-    },
-}
 
 /// The `redaction` processor.
 pub struct Redaction {
@@ -147,12 +132,8 @@ pub struct Redaction {
 
 impl Redaction {
     /// Builds the processor `id` from `cfg`, counting in `metrics`.
-    pub fn new(id: &str, cfg: &RedactionConfig, metrics: Metrics) -> Result<Self, RedactionError> {
-        let failed = |(key, message): (String, String)| RedactionError::Config {
-            id: id.to_owned(),
-            key,
-            message,
-        };
+    pub fn new(id: &str, cfg: &RedactionConfig, metrics: Metrics) -> Result<Self, BuildError> {
+        let failed = |(key, message): (String, String)| BuildError::at(id, key, message);
         if let Some(problem) = cfg.problems().into_iter().next() {
             return Err(failed(problem));
         }

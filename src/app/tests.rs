@@ -1,0 +1,47 @@
+//! Start-up failures as the user reads them: the component named once, with the setting at
+//! fault.
+
+use std::collections::HashMap;
+
+use weir_pipeline::Metrics;
+
+use crate::config::load_str;
+
+#[tokio::test]
+async fn an_exporter_that_cannot_be_built_is_named_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("no-such-dir").join("out.log");
+    let text = format!(
+        "\
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+exporters:
+  debug/file:
+    path: {}
+service:
+  pipelines:
+    logs:
+      receivers: [otlp]
+      exporters: [debug/file]
+",
+        missing.display()
+    );
+    let config = load_str(&text, "weir.yaml", &HashMap::new()).expect("valid");
+    let Err(e) = super::start(&config, Metrics::new()).await else {
+        panic!("started with an output file in a missing directory");
+    };
+    let shown = e.to_string();
+    assert!(
+        shown.starts_with("exporter debug/file: path: cannot open "),
+        "{shown}"
+    );
+    assert_eq!(shown.matches("debug/file").count(), 1, "{shown}");
+    let cause = std::error::Error::source(&e).expect("the build error");
+    assert!(
+        std::error::Error::source(cause).is_some(),
+        "the OS error is kept"
+    );
+}
