@@ -42,6 +42,7 @@
 
 mod config;
 mod guard;
+mod json;
 mod line;
 mod names;
 #[cfg(any(test, feature = "test-util"))]

@@ -77,6 +77,7 @@
 //! [`RedactionConfig::problems`]). Processing never fails and never refuses a request: the
 //! worst case is records rejected by a strict map or data points dropped, both reported.
 
+mod class;
 mod config;
 pub mod defaults;
 mod fields;
