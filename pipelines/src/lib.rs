@@ -29,6 +29,7 @@ pub mod processor;
 pub mod queue;
 pub mod scrub;
 pub mod spec;
+#[cfg(any(test, feature = "test-util"))]
 pub mod test_util;
 pub mod wire;
 

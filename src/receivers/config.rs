@@ -27,7 +27,7 @@ pub use super::cors::CorsConfig;
 pub use super::frontend_log::FrontendLogConfig;
 use super::limits::{self, KeepaliveConfig};
 pub use super::tenant::{TenantConfig, TenantSource};
-pub use super::tls::TlsConfig;
+pub use crate::listen::tls::TlsConfig;
 
 /// The `otlp` receiver kind: every signal; the Collector keys weir does not implement.
 pub const SPEC: Spec = Spec {

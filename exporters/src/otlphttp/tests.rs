@@ -21,7 +21,7 @@ use weir_pipeline::otlp::collector::trace::v1::{
 use weir_pipeline::{ExportError, Exporter, Signal};
 
 use super::*;
-use crate::otlp::fixtures::{
+use crate::shared::fixtures::{
     TlsListener, install_ring, resource_logs, resource_metrics, resource_spans, self_signed,
     single, two_part_traces,
 };
@@ -362,8 +362,9 @@ async fn new_reports_bad_settings_and_tls_files_with_the_id() {
     let err = OtlpHttpExporter::new("otlphttp/gw", &tls).expect_err("missing");
     assert!(
         matches!(
-            err.source.downcast_ref::<crate::http_common::ClientError>(),
-            Some(crate::http_common::ClientError::ReadFile { .. })
+            err.source
+                .downcast_ref::<crate::shared::http::ClientError>(),
+            Some(crate::shared::http::ClientError::ReadFile { .. })
         ),
         "{err}"
     );

@@ -26,7 +26,7 @@ use serde::Deserialize;
 use weir_pipeline::SignalKind;
 use weir_pipeline::spec::Spec;
 
-use crate::prom_translate::{ResourceToTelemetry, Settings, TranslationStrategy};
+use crate::shared::prom::{ResourceToTelemetry, Settings, TranslationStrategy};
 
 /// Collector keys weir does not implement for this exporter.
 pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] = &[

@@ -255,8 +255,9 @@ async fn new_reports_bad_settings_with_the_id_and_key() {
     let err = LokiExporter::new("loki/eu", &tls).expect_err("missing file");
     assert!(
         matches!(
-            err.source.downcast_ref::<crate::http_common::ClientError>(),
-            Some(crate::http_common::ClientError::ReadFile { .. })
+            err.source
+                .downcast_ref::<crate::shared::http::ClientError>(),
+            Some(crate::shared::http::ClientError::ReadFile { .. })
         ),
         "{err}"
     );

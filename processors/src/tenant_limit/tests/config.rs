@@ -1,4 +1,4 @@
-//! The config: the brief's shape, inheritance in overrides, and every problem a user can make.
+//! The config: the documented shape, inheritance in overrides, and every problem a user can make.
 
 use super::super::UNSUPPORTED_COLLECTOR_KEYS;
 use super::super::config::{Kind, Limits, Rate};
