@@ -43,13 +43,8 @@ pub enum StartError {
     #[error("processor {0}")]
     Processor(#[source] BuildError),
     /// A receiver's tenant settings cannot be used (e.g. the tokens file is unreadable).
-    #[error("receiver {id}: tenant: {message}")]
-    Tenant {
-        /// The receiver id.
-        id: String,
-        /// What is wrong with it.
-        message: String,
-    },
+    #[error("receiver {0}")]
+    Receiver(#[source] BuildError),
     /// A listener could not be bound.
     #[error(transparent)]
     Listener(#[from] ListenError),

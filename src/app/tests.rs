@@ -45,3 +45,39 @@ service:
         "the OS error is kept"
     );
 }
+
+#[tokio::test]
+async fn a_receiver_whose_tokens_file_cannot_be_read_names_the_setting() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("tokens.yaml");
+    let text = format!(
+        "\
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+    tenant:
+      from: [token]
+      tokens_file: {}
+exporters:
+  debug: {{}}
+service:
+  pipelines:
+    logs:
+      receivers: [otlp]
+      exporters: [debug]
+",
+        missing.display()
+    );
+    let config = load_str(&text, "weir.yaml", &HashMap::new()).expect("valid");
+    let Err(e) = super::start(&config, Metrics::new()).await else {
+        panic!("started with a missing tokens file");
+    };
+    let shown = e.to_string();
+    assert!(
+        shown.starts_with("receiver otlp: tenant.tokens_file: tokens file "),
+        "{shown}"
+    );
+    assert_eq!(shown.matches("otlp").count(), 1, "{shown}");
+}

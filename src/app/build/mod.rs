@@ -31,7 +31,7 @@ use processors::build_routers;
 pub(super) struct RunningExporter {
     /// Its settings.
     pub config: ExporterConfig,
-    /// Its queue settings after a pipeline's `batch` was mapped onto them.
+    /// Its queue settings (a pipeline's `batch` folded in at load).
     pub queue: Option<QueueConfig>,
     /// How pipelines reach it.
     pub handle: ExporterHandle,
