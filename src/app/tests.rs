@@ -5,7 +5,17 @@ use std::collections::HashMap;
 
 use weir_pipeline::Metrics;
 
+use super::StartError;
 use crate::config::load_str;
+
+/// The error starting weir with the config `text` fails with.
+async fn start_error(text: &str) -> StartError {
+    let config = load_str(text, "weir.yaml", &HashMap::new()).expect("valid");
+    match super::start(&config, Metrics::new()).await {
+        Ok(_) => panic!("started with a component that cannot be built"),
+        Err(e) => e,
+    }
+}
 
 #[tokio::test]
 async fn an_exporter_that_cannot_be_built_is_named_once() {
@@ -29,10 +39,7 @@ service:
 ",
         missing.display()
     );
-    let config = load_str(&text, "weir.yaml", &HashMap::new()).expect("valid");
-    let Err(e) = super::start(&config, Metrics::new()).await else {
-        panic!("started with an output file in a missing directory");
-    };
+    let e = start_error(&text).await;
     let shown = e.to_string();
     assert!(
         shown.starts_with("exporter debug/file: path: cannot open "),
@@ -70,11 +77,7 @@ service:
 ",
         missing.display()
     );
-    let config = load_str(&text, "weir.yaml", &HashMap::new()).expect("valid");
-    let Err(e) = super::start(&config, Metrics::new()).await else {
-        panic!("started with a missing tokens file");
-    };
-    let shown = e.to_string();
+    let shown = start_error(&text).await.to_string();
     assert!(
         shown.starts_with("receiver otlp: tenant.tokens_file: tokens file "),
         "{shown}"
