@@ -20,6 +20,7 @@ use weir_pipeline::otlp::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use weir_pipeline::otlp::resource::v1::Resource;
 use weir_pipeline::otlp::trace::v1::{ResourceSpans, ScopeSpans, Span, span};
 use weir_pipeline::queue::accounted::Accounted;
+use weir_pipeline::test_util::kv;
 use weir_pipeline::{Bundle, ExportError, Exporter, Metrics, Sent, Signal};
 
 use super::{SentryConfig, SentryExporter};
@@ -30,16 +31,6 @@ const TRACE: [u8; 16] = [0xab; 16];
 const EXPORTER: &str = "sentry/test";
 /// 2024-05-01T00:00:00Z, in nanoseconds.
 const T0: u64 = 1_714_521_600_000_000_000;
-
-fn kv(key: &str, value: &str) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue {
-            value: Some(Value::StringValue(value.into())),
-        }),
-        ..Default::default()
-    }
-}
 
 fn kvs(pairs: &[(&str, &str)]) -> Vec<KeyValue> {
     pairs.iter().map(|(k, v)| kv(k, v)).collect()
