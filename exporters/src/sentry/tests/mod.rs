@@ -20,12 +20,12 @@ use weir_pipeline::otlp::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use weir_pipeline::otlp::resource::v1::Resource;
 use weir_pipeline::otlp::trace::v1::{ResourceSpans, ScopeSpans, Span, span};
 use weir_pipeline::queue::accounted::Accounted;
-use weir_pipeline::test_util::kv;
 use weir_pipeline::{Bundle, ExportError, Exporter, Metrics, Sent, Signal};
 
 use super::{SentryConfig, SentryExporter};
 use crate::shared::fixtures::{batch, install_ring};
 use fake::FakeSentry;
+use weir_pipeline::test_util::kv;
 
 const TRACE: [u8; 16] = [0xab; 16];
 const EXPORTER: &str = "sentry/test";
