@@ -56,8 +56,23 @@ pub fn read_attrs(
     depth: usize,
     out: &mut Vec<Attr>,
 ) -> Result<(), WireError> {
+    read_attrs_and(buf, f, msg, attr_field, depth, out, |_| {})
+}
+
+/// [`read_attrs`], showing `other` every other known field of the message (after its checks;
+/// a nested message among them is checked, not shown inside).
+pub fn read_attrs_and(
+    buf: &[u8],
+    f: &Field,
+    msg: &'static Msg,
+    attr_field: u32,
+    depth: usize,
+    out: &mut Vec<Attr>,
+    mut other: impl FnMut(&Field),
+) -> Result<(), WireError> {
     schema::walk(buf, f.value.clone(), msg, depth, |spec, kv| {
         if spec.number != attr_field {
+            other(kv);
             return Ok(false);
         }
         read_one(buf, kv, depth + 1, out)?;

@@ -29,6 +29,7 @@ mod json_body;
 mod request_id;
 mod resource;
 mod trace_ids;
+mod wire;
 
 #[cfg(test)]
 mod tests;

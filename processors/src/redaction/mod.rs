@@ -92,6 +92,8 @@ mod sanitizers;
 mod strict;
 mod summary;
 mod walk;
+mod wire;
+mod wire_attrs;
 
 #[cfg(test)]
 mod prop_fields;
@@ -99,6 +101,8 @@ mod prop_fields;
 mod prop_merge;
 #[cfg(test)]
 mod prop_tests;
+#[cfg(test)]
+mod prop_wire;
 #[cfg(test)]
 mod tests;
 
