@@ -102,6 +102,23 @@ fn bench(c: &mut Criterion) {
             });
         }
     }
+    // The parts of the wire path: index and write back untouched; the same with enrich only.
+    let bytes = encoded(realistic::spans, 0);
+    group.bench_function("wire/index_write", |b| {
+        b.iter(|| {
+            let view = TraceView::parse(bytes.clone()).expect("valid");
+            black_box(Edits::new().apply(&view.bytes))
+        })
+    });
+    group.bench_function("wire/enrich_only", |b| {
+        b.iter(|| {
+            let view = TraceView::parse(bytes.clone()).expect("valid");
+            let mut edits = Edits::new();
+            e.traces_wire(&ctx, &view, &mut edits)
+                .expect("runs on the view");
+            black_box(edits.apply(&view.bytes))
+        })
+    });
     group.finish();
 }
 

@@ -6,7 +6,7 @@
 use std::ops::Range;
 
 use super::WireError;
-use super::reader::Field;
+use super::reader::{Field, Fields, WireType};
 use super::schema::{self, Msg};
 use super::view::Nest;
 
@@ -87,6 +87,31 @@ pub fn read_one(
     depth: usize,
     out: &mut Vec<Attr>,
 ) -> Result<(), WireError> {
+    out.push(read_kv(buf, kv, depth)?);
+    Ok(())
+}
+
+impl Attr {
+    /// Indexes `bytes`: exactly one length-delimited field holding a `KeyValue` (as an edit
+    /// writes an attribute), checked as the view checks attributes; the ranges are into
+    /// `bytes`. Fails as [`super::View::parse`] would on the same `KeyValue`, or with
+    /// [`WireError::Unusual`] when `bytes` is not one such field.
+    pub fn parse_field(bytes: &[u8]) -> Result<Attr, WireError> {
+        let mut fields = Fields::new(bytes, 0..bytes.len());
+        let mut kv = Field::EMPTY;
+        let one = fields.advance(&mut kv)?;
+        if !one || kv.wire != WireType::Len || kv.value.end != bytes.len() {
+            return Err(WireError::Unusual {
+                at: 0,
+                why: "not one length-delimited field",
+            });
+        }
+        read_kv(bytes, &kv, 1)
+    }
+}
+
+/// Reads the `KeyValue` in field `kv`, at nesting `depth`.
+fn read_kv(buf: &[u8], kv: &Field, depth: usize) -> Result<Attr, WireError> {
     let mut attr = Attr {
         field: Nest {
             start: kv.start,
@@ -117,8 +142,7 @@ pub fn read_one(
             _ => Ok(false),
         },
     )?;
-    out.push(attr);
-    Ok(())
+    Ok(attr)
 }
 
 /// Reads the `AnyValue` in field `f`, at nesting `depth`.

@@ -147,11 +147,35 @@ impl Edits {
     /// ones included), in buffer order. Change only their `with`: where they apply is their
     /// identity.
     pub fn under_mut(&mut self, path: &[Nest]) -> &mut [Edit] {
+        self.under_mut_after(path, &mut 0)
+    }
+
+    /// [`Edits::under_mut`] for a caller that visits fields in buffer order: `cursor` (0 at
+    /// first) is where the previous call's edits began; the search walks on from there a few
+    /// steps before it falls back to halving, so a walk over every record costs one step per
+    /// record rather than a search.
+    pub fn under_mut_after(&mut self, path: &[Nest], cursor: &mut usize) -> &mut [Edit] {
         self.sort();
         let starts = || path.iter().map(|n| n.start);
         let prefix = |e: &Edit| e.key().take(path.len()).cmp(starts());
-        let from = self.edits.partition_point(|e| prefix(e) == Ordering::Less);
-        let to = from + self.edits[from..].partition_point(|e| prefix(e) != Ordering::Greater);
+        let mut from = (*cursor).min(self.edits.len());
+        if from > 0 && prefix(&self.edits[from - 1]) != Ordering::Less {
+            from = 0;
+        }
+        let mut steps = 0;
+        while from < self.edits.len() && prefix(&self.edits[from]) == Ordering::Less {
+            from += 1;
+            steps += 1;
+            if steps == 8 {
+                from += self.edits[from..].partition_point(|e| prefix(e) == Ordering::Less);
+                break;
+            }
+        }
+        let mut to = from;
+        while to < self.edits.len() && prefix(&self.edits[to]) == Ordering::Equal {
+            to += 1;
+        }
+        *cursor = from;
         &mut self.edits[from..to]
     }
 

@@ -394,4 +394,48 @@ proptest! {
         }
         prop_assert_eq!(got, want);
     }
+
+    #[test]
+    fn edits_found_from_a_cursor_are_those_a_search_finds(
+        req in request(),
+        picks in prop::collection::vec(any::<prop::sample::Index>(), 0..40),
+    ) {
+        let view = TraceView::parse(Bytes::from(req.encode_to_vec())).expect("valid");
+        if view.records.is_empty() {
+            return Ok(());
+        }
+        // Appends and removals in random spans, in random order.
+        let mut edits = Edits::new();
+        for (k, pick) in picks.iter().enumerate() {
+            let s = pick.index(view.records.len());
+            let path = view.record_path(s);
+            if k % 5 == 4 {
+                edits.remove(&path[..2], &view.records[s].field);
+            } else {
+                edits.append(&path, len_field(9, &redacted().encode_to_vec()));
+            }
+        }
+        // In buffer order (the cursor's use), then backwards (every call behind the cursor).
+        let mut cursor = 0;
+        let n = view.records.len();
+        for s in (0..n).chain((0..n).rev()) {
+            let path = view.record_path(s);
+            let want: Vec<(usize, usize)> = edits
+                .under_mut(&path)
+                .iter()
+                .map(|e| (e.at.start, e.path.len()))
+                .collect();
+            let got: Vec<(usize, usize)> = edits
+                .under_mut_after(&path, &mut cursor)
+                .iter()
+                .map(|e| (e.at.start, e.path.len()))
+                .collect();
+            let by_hand = picks
+                .iter()
+                .filter(|p| p.index(view.records.len()) == s)
+                .count();
+            prop_assert_eq!(&got, &want);
+            prop_assert_eq!(got.len(), by_hand);
+        }
+    }
 }

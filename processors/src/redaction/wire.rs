@@ -62,6 +62,8 @@ impl Redaction {
 
 /// Every resource, scope and span of `view`, in the struct path's order.
 fn traces(w: &mut Walk<'_>, view: &TraceView, edits: &mut Edits) {
+    // Spans are visited in buffer order: each one's edits are found from the previous one's.
+    let mut cursor = 0;
     for r in &view.resources {
         let rpath = [r.field.clone()];
         resource(w, view, r, edits);
@@ -89,7 +91,7 @@ fn traces(w: &mut Walk<'_>, view: &TraceView, edits: &mut Edits) {
                 edits.under_mut(&spath),
             );
             for k in sc.records.clone() {
-                span(w, view, k, &spath, edits);
+                span(w, view, k, &spath, edits, &mut cursor);
             }
         }
     }
@@ -133,10 +135,17 @@ fn whole_resource(w: &mut Walk<'_>, e: &mut Edit) {
 /// Span `k` of the scope at `spath`: its strings and parts first, its attributes and summary
 /// last (the counts do not depend on the order). One search finds every earlier edit inside
 /// the span.
-fn span(w: &mut Walk<'_>, view: &TraceView, k: usize, spath: &[Nest; 2], edits: &mut Edits) {
+fn span(
+    w: &mut Walk<'_>,
+    view: &TraceView,
+    k: usize,
+    spath: &[Nest; 2],
+    edits: &mut Edits,
+    cursor: &mut usize,
+) {
     let sp = &view.records[k];
     let path = [spath[0].clone(), spath[1].clone(), sp.field.clone()];
-    let earlier = edits.under_mut(&path);
+    let earlier = edits.under_mut_after(&path, cursor);
     if earlier.iter().any(|e| e.path.len() < path.len()) {
         // Removed or replaced whole by an earlier processor.
         return;

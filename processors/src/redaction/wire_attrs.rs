@@ -126,25 +126,19 @@ impl<'a> Walk<'a> {
                 .position(|e| direct(e, path) && e.at.start == a.field.start);
             if let Some(i) = at {
                 let found = summary.then_some((&mut found, i));
-                edited(
-                    &mut earlier[i],
-                    number,
-                    &self.p.rules,
-                    &mut self.run.cx,
-                    found,
-                );
+                self.edited(&mut earlier[i], number, found);
                 continue;
             }
             let key = text(self.buf, &a.key);
             let slot = summary_slot(key);
             let verdict = match slot {
                 Some(_) => Verdict::Decode,
-                None => self.verdict(a, key),
+                None => self.verdict(self.buf, a, key),
             };
             match verdict {
                 Verdict::Unchanged => continue,
                 Verdict::Mask(reason) => {
-                    if let Some(bytes) = self.masked(a, number) {
+                    if let Some(bytes) = self.masked(self.buf, a, number) {
                         self.run.cx.tally.note(reason, key);
                         self.mine.replace(path, a.field.whole(), bytes);
                         continue;
@@ -177,7 +171,7 @@ impl<'a> Walk<'a> {
         for (i, e) in earlier.iter_mut().enumerate() {
             if direct(e, path) && e.is_append() {
                 let found = summary.then_some((&mut found, i));
-                edited(e, number, &self.p.rules, &mut self.run.cx, found);
+                self.edited(e, number, found);
             }
         }
         if summary {
@@ -216,7 +210,7 @@ impl<'a> Walk<'a> {
 
     /// What the rules do to attribute `a` (key `key`, not a summary key) at the top level of
     /// its list, decided from the view alone where it can be.
-    fn verdict(&mut self, a: &Attr, key: &str) -> Verdict {
+    fn verdict(&mut self, buf: &[u8], a: &Attr, key: &str) -> Verdict {
         let (rules, cx) = (&self.p.rules, &mut self.run.cx);
         let (class, key_has_secret) = rules.classify(key, true, &mut cx.memo);
         if class == KeyClass::Ignored {
@@ -228,7 +222,7 @@ impl<'a> Walk<'a> {
         let unchanged = match (class, &a.value) {
             (_, Value::Empty) => true,
             (KeyClass::Blocked | KeyClass::NotAllowed, v) => {
-                if matches!(v, Value::Str(r) if text(self.buf, r) == &*rules.mask) {
+                if matches!(v, Value::Str(r) if text(buf, r) == &*rules.mask) {
                     return Verdict::Unchanged;
                 }
                 return Verdict::Mask(if class == KeyClass::Blocked {
@@ -240,7 +234,7 @@ impl<'a> Walk<'a> {
             (KeyClass::Hashed, _) => false,
             (_, Value::Bool(_) | Value::StrIndex(_)) => true,
             (_, Value::Str(r)) => {
-                let s = text(self.buf, r);
+                let s = text(buf, r);
                 if rules.sanitizers.apply(key, s).is_some() {
                     return Verdict::Decode;
                 }
@@ -253,7 +247,7 @@ impl<'a> Walk<'a> {
                 }
                 clean
             }
-            (_, Value::Bytes(r)) => std::str::from_utf8(&self.buf[r.clone()])
+            (_, Value::Bytes(r)) => std::str::from_utf8(&buf[r.clone()])
                 .map_or(true, |s| !rules.values.needs_masking(s)),
             (_, Value::Int(i)) => !rules.number_blocked(&Any::IntValue(*i), cx),
             (_, Value::Double(d)) => !rules.number_blocked(&Any::DoubleValue(*d), cx),
@@ -269,18 +263,18 @@ impl<'a> Walk<'a> {
     /// Attribute `a` with its value masked, encoded as field `number`: its key's bytes and the
     /// mask's. `None` unless its `KeyValue` is exactly a key field then a value field (then
     /// this is what prost writes for it masked).
-    fn masked(&self, a: &Attr, number: u32) -> Option<Vec<u8>> {
+    fn masked(&self, buf: &[u8], a: &Attr, number: u32) -> Option<Vec<u8>> {
         let kv = &a.field.value;
         let any = a.any.as_ref()?;
-        let plain = self.buf.get(kv.start) == Some(&0x0a)
+        let plain = buf.get(kv.start) == Some(&0x0a)
             && a.key.start > kv.start
-            && len_start(self.buf, a.key.start) == kv.start + 1
+            && len_start(buf, a.key.start) == kv.start + 1
             && any.start == a.key.end
             && any.value.end == kv.end;
         if !plain {
             return None;
         }
-        let key = &self.buf[kv.start..a.key.end];
+        let key = &buf[kv.start..a.key.end];
         let len = key.len() + self.mask_field.len();
         let mut out = Vec::with_capacity(len + 6);
         prost::encoding::encode_key(number, prost::encoding::WireType::LengthDelimited, &mut out);
@@ -338,6 +332,59 @@ impl<'a> Walk<'a> {
                 .replace_value(path, self.buf, range.clone(), s.as_bytes());
         }
     }
+
+    /// An attribute an earlier processor wrote: decided from its bytes where it can be (as
+    /// attributes of the request are), else decoded and run through the rules; rewritten
+    /// when it changed. With `summary` (the record's list, and the edit's index among the
+    /// record's earlier edits), the first summary attribute of each key is kept aside for the
+    /// record's end.
+    fn edited(
+        &mut self,
+        e: &mut Edit,
+        number: u32,
+        summary: Option<(&mut [Option<Found>; 2], usize)>,
+    ) {
+        if e.field().is_none_or(|(n, _)| n != number) {
+            return;
+        }
+        if let Ok(a) = Attr::parse_field(&e.with) {
+            let key = text(&e.with, &a.key);
+            if summary_slot(key).is_none() {
+                match self.verdict(&e.with, &a, key) {
+                    Verdict::Unchanged => return,
+                    Verdict::Mask(reason) => {
+                        if let Some(bytes) = self.masked(&e.with, &a, number) {
+                            self.run.cx.tally.note(reason, key);
+                            e.with = bytes;
+                            return;
+                        }
+                    }
+                    Verdict::Decode => {}
+                }
+            }
+        }
+        let Some(Ok(mut kv)) = e.field().map(|(_, payload)| KeyValue::decode(payload)) else {
+            return;
+        };
+        let (rules, cx) = (&self.p.rules, &mut self.run.cx);
+        let before = cx.tally.total();
+        rules.attribute(&mut kv, true, cx);
+        let changed = cx.tally.total() != before;
+        if let Some((found, i)) = summary
+            && let Some(s) = summary_slot(&kv.key)
+            && found[s].is_none()
+        {
+            found[s] = Some(Found {
+                loc: Loc::Earlier(i),
+                kv,
+                changed,
+            });
+            return;
+        }
+        if changed {
+            e.with = len_field(number, &kv.encode_to_vec());
+        }
+    }
 }
 
 /// The text at `range` of `buf` (checked UTF-8 when the view was built).
@@ -351,43 +398,5 @@ fn summary_slot(key: &str) -> Option<usize> {
         COUNT_KEY => Some(0),
         KEYS_KEY => Some(1),
         _ => None,
-    }
-}
-
-/// An attribute an earlier processor wrote: decoded, run through the rules, rewritten when it
-/// changed. With `summary` (the record's list, and the edit's index among the record's
-/// earlier edits), the first summary attribute of each key is kept aside for the record's end.
-fn edited(
-    e: &mut Edit,
-    number: u32,
-    rules: &Rules,
-    cx: &mut Cx,
-    summary: Option<(&mut [Option<Found>; 2], usize)>,
-) {
-    let Some((n, payload)) = e.field() else {
-        return;
-    };
-    if n != number {
-        return;
-    }
-    let Ok(mut kv) = KeyValue::decode(payload) else {
-        return;
-    };
-    let before = cx.tally.total();
-    rules.attribute(&mut kv, true, cx);
-    let changed = cx.tally.total() != before;
-    if let Some((found, i)) = summary
-        && let Some(s) = summary_slot(&kv.key)
-        && found[s].is_none()
-    {
-        found[s] = Some(Found {
-            loc: Loc::Earlier(i),
-            kv,
-            changed,
-        });
-        return;
-    }
-    if changed {
-        e.with = len_field(number, &kv.encode_to_vec());
     }
 }
