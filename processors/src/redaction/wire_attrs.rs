@@ -15,8 +15,9 @@ use weir_pipeline::otlp::common::v1::{KeyValue, any_value::Value as Any};
 use weir_pipeline::wire::{Attr, Edit, Edits, Nest, Value, len_field, len_start, len_value};
 
 use super::Redaction;
+use super::class::KeyClass;
 use super::memo::Cx;
-use super::rules::{KeyClass, Rules};
+use super::rules::Rules;
 use super::run::Run;
 use super::summary::{COUNT_KEY, KEYS_KEY, Reason};
 
