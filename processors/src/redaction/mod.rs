@@ -72,6 +72,11 @@
 //! value that matches nothing is never copied. About 0.4 µs per span of 10 attributes with the
 //! defaults (`benches/redaction.rs`).
 //!
+//! On the wire view (`wire.rs`, `wire_attrs.rs`): [`Redaction::traces_wire`] runs the same
+//! rules on a traces request kept as bytes, recording edits; it returns `None` (decode and
+//! call `process` instead) with `strict_maps`, or when a blocked-value pattern matches the
+//! empty string.
+//!
 //! How it fails: [`Redaction::new`] returns [`RedactionError::Config`] for the first invalid
 //! setting (the config loader reports all of them earlier through
 //! [`RedactionConfig::problems`]). Processing never fails and never refuses a request: the
