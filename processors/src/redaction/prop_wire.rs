@@ -31,7 +31,7 @@ use crate::enrich::{Enrich, EnrichConfig};
 const ID: &str = "req-1";
 
 /// Configurations both paths run.
-const CONFIGS: &[&str] = &[
+pub(super) const CONFIGS: &[&str] = &[
     "{}",
     "{blocked_key_patterns: ['app\\.a'], summary: debug}",
     "{allowed_keys: [http.route, note, app.b, 'url.*'], summary: info}",
@@ -42,7 +42,7 @@ const CONFIGS: &[&str] = &[
      redact_all_types: false}",
 ];
 
-fn key() -> impl Strategy<Value = String> {
+pub(super) fn key() -> impl Strategy<Value = String> {
     prop::sample::select(vec![
         "password",
         "api_key",
@@ -77,7 +77,7 @@ fn leaf() -> impl Strategy<Value = Value> {
     ]
 }
 
-fn value() -> impl Strategy<Value = Option<AnyValue>> {
+pub(super) fn value() -> impl Strategy<Value = Option<AnyValue>> {
     let v = leaf().prop_recursive(2, 8, 3, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..3).prop_map(|v| {
@@ -106,7 +106,7 @@ fn value() -> impl Strategy<Value = Option<AnyValue>> {
     ]
 }
 
-fn attrs() -> impl Strategy<Value = Vec<KeyValue>> {
+pub(super) fn attrs() -> impl Strategy<Value = Vec<KeyValue>> {
     prop::collection::vec(
         (key(), value()).prop_map(|(key, value)| KeyValue {
             key,
@@ -117,7 +117,7 @@ fn attrs() -> impl Strategy<Value = Vec<KeyValue>> {
     )
 }
 
-fn short() -> impl Strategy<Value = String> {
+pub(super) fn short() -> impl Strategy<Value = String> {
     prop_oneof![Just(String::new()), text()]
 }
 
@@ -165,7 +165,7 @@ fn span() -> impl Strategy<Value = Span> {
         })
 }
 
-fn schema_url() -> impl Strategy<Value = String> {
+pub(super) fn schema_url() -> impl Strategy<Value = String> {
     prop::sample::select(vec![
         "",
         "https://x.example/1.0",
@@ -207,7 +207,7 @@ fn request() -> impl Strategy<Value = ExportTraceServiceRequest> {
         .prop_map(|resource_spans| ExportTraceServiceRequest { resource_spans })
 }
 
-fn ctx() -> RequestContext {
+pub(super) fn ctx() -> RequestContext {
     RequestContext::new(
         TenantId::default_tenant(),
         RequestId::from_client(Some(ID.as_bytes())),
@@ -222,7 +222,7 @@ type Built = LazyLock<Vec<[(Redaction, Metrics); 2]>>;
 static ALONE: Built = LazyLock::new(built);
 static AFTER: Built = LazyLock::new(built);
 
-fn built() -> Vec<[(Redaction, Metrics); 2]> {
+pub(super) fn built() -> Vec<[(Redaction, Metrics); 2]> {
     CONFIGS
         .iter()
         .map(|c| [redaction(c), redaction(c)])
@@ -233,7 +233,7 @@ fn built() -> Vec<[(Redaction, Metrics); 2]> {
 static DEBUG: LazyLock<[(Redaction, Metrics); 2]> =
     LazyLock::new(|| [redaction("{summary: debug}"), redaction("{summary: debug}")]);
 
-fn redaction(yaml: &str) -> (Redaction, Metrics) {
+pub(super) fn redaction(yaml: &str) -> (Redaction, Metrics) {
     let cfg: RedactionConfig = serde_yaml_ng::from_str(yaml).expect("config parses");
     let metrics = Metrics::new();
     let p = Redaction::new("redaction", &cfg, metrics.clone()).expect("config is valid");
@@ -246,7 +246,7 @@ fn enrich(yaml: &str) -> Enrich {
 }
 
 /// Every count of `weir_redacted_values_total` in `m`.
-fn counts(m: &Metrics) -> Vec<u64> {
+pub(super) fn counts(m: &Metrics) -> Vec<u64> {
     Reason::ALL
         .iter()
         .map(|r| {
@@ -260,7 +260,7 @@ fn counts(m: &Metrics) -> Vec<u64> {
 }
 
 /// What `m` counted since `before`.
-fn delta(before: &[u64], m: &Metrics) -> Vec<u64> {
+pub(super) fn delta(before: &[u64], m: &Metrics) -> Vec<u64> {
     counts(m).iter().zip(before).map(|(a, b)| a - b).collect()
 }
 

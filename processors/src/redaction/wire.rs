@@ -22,7 +22,9 @@
 
 use prost::Message;
 use weir_pipeline::otlp::resource::v1::Resource;
-use weir_pipeline::wire::{Edit, Edits, Nest, ResourceIdx, TraceView, len_field};
+use weir_pipeline::wire::{
+    Edit, Edits, LogView, Nest, Record, ResourceIdx, TraceView, View, len_field,
+};
 use weir_pipeline::{Outcome, RequestContext, SignalKind};
 
 use super::Redaction;
@@ -48,21 +50,54 @@ impl Redaction {
         view: &TraceView,
         edits: &mut Edits,
     ) -> Option<Outcome> {
+        self.on_view(ctx, view, edits, SignalKind::Traces, span)
+    }
+
+    /// [`Redaction::traces_wire`] for a logs request: attributes, bodies, event names and
+    /// severity texts of log records, and their resources and scopes.
+    pub fn logs_wire(
+        &self,
+        ctx: &RequestContext,
+        view: &LogView,
+        edits: &mut Edits,
+    ) -> Option<Outcome> {
+        self.on_view(ctx, view, edits, SignalKind::Logs, super::wire_logs::log)
+    }
+
+    /// Runs over every resource and scope of `view`, and `record` over each record.
+    fn on_view<R: Record>(
+        &self,
+        ctx: &RequestContext,
+        view: &View<R>,
+        edits: &mut Edits,
+        signal: SignalKind,
+        record: RecordFn<R>,
+    ) -> Option<Outcome> {
         if !self.strict.is_empty() || self.rules.values.needs_masking("") {
             return None;
         }
         let mut run = Run::new(Cx::take(self.uid, Tally::new(self.summary)));
         let mut walk = Walk::new(self, &view.bytes, &mut run);
-        traces(&mut walk, view, edits);
+        walk_request(&mut walk, view, edits, record);
         let mine = walk.finish();
         edits.merge(mine);
-        Some(self.finish(run, ctx, SignalKind::Traces))
+        Some(self.finish(run, ctx, signal))
     }
 }
 
-/// Every resource, scope and span of `view`, in the struct path's order.
-fn traces(w: &mut Walk<'_>, view: &TraceView, edits: &mut Edits) {
-    // Spans are visited in buffer order: each one's edits are found from the previous one's.
+/// Redacts record `k` of the scope at the path given (its `Resource…` and `Scope…` fields);
+/// the last argument is the cursor for [`Edits::under_mut_after`].
+pub(super) type RecordFn<R> =
+    fn(&mut Walk<'_>, &View<R>, usize, &[Nest; 2], &mut Edits, &mut usize);
+
+/// Every resource, scope and record of `view`, in the struct path's order.
+fn walk_request<R: Record>(
+    w: &mut Walk<'_>,
+    view: &View<R>,
+    edits: &mut Edits,
+    record: RecordFn<R>,
+) {
+    // Records are visited in buffer order: each one's edits are found from the previous one's.
     let mut cursor = 0;
     for r in &view.resources {
         let rpath = [r.field.clone()];
@@ -91,7 +126,7 @@ fn traces(w: &mut Walk<'_>, view: &TraceView, edits: &mut Edits) {
                 edits.under_mut(&spath),
             );
             for k in sc.records.clone() {
-                span(w, view, k, &spath, edits, &mut cursor);
+                record(w, view, k, &spath, edits, &mut cursor);
             }
         }
     }
@@ -99,7 +134,7 @@ fn traces(w: &mut Walk<'_>, view: &TraceView, edits: &mut Edits) {
 
 /// A resource: the one in the request, or one an earlier processor replaced or added
 /// (decoded and run through the struct rules).
-fn resource(w: &mut Walk<'_>, view: &TraceView, r: &ResourceIdx, edits: &mut Edits) {
+fn resource<R: Record>(w: &mut Walk<'_>, view: &View<R>, r: &ResourceIdx, edits: &mut Edits) {
     let rpath = [r.field.clone()];
     let start = r.resource.as_ref().map(|n| n.start);
     let written = edits.under_mut(&rpath).iter_mut().find(|e| {

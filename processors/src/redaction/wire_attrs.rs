@@ -11,7 +11,7 @@
 use std::ops::Range;
 
 use prost::Message;
-use weir_pipeline::otlp::common::v1::{KeyValue, any_value::Value as Any};
+use weir_pipeline::otlp::common::v1::{AnyValue, KeyValue, any_value::Value as Any};
 use weir_pipeline::wire::{Attr, Edit, Edits, Nest, Value, len_field, len_start, len_value};
 
 use super::Redaction;
@@ -283,6 +283,67 @@ impl<'a> Walk<'a> {
         out.extend_from_slice(key);
         out.extend_from_slice(&self.mask_field);
         Some(out)
+    }
+
+    /// A value that stays (a log body): the `AnyValue` field `field` (number `number`) of the
+    /// message at `path`, holding `value`; scanned in place when the view tells it is clean,
+    /// else decoded and run through `Rules::value` under `label`, replaced when it changed.
+    pub fn value(
+        &mut self,
+        path: &[Nest],
+        field: &Nest,
+        value: &Value,
+        number: u32,
+        label: &str,
+        earlier: &mut [Edit],
+    ) {
+        let (rules, cx) = (&self.p.rules, &mut self.run.cx);
+        let written = earlier
+            .iter_mut()
+            .find(|e| direct(e, path) && e.at.start == field.start);
+        let bytes = match &written {
+            Some(e) => match e.field() {
+                Some((n, payload)) if n == number => payload,
+                _ => return,
+            },
+            None => {
+                let clean = match value {
+                    Value::Empty | Value::Bool(_) | Value::StrIndex(_) => true,
+                    Value::Str(r) => {
+                        let s = text(self.buf, r);
+                        cx.memo.is_clean(s) || {
+                            let clean = !rules.values.needs_masking(s);
+                            if clean {
+                                cx.memo.saw_clean(s);
+                            }
+                            clean
+                        }
+                    }
+                    Value::Bytes(r) => std::str::from_utf8(&self.buf[r.clone()])
+                        .map_or(true, |s| !rules.values.needs_masking(s)),
+                    Value::Int(i) => !rules.number_blocked(&Any::IntValue(*i), cx),
+                    Value::Double(d) => !rules.number_blocked(&Any::DoubleValue(*d), cx),
+                    Value::Array(_) | Value::KvList(_) => false,
+                };
+                if clean {
+                    return;
+                }
+                &self.buf[field.value.clone()]
+            }
+        };
+        let Ok(mut any) = AnyValue::decode(bytes) else {
+            return;
+        };
+        let before = cx.tally.total();
+        rules.value(&mut any, label, cx);
+        if cx.tally.total() == before {
+            return;
+        }
+        let with = len_field(number, &any.encode_to_vec());
+        match written {
+            Some(e) => e.with = with,
+            None => self.mine.replace(path, field.whole(), with),
+        }
     }
 
     /// A string field at `range` (inside the message at `path`): scanned in place, replaced
