@@ -8,7 +8,8 @@
 //!   the edits (`Edits::apply`).
 //!
 //! Cases: `redaction` alone (default rules), `enrich_redaction` (the benchmark pipeline's
-//! processors, defaults), and `clean`: redaction on spans nothing changes. Every span's
+//! processors, defaults), `clean`: redaction on spans nothing changes, and `logs_redaction`:
+//! 512 log records of the same ten attributes and a text body. Every span's
 //! `url.path` is new per iteration, as in `benches/redaction.rs`.
 //! Run: `cargo bench -p weir-processors --bench wire`.
 
@@ -17,10 +18,11 @@ use std::hint::black_box;
 use bytes::Bytes;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use prost::Message;
+use weir_pipeline::otlp::collector::logs::v1::ExportLogsServiceRequest;
 use weir_pipeline::otlp::collector::trace::v1::ExportTraceServiceRequest;
 use weir_pipeline::otlp::trace::v1::ResourceSpans;
 use weir_pipeline::test_util::realistic::{self, RECORDS_PER_REQUEST};
-use weir_pipeline::wire::{Edits, TraceView};
+use weir_pipeline::wire::{Edits, LogView, TraceView};
 use weir_pipeline::{Batch, Metrics, Processor, RequestContext, Signal};
 use weir_processors::enrich::{Enrich, EnrichConfig};
 use weir_processors::redaction::{Redaction, RedactionConfig};
@@ -102,6 +104,49 @@ fn bench(c: &mut Criterion) {
             });
         }
     }
+    // Logs: redaction alone (enrich on logs still needs the structs).
+    let logs = |from: u64| -> Bytes {
+        ExportLogsServiceRequest {
+            resource_logs: realistic::logs(SPANS, from),
+        }
+        .encode_to_vec()
+        .into()
+    };
+    let mut next = 0u64;
+    group.bench_function("struct/logs_redaction", |b| {
+        b.iter_batched_ref(
+            || {
+                next += SPANS as u64;
+                logs(next)
+            },
+            |bytes| {
+                let req = ExportLogsServiceRequest::decode(bytes.as_ref()).expect("valid");
+                let mut batch = Batch::new(ctx.clone(), Signal::Logs(req.resource_logs));
+                r.process(&mut batch);
+                let Signal::Logs(resource_logs) = batch.signal else {
+                    unreachable!("logs stay logs")
+                };
+                black_box(ExportLogsServiceRequest { resource_logs }.encode_to_vec())
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("wire/logs_redaction", |b| {
+        b.iter_batched_ref(
+            || {
+                next += SPANS as u64;
+                logs(next)
+            },
+            |bytes| {
+                let view = LogView::parse(bytes.clone()).expect("valid");
+                let mut edits = Edits::new();
+                r.logs_wire(&ctx, &view, &mut edits)
+                    .expect("runs on the view");
+                black_box(edits.apply(&view.bytes))
+            },
+            BatchSize::SmallInput,
+        )
+    });
     // The parts of the wire path: index and write back untouched; the same with enrich only.
     let bytes = encoded(realistic::spans, 0);
     group.bench_function("wire/index_write", |b| {
