@@ -210,23 +210,24 @@ impl Edits {
 
     /// `buf` with the changes made.
     pub fn apply(mut self, buf: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.write(buf, &mut out);
+        out
+    }
+
+    /// Appends `buf` with the changes made to `out` (a buffer the caller may keep between
+    /// requests), reserving exactly what it needs; the edits stay, in buffer order.
+    pub fn write(&mut self, buf: &[u8], out: &mut Vec<u8>) {
         if self.edits.is_empty() {
-            return buf.to_vec();
+            out.extend_from_slice(buf);
+            return;
         }
         self.sort();
         // The new length of every edited message, in the order `emit` meets them.
         let mut lens = Vec::new();
         let total = sizes(buf, 0..buf.len(), &self.edits, 0, &mut lens);
-        let mut out = Vec::with_capacity(total);
-        emit(
-            buf,
-            0..buf.len(),
-            &self.edits,
-            0,
-            &mut lens.iter(),
-            &mut out,
-        );
-        out
+        out.reserve(total);
+        emit(buf, 0..buf.len(), &self.edits, 0, &mut lens.iter(), out);
     }
 }
 

@@ -362,7 +362,11 @@ proptest! {
                 }
             }
         }
+        // Written into a kept buffer (after what it holds) and as a new one: the same bytes.
+        let mut kept = b"before".to_vec();
+        edits.write(&view.bytes, &mut kept);
         let out = edits.apply(&view.bytes);
+        prop_assert_eq!(&kept[6..], out.as_slice());
         let got = ExportTraceServiceRequest::decode(out.as_slice()).expect("decodes");
         prop_assert_eq!(got, want);
     }

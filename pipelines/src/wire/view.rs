@@ -45,7 +45,7 @@ pub struct ResourceIdx {
     pub field: Nest,
     /// The `Resource` field, when present.
     pub resource: Option<Nest>,
-    /// Its attributes, in [`View::attrs`].
+    /// Its attributes, in [`Parts::attrs`].
     pub attrs: Range<usize>,
     /// Its scopes, in [`View::scopes`].
     pub scopes: Range<usize>,
@@ -62,7 +62,7 @@ pub struct ScopeIdx {
     pub field: Nest,
     /// The `InstrumentationScope` field, when present.
     pub scope: Option<Nest>,
-    /// The scope's attributes, in [`View::attrs`].
+    /// The scope's attributes, in [`Parts::attrs`].
     pub attrs: Range<usize>,
     /// Its records, in [`View::records`].
     pub records: Range<usize>,
