@@ -167,6 +167,18 @@ fn whole_resource(w: &mut Walk<'_>, e: &mut Edit) {
     }
 }
 
+/// The earlier edits inside the record at `path` (found from `cursor`, see
+/// [`Edits::under_mut_after`]); `None` when an earlier processor removed or replaced the
+/// record whole, which is then left as it wrote it.
+pub(super) fn record_edits<'e>(
+    edits: &'e mut Edits,
+    path: &[Nest; 3],
+    cursor: &mut usize,
+) -> Option<&'e mut [Edit]> {
+    let earlier = edits.under_mut_after(path, cursor);
+    (!earlier.iter().any(|e| e.path.len() < path.len())).then_some(earlier)
+}
+
 /// Span `k` of the scope at `spath`: its strings and parts first, its attributes and summary
 /// last (the counts do not depend on the order). One search finds every earlier edit inside
 /// the span.
@@ -180,11 +192,9 @@ fn span(
 ) {
     let sp = &view.records[k];
     let path = [spath[0].clone(), spath[1].clone(), sp.field.clone()];
-    let earlier = edits.under_mut_after(&path, cursor);
-    if earlier.iter().any(|e| e.path.len() < path.len()) {
-        // Removed or replaced whole by an earlier processor.
+    let Some(earlier) = record_edits(edits, &path, cursor) else {
         return;
-    }
+    };
     let inner = |n: &Nest| [path[0].clone(), path[1].clone(), path[2].clone(), n.clone()];
     w.begin_record();
     w.string(&path, &sp.name, Kind::Text("name"), earlier);

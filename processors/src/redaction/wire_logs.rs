@@ -3,6 +3,7 @@
 
 use weir_pipeline::wire::{Edits, LogView, Nest};
 
+use super::wire::record_edits;
 use super::wire_attrs::{Kind, Walk};
 
 /// `LogRecord.body` and `LogRecord.attributes`.
@@ -21,11 +22,9 @@ pub(super) fn log(
 ) {
     let lr = &view.records[k];
     let path = [spath[0].clone(), spath[1].clone(), lr.field.clone()];
-    let earlier = edits.under_mut_after(&path, cursor);
-    if earlier.iter().any(|e| e.path.len() < path.len()) {
-        // Removed or replaced whole by an earlier processor.
+    let Some(earlier) = record_edits(edits, &path, cursor) else {
         return;
-    }
+    };
     w.begin_record();
     if let Some(body) = &lr.body_field {
         w.value(&path, body, &lr.body, BODY, "body", earlier);
