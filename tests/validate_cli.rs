@@ -272,3 +272,35 @@ fn an_extension_weir_does_not_run_is_a_warning_naming_what_replaces_it() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_typed_value_is_checked_where_it_is_read_unless_it_is_left_unexpanded() {
+    let with = |compression: &str| {
+        GOOD.replace(
+            "  debug: {}",
+            &format!(
+                "  debug: {{}}\n  otlphttp:\n    endpoint: http://127.0.0.1:4318\n    compression: {compression}"
+            ),
+        )
+    };
+    expect_errors(
+        &with("brotli"),
+        &[(
+            "exporters.otlphttp.compression",
+            10,
+            "unknown compression \"brotli\"; use one of gzip, zstd, deflate, none",
+        )],
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("weir.yaml");
+    std::fs::write(&file, with("${env:WEIR_UNSET_HOST}")).expect("write");
+    let out = validate(&["--skip-env"], &[&file]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("exporters.otlphttp.compression: environment variable WEIR_UNSET_HOST"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("unknown compression"), "{stderr}");
+}

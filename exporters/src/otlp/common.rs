@@ -3,6 +3,7 @@
 
 use bytes::BufMut;
 use prost::encoding::message;
+use serde::{Deserialize, Deserializer, de};
 use weir_pipeline::otlp::collector::logs::v1::ExportLogsServiceResponse;
 use weir_pipeline::otlp::collector::metrics::v1::ExportMetricsServiceResponse;
 use weir_pipeline::otlp::collector::trace::v1::ExportTraceServiceResponse;
@@ -10,12 +11,18 @@ use weir_pipeline::{Bundle, REJECTED_BY_BACKEND, Sent, Signal, SignalKind};
 
 use crate::shared::http::response::clean;
 
-/// A compression the exporters know.
+/// A request body compression, the typed `compression` of the `otlp` and `otlphttp`
+/// exporters. Each exporter reads it with its own list of names it sends, so a name it cannot
+/// send is an error at `compression` when the config is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Compression {
+pub enum Compression {
+    /// `none` (or `""`, as in the Collector): sent as is.
     None,
+    /// `gzip`.
     Gzip,
+    /// `zstd`.
     Zstd,
+    /// `deflate` (zlib), HTTP only.
     Deflate,
 }
 
@@ -42,6 +49,17 @@ impl Compression {
         }
     }
 
+    /// Reads a `compression` value that must be one of `allowed` (serde's `deserialize_with`
+    /// helper for the exporters' configs); the error is [`Compression::parse`]'s message.
+    pub(crate) fn deserialize_one_of<'de, D: Deserializer<'de>>(
+        deserializer: D,
+        allowed: &[Compression],
+    ) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Self::parse(&name, allowed).map_err(de::Error::custom)
+    }
+
+    /// The name as written in config and sent in `Content-Encoding`.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Compression::None => "none",

@@ -77,7 +77,8 @@ pub struct OtlpConfig {
     /// (sent lower-case); values must be printable. A name here overrides `tenant_header`.
     pub headers: Headers,
     /// `gzip` (default, as in the Collector), `zstd`, or `none`.
-    pub compression: String,
+    #[serde(deserialize_with = "grpc_compression")]
+    pub compression: Compression,
     /// Longest wait for one attempt (connecting, sending and the answer), as `5s` (default),
     /// `500ms`, `1m`. It is sent to the backend as `grpc-timeout` too. An attempt that runs out
     /// of time is retried as `retry_on_failure` says.
@@ -95,13 +96,20 @@ pub struct OtlpConfig {
     pub retry_on_failure: RetryConfig,
 }
 
+/// `compression`, read as one of [`GRPC_COMPRESSIONS`].
+fn grpc_compression<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Compression, D::Error> {
+    Compression::deserialize_one_of(deserializer, GRPC_COMPRESSIONS)
+}
+
 impl Default for OtlpConfig {
     fn default() -> Self {
         Self {
             endpoint: String::new(),
             tls: GrpcTlsConfig::default(),
             headers: Headers::default(),
-            compression: "gzip".into(),
+            compression: Compression::Gzip,
             timeout: DEFAULT_TIMEOUT,
             tenant_header: DEFAULT_TENANT_HEADER.into(),
             sending_queue: QueueConfig::default(),
@@ -141,9 +149,6 @@ impl OtlpConfig {
         let mut out = Vec::new();
         if let Err(msg) = self.target() {
             out.push(("endpoint".into(), msg));
-        }
-        if let Err(msg) = Compression::parse(&self.compression, GRPC_COMPRESSIONS) {
-            out.push(("compression".into(), msg));
         }
         out.extend(timeout_problem(self.timeout));
         out.extend(key_pair_problem(
@@ -229,7 +234,7 @@ retry_on_failure: { enabled: true, initial_interval: 1s, max_interval: 10s, max_
     #[test]
     fn defaults_follow_the_collector() {
         let cfg = parse("endpoint: tempo:4317").expect("parses");
-        assert_eq!(cfg.compression, "gzip");
+        assert_eq!(cfg.compression, Compression::Gzip);
         assert_eq!(cfg.timeout, Duration::from_secs(5));
         assert!(cfg.target().expect("target").tls);
     }
@@ -304,7 +309,7 @@ retry_on_failure: { enabled: true, initial_interval: 1s, max_interval: 10s, max_
     #[test]
     fn problems_name_the_key() {
         let cfg = parse(
-            "endpoint: ftp://x:1\ncompression: deflate\ntimeout: 0s\ntls: { cert_file: c.pem }\nsending_queue: { queue_size: 0 }",
+            "endpoint: ftp://x:1\ntimeout: 0s\ntls: { cert_file: c.pem }\nsending_queue: { queue_size: 0 }",
         )
         .expect("parses");
         let keys: Vec<String> = cfg.problems().into_iter().map(|(k, _)| k).collect();
@@ -312,11 +317,23 @@ retry_on_failure: { enabled: true, initial_interval: 1s, max_interval: 10s, max_
             keys,
             [
                 "endpoint",
-                "compression",
                 "timeout",
                 "tls.key_file",
                 "sending_queue.queue_size"
             ]
         );
+    }
+
+    #[test]
+    fn a_compression_grpc_cannot_send_fails_the_reading_at_its_key() {
+        let err = parse("endpoint: t:1\ncompression: deflate").expect_err("deflate");
+        let message = err.to_string();
+        assert!(message.contains("compression"), "{message}");
+        assert!(
+            message.contains("unknown compression \"deflate\"; use one of gzip, zstd, none"),
+            "{message}"
+        );
+        let cfg = parse("endpoint: t:1\ncompression: ''").expect("parses");
+        assert_eq!(cfg.compression, Compression::None);
     }
 }

@@ -50,14 +50,14 @@ use weir_pipeline::otlp::collector::trace::v1::ExportTraceServiceResponse;
 use weir_pipeline::{BuildError, Bundle, ExportError, Exporter, Sent, SignalKind};
 
 use codec::BundleCodec;
-use common::{Compression, ExportResponse, partial_success};
-use config::GRPC_COMPRESSIONS;
+use common::{ExportResponse, partial_success};
 
 use crate::shared::http::headers::tenant_header_name;
 use crate::shared::http::response::clean;
 pub(crate) use crate::shared::http::response::error_chain;
 
 pub use crate::shared::http::Headers;
+pub use common::Compression;
 pub use config::{GrpcTlsConfig, OtlpConfig, SPEC, UNSUPPORTED_COLLECTOR_KEYS};
 
 /// Sends bundles over OTLP/gRPC; see the [module docs](self).
@@ -90,8 +90,7 @@ impl OtlpGrpcExporter {
             return Err(config_err(&key, message));
         }
         let target = cfg.target().map_err(|m| config_err("endpoint", m))?;
-        let compression = Compression::parse(&cfg.compression, GRPC_COMPRESSIONS)
-            .map_err(|m| config_err("compression", m))?;
+        let compression = cfg.compression;
         let transport_err = |e: tonic::transport::Error| BuildError::whole(id, error_chain(&e));
         let mut endpoint = Endpoint::from(target.uri.clone())
             .tcp_nodelay(true)

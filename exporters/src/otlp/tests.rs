@@ -197,9 +197,9 @@ async fn a_two_part_bundle_is_one_request_with_tenant_and_headers() {
 #[tokio::test]
 async fn zstd_and_none_are_accepted_and_a_configured_header_beats_the_tenant() {
     let (backend, addr) = start(|| Ok(0)).await;
-    for compression in ["zstd", "none"] {
+    for compression in [Compression::Zstd, Compression::None] {
         let mut cfg = config(addr);
-        cfg.compression = compression.into();
+        cfg.compression = compression;
         cfg.headers.0.insert("X-Scope-OrgID".into(), "fixed".into());
         exporter(&cfg)
             .export(traces_bundle())

@@ -79,7 +79,8 @@ pub struct OtlpHttpConfig {
     pub headers: Headers,
     /// `gzip` (default, as in the Collector), `zstd`, `deflate` (zlib), or `none`; sent as
     /// `Content-Encoding`. gzip and deflate use the fastest level, zstd level 3.
-    pub compression: String,
+    #[serde(deserialize_with = "http_compression")]
+    pub compression: Compression,
     /// Longest wait for one attempt (connecting, sending and reading the answer), as `5s`
     /// (default), `500ms`, `1m`. An attempt that runs out of time is retried as
     /// `retry_on_failure` says.
@@ -97,6 +98,13 @@ pub struct OtlpHttpConfig {
     pub retry_on_failure: RetryConfig,
 }
 
+/// `compression`, read as one of [`HTTP_COMPRESSIONS`].
+fn http_compression<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Compression, D::Error> {
+    Compression::deserialize_one_of(deserializer, HTTP_COMPRESSIONS)
+}
+
 impl Default for OtlpHttpConfig {
     fn default() -> Self {
         Self {
@@ -107,7 +115,7 @@ impl Default for OtlpHttpConfig {
             encoding: "proto".into(),
             tls: HttpTlsConfig::default(),
             headers: Headers::default(),
-            compression: "gzip".into(),
+            compression: Compression::Gzip,
             timeout: DEFAULT_TIMEOUT,
             tenant_header: DEFAULT_TENANT_HEADER.into(),
             sending_queue: QueueConfig::default(),
@@ -148,9 +156,6 @@ impl OtlpHttpConfig {
                 "encoding".into(),
                 format!("{:?} is not supported by weir; use proto", self.encoding),
             ));
-        }
-        if let Err(msg) = Compression::parse(&self.compression, HTTP_COMPRESSIONS) {
-            out.push(("compression".into(), msg));
         }
         out.extend(timeout_problem(self.timeout));
         out.extend(self.tls.problem());
@@ -221,7 +226,7 @@ retry_on_failure: { enabled: false }
     #[test]
     fn defaults_follow_the_collector() {
         let cfg = parse("endpoint: http://c:4318").expect("parses");
-        assert_eq!(cfg.compression, "gzip");
+        assert_eq!(cfg.compression, Compression::Gzip);
         assert_eq!(cfg.timeout, Duration::from_secs(5));
         assert_eq!(cfg.tenant_header, "X-Scope-OrgID");
         assert!(cfg.problems().is_empty());
@@ -245,15 +250,16 @@ retry_on_failure: { enabled: false }
     }
 
     #[test]
-    fn problems_catch_bad_urls_compression_and_encoding() {
-        let cfg = parse(
-            "endpoint: 'c:4318'\ntraces_endpoint: ftp://x/y\ncompression: brotli\nencoding: json",
-        )
-        .expect("parses");
+    fn problems_catch_bad_urls_and_encoding() {
+        let cfg = parse("endpoint: 'c:4318'\ntraces_endpoint: ftp://x/y\nencoding: json")
+            .expect("parses");
         let keys: Vec<String> = cfg.problems().into_iter().map(|(k, _)| k).collect();
-        assert_eq!(
-            keys,
-            ["endpoint", "traces_endpoint", "encoding", "compression"]
+        assert_eq!(keys, ["endpoint", "traces_endpoint", "encoding"]);
+        let err = parse("endpoint: http://c:4318\ncompression: brotli").expect_err("brotli");
+        assert!(
+            err.to_string()
+                .contains("unknown compression \"brotli\"; use one of gzip, zstd, deflate, none"),
+            "{err}"
         );
         let empty = parse("headers: { X-A: b }").expect("parses");
         assert_eq!(empty.problems()[0].0, "endpoint");

@@ -43,14 +43,14 @@ use http::{HeaderName, HeaderValue, header};
 use reqwest::{Client, Url};
 use weir_pipeline::{BuildError, Bundle, ExportError, Exporter, Sent, SignalKind};
 
-use crate::otlp::common::{Compression, encode_bundle};
+use crate::otlp::common::encode_bundle;
 use crate::shared::http::client;
 use crate::shared::http::config::check_url;
 use crate::shared::http::headers::tenant_header_name;
 use crate::shared::http::pool::BufferPool;
 use crate::shared::http::response::send_error;
-use config::HTTP_COMPRESSIONS;
 
+pub use crate::otlp::common::Compression;
 pub use crate::shared::http::{Headers, HttpTlsConfig};
 pub use config::{OtlpHttpConfig, SPEC, UNSUPPORTED_COLLECTOR_KEYS};
 
@@ -80,8 +80,7 @@ impl OtlpHttpExporter {
         if let Some((key, message)) = cfg.problems().into_iter().next() {
             return Err(config_err(&key, message));
         }
-        let compression = Compression::parse(&cfg.compression, HTTP_COMPRESSIONS)
-            .map_err(|m| config_err("compression", m))?;
+        let compression = cfg.compression;
         let mut urls: [Option<Url>; 3] = Default::default();
         for kind in SignalKind::ALL {
             if let Some(url) = cfg.signal_url(kind) {

@@ -150,9 +150,9 @@ async fn a_two_part_bundle_is_one_gzipped_request_with_the_tenant() {
 #[tokio::test]
 async fn every_compression_decodes() {
     let (backend, addr) = start(ok).await;
-    for compression in ["zstd", "deflate", "none"] {
+    for compression in [Compression::Zstd, Compression::Deflate, Compression::None] {
         let mut cfg = config(addr);
-        cfg.compression = compression.into();
+        cfg.compression = compression;
         exporter(&cfg)
             .export(traces_bundle())
             .await
