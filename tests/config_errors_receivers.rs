@@ -193,3 +193,31 @@ fn max_inflight_bytes_must_be_positive() {
         )],
     );
 }
+
+#[test]
+fn tenant_sources_and_ids_are_checked_where_they_are_written() {
+    let text = GOOD.replace(
+        "        endpoint: 127.0.0.1:0\n",
+        "        endpoint: 127.0.0.1:0\n        frontend_log: { tenant: \"web/app\" }\n    tenant:\n      from: [{ header: X-T }, cookie]\n      default: \"..\"\n",
+    );
+    expect_errors(
+        &text,
+        &[
+            (
+                "receivers.otlp.protocols.http.frontend_log.tenant",
+                6,
+                "tenant id holds '/'",
+            ),
+            (
+                "receivers.otlp.tenant.from[1]",
+                8,
+                "unknown tenant source \"cookie\"; use token, client_cert",
+            ),
+            (
+                "receivers.otlp.tenant.default",
+                9,
+                "tenant id may not be \".\" or \"..\"",
+            ),
+        ],
+    );
+}

@@ -15,7 +15,10 @@ pub const MAX_REQUEST_ID_LEN: usize = 128;
 
 /// A validated tenant id: 1–150 characters from `[A-Za-z0-9!-_.*'()]`, not `.` or `..`
 /// (the rules Loki and Mimir apply to `X-Scope-OrgID`), so it is safe in any header or label.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Read from config as a string; one that breaks the rules fails the reading with the
+/// [`TenantIdError`]'s message.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub struct TenantId(Arc<str>);
 
 /// Why a tenant id was refused.
@@ -64,6 +67,14 @@ impl TenantId {
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl TryFrom<String> for TenantId {
+    type Error = TenantIdError;
+
+    fn try_from(id: String) -> Result<Self, Self::Error> {
+        Self::new(&id)
     }
 }
 

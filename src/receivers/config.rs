@@ -80,11 +80,7 @@ impl OtlpReceiverConfig {
         let mut out = self.tenant.problems();
         out.extend(self.limit_problems());
         if let Some(http) = &self.protocols.http {
-            let token = self
-                .tenant
-                .from
-                .iter()
-                .any(|s| s == &TenantSource::Named("token".into()));
+            let token = self.tenant.has_token();
             let at = |(k, m): (String, String)| (format!("protocols.http.{k}"), m);
             if let Some(cors) = &http.cors {
                 out.extend(cors.problems().into_iter().map(at));

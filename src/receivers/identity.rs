@@ -9,8 +9,9 @@
 //! identity is counted in `weir_auth_failures_total{reason}`. Tokens are kept as SHA-256 digests
 //! and looked up by digest, so no comparison runs over the secret's bytes.
 //!
-//! Building fails with a [`BuildError`] naming the tenant setting at fault (an unknown source,
-//! a default that is no tenant id, a tokens file that cannot be read: [`TokensError`]).
+//! Building fails only when the tokens file cannot be read: a [`BuildError`] at
+//! `tenant.tokens_file` whose source is the [`TokensError`] (sources and the default are typed
+//! when the config is read).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -74,23 +75,14 @@ impl Identity {
         let sources = cfg
             .from
             .iter()
-            .enumerate()
-            .map(|(i, s)| match s {
-                TenantSource::Named(n) if n == "token" => Ok(Source::Token),
-                TenantSource::Named(n) if n == "client_cert" => Ok(Source::ClientCert),
-                TenantSource::Named(n) => Err(BuildError::at(
-                    id,
-                    format!("tenant.from[{i}]"),
-                    format!("unknown tenant source {n:?}"),
-                )),
-                TenantSource::Header { header } => Ok(Source::Header(header.to_ascii_lowercase())),
-                TenantSource::Resource { resource } => Ok(Source::Resource(resource.clone())),
+            .map(|s| match s {
+                TenantSource::Token => Source::Token,
+                TenantSource::ClientCert => Source::ClientCert,
+                TenantSource::Header(header) => Source::Header(header.to_ascii_lowercase()),
+                TenantSource::Resource(key) => Source::Resource(key.clone()),
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        let default = match &cfg.default {
-            Some(d) => Some(TenantId::new(d).map_err(|e| BuildError::at(id, "tenant.default", e))?),
-            None => None,
-        };
+            .collect();
+        let default = cfg.default.clone();
         let tokens = match &cfg.tokens_file {
             Some(path) => Some(
                 TokenStore::open(path).map_err(|e| BuildError::at(id, "tenant.tokens_file", e))?,

@@ -7,8 +7,10 @@
 //!   tokens_file: /etc/weir/tokens.yaml
 //! ```
 //! Sources are tried in order. With `token` among them, the token decides: any other source
-//! that names a different tenant is refused (403), never trusted. Errors are `(key, message)`
-//! pairs from [`TenantConfig::problems`], checked without opening any file.
+//! that names a different tenant is refused (403), never trusted. Each source and the default
+//! are typed as they are read (an unknown source, an empty header name or a default that is
+//! no tenant id fails the reading at its key); [`TenantConfig::problems`] keeps the rules
+//! between keys, checked without opening any file.
 
 use std::path::PathBuf;
 
@@ -17,22 +19,48 @@ use weir_pipeline::TenantId;
 
 /// Where a request's tenant comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
+#[serde(try_from = "SourceText")]
 pub enum TenantSource {
-    /// `token` (a bearer token or API key looked up in `tokens_file`) or `client_cert` (the
-    /// subject common name of a verified TLS client certificate).
+    /// `token`: a bearer token or API key looked up in `tokens_file`.
+    Token,
+    /// `client_cert`: the subject common name of a verified TLS client certificate.
+    ClientCert,
+    /// `{ header: X-Scope-OrgID }`: a request header, by its name (not empty).
+    Header(String),
+    /// `{ resource: tenant.id }`: a resource attribute, by its key (not empty); a request whose
+    /// resources name several tenants is split per tenant.
+    Resource(String),
+}
+
+/// A source as written, before its name is checked.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SourceText {
     Named(String),
-    /// `{ header: X-Scope-OrgID }`: a request header.
-    Header {
-        /// The header name.
-        header: String,
-    },
-    /// `{ resource: tenant.id }`: a resource attribute; a request whose resources name several
-    /// tenants is split per tenant.
-    Resource {
-        /// The attribute key.
-        resource: String,
-    },
+    Header { header: String },
+    Resource { resource: String },
+}
+
+impl TryFrom<SourceText> for TenantSource {
+    type Error = String;
+
+    fn try_from(text: SourceText) -> Result<Self, String> {
+        match text {
+            SourceText::Named(n) if n == "token" => Ok(Self::Token),
+            SourceText::Named(n) if n == "client_cert" => Ok(Self::ClientCert),
+            SourceText::Named(n) => Err(format!(
+                "unknown tenant source {n:?}; use token, client_cert, {{header: NAME}} or {{resource: KEY}}"
+            )),
+            SourceText::Header { header } if header.is_empty() => {
+                Err("header must not be empty".into())
+            }
+            SourceText::Resource { resource } if resource.is_empty() => {
+                Err("resource must not be empty".into())
+            }
+            SourceText::Header { header } => Ok(Self::Header(header)),
+            SourceText::Resource { resource } => Ok(Self::Resource(resource)),
+        }
+    }
 }
 
 /// `receivers.otlp.tenant`.
@@ -42,9 +70,10 @@ pub struct TenantConfig {
     /// Sources, in order; the default is `[{ header: X-Scope-OrgID }]`.
     #[serde(default = "default_sources")]
     pub from: Vec<TenantSource>,
-    /// Tenant of a request no source names; without it such a request is refused with 401.
+    /// Tenant of a request no source names (`default` unless set; `null`: such a request is
+    /// refused with 401).
     #[serde(default = "default_tenant")]
-    pub default: Option<String>,
+    pub default: Option<TenantId>,
     /// YAML file mapping tokens to tenants (`tokens: { "<token>": tenant }`), read at start and
     /// re-read when it changes. Tokens arrive as `Authorization: Bearer <token>` or `X-API-Key`.
     #[serde(default)]
@@ -62,54 +91,89 @@ impl Default for TenantConfig {
 }
 
 fn default_sources() -> Vec<TenantSource> {
-    vec![TenantSource::Header {
-        header: "X-Scope-OrgID".into(),
-    }]
+    vec![TenantSource::Header("X-Scope-OrgID".into())]
 }
 
-fn default_tenant() -> Option<String> {
-    Some("default".into())
+fn default_tenant() -> Option<TenantId> {
+    Some(TenantId::default_tenant())
 }
 
 impl TenantConfig {
-    /// `(key, message)` for each invalid setting.
+    /// True when `token` is among the sources.
+    pub fn has_token(&self) -> bool {
+        self.from.contains(&TenantSource::Token)
+    }
+
+    /// `(key, message)` for each rule between keys that does not hold.
     pub fn problems(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        for (i, s) in self.from.iter().enumerate() {
-            match s {
-                TenantSource::Named(n) if n == "token" && self.tokens_file.is_none() => {
-                    out.push((format!("tenant.from[{i}]"), "token needs tenant.tokens_file".into()));
-                }
-                TenantSource::Named(n) if n == "token" || n == "client_cert" => {}
-                TenantSource::Named(n) => out.push((
-                    format!("tenant.from[{i}]"),
-                    format!("unknown tenant source {n:?}; use token, client_cert, {{header: NAME}} or {{resource: KEY}}"),
-                )),
-                TenantSource::Header { header } if header.is_empty() => {
-                    out.push((format!("tenant.from[{i}].header"), "must not be empty".into()))
-                }
-                TenantSource::Resource { resource } if resource.is_empty() => {
-                    out.push((format!("tenant.from[{i}].resource"), "must not be empty".into()))
-                }
-                _ => {}
-            }
-        }
-        if let Some(d) = &self.default
-            && let Err(e) = TenantId::new(d)
+        if self.tokens_file.is_none()
+            && let Some(i) = self.from.iter().position(|s| s == &TenantSource::Token)
         {
-            out.push(("tenant.default".into(), e.to_string()));
+            out.push((
+                format!("tenant.from[{i}]"),
+                "token needs tenant.tokens_file".into(),
+            ));
         }
-        if self.tokens_file.is_some()
-            && !self
-                .from
-                .iter()
-                .any(|s| s == &TenantSource::Named("token".into()))
-        {
+        if self.tokens_file.is_some() && !self.has_token() {
             out.push((
                 "tenant.tokens_file".into(),
                 "set, but token is not in tenant.from".into(),
             ));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> Result<TenantConfig, serde_yaml_ng::Error> {
+        serde_yaml_ng::from_str(yaml)
+    }
+
+    #[test]
+    fn sources_and_the_default_are_typed_as_read() {
+        let cfg = parse(
+            "from: [token, client_cert, { header: X-T }, { resource: tenant.id }]\ntokens_file: t.yaml\ndefault: team-a",
+        )
+        .expect("parses");
+        assert_eq!(
+            cfg.from,
+            [
+                TenantSource::Token,
+                TenantSource::ClientCert,
+                TenantSource::Header("X-T".into()),
+                TenantSource::Resource("tenant.id".into()),
+            ]
+        );
+        assert_eq!(cfg.default, TenantId::new("team-a").ok());
+        assert!(cfg.problems().is_empty(), "{:?}", cfg.problems());
+        assert_eq!(parse("default: null").expect("parses").default, None);
+        assert_eq!(TenantConfig::default(), parse("{}").expect("parses"));
+    }
+
+    #[test]
+    fn a_bad_source_or_default_fails_the_reading() {
+        for (yaml, says) in [
+            ("from: [cookie]", "unknown tenant source \"cookie\""),
+            ("from: [{ header: '' }]", "header must not be empty"),
+            ("from: [{ resource: '' }]", "resource must not be empty"),
+            ("default: a/b", "tenant id holds '/'"),
+        ] {
+            let err = parse(yaml).expect_err(yaml).to_string();
+            assert!(err.contains(says), "{yaml}: {err}");
+        }
+    }
+
+    #[test]
+    fn token_and_tokens_file_need_each_other() {
+        let keys = |yaml: &str| -> Vec<String> {
+            let cfg = parse(yaml).expect("parses");
+            cfg.problems().into_iter().map(|(k, _)| k).collect()
+        };
+        assert_eq!(keys("from: [client_cert, token]"), ["tenant.from[1]"]);
+        assert_eq!(keys("tokens_file: t.yaml"), ["tenant.tokens_file"]);
     }
 }

@@ -52,7 +52,7 @@ pub struct FrontendLogConfig {
     /// `token` (browsers hold no token), then its `default`. Required when `tenant.from` has
     /// `token`, since no other source can then be trusted.
     #[serde(default)]
-    pub tenant: Option<String>,
+    pub tenant: Option<TenantId>,
     /// `service.name` of the records' resource. Default: `frontend`.
     #[serde(default = "default_service_name")]
     pub service_name: String,
@@ -121,11 +121,6 @@ impl FrontendLogConfig {
             if let Err(e) = parse_proxy(p) {
                 problem(&format!("trusted_proxies[{i}]"), e);
             }
-        }
-        if let Some(t) = &self.tenant
-            && let Err(e) = TenantId::new(t)
-        {
-            problem("tenant", e.to_string());
         }
         if self.service_name.is_empty() {
             problem("service_name", "must not be empty".into());

@@ -74,17 +74,13 @@ impl FrontendLog {
                 config::parse_proxy(p).map_err(|e| format!("frontend_log.trusted_proxies: {e}"))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let tenant = match &cfg.tenant {
-            Some(t) => Some(TenantId::new(t).map_err(|e| format!("frontend_log.tenant: {e}"))?),
-            None => None,
-        };
         Ok(Self {
             shared,
             path: cfg.path.clone(),
             max_bytes: usize::try_from(cfg.max_bytes).unwrap_or(usize::MAX),
             limit: PerIpLimit::new(per_minute),
             proxies: TrustedProxies::new(proxies),
-            tenant,
+            tenant: cfg.tenant.clone(),
             service_name: cfg.service_name.clone(),
             origins,
         })
