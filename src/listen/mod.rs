@@ -4,9 +4,10 @@
 //! router until shutdown ([`serve`]), and the middleware that counts HTTP requests
 //! ([`http_metrics`]).
 //!
-//! How it fails: a TLS file that cannot be read or used, or an endpoint that cannot be bound,
-//! is [`ListenError::Bind`] naming the listener and endpoint (the TLS files are read first, so a
-//! bad one leaves no port bound); a server stopping on an error is [`ListenError::Serve`].
+//! How it fails: an endpoint that cannot be bound is [`ListenError::Bind`], a TLS file that
+//! cannot be read or used [`ListenError::Tls`] (its source the [`tls::TlsError`]), both naming
+//! the listener and endpoint (the TLS files are read first, so a bad one leaves no port bound);
+//! a server stopping on an error is [`ListenError::Serve`].
 
 pub mod endpoint;
 pub mod http_metrics;
@@ -31,15 +32,26 @@ pub struct Bound {
 /// Why a listener could not start or stopped serving.
 #[derive(Debug, thiserror::Error)]
 pub enum ListenError {
-    /// The endpoint could not be bound, or its TLS files not used.
+    /// The endpoint could not be bound.
     #[error("{listener}: cannot listen on {endpoint}: {source}")]
     Bind {
         /// `otlp/grpc`, `otlp/http`, `admin`, an extension id.
         listener: String,
         /// The configured endpoint.
         endpoint: String,
-        /// The OS error, or what is wrong with a TLS file.
+        /// The OS error, or what the listener's setup found wrong.
         source: std::io::Error,
+    },
+    /// The listener's TLS files could not be used (read before binding, so no port is bound).
+    #[error("{listener}: cannot listen on {endpoint}: {source}")]
+    Tls {
+        /// `otlp/grpc`, `otlp/http`, `admin`, an extension id.
+        listener: String,
+        /// The configured endpoint.
+        endpoint: String,
+        /// What is wrong with a TLS file (boxed: it is rare and large).
+        #[source]
+        source: Box<tls::TlsError>,
     },
     /// The server stopped with an error.
     #[error("{listener}: server failed: {message}")]
@@ -93,7 +105,11 @@ pub async fn open(spec: Spec<'_>) -> Result<Open, ListenError> {
         Some(t) => Some(
             ServerTls::load(t)
                 .await
-                .map_err(|m| bind_error(std::io::Error::other(m)))?,
+                .map_err(|source| ListenError::Tls {
+                    listener: spec.name.to_owned(),
+                    endpoint: spec.endpoint.to_owned(),
+                    source: Box::new(source),
+                })?,
         ),
         None => None,
     };

@@ -18,7 +18,8 @@
 //! - config parsing opens no file: it only checks that `cert_file` and `key_file` come
 //!   together, and names the Collector's TLS keys weir lacks as "not supported by weir";
 //! - the files are read and checked (PEM, the key matching the certificate, a usable CA) when
-//!   the receiver binds ([`ServerTls::load`]); a problem is an error naming the key and file;
+//!   the receiver binds ([`ServerTls::load`]); a problem is a [`TlsError`] naming the key and
+//!   file, with the underlying error as its source;
 //! - a failed or slow handshake only ends that connection (logged at debug, see
 //!   [`crate::receivers::conn`]), never the server.
 
@@ -76,17 +77,35 @@ struct RawTlsConfig {
     other: BTreeMap<String, serde_yaml_ng::Value>,
 }
 
-impl TryFrom<RawTlsConfig> for TlsConfig {
-    type Error = String;
+/// Why a `tls` section does not read: the message of the error at `tls`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TlsConfigError {
+    /// A Collector TLS key weir does not implement.
+    #[error("not supported by weir: tls.{0}")]
+    Unsupported(String),
+    /// A key neither weir nor the Collector has.
+    #[error("unknown field `{0}`, expected `cert_file`, `key_file` or `client_ca_file`")]
+    Unknown(String),
+    /// `cert_file` without `key_file`.
+    #[error("key_file is required with cert_file")]
+    NoKeyFile,
+    /// `key_file` without `cert_file`.
+    #[error("cert_file is required with key_file")]
+    NoCertFile,
+    /// Neither file.
+    #[error("cert_file and key_file are required to serve TLS")]
+    NoFiles,
+}
 
-    fn try_from(raw: RawTlsConfig) -> Result<Self, String> {
-        if let Some(key) = raw.other.keys().next() {
+impl TryFrom<RawTlsConfig> for TlsConfig {
+    type Error = TlsConfigError;
+
+    fn try_from(raw: RawTlsConfig) -> Result<Self, TlsConfigError> {
+        if let Some(key) = raw.other.into_keys().next() {
             return Err(if UNSUPPORTED_KEYS.contains(&key.as_str()) {
-                format!("not supported by weir: tls.{key}")
+                TlsConfigError::Unsupported(key)
             } else {
-                format!(
-                    "unknown field `{key}`, expected `cert_file`, `key_file` or `client_ca_file`"
-                )
+                TlsConfigError::Unknown(key)
             });
         }
         // An empty path is unset, as in the Collector.
@@ -97,11 +116,88 @@ impl TryFrom<RawTlsConfig> for TlsConfig {
                 key_file,
                 client_ca_file: set(raw.client_ca_file),
             }),
-            (Some(_), None) => Err("key_file is required with cert_file".into()),
-            (None, Some(_)) => Err("cert_file is required with key_file".into()),
-            (None, None) => Err("cert_file and key_file are required to serve TLS".into()),
+            (Some(_), None) => Err(TlsConfigError::NoKeyFile),
+            (None, Some(_)) => Err(TlsConfigError::NoCertFile),
+            (None, None) => Err(TlsConfigError::NoFiles),
         }
     }
+}
+
+/// Why the TLS files of a listener could not be used; each names the key (`tls.cert_file`, ...)
+/// and file at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// A file could not be read.
+    #[error("tls.{key} {}: {source}", path.display())]
+    Read {
+        /// `cert_file`, `key_file` or `client_ca_file`.
+        key: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A certificate file is not PEM.
+    #[error("tls.{key} {}: not a PEM certificate file: {source}", path.display())]
+    NotPem {
+        /// `cert_file` or `client_ca_file`.
+        key: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// What the PEM reader found wrong.
+        #[source]
+        source: rustls::pki_types::pem::Error,
+    },
+    /// A certificate file holds no certificate.
+    #[error("tls.{key} {}: no CERTIFICATE in the file", path.display())]
+    NoCertificate {
+        /// `cert_file` or `client_ca_file`.
+        key: &'static str,
+        /// The file.
+        path: PathBuf,
+    },
+    /// `key_file` holds no private key.
+    #[error("tls.key_file {}: no private key: {source}", path.display())]
+    NoKey {
+        /// The file.
+        path: PathBuf,
+        /// What the PEM reader found wrong.
+        #[source]
+        source: rustls::pki_types::pem::Error,
+    },
+    /// The crypto provider refused the protocol versions.
+    #[error("tls: {0}")]
+    Provider(#[source] rustls::Error),
+    /// A certificate of `client_ca_file` cannot be a trust root.
+    #[error("tls.client_ca_file {}: unusable CA certificate: {source}", path.display())]
+    UnusableCa {
+        /// The file.
+        path: PathBuf,
+        /// Why rustls refused it.
+        #[source]
+        source: rustls::Error,
+    },
+    /// No client certificate verifier could be built from `client_ca_file`.
+    #[error("tls.client_ca_file {}: {source}", path.display())]
+    Verifier {
+        /// The file.
+        path: PathBuf,
+        /// Why rustls refused it.
+        #[source]
+        source: rustls::server::VerifierBuilderError,
+    },
+    /// The certificate and key do not go together.
+    #[error("tls.cert_file {} with tls.key_file {}: {source}", cert_file.display(), key_file.display())]
+    CertWithKey {
+        /// `cert_file`.
+        cert_file: PathBuf,
+        /// `key_file`.
+        key_file: PathBuf,
+        /// Why rustls refused them.
+        #[source]
+        source: rustls::Error,
+    },
 }
 
 /// The server side of TLS, read from the files of a [`TlsConfig`] and checked.
@@ -113,7 +209,7 @@ pub struct ServerTls {
 impl ServerTls {
     /// Reads and checks the files: PEM, the key matching the certificate, a usable client CA.
     /// The error names the key and file at fault.
-    pub async fn load(cfg: &TlsConfig) -> Result<Self, String> {
+    pub async fn load(cfg: &TlsConfig) -> Result<Self, TlsError> {
         let cert_pem = read("cert_file", &cfg.cert_file).await?;
         let key_pem = read("key_file", &cfg.key_file).await?;
         let client_ca_pem = match &cfg.client_ca_file {
@@ -122,42 +218,42 @@ impl ServerTls {
         };
 
         let certs = certificates(&cert_pem, "cert_file", &cfg.cert_file)?;
-        let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
-            format!(
-                "tls.key_file {}: no private key: {e}",
-                cfg.key_file.display()
-            )
+        let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|source| TlsError::NoKey {
+            path: cfg.key_file.clone(),
+            source,
         })?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()
-            .map_err(|e| format!("tls: {e}"))?;
+            .map_err(TlsError::Provider)?;
         let builder = match (&client_ca_pem, &cfg.client_ca_file) {
             (Some(pem), Some(path)) => {
                 let mut roots = RootCertStore::empty();
                 for ca in certificates(pem, "client_ca_file", path)? {
-                    roots.add(ca).map_err(|e| {
-                        format!(
-                            "tls.client_ca_file {}: unusable CA certificate: {e}",
-                            path.display()
-                        )
+                    roots.add(ca).map_err(|source| TlsError::UnusableCa {
+                        path: path.clone(),
+                        source,
                     })?;
                 }
                 let verifier =
                     WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
                         .build()
-                        .map_err(|e| format!("tls.client_ca_file {}: {e}", path.display()))?;
+                        .map_err(|source| TlsError::Verifier {
+                            path: path.clone(),
+                            source,
+                        })?;
                 builder.with_client_cert_verifier(verifier)
             }
             _ => builder.with_no_client_auth(),
         };
-        let mut config = builder.with_single_cert(certs, key).map_err(|e| {
-            format!(
-                "tls.cert_file {} with tls.key_file {}: {e}",
-                cfg.cert_file.display(),
-                cfg.key_file.display()
-            )
-        })?;
+        let mut config =
+            builder
+                .with_single_cert(certs, key)
+                .map_err(|source| TlsError::CertWithKey {
+                    cert_file: cfg.cert_file.clone(),
+                    key_file: cfg.key_file.clone(),
+                    source,
+                })?;
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(Self {
             client_ca_pem,
@@ -176,30 +272,33 @@ impl ServerTls {
     }
 }
 
-async fn read(key: &str, path: &Path) -> Result<Vec<u8>, String> {
+async fn read(key: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
     tokio::fs::read(path)
         .await
-        .map_err(|e| format!("tls.{key} {}: {e}", path.display()))
+        .map_err(|source| TlsError::Read {
+            key,
+            path: path.to_owned(),
+            source,
+        })
 }
 
 fn certificates(
     pem: &[u8],
-    key: &str,
+    key: &'static str,
     path: &Path,
-) -> Result<Vec<CertificateDer<'static>>, String> {
+) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let certs = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| {
-            format!(
-                "tls.{key} {}: not a PEM certificate file: {e}",
-                path.display()
-            )
+        .map_err(|source| TlsError::NotPem {
+            key,
+            path: path.to_owned(),
+            source,
         })?;
     if certs.is_empty() {
-        return Err(format!(
-            "tls.{key} {}: no CERTIFICATE in the file",
-            path.display()
-        ));
+        return Err(TlsError::NoCertificate {
+            key,
+            path: path.to_owned(),
+        });
     }
     Ok(certs)
 }
@@ -264,9 +363,22 @@ mod tests {
         };
         let e = ServerTls::load(&cfg).await.err().expect("fails");
         assert!(
-            e.starts_with("tls.cert_file /nonexistent/weir-cert.pem:"),
+            matches!(
+                e,
+                TlsError::Read {
+                    key: "cert_file",
+                    ..
+                }
+            ),
             "{e}"
         );
+        assert!(
+            e.to_string()
+                .starts_with("tls.cert_file /nonexistent/weir-cert.pem:"),
+            "{e}"
+        );
+        let source = std::error::Error::source(&e).expect("the OS error");
+        assert!(source.is::<std::io::Error>(), "{source}");
     }
 
     #[test]

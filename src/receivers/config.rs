@@ -26,7 +26,7 @@ use weir_pipeline::spec::Spec;
 pub use super::cors::CorsConfig;
 pub use super::frontend_log::FrontendLogConfig;
 use super::limits::{self, KeepaliveConfig};
-pub use super::tenant::{TenantConfig, TenantSource};
+pub use super::tenant::{TenantConfig, TenantSource, TenantSourceError};
 pub use crate::listen::tls::TlsConfig;
 
 /// The `otlp` receiver kind: every signal; the Collector keys weir does not implement.

@@ -41,21 +41,32 @@ enum SourceText {
     Resource { resource: String },
 }
 
-impl TryFrom<SourceText> for TenantSource {
-    type Error = String;
+/// Why a tenant source does not read: the message of the error at `tenant.from[i]`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TenantSourceError {
+    /// A name other than `token` and `client_cert`.
+    #[error(
+        "unknown tenant source {0:?}; use token, client_cert, {{header: NAME}} or {{resource: KEY}}"
+    )]
+    Unknown(String),
+    /// `{ header: "" }` or `{ resource: "" }`.
+    #[error("{0} must not be empty")]
+    Empty(&'static str),
+}
 
-    fn try_from(text: SourceText) -> Result<Self, String> {
+impl TryFrom<SourceText> for TenantSource {
+    type Error = TenantSourceError;
+
+    fn try_from(text: SourceText) -> Result<Self, TenantSourceError> {
         match text {
             SourceText::Named(n) if n == "token" => Ok(Self::Token),
             SourceText::Named(n) if n == "client_cert" => Ok(Self::ClientCert),
-            SourceText::Named(n) => Err(format!(
-                "unknown tenant source {n:?}; use token, client_cert, {{header: NAME}} or {{resource: KEY}}"
-            )),
+            SourceText::Named(n) => Err(TenantSourceError::Unknown(n)),
             SourceText::Header { header } if header.is_empty() => {
-                Err("header must not be empty".into())
+                Err(TenantSourceError::Empty("header"))
             }
             SourceText::Resource { resource } if resource.is_empty() => {
-                Err("resource must not be empty".into())
+                Err(TenantSourceError::Empty("resource"))
             }
             SourceText::Header { header } => Ok(Self::Header(header)),
             SourceText::Resource { resource } => Ok(Self::Resource(resource)),

@@ -15,8 +15,8 @@
 //! ([`crate::listen::tls`]).
 //!
 //! How it fails:
-//! - binding the endpoint fails with [`ListenError::Bind`], and so does a TLS file that cannot
-//!   be read or used (the error names it); the server stopping on an error with
+//! - binding the endpoint fails with [`ListenError::Bind`], a TLS file that cannot be read or
+//!   used with [`ListenError::Tls`] (the error names it); the server stopping on an error with
 //!   [`ListenError::Serve`];
 //! - a client failing the TLS handshake (no or an untrusted certificate) loses that connection
 //!   only (logged at debug);
