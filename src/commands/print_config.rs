@@ -7,7 +7,7 @@
 //! here fails.
 
 use serde_yaml_ng::{Mapping, Value};
-use weir_pipeline::queue::QueueBatchConfig;
+use weir_pipeline::queue::MergeConfig;
 
 use crate::config::service::PipelineRedaction;
 use crate::config::sources::Loaded;
@@ -23,7 +23,7 @@ pub fn render(loaded: &Loaded, env: &dyn Env, unredacted: bool) -> String {
         let Some((queue, at)) = cfg.queue_at(&id.kind) else {
             continue;
         };
-        let Some(batch) = &queue.batch else {
+        let Some(merge) = &queue.merge else {
             continue;
         };
         let id_text = id.to_string();
@@ -40,7 +40,7 @@ pub fn render(loaded: &Loaded, env: &dyn Env, unredacted: bool) -> String {
         for key in at {
             slot = child(slot, key);
         }
-        *child(slot, "batch") = batch_value(batch);
+        *child(slot, "batch") = merge_value(merge);
         notes.push(format!(
             "#   exporters.{id_text}.{}.batch comes from the batch processor of its pipeline",
             at.join(".")
@@ -124,7 +124,7 @@ fn appended_redaction(tree: &mut Value, loaded: &Loaded) -> Vec<String> {
 }
 
 /// `sending_queue.batch` as a user would write it.
-fn batch_value(b: &QueueBatchConfig) -> Value {
+fn merge_value(b: &MergeConfig) -> Value {
     let mut m = Mapping::new();
     let timeout = humantime_serde::re::humantime::format_duration(b.flush_timeout);
     m.insert("flush_timeout".into(), timeout.to_string().into());

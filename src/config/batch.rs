@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use serde::Deserialize;
-use weir_pipeline::queue::{QueueBatchConfig, Sizer};
+use weir_pipeline::queue::{MergeConfig, Sizer};
 use weir_pipeline::spec::Spec;
 
 use super::{ComponentId, Config, ExporterConfig, ProcessorConfig};
@@ -81,9 +81,9 @@ pub fn fold_into_queues(config: &mut Config) {
             .get_mut(&id)
             .and_then(ExporterConfig::sending_queue_mut);
         if let (Some(b), Some(queue)) = (batch, queue)
-            && queue.batch.is_none()
+            && queue.merge.is_none()
         {
-            queue.batch = Some(QueueBatchConfig {
+            queue.merge = Some(MergeConfig {
                 flush_timeout: b.timeout,
                 min_size: u64::from(b.send_batch_size),
                 max_size: u64::from(b.send_batch_max_size),
@@ -125,21 +125,21 @@ service:
       exporters: [otlp_http/plain, otlp_http/own, debug]
 ";
 
-    fn queue_batch(config: &Config, id: &str) -> Option<QueueBatchConfig> {
+    fn queue_merge(config: &Config, id: &str) -> Option<MergeConfig> {
         let id = ComponentId::parse(id).expect("id");
-        config.exporters[&id].sending_queue()?.batch.clone()
+        config.exporters[&id].sending_queue()?.merge.clone()
     }
 
     #[test]
     fn a_batch_processor_becomes_the_queue_batching_of_exporters_without_their_own() {
         let config = super::super::load_str(CONFIG, "weir.yaml", &HashMap::new()).expect("valid");
-        let plain = queue_batch(&config, "otlp_http/plain").expect("folded");
+        let plain = queue_merge(&config, "otlp_http/plain").expect("folded");
         assert_eq!(plain.min_size, 500);
         assert_eq!(plain.max_size, 0);
         assert_eq!(plain.flush_timeout, Duration::from_secs(3));
         assert_eq!(plain.sizer, Sizer::Items);
-        let own = queue_batch(&config, "otlp_http/own").expect("its own");
+        let own = queue_merge(&config, "otlp_http/own").expect("its own");
         assert_eq!(own.min_size, 7);
-        assert_eq!(queue_batch(&config, "debug"), None);
+        assert_eq!(queue_merge(&config, "debug"), None);
     }
 }

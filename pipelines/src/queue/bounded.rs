@@ -125,7 +125,7 @@ impl Queue {
     /// A queue with `cfg`'s capacity and batching, keeping `gauges` current, also storing
     /// every batch in `disk` when given.
     pub fn with_disk(cfg: &QueueConfig, gauges: QueueGauges, disk: Option<DiskQueue>) -> Self {
-        let batching = match &cfg.batch {
+        let batching = match &cfg.merge {
             Some(b) => Batching {
                 min_size: b.min_size,
                 max_size: b.max_size,

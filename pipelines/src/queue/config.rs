@@ -74,8 +74,10 @@ pub struct QueueConfig {
     /// weir's own key: when full, accept the request but drop it for this exporter, counted in
     /// `weir_records_dropped_total{reason="queue_full"}`, so other exporters still get it.
     pub drop_on_overflow: bool,
-    /// Merge same-tenant batches (and split big ones) before sending; off when absent.
-    pub batch: Option<QueueBatchConfig>,
+    /// `batch`: merge same-tenant requests (and split big ones) before sending; off when
+    /// absent.
+    #[serde(rename = "batch")]
+    pub merge: Option<MergeConfig>,
     /// weir's own key: the largest share (0 to 1) of this queue's capacity, and of its
     /// consumers, that one tenant may hold. Over it, that tenant's requests get the retryable
     /// answer while other tenants continue; a tenant whose backend keeps failing can tie up at
@@ -99,17 +101,18 @@ impl Default for QueueConfig {
             block_on_overflow: false,
             overflow_wait: DEFAULT_OVERFLOW_WAIT,
             drop_on_overflow: false,
-            batch: None,
+            merge: None,
             max_tenant_share: 1.0,
             storage: None,
         }
     }
 }
 
-/// `sending_queue.batch`: batching inside the queue.
+/// `sending_queue.batch`: merging same-tenant requests inside the queue, up to `min_size`
+/// records or `flush_timeout`, and splitting those over `max_size`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct QueueBatchConfig {
+pub struct MergeConfig {
     /// Longest a record waits for its batch to reach `min_size`.
     #[serde(with = "humantime_serde")]
     pub flush_timeout: Duration,
@@ -122,7 +125,7 @@ pub struct QueueBatchConfig {
     pub sizer: Sizer,
 }
 
-impl Default for QueueBatchConfig {
+impl Default for MergeConfig {
     fn default() -> Self {
         Self {
             flush_timeout: Duration::from_millis(200),
@@ -173,7 +176,7 @@ impl QueueConfig {
                 "must be more than 0 and at most 1".into(),
             ));
         }
-        if let Some(b) = &self.batch {
+        if let Some(b) = &self.merge {
             if b.sizer != Sizer::Items {
                 out.push((
                     "sending_queue.batch.sizer".into(),

@@ -23,7 +23,7 @@ pub(crate) mod split;
 pub mod start;
 
 pub use bounded::{Reservation, ReserveError};
-pub use config::{QueueBatchConfig, QueueConfig, RetryConfig, Sizer};
+pub use config::{MergeConfig, QueueConfig, RetryConfig, Sizer};
 pub use delivery::Handover;
 pub(crate) use queued::{Admission, QueuedExporter};
 pub use start::{DeliverySettings, accounted};

@@ -58,7 +58,7 @@ retry_on_failure: { initial_interval: 1s }
         ]
     );
     assert!(cfg.default_labels_enabled.job && !cfg.default_labels_enabled.level);
-    assert_eq!(cfg.sending_queue.batch.map(|b| b.min_size), Some(500));
+    assert_eq!(cfg.sending_queue.merge.map(|b| b.min_size), Some(500));
 }
 
 #[test]

@@ -13,7 +13,7 @@ use crate::metrics::catalogue::{
     EXPORTER_QUEUE_MAX_BYTES, EXPORTER_QUEUE_RECORDS, EXPORTER_QUEUE_SIZE, EXPORTER_QUEUE_SIZER,
     EXPORTER_SENT_RECORDS,
 };
-use crate::queue::{QueueBatchConfig, QueueConfig, Sizer};
+use crate::queue::{MergeConfig, QueueConfig, Sizer};
 use crate::{Metrics, RefusalKind, Router, SignalKind};
 
 const SEC: Duration = Duration::from_secs(1);
@@ -297,7 +297,7 @@ async fn an_empty_queue_takes_one_request_past_max_bytes() {
 
 fn batching(min_size: u64, max_size: u64, flush_timeout: Duration) -> QueueConfig {
     QueueConfig {
-        batch: Some(QueueBatchConfig {
+        merge: Some(MergeConfig {
             flush_timeout,
             min_size,
             max_size,
