@@ -243,32 +243,33 @@ pub enum ExporterConfig {
 /// A config error: the path inside the component and the message.
 pub type FieldError = (String, String);
 
+/// The `sending_queue` of an exporter config, borrowed as `$borrow` (`&` or `&mut`): the one
+/// list of the queued kinds and where their queue is, read by both accessors below. A queued
+/// kind adds its arm here.
+macro_rules! sending_queue_of {
+    ($cfg:expr, $($borrow:tt)+) => {
+        match $cfg {
+            ExporterConfig::Otlp(c) => Some($($borrow)+ c.sending_queue),
+            ExporterConfig::OtlpHttp(c) => Some($($borrow)+ c.sending_queue),
+            ExporterConfig::Loki(c) => Some($($borrow)+ c.sending_queue),
+            ExporterConfig::Sentry(c) => Some($($borrow)+ c.sending_queue),
+            ExporterConfig::RemoteWrite(c) => Some($($borrow)+ c.sending_queue),
+            ExporterConfig::LoadBalancing(c) => Some($($borrow)+ c.protocol.otlp.sending_queue),
+            ExporterConfig::Debug(_) | ExporterConfig::Prometheus(_) => None,
+        }
+    };
+}
+
 impl ExporterConfig {
     /// The exporter's `sending_queue`, for the kinds that have one (a `load_balancing`
     /// exporter's per-endpoint queue).
     pub fn sending_queue(&self) -> Option<&weir_pipeline::queue::QueueConfig> {
-        match self {
-            ExporterConfig::Otlp(c) => Some(&c.sending_queue),
-            ExporterConfig::OtlpHttp(c) => Some(&c.sending_queue),
-            ExporterConfig::Loki(c) => Some(&c.sending_queue),
-            ExporterConfig::Sentry(c) => Some(&c.sending_queue),
-            ExporterConfig::RemoteWrite(c) => Some(&c.sending_queue),
-            ExporterConfig::LoadBalancing(c) => Some(&c.protocol.otlp.sending_queue),
-            ExporterConfig::Debug(_) | ExporterConfig::Prometheus(_) => None,
-        }
+        sending_queue_of!(self, &)
     }
 
     /// [`ExporterConfig::sending_queue`], to change (a `batch` processor folded into it).
     pub fn sending_queue_mut(&mut self) -> Option<&mut weir_pipeline::queue::QueueConfig> {
-        match self {
-            ExporterConfig::Otlp(c) => Some(&mut c.sending_queue),
-            ExporterConfig::OtlpHttp(c) => Some(&mut c.sending_queue),
-            ExporterConfig::Loki(c) => Some(&mut c.sending_queue),
-            ExporterConfig::Sentry(c) => Some(&mut c.sending_queue),
-            ExporterConfig::RemoteWrite(c) => Some(&mut c.sending_queue),
-            ExporterConfig::LoadBalancing(c) => Some(&mut c.protocol.otlp.sending_queue),
-            ExporterConfig::Debug(_) | ExporterConfig::Prometheus(_) => None,
-        }
+        sending_queue_of!(self, &mut)
     }
 
     /// The exporter's queue and its place in the exporter's settings (from the [`Spec`] of
