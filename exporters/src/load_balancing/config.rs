@@ -315,7 +315,7 @@ resolver:
         let cfg = parse(
             r#"
 routing_key: traceid
-protocol: { otlp: { endpoint: x:4317, compression: brotli } }
+protocol: { otlp: { endpoint: x:4317 } }
 resolver: { static: { hostnames: [] } }
 "#,
         );
@@ -324,13 +324,19 @@ resolver: { static: { hostnames: [] } }
             "routing_key",
             "protocol.otlp.endpoint",
             "resolver.static.hostnames",
-            "protocol.otlp.compression",
         ] {
             assert!(keys.iter().any(|x| x == k), "{k} missing from {keys:?}");
         }
         let attrs = parse("routing_key: attributes\nresolver: { static: { hostnames: [a] } }");
         assert_eq!(attrs.problems()[0].0, "routing_attributes");
         assert_eq!(parse("{}").problems()[0].0, "resolver");
+        let brotli: Result<LoadBalancingConfig, _> = serde_yaml_ng::from_str(
+            "resolver: { static: { hostnames: [a] } }\nprotocol: { otlp: { compression: brotli } }",
+        );
+        let err = brotli
+            .expect_err("brotli is no gRPC compression")
+            .to_string();
+        assert!(err.contains("unknown compression \"brotli\""), "{err}");
     }
 
     #[test]
