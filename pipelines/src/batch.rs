@@ -112,20 +112,56 @@ pub fn data_point_count(data: Option<&Data>) -> usize {
     }
 }
 
-/// One decoded export request and the context it arrived in. Processors edit it in place;
-/// exporters share it behind an `Arc` and encode from the structs.
+/// One decoded export request and the context it arrived in. Processors edit it in place
+/// through [`Batch::signal_mut`]; exporters share it behind an `Arc` and read
+/// [`Batch::signal`].
 #[derive(Debug, Clone)]
 pub struct Batch {
     /// Where the batch came from: tenant, request id, trace context, arrival time.
     pub ctx: RequestContext,
     /// The OTLP data.
-    pub signal: Signal,
+    signal: Signal,
 }
 
 impl Batch {
     /// A batch of `signal` in `ctx`.
     pub fn new(ctx: RequestContext, signal: Signal) -> Self {
         Self { ctx, signal }
+    }
+
+    /// The OTLP data, as structs.
+    pub fn signal(&self) -> &Signal {
+        &self.signal
+    }
+
+    /// The OTLP data, as structs to edit in place.
+    pub fn signal_mut(&mut self) -> &mut Signal {
+        &mut self.signal
+    }
+
+    /// The context to read and the OTLP data to edit, at once.
+    pub fn ctx_and_signal_mut(&mut self) -> (&RequestContext, &mut Signal) {
+        (&self.ctx, &mut self.signal)
+    }
+
+    /// The context and the OTLP data, taken apart.
+    pub fn into_parts(self) -> (RequestContext, Signal) {
+        (self.ctx, self.signal)
+    }
+
+    /// Which signal the batch carries.
+    pub fn kind(&self) -> SignalKind {
+        self.signal.kind()
+    }
+
+    /// Records in the batch (see [`Signal::record_count`]).
+    pub fn record_count(&self) -> u64 {
+        self.signal.record_count()
+    }
+
+    /// True when the batch holds no resource at all.
+    pub fn is_empty(&self) -> bool {
+        self.signal.is_empty()
     }
 }
 

@@ -58,7 +58,7 @@ impl Compression {
 /// the request a single batch of all parts would encode to, with nothing cloned.
 pub(crate) fn encode_bundle(bundle: &Bundle, buf: &mut impl BufMut) {
     for part in bundle.parts() {
-        match &part.signal {
+        match part.signal() {
             Signal::Traces(list) => list.iter().for_each(|r| message::encode(1, r, buf)),
             Signal::Metrics(list) => list.iter().for_each(|r| message::encode(1, r, buf)),
             Signal::Logs(list) => list.iter().for_each(|r| message::encode(1, r, buf)),

@@ -154,7 +154,7 @@ fn per_record<'s, 'a>(stamp: Option<&'s (Stamp<'a>, Level)>) -> Option<&'s Stamp
 
 impl Processor for Enrich {
     fn process(&self, batch: &mut Batch) -> Outcome {
-        let Batch { ctx, signal } = batch;
+        let (ctx, signal) = batch.ctx_and_signal_mut();
         let id = ctx.request_id.as_str();
         match signal {
             Signal::Traces(all) => {

@@ -175,8 +175,8 @@ impl Redaction {
 impl Processor for Redaction {
     fn process(&self, batch: &mut Batch) -> Outcome {
         let mut run = Run::new(Cx::take(self.uid, Tally::new(self.summary)));
-        let kind = batch.signal.kind();
-        match &mut batch.signal {
+        let kind = batch.kind();
+        match batch.signal_mut() {
             Signal::Traces(rs) => self.traces(rs, &mut run),
             Signal::Logs(rl) => self.logs(rl, &mut run),
             Signal::Metrics(rm) => self.metrics(rm, &mut run),

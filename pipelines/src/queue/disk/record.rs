@@ -75,8 +75,8 @@ impl Header {
             .unwrap_or_default();
         Self {
             seq,
-            signal: batch.signal.kind(),
-            records: batch.signal.record_count(),
+            signal: batch.kind(),
+            records: batch.record_count(),
             body_bytes: ctx.body_bytes as u64,
             received_unix_nanos: u64::try_from(received.as_nanos()).unwrap_or(u64::MAX),
             tenant: ctx.tenant.as_str().to_owned(),
@@ -180,7 +180,7 @@ pub fn encode_payload(batch: &Batch) -> Vec<u8> {
         }
         out
     }
-    match &batch.signal {
+    match batch.signal() {
         Signal::Traces(rs) => encode_all(rs),
         Signal::Metrics(rm) => encode_all(rm),
         Signal::Logs(rl) => encode_all(rl),
@@ -206,7 +206,7 @@ pub fn decode(header: &Header, payload: &[u8]) -> Result<Batch, RecordError> {
     );
     ctx.received_wall = header.received();
     ctx.body_bytes = usize::try_from(header.body_bytes).unwrap_or(usize::MAX);
-    Ok(Batch { ctx, signal })
+    Ok(Batch::new(ctx, signal))
 }
 
 #[cfg(test)]
@@ -224,7 +224,7 @@ mod tests {
         let read = Header::decode(&header.encode()).expect("header");
         assert_eq!(read, header);
         let back = decode(&read, &encode_payload(&batch)).expect("batch");
-        assert_eq!(back.signal, batch.signal);
+        assert_eq!(back.signal(), batch.signal());
         assert_eq!(back.ctx.tenant.as_str(), "acme");
         assert_eq!(back.ctx.request_id.as_str(), "req-42");
         assert!(!back.ctx.request_id.is_generated());
@@ -241,7 +241,7 @@ mod tests {
     #[test]
     fn the_payload_is_the_export_request_as_an_sdk_encodes_it() {
         let batch = realistic::batch(Signal::Logs(realistic::logs(4, 0)));
-        let Signal::Logs(rl) = &batch.signal else {
+        let Signal::Logs(rl) = batch.signal() else {
             panic!("logs");
         };
         let request = ExportLogsServiceRequest {
