@@ -19,7 +19,7 @@ mod tables;
 mod view;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 #[cfg(test)]
 mod tests_logs;
 #[cfg(test)]

@@ -112,7 +112,7 @@ fn span() -> impl Strategy<Value = Span> {
         )
 }
 
-fn request() -> impl Strategy<Value = ExportTraceServiceRequest> {
+pub(crate) fn request() -> impl Strategy<Value = ExportTraceServiceRequest> {
     let scope = (
         prop::option::of((text(), attrs())),
         prop::collection::vec(span(), 0..4),
@@ -243,7 +243,7 @@ pub(super) fn check_damaged<M: Message + Default, R: Record>(
     Ok(())
 }
 
-pub(super) fn redacted() -> KeyValue {
+pub(crate) fn redacted() -> KeyValue {
     KeyValue {
         key: "redacted".into(),
         value: Some(AnyValue {
