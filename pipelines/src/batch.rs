@@ -185,6 +185,11 @@ impl Batch {
         &mut self.signal
     }
 
+    /// The trace request's view, while the batch is held as bytes.
+    pub fn trace_view(&self) -> Option<&TraceView> {
+        self.wire.as_ref().map(|w| &w.view)
+    }
+
     /// The trace request's view and its edits, while the batch is held as bytes: where
     /// wire-aware processors read and record their changes. `None` once it holds structs.
     pub fn trace_wire(&mut self) -> Option<(&TraceView, &mut Edits)> {

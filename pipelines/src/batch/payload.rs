@@ -1,9 +1,11 @@
 //! What a [`super::Batch`] carries: the decoded OTLP structs, or a trace export request as the
 //! bytes that arrived with its [`TraceView`], the edits processors recorded through the view,
-//! and the structs decoded on first need (edits applied, cached until the next edit).
+//! and, made on first need and kept until the next edit, the request with the edits applied
+//! and its structs.
 //!
-//! Indexing bytes fails as prost's decoding would ([`DecodeError`]); an encoding the view does
-//! not index is decoded with prost instead, so nothing prost accepts is refused. Decoding a
+//! Bytes the view does not index (malformed, or an encoding it leaves to prost) are decoded
+//! with prost: what prost accepts becomes a decoded batch, what it refuses is refused with
+//! prost's own error ([`DecodeError`]), so the view never changes what weir accepts or says. Decoding a
 //! view with its edits applied cannot fail for edits the view's users make (they replace whole
 //! fields with valid encodings); if it did, the request's bytes without the edits are decoded
 //! instead and the failure is logged.
@@ -16,24 +18,20 @@ use prost::encoding::message;
 
 use super::Signal;
 use crate::otlp::collector::trace::v1::ExportTraceServiceRequest;
-use crate::wire::{Edits, TraceView, WireError};
+use crate::wire::{Edits, TraceView};
 
-/// Why a request's bytes were refused: what prost's decoding would have said.
+/// Why a request's bytes were refused: prost's decoding error.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum DecodeError {
-    /// The wire view found the bytes malformed.
-    #[error("{0}")]
-    Wire(#[from] WireError),
-    /// prost refused an encoding the view left to it.
-    #[error("{0}")]
-    Prost(#[from] prost::DecodeError),
-}
+#[error("{0}")]
+pub struct DecodeError(#[from] prost::DecodeError);
 
 /// A trace request kept as bytes.
 #[derive(Debug, Clone)]
 pub(super) struct WireTraces {
     pub(super) view: TraceView,
     pub(super) edits: Edits,
+    /// The bytes with `edits` applied, once asked for (while `edits` is not empty).
+    applied: OnceLock<Bytes>,
     /// The structs of the bytes with `edits` applied, once asked for.
     decoded: OnceLock<Signal>,
 }
@@ -43,6 +41,7 @@ impl WireTraces {
         Self {
             view,
             edits: Edits::new(),
+            applied: OnceLock::new(),
             decoded: OnceLock::new(),
         }
     }
@@ -60,18 +59,23 @@ impl WireTraces {
         }
     }
 
-    /// The view, and the edits to record more in: the cached structs no longer hold.
+    /// The view, and the edits to record more in: what was made from the edits so far no
+    /// longer holds.
     pub(super) fn view_and_edits(&mut self) -> (&TraceView, &mut Edits) {
+        self.applied.take();
         self.decoded.take();
         (&self.view, &mut self.edits)
     }
 
-    /// The request's bytes with the edits applied.
+    /// The request's bytes with the edits applied (the bytes that arrived, shared, when there
+    /// are none).
     pub(super) fn request(&self) -> Bytes {
         if self.edits.is_empty() {
             return self.view.bytes.clone();
         }
-        Bytes::from(self.edits.clone().apply(&self.view.bytes))
+        self.applied
+            .get_or_init(|| Bytes::from(self.edits.clone().apply(&self.view.bytes)))
+            .clone()
     }
 
     fn decode(&self) -> Signal {
@@ -102,26 +106,21 @@ impl WireTraces {
         }
     }
 
-    /// The length of [`Self::request`], without building it when nothing is edited.
+    /// The length of [`Self::request`].
     pub(super) fn encoded_len(&self) -> usize {
-        if self.edits.is_empty() {
-            self.view.bytes.len()
-        } else {
-            self.request().len()
-        }
+        self.request().len()
     }
 }
 
-/// Indexes `bytes`, an `ExportTraceServiceRequest`: the view, or the decoded structs when the
-/// view leaves the encoding to prost.
+/// Indexes `bytes`, an `ExportTraceServiceRequest`: the view, or the structs prost decodes
+/// when the view does not index them.
 pub(super) fn traces_from_bytes(bytes: Bytes) -> Result<Result<WireTraces, Signal>, DecodeError> {
     match TraceView::parse(bytes.clone()) {
         Ok(view) => Ok(Ok(WireTraces::new(view))),
-        Err(WireError::Unusual { .. }) => {
+        Err(_) => {
             let request = ExportTraceServiceRequest::decode(bytes)?;
             Ok(Err(Signal::Traces(request.resource_spans)))
         }
-        Err(e) => Err(e.into()),
     }
 }
 

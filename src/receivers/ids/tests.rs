@@ -1,13 +1,15 @@
 //! The id rules, one case each.
 
-use weir_pipeline::Signal;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message as _;
 use weir_pipeline::otlp::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use weir_pipeline::otlp::metrics::v1::{
     Exemplar, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, metric::Data,
 };
 use weir_pipeline::otlp::trace::v1::{ResourceSpans, ScopeSpans, Span, span::Link};
+use weir_pipeline::{Batch, RequestContext, Signal};
 
-use super::check;
+use super::{check, check_batch};
 
 const TRACE: [u8; 16] = [1; 16];
 const SPAN: [u8; 8] = [2; 8];
@@ -56,6 +58,26 @@ fn names(signal: &Signal) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// `signal` (traces) as a batch held as its protobuf bytes.
+fn wire(signal: &Signal) -> Batch {
+    let Signal::Traces(resource_spans) = signal.clone() else {
+        panic!("traces")
+    };
+    let bytes = ExportTraceServiceRequest { resource_spans }.encode_to_vec();
+    let batch = Batch::from_traces_bytes(RequestContext::for_tests(), bytes.into()).expect("valid");
+    assert!(batch.is_wire());
+    batch
+}
+
+#[test]
+fn a_well_formed_batch_held_as_bytes_stays_bytes() {
+    let signal = traces(vec![vec![good("a"), span("b", &TRACE, &SPAN, &SPAN)]]);
+    let mut batch = wire(&signal);
+    assert_eq!(check_batch(&mut batch), Default::default());
+    assert!(batch.is_wire());
+    assert_eq!(batch.signal(), &signal);
+}
+
 #[test]
 fn well_formed_spans_pass_untouched() {
     let mut signal = traces(vec![vec![good("a"), span("b", &TRACE, &SPAN, &SPAN)]]);
@@ -102,8 +124,12 @@ fn each_malformed_id_removes_its_span_and_the_first_is_named() {
         ),
     ];
     for (bad, says) in cases {
-        let mut signal = traces(vec![vec![good("a"), bad, good("b")]]);
+        let mut signal = traces(vec![vec![good("a"), bad.clone(), good("b")]]);
         let checked = check(&mut signal);
+        // A batch held as bytes is checked the same way, and gives its bytes up to be changed.
+        let mut batch = wire(&traces(vec![vec![good("a"), bad, good("b")]]));
+        assert_eq!(check_batch(&mut batch), checked, "{says}");
+        assert_eq!(batch.signal(), &signal, "{says}");
         assert_eq!(checked.rejected, 1, "{says}");
         assert_eq!(
             checked.message.as_deref(),

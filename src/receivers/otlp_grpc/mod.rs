@@ -1,9 +1,10 @@
 //! OTLP over gRPC: the `TraceService`, `MetricsService` and `LogsService` of the OTLP
 //! specification, served by tonic on one listener.
 //!
-//! Each export request is decoded once by tonic (gzip, deflate and zstd accepted; the answer is
+//! Each export request is read by tonic (gzip, deflate and zstd accepted; the answer is
 //! compressed when the client accepts it), given its request context (request id, tenant,
-//! `traceparent`), and handed to [`ingest`]. The client is answered after the pipeline took the
+//! `traceparent`), and handed to [`ingest`]. Metrics and logs are decoded by tonic into the OTLP
+//! structs; traces stay the bytes that arrived, indexed by the wire view ([`raw_traces`]). The client is answered after the pipeline took the
 //! batch: an empty response, or one with `partial_success` when processors rejected records.
 //! The request id goes back in the `x-request-id` metadata of every answer, refusals included.
 //!
@@ -33,6 +34,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures::future::BoxFuture;
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
     LogsService, LogsServiceServer,
@@ -46,19 +48,18 @@ use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
 use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportTracePartialSuccess, ExportTraceServiceResponse,
 };
+use prost::Message as _;
 use tonic::codec::CompressionEncoding;
 use tonic::metadata::{MetadataMap, MetadataValue};
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
+use weir_pipeline::batch::DecodeError;
 use weir_pipeline::pipeline::Accepted;
-use weir_pipeline::{Refusal, RefusalKind, RequestId, Signal, SignalKind};
+use weir_pipeline::{Batch, Refusal, RefusalKind, RequestContext, RequestId, Signal, SignalKind};
 
 use super::config::GrpcConfig;
 use super::context::{self, REQUEST_ID_HEADER};
@@ -69,6 +70,7 @@ mod body;
 mod call_metrics;
 pub use call_metrics::code_name;
 mod faults;
+mod raw_traces;
 #[cfg(test)]
 mod tests;
 
@@ -81,17 +83,20 @@ const DEFAULT_MAX_RECV_MIB: u64 = 4;
 /// `Retry-After: 1` in the same case).
 const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(1);
 
+/// The compressions every service accepts and answers with.
+const COMPRESSIONS: [CompressionEncoding; 3] = [
+    CompressionEncoding::Gzip,
+    CompressionEncoding::Deflate,
+    CompressionEncoding::Zstd,
+];
+
 /// The compression and size settings every service gets. The generated servers share no trait
-/// for these builders, hence a macro over the three.
+/// for these builders, hence a macro over the two.
 macro_rules! with_codec_settings {
     ($server:expr, $limit:expr) => {
-        $server
-            .accept_compressed(CompressionEncoding::Gzip)
-            .accept_compressed(CompressionEncoding::Deflate)
-            .accept_compressed(CompressionEncoding::Zstd)
-            .send_compressed(CompressionEncoding::Gzip)
-            .send_compressed(CompressionEncoding::Deflate)
-            .send_compressed(CompressionEncoding::Zstd)
+        COMPRESSIONS
+            .iter()
+            .fold($server, |s, c| s.accept_compressed(*c).send_compressed(*c))
             .max_decoding_message_size($limit)
     };
 }
@@ -161,10 +166,10 @@ pub async fn bind(
     };
     let call_metrics = call_metrics::CallMetricsLayer::new(shared.metrics.clone());
     let otlp = Arc::new(OtlpGrpc { shared });
-    let traces = TraceServiceServer::from_arc(Arc::clone(&otlp));
+    let traces = raw_traces::RawTraceServer::new(Arc::clone(&otlp), &COMPRESSIONS, limit);
     let metrics = MetricsServiceServer::from_arc(Arc::clone(&otlp));
     let logs = LogsServiceServer::from_arc(otlp);
-    let routes = Routes::new(with_codec_settings!(traces, limit))
+    let routes = Routes::new(traces)
         .add_service(with_codec_settings!(metrics, limit))
         .add_service(with_codec_settings!(logs, limit))
         .prepare();
@@ -199,14 +204,12 @@ struct OtlpGrpc {
 }
 
 impl OtlpGrpc {
-    /// Builds the request context, then ingests the message as `to_signal` turns it into a
-    /// signal. Returns what the pipeline accepted and the request id to echo, or the status to
-    /// answer with.
-    async fn handle<M: prost::Message>(
+    /// Builds the request context, then ingests the message as a batch. Returns what the
+    /// pipeline accepted and the request id to echo, or the status to answer with.
+    async fn handle<M: Received>(
         &self,
         request: Request<M>,
         kind: SignalKind,
-        to_signal: fn(M) -> Signal,
     ) -> Result<(Accepted, RequestId), Status> {
         if !self.shared.router.load().accepts(kind) {
             // As the Collector, which registers no service for a signal without a pipeline.
@@ -241,8 +244,13 @@ impl OtlpGrpc {
                 return Err(refused(refusal, None, &request_id));
             }
         };
-        ctx.body_bytes = message.encoded_len();
-        match ingest::ingest(&self.shared, ctx, &resolved, to_signal(message)).await {
+        ctx.body_bytes = message.len();
+        let batch = message.into_batch(ctx).map_err(|e| {
+            // prost's words, as tonic's decoder answered before.
+            let refusal = Refusal::new(RefusalKind::Invalid, e.to_string());
+            refused(refusal, None, &request_id)
+        })?;
+        match ingest::ingest_batch(&self.shared, batch, &resolved).await {
             Ok(accepted) => Ok((accepted, request_id)),
             Err(e) => Err(refused(e.reason, e.retry_after, &request_id)),
         }
@@ -299,17 +307,51 @@ fn partial(accepted: Accepted) -> Option<(i64, String)> {
     Some((rejected, accepted.message.unwrap_or_default()))
 }
 
-#[tonic::async_trait]
-impl TraceService for OtlpGrpc {
-    async fn export(
+/// A request message as the service received it: its length, and the batch it makes.
+trait Received {
+    /// The message's encoded length.
+    fn len(&self) -> usize;
+    /// The message in a batch of `ctx`; fails for bytes prost would not decode.
+    fn into_batch(self, ctx: RequestContext) -> Result<Batch, DecodeError>;
+}
+
+impl Received for Bytes {
+    fn len(&self) -> usize {
+        Bytes::len(self)
+    }
+
+    fn into_batch(self, ctx: RequestContext) -> Result<Batch, DecodeError> {
+        Batch::from_traces_bytes(ctx, self)
+    }
+}
+
+impl Received for ExportMetricsServiceRequest {
+    fn len(&self) -> usize {
+        self.encoded_len()
+    }
+
+    fn into_batch(self, ctx: RequestContext) -> Result<Batch, DecodeError> {
+        Ok(Batch::new(ctx, Signal::Metrics(self.resource_metrics)))
+    }
+}
+
+impl Received for ExportLogsServiceRequest {
+    fn len(&self) -> usize {
+        self.encoded_len()
+    }
+
+    fn into_batch(self, ctx: RequestContext) -> Result<Batch, DecodeError> {
+        Ok(Batch::new(ctx, Signal::Logs(self.resource_logs)))
+    }
+}
+
+impl OtlpGrpc {
+    /// `TraceService/Export`, on the request message's bytes.
+    async fn export_traces(
         &self,
-        request: Request<ExportTraceServiceRequest>,
+        request: Request<Bytes>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let (accepted, request_id) = self
-            .handle(request, SignalKind::Traces, |r| {
-                Signal::Traces(r.resource_spans)
-            })
-            .await?;
+        let (accepted, request_id) = self.handle(request, SignalKind::Traces).await?;
         let partial_success =
             partial(accepted).map(
                 |(rejected_spans, error_message)| ExportTracePartialSuccess {
@@ -330,11 +372,7 @@ impl MetricsService for OtlpGrpc {
         &self,
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        let (accepted, request_id) = self
-            .handle(request, SignalKind::Metrics, |r| {
-                Signal::Metrics(r.resource_metrics)
-            })
-            .await?;
+        let (accepted, request_id) = self.handle(request, SignalKind::Metrics).await?;
         let partial_success = partial(accepted).map(|(rejected_data_points, error_message)| {
             ExportMetricsPartialSuccess {
                 rejected_data_points,
@@ -354,9 +392,7 @@ impl LogsService for OtlpGrpc {
         &self,
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        let (accepted, request_id) = self
-            .handle(request, SignalKind::Logs, |r| Signal::Logs(r.resource_logs))
-            .await?;
+        let (accepted, request_id) = self.handle(request, SignalKind::Logs).await?;
         let partial_success = partial(accepted).map(|(rejected_log_records, error_message)| {
             ExportLogsPartialSuccess {
                 rejected_log_records,

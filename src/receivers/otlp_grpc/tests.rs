@@ -35,6 +35,8 @@ async fn traces_arrive_field_for_field_and_are_counted() {
 
     let batches = rx.collector.wait_for(1).await;
     assert_eq!(batches.len(), 1);
+    assert!(batches[0].is_wire(), "traces stay bytes");
+    assert_eq!(batches[0].encode_request(), sent.encode_to_vec());
     let Signal::Traces(got) = batches[0].signal() else {
         panic!("not traces: {:?}", batches[0].kind());
     };

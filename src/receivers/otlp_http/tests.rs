@@ -180,6 +180,8 @@ async fn protobuf_traces_arrive_field_for_field_and_the_request_id_is_echoed() {
     assert_eq!(batches.len(), 1);
     assert_eq!(batches[0].ctx.request_id.as_str(), "req-42");
     assert_eq!(batches[0].ctx.tenant.as_str(), "default");
+    assert!(batches[0].is_wire(), "protobuf traces stay bytes");
+    assert_eq!(batches[0].encode_request(), sent.encode_to_vec());
     assert_eq!(*batches[0].signal(), Signal::Traces(sent.resource_spans));
     assert_eq!(
         h.metrics.value(
@@ -211,6 +213,10 @@ async fn official_otlp_json_examples_decode() {
     }
     let batches = h.collector.batches();
     assert_eq!(batches.len(), 3);
+    assert!(
+        !batches[0].is_wire(),
+        "OTLP/JSON is decoded at the receiver"
+    );
     let Signal::Traces(rs) = batches[0].signal() else {
         panic!("traces first")
     };
