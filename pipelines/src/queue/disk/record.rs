@@ -13,7 +13,6 @@ use prost::Message;
 
 use crate::otlp::collector::logs::v1::ExportLogsServiceRequest;
 use crate::otlp::collector::metrics::v1::ExportMetricsServiceRequest;
-use crate::otlp::collector::trace::v1::ExportTraceServiceRequest;
 use crate::{Batch, RequestContext, RequestId, Signal, SignalKind, TenantId};
 
 /// Version of the header layout.
@@ -34,6 +33,9 @@ pub enum RecordError {
     /// The payload is not an OTLP request.
     #[error("undecodable payload: {0}")]
     Payload(#[from] prost::DecodeError),
+    /// The payload is not a trace export request.
+    #[error("undecodable payload: {0}")]
+    Traces(#[from] crate::batch::DecodeError),
 }
 
 /// A stored record's header.
@@ -166,38 +168,14 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The payload of `batch`: its OTLP export request, encoded (field 1 of every
-/// `Export*ServiceRequest` is its resource list), without copying the batch.
+/// The payload of `batch`: its OTLP export request as the exporters send it
+/// ([`Batch::encode_request`]: the bytes that arrived, for a batch held as bytes).
 pub fn encode_payload(batch: &Batch) -> Vec<u8> {
-    fn encode_all<M: Message>(items: &[M]) -> Vec<u8> {
-        let len: usize = items
-            .iter()
-            .map(|m| prost::encoding::message::encoded_len(1, m))
-            .sum();
-        let mut out = Vec::with_capacity(len);
-        for m in items {
-            prost::encoding::message::encode(1, m, &mut out);
-        }
-        out
-    }
-    match batch.signal() {
-        Signal::Traces(rs) => encode_all(rs),
-        Signal::Metrics(rm) => encode_all(rm),
-        Signal::Logs(rl) => encode_all(rl),
-    }
+    Vec::from(batch.encode_request())
 }
 
 /// The batch a stored record holds, with its tenant, request id and received time.
 pub fn decode(header: &Header, payload: &[u8]) -> Result<Batch, RecordError> {
-    let signal = match header.signal {
-        SignalKind::Traces => {
-            Signal::Traces(ExportTraceServiceRequest::decode(payload)?.resource_spans)
-        }
-        SignalKind::Metrics => {
-            Signal::Metrics(ExportMetricsServiceRequest::decode(payload)?.resource_metrics)
-        }
-        SignalKind::Logs => Signal::Logs(ExportLogsServiceRequest::decode(payload)?.resource_logs),
-    };
     let mut ctx = RequestContext::new(
         TenantId::new(&header.tenant)?,
         RequestId::restored(&header.request_id, header.generated_id),
@@ -206,6 +184,19 @@ pub fn decode(header: &Header, payload: &[u8]) -> Result<Batch, RecordError> {
     );
     ctx.received_wall = header.received();
     ctx.body_bytes = usize::try_from(header.body_bytes).unwrap_or(usize::MAX);
+    let signal = match header.signal {
+        // Traces come back as bytes, as they arrived.
+        SignalKind::Traces => {
+            return Ok(Batch::from_traces_bytes(
+                ctx,
+                bytes::Bytes::copy_from_slice(payload),
+            )?);
+        }
+        SignalKind::Metrics => {
+            Signal::Metrics(ExportMetricsServiceRequest::decode(payload)?.resource_metrics)
+        }
+        SignalKind::Logs => Signal::Logs(ExportLogsServiceRequest::decode(payload)?.resource_logs),
+    };
     Ok(Batch::new(ctx, signal))
 }
 
@@ -248,6 +239,22 @@ mod tests {
             resource_logs: rl.clone(),
         };
         assert_eq!(encode_payload(&batch), request.encode_to_vec());
+    }
+
+    #[test]
+    fn a_batch_held_as_bytes_is_stored_as_them_and_comes_back_so() {
+        let resource_spans = realistic::spans(5, 0);
+        let sent = crate::otlp::collector::trace::v1::ExportTraceServiceRequest { resource_spans }
+            .encode_to_vec();
+        let batch = Batch::from_traces_bytes(RequestContext::for_tests(), sent.clone().into())
+            .expect("valid");
+        assert!(batch.is_wire());
+        let payload = encode_payload(&batch);
+        assert_eq!(payload, sent);
+        let back = decode(&Header::of(&batch, 1), &payload).expect("batch");
+        assert!(back.is_wire());
+        assert_eq!(back.encode_request(), sent);
+        assert_eq!(back.record_count(), 5);
     }
 
     #[test]
