@@ -1,8 +1,7 @@
 //! OTLP requests kept as the bytes that arrived: a view that indexes where each part of a
 //! request lies, checked as prost would decode it, and a writer that copies unchanged bytes and
-//! re-encodes only what was edited. This is the engine's wire representation in the making:
-//! today it stands beside the decoded [`crate::Batch`] and is proven against prost's decoding by
-//! property tests; nothing in the data path uses it yet.
+//! re-encodes only what was edited. A [`crate::Batch`] of traces that arrived as protobuf holds
+//! its request this way; the view is proven against prost's decoding by property tests.
 //!
 //! A request that prost would refuse is refused with a [`WireError`] of the same kind. An
 //! encoding prost reads but the view does not index (a singular field written twice, a oneof
