@@ -1,6 +1,6 @@
 //! A batch: one OTLP export request, of one signal, with the context it arrived in. It holds
-//! either the decoded OTLP structs or, for traces that arrived as protobuf, the request's bytes
-//! with their wire view ([`payload`]): readers that need structs get them decoded lazily,
+//! either the decoded OTLP structs or, for a request that arrived as protobuf, the request's
+//! bytes with their wire view ([`payload`]): readers that need structs get them decoded lazily,
 //! wire-aware processors record edits through the view, and the OTLP exporters send the bytes.
 //!
 //! Only building a batch from bytes fails ([`DecodeError`], as prost's decoding would); counting
@@ -14,11 +14,11 @@ use crate::context::RequestContext;
 use crate::otlp::logs::v1::ResourceLogs;
 use crate::otlp::metrics::v1::{ResourceMetrics, metric::Data};
 use crate::otlp::trace::v1::ResourceSpans;
-use crate::wire::{Edits, TraceView};
+use crate::wire::{Edits, LogView, MetricView, TraceView};
 
 mod payload;
+use payload::AnyWire;
 pub use payload::DecodeError;
-use payload::WireTraces;
 
 /// The three OTLP signals weir carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -134,7 +134,7 @@ pub struct Batch {
     /// The OTLP data as structs; for a batch held as bytes, an empty list of its signal.
     signal: Signal,
     /// The request as bytes, while the batch is held so.
-    wire: Option<Box<WireTraces>>,
+    wire: Option<AnyWire>,
 }
 
 impl Batch {
@@ -147,18 +147,31 @@ impl Batch {
         }
     }
 
-    /// A batch of the `ExportTraceServiceRequest` in `bytes`, kept as bytes with its wire view;
+    /// A batch of the export request of `kind` in `bytes`, kept as bytes with its wire view;
     /// decoded with prost when the view does not index its encoding. Fails as prost's decoding
     /// would.
-    pub fn from_traces_bytes(ctx: RequestContext, bytes: Bytes) -> Result<Self, DecodeError> {
-        Ok(match payload::traces_from_bytes(bytes)? {
+    pub fn from_bytes(
+        ctx: RequestContext,
+        kind: SignalKind,
+        bytes: Bytes,
+    ) -> Result<Self, DecodeError> {
+        Ok(match AnyWire::parse(kind, bytes)? {
             Ok(wire) => Self {
                 ctx,
-                signal: Signal::Traces(Vec::new()),
-                wire: Some(Box::new(wire)),
+                signal: match kind {
+                    SignalKind::Traces => Signal::Traces(Vec::new()),
+                    SignalKind::Metrics => Signal::Metrics(Vec::new()),
+                    SignalKind::Logs => Signal::Logs(Vec::new()),
+                },
+                wire: Some(wire),
             },
             Err(signal) => Self::new(ctx, signal),
         })
+    }
+
+    /// [`Batch::from_bytes`] of an `ExportTraceServiceRequest`.
+    pub fn from_traces_bytes(ctx: RequestContext, bytes: Bytes) -> Result<Self, DecodeError> {
+        Self::from_bytes(ctx, SignalKind::Traces, bytes)
     }
 
     /// True while the batch holds the request's bytes (not yet turned into structs for
@@ -187,13 +200,51 @@ impl Batch {
 
     /// The trace request's view, while the batch is held as bytes.
     pub fn trace_view(&self) -> Option<&TraceView> {
-        self.wire.as_ref().map(|w| &w.view)
+        match &self.wire {
+            Some(AnyWire::Traces(w)) => Some(&w.view),
+            _ => None,
+        }
+    }
+
+    /// The logs request's view, while the batch is held as bytes.
+    pub fn log_view(&self) -> Option<&LogView> {
+        match &self.wire {
+            Some(AnyWire::Logs(w)) => Some(&w.view),
+            _ => None,
+        }
+    }
+
+    /// The metrics request's view, while the batch is held as bytes.
+    pub fn metric_view(&self) -> Option<&MetricView> {
+        match &self.wire {
+            Some(AnyWire::Metrics(w)) => Some(&w.view),
+            _ => None,
+        }
     }
 
     /// The trace request's view and its edits, while the batch is held as bytes: where
     /// wire-aware processors read and record their changes. `None` once it holds structs.
     pub fn trace_wire(&mut self) -> Option<(&TraceView, &mut Edits)> {
-        self.wire.as_mut().map(|w| w.view_and_edits())
+        match &mut self.wire {
+            Some(AnyWire::Traces(w)) => Some(w.view_and_edits()),
+            _ => None,
+        }
+    }
+
+    /// [`Batch::trace_wire`] for a logs request.
+    pub fn log_wire(&mut self) -> Option<(&LogView, &mut Edits)> {
+        match &mut self.wire {
+            Some(AnyWire::Logs(w)) => Some(w.view_and_edits()),
+            _ => None,
+        }
+    }
+
+    /// [`Batch::trace_wire`] for a metrics request.
+    pub fn metric_wire(&mut self) -> Option<(&MetricView, &mut Edits)> {
+        match &mut self.wire {
+            Some(AnyWire::Metrics(w)) => Some(w.view_and_edits()),
+            _ => None,
+        }
     }
 
     /// The context to read and the OTLP data to edit, at once (see [`Batch::signal_mut`]).

@@ -1,7 +1,7 @@
-//! What a [`super::Batch`] carries: the decoded OTLP structs, or a trace export request as the
-//! bytes that arrived with its [`TraceView`], the edits processors recorded through the view,
-//! and, made on first need and kept until the next edit, the request with the edits applied
-//! and its structs.
+//! What a [`super::Batch`] carries: the decoded OTLP structs, or an export request as the bytes
+//! that arrived with its [`View`] (of spans, log records or metrics), the edits processors
+//! recorded through the view, and, made on first need and kept until the next edit, the request
+//! with the edits applied and its structs.
 //!
 //! Bytes the view does not index (malformed, or an encoding it leaves to prost) are decoded
 //! with prost: what prost accepts becomes a decoded batch, what it refuses is refused with
@@ -16,19 +16,75 @@ use bytes::{BufMut, Bytes};
 use prost::Message;
 use prost::encoding::message;
 
-use super::Signal;
+use super::{Signal, SignalKind};
+use crate::otlp::collector::logs::v1::ExportLogsServiceRequest;
+use crate::otlp::collector::metrics::v1::ExportMetricsServiceRequest;
 use crate::otlp::collector::trace::v1::ExportTraceServiceRequest;
-use crate::wire::{Edits, TraceView};
+use crate::wire::{Edits, LogIdx, MetricIdx, Record, SpanIdx, View};
 
 /// Why a request's bytes were refused: prost's decoding error.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{0}")]
 pub struct DecodeError(#[from] prost::DecodeError);
 
-/// A trace request kept as bytes.
+/// A kind of record whose requests a batch can hold as bytes.
+pub(super) trait WireRecord: Record + Clone + std::fmt::Debug {
+    /// Which signal.
+    const KIND: SignalKind;
+
+    /// prost's decoding of a request of this signal.
+    fn decode(bytes: Bytes) -> Result<Signal, prost::DecodeError>;
+
+    /// Records of the view, as [`Signal::record_count`] counts them.
+    fn count(view: &View<Self>) -> u64;
+}
+
+impl WireRecord for SpanIdx {
+    const KIND: SignalKind = SignalKind::Traces;
+
+    fn decode(bytes: Bytes) -> Result<Signal, prost::DecodeError> {
+        Ok(Signal::Traces(
+            ExportTraceServiceRequest::decode(bytes)?.resource_spans,
+        ))
+    }
+
+    fn count(view: &View<Self>) -> u64 {
+        view.records.len() as u64
+    }
+}
+
+impl WireRecord for LogIdx {
+    const KIND: SignalKind = SignalKind::Logs;
+
+    fn decode(bytes: Bytes) -> Result<Signal, prost::DecodeError> {
+        Ok(Signal::Logs(
+            ExportLogsServiceRequest::decode(bytes)?.resource_logs,
+        ))
+    }
+
+    fn count(view: &View<Self>) -> u64 {
+        view.records.len() as u64
+    }
+}
+
+impl WireRecord for MetricIdx {
+    const KIND: SignalKind = SignalKind::Metrics;
+
+    fn decode(bytes: Bytes) -> Result<Signal, prost::DecodeError> {
+        Ok(Signal::Metrics(
+            ExportMetricsServiceRequest::decode(bytes)?.resource_metrics,
+        ))
+    }
+
+    fn count(view: &View<Self>) -> u64 {
+        view.records.iter().map(|m| m.points.len() as u64).sum()
+    }
+}
+
+/// A request kept as bytes.
 #[derive(Debug, Clone)]
-pub(super) struct WireTraces {
-    pub(super) view: TraceView,
+pub(super) struct Wire<R> {
+    pub(super) view: View<R>,
     pub(super) edits: Edits,
     /// The bytes with `edits` applied, once asked for (while `edits` is not empty).
     applied: OnceLock<Bytes>,
@@ -36,8 +92,8 @@ pub(super) struct WireTraces {
     decoded: OnceLock<Signal>,
 }
 
-impl WireTraces {
-    pub(super) fn new(view: TraceView) -> Self {
+impl<R: WireRecord> Wire<R> {
+    pub(super) fn new(view: View<R>) -> Self {
         Self {
             view,
             edits: Edits::new(),
@@ -61,7 +117,7 @@ impl WireTraces {
 
     /// The view, and the edits to record more in: what was made from the edits so far no
     /// longer holds.
-    pub(super) fn view_and_edits(&mut self) -> (&TraceView, &mut Edits) {
+    pub(super) fn view_and_edits(&mut self) -> (&View<R>, &mut Edits) {
         self.applied.take();
         self.decoded.take();
         (&self.view, &mut self.edits)
@@ -79,19 +135,23 @@ impl WireTraces {
     }
 
     fn decode(&self) -> Signal {
-        let bytes = self.request();
-        let request = ExportTraceServiceRequest::decode(bytes).or_else(|e| {
-            tracing::error!(error = %e, "edited trace request does not decode; sending it unedited");
-            ExportTraceServiceRequest::decode(self.view.bytes.clone())
-        });
-        Signal::Traces(request.unwrap_or_default().resource_spans)
+        R::decode(self.request())
+            .or_else(|e| {
+                tracing::error!(signal = %R::KIND, error = %e, "edited request does not decode; reading it unedited");
+                R::decode(self.view.bytes.clone())
+            })
+            .unwrap_or_else(|_| match R::KIND {
+                SignalKind::Traces => Signal::Traces(Vec::new()),
+                SignalKind::Metrics => Signal::Metrics(Vec::new()),
+                SignalKind::Logs => Signal::Logs(Vec::new()),
+            })
     }
 
-    /// Spans: from the index while nothing is edited (an edit may remove spans, so then from
-    /// the structs).
+    /// Records: from the index while nothing is edited (an edit may remove records, so then
+    /// from the structs).
     pub(super) fn record_count(&self) -> u64 {
         if self.edits.is_empty() {
-            self.view.records.len() as u64
+            R::count(&self.view)
         } else {
             self.signal().record_count()
         }
@@ -112,15 +172,14 @@ impl WireTraces {
     }
 }
 
-/// Indexes `bytes`, an `ExportTraceServiceRequest`: the view, or the structs prost decodes
+/// Indexes `bytes`, an export request of `R`'s signal: the view, or the structs prost decodes
 /// when the view does not index them.
-pub(super) fn traces_from_bytes(bytes: Bytes) -> Result<Result<WireTraces, Signal>, DecodeError> {
-    match TraceView::parse(bytes.clone()) {
-        Ok(view) => Ok(Ok(WireTraces::new(view))),
-        Err(_) => {
-            let request = ExportTraceServiceRequest::decode(bytes)?;
-            Ok(Err(Signal::Traces(request.resource_spans)))
-        }
+pub(super) fn from_bytes<R: WireRecord>(
+    bytes: Bytes,
+) -> Result<Result<Wire<R>, Signal>, DecodeError> {
+    match View::<R>::parse(bytes.clone()) {
+        Ok(view) => Ok(Ok(Wire::new(view))),
+        Err(_) => Ok(Err(R::decode(bytes)?)),
     }
 }
 
@@ -142,5 +201,63 @@ pub(super) fn encoded_len(signal: &Signal) -> usize {
         Signal::Traces(list) => each(list),
         Signal::Metrics(list) => each(list),
         Signal::Logs(list) => each(list),
+    }
+}
+
+/// A request kept as bytes, of any signal.
+#[derive(Debug, Clone)]
+pub(super) enum AnyWire {
+    Traces(Box<Wire<SpanIdx>>),
+    Logs(Box<Wire<LogIdx>>),
+    Metrics(Box<Wire<MetricIdx>>),
+}
+
+/// `$body` with `$w` bound to the request of whichever signal `$any` holds.
+macro_rules! each {
+    ($any:expr, $w:ident => $body:expr) => {
+        match $any {
+            AnyWire::Traces($w) => $body,
+            AnyWire::Logs($w) => $body,
+            AnyWire::Metrics($w) => $body,
+        }
+    };
+}
+
+impl AnyWire {
+    /// Indexes `bytes`, an export request of `kind`: the request kept as bytes, or the structs
+    /// prost decodes when the view does not index them.
+    pub(super) fn parse(
+        kind: SignalKind,
+        bytes: Bytes,
+    ) -> Result<Result<Self, Signal>, DecodeError> {
+        Ok(match kind {
+            SignalKind::Traces => from_bytes(bytes)?.map(|w| AnyWire::Traces(Box::new(w))),
+            SignalKind::Logs => from_bytes(bytes)?.map(|w| AnyWire::Logs(Box::new(w))),
+            SignalKind::Metrics => from_bytes(bytes)?.map(|w| AnyWire::Metrics(Box::new(w))),
+        })
+    }
+
+    pub(super) fn signal(&self) -> &Signal {
+        each!(self, w => w.signal())
+    }
+
+    pub(super) fn into_signal(self) -> Signal {
+        each!(self, w => w.into_signal())
+    }
+
+    pub(super) fn request(&self) -> Bytes {
+        each!(self, w => w.request())
+    }
+
+    pub(super) fn record_count(&self) -> u64 {
+        each!(self, w => w.record_count())
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        each!(self, w => w.is_empty())
+    }
+
+    pub(super) fn encoded_len(&self) -> usize {
+        each!(self, w => w.encoded_len())
     }
 }

@@ -1,5 +1,6 @@
 //! A batch held as bytes against prost: unedited it sends the bytes that arrived, its structs
 //! are prost's decoding of what it would send, and a change made through the structs is sent.
+//! Traces in depth; logs and metrics for what differs (their views and counts).
 
 use bytes::Bytes;
 use proptest::prelude::*;
@@ -9,6 +10,7 @@ use super::*;
 use crate::otlp::collector::trace::v1::ExportTraceServiceRequest;
 use crate::wire::len_field;
 use crate::wire::tests::{redacted, request};
+use crate::wire::{tests_logs, tests_metrics};
 
 fn ctx() -> RequestContext {
     RequestContext::for_tests()
@@ -119,6 +121,35 @@ proptest! {
         prop_assert!(batch.trace_wire().is_none());
         let got = ExportTraceServiceRequest::decode(batch.encode_request()).expect("decodes");
         prop_assert_eq!(Signal::Traces(got.resource_spans), want);
+    }
+
+    #[test]
+    fn logs_and_metrics_unedited_are_sent_as_they_arrived_and_read_as_prost_decodes(
+        logs in tests_logs::request(),
+        metrics in tests_metrics::request(),
+    ) {
+        let cases = [
+            (SignalKind::Logs, logs.encode_to_vec(), Signal::Logs(logs.resource_logs)),
+            (
+                SignalKind::Metrics,
+                metrics.encode_to_vec(),
+                Signal::Metrics(metrics.resource_metrics),
+            ),
+        ];
+        for (kind, sent, want) in cases {
+            let sent = Bytes::from(sent);
+            let mut batch = Batch::from_bytes(ctx(), kind, sent.clone()).expect("valid");
+            prop_assert!(batch.is_wire());
+            prop_assert_eq!(batch.kind(), kind);
+            prop_assert_eq!(batch.record_count(), want.record_count());
+            prop_assert_eq!(batch.is_empty(), want.is_empty());
+            prop_assert_eq!(&batch.encode_request(), &sent);
+            prop_assert_eq!(batch.signal(), &want);
+            prop_assert!(batch.trace_wire().is_none());
+            prop_assert_eq!(batch.log_wire().is_some(), kind == SignalKind::Logs);
+            prop_assert_eq!(batch.metric_wire().is_some(), kind == SignalKind::Metrics);
+            prop_assert_eq!(batch.into_parts().1, want);
+        }
     }
 
     #[test]

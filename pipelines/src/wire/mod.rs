@@ -20,9 +20,9 @@ mod view;
 #[cfg(test)]
 pub(crate) mod tests;
 #[cfg(test)]
-mod tests_logs;
+pub(crate) mod tests_logs;
 #[cfg(test)]
-mod tests_metrics;
+pub(crate) mod tests_metrics;
 
 pub use attrs::{Attr, Value};
 pub use logs::{LogIdx, LogView};

@@ -1,5 +1,6 @@
 //! The id rules, one case each.
 
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message as _;
 use weir_pipeline::otlp::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
@@ -9,7 +10,7 @@ use weir_pipeline::otlp::metrics::v1::{
 use weir_pipeline::otlp::trace::v1::{ResourceSpans, ScopeSpans, Span, span::Link};
 use weir_pipeline::{Batch, RequestContext, Signal};
 
-use super::{check, check_batch};
+use super::{Checked, check, check_batch};
 
 const TRACE: [u8; 16] = [1; 16];
 const SPAN: [u8; 8] = [2; 8];
@@ -58,13 +59,17 @@ fn names(signal: &Signal) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// `signal` (traces) as a batch held as its protobuf bytes.
+/// `signal` (traces or logs) as a batch held as its protobuf bytes.
 fn wire(signal: &Signal) -> Batch {
-    let Signal::Traces(resource_spans) = signal.clone() else {
-        panic!("traces")
+    let bytes = match signal.clone() {
+        Signal::Traces(resource_spans) => {
+            ExportTraceServiceRequest { resource_spans }.encode_to_vec()
+        }
+        Signal::Logs(resource_logs) => ExportLogsServiceRequest { resource_logs }.encode_to_vec(),
+        Signal::Metrics(_) => panic!("traces or logs"),
     };
-    let bytes = ExportTraceServiceRequest { resource_spans }.encode_to_vec();
-    let batch = Batch::from_traces_bytes(RequestContext::for_tests(), bytes.into()).expect("valid");
+    let batch =
+        Batch::from_bytes(RequestContext::for_tests(), signal.kind(), bytes.into()).expect("valid");
     assert!(batch.is_wire());
     batch
 }
@@ -177,9 +182,21 @@ fn log_records_keep_their_place_and_lose_a_bad_id() {
         }],
         ..Default::default()
     }]);
+    let mut batch = wire(&signal);
     let checked = check(&mut signal);
     assert_eq!(checked.rejected, 0);
     assert_eq!(checked.cleared, [("log.trace_id", 1), ("log.span_id", 1)]);
+    // Held as bytes, the same ids are cleared.
+    assert_eq!(check_batch(&mut batch), checked);
+    assert_eq!(batch.signal(), &signal);
+    // Well-formed ids leave the bytes as they are.
+    let Signal::Logs(mut good) = signal.clone() else {
+        panic!("logs")
+    };
+    good[0].scope_logs[0].log_records.truncate(2);
+    let mut batch = wire(&Signal::Logs(good));
+    assert_eq!(check_batch(&mut batch), Checked::default());
+    assert!(batch.is_wire());
     let Signal::Logs(resources) = &signal else {
         panic!("logs")
     };

@@ -3,8 +3,8 @@
 //!
 //! Each export request is read by tonic (gzip, deflate and zstd accepted; the answer is
 //! compressed when the client accepts it), given its request context (request id, tenant,
-//! `traceparent`), and handed to [`ingest`]. Metrics and logs are decoded by tonic into the OTLP
-//! structs; traces stay the bytes that arrived, indexed by the wire view ([`raw_traces`]). The client is answered after the pipeline took the
+//! `traceparent`), and handed to [`ingest`]. Requests are not decoded into the OTLP structs: they
+//! stay the bytes that arrived, indexed by the wire view ([`raw`]). The client is answered after the pipeline took the
 //! batch: an empty response, or one with `partial_success` when processors rejected records.
 //! The request id goes back in the `x-request-id` metadata of every answer, refusals included.
 //!
@@ -36,30 +36,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
-    LogsService, LogsServiceServer,
-};
-use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
-    MetricsService, MetricsServiceServer,
-};
-use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceResponse,
-};
-use prost::Message as _;
 use tonic::codec::CompressionEncoding;
 use tonic::metadata::{MetadataMap, MetadataValue};
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
-use weir_pipeline::batch::DecodeError;
 use weir_pipeline::pipeline::Accepted;
-use weir_pipeline::{Batch, Refusal, RefusalKind, RequestContext, RequestId, Signal, SignalKind};
+use weir_pipeline::{Batch, Refusal, RefusalKind, RequestId, SignalKind};
 
 use super::config::GrpcConfig;
 use super::context::{self, REQUEST_ID_HEADER};
@@ -70,7 +53,7 @@ mod body;
 mod call_metrics;
 pub use call_metrics::code_name;
 mod faults;
-mod raw_traces;
+mod raw;
 #[cfg(test)]
 mod tests;
 
@@ -89,17 +72,6 @@ const COMPRESSIONS: [CompressionEncoding; 3] = [
     CompressionEncoding::Deflate,
     CompressionEncoding::Zstd,
 ];
-
-/// The compression and size settings every service gets. The generated servers share no trait
-/// for these builders, hence a macro over the two.
-macro_rules! with_codec_settings {
-    ($server:expr, $limit:expr) => {
-        COMPRESSIONS
-            .iter()
-            .fold($server, |s, c| s.accept_compressed(*c).send_compressed(*c))
-            .max_decoding_message_size($limit)
-    };
-}
 
 /// Binds `cfg.endpoint` and returns the bound address with the future that serves the three
 /// OTLP services until `shutdown` resolves.
@@ -166,12 +138,12 @@ pub async fn bind(
     };
     let call_metrics = call_metrics::CallMetricsLayer::new(shared.metrics.clone());
     let otlp = Arc::new(OtlpGrpc { shared });
-    let traces = raw_traces::RawTraceServer::new(Arc::clone(&otlp), &COMPRESSIONS, limit);
-    let metrics = MetricsServiceServer::from_arc(Arc::clone(&otlp));
-    let logs = LogsServiceServer::from_arc(otlp);
+    let traces = raw::RawServer::<raw::Traces>::new(Arc::clone(&otlp), &COMPRESSIONS, limit);
+    let metrics = raw::RawServer::<raw::Metrics>::new(Arc::clone(&otlp), &COMPRESSIONS, limit);
+    let logs = raw::RawServer::<raw::Logs>::new(otlp, &COMPRESSIONS, limit);
     let routes = Routes::new(traces)
-        .add_service(with_codec_settings!(metrics, limit))
-        .add_service(with_codec_settings!(logs, limit))
+        .add_service(metrics)
+        .add_service(logs)
         .prepare();
     let service = tower::ServiceBuilder::new()
         // Outermost, so it counts what the client finally gets.
@@ -204,11 +176,20 @@ struct OtlpGrpc {
 }
 
 impl OtlpGrpc {
+    /// `Export` of service `S`, on the request message's bytes.
+    async fn export<S: raw::Service>(
+        &self,
+        request: Request<Bytes>,
+    ) -> Result<Response<S::Response>, Status> {
+        let (accepted, request_id) = self.handle(request, S::KIND).await?;
+        Ok(respond(S::respond(partial(accepted)), &request_id))
+    }
+
     /// Builds the request context, then ingests the message as a batch. Returns what the
     /// pipeline accepted and the request id to echo, or the status to answer with.
-    async fn handle<M: Received>(
+    async fn handle(
         &self,
-        request: Request<M>,
+        request: Request<Bytes>,
         kind: SignalKind,
     ) -> Result<(Accepted, RequestId), Status> {
         if !self.shared.router.load().accepts(kind) {
@@ -245,7 +226,7 @@ impl OtlpGrpc {
             }
         };
         ctx.body_bytes = message.len();
-        let batch = message.into_batch(ctx).map_err(|e| {
+        let batch = Batch::from_bytes(ctx, kind, message).map_err(|e| {
             // prost's words, as tonic's decoder answered before.
             let refusal = Refusal::new(RefusalKind::Invalid, e.to_string());
             refused(refusal, None, &request_id)
@@ -305,103 +286,4 @@ fn partial(accepted: Accepted) -> Option<(i64, String)> {
     }
     let rejected = i64::try_from(accepted.rejected).unwrap_or(i64::MAX);
     Some((rejected, accepted.message.unwrap_or_default()))
-}
-
-/// A request message as the service received it: its length, and the batch it makes.
-trait Received {
-    /// The message's encoded length.
-    fn len(&self) -> usize;
-    /// The message in a batch of `ctx`; fails for bytes prost would not decode.
-    fn into_batch(self, ctx: RequestContext) -> Result<Batch, DecodeError>;
-}
-
-impl Received for Bytes {
-    fn len(&self) -> usize {
-        Bytes::len(self)
-    }
-
-    fn into_batch(self, ctx: RequestContext) -> Result<Batch, DecodeError> {
-        Batch::from_traces_bytes(ctx, self)
-    }
-}
-
-impl Received for ExportMetricsServiceRequest {
-    fn len(&self) -> usize {
-        self.encoded_len()
-    }
-
-    fn into_batch(self, ctx: RequestContext) -> Result<Batch, DecodeError> {
-        Ok(Batch::new(ctx, Signal::Metrics(self.resource_metrics)))
-    }
-}
-
-impl Received for ExportLogsServiceRequest {
-    fn len(&self) -> usize {
-        self.encoded_len()
-    }
-
-    fn into_batch(self, ctx: RequestContext) -> Result<Batch, DecodeError> {
-        Ok(Batch::new(ctx, Signal::Logs(self.resource_logs)))
-    }
-}
-
-impl OtlpGrpc {
-    /// `TraceService/Export`, on the request message's bytes.
-    async fn export_traces(
-        &self,
-        request: Request<Bytes>,
-    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let (accepted, request_id) = self.handle(request, SignalKind::Traces).await?;
-        let partial_success =
-            partial(accepted).map(
-                |(rejected_spans, error_message)| ExportTracePartialSuccess {
-                    rejected_spans,
-                    error_message,
-                },
-            );
-        Ok(respond(
-            ExportTraceServiceResponse { partial_success },
-            &request_id,
-        ))
-    }
-}
-
-#[tonic::async_trait]
-impl MetricsService for OtlpGrpc {
-    async fn export(
-        &self,
-        request: Request<ExportMetricsServiceRequest>,
-    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        let (accepted, request_id) = self.handle(request, SignalKind::Metrics).await?;
-        let partial_success = partial(accepted).map(|(rejected_data_points, error_message)| {
-            ExportMetricsPartialSuccess {
-                rejected_data_points,
-                error_message,
-            }
-        });
-        Ok(respond(
-            ExportMetricsServiceResponse { partial_success },
-            &request_id,
-        ))
-    }
-}
-
-#[tonic::async_trait]
-impl LogsService for OtlpGrpc {
-    async fn export(
-        &self,
-        request: Request<ExportLogsServiceRequest>,
-    ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        let (accepted, request_id) = self.handle(request, SignalKind::Logs).await?;
-        let partial_success = partial(accepted).map(|(rejected_log_records, error_message)| {
-            ExportLogsPartialSuccess {
-                rejected_log_records,
-                error_message,
-            }
-        });
-        Ok(respond(
-            ExportLogsServiceResponse { partial_success },
-            &request_id,
-        ))
-    }
 }

@@ -1,6 +1,6 @@
 //! Turning an OTLP/HTTP request body into a batch: content type, content encoding, size
-//! limit, then protobuf or JSON. Protobuf traces stay the bytes that arrived, indexed by the
-//! wire view; everything else is decoded into the OTLP structs.
+//! limit, then protobuf or JSON. Protobuf stays the bytes that arrived, indexed by the wire
+//! view; OTLP/JSON is decoded into the OTLP structs.
 //!
 //! Every failure is a [`BodyError`] that names the problem and picks the HTTP status: 415 for
 //! an unknown content type, 413 past the limit (measured after decompression, so a gzip bomb
@@ -158,8 +158,8 @@ pub fn decode_batch(
     body: bytes::Bytes,
     ctx: RequestContext,
 ) -> Result<Batch, BodyError> {
-    if (kind, encoding) == (SignalKind::Traces, Encoding::Protobuf) {
-        return Batch::from_traces_bytes(ctx, body).map_err(malformed_protobuf);
+    if encoding == Encoding::Protobuf {
+        return Batch::from_bytes(ctx, kind, body).map_err(malformed_protobuf);
     }
     let signal = match kind {
         SignalKind::Traces => {

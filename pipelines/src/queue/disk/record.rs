@@ -9,11 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use prost::Message;
-
-use crate::otlp::collector::logs::v1::ExportLogsServiceRequest;
-use crate::otlp::collector::metrics::v1::ExportMetricsServiceRequest;
-use crate::{Batch, RequestContext, RequestId, Signal, SignalKind, TenantId};
+use crate::{Batch, RequestContext, RequestId, SignalKind, TenantId};
 
 /// Version of the header layout.
 const VERSION: u8 = 1;
@@ -32,10 +28,7 @@ pub enum RecordError {
     Tenant(#[from] crate::TenantIdError),
     /// The payload is not an OTLP request.
     #[error("undecodable payload: {0}")]
-    Payload(#[from] prost::DecodeError),
-    /// The payload is not a trace export request.
-    #[error("undecodable payload: {0}")]
-    Traces(#[from] crate::batch::DecodeError),
+    Payload(#[from] crate::batch::DecodeError),
 }
 
 /// A stored record's header.
@@ -184,25 +177,18 @@ pub fn decode(header: &Header, payload: &[u8]) -> Result<Batch, RecordError> {
     );
     ctx.received_wall = header.received();
     ctx.body_bytes = usize::try_from(header.body_bytes).unwrap_or(usize::MAX);
-    let signal = match header.signal {
-        // Traces come back as bytes, as they arrived.
-        SignalKind::Traces => {
-            return Ok(Batch::from_traces_bytes(
-                ctx,
-                bytes::Bytes::copy_from_slice(payload),
-            )?);
-        }
-        SignalKind::Metrics => {
-            Signal::Metrics(ExportMetricsServiceRequest::decode(payload)?.resource_metrics)
-        }
-        SignalKind::Logs => Signal::Logs(ExportLogsServiceRequest::decode(payload)?.resource_logs),
-    };
-    Ok(Batch::new(ctx, signal))
+    // Requests come back as bytes, as they arrived.
+    let payload = bytes::Bytes::copy_from_slice(payload);
+    Ok(Batch::from_bytes(ctx, header.signal, payload)?)
 }
 
 #[cfg(test)]
 mod tests {
+    use prost::Message;
+
     use super::*;
+    use crate::Signal;
+    use crate::otlp::collector::logs::v1::ExportLogsServiceRequest;
     use crate::test_util::realistic;
 
     #[test]
