@@ -7,6 +7,7 @@ pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod listen;
 pub mod loadgen;
 pub mod logging;
 pub mod memory;

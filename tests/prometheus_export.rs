@@ -6,8 +6,8 @@
 //!
 //! - the names, labels and values come back through Prometheus' query API identically on both
 //!   paths (`via="scrape"` from `const_labels`, `via="remote_write"` from `external_labels`);
-//! - `http.requests{status=500}` is `http_requests_total{status="500"}` and seed 000's alert
-//!   expression evaluates over it (its rule, loaded from `examples/prometheus/`, goes pending),
+//! - `http.requests{status=500}` is `http_requests_total{status="500"}` and the usual error-rate
+//!   alert expression evaluates over it (its rule, loaded from `examples/prometheus/`, goes pending),
 //!   with weir's `redaction` configured as that rule file says (`extra_allowed_keys: [status]`;
 //!   the app's `method`, not allowed by default, is removed);
 //! - the scrape page is clean under `promtool check metrics`;

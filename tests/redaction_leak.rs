@@ -25,7 +25,7 @@
 //! The same outputs must still show the masked values and every record, so the test cannot
 //! pass by losing data.
 //!
-//! Also seed 002's audit case end to end: an audit record whose `metadata` holds a key outside
+//! Also the audit case end to end: an audit record whose `metadata` holds a key outside
 //! the allowlist is rejected and named in OTLP `partial_success`; a valid one passes unchanged.
 
 mod common;

@@ -2,7 +2,7 @@
 //! (`weir_pipeline::test_util::realistic`: sums, gauges and histograms of ten buckets with an
 //! exemplar, every point its own series, under a resource with service and instance ids).
 //!
-//! - `translate`: `prom_translate` alone (names, labels, points) into a sink that counts,
+//! - `translate`: `shared::prom` alone (names, labels, points) into a sink that counts,
 //!   with the default settings of both exporters.
 //! - `scrape_ingest`: what the `prometheus` exporter's `export` does: translate and update the
 //!   page. Every request updates the same series, as a steady flow does.
@@ -17,9 +17,9 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use weir_exporters::bench::{ScrapePage, remote_write_bodies};
-use weir_exporters::prom_translate::{Settings, Skipped, Translator};
 use weir_exporters::prometheus::PrometheusConfig;
 use weir_exporters::remote_write::{RemoteWriteConfig, RemoteWriteExporter};
+use weir_exporters::shared::prom::{Settings, Skipped, Translator};
 use weir_pipeline::test_util::realistic::{self, RECORDS_PER_REQUEST};
 use weir_pipeline::{Signal, SignalKind};
 

@@ -14,21 +14,23 @@
 //! - [`loki`]: Loki's push API.
 //! - [`sentry`]: recorded exceptions as Sentry errors (and optionally transactions).
 //!
+//! What several exporters share is in [`shared`], not in an exporter's folder: the HTTP
+//! client and status handling, the OTLP→Prometheus model, test fixtures.
+//!
 //! `bench` (hidden) wraps the encoding steps for the criterion benchmarks in `benches/`; it is
 //! not a stable API.
 
 #[doc(hidden)]
 pub mod bench;
 pub mod debug;
-pub mod http_common;
 pub mod load_balancing;
 pub mod loki;
 pub mod otlp;
 pub mod otlphttp;
-pub mod prom_translate;
 pub mod prometheus;
 pub mod remote_write;
 pub mod sentry;
+pub mod shared;
 
 /// Installs `ring` as rustls' process-wide crypto provider: weir's one provider (no aws-lc).
 /// The binary calls it once at start, before building any exporter; the TLS clients of the

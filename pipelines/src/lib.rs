@@ -24,6 +24,7 @@ pub mod pipeline;
 pub mod processor;
 pub mod queue;
 pub mod scrub;
+#[cfg(any(test, feature = "test-util"))]
 pub mod test_util;
 pub mod wire;
 

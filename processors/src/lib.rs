@@ -1,5 +1,5 @@
-//! weir's processors, one folder each: [`redaction`] (sanitize-first masking of secrets and
-//! PII), [`enrich`] (request and trace ids on the records that leave), [`tenant_limit`],
+//! weir's processors, one folder each: [`redaction`] (masking of secrets and PII, before
+//! anything leaves), [`enrich`] (request and trace ids on the records that leave), [`tenant_limit`],
 //! the Collector's [`attributes`] and `resource` (attribute edits) and [`filter`] (dropping
 //! records by OTTL conditions).
 

@@ -9,7 +9,6 @@
 //! ([`host`]).
 
 pub mod host;
-pub mod http_metrics;
 pub mod ops;
 pub mod side;
 mod views;
@@ -32,7 +31,7 @@ use weir_pipeline::metrics::catalogue;
 use weir_pipeline::metrics::render::{self, Format};
 
 use crate::config::service::AdminConfig;
-use crate::receivers::{Bound, ReceiverError};
+use crate::listen::{self, Bound, ListenError, http_metrics};
 
 const LISTENER: &str = "admin";
 
@@ -147,8 +146,15 @@ pub async fn bind(
     readiness: Readiness,
     info: SharedInfo,
     shutdown: BoxFuture<'static, ()>,
-) -> Result<Bound, ReceiverError> {
-    let (listener, local_addr) = side::listen(LISTENER, &config.endpoint).await?;
+) -> Result<Bound, ListenError> {
+    let open = listen::open(listen::Spec {
+        name: LISTENER,
+        endpoint: &config.endpoint,
+        receiver: None,
+        tls: None,
+    })
+    .await?;
+    let local_addr = open.local_addr;
     let state = Arc::new(AdminState {
         metrics: metrics.clone(),
         readiness,
@@ -169,13 +175,7 @@ pub async fn bind(
         host::AllowedHosts::new(&config.allowed_hosts, metrics.clone()),
     );
     let app = http_metrics::track(app, metrics).with_state(state);
-    Ok(side::serve(
-        LISTENER.into(),
-        listener,
-        local_addr,
-        app,
-        shutdown,
-    ))
+    Ok(listen::serve(LISTENER.into(), open, app, shutdown))
 }
 
 #[derive(Deserialize)]

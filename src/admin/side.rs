@@ -3,7 +3,7 @@
 //! as Kubernetes probes expect; and `service.telemetry.metrics`' `/metrics`, the same page as
 //! the admin listener's.
 //!
-//! Binding fails with [`ReceiverError::Bind`] naming the listener and endpoint; serving does not
+//! Binding fails with [`ListenError::Bind`] naming the listener and endpoint; serving does not
 //! fail per request. Both stop with the admin listener, last at shutdown, so probes read 503
 //! while weir drains.
 
@@ -18,49 +18,7 @@ use tokio::sync::watch;
 use super::Readiness;
 use crate::config::extensions::HealthCheckConfig;
 use crate::config::{Config, ExtensionConfig};
-use crate::receivers::{Bound, ReceiverError};
-
-/// Binds `endpoint` for the listener `name` and logs its `listening` line.
-pub(super) async fn listen(
-    name: &str,
-    endpoint: &str,
-) -> Result<(tokio::net::TcpListener, std::net::SocketAddr), ReceiverError> {
-    let bind_err = |source| ReceiverError::Bind {
-        listener: name.to_owned(),
-        endpoint: endpoint.to_owned(),
-        source,
-    };
-    let listener =
-        tokio::net::TcpListener::bind(&*crate::receivers::endpoint::bind_address(endpoint))
-            .await
-            .map_err(bind_err)?;
-    let local_addr = listener.local_addr().map_err(bind_err)?;
-    tracing::info!(listener = %name, address = %local_addr, "listening");
-    Ok((listener, local_addr))
-}
-
-/// Serves `router` on `listener` (the listener `name`) until `shutdown` resolves.
-pub(super) fn serve(
-    name: String,
-    listener: tokio::net::TcpListener,
-    local_addr: std::net::SocketAddr,
-    router: Router,
-    shutdown: BoxFuture<'static, ()>,
-) -> Bound {
-    let serve = async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(|e| ReceiverError::Serve {
-                listener: name,
-                message: e.to_string(),
-            })
-    };
-    Bound {
-        local_addr,
-        serve: Box::pin(serve),
-    }
-}
+use crate::listen::{self, Bound, ListenError};
 
 /// Binds `router` at `endpoint` as the listener `name`; serves until `shutdown` resolves.
 async fn bind(
@@ -68,9 +26,15 @@ async fn bind(
     endpoint: &str,
     router: Router,
     shutdown: BoxFuture<'static, ()>,
-) -> Result<Bound, ReceiverError> {
-    let (listener, local_addr) = listen(&name, endpoint).await?;
-    Ok(serve(name, listener, local_addr, router, shutdown))
+) -> Result<Bound, ListenError> {
+    let open = listen::open(listen::Spec {
+        name: &name,
+        endpoint,
+        receiver: None,
+        tls: None,
+    })
+    .await?;
+    Ok(listen::serve(name, open, router, shutdown))
 }
 
 /// The `health_check` extension `id`: `cfg.path` answers as `/health/ready`.
@@ -79,7 +43,7 @@ pub async fn health_check(
     cfg: &HealthCheckConfig,
     readiness: Readiness,
     shutdown: BoxFuture<'static, ()>,
-) -> Result<Bound, ReceiverError> {
+) -> Result<Bound, ListenError> {
     let router = Router::new().route(
         &cfg.path,
         get(move || {
@@ -96,7 +60,7 @@ pub async fn metrics(
     metrics: Metrics,
     resource: Vec<(String, String)>,
     shutdown: BoxFuture<'static, ()>,
-) -> Result<Bound, ReceiverError> {
+) -> Result<Bound, ListenError> {
     let router = Router::new().route(
         "/metrics",
         get(move |headers: HeaderMap| {
@@ -120,7 +84,7 @@ pub async fn bind_all(
     registry: &Metrics,
     readiness: &Readiness,
     stop: &watch::Sender<bool>,
-) -> Result<Vec<(String, Bound)>, ReceiverError> {
+) -> Result<Vec<(String, Bound)>, ListenError> {
     let until_stop = || -> BoxFuture<'static, ()> {
         let mut rx = stop.subscribe();
         Box::pin(async move {

@@ -15,11 +15,12 @@ use weir_pipeline::Metrics;
 
 use super::StartError;
 use crate::config::ComponentId;
+use crate::listen::ListenError;
 use crate::receivers::config::OtlpReceiverConfig;
 use crate::receivers::identity::Identity;
 use crate::receivers::limits::{ConnectionBudget, InflightBytes};
 use crate::receivers::routes::Routes;
-use crate::receivers::{self, ReceiverError, ReceiverShared};
+use crate::receivers::{self, ReceiverShared};
 
 /// What every receiver shares with the others for the whole run.
 #[derive(Clone)]
@@ -30,7 +31,7 @@ pub(super) struct Common {
 }
 
 /// The serving tasks: each ends with its listener's number and result.
-pub(super) type Tasks = JoinSet<(u64, Result<(), ReceiverError>)>;
+pub(super) type Tasks = JoinSet<(u64, Result<(), ListenError>)>;
 
 /// One bound listener.
 pub(super) struct Listener {
@@ -159,7 +160,7 @@ fn stopper() -> (watch::Sender<bool>, BoxFuture<'static, ()>) {
 fn spawn(
     name: String,
     endpoint: &str,
-    bound: receivers::Bound,
+    bound: crate::listen::Bound,
     stop: watch::Sender<bool>,
     tasks: &mut Tasks,
     next_serial: &mut u64,

@@ -22,7 +22,7 @@ use weir_pipeline::pipeline::ExporterHandle;
 
 use crate::admin::{self, AdminInfo, PipelineInfo, Readiness, SharedInfo};
 use crate::config::{ComponentId, Config, ReceiverConfig};
-use crate::receivers::ReceiverError;
+use crate::listen::ListenError;
 use crate::receivers::limits::ConnectionBudget;
 use crate::receivers::routes::Routes;
 
@@ -60,7 +60,7 @@ pub enum StartError {
     },
     /// A listener could not be bound.
     #[error(transparent)]
-    Listener(#[from] ReceiverError),
+    Listener(#[from] ListenError),
 }
 
 /// A running weir: its listeners, components and the handle that stops it.
@@ -79,11 +79,11 @@ pub struct Running {
     retiring: Arc<Mutex<Vec<ExporterHandle>>>,
     info: SharedInfo,
     admin_stop: watch::Sender<bool>,
-    admin: tokio::task::JoinHandle<Result<(), ReceiverError>>,
+    admin: tokio::task::JoinHandle<Result<(), ListenError>>,
     admin_addr: SocketAddr,
     /// The `health_check` routes and the `service.telemetry.metrics` listener, closed with the
     /// admin listener; `(name, address)` of each.
-    side: Vec<tokio::task::JoinHandle<Result<(), ReceiverError>>>,
+    side: Vec<tokio::task::JoinHandle<Result<(), ListenError>>>,
     side_listeners: Vec<(String, SocketAddr)>,
     drain_timeout: Duration,
 }
@@ -164,14 +164,14 @@ impl Running {
 
     /// Resolves when a listener stops by itself (an error); weir should then shut down. A
     /// listener a reload stopped is no such stop.
-    pub async fn failed(&mut self) -> Option<ReceiverError> {
+    pub async fn failed(&mut self) -> Option<ListenError> {
         loop {
             match self.tasks.join_next().await? {
                 Ok((serial, _)) if self.stopped.remove(&serial) => {}
                 Ok((_, Err(e))) => return Some(e),
                 Ok((_, Ok(()))) => return None,
                 Err(e) => {
-                    return Some(ReceiverError::Serve {
+                    return Some(ListenError::Serve {
                         listener: "task".into(),
                         message: e.to_string(),
                     });

@@ -26,7 +26,7 @@ pub use super::cors::CorsConfig;
 pub use super::frontend_log::FrontendLogConfig;
 use super::limits::{self, KeepaliveConfig};
 pub use super::tenant::{TenantConfig, TenantSource};
-pub use super::tls::TlsConfig;
+pub use crate::listen::tls::TlsConfig;
 
 /// The `otlp` receiver.
 #[derive(Debug, Clone, Deserialize, PartialEq)]

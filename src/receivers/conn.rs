@@ -38,9 +38,11 @@ use tower::{Service, ServiceExt};
 use weir_pipeline::Metrics;
 use weir_pipeline::metrics::catalogue;
 
+use super::ReceiverShared;
 use super::limits::{Admission, ConnectionGate};
 use super::stall::StallIo;
-use super::tls::{PeerSubject, common_name};
+use crate::listen::tls::{PeerSubject, TlsConfig, common_name};
+use crate::listen::{self, ListenError};
 
 /// How often, at most, refused connections are logged.
 pub const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
@@ -79,6 +81,45 @@ pub struct Listener {
     pub gate: ConnectionGate,
     /// Where refusals, timeouts and open connections are counted.
     pub metrics: Metrics,
+}
+
+/// Where a receiver's listener is, and how it is bound (see [`Listener::open`]).
+pub struct Place<'a> {
+    /// `otlp/http`, `otlp/grpc`.
+    pub name: &'static str,
+    /// The configured endpoint.
+    pub endpoint: &'a str,
+    /// The server TLS files, when configured.
+    pub tls: Option<&'a TlsConfig>,
+    /// The listener's own `max_connections`, within the process-wide budget.
+    pub max_connections: Option<u32>,
+}
+
+impl Listener {
+    /// Binds the receiver's listener at `place` (its TLS files first, then the endpoint, then
+    /// its `listening` line), with `limits`; returns it with the address bound.
+    pub async fn open(
+        place: Place<'_>,
+        shared: &ReceiverShared,
+        limits: ConnLimits,
+    ) -> Result<(Self, SocketAddr), ListenError> {
+        let open = listen::open(listen::Spec {
+            name: place.name,
+            endpoint: place.endpoint,
+            receiver: Some(&shared.id),
+            tls: place.tls,
+        })
+        .await?;
+        let listener = Self {
+            name: place.name,
+            tcp: open.tcp,
+            tls: open.tls.map(|t| t.acceptor()),
+            limits,
+            gate: shared.connections.gate(place.max_connections),
+            metrics: shared.metrics.clone(),
+        };
+        Ok((listener, open.local_addr))
+    }
 }
 
 /// Serves `service` on `listener` until `shutdown` resolves, then closes the connections as

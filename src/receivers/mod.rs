@@ -13,7 +13,6 @@ pub mod config;
 pub mod conn;
 pub mod context;
 pub mod cors;
-pub mod endpoint;
 pub mod frontend_log;
 pub mod identity;
 pub mod ids;
@@ -29,12 +28,9 @@ mod stall;
 pub mod status;
 pub mod tenant;
 pub mod throttle;
-pub mod tls;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use futures::future::BoxFuture;
 use weir_pipeline::Metrics;
 
 use routes::Routes;
@@ -59,35 +55,4 @@ pub struct ReceiverShared {
     pub connections: ConnectionBudget,
     /// The process-wide memory limit, checked before a body is read.
     pub memory: crate::memory::MemoryGuard,
-}
-
-/// A listener that is bound and ready to serve.
-pub struct Bound {
-    /// The address actually bound (port 0 resolved).
-    pub local_addr: SocketAddr,
-    /// Serves until the shutdown future given to `bind` resolves.
-    pub serve: BoxFuture<'static, Result<(), ReceiverError>>,
-}
-
-/// Why a receiver could not start or stopped serving.
-#[derive(Debug, thiserror::Error)]
-pub enum ReceiverError {
-    /// The endpoint could not be bound.
-    #[error("{listener}: cannot listen on {endpoint}: {source}")]
-    Bind {
-        /// `otlp/grpc`, `otlp/http`.
-        listener: String,
-        /// The configured endpoint.
-        endpoint: String,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// The server stopped with an error.
-    #[error("{listener}: server failed: {message}")]
-    Serve {
-        /// `otlp/grpc`, `otlp/http`.
-        listener: String,
-        /// What failed.
-        message: String,
-    },
 }

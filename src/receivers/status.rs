@@ -1,4 +1,5 @@
-//! How a refusal is said on each transport, as the OTLP specification asks.
+//! How a refusal, or a partial success ([`partial`]), is said on each transport, as the OTLP
+//! specification asks.
 //!
 //! HTTP: 400 malformed or invalid, 401/403 identity, 413 too large, 415 unknown content type,
 //! 429 rate limited and 503 unavailable (both with `Retry-After` in whole seconds); the body is a
@@ -10,6 +11,19 @@ use std::time::Duration;
 use http::StatusCode;
 use tonic::Code;
 use weir_pipeline::RefusalKind;
+use weir_pipeline::pipeline::Accepted;
+
+/// `(rejected, error_message)` for an answer's `partial_success`, on either transport, or `None`
+/// when the whole request was taken without a message (the specification asks for no
+/// `partial_success` then).
+pub fn partial(accepted: &Accepted) -> Option<(i64, String)> {
+    (accepted.rejected > 0 || accepted.message.is_some()).then(|| {
+        (
+            i64::try_from(accepted.rejected).unwrap_or(i64::MAX),
+            accepted.message.clone().unwrap_or_default(),
+        )
+    })
+}
 
 /// The HTTP status of a refusal kind.
 pub fn http_status(kind: RefusalKind) -> StatusCode {

@@ -1,6 +1,6 @@
 //! Black-box harness: runs the real `weir` binary on loopback with a config written to a temp
 //! dir, learns its ports from the `listening` log lines, keeps its stdout and stderr, and reads
-//! the `debug` exporter's JSON lines back.
+//! the `debug` exporter's JSON lines back ([`debug_out`]).
 //!
 //! What several test files share beyond that lives in the submodules: requests to weir's
 //! listeners ([`http`]), weir under a file descriptor limit ([`fd_limit`]), a server that keeps
@@ -18,6 +18,7 @@
 
 pub mod capture;
 pub mod config;
+mod debug_out;
 pub mod durable;
 pub mod fd_limit;
 pub mod http;
@@ -35,6 +36,8 @@ pub mod sdk;
 mod stderr;
 mod tools;
 
+#[allow(unused_imports)] // each test binary uses some of them
+pub use debug_out::{attr, attrs};
 #[allow(unused_imports)] // each test binary uses some of them
 pub use tools::{debian_tool, debian_tools, python};
 
@@ -281,54 +284,6 @@ impl Weir {
         })
     }
 
-    /// Every line the debug exporter has written so far, parsed. The exporter flushes a line
-    /// before the client is answered, so after a successful export its line is here.
-    pub fn records(&self) -> Vec<Value> {
-        let text = match std::fs::read_to_string(&self.out_path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
-            Err(e) => panic!("read {}: {e}", self.out_path.display()),
-        };
-        text.lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| {
-                serde_json::from_str(l)
-                    .unwrap_or_else(|e| panic!("debug output line is not JSON ({e}): {l}"))
-            })
-            .collect()
-    }
-
-    /// The debug records of one signal (`traces`, `metrics`, `logs`).
-    pub fn records_of(&self, signal: &str) -> Vec<Value> {
-        self.records()
-            .into_iter()
-            .filter(|r| r["signal"] == signal)
-            .collect()
-    }
-
-    /// The spans the JSON `debug` exporter wrote (OTLP/JSON), in order.
-    pub fn spans(&self) -> Vec<Value> {
-        self.records_of("traces")
-            .iter()
-            .flat_map(|r| {
-                r["data"]["resourceSpans"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
-            })
-            .flat_map(|rs| rs["scopeSpans"].as_array().cloned().unwrap_or_default())
-            .flat_map(|ss| ss["spans"].as_array().cloned().unwrap_or_default())
-            .collect()
-    }
-
-    /// The names of the spans the JSON `debug` exporter wrote, in order.
-    pub fn span_names(&self) -> Vec<String> {
-        self.spans()
-            .iter()
-            .map(|s| s["name"].as_str().unwrap_or_default().to_owned())
-            .collect()
-    }
-
     /// weir's process id (0 once it has been stopped).
     pub fn pid(&self) -> u32 {
         self.child.as_ref().map_or(0, Child::id)
@@ -485,34 +440,4 @@ pub fn tests_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests")
         .join(rel)
-}
-
-/// The attributes of an OTLP/JSON object (`[{key, value}]`) as (key, typed value) pairs, in
-/// order; panics if `attributes` is not such a list.
-pub fn attrs(of: &Value) -> Vec<(String, Value)> {
-    of["attributes"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no attributes array in {of}"))
-        .iter()
-        .map(|kv| {
-            let key = kv["key"]
-                .as_str()
-                .unwrap_or_else(|| panic!("attribute without key: {kv}"));
-            (key.to_owned(), kv["value"].clone())
-        })
-        .collect()
-}
-
-/// The typed value of attribute `key` in `of["attributes"]`; panics if absent or repeated.
-pub fn attr(of: &Value, key: &str) -> Value {
-    let found: Vec<Value> = attrs(of)
-        .into_iter()
-        .filter(|(k, _)| k == key)
-        .map(|(_, v)| v)
-        .collect();
-    match found.as_slice() {
-        [one] => one.clone(),
-        [] => panic!("attribute {key:?} missing in {of}"),
-        _ => panic!("attribute {key:?} repeated in {of}"),
-    }
 }

@@ -1,5 +1,5 @@
-"""Sends application metrics through the OpenTelemetry Python SDK, in rounds, the way a service
-instrumented as in seed 000 would: a request counter with a `status` attribute, an up-down
+"""Sends application metrics through the OpenTelemetry Python SDK, in rounds, the way a typical
+instrumented web service would: a request counter with a `status` attribute, an up-down
 counter, a latency histogram and two gauges.
 
 Configured only by the standard environment variables, like an application:

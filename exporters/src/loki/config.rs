@@ -14,10 +14,10 @@ use weir_pipeline::queue::config::{DEFAULT_TIMEOUT, UNSUPPORTED_QUEUE_KEYS};
 use weir_pipeline::queue::{QueueConfig, RetryConfig};
 
 use super::names::{AttributeNames, is_valid_name, sanitize};
-use crate::http_common::config::{
+use crate::shared::http::config::{
     HTTP_CLIENT_KEYS, HttpTlsConfig, TLS_KEYS, check_url, concat_keys, count_keys, timeout_problem,
 };
-use crate::http_common::headers::{DEFAULT_TENANT_HEADER, Headers, header_problems};
+use crate::shared::http::headers::{DEFAULT_TENANT_HEADER, Headers, header_problems};
 
 /// Keys of the Collector's `loki` exporter (and of its HTTP client settings) that weir does not
 /// implement; the config loader reports each as `not supported by weir: <key>`.

@@ -42,8 +42,11 @@
 
 mod config;
 mod guard;
+mod json;
 mod line;
 mod names;
+#[cfg(any(test, feature = "test-util"))]
+pub mod read;
 mod refused;
 mod response;
 mod streams;
@@ -62,16 +65,16 @@ use http::{HeaderName, HeaderValue, header};
 use reqwest::{Client, Url};
 use weir_pipeline::{Bundle, ExportError, Exporter, Sent, SignalKind};
 
-use crate::http_common::client::{self, ClientError};
-use crate::http_common::headers::tenant_header_name;
-use crate::http_common::pool::BufferPool;
-use crate::http_common::response::send_error;
+use crate::shared::http::client::{self, ClientError};
+use crate::shared::http::headers::tenant_header_name;
+use crate::shared::http::pool::BufferPool;
+use crate::shared::http::response::send_error;
 use config::BodyCompression;
 use guard::LabelGuard;
 use response::Refusals;
 use streams::Plan;
 
-pub use crate::http_common::{Headers, HttpTlsConfig};
+pub use crate::shared::http::{Headers, HttpTlsConfig};
 pub use config::{
     DefaultLabels, LabelsConfig, LineFormat, LokiConfig, PUSH_PATH, PushFormat,
     StructuredMetadataConfig, UNSUPPORTED_COLLECTOR_KEYS,

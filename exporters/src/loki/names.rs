@@ -13,7 +13,7 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use weir_pipeline::otlp::common::v1::{AnyValue, KeyValue, any_value::Value};
 use weir_pipeline::otlp::logs::v1::LogRecord;
 
-use super::line::JsonAny;
+use super::json::JsonAny;
 
 /// Attributes to take, in the order written, each with the name it gets in Loki (`None`: the
 /// attribute's sanitised name). In YAML a list of attribute names or a map from attribute to

@@ -19,7 +19,7 @@ use http::StatusCode;
 use weir_pipeline::{ExportError, Sent};
 
 use super::refused::{self, Pushed};
-use crate::http_common::response::{RetryOn, clean, read_body, refused};
+use crate::shared::http::response::{RetryOn, clean, read_body, refused};
 
 /// Most of an error body read: Loki writes one message per refused entry (some 150 bytes), so
 /// this holds several thousand; a longer body is not counted (the push counts as lost).

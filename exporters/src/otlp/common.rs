@@ -1,4 +1,4 @@
-//! What the `otlp` (gRPC) and `otlphttp` exporters share beyond [`crate::http_common`]:
+//! What the `otlp` (gRPC) and `otlphttp` exporters share beyond [`crate::shared::http`]:
 //! compression names, encoding a bundle as one export request, and reading partial success.
 
 use bytes::BufMut;
@@ -7,7 +7,7 @@ use weir_pipeline::otlp::collector::metrics::v1::ExportMetricsServiceResponse;
 use weir_pipeline::otlp::collector::trace::v1::ExportTraceServiceResponse;
 use weir_pipeline::{Bundle, REJECTED_BY_BACKEND, Sent, SignalKind};
 
-use crate::http_common::response::clean;
+use crate::shared::http::response::clean;
 
 /// A compression the exporters know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,10 +10,10 @@ use weir_pipeline::queue::config::{DEFAULT_TIMEOUT, UNSUPPORTED_QUEUE_KEYS};
 use weir_pipeline::queue::{QueueConfig, RetryConfig};
 
 use super::common::Compression;
-use crate::http_common::config::{
+use crate::shared::http::config::{
     TLS_KEYS, concat_keys, count_keys, key_pair_problem, timeout_problem,
 };
-use crate::http_common::headers::{DEFAULT_TENANT_HEADER, Headers, header_problems};
+use crate::shared::http::headers::{DEFAULT_TENANT_HEADER, Headers, header_problems};
 
 /// Keys of the Collector's `otlp` exporter that weir does not implement. The config loader
 /// reports each as `not supported by weir: <key>` instead of a generic unknown-key error.

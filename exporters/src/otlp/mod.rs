@@ -28,8 +28,6 @@ mod codec;
 pub(crate) mod common;
 mod config;
 #[cfg(test)]
-pub(crate) mod fixtures;
-#[cfg(test)]
 mod tests;
 
 use std::fmt;
@@ -55,11 +53,11 @@ use codec::BundleCodec;
 use common::{Compression, ExportResponse, partial_success};
 use config::GRPC_COMPRESSIONS;
 
-use crate::http_common::headers::tenant_header_name;
-use crate::http_common::response::clean;
-pub(crate) use crate::http_common::response::error_chain;
+use crate::shared::http::headers::tenant_header_name;
+use crate::shared::http::response::clean;
+pub(crate) use crate::shared::http::response::error_chain;
 
-pub use crate::http_common::Headers;
+pub use crate::shared::http::Headers;
 pub use config::{GrpcTlsConfig, OtlpConfig, UNSUPPORTED_COLLECTOR_KEYS};
 
 /// Why an `otlp` exporter could not be built.

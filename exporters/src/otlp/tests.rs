@@ -32,11 +32,11 @@ use weir_pipeline::otlp::collector::trace::v1::{
 };
 use weir_pipeline::{ExportError, Exporter, Signal};
 
-use super::fixtures::{
+use super::*;
+use crate::shared::fixtures::{
     install_ring, resource_logs, resource_metrics, resource_spans, self_signed, single,
     two_part_traces,
 };
-use super::*;
 
 /// What the test backend answers to traces: `Ok(rejected spans)` or a status.
 type Answer = Arc<dyn Fn() -> Result<i64, Status> + Send + Sync>;

@@ -8,11 +8,11 @@ use weir_pipeline::SignalKind;
 use weir_pipeline::queue::config::{DEFAULT_TIMEOUT, UNSUPPORTED_QUEUE_KEYS};
 use weir_pipeline::queue::{QueueConfig, RetryConfig};
 
-use crate::http_common::config::{
+use crate::otlp::common::Compression;
+use crate::shared::http::config::{
     HTTP_CLIENT_KEYS, HttpTlsConfig, TLS_KEYS, check_url, concat_keys, count_keys, timeout_problem,
 };
-use crate::http_common::headers::{DEFAULT_TENANT_HEADER, Headers, header_problems};
-use crate::otlp::common::Compression;
+use crate::shared::http::headers::{DEFAULT_TENANT_HEADER, Headers, header_problems};
 
 /// Keys of the Collector's `otlphttp` exporter that weir does not implement. The config loader
 /// reports each as `not supported by weir: <key>` instead of a generic unknown-key error.

@@ -43,15 +43,15 @@ use http::{HeaderName, HeaderValue, header};
 use reqwest::{Client, Url};
 use weir_pipeline::{Bundle, ExportError, Exporter, Sent, SignalKind};
 
-use crate::http_common::client::{self, ClientError};
-use crate::http_common::config::check_url;
-use crate::http_common::headers::tenant_header_name;
-use crate::http_common::pool::BufferPool;
-use crate::http_common::response::send_error;
 use crate::otlp::common::{Compression, encode_bundle};
+use crate::shared::http::client::{self, ClientError};
+use crate::shared::http::config::check_url;
+use crate::shared::http::headers::tenant_header_name;
+use crate::shared::http::pool::BufferPool;
+use crate::shared::http::response::send_error;
 use config::HTTP_COMPRESSIONS;
 
-pub use crate::http_common::{Headers, HttpTlsConfig};
+pub use crate::shared::http::{Headers, HttpTlsConfig};
 pub use config::{OtlpHttpConfig, UNSUPPORTED_COLLECTOR_KEYS};
 
 /// Why an `otlphttp` exporter could not be built.

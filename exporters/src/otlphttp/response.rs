@@ -8,8 +8,8 @@ use weir_pipeline::otlp::collector::metrics::v1::ExportMetricsServiceResponse;
 use weir_pipeline::otlp::collector::trace::v1::ExportTraceServiceResponse;
 use weir_pipeline::{ExportError, Sent, SignalKind};
 
-use crate::http_common::response::{RetryOn, clean, read_body, refused};
 use crate::otlp::common::{ExportResponse, partial_success};
+use crate::shared::http::response::{RetryOn, clean, read_body, refused};
 
 /// Most of a response body read: enough for any `google.rpc.Status` or partial success.
 const MAX_BODY: usize = 64 << 10;

@@ -21,7 +21,7 @@ use weir_pipeline::otlp::collector::trace::v1::{
 use weir_pipeline::{ExportError, Exporter, Signal};
 
 use super::*;
-use crate::otlp::fixtures::{
+use crate::shared::fixtures::{
     TlsListener, install_ring, resource_logs, resource_metrics, resource_spans, self_signed,
     single, two_part_traces,
 };

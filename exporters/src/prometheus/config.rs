@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::prom_translate::{ResourceToTelemetry, Settings, TranslationStrategy};
+use crate::shared::prom::{ResourceToTelemetry, Settings, TranslationStrategy};
 
 /// Collector keys weir does not implement for this exporter.
 pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] = &[

@@ -1,7 +1,7 @@
 //! The `prometheus` exporter: a scrape endpoint (`GET /metrics`) showing the metrics that pass
 //! through the pipeline, like the Collector's `prometheus` exporter.
 //!
-//! `export` translates each bundle ([`crate::prom_translate`]: the same names and labels as
+//! `export` translates each bundle ([`crate::shared::prom`]: the same names and labels as
 //! the `prometheusremotewrite` exporter) and updates the in-memory page inline, so a scrape
 //! right after an accepted request sees it. Cumulative points replace a series' value; delta
 //! monotonic sums and histograms are added up into cumulative ones; non-monotonic delta sums are
@@ -51,7 +51,7 @@ use futures::future::BoxFuture;
 use parking_lot::Mutex;
 use weir_pipeline::{Bundle, ExportError, Exporter, Sent, Signal};
 
-use crate::prom_translate::{Point, Skipped, Translator};
+use crate::shared::prom::{Point, Skipped, Translator};
 use state::State;
 
 pub use config::{DEFAULT_ENDPOINT, PrometheusConfig, UNSUPPORTED_COLLECTOR_KEYS};

@@ -12,9 +12,9 @@
 
 use std::fmt::Write as _;
 
-use crate::prom_translate::names::{is_legacy_label_name, is_legacy_metric_name};
-use crate::prom_translate::number::write_float;
-use crate::prom_translate::{Label, MetricType, PromExemplar, Value};
+use crate::shared::prom::names::{is_legacy_label_name, is_legacy_metric_name};
+use crate::shared::prom::number::write_float;
+use crate::shared::prom::{Label, MetricType, PromExemplar, Value};
 
 use super::state::{DROPPED_METRIC, Family, Series, State};
 

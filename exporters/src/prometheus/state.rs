@@ -26,9 +26,9 @@ use std::time::{Duration, Instant};
 
 use weir_pipeline::RequestContext;
 
-use crate::prom_translate::delta::{Cumulative, Step};
-use crate::prom_translate::names::unit_suffix;
-use crate::prom_translate::{Label, MetricType, Point, PromExemplar, Value};
+use crate::shared::prom::delta::{Cumulative, Step};
+use crate::shared::prom::names::unit_suffix;
+use crate::shared::prom::{Label, MetricType, Point, PromExemplar, Value};
 
 /// The name of the page's own counter of dropped points.
 pub(crate) const DROPPED_METRIC: &str = "weir_prometheus_exporter_dropped_points_total";

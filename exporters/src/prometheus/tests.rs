@@ -11,10 +11,10 @@ use weir_pipeline::{Batch, Bundle, Exporter, RequestContext, Signal, TenantId};
 use super::render::{Format, Options, render};
 use super::state::{Problem, State};
 use super::{PrometheusConfig, PrometheusError, PrometheusExporter};
-use crate::prom_translate::tests::{
+use crate::shared::prom::tests::{
     counter, delta_point, gauge, histogram, histogram_point, kv, number, only, resource, sum,
 };
-use crate::prom_translate::{Point, Settings, Skipped, Translator};
+use crate::shared::prom::{Point, Settings, Skipped, Translator};
 
 pub(super) fn ctx(tenant: &str) -> RequestContext {
     let mut ctx = RequestContext::for_tests();
@@ -298,7 +298,7 @@ fn deltas_add_up_on_the_page() {
 fn utf8_names_are_escaped_unless_the_scraper_takes_them() {
     let mut state = State::new(0, Duration::from_secs(300));
     let translator = Translator::new(Settings {
-        strategy: crate::prom_translate::TranslationStrategy::NoUtf8EscapingWithSuffixes,
+        strategy: crate::shared::prom::TranslationStrategy::NoUtf8EscapingWithSuffixes,
         scope_labels: false,
         ..Settings::default()
     });

@@ -10,8 +10,8 @@ use super::render::Format;
 use super::state::State;
 use super::tests::{app_metrics, apply, bundle, ctx, page};
 use super::{PrometheusConfig, PrometheusExporter, expiry_period};
-use crate::prom_translate::tests::{gauge, kv, number, resource};
-use crate::prom_translate::{Family, MetricType, Point, Value};
+use crate::shared::prom::tests::{gauge, kv, number, resource};
+use crate::shared::prom::{Family, MetricType, Point, Value};
 
 /// Puts a gauge point of family `name` with one label `k="v"`; why it was refused.
 fn put(
@@ -21,7 +21,7 @@ fn put(
     ctx: &RequestContext,
     now: Instant,
 ) -> Option<&'static str> {
-    let labels = [crate::prom_translate::Label::new("k", v)];
+    let labels = [crate::shared::prom::Label::new("k", v)];
     let point = Point {
         family: Family {
             name,

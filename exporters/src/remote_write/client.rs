@@ -1,4 +1,4 @@
-//! The HTTP side of remote write: the client ([`crate::http_common::client`] with the remote
+//! The HTTP side of remote write: the client ([`crate::shared::http::client`] with the remote
 //! write headers) and what an answer means.
 //!
 //! As the remote write specification says: 2xx is success; 429 and 5xx are retryable, with
@@ -12,8 +12,8 @@ use reqwest::Client;
 use weir_pipeline::{ExportError, Sent};
 
 use super::{RemoteWriteConfig, RemoteWriteError};
-use crate::http_common::client;
-use crate::http_common::response::{RetryOn, clean, read_body, refused};
+use crate::shared::http::client;
+use crate::shared::http::response::{RetryOn, clean, read_body, refused};
 
 /// Most of an error body read.
 const MAX_BODY: usize = 4096;

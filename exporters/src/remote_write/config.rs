@@ -22,11 +22,11 @@ use serde::Deserialize;
 use weir_pipeline::queue::config::{DEFAULT_TIMEOUT, UNSUPPORTED_QUEUE_KEYS};
 use weir_pipeline::queue::{QueueConfig, RetryConfig};
 
-use crate::http_common::config::{
+use crate::shared::http::config::{
     HTTP_CLIENT_KEYS, HttpTlsConfig, TLS_KEYS, check_url, concat_keys, count_keys, timeout_problem,
 };
-use crate::http_common::headers::{DEFAULT_TENANT_HEADER, Headers, header_problems};
-use crate::prom_translate::{ResourceToTelemetry, Settings, TranslationStrategy};
+use crate::shared::http::headers::{DEFAULT_TENANT_HEADER, Headers, header_problems};
+use crate::shared::prom::{ResourceToTelemetry, Settings, TranslationStrategy};
 
 /// Collector keys weir does not implement for this exporter.
 pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] =

@@ -2,7 +2,7 @@
 //! (`--web.enable-remote-write-receiver`), Mimir, Cortex or any compatible receiver, like the
 //! Collector's `prometheusremotewrite` exporter.
 //!
-//! Each bundle (one tenant, one or more batches) is translated ([`crate::prom_translate`]: the
+//! Each bundle (one tenant, one or more batches) is translated ([`crate::shared::prom`]: the
 //! same names and labels as the `prometheus` exporter), written as `WriteRequest` bodies of at
 //! most `max_batch_size_bytes` (labels sorted by name in every series), snappy-compressed and
 //! POSTed one after another with `Content-Encoding: snappy`, `Content-Type:
@@ -48,12 +48,12 @@ use parking_lot::Mutex;
 use reqwest::{Client, Url};
 use weir_pipeline::{Bundle, ExportError, Exporter, Sent, Signal};
 
-use crate::http_common::ClientError;
-use crate::http_common::config::check_url;
-use crate::http_common::headers::tenant_header_name;
-use crate::http_common::response::send_error;
-use crate::prom_translate::delta::DeltaStore;
-use crate::prom_translate::{Point, Skipped, Translator};
+use crate::shared::http::ClientError;
+use crate::shared::http::config::check_url;
+use crate::shared::http::headers::tenant_header_name;
+use crate::shared::http::response::send_error;
+use crate::shared::prom::delta::DeltaStore;
+use crate::shared::prom::{Point, Skipped, Translator};
 
 pub use config::{RemoteWriteConfig, RemoteWriteQueue, TargetInfo, UNSUPPORTED_COLLECTOR_KEYS};
 

@@ -18,9 +18,9 @@ use parking_lot::Mutex;
 use weir_pipeline::RequestContext;
 
 use super::wire::{Encoder, STALE_NAN};
-use crate::prom_translate::delta::DeltaStore;
-use crate::prom_translate::number::write_float;
-use crate::prom_translate::{MetricType, Point, PromExemplar, Value};
+use crate::shared::prom::delta::DeltaStore;
+use crate::shared::prom::number::write_float;
+use crate::shared::prom::{MetricType, Point, PromExemplar, Value};
 
 /// A family's metadata: `MetricMetadata.type` and help.
 pub(crate) type Metadata = BTreeMap<String, (i32, String)>;

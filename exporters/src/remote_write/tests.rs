@@ -17,8 +17,8 @@ use weir_pipeline::{Batch, Bundle, ExportError, Exporter, RequestContext, Signal
 
 use super::wire::{Encoder, STALE_NAN, TimeSeries, WriteRequest};
 use super::{RemoteWriteConfig, RemoteWriteExporter};
-use crate::prom_translate::Label;
-use crate::prom_translate::tests::{
+use crate::shared::prom::Label;
+use crate::shared::prom::tests::{
     counter, delta_point, histogram, histogram_point, kv, number, only, resource,
 };
 
@@ -348,7 +348,7 @@ fn encoder_bytes_are_what_prost_encodes() {
         Label::new("z", "2"),
     ];
     let mut enc = Encoder::new(1 << 20);
-    let ex = crate::prom_translate::PromExemplar {
+    let ex = crate::shared::prom::PromExemplar {
         labels: vec![("trace_id", "ab".into())],
         value: 0.5,
         time_ms: None,

@@ -12,7 +12,7 @@ use std::cmp::Ordering;
 
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
 
-use crate::prom_translate::{Label, PromExemplar};
+use crate::shared::prom::{Label, PromExemplar};
 
 /// `prometheus.WriteRequest`.
 #[derive(Clone, PartialEq, prost::Message)]

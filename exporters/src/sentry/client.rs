@@ -1,5 +1,5 @@
 //! The HTTP client of the `sentry` exporter: the shared exporter client
-//! ([`crate::http_common::client`]: no redirects, so the auth header never reaches another host,
+//! ([`crate::shared::http::client`]: no redirects, so the auth header never reaches another host,
 //! TCP_NODELAY, rustls), with the Collector's top-level `insecure_skip_verify` folded into
 //! `tls`.
 //!
@@ -9,7 +9,7 @@
 use reqwest::Client;
 
 use super::{SentryConfig, SentryError};
-use crate::http_common::{Headers, client};
+use crate::shared::http::{Headers, client};
 
 /// Builds the client for exporter `id`.
 pub(crate) fn build(id: &str, cfg: &SentryConfig) -> Result<Client, SentryError> {

@@ -94,7 +94,7 @@ pub enum SentryError {
         id: String,
         /// What went wrong.
         #[source]
-        source: crate::http_common::client::ClientError,
+        source: crate::shared::http::client::ClientError,
     },
 }
 

@@ -10,7 +10,8 @@
 //! dropped without commit gives its room back.
 //!
 //! With a disk queue both bounds count what waits on disk only too: only a window
-//! of it is held in memory (`spill.rs`).
+//! of it is held in memory (`spill.rs`); the queue's side of that backlog (batches found on
+//! disk at start, loaded back as the window has room) is in `bounded/backlog.rs`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,6 +19,8 @@ use tokio::time::Instant;
 
 use parking_lot::Mutex;
 use tokio::sync::Notify;
+
+mod backlog;
 
 use super::disk::{DiskError, DiskQueue, Location, Ticket};
 use super::fair::{Batching, FairQueues, Item, Take};
@@ -403,80 +406,6 @@ impl Queue {
             Sizer::Items => records.max(1),
             Sizer::Bytes => body_bytes.max(1),
         }
-    }
-
-    /// Queues `s`, found on disk at start, to be loaded in its turn, whatever room is left:
-    /// what was on disk fitted the same bounds when it was taken.
-    pub fn push_spilled(&self, s: Spilled) {
-        {
-            let mut st = self.inner.state.lock();
-            st.used += s.size;
-            st.bytes += s.bytes;
-            *st.per_tenant.entry(s.tenant.clone()).or_default() += s.size;
-            st.backlog.push(s);
-            self.inner.gauges.used.set(st.used);
-            self.inner.gauges.bytes.set(st.bytes);
-            self.inner.gauges.records.set(st.records());
-        }
-        self.inner.load.notify_one();
-    }
-
-    /// The next batch waiting on disk, once the memory window has room for it; `None` once
-    /// the queue is closed and nothing waits on disk.
-    pub async fn next_to_load(&self) -> Option<Spilled> {
-        loop {
-            let notified = self.inner.load.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            {
-                let mut s = self.inner.state.lock();
-                if let Some(next) = s.backlog.pop_loadable() {
-                    return Some(next);
-                }
-                if s.closed && s.backlog.is_empty() {
-                    return None;
-                }
-            }
-            notified.await;
-        }
-    }
-
-    /// Queues `batch`, read back for `s`, in memory.
-    pub fn push_loaded(&self, s: Spilled, batch: Arc<Batch>) {
-        {
-            let mut st = self.inner.state.lock();
-            st.fair.push(Item {
-                batch,
-                size: s.size,
-                records: s.records,
-                enqueued: Instant::now(),
-                ticket: Some(s.ticket),
-            });
-            self.inner.gauges.records.set(st.records());
-        }
-        self.inner.items.notify_one();
-    }
-
-    /// `s` could not be read back: its room is given back (its ticket, dropped, settles it).
-    pub fn forget_loaded(&self, s: Spilled) {
-        {
-            let mut st = self.inner.state.lock();
-            st.used = st.used.saturating_sub(s.size);
-            st.bytes = st.bytes.saturating_sub(s.bytes);
-            st.backlog.unloaded(s.bytes);
-            release_tenant(&mut st.per_tenant, &s.tenant, s.size);
-            self.inner.gauges.used.set(st.used);
-            self.inner.gauges.bytes.set(st.bytes);
-        }
-        self.inner.space.notify_waiters();
-        self.inner.items.notify_waiters();
-        self.inner.load.notify_one();
-    }
-
-    /// Bytes (as `max_bytes` counts them) of the batches a disk queue holds decoded in memory:
-    /// queued there, being sent or retried. 0 without a disk queue.
-    pub fn loaded_bytes(&self) -> u64 {
-        self.inner.state.lock().backlog.loaded_bytes()
     }
 
     /// Records queued now (in memory and waiting on disk).

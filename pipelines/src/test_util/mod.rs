@@ -2,7 +2,8 @@
 //! one that fails on demand, and a processor with a fixed outcome; [`realistic`] builds batches
 //! shaped like a real service's, for benchmarks.
 //!
-//! They are ordinary code (not `cfg(test)`) so that every crate's tests and benchmarks can use
+//! Built for this crate's tests and behind the `test-util` feature, which the workspace's crates
+//! turn on for their tests and benchmarks only (as a dev-dependency), so no release build holds
 //! them.
 
 pub mod realistic;

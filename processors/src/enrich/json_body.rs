@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, Error, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::trace_ids::{Candidate, Found, Keys, Role};
+use super::keys::{Candidate, Found, Keys, Role};
 
 /// The candidates of the configured keys among the top-level fields of the JSON object `text`.
 pub(super) fn scan<'a>(text: &'a str, keys: &Keys) -> Option<Found<'a>> {

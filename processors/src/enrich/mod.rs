@@ -26,6 +26,7 @@
 
 mod config;
 mod json_body;
+mod keys;
 mod request_id;
 mod resource;
 mod trace_ids;

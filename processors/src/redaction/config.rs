@@ -18,7 +18,7 @@ use super::sanitizers::{DbSanitizerConfig, UrlSanitizerConfig};
 /// `.*` (a regex per key would cost every record). `url_sanitizer`, `db_sanitizer`: not built.
 pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] = &["ignored_key_patterns"];
 
-/// The placeholder that replaces a masked value unless `mask` says otherwise (seed 002).
+/// The placeholder that replaces a masked value unless `mask` says otherwise.
 pub const DEFAULT_MASK: &str = "[REDACTED]";
 
 /// Shortest accepted `hash_key`, in bytes.
@@ -65,7 +65,7 @@ pub struct RedactionConfig {
     /// Regexes (searched anywhere in the key, as in the Collector) for keys whose values are
     /// always masked, even when the key is allowed, at any depth of nested maps and log
     /// bodies. Added to weir's built-in patterns (password, *_token, *secret*, authorization,
-    /// cookie, api keys, private keys, email, user name, seed 002's payment fields, …), which
+    /// cookie, api keys, private keys, email, user name, payment fields, …), which
     /// cannot be switched off; to let one such key through, list it in `ignored_keys`.
     pub blocked_key_patterns: Vec<String>,
     /// Regexes for secrets inside values: the matching part of every string that stays

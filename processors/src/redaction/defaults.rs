@@ -86,8 +86,8 @@ pub const ALLOWED_KEYS: &[&str] = &[
     "weir.request.id",
 ];
 
-/// Key patterns always masked (case-insensitive searches): seed 002's list and the usual
-/// credential and PII names. Token patterns need a separator so `gen_ai.usage.input_tokens`
+/// Key patterns always masked (case-insensitive searches): payment and identity fields and the
+/// usual credential and PII names. Token patterns need a separator so `gen_ai.usage.input_tokens`
 /// stays a number; key patterns name the kind of key so `policy_key` stays readable.
 pub const BLOCKED_KEY_PATTERNS: &[&str] = &[
     r"(?i)passw(?:or)?d|passphrase",

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use foldhash::fast::RandomState;
 
-use super::rules::KeyClass;
+use super::class::KeyClass;
 use super::summary::Tally;
 
 /// Keys remembered per processor and thread before the memo starts over.

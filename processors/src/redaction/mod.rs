@@ -1,6 +1,6 @@
-//! The `redaction` processor: sanitize-first masking of secrets and PII in every record that
-//! leaves weir (seed 002: sensitive fields are replaced with `[REDACTED]`, never omitted, so
-//! the structure survives for debugging). It is in the default pipeline with its defaults.
+//! The `redaction` processor: masking of secrets and PII in every record that leaves weir
+//! (sensitive fields are replaced with `[REDACTED]`, never omitted, so the structure survives
+//! for debugging). It is in the default pipeline with its defaults.
 //!
 //! It takes the OpenTelemetry Collector redaction processor's keys (`allowed_keys`,
 //! `allow_all_keys`, `ignored_keys`, `blocked_key_patterns`, `blocked_values`,
@@ -44,7 +44,7 @@
 //!   `series_merged`; only colliding summaries are dropped and reported. Resource, scope,
 //!   metadata and exemplar attributes are masked as elsewhere.
 //! - **Strict maps** (`strict_maps`): for selected spans and log records, a map attribute may
-//!   hold only listed keys (seed 002's audit metadata); a record with another key is rejected,
+//!   hold only listed keys (audit metadata); a record with another key is rejected,
 //!   counted (`reason="strict_map"`), logged without values, and reported in OTLP
 //!   `partial_success` with a message naming the key. Checked before anything is masked.
 //! - **Summary**: `summary: info|debug` adds `redaction.masked.count` (and `…keys`) to changed
@@ -77,6 +77,7 @@
 //! [`RedactionConfig::problems`]). Processing never fails and never refuses a request: the
 //! worst case is records rejected by a strict map or data points dropped, both reported.
 
+mod class;
 mod config;
 pub mod defaults;
 mod fields;

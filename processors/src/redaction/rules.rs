@@ -17,26 +17,12 @@ use foldhash::fast::RandomState;
 use regex::{Regex, RegexSet};
 use ring::hmac;
 
+use super::class::KeyClass;
 use super::config::{KeyRule, RedactionConfig, key_rule, regex_error};
 use super::defaults;
 use super::memo::{MAX_KEYS, Memo, Verdict};
 use super::sanitizers::Sanitizers;
 use super::summary::{COUNT_KEY, KEYS_KEY};
-
-/// What happens to an attribute with a given key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) enum KeyClass {
-    /// Left exactly as it is.
-    Ignored,
-    /// The value is replaced by its keyed hash.
-    Hashed,
-    /// The value is masked whatever the allowlist says.
-    Blocked,
-    /// The value stays, scanned for blocked values.
-    Allowed,
-    /// Top-level only: the value is masked (removed on metric data points).
-    NotAllowed,
-}
 
 /// The class of a key the config names, at the top level of an attribute list and inside a
 /// nested map or log body (where the allowlist does not apply). Such a key is the operator's

@@ -1,5 +1,5 @@
 //! Strict maps (`strict_maps`): for records a selector picks, a map attribute may hold only
-//! listed keys; any other key rejects the record (seed 002's audit-metadata rule).
+//! listed keys; any other key rejects the record (the audit-metadata rule).
 //!
 //! Nothing here fails: a check answers "pass, and keep these keys" or names the first
 //! violation. Values are never read except the selector's, which is compared to a literal.

@@ -12,8 +12,9 @@ use std::fmt::Write as _;
 use prost::Message;
 use weir_pipeline::otlp::common::v1::{AnyValue, KeyValue, any_value::Value};
 
+use super::class::KeyClass;
 use super::memo::Cx;
-use super::rules::{KeyClass, Rules};
+use super::rules::Rules;
 use super::summary::Reason;
 
 impl Rules {

@@ -37,8 +37,8 @@ use weir_pipeline::{RequestId, Signal, SignalKind, TenantId};
 
 use super::cors::{self, Origins};
 use super::identity::Resolved;
-use super::tls::PeerSubject;
 use super::{ReceiverShared, context, ingest, status};
+use crate::listen::tls::PeerSubject;
 use client::{PerIpLimit, TrustedProxies};
 use event::{FrontendEvent, Received};
 

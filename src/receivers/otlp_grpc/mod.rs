@@ -13,12 +13,12 @@
 //! that reads each call's message within `read_timeout` and `max_inflight_bytes` ([`body`]).
 //! With `tls.client_ca_file` a client needs a certificate signed by that CA, and the
 //! certificate's subject common name is the request's `client_cert` tenant source
-//! ([`super::tls`]).
+//! ([`crate::listen::tls`]).
 //!
 //! How it fails:
-//! - binding the endpoint fails with [`ReceiverError::Bind`], and so does a TLS file that cannot
+//! - binding the endpoint fails with [`ListenError::Bind`], and so does a TLS file that cannot
 //!   be read or used (the error names it); the server stopping on an error with
-//!   [`ReceiverError::Serve`];
+//!   [`ListenError::Serve`];
 //! - a client failing the TLS handshake (no or an untrusted certificate) loses that connection
 //!   only (logged at debug);
 //! - a message larger than `max_recv_msg_size_mib` (after decompression) gets RESOURCE_EXHAUSTED
@@ -46,8 +46,9 @@ use weir_pipeline::{Batch, Refusal, RefusalKind, RequestId, SignalKind};
 
 use super::config::GrpcConfig;
 use super::context::{self, REQUEST_ID_HEADER};
-use super::tls::{PeerSubject, ServerTls};
-use super::{Bound, ReceiverError, ReceiverShared, conn, ingest, status};
+use super::{ReceiverShared, conn, ingest, status};
+use crate::listen::tls::PeerSubject;
+use crate::listen::{Bound, ListenError};
 
 mod body;
 mod call_metrics;
@@ -79,53 +80,30 @@ pub async fn bind(
     cfg: &GrpcConfig,
     shared: ReceiverShared,
     shutdown: BoxFuture<'static, ()>,
-) -> Result<Bound, ReceiverError> {
-    let bind_error = |source| ReceiverError::Bind {
-        listener: LISTENER.to_owned(),
-        endpoint: cfg.endpoint.clone(),
-        source,
-    };
-    // The files first: a bad one must not leave a port bound.
-    let tls = match &cfg.tls {
-        Some(t) => Some(
-            ServerTls::load(t)
-                .await
-                .map_err(|m| bind_error(std::io::Error::other(m)))?,
-        ),
-        None => None,
-    };
-    let listener = tokio::net::TcpListener::bind(&*super::endpoint::bind_address(&cfg.endpoint))
-        .await
-        .map_err(bind_error)?;
-    let local_addr = listener.local_addr().map_err(bind_error)?;
-    tracing::info!(
-        listener = LISTENER,
-        receiver = %shared.id,
-        address = %local_addr,
-        tls = tls.is_some(),
-        client_certs = tls.as_ref().is_some_and(ServerTls::verifies_clients),
-        "listening"
-    );
-
+) -> Result<Bound, ListenError> {
     let limit = max_message_bytes(cfg.max_recv_msg_size_mib);
     let keepalive = &cfg.keepalive.server_parameters;
-    let listener = conn::Listener {
-        name: LISTENER,
-        tcp: listener,
-        tls: tls.map(|t| t.acceptor()),
-        limits: conn::ConnLimits {
-            read_header_timeout: crate::receivers::limits::GRPC_HANDSHAKE_TIMEOUT,
-            idle_timeout: keepalive.max_connection_idle,
-            write_timeout: crate::receivers::limits::GRPC_WRITE_TIMEOUT,
-            max_concurrent_streams: Some(cfg.max_concurrent_streams),
-            keepalive: Some((keepalive.time, keepalive.timeout)),
-            max_age: keepalive
-                .max_connection_age
-                .map(|age| (age, keepalive.max_connection_age_grace)),
-        },
-        gate: shared.connections.gate(cfg.max_connections),
-        metrics: shared.metrics.clone(),
+    let limits = conn::ConnLimits {
+        read_header_timeout: crate::receivers::limits::GRPC_HANDSHAKE_TIMEOUT,
+        idle_timeout: keepalive.max_connection_idle,
+        write_timeout: crate::receivers::limits::GRPC_WRITE_TIMEOUT,
+        max_concurrent_streams: Some(cfg.max_concurrent_streams),
+        keepalive: Some((keepalive.time, keepalive.timeout)),
+        max_age: keepalive
+            .max_connection_age
+            .map(|age| (age, keepalive.max_connection_age_grace)),
     };
+    let (listener, local_addr) = conn::Listener::open(
+        conn::Place {
+            name: LISTENER,
+            endpoint: &cfg.endpoint,
+            tls: cfg.tls.as_ref(),
+            max_connections: cfg.max_connections,
+        },
+        &shared,
+        limits,
+    )
+    .await?;
     let read_limits = body::BodyLimitLayer {
         inflight: shared.inflight.clone(),
         read_timeout: cfg.read_timeout,
@@ -182,7 +160,7 @@ impl OtlpGrpc {
         request: Request<Bytes>,
     ) -> Result<Response<S::Response>, Status> {
         let (accepted, request_id) = self.handle(request, S::KIND).await?;
-        Ok(respond(S::respond(partial(accepted)), &request_id))
+        Ok(respond(S::respond(status::partial(&accepted)), &request_id))
     }
 
     /// Builds the request context, then ingests the message as a batch. Returns what the
@@ -276,14 +254,4 @@ fn respond<T>(message: T, request_id: &RequestId) -> Response<T> {
     let mut response = Response::new(message);
     *response.metadata_mut() = request_id_metadata(request_id);
     response
-}
-
-/// `(rejected, error_message)` for `partial_success`, or `None` when the whole request was taken
-/// without a message (the spec asks for no `partial_success` then).
-fn partial(accepted: Accepted) -> Option<(i64, String)> {
-    if accepted.rejected == 0 && accepted.message.is_none() {
-        return None;
-    }
-    let rejected = i64::try_from(accepted.rejected).unwrap_or(i64::MAX);
-    Some((rejected, accepted.message.unwrap_or_default()))
 }

@@ -19,7 +19,7 @@ use weir_pipeline::{Outcome, Processor, Refusal, RefusalKind, Signal};
 use self::harness::{
     Running, big_trace_request, logs_request, metrics_request, request_id_of, trace_request,
 };
-use super::{GrpcConfig, ReceiverError, bind, max_message_bytes};
+use super::{GrpcConfig, ListenError, bind, max_message_bytes};
 
 #[tokio::test]
 async fn traces_arrive_field_for_field_and_are_counted() {
@@ -379,7 +379,7 @@ async fn occupied_endpoint_is_a_bind_error() {
         .await
         .err()
         .expect("address in use");
-    assert!(matches!(err, ReceiverError::Bind { ref listener, .. } if listener == "otlp/grpc"));
+    assert!(matches!(err, ListenError::Bind { ref listener, .. } if listener == "otlp/grpc"));
     assert!(err.to_string().contains(&cfg.endpoint), "{err}");
 }
 

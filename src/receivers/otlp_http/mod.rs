@@ -60,8 +60,9 @@ pub use decode::{BodyError, Encoding};
 use super::config::HttpConfig;
 use super::cors::{self, Origins};
 use super::frontend_log::{self, FrontendLog};
-use super::tls::{PeerSubject, ServerTls};
-use super::{Bound, ReceiverError, ReceiverShared, conn, context, ingest, status};
+use super::{ReceiverShared, conn, context, ingest, status};
+use crate::listen::tls::PeerSubject;
+use crate::listen::{self, Bound, ListenError};
 
 const LISTENER: &str = "otlp/http";
 
@@ -80,49 +81,28 @@ pub async fn bind(
     grpc: Option<std::net::SocketAddr>,
     shared: ReceiverShared,
     shutdown: BoxFuture<'static, ()>,
-) -> Result<Bound, ReceiverError> {
-    let bind_error = |source| ReceiverError::Bind {
-        listener: LISTENER.into(),
-        endpoint: cfg.endpoint.clone(),
-        source,
+) -> Result<Bound, ListenError> {
+    let limits = conn::ConnLimits {
+        read_header_timeout: cfg.read_header_timeout,
+        idle_timeout: cfg.idle_timeout,
+        write_timeout: cfg.write_timeout,
+        max_concurrent_streams: None,
+        keepalive: None,
+        max_age: None,
     };
-    // The files first: a bad one must not leave a port bound.
-    let tls = match &cfg.tls {
-        Some(t) => Some(
-            ServerTls::load(t)
-                .await
-                .map_err(|m| bind_error(std::io::Error::other(m)))?,
-        ),
-        None => None,
-    };
-    let listener = tokio::net::TcpListener::bind(&*super::endpoint::bind_address(&cfg.endpoint))
-        .await
-        .map_err(bind_error)?;
-    let local_addr = listener.local_addr().map_err(bind_error)?;
-    tracing::info!(
-        listener = LISTENER,
-        receiver = %shared.id,
-        address = %local_addr,
-        tls = tls.is_some(),
-        client_certs = tls.as_ref().is_some_and(ServerTls::verifies_clients),
-        "listening"
-    );
-    let listener = conn::Listener {
-        name: LISTENER,
-        tcp: listener,
-        tls: tls.map(|t| t.acceptor()),
-        limits: conn::ConnLimits {
-            read_header_timeout: cfg.read_header_timeout,
-            idle_timeout: cfg.idle_timeout,
-            write_timeout: cfg.write_timeout,
-            max_concurrent_streams: None,
-            keepalive: None,
-            max_age: None,
+    let (listener, local_addr) = conn::Listener::open(
+        conn::Place {
+            name: LISTENER,
+            endpoint: &cfg.endpoint,
+            tls: cfg.tls.as_ref(),
+            max_connections: cfg.max_connections,
         },
-        gate: shared.connections.gate(cfg.max_connections),
-        metrics: shared.metrics.clone(),
-    };
-    let app = app(cfg, grpc, shared).map_err(|m| bind_error(std::io::Error::other(m)))?;
+        &shared,
+        limits,
+    )
+    .await?;
+    let app = app(cfg, grpc, shared)
+        .map_err(|m| ListenError::bind(LISTENER, &cfg.endpoint, std::io::Error::other(m)))?;
     let serve = async move {
         conn::serve(listener, app, shutdown).await;
         Ok(())
@@ -180,7 +160,7 @@ fn app(
         max_body: usize::try_from(cfg.max_request_body_size).unwrap_or(usize::MAX),
         read_timeout: cfg.read_timeout,
     });
-    Ok(crate::admin::http_metrics::track(routes, metrics).with_state(state))
+    Ok(listen::http_metrics::track(routes, metrics).with_state(state))
 }
 
 async fn traces(
@@ -191,7 +171,7 @@ async fn traces(
 ) -> Response {
     handle(s, peer, headers, body, SignalKind::Traces, |a| {
         ExportTraceServiceResponse {
-            partial_success: partial(a).map(|(rejected, error_message)| {
+            partial_success: status::partial(a).map(|(rejected, error_message)| {
                 ExportTracePartialSuccess {
                     rejected_spans: rejected,
                     error_message,
@@ -210,7 +190,7 @@ async fn metrics_route(
 ) -> Response {
     handle(s, peer, headers, body, SignalKind::Metrics, |a| {
         ExportMetricsServiceResponse {
-            partial_success: partial(a).map(|(rejected, error_message)| {
+            partial_success: status::partial(a).map(|(rejected, error_message)| {
                 ExportMetricsPartialSuccess {
                     rejected_data_points: rejected,
                     error_message,
@@ -229,23 +209,15 @@ async fn logs(
 ) -> Response {
     handle(s, peer, headers, body, SignalKind::Logs, |a| {
         ExportLogsServiceResponse {
-            partial_success: partial(a).map(|(rejected, error_message)| ExportLogsPartialSuccess {
-                rejected_log_records: rejected,
-                error_message,
+            partial_success: status::partial(a).map(|(rejected, error_message)| {
+                ExportLogsPartialSuccess {
+                    rejected_log_records: rejected,
+                    error_message,
+                }
             }),
         }
     })
     .await
-}
-
-/// `(rejected, message)` for a partial-success answer, `None` when all was taken.
-fn partial(a: &Accepted) -> Option<(i64, String)> {
-    (a.rejected > 0 || a.message.is_some()).then(|| {
-        (
-            i64::try_from(a.rejected).unwrap_or(i64::MAX),
-            a.message.clone().unwrap_or_default(),
-        )
-    })
 }
 
 async fn handle<Resp>(

@@ -263,7 +263,7 @@ async fn new_reports_bad_settings_with_the_id_and_key() {
         matches!(
             err,
             LokiError::Client {
-                source: crate::http_common::ClientError::ReadFile { .. },
+                source: crate::shared::http::ClientError::ReadFile { .. },
                 ..
             }
         ),

@@ -15,7 +15,7 @@ use weir_pipeline::otlp::resource::v1::Resource;
 use weir_pipeline::{Batch, Bundle, Exporter, Signal};
 
 use super::*;
-use crate::otlp::fixtures::{batch, install_ring};
+use crate::shared::fixtures::{batch, install_ring};
 use fake::{FakeLoki, GotStream};
 
 const TRACE: [u8; 16] = [0xab; 16];

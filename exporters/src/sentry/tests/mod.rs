@@ -23,7 +23,7 @@ use weir_pipeline::queue::accounted::Accounted;
 use weir_pipeline::{Bundle, ExportError, Exporter, Metrics, Sent, Signal};
 
 use super::{SentryConfig, SentryExporter};
-use crate::otlp::fixtures::{batch, install_ring};
+use crate::shared::fixtures::{batch, install_ring};
 use fake::FakeSentry;
 
 const TRACE: [u8; 16] = [0xab; 16];

@@ -4,7 +4,7 @@
 //! current one is full, deletes segments whose records are all settled, and keeps the gauges.
 //!
 //! With `fsync_interval`, the interval's sync runs on a second thread, so appends never wait
-//! for it. A failed append (disk full, I/O error) cuts the segment back to where it was, so no torn
+//! for it (`writer/sync.rs`). A failed append (disk full, I/O error) cuts the segment back to where it was, so no torn
 //! frame stays in the middle of a file, and answers the error to every append of the group. A
 //! failed mark is logged: a lost mark makes a record replayed once more, nothing worse.
 
@@ -13,12 +13,14 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime};
 
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
+
+mod sync;
 
 use super::dir::{self, DONE};
 use crate::metrics::Counter;
@@ -431,72 +433,6 @@ impl Writer {
             drop(room);
             self.space.freed.notify_waiters();
         }
-    }
-
-    /// Hands the open files (and those waiting in `retired`) to the syncer thread, started on
-    /// first use, so that appends do not wait for the sync; skipped while it is still busy.
-    fn sync_in_background(&mut self) {
-        if self.syncer.is_none() {
-            let (tx, rx) = mpsc::channel::<Vec<File>>();
-            let busy = Arc::new(AtomicBool::new(false));
-            let flag = Arc::clone(&busy);
-            let dir = self.dir.clone();
-            let spawned = std::thread::Builder::new()
-                .name("weir-disk-sync".into())
-                .spawn(move || {
-                    for files in rx {
-                        for f in files {
-                            if let Err(e) = f.sync_all() {
-                                tracing::warn!(dir = %dir.display(), error = %e, "disk queue: sync failed");
-                            }
-                        }
-                        flag.store(false, Ordering::Release);
-                    }
-                });
-            match spawned {
-                Ok(_) => self.syncer = Some((tx, busy)),
-                Err(_) => return self.sync_all(),
-            }
-        }
-        let Some((tx, busy)) = &self.syncer else {
-            return;
-        };
-        if busy.swap(true, Ordering::Acquire) {
-            return;
-        }
-        let mut files = std::mem::take(&mut self.retired);
-        let open = self
-            .active
-            .iter()
-            .map(|a| &a.file)
-            .chain(self.marks.values());
-        files.extend(open.filter_map(|f| f.try_clone().ok()));
-        if tx.send(files).is_err() {
-            busy.store(false, Ordering::Release);
-            return self.sync_all();
-        }
-        self.last_sync = Instant::now();
-        self.unsynced = false;
-    }
-
-    fn sync_all(&mut self) {
-        for f in std::mem::take(&mut self.retired) {
-            if let Err(e) = f.sync_all() {
-                tracing::warn!(dir = %self.dir.display(), error = %e, "disk queue: sync failed");
-            }
-        }
-        let files = self
-            .active
-            .iter()
-            .map(|a| &a.file)
-            .chain(self.marks.values());
-        for f in files {
-            if let Err(e) = f.sync_data() {
-                tracing::warn!(dir = %self.dir.display(), error = %e, "disk queue: sync failed");
-            }
-        }
-        self.last_sync = Instant::now();
-        self.unsynced = false;
     }
 
     fn update_gauges(&self) {

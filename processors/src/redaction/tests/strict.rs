@@ -1,4 +1,4 @@
-//! Strict maps: seed 002's audit-metadata allowlist.
+//! Strict maps: the audit-metadata allowlist.
 
 use weir_pipeline::otlp::logs::v1::LogRecord;
 use weir_pipeline::otlp::trace::v1::Span;

@@ -1,4 +1,4 @@
-//! The config: the brief's shape, inheritance in overrides, and every problem a user can make.
+//! The config: the documented shape, inheritance in overrides, and every problem a user can make.
 
 use super::super::config::{Kind, Limits, Rate};
 use super::super::{TenantLimitError, UNSUPPORTED_COLLECTOR_KEYS};

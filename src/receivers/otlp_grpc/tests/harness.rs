@@ -29,10 +29,11 @@ use tonic::transport::Channel;
 use weir_pipeline::test_util::{CollectingExporter, router_to};
 use weir_pipeline::{Metrics, Processor, TenantId};
 
+use crate::listen::ListenError;
+use crate::receivers::ReceiverShared;
 use crate::receivers::config::GrpcConfig;
 use crate::receivers::limits::{ConnectionBudget, InflightBytes};
 use crate::receivers::otlp_grpc::bind;
-use crate::receivers::{ReceiverError, ReceiverShared};
 
 /// A receiver serving in the background; dropping it shuts the server down.
 pub struct Running {
@@ -40,7 +41,7 @@ pub struct Running {
     pub collector: Arc<CollectingExporter>,
     pub shared: ReceiverShared,
     stop: oneshot::Sender<()>,
-    served: JoinHandle<Result<(), ReceiverError>>,
+    served: JoinHandle<Result<(), ListenError>>,
 }
 
 /// A collector and the shared receiver state feeding it through `processors`.
@@ -130,7 +131,7 @@ impl Running {
     }
 
     /// Fires the shutdown future and returns what `serve` ended with.
-    pub async fn stop(self) -> Result<(), ReceiverError> {
+    pub async fn stop(self) -> Result<(), ListenError> {
         let _ = self.stop.send(());
         self.served.await.expect("serve task")
     }

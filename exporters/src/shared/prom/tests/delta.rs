@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::prom_translate::buckets::explicit;
-use crate::prom_translate::delta::{Cumulative, DELTA_IDLE, DeltaStore, Step};
-use crate::prom_translate::{Family, Label, MetricType, Point, Value};
+use crate::shared::prom::buckets::explicit;
+use crate::shared::prom::delta::{Cumulative, DELTA_IDLE, DeltaStore, Step};
+use crate::shared::prom::{Family, Label, MetricType, Point, Value};
 
 fn point<'a>(
     name: &'a Arc<str>,

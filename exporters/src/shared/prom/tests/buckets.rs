@@ -3,7 +3,7 @@
 use weir_pipeline::otlp::metrics::v1::ExponentialHistogramDataPoint;
 use weir_pipeline::otlp::metrics::v1::exponential_histogram_data_point::Buckets;
 
-use crate::prom_translate::buckets::{Histogram, MAX_SCALE, explicit, from_exponential};
+use crate::shared::prom::buckets::{Histogram, MAX_SCALE, explicit, from_exponential};
 
 fn cumulative(h: &Histogram<'_>) -> Vec<(f64, u64)> {
     h.cumulative().collect()

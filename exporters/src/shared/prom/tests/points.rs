@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use weir_pipeline::otlp::metrics::v1::{AggregationTemporality, HistogramDataPoint, Metric};
 
 use super::{gauge, histogram, histogram_point, kv, number, resource, sum, translate};
-use crate::prom_translate::{MetricType, ResourceToTelemetry, Settings, Value};
+use crate::shared::prom::{MetricType, ResourceToTelemetry, Settings, Value};
 
 fn service() -> Vec<weir_pipeline::otlp::common::v1::KeyValue> {
     vec![

@@ -1,4 +1,5 @@
-//! Test data for the `otlp` and `otlphttp` exporters: bundles of small, distinguishable batches.
+//! Test data for every exporter's tests: bundles of small, distinguishable batches, a TLS server,
+//! the crypto provider.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

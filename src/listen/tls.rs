@@ -20,7 +20,7 @@
 //! - the files are read and checked (PEM, the key matching the certificate, a usable CA) when
 //!   the receiver binds ([`ServerTls::load`]); a problem is an error naming the key and file;
 //! - a failed or slow handshake only ends that connection (logged at debug, see
-//!   [`super::conn`]), never the server.
+//!   [`crate::receivers::conn`]), never the server.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -3,9 +3,9 @@
 use weir_pipeline::otlp::common::v1::{AnyValue, ArrayValue, KeyValueList, any_value::Value};
 
 use super::{kv, kv_of, label, pairs};
-use crate::prom_translate::TranslationStrategy;
-use crate::prom_translate::labels::{LabelInputs, build, value_string};
-use crate::prom_translate::names::Names;
+use crate::shared::prom::TranslationStrategy;
+use crate::shared::prom::labels::{LabelInputs, build, value_string};
+use crate::shared::prom::names::Names;
 
 fn names() -> Names {
     Names::new(TranslationStrategy::UnderscoreEscapingWithSuffixes, "")

@@ -1,7 +1,7 @@
 //! Metric and label names: one test per rule.
 
-use crate::prom_translate::TranslationStrategy::{self, *};
-use crate::prom_translate::names::{
+use crate::shared::prom::TranslationStrategy::{self, *};
+use crate::shared::prom::names::{
     NameKind::{self, *},
     Names, is_legacy_label_name, is_legacy_metric_name, label_name, metric_name,
 };
@@ -266,8 +266,8 @@ fn names_are_cached_per_name_unit_and_kind() {
 
 #[test]
 fn unit_suffix_is_what_the_name_gets_for_the_unit() {
-    use crate::prom_translate::MetricType;
-    use crate::prom_translate::names::unit_suffix;
+    use crate::shared::prom::MetricType;
+    use crate::shared::prom::names::unit_suffix;
     for (unit, kind, want) in [
         ("s", MetricType::Histogram, "seconds"),
         ("By/s", MetricType::Gauge, "bytes_per_second"),
