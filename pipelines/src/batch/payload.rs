@@ -90,6 +90,9 @@ pub(super) struct Wire<R> {
     applied: OnceLock<Bytes>,
     /// The structs of the bytes with `edits` applied, once asked for.
     decoded: OnceLock<Signal>,
+    /// Records in the bytes with `edits` applied, and whether they hold no resource, once
+    /// asked for (while `edits` is not empty).
+    shape: OnceLock<(u64, bool)>,
 }
 
 impl<R: WireRecord> Wire<R> {
@@ -99,6 +102,7 @@ impl<R: WireRecord> Wire<R> {
             edits: Edits::new(),
             applied: OnceLock::new(),
             decoded: OnceLock::new(),
+            shape: OnceLock::new(),
         }
     }
 
@@ -120,6 +124,7 @@ impl<R: WireRecord> Wire<R> {
     pub(super) fn view_and_edits(&mut self) -> (&View<R>, &mut Edits) {
         self.applied.take();
         self.decoded.take();
+        self.shape.take();
         (&self.view, &mut self.edits)
     }
 
@@ -147,23 +152,38 @@ impl<R: WireRecord> Wire<R> {
             })
     }
 
-    /// Records: from the index while nothing is edited (an edit may remove records, so then
-    /// from the structs).
+    /// Records: from the index while nothing is edited; once edited (an edit may remove
+    /// records), from the structs when they were decoded, else from an index of the edited
+    /// bytes (cheaper than decoding them).
     pub(super) fn record_count(&self) -> u64 {
         if self.edits.is_empty() {
             R::count(&self.view)
         } else {
-            self.signal().record_count()
+            self.shape().0
         }
     }
 
-    /// True when the request holds no resource.
+    /// True when the request holds no resource (counted as [`Self::record_count`]).
     pub(super) fn is_empty(&self) -> bool {
         if self.edits.is_empty() {
             self.view.resources.is_empty()
         } else {
-            self.signal().is_empty()
+            self.shape().1
         }
+    }
+
+    /// Records and emptiness of the edited request.
+    fn shape(&self) -> (u64, bool) {
+        *self.shape.get_or_init(|| {
+            let of = |s: &Signal| (s.record_count(), s.is_empty());
+            if let Some(s) = self.decoded.get() {
+                return of(s);
+            }
+            match View::<R>::parse(self.request()) {
+                Ok(v) => (R::count(&v), v.resources.is_empty()),
+                Err(_) => of(self.signal()),
+            }
+        })
     }
 
     /// The length of [`Self::request`].

@@ -103,6 +103,25 @@ proptest! {
     }
 
     #[test]
+    fn a_removed_span_is_not_counted(req in request(), pick in any::<prop::sample::Index>()) {
+        let (_, mut batch) = wire_batch(&req);
+        let n = batch.record_count();
+        if n == 0 {
+            return Ok(());
+        }
+        if let Some((view, edits)) = batch.trace_wire() {
+            let s = pick.index(view.records.len());
+            let path = view.record_path(s);
+            edits.remove(&path[..2], &view.records[s].field);
+        }
+        // Counted before anything decodes the batch, then checked against the structs.
+        let (count, empty) = (batch.record_count(), batch.is_empty());
+        prop_assert_eq!(count, n - 1);
+        prop_assert_eq!(count, batch.signal().record_count());
+        prop_assert_eq!(empty, batch.signal().is_empty());
+    }
+
+    #[test]
     fn a_change_through_the_structs_is_sent(
         req in request(),
         picks in prop::collection::vec(any::<prop::sample::Index>(), 0..3),
