@@ -171,17 +171,7 @@ pub fn valid_id(id: &[u8], len: usize) -> Option<&[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::otlp::common::v1::AnyValue;
-
-    fn kv(key: &str, v: &str) -> KeyValue {
-        KeyValue {
-            key: key.into(),
-            value: Some(AnyValue {
-                value: Some(Value::StringValue(v.into())),
-            }),
-            ..Default::default()
-        }
-    }
+    use crate::test_util::kv;
 
     #[test]
     fn finds_ids_on_a_span() {

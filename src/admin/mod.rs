@@ -147,13 +147,7 @@ pub async fn bind(
     info: SharedInfo,
     shutdown: BoxFuture<'static, ()>,
 ) -> Result<Bound, ListenError> {
-    let open = listen::open(listen::Spec {
-        name: LISTENER,
-        endpoint: &config.endpoint,
-        receiver: None,
-        tls: None,
-    })
-    .await?;
+    let open = listen::open_plain(LISTENER, &config.endpoint).await?;
     let local_addr = open.local_addr;
     let state = Arc::new(AdminState {
         metrics: metrics.clone(),

@@ -27,13 +27,7 @@ async fn bind(
     router: Router,
     shutdown: BoxFuture<'static, ()>,
 ) -> Result<Bound, ListenError> {
-    let open = listen::open(listen::Spec {
-        name: &name,
-        endpoint,
-        receiver: None,
-        tls: None,
-    })
-    .await?;
+    let open = listen::open_plain(&name, endpoint).await?;
     Ok(listen::serve(name, open, router, shutdown))
 }
 

@@ -117,6 +117,18 @@ pub async fn open(spec: Spec<'_>) -> Result<Open, ListenError> {
     })
 }
 
+/// [`open`] for a listener that serves neither a receiver nor TLS (the admin listener and those
+/// beside it).
+pub async fn open_plain(name: &str, endpoint: &str) -> Result<Open, ListenError> {
+    open(Spec {
+        name,
+        endpoint,
+        receiver: None,
+        tls: None,
+    })
+    .await
+}
+
 /// Serves `router` on `open` (the listener `name`) with axum until `shutdown` resolves.
 pub fn serve(name: String, open: Open, router: Router, shutdown: BoxFuture<'static, ()>) -> Bound {
     let Open {

@@ -27,6 +27,8 @@ pub mod routes;
 mod stall;
 pub mod status;
 pub mod tenant;
+#[cfg(test)]
+pub(crate) mod test_shared;
 pub mod throttle;
 
 use std::sync::Arc;

@@ -6,23 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::key::RoutingKey;
 use super::ring::Ring;
 use super::split::{Routed, route};
-use crate::otlp::common::v1::{AnyValue, KeyValue, any_value};
 use crate::otlp::metrics::v1::{
     Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, metric::Data,
 };
 use crate::otlp::resource::v1::Resource;
 use crate::otlp::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use crate::test_util::kv as attr;
 use crate::{Batch, RequestContext, Signal};
-
-fn attr(key: &str, value: &str) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(value.into())),
-        }),
-        ..Default::default()
-    }
-}
 
 fn trace_id(t: u64) -> Vec<u8> {
     let mut id = vec![0x11; 8];

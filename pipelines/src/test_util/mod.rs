@@ -14,6 +14,7 @@ use futures::future::BoxFuture;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
+use crate::otlp::common::v1::{AnyValue, KeyValue, any_value};
 use crate::pipeline::{NamedExporter, NamedProcessor};
 use crate::{
     Batch, Bundle, ExportError, Exporter, Outcome, Pipeline, Processor, Router, Sent, SignalKind,
@@ -97,4 +98,15 @@ pub fn router_to(exporter: Arc<dyn Exporter>, processors: Vec<Arc<dyn Processor>
         )));
     }
     router
+}
+
+/// A string attribute `key` = `value`.
+pub fn kv(key: &str, value: &str) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.into())),
+        }),
+        ..Default::default()
+    }
 }

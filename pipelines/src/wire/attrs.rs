@@ -6,7 +6,7 @@
 use std::ops::Range;
 
 use super::WireError;
-use super::reader::Field;
+use super::reader::{Field, Fields, WireType};
 use super::schema::{self, Msg};
 use super::view::Nest;
 
@@ -56,8 +56,23 @@ pub fn read_attrs(
     depth: usize,
     out: &mut Vec<Attr>,
 ) -> Result<(), WireError> {
+    read_attrs_and(buf, f, msg, attr_field, depth, out, |_| {})
+}
+
+/// [`read_attrs`], showing `other` every other known field of the message (after its checks;
+/// a nested message among them is checked, not shown inside).
+pub fn read_attrs_and(
+    buf: &[u8],
+    f: &Field,
+    msg: &'static Msg,
+    attr_field: u32,
+    depth: usize,
+    out: &mut Vec<Attr>,
+    mut other: impl FnMut(&Field),
+) -> Result<(), WireError> {
     schema::walk(buf, f.value.clone(), msg, depth, |spec, kv| {
         if spec.number != attr_field {
+            other(kv);
             return Ok(false);
         }
         read_one(buf, kv, depth + 1, out)?;
@@ -72,6 +87,31 @@ pub fn read_one(
     depth: usize,
     out: &mut Vec<Attr>,
 ) -> Result<(), WireError> {
+    out.push(read_kv(buf, kv, depth)?);
+    Ok(())
+}
+
+impl Attr {
+    /// Indexes `bytes`: exactly one length-delimited field holding a `KeyValue` (as an edit
+    /// writes an attribute), checked as the view checks attributes; the ranges are into
+    /// `bytes`. Fails as [`super::View::parse`] would on the same `KeyValue`, or with
+    /// [`WireError::Unusual`] when `bytes` is not one such field.
+    pub fn parse_field(bytes: &[u8]) -> Result<Attr, WireError> {
+        let mut fields = Fields::new(bytes, 0..bytes.len());
+        let mut kv = Field::EMPTY;
+        let one = fields.advance(&mut kv)?;
+        if !one || kv.wire != WireType::Len || kv.value.end != bytes.len() {
+            return Err(WireError::Unusual {
+                at: 0,
+                why: "not one length-delimited field",
+            });
+        }
+        read_kv(bytes, &kv, 1)
+    }
+}
+
+/// Reads the `KeyValue` in field `kv`, at nesting `depth`.
+fn read_kv(buf: &[u8], kv: &Field, depth: usize) -> Result<Attr, WireError> {
     let mut attr = Attr {
         field: Nest {
             start: kv.start,
@@ -102,8 +142,7 @@ pub fn read_one(
             _ => Ok(false),
         },
     )?;
-    out.push(attr);
-    Ok(())
+    Ok(attr)
 }
 
 /// Reads the `AnyValue` in field `f`, at nesting `depth`.

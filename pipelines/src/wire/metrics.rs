@@ -201,6 +201,7 @@ fn read_point(
             parts.events.push(PartIdx {
                 field: Nest::of(&f),
                 attrs: from..parts.part_attrs.len(),
+                text: f.value.start..f.value.start,
             });
         }
     }

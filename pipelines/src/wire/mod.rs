@@ -27,7 +27,7 @@ pub(crate) mod tests_metrics;
 pub use attrs::{Attr, Value};
 pub use logs::{LogIdx, LogView};
 pub use metrics::{DataKind, MetricIdx, MetricView, PointIdx};
-pub use patch::{Edit, Edits, len_field};
+pub use patch::{Edit, Edits, len_field, len_start, len_value};
 pub use spans::{SpanIdx, TraceView};
 pub use view::{Nest, PartIdx, Parts, Record, ResourceIdx, ScopeIdx, View};
 

@@ -85,7 +85,24 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn read(&mut self) -> Result<Field, WireError> {
+    /// Reads the next field into `out`, in place: a walk reuses one `Field` rather than
+    /// moving a `Result<Field, _>` per field (whose wide copy, just after the narrow stores
+    /// that filled it, stalls on store forwarding). `Ok(false)` at the message's end; an
+    /// error ends the message.
+    pub fn advance(&mut self, out: &mut Field) -> Result<bool, WireError> {
+        if self.pos >= self.end {
+            return Ok(false);
+        }
+        match self.read(out) {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                self.pos = self.end;
+                Err(e)
+            }
+        }
+    }
+
+    fn read(&mut self, out: &mut Field) -> Result<(), WireError> {
         let start = self.pos;
         // Reading stops at the message's end, not the buffer's.
         let buf = &self.buf[..self.end];
@@ -136,29 +153,36 @@ impl<'a> Fields<'a> {
             }
             WireType::StartGroup | WireType::EndGroup => (self.pos..self.pos, 0),
         };
-        Ok(Field {
-            number,
-            wire,
-            start,
-            value,
-            number_value,
-        })
+        out.number = number;
+        out.wire = wire;
+        out.start = start;
+        out.value = value;
+        out.number_value = number_value;
+        Ok(())
     }
+}
+
+impl Field {
+    /// A placeholder for [`Fields::advance`] to fill.
+    pub const EMPTY: Field = Field {
+        number: 0,
+        wire: WireType::Varint,
+        start: 0,
+        value: 0..0,
+        number_value: 0,
+    };
 }
 
 impl Iterator for Fields<'_> {
     type Item = Result<Field, WireError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.pos >= self.end {
-            return None;
+        let mut field = Field::EMPTY;
+        match self.advance(&mut field) {
+            Ok(true) => Some(Ok(field)),
+            Ok(false) => None,
+            Err(e) => Some(Err(e)),
         }
-        let field = self.read();
-        if field.is_err() {
-            // One error ends the message.
-            self.pos = self.end;
-        }
-        Some(field)
     }
 }
 

@@ -86,8 +86,9 @@ where
     }
     let mut seen = 0u64;
     let mut oneof_seen = false;
-    for field in Fields::new(buf, range) {
-        let field = field?;
+    let mut fields = Fields::new(buf, range);
+    let mut field = Field::EMPTY;
+    while fields.advance(&mut field)? {
         let Some(spec) = msg.spec(field.number) else {
             if matches!(field.wire, WireType::StartGroup | WireType::EndGroup) {
                 return Err(WireError::Unusual {

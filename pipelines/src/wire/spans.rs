@@ -4,7 +4,7 @@
 use std::ops::Range;
 
 use super::WireError;
-use super::attrs::{read_attrs, read_one};
+use super::attrs::{read_attrs_and, read_one};
 use super::reader::Field;
 use super::schema;
 use super::view::{Nest, PartIdx, Parts, Record, View};
@@ -35,6 +35,10 @@ pub struct SpanIdx {
     pub events: Range<usize>,
     /// Its links, in [`Parts::links`].
     pub links: Range<usize>,
+    /// The `status` field, when present.
+    pub status: Option<Nest>,
+    /// The status's `message` (empty when absent).
+    pub status_message: Range<usize>,
 }
 
 impl Record for SpanIdx {
@@ -57,7 +61,9 @@ impl Record for SpanIdx {
             span_id: empty.clone(),
             parent_span_id: empty.clone(),
             name: empty.clone(),
-            trace_state: empty,
+            trace_state: empty.clone(),
+            status: None,
+            status_message: empty,
             attrs: parts.attrs.len()..parts.attrs.len(),
             events: parts.events.len()..parts.events.len(),
             links: parts.links.len()..parts.links.len(),
@@ -74,17 +80,43 @@ impl Record for SpanIdx {
                     return Ok(true);
                 }
                 11 | 13 => {
-                    let (msg, attr_field, list) = if spec.number == 11 {
-                        (&schema::EVENT, 3, &mut parts.events)
+                    // An event's name, a link's trace state.
+                    let (msg, attr_field, text_field, list) = if spec.number == 11 {
+                        (&schema::EVENT, 3, 2, &mut parts.events)
                     } else {
-                        (&schema::LINK, 4, &mut parts.links)
+                        (&schema::LINK, 4, 3, &mut parts.links)
                     };
                     let from = parts.part_attrs.len();
-                    read_attrs(buf, f, msg, attr_field, depth + 1, &mut parts.part_attrs)?;
+                    let mut text = f.value.start..f.value.start;
+                    read_attrs_and(
+                        buf,
+                        f,
+                        msg,
+                        attr_field,
+                        depth + 1,
+                        &mut parts.part_attrs,
+                        |g| {
+                            if g.number == text_field {
+                                text = g.value.clone();
+                            }
+                        },
+                    )?;
                     list.push(PartIdx {
                         field: Nest::of(f),
                         attrs: from..parts.part_attrs.len(),
+                        text,
                     });
+                    return Ok(true);
+                }
+                15 => {
+                    idx.status = Some(Nest::of(f));
+                    idx.status_message = f.value.start..f.value.start;
+                    schema::walk(buf, f.value.clone(), &schema::STATUS, depth + 1, |s, g| {
+                        if s.number == 2 {
+                            idx.status_message = g.value.clone();
+                        }
+                        Ok(false)
+                    })?;
                     return Ok(true);
                 }
                 _ => {}

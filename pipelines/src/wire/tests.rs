@@ -71,12 +71,12 @@ pub(super) fn id(len: usize) -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![Just(Vec::new()), prop::collection::vec(any::<u8>(), len),]
 }
 
-fn span() -> impl Strategy<Value = Span> {
+pub(crate) fn span() -> impl Strategy<Value = Span> {
     (
         (id(16), id(8), id(8), text(), text(), 0..6i32),
         (any::<u64>(), attrs()),
         prop::collection::vec((text(), attrs()), 0..2),
-        prop::collection::vec((id(16), attrs()), 0..2),
+        prop::collection::vec((id(16), text(), attrs()), 0..2),
         prop::option::of((text(), 0..3i32)),
     )
         .prop_map(
@@ -100,8 +100,9 @@ fn span() -> impl Strategy<Value = Span> {
                     .collect(),
                 links: ln
                     .into_iter()
-                    .map(|(trace_id, attributes)| Link {
+                    .map(|(trace_id, trace_state, attributes)| Link {
                         trace_id,
+                        trace_state,
                         attributes,
                         ..Default::default()
                     })
@@ -114,17 +115,19 @@ fn span() -> impl Strategy<Value = Span> {
 
 pub(crate) fn request() -> impl Strategy<Value = ExportTraceServiceRequest> {
     let scope = (
-        prop::option::of((text(), attrs())),
+        prop::option::of((text(), text(), attrs())),
         prop::collection::vec(span(), 0..4),
+        text(),
     )
-        .prop_map(|(scope, spans)| ScopeSpans {
-            scope: scope.map(|(name, attributes)| InstrumentationScope {
+        .prop_map(|(scope, spans, schema_url)| ScopeSpans {
+            scope: scope.map(|(name, version, attributes)| InstrumentationScope {
                 name,
+                version,
                 attributes,
                 ..Default::default()
             }),
             spans,
-            schema_url: String::new(),
+            schema_url,
         });
     let resource = (
         prop::option::of(attrs()),
@@ -164,6 +167,14 @@ fn agrees(view: &TraceView, req: &ExportTraceServiceRequest) {
         });
         assert_eq!(got, want);
         assert_eq!(r.scopes.len(), rs.scope_spans.len());
+        assert_eq!(view.text(&r.schema_url), rs.schema_url);
+    }
+    let scopes = req.resource_spans.iter().flat_map(|r| &r.scope_spans);
+    for (c, ss) in view.scopes.iter().zip(scopes) {
+        let scope = ss.scope.clone().unwrap_or_default();
+        assert_eq!(view.text(&c.name), scope.name);
+        assert_eq!(view.text(&c.version), scope.version);
+        assert_eq!(view.text(&c.schema_url), ss.schema_url);
     }
     for (s, sp) in view.records.iter().zip(spans) {
         assert_eq!(view.at(&s.trace_id), sp.trace_id.as_slice());
@@ -195,6 +206,9 @@ fn agrees(view: &TraceView, req: &ExportTraceServiceRequest) {
                 (got, want) => panic!("value {got:?} against {want:?}"),
             }
         }
+        assert_eq!(s.status.is_some(), sp.status.is_some());
+        let message = sp.status.as_ref().map_or("", |st| st.message.as_str());
+        assert_eq!(view.text(&s.status_message), message);
         assert_eq!(s.events.len(), sp.events.len());
         assert_eq!(s.links.len(), sp.links.len());
         for (e, ev) in view.parts.events[s.events.clone()].iter().zip(&sp.events) {
@@ -203,6 +217,7 @@ fn agrees(view: &TraceView, req: &ExportTraceServiceRequest) {
                 .map(kv)
                 .collect();
             assert_eq!(attrs, ev.attributes);
+            assert_eq!(view.text(&e.text), ev.name);
         }
         for (l, ln) in view.parts.links[s.links.clone()].iter().zip(&sp.links) {
             let attrs: Vec<KeyValue> = view.parts.part_attrs[l.attrs.clone()]
@@ -210,6 +225,7 @@ fn agrees(view: &TraceView, req: &ExportTraceServiceRequest) {
                 .map(kv)
                 .collect();
             assert_eq!(attrs, ln.attributes);
+            assert_eq!(view.text(&l.text), ln.trace_state);
         }
     }
 }
@@ -346,7 +362,11 @@ proptest! {
                 }
             }
         }
+        // Written into a kept buffer (after what it holds) and as a new one: the same bytes.
+        let mut kept = b"before".to_vec();
+        edits.write(&view.bytes, &mut kept);
         let out = edits.apply(&view.bytes);
+        prop_assert_eq!(&kept[6..], out.as_slice());
         let got = ExportTraceServiceRequest::decode(out.as_slice()).expect("decodes");
         prop_assert_eq!(got, want);
     }
@@ -377,5 +397,49 @@ proptest! {
             }
         }
         prop_assert_eq!(got, want);
+    }
+
+    #[test]
+    fn edits_found_from_a_cursor_are_those_a_search_finds(
+        req in request(),
+        picks in prop::collection::vec(any::<prop::sample::Index>(), 0..40),
+    ) {
+        let view = TraceView::parse(Bytes::from(req.encode_to_vec())).expect("valid");
+        if view.records.is_empty() {
+            return Ok(());
+        }
+        // Appends and removals in random spans, in random order.
+        let mut edits = Edits::new();
+        for (k, pick) in picks.iter().enumerate() {
+            let s = pick.index(view.records.len());
+            let path = view.record_path(s);
+            if k % 5 == 4 {
+                edits.remove(&path[..2], &view.records[s].field);
+            } else {
+                edits.append(&path, len_field(9, &redacted().encode_to_vec()));
+            }
+        }
+        // In buffer order (the cursor's use), then backwards (every call behind the cursor).
+        let mut cursor = 0;
+        let n = view.records.len();
+        for s in (0..n).chain((0..n).rev()) {
+            let path = view.record_path(s);
+            let want: Vec<(usize, usize)> = edits
+                .under_mut(&path)
+                .iter()
+                .map(|e| (e.at.start, e.path.len()))
+                .collect();
+            let got: Vec<(usize, usize)> = edits
+                .under_mut_after(&path, &mut cursor)
+                .iter()
+                .map(|e| (e.at.start, e.path.len()))
+                .collect();
+            let by_hand = picks
+                .iter()
+                .filter(|p| p.index(view.records.len()) == s)
+                .count();
+            prop_assert_eq!(&got, &want);
+            prop_assert_eq!(got.len(), by_hand);
+        }
     }
 }

@@ -10,7 +10,7 @@ use std::ops::Range;
 use bytes::Bytes;
 
 use super::WireError;
-use super::attrs::{Attr, read_attrs};
+use super::attrs::{Attr, read_attrs_and};
 use super::reader::Field;
 use super::schema::{self, Msg};
 
@@ -45,10 +45,12 @@ pub struct ResourceIdx {
     pub field: Nest,
     /// The `Resource` field, when present.
     pub resource: Option<Nest>,
-    /// Its attributes, in [`View::attrs`].
+    /// Its attributes, in [`Parts::attrs`].
     pub attrs: Range<usize>,
     /// Its scopes, in [`View::scopes`].
     pub scopes: Range<usize>,
+    /// `schema_url` (empty when absent).
+    pub schema_url: Range<usize>,
 }
 
 /// One `Scope{Spans,Logs,Metrics}`.
@@ -60,10 +62,16 @@ pub struct ScopeIdx {
     pub field: Nest,
     /// The `InstrumentationScope` field, when present.
     pub scope: Option<Nest>,
-    /// The scope's attributes, in [`View::attrs`].
+    /// The scope's attributes, in [`Parts::attrs`].
     pub attrs: Range<usize>,
     /// Its records, in [`View::records`].
     pub records: Range<usize>,
+    /// The scope's `name` (empty when absent).
+    pub name: Range<usize>,
+    /// The scope's `version` (empty when absent).
+    pub version: Range<usize>,
+    /// `schema_url` of the `Scope{Spans,…}` (empty when absent).
+    pub schema_url: Range<usize>,
 }
 
 /// A record's event or link (or another part with attributes of its own).
@@ -73,6 +81,9 @@ pub struct PartIdx {
     pub field: Nest,
     /// Its attributes, in [`Parts::part_attrs`].
     pub attrs: Range<usize>,
+    /// Its one string other than attributes: an event's `name`, a link's `trace_state`
+    /// (empty when absent; always empty for exemplars).
+    pub text: Range<usize>,
 }
 
 /// The lists records put their attributes and parts in.
@@ -168,7 +179,7 @@ impl<R: Record> View<R> {
     }
 
     /// Reads an attribute holder (`Resource`, `InstrumentationScope`) in field `f`: its nest and
-    /// its attributes' range.
+    /// its attributes' range, showing `other` its other fields.
     fn holder(
         &mut self,
         buf: &[u8],
@@ -176,9 +187,10 @@ impl<R: Record> View<R> {
         msg: &'static Msg,
         attr_field: u32,
         depth: usize,
+        other: impl FnMut(&Field),
     ) -> Result<(Nest, Range<usize>), WireError> {
         let from = self.parts.attrs.len();
-        read_attrs(buf, f, msg, attr_field, depth, &mut self.parts.attrs)?;
+        read_attrs_and(buf, f, msg, attr_field, depth, &mut self.parts.attrs, other)?;
         Ok((Nest::of(f), from..self.parts.attrs.len()))
     }
 
@@ -188,16 +200,21 @@ impl<R: Record> View<R> {
             resource: None,
             attrs: 0..0,
             scopes: self.scopes.len()..self.scopes.len(),
+            schema_url: rs.value.start..rs.value.start,
         };
         schema::walk(buf, rs.value.clone(), R::RESOURCE_LEVEL, 1, |spec, f| {
             match spec.number {
                 1 => {
                     (idx.resource, idx.attrs) = {
-                        let (nest, attrs) = self.holder(buf, f, &schema::RESOURCE, 1, 2)?;
+                        let (nest, attrs) = self.holder(buf, f, &schema::RESOURCE, 1, 2, |_| {})?;
                         (Some(nest), attrs)
                     }
                 }
                 2 => self.scope(buf, f)?,
+                3 => {
+                    idx.schema_url = f.value.clone();
+                    return Ok(false);
+                }
                 _ => return Ok(false),
             }
             Ok(true)
@@ -215,19 +232,31 @@ impl<R: Record> View<R> {
             scope: None,
             attrs: 0..0,
             records: self.records.len()..self.records.len(),
+            name: ss.value.start..ss.value.start,
+            version: ss.value.start..ss.value.start,
+            schema_url: ss.value.start..ss.value.start,
         };
         let me = self.scopes.len();
         schema::walk(buf, ss.value.clone(), R::SCOPE_LEVEL, 2, |spec, f| {
             match spec.number {
                 1 => {
-                    (idx.scope, idx.attrs) = {
-                        let (nest, attrs) = self.holder(buf, f, &schema::SCOPE, 3, 3)?;
-                        (Some(nest), attrs)
-                    }
+                    let (mut name, mut version) = (idx.name.clone(), idx.version.clone());
+                    let (nest, attrs) =
+                        self.holder(buf, f, &schema::SCOPE, 3, 3, |g| match g.number {
+                            1 => name = g.value.clone(),
+                            2 => version = g.value.clone(),
+                            _ => {}
+                        })?;
+                    (idx.scope, idx.attrs, idx.name, idx.version) =
+                        (Some(nest), attrs, name, version);
                 }
                 2 => {
                     let record = R::read(buf, f, me, 3, &mut self.parts)?;
                     self.records.push(record);
+                }
+                3 => {
+                    idx.schema_url = f.value.clone();
+                    return Ok(false);
                 }
                 _ => return Ok(false),
             }

@@ -14,6 +14,10 @@
 //!
 //! Exporters read the result through `weir_pipeline::correlation`.
 //!
+//! On the wire view (`wire.rs`): [`Enrich::traces_wire`] adds the request ids to a traces
+//! request kept as bytes, as edits; it returns `None` (decode and call `process` instead)
+//! when the request already carries edits.
+//!
 //! How it fails: building fails with [`EnrichError`] on a setting that
 //! [`EnrichConfig::problems`] reports, or when `add_host_name` is set and no host name can be
 //! read. Processing never fails, rejects or refuses: an invalid id is left where it is and
@@ -30,6 +34,7 @@ mod keys;
 mod request_id;
 mod resource;
 mod trace_ids;
+mod wire;
 
 #[cfg(test)]
 mod tests;

@@ -109,6 +109,26 @@ impl<'a> Stamp<'a> {
         }
     }
 
+    /// The request id.
+    pub(super) fn id(&self) -> &str {
+        self.id
+    }
+
+    /// The key the id goes under.
+    pub(super) fn key(&self) -> &str {
+        &self.own.key
+    }
+
+    /// `<key>: <id>`.
+    pub(super) fn own(&self) -> &KeyValue {
+        &self.own
+    }
+
+    /// `weir.request.id: <id>`.
+    pub(super) fn beside(&self) -> &KeyValue {
+        &self.beside
+    }
+
     fn is_ours(&self, kv: &KeyValue) -> bool {
         matches!(
             kv.value.as_ref().and_then(|v| v.value.as_ref()),

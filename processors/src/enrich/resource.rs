@@ -33,6 +33,11 @@ impl ResourceEdits {
         Self { edits }
     }
 
+    /// True when there is nothing to apply.
+    pub(super) fn is_empty(&self) -> bool {
+        self.edits.is_empty()
+    }
+
     /// Applies every edit to `resource`, creating it when an attribute is to be added.
     pub(super) fn apply(&self, resource: &mut Option<Resource>) {
         for (action, edit) in &self.edits {

@@ -72,6 +72,11 @@
 //! value that matches nothing is never copied. About 0.4 µs per span of 10 attributes with the
 //! defaults (`benches/redaction.rs`).
 //!
+//! On the wire view (`wire.rs`, `wire_attrs.rs`, `wire_logs.rs`): [`Redaction::traces_wire`]
+//! and [`Redaction::logs_wire`] run the same rules on a request kept as bytes, recording
+//! edits; they return `None` (decode and call `process` instead) with `strict_maps`, or when a
+//! blocked-value pattern matches the empty string.
+//!
 //! How it fails: [`Redaction::new`] returns [`RedactionError::Config`] for the first invalid
 //! setting (the config loader reports all of them earlier through
 //! [`RedactionConfig::problems`]). Processing never fails and never refuses a request: the
@@ -93,6 +98,9 @@ mod sanitizers;
 mod strict;
 mod summary;
 mod walk;
+mod wire;
+mod wire_attrs;
+mod wire_logs;
 
 #[cfg(test)]
 mod prop_fields;
@@ -100,6 +108,10 @@ mod prop_fields;
 mod prop_merge;
 #[cfg(test)]
 mod prop_tests;
+#[cfg(test)]
+mod prop_wire;
+#[cfg(test)]
+mod prop_wire_logs;
 #[cfg(test)]
 mod tests;
 

@@ -8,28 +8,19 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use weir_pipeline::otlp::common::v1::{AnyValue, KeyValue, any_value::Value};
+use weir_pipeline::otlp::common::v1::{KeyValue, any_value::Value};
 use weir_pipeline::otlp::metrics::v1::{
     ExponentialHistogram, ExponentialHistogramDataPoint, Histogram, HistogramDataPoint, Metric,
     NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, exponential_histogram_data_point::Buckets,
     metric::Data, number_data_point,
 };
+use weir_pipeline::test_util::kv;
 use weir_pipeline::{Batch, Metrics, Outcome, Processor, RequestContext, Signal};
 
 use super::{Redaction, RedactionConfig};
 
 const ROUTES: &[&str] = &["/a", "/b", "/c"];
 const BOUNDS: &[f64] = &[0.1, 0.5, 1.0, 2.5, 10.0];
-
-fn kv(key: &str, v: &str) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue {
-            value: Some(Value::StringValue(v.into())),
-        }),
-        ..Default::default()
-    }
-}
 
 /// (route index, user, start, time).
 fn series() -> impl Strategy<Value = (usize, u8, u64, u64)> {

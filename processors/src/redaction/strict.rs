@@ -53,6 +53,11 @@ impl StrictMaps {
         )
     }
 
+    /// True when no strict map is configured.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Checks one record's attributes. On success `keep` holds the attributes the record may
     /// carry whatever the allowlist says: each matched selector and each checked map.
     pub fn check<'s>(

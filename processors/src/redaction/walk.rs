@@ -29,7 +29,7 @@ impl Rules {
     }
 
     /// One attribute at the top level (`top`) or inside a map or log body.
-    fn attribute(&self, kv: &mut KeyValue, top: bool, t: &mut Cx) {
+    pub(super) fn attribute(&self, kv: &mut KeyValue, top: bool, t: &mut Cx) {
         let (class, key_has_secret) = self.classify(&kv.key, top, &mut t.memo);
         if class == KeyClass::Ignored {
             return;
@@ -99,7 +99,7 @@ impl Rules {
 
     /// True when `v` is an integer or a double whose decimal text holds a blocked value and
     /// `redact_all_types` is on. Clean numbers that recur are remembered like short strings.
-    fn number_blocked(&self, v: &Value, t: &mut Cx) -> bool {
+    pub(super) fn number_blocked(&self, v: &Value, t: &mut Cx) -> bool {
         if !self.all_types {
             return false;
         }

@@ -9,13 +9,13 @@ use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequ
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::common::v1::any_value;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 use weir_pipeline::metrics::catalogue;
-use weir_pipeline::test_util::{CollectingExporter, FixedProcessor, router_to};
-use weir_pipeline::{Metrics, Outcome, Processor, Refusal, RefusalKind, Signal, TenantId};
+use weir_pipeline::test_util::{CollectingExporter, FixedProcessor, kv};
+use weir_pipeline::{Metrics, Outcome, Processor, Refusal, RefusalKind, Signal};
 
 use super::*;
 
@@ -45,21 +45,9 @@ async fn start_on(
     inflight: u64,
     connections: usize,
 ) -> Harness {
-    let collector = CollectingExporter::new();
-    let metrics = Metrics::new();
-    let shared = ReceiverShared {
-        id: Arc::from("otlp"),
-        router: crate::receivers::routes::Routes::new(router_to(collector.clone(), processors)),
-        metrics: metrics.clone(),
-        identity: Arc::new(crate::receivers::identity::Identity::header(
-            "x-scope-orgid",
-            TenantId::default_tenant(),
-            metrics.clone(),
-        )),
-        inflight: crate::receivers::limits::InflightBytes::new("otlp", inflight, metrics.clone()),
-        connections: crate::receivers::limits::ConnectionBudget::new(connections),
-        memory: crate::memory::MemoryGuard::unlimited(),
-    };
+    let (collector, shared) =
+        crate::receivers::test_shared::shared_with(processors, inflight, connections);
+    let metrics = shared.metrics.clone();
     let bound = bind(cfg, None, shared, Box::pin(futures::future::pending()))
         .await
         .expect("bind");
@@ -73,16 +61,6 @@ async fn start_on(
             crate::install_crypto_provider();
             reqwest::Client::new()
         },
-    }
-}
-
-fn kv(key: &str, v: &str) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(v.into())),
-        }),
-        ..Default::default()
     }
 }
 

@@ -9,9 +9,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use weir_pipeline::otlp::common::v1::{AnyValue, KeyValue, any_value::Value};
+use weir_pipeline::otlp::common::v1::{AnyValue, any_value::Value};
 use weir_pipeline::otlp::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use weir_pipeline::otlp::resource::v1::Resource;
+use weir_pipeline::test_util::kv;
 use weir_pipeline::{Batch, Bundle, Exporter, Signal};
 
 use super::*;
@@ -20,16 +21,6 @@ use fake::{FakeLoki, GotStream};
 
 const TRACE: [u8; 16] = [0xab; 16];
 const SPAN: [u8; 8] = [0xcd; 8];
-
-fn kv(key: &str, value: &str) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue {
-            value: Some(Value::StringValue(value.into())),
-        }),
-        ..Default::default()
-    }
-}
 
 /// A log record: `body` at `nanos`, severity number `sev` (text from it), `attrs`.
 fn log(body: &str, nanos: u64, sev: i32, attrs: &[(&str, &str)]) -> LogRecord {

@@ -25,21 +25,12 @@ use weir_pipeline::{Bundle, ExportError, Exporter, Metrics, Sent, Signal};
 use super::{SentryConfig, SentryExporter};
 use crate::shared::fixtures::{batch, install_ring};
 use fake::FakeSentry;
+use weir_pipeline::test_util::kv;
 
 const TRACE: [u8; 16] = [0xab; 16];
 const EXPORTER: &str = "sentry/test";
 /// 2024-05-01T00:00:00Z, in nanoseconds.
 const T0: u64 = 1_714_521_600_000_000_000;
-
-fn kv(key: &str, value: &str) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue {
-            value: Some(Value::StringValue(value.into())),
-        }),
-        ..Default::default()
-    }
-}
 
 fn kvs(pairs: &[(&str, &str)]) -> Vec<KeyValue> {
     pairs.iter().map(|(k, v)| kv(k, v)).collect()

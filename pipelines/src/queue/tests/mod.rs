@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::metrics::MetricDef;
-use crate::otlp::common::v1::{AnyValue, KeyValue, any_value};
+use crate::otlp::common::v1::{AnyValue, any_value};
 use crate::otlp::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use crate::otlp::resource::v1::Resource;
 use crate::otlp::trace::v1::{ResourceSpans, ScopeSpans, Span};
@@ -39,15 +39,7 @@ pub(super) fn ctx(tenant: &str) -> RequestContext {
 }
 
 /// A string attribute.
-pub(super) fn attr(key: &str, value: &str) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(value.into())),
-        }),
-        ..Default::default()
-    }
-}
+pub(super) use crate::test_util::kv as attr;
 
 /// A traces batch of `tenant` with one resource and scope and `n` spans named `{tag}/{i}`.
 pub(super) fn traces(tenant: &str, tag: &str, n: usize) -> Batch {

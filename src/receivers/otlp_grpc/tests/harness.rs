@@ -10,9 +10,7 @@ use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequ
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
-use opentelemetry_proto::tonic::common::v1::{
-    AnyValue, InstrumentationScope, KeyValue, any_value::Value,
-};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, any_value::Value};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::metrics::v1::{
     AggregationTemporality, Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
@@ -26,13 +24,12 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
-use weir_pipeline::test_util::{CollectingExporter, router_to};
-use weir_pipeline::{Metrics, Processor, TenantId};
+use weir_pipeline::Processor;
+use weir_pipeline::test_util::{CollectingExporter, kv};
 
 use crate::listen::ListenError;
 use crate::receivers::ReceiverShared;
 use crate::receivers::config::GrpcConfig;
-use crate::receivers::limits::{ConnectionBudget, InflightBytes};
 use crate::receivers::otlp_grpc::bind;
 
 /// A receiver serving in the background; dropping it shuts the server down.
@@ -49,29 +46,7 @@ pub fn shared(processors: Vec<Arc<dyn Processor>>) -> (Arc<CollectingExporter>, 
     shared_with(processors, 64 << 20, 1000)
 }
 
-/// As [`shared`], with `inflight` bytes of bodies and `connections` connections.
-pub fn shared_with(
-    processors: Vec<Arc<dyn Processor>>,
-    inflight: u64,
-    connections: usize,
-) -> (Arc<CollectingExporter>, ReceiverShared) {
-    let collector = CollectingExporter::new();
-    let metrics = Metrics::new();
-    let shared = ReceiverShared {
-        id: "otlp".into(),
-        router: crate::receivers::routes::Routes::new(router_to(collector.clone(), processors)),
-        metrics: metrics.clone(),
-        identity: Arc::new(crate::receivers::identity::Identity::header(
-            "x-scope-orgid",
-            TenantId::default_tenant(),
-            metrics.clone(),
-        )),
-        inflight: InflightBytes::new("otlp", inflight, metrics.clone()),
-        connections: ConnectionBudget::new(connections),
-        memory: crate::memory::MemoryGuard::unlimited(),
-    };
-    (collector, shared)
-}
+pub use crate::receivers::test_shared::shared_with;
 
 impl Running {
     /// No processors, the default 4 MiB limit.
@@ -140,16 +115,6 @@ impl Running {
 /// The `x-request-id` of an answer.
 pub fn request_id_of(metadata: &MetadataMap) -> Option<&str> {
     metadata.get("x-request-id").and_then(|v| v.to_str().ok())
-}
-
-fn kv(key: &str, value: &str) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue {
-            value: Some(Value::StringValue(value.into())),
-        }),
-        ..Default::default()
-    }
 }
 
 fn resource() -> Option<Resource> {
