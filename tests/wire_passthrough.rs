@@ -4,8 +4,9 @@
 //! - With no processor that edits (only `batch`, redaction off), the request leaves weir with
 //!   the bytes it arrived with, a field prost does not know included: nothing was decoded and
 //!   encoded again.
-//! - With the default redaction on, what leaves decodes to exactly the structs the struct path
-//!   gives: the same request decoded by prost, run through the same processor in this test.
+//! - With the default redaction on (it runs on the wire view of a request held as bytes), what
+//!   leaves decodes to exactly the structs the struct path gives: the same request decoded by
+//!   prost, run through the same processor on its structs in this test.
 
 mod common;
 

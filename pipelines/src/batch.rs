@@ -231,6 +231,28 @@ impl Batch {
         }
     }
 
+    /// [`Batch::trace_wire`] with the batch's context beside it.
+    pub fn ctx_and_trace_wire(&mut self) -> Option<(&RequestContext, &TraceView, &mut Edits)> {
+        match &mut self.wire {
+            Some(AnyWire::Traces(w)) => {
+                let (view, edits) = w.view_and_edits();
+                Some((&self.ctx, view, edits))
+            }
+            _ => None,
+        }
+    }
+
+    /// [`Batch::log_wire`] with the batch's context beside it.
+    pub fn ctx_and_log_wire(&mut self) -> Option<(&RequestContext, &LogView, &mut Edits)> {
+        match &mut self.wire {
+            Some(AnyWire::Logs(w)) => {
+                let (view, edits) = w.view_and_edits();
+                Some((&self.ctx, view, edits))
+            }
+            _ => None,
+        }
+    }
+
     /// [`Batch::trace_wire`] for a logs request.
     pub fn log_wire(&mut self) -> Option<(&LogView, &mut Edits)> {
         match &mut self.wire {
