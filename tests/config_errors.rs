@@ -182,6 +182,41 @@ fn wrong_value_type() {
     );
 }
 
+/// An exporter in a pipeline of a signal its kind does not name is refused at load (the
+/// exporter itself never checks the signal again).
+#[test]
+fn an_exporter_in_a_pipeline_of_a_signal_it_does_not_take() {
+    let text = GOOD
+        .replace(
+            "  debug: {}",
+            "  loki:\n    endpoint: http://127.0.0.1:3100",
+        )
+        .replace("exporters: [debug]", "exporters: [loki]");
+    expect_errors(
+        &text,
+        &[(
+            "service.pipelines.traces.exporters[0]",
+            13,
+            "exporter \"loki\" does not handle traces; it takes logs",
+        )],
+    );
+    let sentry = GOOD
+        .replace(
+            "  debug: {}",
+            "  sentry:\n    dsn: https://k@sentry.example.com/1",
+        )
+        .replace("    traces:", "    metrics:")
+        .replace("exporters: [debug]", "exporters: [sentry]");
+    expect_errors(
+        &sentry,
+        &[(
+            "service.pipelines.metrics.exporters[0]",
+            13,
+            "exporter \"sentry\" does not handle metrics; it takes traces, logs",
+        )],
+    );
+}
+
 #[test]
 fn sentry_dedupe_window_longer_than_an_hour() {
     let text = GOOD

@@ -351,7 +351,7 @@ fn check_loki(requests: &[Request], path: &str, log_records: u64) {
 #[test]
 fn the_leak_config_attaches_every_exporter_kind_weir_has() {
     let weir_has = common::leak_search::weir_exporter_kinds();
-    let catalogue: BTreeSet<String> = EXPORTERS.iter().map(|k| k.name.to_owned()).collect();
+    let catalogue: BTreeSet<String> = EXPORTERS.iter().map(|k| k.spec.name.to_owned()).collect();
     assert_eq!(
         weir_has, catalogue,
         "the binary and the config model disagree"

@@ -14,7 +14,7 @@ use crate::loki::LokiExporter;
 use crate::otlp::common::encode_bundle;
 use crate::otlphttp::OtlpHttpExporter;
 use crate::prometheus::server::Negotiated;
-use crate::prometheus::{PrometheusConfig, PrometheusError, Shared, render::Format};
+use crate::prometheus::{PrometheusConfig, Shared, render::Format};
 use crate::remote_write::RemoteWriteExporter;
 
 /// The `otlp` exporter's request message for `bundle`, appended to `buf`.
@@ -48,12 +48,9 @@ pub struct ScrapePage(Shared);
 impl ScrapePage {
     /// An empty page of exporter `id`, configured by `cfg`; fails on a config the exporter
     /// refuses.
-    pub fn new(id: &str, cfg: &PrometheusConfig) -> Result<Self, PrometheusError> {
+    pub fn new(id: &str, cfg: &PrometheusConfig) -> Result<Self, weir_pipeline::BuildError> {
         if let Some((key, message)) = cfg.problems().into_iter().next() {
-            return Err(PrometheusError::Config {
-                id: id.to_owned(),
-                message: format!("{key}: {message}"),
-            });
+            return Err(weir_pipeline::BuildError::at(id, key, message));
         }
         Ok(Self(Shared::new(id, cfg)))
     }

@@ -9,11 +9,15 @@
 //! - [`Pipeline`] and [`Router`]: processors then fan-out, and the receiver-facing entry point.
 //! - [`Metrics`]: the one metrics handle every component counts through.
 //! - [`correlation`]: request, trace and span ids of a record, used the same way by every exporter.
+//! - [`BuildError`]: why a component could not be built, the one error of every constructor.
+//! - [`spec`]: what each component kind declares about itself (name, signals, unsupported
+//!   Collector keys, queue), read by the config loader.
 //! - [`scrub`]: credentials masked in messages that came from outside (backend answers) before
 //!   weir logs or shows them.
 
 pub mod balance;
 pub mod batch;
+pub mod build_error;
 pub mod bundle;
 pub mod context;
 pub mod correlation;
@@ -24,11 +28,13 @@ pub mod pipeline;
 pub mod processor;
 pub mod queue;
 pub mod scrub;
+pub mod spec;
 #[cfg(any(test, feature = "test-util"))]
 pub mod test_util;
 pub mod wire;
 
 pub use batch::{Batch, Signal, SignalKind};
+pub use build_error::BuildError;
 pub use bundle::Bundle;
 pub use context::{RequestContext, RequestId, TenantId, TenantIdError, TraceParent};
 pub use exporter::{BoxError, ExportError, Exporter, REJECTED_BY_BACKEND, Sent};

@@ -75,13 +75,8 @@ pub(super) fn shared(
     routes: Routes,
     common: &Common,
 ) -> Result<ReceiverShared, StartError> {
-    let identity =
-        Identity::from_config(&cfg.tenant, common.metrics.clone()).map_err(|message| {
-            StartError::Tenant {
-                id: id.to_string(),
-                message,
-            }
-        })?;
+    let identity = Identity::from_config(&id.to_string(), &cfg.tenant, common.metrics.clone())
+        .map_err(StartError::Receiver)?;
     Ok(ReceiverShared {
         id: Arc::from(id.to_string()),
         router: routes,

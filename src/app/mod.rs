@@ -9,6 +9,8 @@
 mod build;
 mod listeners;
 mod reload;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -17,8 +19,8 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use tokio::sync::watch;
-use weir_pipeline::Metrics;
 use weir_pipeline::pipeline::ExporterHandle;
+use weir_pipeline::{BuildError, Metrics};
 
 use crate::admin::{self, AdminInfo, PipelineInfo, Readiness, SharedInfo};
 use crate::config::{ComponentId, Config, ReceiverConfig};
@@ -27,37 +29,22 @@ use crate::receivers::limits::ConnectionBudget;
 use crate::receivers::routes::Routes;
 
 use build::Built;
-pub use build::{queue_of, with_pipeline_batching};
 use listeners::{Common, Receiver, Tasks};
 pub use reload::ReloadError;
 
 /// Why weir could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    /// An exporter could not be built (for example its output file cannot be opened).
-    #[error("exporter {id}: {message}")]
-    Exporter {
-        /// The exporter id.
-        id: String,
-        /// What failed.
-        message: String,
-    },
+    /// An exporter could not be built (for example its output file cannot be opened): its id,
+    /// the setting at fault and the cause, said once.
+    #[error("exporter {0}")]
+    Exporter(#[source] BuildError),
     /// A processor could not be built.
-    #[error("processor {id}: {message}")]
-    Processor {
-        /// The processor id.
-        id: String,
-        /// What failed.
-        message: String,
-    },
+    #[error("processor {0}")]
+    Processor(#[source] BuildError),
     /// A receiver's tenant settings cannot be used (e.g. the tokens file is unreadable).
-    #[error("receiver {id}: tenant: {message}")]
-    Tenant {
-        /// The receiver id.
-        id: String,
-        /// What is wrong with it.
-        message: String,
-    },
+    #[error("receiver {0}")]
+    Receiver(#[source] BuildError),
     /// A listener could not be bound.
     #[error(transparent)]
     Listener(#[from] ListenError),
@@ -186,11 +173,8 @@ pub async fn start(config: &Config, metrics: Metrics) -> Result<Running, StartEr
     let built = build::build(config, &metrics, None).await?;
     build::log_sanitizing(config);
     let readiness = Readiness::new(metrics.clone());
-    let memory =
-        crate::memory::guard_for(config, &metrics).map_err(|message| StartError::Processor {
-            id: "memory_limiter".into(),
-            message,
-        })?;
+    let memory = crate::memory::guard_for(config, &metrics)
+        .map_err(|message| StartError::Processor(BuildError::whole("memory_limiter", message)))?;
     let common = Common {
         metrics: metrics.clone(),
         connections: ConnectionBudget::from_fd_limit(),

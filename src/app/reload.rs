@@ -21,7 +21,7 @@ use tokio::time::Instant;
 use weir_pipeline::Router;
 use weir_pipeline::metrics::catalogue;
 use weir_pipeline::pipeline::ExporterHandle;
-use weir_pipeline::queue::delivery::Handover;
+use weir_pipeline::queue::Handover;
 
 use super::listeners::{self, Listener, Receiver};
 use super::{Running, StartError, admin_info, build};

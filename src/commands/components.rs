@@ -1,22 +1,27 @@
 //! `weir components`: every receiver, processor, exporter and extension kind weir has, the signals each
 //! takes and the other type names it answers to, as a table or as JSON. Read from the kind
-//! tables the config loader uses, so the list cannot drift from what a config may name.
+//! specs the components declare, as the config loader reads them, so the list cannot drift
+//! from what a config may name.
 //! Nothing here fails.
 
 use serde_json::{Value, json};
 
-use crate::config::components::{DEPRECATED_NAMES, EXPORTERS, Kind, PROCESSORS, RECEIVERS};
+use weir_pipeline::spec::Spec;
+
+use crate::config::components::{DEPRECATED_NAMES, EXPORTERS, PROCESSORS, RECEIVERS, specs};
 use crate::config::extensions::EXTENSIONS;
 
-/// The kind tables, by role.
-const ROLES: [(&str, &[Kind]); 4] = [
-    ("receiver", RECEIVERS),
-    ("processor", PROCESSORS),
-    ("exporter", EXPORTERS),
-    ("extension", EXTENSIONS),
-];
+/// The specs of the kind tables, by role.
+fn roles() -> [(&'static str, Vec<&'static Spec>); 4] {
+    [
+        ("receiver", specs(RECEIVERS)),
+        ("processor", specs(PROCESSORS)),
+        ("exporter", specs(EXPORTERS)),
+        ("extension", specs(EXTENSIONS)),
+    ]
+}
 
-fn signals(kind: &Kind) -> Vec<&'static str> {
+fn signals(kind: &Spec) -> Vec<&'static str> {
     kind.signals.iter().map(|s| s.as_str()).collect()
 }
 
@@ -26,7 +31,7 @@ pub fn table() -> String {
         "{:<10} {:<24} {:<22} {}\n",
         "ROLE", "TYPE", "SIGNALS", "ALIASES"
     );
-    for (role, kinds) in ROLES {
+    for (role, kinds) in roles() {
         for k in kinds {
             let aliases = if k.aliases.is_empty() {
                 "-".to_owned()
@@ -59,7 +64,7 @@ fn marked(alias: &str) -> String {
 /// "exporters": […], "extensions": […]}` (an extension's signals are empty).
 pub fn json() -> Value {
     let mut out = serde_json::Map::new();
-    for (role, kinds) in ROLES {
+    for (role, kinds) in roles() {
         let list: Vec<Value> = kinds
             .iter()
             .map(|k| {

@@ -20,22 +20,27 @@ pub fn render(loaded: &Loaded, env: &dyn Env, unredacted: bool) -> String {
     expand::expand_tree(&mut tree, "", env, &mut Vec::new(), None);
     let mut notes = Vec::new();
     for (id, cfg) in &loaded.config.exporters {
-        let Some((queue, at)) = crate::app::queue_of(cfg) else {
+        let Some((queue, at)) = cfg.queue_at(&id.kind) else {
             continue;
         };
-        if queue.batch.is_some() {
-            continue;
-        }
-        let Some(batch) = crate::app::with_pipeline_batching(&loaded.config, id, queue).batch
-        else {
+        let Some(batch) = &queue.batch else {
             continue;
         };
         let id_text = id.to_string();
+        let written = at
+            .iter()
+            .try_fold(&loaded.merged["exporters"][id_text.as_str()], |v, k| {
+                v.get(*k)
+            })
+            .and_then(|q| q.get("batch"));
+        if written.is_some() {
+            continue;
+        }
         let mut slot = child(child(&mut tree, "exporters"), &id_text);
         for key in at {
             slot = child(slot, key);
         }
-        *child(slot, "batch") = batch_value(&batch);
+        *child(slot, "batch") = batch_value(batch);
         notes.push(format!(
             "#   exporters.{id_text}.{}.batch comes from the batch processor of its pipeline",
             at.join(".")

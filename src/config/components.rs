@@ -1,28 +1,29 @@
 //! The component kinds weir has, what each accepts, and how its config is read.
 //!
-//! Adding a component is one enum variant and one match arm in each `parse` below, plus its
-//! entry in the kind table. A Collector key that weir does not implement is listed in the kind's
-//! `unsupported` keys and reported as "not supported by weir: <key>" rather than as unknown.
+//! Each kind is a row of a table below: the [`Spec`] its folder declares (name, aliases,
+//! signals, unsupported Collector keys, queue) and how its settings are read into the section's
+//! enum. A Collector key that weir does not implement is listed in the spec's `unsupported`
+//! keys and reported as "not supported by weir: <key>" rather than as unknown.
 //! A section is read with every error at once: a kind weir does not have, a malformed id, each
 //! unsupported key and each bad setting.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_yaml_ng::Value;
-use weir_exporters::debug::DebugConfig;
-use weir_exporters::load_balancing::LoadBalancingConfig;
-use weir_exporters::loki::LokiConfig;
-use weir_exporters::otlp::OtlpConfig;
-use weir_exporters::otlphttp::OtlpHttpConfig;
-use weir_exporters::prometheus::PrometheusConfig;
-use weir_exporters::remote_write::RemoteWriteConfig;
-use weir_exporters::sentry::SentryConfig;
-use weir_pipeline::SignalKind;
-use weir_processors::attributes::{AttributesConfig, ResourceConfig};
-use weir_processors::enrich::EnrichConfig;
-use weir_processors::filter::FilterConfig;
-use weir_processors::redaction::RedactionConfig;
-use weir_processors::tenant_limit::TenantLimitConfig;
+use weir_exporters::debug::{self, DebugConfig};
+use weir_exporters::load_balancing::{self, LoadBalancingConfig};
+use weir_exporters::loki::{self, LokiConfig};
+use weir_exporters::otlp::{self, OtlpConfig};
+use weir_exporters::otlphttp::{self, OtlpHttpConfig};
+use weir_exporters::prometheus::{self, PrometheusConfig};
+use weir_exporters::remote_write::{self, RemoteWriteConfig};
+use weir_exporters::sentry::{self, SentryConfig};
+use weir_pipeline::spec::Spec;
+use weir_processors::attributes::{self, AttributesConfig, ResourceConfig};
+use weir_processors::enrich::{self, EnrichConfig};
+use weir_processors::filter::{self, FilterConfig};
+use weir_processors::redaction::{self, RedactionConfig};
+use weir_processors::tenant_limit::{self, TenantLimitConfig};
 
 use crate::memory::MemoryLimiterConfig;
 use crate::receivers::config::OtlpReceiverConfig;
@@ -32,26 +33,25 @@ use super::collect::{Unchecked, read, remove_at};
 use super::service::Defined;
 use super::{ComponentId, key_text, suggest};
 
-/// What the loader needs to know of one component kind.
-pub struct Kind {
-    /// The type name used in ids (`otlp`, `debug`).
-    pub name: &'static str,
-    /// Signals the kind handles; a pipeline of another signal may not use it.
-    pub signals: &'static [SignalKind],
-    /// Collector keys (dotted, relative to the component) that weir does not implement.
-    pub unsupported: &'static [&'static str],
-    /// Other type names read as this kind: the Collector's older names (`otlp`, `otlphttp`,
-    /// `prometheusremotewrite`), deprecated there and listed in [`DEPRECATED_NAMES`].
-    pub aliases: &'static [&'static str],
+/// One kind a section may name: what its folder declares ([`Spec`]) and how its settings are
+/// read into the section's config type.
+pub struct Kind<T: 'static> {
+    /// Name, aliases, signals, unsupported Collector keys, queue: declared by the component.
+    pub spec: &'static Spec,
+    /// Reads its settings (typed, then checked), wrapped in the section's enum.
+    pub parse: Parse<T>,
 }
 
-impl Kind {
+impl<T> Kind<T> {
     /// The kind in `kinds` named `name`, or having it as an alias.
-    pub fn named<'a>(kinds: &'a [Kind], name: &str) -> Option<&'a Kind> {
-        kinds
-            .iter()
-            .find(|k| k.name == name || k.aliases.contains(&name))
+    pub fn named<'a>(kinds: &'a [Kind<T>], name: &str) -> Option<&'a Kind<T>> {
+        kinds.iter().find(|k| k.spec.answers_to(name))
     }
+}
+
+/// The specs of `kinds`, in order.
+pub fn specs<T>(kinds: &[Kind<T>]) -> Vec<&'static Spec> {
+    kinds.iter().map(|k| k.spec).collect()
 }
 
 /// Type names the Collector has replaced by lower_snake_case ones; still read, shown as
@@ -59,130 +59,134 @@ impl Kind {
 pub const DEPRECATED_NAMES: &[&str] =
     &["otlp", "otlphttp", "prometheusremotewrite", "loadbalancing"];
 
-const ALL_SIGNALS: &[SignalKind] = &SignalKind::ALL;
-
 /// Receiver kinds.
-pub const RECEIVERS: &[Kind] = &[Kind {
-    name: "otlp",
-    signals: ALL_SIGNALS,
-    unsupported: &[
-        "protocols.grpc.auth",
-        "protocols.grpc.keepalive.enforcement_policy",
-        "protocols.grpc.read_buffer_size",
-        "protocols.grpc.write_buffer_size",
-        "protocols.grpc.transport",
-        "protocols.http.auth",
-        "protocols.http.traces_url_path",
-        "protocols.http.metrics_url_path",
-        "protocols.http.logs_url_path",
-        "protocols.http.response_headers",
-        "protocols.http.compression_algorithms",
-    ],
-    aliases: &[],
+pub const RECEIVERS: &[Kind<ReceiverConfig>] = &[Kind {
+    spec: &crate::receivers::config::SPEC,
+    parse: |v, u| read(v, u).finish(OtlpReceiverConfig::problems, ReceiverConfig::Otlp),
 }];
 
 /// Processor kinds.
-pub const PROCESSORS: &[Kind] = &[
+pub const PROCESSORS: &[Kind<ProcessorConfig>] = &[
     Kind {
-        name: "batch",
-        signals: ALL_SIGNALS,
-        unsupported: &["metadata_keys", "metadata_cardinality_limit"],
-        aliases: &[],
+        spec: &super::batch::SPEC,
+        parse: |v, u| read(v, u).finish(BatchConfig::problems, ProcessorConfig::Batch),
     },
     Kind {
-        name: "redaction",
-        signals: ALL_SIGNALS,
-        unsupported: weir_processors::redaction::UNSUPPORTED_COLLECTOR_KEYS,
-        aliases: &[],
+        spec: &redaction::SPEC,
+        parse: |v, u| {
+            read(v, u).finish(RedactionConfig::problems, |c| {
+                ProcessorConfig::Redaction(Box::new(c))
+            })
+        },
     },
     Kind {
-        name: "enrich",
-        signals: ALL_SIGNALS,
-        unsupported: weir_processors::enrich::UNSUPPORTED_COLLECTOR_KEYS,
-        aliases: &[],
+        spec: &enrich::SPEC,
+        parse: |v, u| {
+            read(v, u).finish(EnrichConfig::problems, |c| {
+                ProcessorConfig::Enrich(Box::new(c))
+            })
+        },
     },
     Kind {
-        name: "tenant_limit",
-        signals: ALL_SIGNALS,
-        unsupported: weir_processors::tenant_limit::UNSUPPORTED_COLLECTOR_KEYS,
-        aliases: &[],
+        spec: &tenant_limit::SPEC,
+        parse: |v, u| {
+            read(v, u).finish(TenantLimitConfig::problems, |c| {
+                ProcessorConfig::TenantLimit(Box::new(c))
+            })
+        },
     },
     Kind {
-        name: "memory_limiter",
-        signals: ALL_SIGNALS,
-        unsupported: crate::memory::config::UNSUPPORTED_COLLECTOR_KEYS,
-        aliases: &[],
+        spec: &crate::memory::config::SPEC,
+        parse: |v, u| {
+            read(v, u).finish(
+                MemoryLimiterConfig::problems,
+                ProcessorConfig::MemoryLimiter,
+            )
+        },
     },
     Kind {
-        name: "attributes",
-        signals: ALL_SIGNALS,
-        unsupported: weir_processors::attributes::UNSUPPORTED_ATTRIBUTES_KEYS,
-        aliases: &[],
+        spec: &attributes::ATTRIBUTES_SPEC,
+        parse: |v, u| {
+            read(v, u).finish(AttributesConfig::problems, |c| {
+                ProcessorConfig::Attributes(Box::new(c))
+            })
+        },
     },
     Kind {
-        name: "resource",
-        signals: ALL_SIGNALS,
-        unsupported: weir_processors::attributes::UNSUPPORTED_RESOURCE_KEYS,
-        aliases: &[],
+        spec: &attributes::RESOURCE_SPEC,
+        parse: |v, u| {
+            read(v, u).finish(ResourceConfig::problems, |c| {
+                ProcessorConfig::Resource(Box::new(c))
+            })
+        },
     },
     Kind {
-        name: "filter",
-        signals: ALL_SIGNALS,
-        unsupported: weir_processors::filter::UNSUPPORTED_COLLECTOR_KEYS,
-        aliases: &[],
+        spec: &filter::SPEC,
+        parse: |v, u| {
+            read(v, u).finish(FilterConfig::problems, |c| {
+                ProcessorConfig::Filter(Box::new(c))
+            })
+        },
     },
 ];
 
 /// Exporter kinds.
-pub const EXPORTERS: &[Kind] = &[
+pub const EXPORTERS: &[Kind<ExporterConfig>] = &[
     Kind {
-        name: "debug",
-        signals: ALL_SIGNALS,
-        unsupported: weir_exporters::debug::UNSUPPORTED_COLLECTOR_KEYS,
-        aliases: &[],
+        spec: &debug::SPEC,
+        parse: |v, u| read(v, u).finish(|_| Vec::new(), ExporterConfig::Debug),
     },
     Kind {
-        name: "otlp_grpc",
-        signals: ALL_SIGNALS,
-        unsupported: weir_exporters::otlp::UNSUPPORTED_COLLECTOR_KEYS,
-        aliases: &["otlp"],
+        spec: &otlp::SPEC,
+        parse: |v, u| {
+            read(v, u).finish(OtlpConfig::problems, |c| ExporterConfig::Otlp(Box::new(c)))
+        },
     },
     Kind {
-        name: "otlp_http",
-        signals: ALL_SIGNALS,
-        unsupported: weir_exporters::otlphttp::UNSUPPORTED_COLLECTOR_KEYS,
-        aliases: &["otlphttp"],
+        spec: &otlphttp::SPEC,
+        parse: |v, u| {
+            read(v, u).finish(OtlpHttpConfig::problems, |c| {
+                ExporterConfig::OtlpHttp(Box::new(c))
+            })
+        },
     },
     Kind {
-        name: "loki",
-        signals: &[SignalKind::Logs],
-        unsupported: weir_exporters::loki::UNSUPPORTED_COLLECTOR_KEYS,
-        aliases: &[],
+        spec: &loki::SPEC,
+        parse: |v, u| {
+            read(v, u).finish(LokiConfig::problems, |c| ExporterConfig::Loki(Box::new(c)))
+        },
     },
     Kind {
-        name: "sentry",
-        signals: &[SignalKind::Traces, SignalKind::Logs],
-        unsupported: weir_exporters::sentry::UNSUPPORTED_COLLECTOR_KEYS,
-        aliases: &[],
+        spec: &sentry::SPEC,
+        parse: |v, u| {
+            read(v, u).finish(SentryConfig::problems, |c| {
+                ExporterConfig::Sentry(Box::new(c))
+            })
+        },
     },
     Kind {
-        name: "load_balancing",
-        signals: ALL_SIGNALS,
-        unsupported: weir_exporters::load_balancing::UNSUPPORTED_COLLECTOR_KEYS,
-        // The Collector's former name, still read (`weir run` warns).
-        aliases: &["loadbalancing"],
+        spec: &load_balancing::SPEC,
+        parse: |v, u| {
+            read(v, u).finish(LoadBalancingConfig::problems, |c| {
+                ExporterConfig::LoadBalancing(Box::new(c))
+            })
+        },
     },
     Kind {
-        name: "prometheus",
-        signals: &[SignalKind::Metrics],
-        unsupported: weir_exporters::prometheus::UNSUPPORTED_COLLECTOR_KEYS,
-        aliases: &[],
+        spec: &prometheus::SPEC,
+        parse: |v, u| {
+            read(v, u).finish(PrometheusConfig::problems, |c| {
+                ExporterConfig::Prometheus(Box::new(c))
+            })
+        },
     },
     Kind {
-        name: "prometheus_remote_write",
-        signals: &[SignalKind::Metrics],
-        unsupported: weir_exporters::remote_write::UNSUPPORTED_COLLECTOR_KEYS,
-        aliases: &["prometheusremotewrite"],
+        spec: &remote_write::SPEC,
+        parse: |v, u| {
+            read(v, u).finish(RemoteWriteConfig::problems, |c| {
+                ExporterConfig::RemoteWrite(Box::new(c))
+            })
+        },
     },
 ];
 
@@ -239,94 +243,7 @@ pub enum ExporterConfig {
 /// A config error: the path inside the component and the message.
 pub type FieldError = (String, String);
 
-impl ReceiverConfig {
-    /// Reads the config of a receiver of kind `kind`.
-    pub fn parse(kind: &str, value: Value, unchecked: Unchecked) -> Result<Self, Vec<FieldError>> {
-        match kind {
-            "otlp" => {
-                read(value, unchecked).finish(OtlpReceiverConfig::problems, ReceiverConfig::Otlp)
-            }
-            other => Err(vec![(String::new(), format!("no receiver kind {other:?}"))]),
-        }
-    }
-}
-
-impl ProcessorConfig {
-    /// Reads the config of a processor of kind `kind`.
-    pub fn parse(kind: &str, value: Value, unchecked: Unchecked) -> Result<Self, Vec<FieldError>> {
-        match kind {
-            "batch" => read(value, unchecked).finish(
-                |b: &BatchConfig| {
-                    if b.send_batch_max_size != 0 && b.send_batch_max_size < b.send_batch_size {
-                        vec![(
-                            "send_batch_max_size".into(),
-                            "must be 0 or at least send_batch_size".into(),
-                        )]
-                    } else {
-                        Vec::new()
-                    }
-                },
-                ProcessorConfig::Batch,
-            ),
-            "redaction" => read(value, unchecked).finish(RedactionConfig::problems, |c| {
-                ProcessorConfig::Redaction(Box::new(c))
-            }),
-            "enrich" => read(value, unchecked).finish(EnrichConfig::problems, |c| {
-                ProcessorConfig::Enrich(Box::new(c))
-            }),
-            "tenant_limit" => read(value, unchecked).finish(TenantLimitConfig::problems, |c| {
-                ProcessorConfig::TenantLimit(Box::new(c))
-            }),
-            "memory_limiter" => read(value, unchecked).finish(
-                MemoryLimiterConfig::problems,
-                ProcessorConfig::MemoryLimiter,
-            ),
-            "attributes" => read(value, unchecked).finish(AttributesConfig::problems, |c| {
-                ProcessorConfig::Attributes(Box::new(c))
-            }),
-            "resource" => read(value, unchecked).finish(ResourceConfig::problems, |c| {
-                ProcessorConfig::Resource(Box::new(c))
-            }),
-            "filter" => read(value, unchecked).finish(FilterConfig::problems, |c| {
-                ProcessorConfig::Filter(Box::new(c))
-            }),
-            other => Err(vec![(
-                String::new(),
-                format!("no processor kind {other:?}"),
-            )]),
-        }
-    }
-}
-
 impl ExporterConfig {
-    /// Reads the config of an exporter of kind `kind`.
-    pub fn parse(kind: &str, value: Value, unchecked: Unchecked) -> Result<Self, Vec<FieldError>> {
-        match kind {
-            "debug" => read(value, unchecked).finish(|_| Vec::new(), ExporterConfig::Debug),
-            "otlp_grpc" => read(value, unchecked)
-                .finish(OtlpConfig::problems, |c| ExporterConfig::Otlp(Box::new(c))),
-            "otlp_http" => read(value, unchecked).finish(OtlpHttpConfig::problems, |c| {
-                ExporterConfig::OtlpHttp(Box::new(c))
-            }),
-            "loki" => read(value, unchecked)
-                .finish(LokiConfig::problems, |c| ExporterConfig::Loki(Box::new(c))),
-            "sentry" => read(value, unchecked).finish(SentryConfig::problems, |c| {
-                ExporterConfig::Sentry(Box::new(c))
-            }),
-            "prometheus" => read(value, unchecked).finish(PrometheusConfig::problems, |c| {
-                ExporterConfig::Prometheus(Box::new(c))
-            }),
-            "prometheus_remote_write" => read(value, unchecked)
-                .finish(RemoteWriteConfig::problems, |c| {
-                    ExporterConfig::RemoteWrite(Box::new(c))
-                }),
-            "load_balancing" => read(value, unchecked).finish(LoadBalancingConfig::problems, |c| {
-                ExporterConfig::LoadBalancing(Box::new(c))
-            }),
-            other => Err(vec![(String::new(), format!("no exporter kind {other:?}"))]),
-        }
-    }
-
     /// The exporter's `sending_queue`, for the kinds that have one (a `load_balancing`
     /// exporter's per-endpoint queue).
     pub fn sending_queue(&self) -> Option<&weir_pipeline::queue::QueueConfig> {
@@ -339,6 +256,29 @@ impl ExporterConfig {
             ExporterConfig::LoadBalancing(c) => Some(&c.protocol.otlp.sending_queue),
             ExporterConfig::Debug(_) | ExporterConfig::Prometheus(_) => None,
         }
+    }
+
+    /// [`ExporterConfig::sending_queue`], to change (a `batch` processor folded into it).
+    pub fn sending_queue_mut(&mut self) -> Option<&mut weir_pipeline::queue::QueueConfig> {
+        match self {
+            ExporterConfig::Otlp(c) => Some(&mut c.sending_queue),
+            ExporterConfig::OtlpHttp(c) => Some(&mut c.sending_queue),
+            ExporterConfig::Loki(c) => Some(&mut c.sending_queue),
+            ExporterConfig::Sentry(c) => Some(&mut c.sending_queue),
+            ExporterConfig::RemoteWrite(c) => Some(&mut c.sending_queue),
+            ExporterConfig::LoadBalancing(c) => Some(&mut c.protocol.otlp.sending_queue),
+            ExporterConfig::Debug(_) | ExporterConfig::Prometheus(_) => None,
+        }
+    }
+
+    /// The exporter's queue and its place in the exporter's settings (from the [`Spec`] of
+    /// `kind`, the type name in its id), for the kinds that have one.
+    pub fn queue_at(
+        &self,
+        kind: &str,
+    ) -> Option<(&weir_pipeline::queue::QueueConfig, &'static [&'static str])> {
+        let at = Kind::named(EXPORTERS, kind)?.spec.queue?;
+        Some((self.sending_queue()?, at))
     }
 }
 
@@ -365,16 +305,15 @@ impl Ids {
     }
 }
 
-/// A section's `parse`: the kind, the settings, the values not to check.
-pub type Parse<T> = fn(&str, Value, Unchecked) -> Result<T, Vec<FieldError>>;
+/// A kind's `parse`: the settings, the values not to check.
+pub type Parse<T> = fn(Value, Unchecked) -> Result<T, Vec<FieldError>>;
 
 /// Reads one of the component sections, collecting every error; values at `unchecked` paths
 /// are not checked.
 pub fn read_section<T>(
     section: &str,
     value: Value,
-    kinds: &[Kind],
-    parse: Parse<T>,
+    kinds: &[Kind<T>],
     unchecked: &BTreeSet<String>,
     ids: &mut Ids,
     errors: &mut Vec<(String, String)>,
@@ -404,10 +343,10 @@ pub fn read_section<T>(
             }
         };
         let Some(kind) = Kind::named(kinds, &id.kind) else {
-            let have: Vec<&str> = kinds.iter().map(|k| k.name).collect();
+            let have: Vec<&str> = kinds.iter().map(|k| k.spec.name).collect();
             let names = kinds
                 .iter()
-                .flat_map(|k| std::iter::once(k.name).chain(k.aliases.iter().copied()));
+                .flat_map(|k| std::iter::once(k.spec.name).chain(k.spec.aliases.iter().copied()));
             let hint = suggest::hint(&id.kind, names);
             let message = super::scope::refusal(section, &id.kind, &hint).unwrap_or_else(|| {
                 format!(
@@ -423,7 +362,7 @@ pub fn read_section<T>(
         ids.known.push(id.clone());
         // Each unsupported key is an error; the rest of the settings are still checked.
         let mut bad = false;
-        for key in kind.unsupported {
+        for key in kind.spec.unsupported {
             if remove_at(&mut v, key) {
                 errors.push((
                     format!("{path}.{key}"),
@@ -432,7 +371,7 @@ pub fn read_section<T>(
                 bad = true;
             }
         }
-        match parse(kind.name, v, Unchecked::new(unchecked, &path)) {
+        match (kind.parse)(v, Unchecked::new(unchecked, &path)) {
             Ok(cfg) if !bad => {
                 out.insert(id, cfg);
             }

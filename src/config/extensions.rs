@@ -10,46 +10,73 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
-use serde_yaml_ng::Value;
 
-use super::collect::{Unchecked, read};
+use weir_pipeline::spec::Spec;
+
+use super::collect::read;
 use super::components::{FieldError, Kind};
 
+/// The `file_storage` extension kind.
+const FILE_STORAGE: Spec = Spec {
+    signals: &[],
+    unsupported: &["compaction", "directory_permissions", "recreate"],
+    ..Spec::named("file_storage")
+};
+
+/// The `health_check` extension kind.
+const HEALTH_CHECK: Spec = Spec {
+    signals: &[],
+    unsupported: &[
+        "tls",
+        "auth",
+        "cors",
+        "response_body",
+        "check_collector_pipeline",
+        "use_v2",
+        "http",
+        "grpc",
+        "component_health",
+    ],
+    ..Spec::named("health_check")
+};
+
+/// The `zpages` extension kind (accepted, not run).
+const ZPAGES: Spec = Spec {
+    signals: &[],
+    ..Spec::named("zpages")
+};
+
+/// The `pprof` extension kind (accepted, not run).
+const PPROF: Spec = Spec {
+    signals: &[],
+    ..Spec::named("pprof")
+};
+
 /// Extension kinds.
-pub const EXTENSIONS: &[Kind] = &[
+pub const EXTENSIONS: &[Kind<ExtensionConfig>] = &[
     Kind {
-        name: "file_storage",
-        signals: &[],
-        unsupported: &["compaction", "directory_permissions", "recreate"],
-        aliases: &[],
+        spec: &FILE_STORAGE,
+        parse: |v, u| read(v, u).finish(FileStorageConfig::problems, ExtensionConfig::FileStorage),
     },
     Kind {
-        name: "health_check",
-        signals: &[],
-        unsupported: &[
-            "tls",
-            "auth",
-            "cors",
-            "response_body",
-            "check_collector_pipeline",
-            "use_v2",
-            "http",
-            "grpc",
-            "component_health",
-        ],
-        aliases: &[],
+        spec: &HEALTH_CHECK,
+        parse: |v, u| read(v, u).finish(HealthCheckConfig::problems, ExtensionConfig::HealthCheck),
     },
     Kind {
-        name: "zpages",
-        signals: &[],
-        unsupported: &[],
-        aliases: &[],
+        spec: &ZPAGES,
+        parse: |_, _| {
+            Ok(ExtensionConfig::Replaced {
+                kind: "zpages".into(),
+            })
+        },
     },
     Kind {
-        name: "pprof",
-        signals: &[],
-        unsupported: &[],
-        aliases: &[],
+        spec: &PPROF,
+        parse: |_, _| {
+            Ok(ExtensionConfig::Replaced {
+                kind: "pprof".into(),
+            })
+        },
     },
 ];
 
@@ -80,23 +107,6 @@ pub enum ExtensionConfig {
 }
 
 impl ExtensionConfig {
-    /// Reads the config of an extension of kind `kind`.
-    pub fn parse(kind: &str, value: Value, unchecked: Unchecked) -> Result<Self, Vec<FieldError>> {
-        match kind {
-            "file_storage" => read(value, unchecked)
-                .finish(FileStorageConfig::problems, ExtensionConfig::FileStorage),
-            "health_check" => read(value, unchecked)
-                .finish(HealthCheckConfig::problems, ExtensionConfig::HealthCheck),
-            "zpages" | "pprof" => Ok(ExtensionConfig::Replaced {
-                kind: kind.to_owned(),
-            }),
-            other => Err(vec![(
-                String::new(),
-                format!("no extension kind {other:?}"),
-            )]),
-        }
-    }
-
     /// For a kind accepted but not run: what weir offers instead.
     pub fn replaced_by(&self) -> Option<&'static str> {
         match self {
@@ -266,11 +276,15 @@ pub fn storage_problems(
 
 #[cfg(test)]
 mod tests {
+    use serde_yaml_ng::Value;
+
     use super::*;
+    use crate::config::collect::Unchecked;
 
     fn parse(kind: &str, yaml: &str) -> Result<ExtensionConfig, Vec<FieldError>> {
         let value: Value = serde_yaml_ng::from_str(yaml).expect("yaml");
-        ExtensionConfig::parse(kind, value, Unchecked::NONE)
+        let kind = Kind::named(EXTENSIONS, kind).expect("an extension kind");
+        (kind.parse)(value, Unchecked::NONE)
     }
 
     #[test]

@@ -339,7 +339,6 @@ fn load(
         "receivers",
         receivers_v,
         components::RECEIVERS,
-        ReceiverConfig::parse,
         &unchecked,
         &mut r_ids,
         raw,
@@ -348,7 +347,6 @@ fn load(
         "processors",
         processors_v,
         components::PROCESSORS,
-        ProcessorConfig::parse,
         &unchecked,
         &mut p_ids,
         raw,
@@ -357,7 +355,6 @@ fn load(
         "exporters",
         exporters_v,
         components::EXPORTERS,
-        ExporterConfig::parse,
         &unchecked,
         &mut e_ids,
         raw,
@@ -367,7 +364,6 @@ fn load(
         "extensions",
         extensions_v,
         extensions::EXTENSIONS,
-        ExtensionConfig::parse,
         &unchecked,
         &mut x_ids,
         raw,
@@ -439,13 +435,15 @@ fn load(
             .into_iter()
             .filter(|(path, _)| !unchecked.iter().any(|u| collect::covers(u, path))),
     );
-    Ok(Config {
+    let mut config = Config {
         receivers,
         processors,
         exporters,
         extensions,
         service,
-    })
+    };
+    batch::fold_into_queues(&mut config);
+    Ok(config)
 }
 
 /// True when `url` (`http://host:port`) reaches the listener bound at `endpoint` (`host:port`):

@@ -9,12 +9,13 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 use weir_pipeline::SignalKind;
+use weir_pipeline::spec::Spec;
 
 use super::ComponentId;
 pub use super::admin::{AdminConfig, MAX_RECENT_INCIDENTS, MIN_OPS_TOKEN_LEN, OpsConfig};
 use super::admin::{check_hosts, check_ops};
 use super::collect::{Unchecked, join, read};
-use super::components::{self, FieldError, Kind};
+use super::components::{self, FieldError};
 use super::suggest::{did_you_mean, hint};
 
 /// The `service` section.
@@ -361,19 +362,19 @@ fn pipeline(
             "receivers",
             &raw.receivers,
             &known.receivers,
-            components::RECEIVERS,
+            components::specs(components::RECEIVERS),
         ),
         (
             "processors",
             &raw.processors,
             &known.processors,
-            components::PROCESSORS,
+            components::specs(components::PROCESSORS),
         ),
         (
             "exporters",
             &raw.exporters,
             &known.exporters,
-            components::EXPORTERS,
+            components::specs(components::EXPORTERS),
         ),
     ];
     let mut resolved: Vec<Vec<ComponentId>> = Vec::new();
@@ -381,7 +382,7 @@ fn pipeline(
         let mut ok = Vec::new();
         for (i, text) in ids.iter().enumerate() {
             let at = format!("{path}.{section}[{i}]");
-            match check(text, section, signal, defined, kinds) {
+            match check(text, section, signal, defined, &kinds) {
                 Ok(Some(id)) => ok.push(id),
                 Ok(None) => {}
                 Err(m) => errors.push((at, m)),
@@ -412,7 +413,7 @@ fn check(
     section: &str,
     signal: Option<SignalKind>,
     defined: &Defined<'_>,
-    kinds: &[Kind],
+    kinds: &[&'static Spec],
 ) -> Result<Option<ComponentId>, String> {
     if defined.reported.contains(text) {
         return Ok(None);
@@ -432,7 +433,7 @@ fn check(
         ));
     }
     if let Some(signal) = signal
-        && let Some(kind) = Kind::named(kinds, &id.kind)
+        && let Some(kind) = kinds.iter().find(|k| k.answers_to(&id.kind))
         && !kind.signals.contains(&signal)
     {
         let takes: Vec<&str> = kind.signals.iter().map(|s| s.as_str()).collect();
@@ -462,7 +463,7 @@ fn extension_list(
             "extensions",
             None,
             defined,
-            super::extensions::EXTENSIONS,
+            &components::specs(super::extensions::EXTENSIONS),
         ) {
             Ok(Some(id)) if out.contains(&id) => {
                 errors.push((path, format!("extension {text:?} is listed twice")));

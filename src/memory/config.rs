@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Deserialize;
+use weir_pipeline::spec::Spec;
 
 use crate::config::{ComponentId, Config, PipelineConfig, ProcessorConfig};
 
@@ -21,6 +22,12 @@ pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] = &[
     "max_gc_interval_when_hard_limited",
     "ballast_size_mib",
 ];
+
+/// The `memory_limiter` processor kind: every signal, the garbage-collector keys refused.
+pub const SPEC: Spec = Spec {
+    unsupported: UNSUPPORTED_COLLECTOR_KEYS,
+    ..Spec::named("memory_limiter")
+};
 
 /// The `memory_limiter` processor's keys (the Collector's). Usage is the process's resident
 /// memory; past `limit − spike` the receivers refuse requests before reading them.

@@ -21,12 +21,31 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
+use weir_pipeline::spec::Spec;
 
 pub use super::cors::CorsConfig;
 pub use super::frontend_log::FrontendLogConfig;
 use super::limits::{self, KeepaliveConfig};
 pub use super::tenant::{TenantConfig, TenantSource};
 pub use crate::listen::tls::TlsConfig;
+
+/// The `otlp` receiver kind: every signal; the Collector keys weir does not implement.
+pub const SPEC: Spec = Spec {
+    unsupported: &[
+        "protocols.grpc.auth",
+        "protocols.grpc.keepalive.enforcement_policy",
+        "protocols.grpc.read_buffer_size",
+        "protocols.grpc.write_buffer_size",
+        "protocols.grpc.transport",
+        "protocols.http.auth",
+        "protocols.http.traces_url_path",
+        "protocols.http.metrics_url_path",
+        "protocols.http.logs_url_path",
+        "protocols.http.response_headers",
+        "protocols.http.compression_algorithms",
+    ],
+    ..Spec::named("otlp")
+};
 
 /// The `otlp` receiver.
 #[derive(Debug, Clone, Deserialize, PartialEq)]

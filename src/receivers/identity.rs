@@ -8,6 +8,9 @@
 //! several tenants is split per tenant ([`Identity::split`]). Every refusal for credentials or
 //! identity is counted in `weir_auth_failures_total{reason}`. Tokens are kept as SHA-256 digests
 //! and looked up by digest, so no comparison runs over the secret's bytes.
+//!
+//! Building fails with a [`BuildError`] naming the tenant setting at fault (an unknown source,
+//! a default that is no tenant id, a tokens file that cannot be read: [`TokensError`]).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -20,7 +23,7 @@ use parking_lot::RwLock;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use weir_pipeline::metrics::catalogue;
-use weir_pipeline::{Metrics, Refusal, RefusalKind, Signal, TenantId};
+use weir_pipeline::{BuildError, Metrics, Refusal, RefusalKind, Signal, TenantId};
 
 use super::tenant::{TenantConfig, TenantSource};
 
@@ -65,26 +68,33 @@ impl Identity {
         }
     }
 
-    /// Builds from config, reading the tokens file; must run inside a Tokio runtime (the file
-    /// is re-read in the background when it changes).
-    pub fn from_config(cfg: &TenantConfig, metrics: Metrics) -> Result<Self, String> {
+    /// Builds the tenant settings of receiver `id` from config, reading the tokens file; must
+    /// run inside a Tokio runtime (the file is re-read in the background when it changes).
+    pub fn from_config(id: &str, cfg: &TenantConfig, metrics: Metrics) -> Result<Self, BuildError> {
         let sources = cfg
             .from
             .iter()
-            .map(|s| match s {
+            .enumerate()
+            .map(|(i, s)| match s {
                 TenantSource::Named(n) if n == "token" => Ok(Source::Token),
                 TenantSource::Named(n) if n == "client_cert" => Ok(Source::ClientCert),
-                TenantSource::Named(n) => Err(format!("unknown tenant source {n:?}")),
+                TenantSource::Named(n) => Err(BuildError::at(
+                    id,
+                    format!("tenant.from[{i}]"),
+                    format!("unknown tenant source {n:?}"),
+                )),
                 TenantSource::Header { header } => Ok(Source::Header(header.to_ascii_lowercase())),
                 TenantSource::Resource { resource } => Ok(Source::Resource(resource.clone())),
             })
             .collect::<Result<Vec<_>, _>>()?;
         let default = match &cfg.default {
-            Some(d) => Some(TenantId::new(d).map_err(|e| format!("tenant.default: {e}"))?),
+            Some(d) => Some(TenantId::new(d).map_err(|e| BuildError::at(id, "tenant.default", e))?),
             None => None,
         };
         let tokens = match &cfg.tokens_file {
-            Some(path) => Some(TokenStore::open(path)?),
+            Some(path) => Some(
+                TokenStore::open(path).map_err(|e| BuildError::at(id, "tenant.tokens_file", e))?,
+            ),
             None => None,
         };
         Ok(Self {
@@ -355,7 +365,7 @@ struct TokensFile {
 
 impl TokenStore {
     /// Reads `path` and starts watching it (every 2 s) for changes.
-    pub fn open(path: &Path) -> Result<Arc<Self>, String> {
+    pub fn open(path: &Path) -> Result<Arc<Self>, TokensError> {
         let (modified, digests) = read_tokens(path)?;
         let store = Arc::new(Self {
             path: path.to_owned(),
@@ -402,16 +412,57 @@ impl TokenStore {
 
 type Digests = (Option<SystemTime>, HashMap<[u8; 32], TenantId>);
 
-fn read_tokens(path: &Path) -> Result<Digests, String> {
+/// Why the tokens file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TokensError {
+    /// It cannot be read.
+    #[error("tokens file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// It is not a `tokens:` mapping of tokens to tenants.
+    #[error("tokens file {}: {source}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Where and why it does not parse.
+        #[source]
+        source: serde_yaml_ng::Error,
+    },
+    /// A tenant it names is no valid tenant id.
+    #[error("tokens file {}: tenant {tenant:?}: {source}", path.display())]
+    Tenant {
+        /// The file.
+        path: PathBuf,
+        /// The tenant as written.
+        tenant: String,
+        /// Why it is not a tenant id.
+        #[source]
+        source: weir_pipeline::TenantIdError,
+    },
+}
+
+fn read_tokens(path: &Path) -> Result<Digests, TokensError> {
     let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("tokens file {}: {e}", path.display()))?;
-    let file: TokensFile = serde_yaml_ng::from_str(&text)
-        .map_err(|e| format!("tokens file {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|source| TokensError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let file: TokensFile = serde_yaml_ng::from_str(&text).map_err(|source| TokensError::Parse {
+        path: path.to_owned(),
+        source,
+    })?;
     let mut out = HashMap::new();
     for (token, tenant) in file.tokens {
-        let t = TenantId::new(&tenant)
-            .map_err(|e| format!("tokens file {}: tenant {tenant:?}: {e}", path.display()))?;
+        let t = TenantId::new(&tenant).map_err(|source| TokensError::Tenant {
+            path: path.to_owned(),
+            tenant: tenant.clone(),
+            source,
+        })?;
         out.insert(Sha256::digest(token.as_bytes()).into(), t);
     }
     Ok((modified, out))

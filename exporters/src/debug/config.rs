@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use serde::Deserialize;
+use weir_pipeline::spec::Spec;
 
 /// Keys of the Collector's `debug` exporter that weir does not implement. The config loader
 /// reports each as `not supported by weir: <key>` instead of a generic unknown-key error.
@@ -12,6 +13,13 @@ pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] = &[
     "sampling_thereafter",
     "use_internal_logger",
 ];
+
+/// The `debug` exporter kind: its name, signals, the Collector keys weir does not implement
+/// and where its queue is.
+pub const SPEC: Spec = Spec {
+    unsupported: UNSUPPORTED_COLLECTOR_KEYS,
+    ..Spec::named("debug")
+};
 
 /// How much of each batch is written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

@@ -7,7 +7,7 @@
 //! answer sees the batch, and batches from concurrent requests never interleave.
 //!
 //! How it fails:
-//! - [`DebugExporter::new`] returns a [`DebugError`] naming the path and the OS error when the
+//! - [`DebugExporter::new`] returns a [`BuildError`] naming the path and the OS error when the
 //!   file cannot be opened (missing directory, no permission).
 //! - A failed write or flush (disk full, closed stdout) is [`ExportError::Retryable`]; part of
 //!   the batch may already have been written.
@@ -22,30 +22,13 @@ mod tests;
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use parking_lot::Mutex;
-use weir_pipeline::{Bundle, ExportError, Exporter, Sent};
+use weir_pipeline::{BuildError, Bundle, ExportError, Exporter, Sent};
 
-pub use config::{DebugConfig, OutputFormat, UNSUPPORTED_COLLECTOR_KEYS, Verbosity};
-
-/// Why a `debug` exporter could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum DebugError {
-    /// The output file could not be opened or created.
-    #[error("debug exporter {id}: cannot open {}: {source}", path.display())]
-    Open {
-        /// The exporter's component id (`debug`, `debug/file`).
-        id: String,
-        /// The configured path.
-        path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: io::Error,
-    },
-}
+pub use config::{DebugConfig, OutputFormat, SPEC, UNSUPPORTED_COLLECTOR_KEYS, Verbosity};
 
 /// Where the output goes.
 enum Sink {
@@ -82,7 +65,7 @@ pub struct DebugExporter {
 impl DebugExporter {
     /// Builds the exporter `id` (its component id, for messages) from `cfg`, opening (and
     /// creating if missing) the output file in append mode when `cfg.path` is set.
-    pub fn new(id: &str, cfg: &DebugConfig) -> Result<Self, DebugError> {
+    pub fn new(id: &str, cfg: &DebugConfig) -> Result<Self, BuildError> {
         let (sink, target) = match &cfg.path {
             None => (Sink::Stdout(io::stdout()), "stdout".to_owned()),
             Some(path) => {
@@ -90,10 +73,9 @@ impl DebugExporter {
                     .create(true)
                     .append(true)
                     .open(path)
-                    .map_err(|source| DebugError::Open {
-                        id: id.to_owned(),
-                        path: path.clone(),
-                        source,
+                    .map_err(|source| {
+                        let what = format!("cannot open {}: {source}", path.display());
+                        BuildError::at(id, "path", io::Error::new(source.kind(), what))
                     })?;
                 (Sink::File(file), path.display().to_string())
             }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use weir_pipeline::balance::RoutingKey;
+use weir_pipeline::spec::Spec;
 
 use crate::otlp::OtlpConfig;
 
@@ -43,6 +44,15 @@ pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] = &[
     "protocol.otlp.sending_queue.storage",
     "protocol.otlp.sending_queue.wait_for_result",
 ];
+
+/// The `load_balancing` exporter kind: its name, signals, the Collector keys weir does not implement
+/// and where its queue is.
+pub const SPEC: Spec = Spec {
+    aliases: &["loadbalancing"],
+    unsupported: UNSUPPORTED_COLLECTOR_KEYS,
+    queue: Some(&["protocol", "otlp", "sending_queue"]),
+    ..Spec::named("load_balancing")
+};
 
 /// The port a hostname without one is reached on (OTLP/gRPC's).
 pub const DEFAULT_PORT: u16 = 4317;

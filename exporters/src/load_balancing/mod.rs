@@ -7,7 +7,7 @@
 //! reads the config, builds each endpoint's `otlp` exporter and queue, and runs the resolver
 //! ([`resolver`]).
 //!
-//! Failure: [`start`] fails with a [`LoadBalancingError`] when the settings are invalid or an
+//! Failure: [`start`] fails with a [`BuildError`] when the settings are invalid or an
 //! endpoint's exporter cannot be built (a TLS file cannot be read). A DNS lookup that fails or
 //! times out keeps the endpoints found before, logged at warn.
 
@@ -17,26 +17,16 @@ mod resolver;
 use std::sync::Arc;
 use std::time::Duration;
 
-use weir_pipeline::Metrics;
 use weir_pipeline::balance::Balancer;
-use weir_pipeline::queue::{QueueConfig, QueuedExporter};
+use weir_pipeline::queue::{DeliverySettings, QueueConfig};
+use weir_pipeline::{BuildError, Metrics};
 
 pub use config::{
-    DnsResolver, LoadBalancingConfig, Protocol, Resolver, StaticResolver,
+    DnsResolver, LoadBalancingConfig, Protocol, Resolver, SPEC, StaticResolver,
     UNSUPPORTED_COLLECTOR_KEYS, with_port,
 };
 
 use crate::otlp::OtlpGrpcExporter;
-
-/// Why a `load_balancing` exporter could not start.
-#[derive(Debug, thiserror::Error)]
-#[error("load_balancing exporter {id}: {message}")]
-pub struct LoadBalancingError {
-    /// The exporter's component id.
-    pub id: String,
-    /// What failed.
-    pub message: String,
-}
 
 /// Starts the exporter `id`: its endpoints' queues (each with `queue`, the endpoint queue
 /// settings after a pipeline's `batch` is mapped onto them) and its resolver. Must run inside
@@ -46,33 +36,31 @@ pub fn start(
     cfg: &LoadBalancingConfig,
     queue: QueueConfig,
     metrics: Metrics,
-) -> Result<Arc<Balancer>, LoadBalancingError> {
-    let failed = |message: String| LoadBalancingError {
-        id: id.to_string(),
-        message,
-    };
+) -> Result<Arc<Balancer>, BuildError> {
+    let failed = |message: String| BuildError::whole(id, message);
     if let Some((key, message)) = cfg.problems().into_iter().next() {
-        return Err(failed(format!("{key}: {message}")));
+        return Err(BuildError::at(id, key, message));
     }
-    let key = cfg.key().map_err(&failed)?;
+    let key = cfg
+        .key()
+        .map_err(|m| BuildError::at(id, "routing_key", m))?;
     let endpoint_cfg = cfg.clone();
-    let endpoint_metrics = metrics.clone();
+    let otlp = &cfg.protocol.otlp;
+    let delivery = DeliverySettings {
+        queue,
+        retry: otlp.retry_on_failure.clone(),
+        timeout: otlp.timeout,
+        storage: None,
+    };
     let balancer = Balancer::new(
         id,
         key,
         cfg.down_for,
-        Box::new(move |endpoint, exporter_id, fallback| {
+        delivery,
+        Box::new(move |endpoint, exporter_id| {
             let otlp = endpoint_cfg.endpoint_config(endpoint);
             let exporter = OtlpGrpcExporter::new(exporter_id, &otlp).map_err(|e| e.to_string())?;
-            Ok(QueuedExporter::start_with_fallback(
-                exporter_id,
-                Arc::new(exporter),
-                &queue,
-                otlp.retry_on_failure.clone(),
-                otlp.timeout,
-                endpoint_metrics.clone(),
-                Some(fallback),
-            ))
+            Ok(Arc::new(exporter))
         }),
         metrics,
     );

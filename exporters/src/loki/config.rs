@@ -9,9 +9,11 @@
 use std::time::Duration;
 
 use serde::Deserialize;
+use weir_pipeline::SignalKind;
 use weir_pipeline::TenantId;
 use weir_pipeline::queue::config::{DEFAULT_TIMEOUT, UNSUPPORTED_QUEUE_KEYS};
 use weir_pipeline::queue::{QueueConfig, RetryConfig};
+use weir_pipeline::spec::{QUEUE_AT_ROOT, Spec};
 
 use super::names::{AttributeNames, is_valid_name, sanitize};
 use crate::shared::http::config::{
@@ -32,6 +34,15 @@ const UNSUPPORTED: &[&[&str]] = &[
     TLS_KEYS,
     UNSUPPORTED_QUEUE_KEYS,
 ];
+
+/// The `loki` exporter kind: its name, signals, the Collector keys weir does not implement
+/// and where its queue is.
+pub const SPEC: Spec = Spec {
+    signals: &[SignalKind::Logs],
+    unsupported: UNSUPPORTED_COLLECTOR_KEYS,
+    queue: QUEUE_AT_ROOT,
+    ..Spec::named("loki")
+};
 
 /// The path appended to an `endpoint` that has none.
 pub const PUSH_PATH: &str = "/loki/api/v1/push";

@@ -18,14 +18,14 @@
 //! warned about once per window and tenant.
 //!
 //! How it fails:
-//! - [`LokiExporter::new`] returns a [`LokiError`] naming the exporter and key when a setting is
+//! - [`LokiExporter::new`] returns a [`BuildError`] naming the exporter and key when a setting is
 //!   invalid (the problems of [`LokiConfig::problems`]), a TLS file cannot be read or parsed, or
 //!   no rustls crypto provider is installed. It opens no connection.
 //! - 429 and 5xx are [`ExportError::Retryable`] (with `Retry-After`, seconds or HTTP date); no
 //!   connection, a cut connection or no answer within `timeout` too. The engine retries with
 //!   backoff.
-//! - A bundle of another signal than logs is [`ExportError::Permanent`] (config validation
-//!   keeps `loki` out of other pipelines).
+//! - Only logs reach it: its [`SPEC`] names only logs, so a config putting it in another
+//!   pipeline is refused at load.
 //! - A 400 whose body says how many entries Loki refused (its `N errors like: …` validation
 //!   errors, one per entry or per stream, or an ingester's `total ignored: N`) is a success
 //!   that rejects those records by reason: `weir_records_dropped_total{reason}` gets
@@ -63,9 +63,9 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 use http::{HeaderName, HeaderValue, header};
 use reqwest::{Client, Url};
-use weir_pipeline::{Bundle, ExportError, Exporter, Sent, SignalKind};
+use weir_pipeline::{BuildError, Bundle, ExportError, Exporter, Sent};
 
-use crate::shared::http::client::{self, ClientError};
+use crate::shared::http::client;
 use crate::shared::http::headers::tenant_header_name;
 use crate::shared::http::pool::BufferPool;
 use crate::shared::http::response::send_error;
@@ -76,37 +76,11 @@ use streams::Plan;
 
 pub use crate::shared::http::{Headers, HttpTlsConfig};
 pub use config::{
-    DefaultLabels, LabelsConfig, LineFormat, LokiConfig, PUSH_PATH, PushFormat,
+    DefaultLabels, LabelsConfig, LineFormat, LokiConfig, PUSH_PATH, PushFormat, SPEC,
     StructuredMetadataConfig, UNSUPPORTED_COLLECTOR_KEYS,
 };
 pub use names::{AttributeNames, is_valid_name, sanitize};
 pub use response::Reason;
-
-/// Why a `loki` exporter could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum LokiError {
-    /// A setting is invalid; `key` is its dotted path inside the exporter's config.
-    #[error("loki exporter {id}: {key}: {message}")]
-    Config {
-        /// The exporter id.
-        id: String,
-        /// The key at fault.
-        key: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// The HTTP client could not be built: a header, a TLS file (unreadable, not PEM, no
-    /// certificate, key not matching), or no rustls crypto provider installed (the binary
-    /// installs ring's at start).
-    #[error("loki exporter {id}: {source}")]
-    Client {
-        /// The exporter id.
-        id: String,
-        /// What went wrong.
-        #[source]
-        source: ClientError,
-    },
-}
 
 /// What a `loki` exporter has counted since it was built.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -147,12 +121,8 @@ struct Inner {
 impl LokiExporter {
     /// Builds the exporter `id` (its component id, for messages) from `cfg`, reading the TLS
     /// files it names. Opens no connection. Needs rustls' process-wide crypto provider.
-    pub fn new(id: &str, cfg: &LokiConfig) -> Result<Self, LokiError> {
-        let config_err = |key: String, message: String| LokiError::Config {
-            id: id.to_owned(),
-            key,
-            message,
-        };
+    pub fn new(id: &str, cfg: &LokiConfig) -> Result<Self, BuildError> {
+        let config_err = |key: String, message: String| BuildError::at(id, key, message);
         if let Some((key, message)) = cfg.problems().into_iter().next() {
             return Err(config_err(key, message));
         }
@@ -182,12 +152,8 @@ impl LokiExporter {
             (None, false) => cfg.tenant_id.clone(),
         };
         // Content-Type is set per push: it follows `format`.
-        let client = client::build(&cfg.headers, &[], &cfg.tls, cfg.timeout).map_err(|source| {
-            LokiError::Client {
-                id: id.to_owned(),
-                source,
-            }
-        })?;
+        let client = client::build(&cfg.headers, &[], &cfg.tls, cfg.timeout)
+            .map_err(|source| BuildError::whole(id, source))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 id: Arc::from(id),
@@ -278,15 +244,6 @@ impl Inner {
 impl Exporter for LokiExporter {
     fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<Sent, ExportError>> {
         let inner = Arc::clone(&self.inner);
-        if bundle.kind() != SignalKind::Logs {
-            // Config validation allows `loki` in logs pipelines only; never reached from there.
-            let msg = format!(
-                "loki exporter {}: only logs can be pushed to Loki, not {}",
-                inner.id,
-                bundle.kind()
-            );
-            return Box::pin(async move { Err(ExportError::permanent(msg)) });
-        }
         let tenant = bundle.tenant().as_str();
         let guard_tenant = inner.guard_tenant(tenant);
         let streams = inner.streams(&bundle, guard_tenant);

@@ -8,6 +8,7 @@ use http::Uri;
 use serde::Deserialize;
 use weir_pipeline::queue::config::{DEFAULT_TIMEOUT, UNSUPPORTED_QUEUE_KEYS};
 use weir_pipeline::queue::{QueueConfig, RetryConfig};
+use weir_pipeline::spec::{QUEUE_AT_ROOT, Spec};
 
 use super::common::Compression;
 use crate::shared::http::config::{
@@ -37,6 +38,15 @@ const UNSUPPORTED: &[&[&str]] = &[
     TLS_KEYS,
     UNSUPPORTED_QUEUE_KEYS,
 ];
+
+/// The `otlp_grpc` exporter kind: its name, signals, the Collector keys weir does not implement
+/// and where its queue is.
+pub const SPEC: Spec = Spec {
+    aliases: &["otlp"],
+    unsupported: UNSUPPORTED_COLLECTOR_KEYS,
+    queue: QUEUE_AT_ROOT,
+    ..Spec::named("otlp_grpc")
+};
 
 /// Compressions the gRPC exporter sends (what a Collector's or Tempo's gRPC receiver accepts).
 pub(crate) const GRPC_COMPRESSIONS: &[Compression] =

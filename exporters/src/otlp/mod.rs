@@ -10,7 +10,7 @@
 //! itself after a failure. Requests are compressed as `compression` says (`gzip` by default).
 //!
 //! How it fails, as the OTLP specification says:
-//! - [`OtlpGrpcExporter::new`] returns an [`OtlpGrpcError`] naming the exporter when a setting is
+//! - [`OtlpGrpcExporter::new`] returns a [`BuildError`] naming the exporter when a setting is
 //!   invalid (the same problems as [`OtlpConfig::problems`]), a TLS file cannot be read, or
 //!   the TLS settings are refused (no system root certificates, a malformed PEM file).
 //! - UNAVAILABLE, ABORTED, CANCELLED, DEADLINE_EXCEEDED, OUT_OF_RANGE and DATA_LOSS are
@@ -31,7 +31,7 @@ mod config;
 mod tests;
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
@@ -47,7 +47,7 @@ use tonic_types::StatusExt;
 use weir_pipeline::otlp::collector::logs::v1::ExportLogsServiceResponse;
 use weir_pipeline::otlp::collector::metrics::v1::ExportMetricsServiceResponse;
 use weir_pipeline::otlp::collector::trace::v1::ExportTraceServiceResponse;
-use weir_pipeline::{Bundle, ExportError, Exporter, Sent, SignalKind};
+use weir_pipeline::{BuildError, Bundle, ExportError, Exporter, Sent, SignalKind};
 
 use codec::BundleCodec;
 use common::{Compression, ExportResponse, partial_success};
@@ -58,41 +58,7 @@ use crate::shared::http::response::clean;
 pub(crate) use crate::shared::http::response::error_chain;
 
 pub use crate::shared::http::Headers;
-pub use config::{GrpcTlsConfig, OtlpConfig, UNSUPPORTED_COLLECTOR_KEYS};
-
-/// Why an `otlp` exporter could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum OtlpGrpcError {
-    /// A setting is invalid; `key` is its dotted path inside the exporter's config.
-    #[error("otlp exporter {id}: {key}: {message}")]
-    Config {
-        /// The exporter's component id (`otlp`, `otlp/tempo`).
-        id: String,
-        /// The key at fault, e.g. `endpoint`.
-        key: String,
-        /// What is wrong with it.
-        message: String,
-    },
-    /// A TLS file could not be read.
-    #[error("otlp exporter {id}: cannot read {}: {source}", path.display())]
-    ReadFile {
-        /// The exporter's component id.
-        id: String,
-        /// The configured path.
-        path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// tonic refused the endpoint or the TLS settings (bad PEM, no system root certificates).
-    #[error("otlp exporter {id}: {message}")]
-    Transport {
-        /// The exporter's component id.
-        id: String,
-        /// tonic's error and its causes.
-        message: String,
-    },
-}
+pub use config::{GrpcTlsConfig, OtlpConfig, SPEC, UNSUPPORTED_COLLECTOR_KEYS};
 
 /// Sends bundles over OTLP/gRPC; see the [module docs](self).
 #[derive(Clone)]
@@ -118,22 +84,15 @@ impl OtlpGrpcExporter {
     /// Builds the exporter `id` (its component id, for messages) from `cfg`. Reads the TLS
     /// files and the system's root certificates when TLS is used; connects only on the first
     /// export. Must run inside a tokio runtime.
-    pub fn new(id: &str, cfg: &OtlpConfig) -> Result<Self, OtlpGrpcError> {
-        let config_err = |key: &str, message: String| OtlpGrpcError::Config {
-            id: id.to_owned(),
-            key: key.to_owned(),
-            message,
-        };
+    pub fn new(id: &str, cfg: &OtlpConfig) -> Result<Self, BuildError> {
+        let config_err = |key: &str, message: String| BuildError::at(id, key, message);
         if let Some((key, message)) = cfg.problems().into_iter().next() {
             return Err(config_err(&key, message));
         }
         let target = cfg.target().map_err(|m| config_err("endpoint", m))?;
         let compression = Compression::parse(&cfg.compression, GRPC_COMPRESSIONS)
             .map_err(|m| config_err("compression", m))?;
-        let transport_err = |e: tonic::transport::Error| OtlpGrpcError::Transport {
-            id: id.to_owned(),
-            message: error_chain(&e),
-        };
+        let transport_err = |e: tonic::transport::Error| BuildError::whole(id, error_chain(&e));
         let mut endpoint = Endpoint::from(target.uri.clone())
             .tcp_nodelay(true)
             .connect_timeout(cfg.timeout)
@@ -184,12 +143,11 @@ impl OtlpGrpcExporter {
 
 /// TLS settings from `tls`: the system's roots unless `ca_file` names others, and a client
 /// certificate when `cert_file` and `key_file` are set.
-fn tls_config(id: &str, tls: &GrpcTlsConfig) -> Result<ClientTlsConfig, OtlpGrpcError> {
+fn tls_config(id: &str, tls: &GrpcTlsConfig) -> Result<ClientTlsConfig, BuildError> {
     let read = |path: &Path| {
-        std::fs::read(path).map_err(|source| OtlpGrpcError::ReadFile {
-            id: id.to_owned(),
-            path: path.to_owned(),
-            source,
+        std::fs::read(path).map_err(|source| {
+            let what = format!("cannot read {}: {source}", path.display());
+            BuildError::at(id, "tls", std::io::Error::new(source.kind(), what))
         })
     };
     let mut config = ClientTlsConfig::new();

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use weir_pipeline::SignalKind;
 use weir_pipeline::queue::config::{DEFAULT_TIMEOUT, UNSUPPORTED_QUEUE_KEYS};
 use weir_pipeline::queue::{QueueConfig, RetryConfig};
+use weir_pipeline::spec::{QUEUE_AT_ROOT, Spec};
 
 use crate::otlp::common::Compression;
 use crate::shared::http::config::{
@@ -27,6 +28,15 @@ const UNSUPPORTED: &[&[&str]] = &[
     TLS_KEYS,
     UNSUPPORTED_QUEUE_KEYS,
 ];
+
+/// The `otlp_http` exporter kind: its name, signals, the Collector keys weir does not implement
+/// and where its queue is.
+pub const SPEC: Spec = Spec {
+    aliases: &["otlphttp"],
+    unsupported: UNSUPPORTED_COLLECTOR_KEYS,
+    queue: QUEUE_AT_ROOT,
+    ..Spec::named("otlp_http")
+};
 
 /// Compressions the HTTP exporter sends (what OTLP/HTTP receivers accept).
 pub(crate) const HTTP_COMPRESSIONS: &[Compression] = &[

@@ -15,7 +15,7 @@
 //! `tls.ca_file` names others.
 //!
 //! How it fails, as the OTLP specification says:
-//! - [`OtlpHttpExporter::new`] returns an [`OtlpHttpError`] naming the exporter when a setting
+//! - [`OtlpHttpExporter::new`] returns a [`BuildError`] naming the exporter when a setting
 //!   is invalid (the same problems as [`OtlpHttpConfig::problems`]), a TLS file cannot be read
 //!   or parsed, or no rustls crypto provider is installed.
 //! - HTTP 429, 502, 503 and 504 are [`ExportError::Retryable`], with `retry_after` from a
@@ -41,10 +41,10 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use http::{HeaderName, HeaderValue, header};
 use reqwest::{Client, Url};
-use weir_pipeline::{Bundle, ExportError, Exporter, Sent, SignalKind};
+use weir_pipeline::{BuildError, Bundle, ExportError, Exporter, Sent, SignalKind};
 
 use crate::otlp::common::{Compression, encode_bundle};
-use crate::shared::http::client::{self, ClientError};
+use crate::shared::http::client;
 use crate::shared::http::config::check_url;
 use crate::shared::http::headers::tenant_header_name;
 use crate::shared::http::pool::BufferPool;
@@ -52,33 +52,7 @@ use crate::shared::http::response::send_error;
 use config::HTTP_COMPRESSIONS;
 
 pub use crate::shared::http::{Headers, HttpTlsConfig};
-pub use config::{OtlpHttpConfig, UNSUPPORTED_COLLECTOR_KEYS};
-
-/// Why an `otlphttp` exporter could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum OtlpHttpError {
-    /// A setting is invalid; `key` is its dotted path inside the exporter's config.
-    #[error("otlphttp exporter {id}: {key}: {message}")]
-    Config {
-        /// The exporter's component id (`otlphttp`, `otlphttp/gateway`).
-        id: String,
-        /// The key at fault, e.g. `endpoint`.
-        key: String,
-        /// What is wrong with it.
-        message: String,
-    },
-    /// The HTTP client could not be built: a header, a TLS file (unreadable, not PEM, no
-    /// certificate, key not matching), or no rustls crypto provider installed (the binary
-    /// installs ring's at start).
-    #[error("otlphttp exporter {id}: {source}")]
-    Client {
-        /// The exporter's component id.
-        id: String,
-        /// What went wrong.
-        #[source]
-        source: ClientError,
-    },
-}
+pub use config::{OtlpHttpConfig, SPEC, UNSUPPORTED_COLLECTOR_KEYS};
 
 /// Sends bundles over OTLP/HTTP protobuf; see the [module docs](self).
 #[derive(Clone)]
@@ -101,12 +75,8 @@ struct Inner {
 impl OtlpHttpExporter {
     /// Builds the exporter `id` (its component id, for messages) from `cfg`, reading the TLS
     /// files it names. Opens no connection. Needs rustls' process-wide crypto provider.
-    pub fn new(id: &str, cfg: &OtlpHttpConfig) -> Result<Self, OtlpHttpError> {
-        let config_err = |key: &str, message: String| OtlpHttpError::Config {
-            id: id.to_owned(),
-            key: key.to_owned(),
-            message,
-        };
+    pub fn new(id: &str, cfg: &OtlpHttpConfig) -> Result<Self, BuildError> {
+        let config_err = |key: &str, message: String| BuildError::at(id, key, message);
         if let Some((key, message)) = cfg.problems().into_iter().next() {
             return Err(config_err(&key, message));
         }
@@ -123,13 +93,8 @@ impl OtlpHttpExporter {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/x-protobuf"),
         )];
-        let client =
-            client::build(&cfg.headers, &protobuf, &cfg.tls, cfg.timeout).map_err(|source| {
-                OtlpHttpError::Client {
-                    id: id.to_owned(),
-                    source,
-                }
-            })?;
+        let client = client::build(&cfg.headers, &protobuf, &cfg.tls, cfg.timeout)
+            .map_err(|source| BuildError::whole(id, source))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 id: Arc::from(id),

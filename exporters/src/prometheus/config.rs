@@ -23,6 +23,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde::Deserialize;
+use weir_pipeline::SignalKind;
+use weir_pipeline::spec::Spec;
 
 use crate::shared::prom::{ResourceToTelemetry, Settings, TranslationStrategy};
 
@@ -43,6 +45,14 @@ pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] = &[
     "resource_constant_labels",
     "sending_queue",
 ];
+
+/// The `prometheus` exporter kind: its name, signals, the Collector keys weir does not implement
+/// and where its queue is.
+pub const SPEC: Spec = Spec {
+    signals: &[SignalKind::Metrics],
+    unsupported: UNSUPPORTED_COLLECTOR_KEYS,
+    ..Spec::named("prometheus")
+};
 
 /// The default `endpoint`.
 pub const DEFAULT_ENDPOINT: &str = "0.0.0.0:8889";

@@ -23,10 +23,10 @@
 //! point whichever replica got it.
 //!
 //! How it fails:
-//! - [`PrometheusExporter::bind`] returns a [`PrometheusError`] when a setting is invalid or
+//! - [`PrometheusExporter::bind`] returns a [`BuildError`] when a setting is invalid or
 //!   the endpoint cannot be bound.
-//! - `export` never fails for metrics (a non-metrics bundle is a permanent error: the config
-//!   loader never wires one). Points that would break the page (a name with two types, clashing
+//! - `export` never fails (only metrics reach it: its [`SPEC`] names only metrics, so the
+//!   config loader refuses it in other pipelines). Points that would break the page (a name with two types, clashing
 //!   sample names) or pass its limits (`max_metrics`, `max_series`, `max_series_per_metric`) are
 //!   dropped, counted on the page in `weir_prometheus_exporter_dropped_points_total{metric,
 //!   reason}`, in the loss ledger (`weir_records_dropped_total{reason}`: `type_conflict`,
@@ -49,36 +49,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::future::BoxFuture;
 use parking_lot::Mutex;
-use weir_pipeline::{Bundle, ExportError, Exporter, Sent, Signal};
+use weir_pipeline::{BuildError, Bundle, ExportError, Exporter, Sent, Signal};
 
 use crate::shared::prom::{Point, Skipped, Translator};
 use state::State;
 
-pub use config::{DEFAULT_ENDPOINT, PrometheusConfig, UNSUPPORTED_COLLECTOR_KEYS};
-
-/// Why the exporter could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum PrometheusError {
-    /// A setting is invalid.
-    #[error("exporter {id}: {message}")]
-    Config {
-        /// The exporter id.
-        id: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// The endpoint could not be bound (in use, no such address, no permission).
-    #[error("exporter {id}: cannot listen on {endpoint}: {source}")]
-    Bind {
-        /// The exporter id.
-        id: String,
-        /// The configured endpoint.
-        endpoint: String,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
-}
+pub use config::{DEFAULT_ENDPOINT, PrometheusConfig, SPEC, UNSUPPORTED_COLLECTOR_KEYS};
 
 /// What the exporter and its HTTP server share.
 pub(crate) struct Shared {
@@ -203,27 +179,18 @@ pub struct PrometheusExporter {
 impl PrometheusExporter {
     /// Binds the scrape endpoint of exporter `id` (logging one `listening` event with the bound
     /// address) and serves it in the background until the process ends.
-    pub async fn bind(id: &str, cfg: &PrometheusConfig) -> Result<Self, PrometheusError> {
+    pub async fn bind(id: &str, cfg: &PrometheusConfig) -> Result<Self, BuildError> {
         if let Some((key, message)) = cfg.problems().into_iter().next() {
-            return Err(PrometheusError::Config {
-                id: id.to_owned(),
-                message: format!("{key}: {message}"),
-            });
+            return Err(BuildError::at(id, key, message));
         }
         let listener = tokio::net::TcpListener::bind(&cfg.endpoint)
             .await
-            .map_err(|source| PrometheusError::Bind {
-                id: id.to_owned(),
-                endpoint: cfg.endpoint.clone(),
-                source,
+            .map_err(|source| {
+                BuildError::at(id, "endpoint", cannot_listen(&cfg.endpoint, source))
             })?;
-        let address = listener
-            .local_addr()
-            .map_err(|source| PrometheusError::Bind {
-                id: id.to_owned(),
-                endpoint: cfg.endpoint.clone(),
-                source,
-            })?;
+        let address = listener.local_addr().map_err(|source| {
+            BuildError::at(id, "endpoint", cannot_listen(&cfg.endpoint, source))
+        })?;
         let shared = Arc::new(Shared::new(id, cfg));
         tokio::spawn(expire_periodically(
             Arc::downgrade(&shared),
@@ -246,16 +213,16 @@ impl PrometheusExporter {
     }
 }
 
+/// `source`, saying it happened listening on `endpoint`.
+fn cannot_listen(endpoint: &str, source: std::io::Error) -> std::io::Error {
+    std::io::Error::new(
+        source.kind(),
+        format!("cannot listen on {endpoint}: {source}"),
+    )
+}
+
 impl Exporter for PrometheusExporter {
     fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<Sent, ExportError>> {
-        if bundle.kind() != weir_pipeline::SignalKind::Metrics {
-            let msg = format!(
-                "prometheus exporter {}: only metrics can be exported, not {}",
-                self.shared.id,
-                bundle.kind()
-            );
-            return Box::pin(async move { Err(ExportError::permanent(msg)) });
-        }
         let sent = self.shared.ingest(&bundle);
         Box::pin(async { Ok(sent) })
     }

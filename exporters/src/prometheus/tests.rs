@@ -10,7 +10,7 @@ use weir_pipeline::{Batch, Bundle, Exporter, RequestContext, Signal, TenantId};
 
 use super::render::{Format, Options, render};
 use super::state::{Problem, State};
-use super::{PrometheusConfig, PrometheusError, PrometheusExporter};
+use super::{PrometheusConfig, PrometheusExporter};
 use crate::shared::prom::tests::{
     counter, delta_point, gauge, histogram, histogram_point, kv, number, only, resource, sum,
 };
@@ -399,19 +399,6 @@ async fn endpoint_serves_what_was_exported() {
         om.ends_with("# EOF\n") && om.contains(" # {span_id="),
         "{om}"
     );
-
-    let logs = bundle("team-a", vec![]);
-    let logs = Arc::new(Bundle::single(Arc::new(Batch::new(
-        logs.parts()[0].ctx.clone(),
-        Signal::Logs(vec![]),
-    ))));
-    assert!(
-        !exporter
-            .export(logs)
-            .await
-            .expect_err("logs")
-            .is_retryable()
-    );
 }
 
 #[tokio::test]
@@ -424,7 +411,7 @@ async fn bind_reports_bad_settings_and_busy_ports() {
         .await
         .expect_err("invalid");
     assert!(
-        matches!(err, PrometheusError::Config { .. }) && err.to_string().contains("endpoint"),
+        err.key.as_deref() == Some("endpoint") && err.to_string().contains("endpoint"),
         "{err}"
     );
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -435,5 +422,5 @@ async fn bind_reports_bad_settings_and_busy_ports() {
     let err = PrometheusExporter::bind("prometheus/x", &busy)
         .await
         .expect_err("in use");
-    assert!(matches!(err, PrometheusError::Bind { .. }), "{err}");
+    assert!(err.to_string().contains("cannot listen on"), "{err}");
 }

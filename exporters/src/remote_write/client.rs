@@ -11,7 +11,9 @@ use http::{HeaderName, HeaderValue, header};
 use reqwest::Client;
 use weir_pipeline::{ExportError, Sent};
 
-use super::{RemoteWriteConfig, RemoteWriteError};
+use weir_pipeline::BuildError;
+
+use super::RemoteWriteConfig;
 use crate::shared::http::client;
 use crate::shared::http::response::{RetryOn, clean, read_body, refused};
 
@@ -19,7 +21,7 @@ use crate::shared::http::response::{RetryOn, clean, read_body, refused};
 const MAX_BODY: usize = 4096;
 
 /// The client: configured headers and the remote write headers on every request.
-pub(crate) fn client(id: &str, cfg: &RemoteWriteConfig) -> Result<Client, RemoteWriteError> {
+pub(crate) fn client(id: &str, cfg: &RemoteWriteConfig) -> Result<Client, BuildError> {
     let remote_write = [
         (
             header::CONTENT_TYPE,
@@ -31,12 +33,8 @@ pub(crate) fn client(id: &str, cfg: &RemoteWriteConfig) -> Result<Client, Remote
             HeaderValue::from_static("0.1.0"),
         ),
     ];
-    client::build(&cfg.headers, &remote_write, &cfg.tls, cfg.timeout).map_err(|source| {
-        RemoteWriteError::Client {
-            id: id.to_owned(),
-            source,
-        }
-    })
+    client::build(&cfg.headers, &remote_write, &cfg.tls, cfg.timeout)
+        .map_err(|source| BuildError::whole(id, source))
 }
 
 /// The export's result from the backend's answer.

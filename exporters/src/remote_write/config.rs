@@ -19,8 +19,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Deserialize;
+use weir_pipeline::SignalKind;
 use weir_pipeline::queue::config::{DEFAULT_TIMEOUT, UNSUPPORTED_QUEUE_KEYS};
 use weir_pipeline::queue::{QueueConfig, RetryConfig};
+use weir_pipeline::spec::{QUEUE_AT_ROOT, Spec};
 
 use crate::shared::http::config::{
     HTTP_CLIENT_KEYS, HttpTlsConfig, TLS_KEYS, check_url, concat_keys, count_keys, timeout_problem,
@@ -47,6 +49,16 @@ const UNSUPPORTED: &[&[&str]] = &[
     TLS_KEYS,
     UNSUPPORTED_QUEUE_KEYS,
 ];
+
+/// The `prometheus_remote_write` exporter kind: its name, signals, the Collector keys weir does not implement
+/// and where its queue is.
+pub const SPEC: Spec = Spec {
+    aliases: &["prometheusremotewrite"],
+    signals: &[SignalKind::Metrics],
+    unsupported: UNSUPPORTED_COLLECTOR_KEYS,
+    queue: QUEUE_AT_ROOT,
+    ..Spec::named("prometheus_remote_write")
+};
 
 /// `remote_write_queue`: the Collector's queue keys, mapped onto `sending_queue`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -22,7 +22,7 @@
 //! logged. A retried export does not add its deltas twice.
 //!
 //! How it fails:
-//! - [`RemoteWriteExporter::new`] returns a [`RemoteWriteError`] when a setting is invalid, a
+//! - [`RemoteWriteExporter::new`] returns a [`BuildError`] when a setting is invalid, a
 //!   TLS file cannot be read, or no rustls crypto provider is installed.
 //! - 429 and 5xx answers, no connection and timeouts are [`ExportError::Retryable`] (with the
 //!   backend's `Retry-After`); other answers (400 for out-of-order samples, 401, 404) are
@@ -46,40 +46,17 @@ use futures::future::BoxFuture;
 use http::HeaderName;
 use parking_lot::Mutex;
 use reqwest::{Client, Url};
-use weir_pipeline::{Bundle, ExportError, Exporter, Sent, Signal};
+use weir_pipeline::{BuildError, Bundle, ExportError, Exporter, Sent, Signal};
 
-use crate::shared::http::ClientError;
 use crate::shared::http::config::check_url;
 use crate::shared::http::headers::tenant_header_name;
 use crate::shared::http::response::send_error;
 use crate::shared::prom::delta::DeltaStore;
 use crate::shared::prom::{Point, Skipped, Translator};
 
-pub use config::{RemoteWriteConfig, RemoteWriteQueue, TargetInfo, UNSUPPORTED_COLLECTOR_KEYS};
-
-/// Why the exporter could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum RemoteWriteError {
-    /// A setting is invalid.
-    #[error("exporter {id}: {message}")]
-    Config {
-        /// The exporter id.
-        id: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// The HTTP client could not be built: a header, a TLS file (unreadable, not PEM, no
-    /// certificate, key not matching), or no rustls crypto provider installed (the binary
-    /// installs ring's at start).
-    #[error("exporter {id}: {source}")]
-    Client {
-        /// The exporter id.
-        id: String,
-        /// What went wrong.
-        #[source]
-        source: ClientError,
-    },
-}
+pub use config::{
+    RemoteWriteConfig, RemoteWriteQueue, SPEC, TargetInfo, UNSUPPORTED_COLLECTOR_KEYS,
+};
 
 /// The `prometheusremotewrite` exporter; see the [module docs](self).
 #[derive(Clone)]
@@ -102,11 +79,8 @@ struct Inner {
 
 impl RemoteWriteExporter {
     /// Builds the exporter `id` from `cfg`, reading the TLS files it names. Opens no connection.
-    pub fn new(id: &str, cfg: &RemoteWriteConfig) -> Result<Self, RemoteWriteError> {
-        let config_err = |key: &str, message: String| RemoteWriteError::Config {
-            id: id.to_owned(),
-            message: format!("{key}: {message}"),
-        };
+    pub fn new(id: &str, cfg: &RemoteWriteConfig) -> Result<Self, BuildError> {
+        let config_err = |key: &str, message: String| BuildError::at(id, key, message);
         if let Some((key, message)) = cfg.problems().into_iter().next() {
             return Err(config_err(&key, message));
         }

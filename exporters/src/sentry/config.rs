@@ -12,9 +12,11 @@ use std::time::Duration;
 
 use sentry_types::Dsn;
 use serde::Deserialize;
+use weir_pipeline::SignalKind;
 use weir_pipeline::TenantId;
 use weir_pipeline::queue::config::DEFAULT_TIMEOUT;
 use weir_pipeline::queue::{QueueConfig, RetryConfig};
+use weir_pipeline::spec::{QUEUE_AT_ROOT, Spec};
 
 use crate::otlphttp::HttpTlsConfig;
 
@@ -30,6 +32,15 @@ pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] = &[
     "http",
     "sending_queue.wait_for_result",
 ];
+
+/// The `sentry` exporter kind: its name, signals, the Collector keys weir does not implement
+/// and where its queue is.
+pub const SPEC: Spec = Spec {
+    signals: &[SignalKind::Traces, SignalKind::Logs],
+    unsupported: UNSUPPORTED_COLLECTOR_KEYS,
+    queue: QUEUE_AT_ROOT,
+    ..Spec::named("sentry")
+};
 
 /// `dedupe_window` when unset.
 pub const DEFAULT_DEDUPE_WINDOW: Duration = Duration::from_secs(60);

@@ -19,7 +19,7 @@
 //! ([`dedupe`]) and counted in `weir_sentry_deduplicated_total{exporter}`, not as a loss.
 //!
 //! How it fails:
-//! - [`SentryExporter::new`] returns a [`SentryError`] naming the exporter and key when a
+//! - [`SentryExporter::new`] returns a [`BuildError`] naming the exporter and key when a
 //!   setting is invalid (the problems of [`SentryConfig::problems`]), a TLS file cannot be
 //!   read or parsed, or no rustls crypto provider is installed. It opens no connection.
 //! - Rate limits are honoured, never retried ([`limits`]): `X-Sentry-Rate-Limits` on any
@@ -33,8 +33,8 @@
 //! - Any other refusal (400, 401, 403, 413) drops that item, counted with
 //!   `reason="permanent"` and logged at warn with the status only (an answer may quote event
 //!   content; it is logged at debug). The other items of the bundle go on.
-//! - A bundle of metrics is [`ExportError::Permanent`] (config validation keeps `sentry` out
-//!   of metrics pipelines).
+//! - Metrics never reach it: its [`SPEC`] names traces and logs, so a config putting it in a
+//!   metrics pipeline is refused at load.
 
 mod attrs;
 mod client;
@@ -61,10 +61,11 @@ use parking_lot::Mutex;
 use reqwest::{Client, Url};
 use sentry_types::{Auth, Uuid};
 use weir_pipeline::metrics::catalogue;
-use weir_pipeline::{Bundle, ExportError, Exporter, Metrics, Sent, SignalKind, TenantId};
+use weir_pipeline::{BuildError, Bundle, ExportError, Exporter, Metrics, Sent, TenantId};
 
 pub use config::{
-    Compression, DEFAULT_DEDUPE_WINDOW, MAX_DEDUPE_WINDOW, SentryConfig, UNSUPPORTED_COLLECTOR_KEYS,
+    Compression, DEFAULT_DEDUPE_WINDOW, MAX_DEDUPE_WINDOW, SPEC, SentryConfig,
+    UNSUPPORTED_COLLECTOR_KEYS,
 };
 pub use dedupe::MAX_REMEMBERED;
 use dedupe::Recent;
@@ -73,30 +74,6 @@ use limits::{Clock, RateLimits};
 
 /// Most envelopes of one bundle in flight at once.
 pub const MAX_IN_FLIGHT: usize = 8;
-
-/// Why a `sentry` exporter could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum SentryError {
-    /// A setting is invalid; `key` is its dotted path inside the exporter's config.
-    #[error("sentry exporter {id}: {key}: {message}")]
-    Config {
-        /// The exporter id.
-        id: String,
-        /// The key at fault.
-        key: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// The HTTP client could not be built (a TLS file, no crypto provider).
-    #[error("sentry exporter {id}: {source}")]
-    Client {
-        /// The exporter id.
-        id: String,
-        /// What went wrong.
-        #[source]
-        source: crate::shared::http::client::ClientError,
-    },
-}
 
 /// Sends recorded exceptions (and optionally transactions) to Sentry; see the
 /// [module docs](self).
@@ -144,7 +121,7 @@ impl SentryExporter {
     /// Builds the exporter `id` (its component id, for messages) from `cfg`, counting its
     /// drops in `metrics`. Reads the TLS files it names; opens no connection. Needs rustls'
     /// process-wide crypto provider.
-    pub fn new(id: &str, cfg: &SentryConfig, metrics: Metrics) -> Result<Self, SentryError> {
+    pub fn new(id: &str, cfg: &SentryConfig, metrics: Metrics) -> Result<Self, BuildError> {
         Self::with_clock(id, cfg, metrics, Arc::new(Instant::now))
     }
 
@@ -154,18 +131,14 @@ impl SentryExporter {
         cfg: &SentryConfig,
         metrics: Metrics,
         clock: Clock,
-    ) -> Result<Self, SentryError> {
-        let config_err = |key: String, message: String| SentryError::Config {
-            id: id.to_owned(),
-            key,
-            message,
-        };
+    ) -> Result<Self, BuildError> {
+        let config_err = |key: String, message: String| BuildError::at(id, key, message);
         if let Some((key, message)) = cfg.problems().into_iter().next() {
             return Err(config_err(key, message));
         }
         let mut targets: Vec<Target> = Vec::new();
         let mut by_text: HashMap<String, usize> = HashMap::new();
-        let mut target = |key: String, text: &str| -> Result<usize, SentryError> {
+        let mut target = |key: String, text: &str| -> Result<usize, BuildError> {
             let text = text.trim();
             if let Some(&i) = by_text.get(text) {
                 return Ok(i);
@@ -256,14 +229,6 @@ impl Inner {
 impl Exporter for SentryExporter {
     fn export(&self, bundle: Arc<Bundle>) -> BoxFuture<'static, Result<Sent, ExportError>> {
         let inner = Arc::clone(&self.inner);
-        if bundle.kind() == SignalKind::Metrics {
-            // Config validation allows `sentry` in traces and logs pipelines only.
-            let msg = format!(
-                "sentry exporter {}: only traces and logs can be sent to Sentry, not metrics",
-                inner.id
-            );
-            return Box::pin(async move { Err(ExportError::permanent(msg)) });
-        }
         Box::pin(async move { send::export(&inner, &bundle).await })
     }
 }

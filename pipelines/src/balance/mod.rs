@@ -28,15 +28,16 @@ use tokio::time::Instant;
 
 use crate::metrics::catalogue;
 use crate::queue::delivery::{Fallback, Handover};
-use crate::queue::{Admission, QueuedExporter, ReserveError};
-use crate::{Batch, Bundle, Metrics};
+use crate::queue::{Admission, DeliverySettings, QueuedExporter, ReserveError};
+use crate::{Batch, Bundle, Exporter, Metrics};
 pub use key::RoutingKey;
 use ring::Ring;
 use split::{Routed, route};
 
-/// Builds the queued exporter of one endpoint: `(endpoint, exporter id, fallback)`.
+/// Builds the exporter of one endpoint: `(endpoint, exporter id)`; the balancer puts it behind
+/// its own queue.
 pub type EndpointFactory =
-    Box<dyn Fn(&str, &str, Arc<dyn Fallback>) -> Result<Arc<QueuedExporter>, String> + Send + Sync>;
+    Box<dyn Fn(&str, &str) -> Result<Arc<dyn Exporter>, String> + Send + Sync>;
 
 /// How long a retiring endpoint's sends may take before what is left is counted as dropped.
 const RETIRE_TIMEOUT: Duration = Duration::from_secs(600);
@@ -86,6 +87,7 @@ pub struct Balancer {
     id: Arc<str>,
     key: Option<RoutingKey>,
     down_for: Duration,
+    delivery: DeliverySettings,
     factory: EndpointFactory,
     metrics: Metrics,
     now: RwLock<Arc<Endpoints>>,
@@ -95,11 +97,13 @@ pub struct Balancer {
 
 impl Balancer {
     /// A balancer `id` routing by `key` (`None`: the signal's default), with no endpoint yet
-    /// ([`Balancer::set_endpoints`] adds them).
+    /// ([`Balancer::set_endpoints`] adds them). Each endpoint's exporter is put behind a queue
+    /// of its own with `delivery` (in memory: its `storage` is not used).
     pub fn new(
         id: &str,
         key: Option<RoutingKey>,
         down_for: Duration,
+        delivery: DeliverySettings,
         factory: EndpointFactory,
         metrics: Metrics,
     ) -> Arc<Self> {
@@ -107,6 +111,7 @@ impl Balancer {
             id: Arc::from(id),
             key,
             down_for,
+            delivery,
             factory,
             metrics,
             now: RwLock::new(Arc::default()),
@@ -160,8 +165,18 @@ impl Balancer {
                         balancer: Arc::downgrade(self),
                         endpoint: Arc::from(name.as_str()),
                     });
-                    let queue = (self.factory)(name, &format!("{}/{name}", self.id), fallback)
+                    let exporter_id = format!("{}/{name}", self.id);
+                    let exporter = (self.factory)(name, &exporter_id)
                         .map_err(|e| format!("endpoint {name}: {e}"))?;
+                    let queue = QueuedExporter::start_with_fallback(
+                        &exporter_id,
+                        exporter,
+                        &self.delivery.queue,
+                        self.delivery.retry.clone(),
+                        self.delivery.timeout,
+                        self.metrics.clone(),
+                        Some(fallback),
+                    );
                     list.push(Arc::new(Endpoint {
                         name: Arc::from(name.as_str()),
                         queue,

@@ -122,12 +122,8 @@ pub struct Reservation {
 }
 
 impl Queue {
-    /// A queue with `cfg`'s capacity and batching, keeping `gauges` current.
-    pub fn new(cfg: &QueueConfig, gauges: QueueGauges) -> Self {
-        Self::with_disk(cfg, gauges, None)
-    }
-
-    /// [`Queue::new`], also storing every batch in `disk` when given.
+    /// A queue with `cfg`'s capacity and batching, keeping `gauges` current, also storing
+    /// every batch in `disk` when given.
     pub fn with_disk(cfg: &QueueConfig, gauges: QueueGauges, disk: Option<DiskQueue>) -> Self {
         let batching = match &cfg.batch {
             Some(b) => Batching {
@@ -186,12 +182,6 @@ impl Queue {
     /// The bytes `batch` holds room for: its request's size after decompression.
     pub fn bytes_of(batch: &Batch) -> u64 {
         (batch.ctx.body_bytes as u64).max(1)
-    }
-
-    /// Room for `size` (and `bytes`), now or never. An empty queue always takes one batch,
-    /// however large.
-    pub fn try_reserve(&self, size: u64, bytes: u64) -> Result<Reservation, ReserveError> {
-        self.reserve_now(None, size, bytes)
     }
 
     /// Room for `size` for `tenant`, within its share of the capacity (`max_tenant_share`); a

@@ -21,6 +21,7 @@
 use regex::Regex;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
+use weir_pipeline::spec::Spec;
 
 pub use crate::enrich::AttributeValue;
 
@@ -28,8 +29,22 @@ pub use crate::enrich::AttributeValue;
 /// with the `filter` processor's conditions instead.
 pub const UNSUPPORTED_ATTRIBUTES_KEYS: &[&str] = &["include", "exclude"];
 
+/// The `attributes` processor kind: its name, signals, the Collector keys weir does not implement
+/// and where its queue is.
+pub const ATTRIBUTES_SPEC: Spec = Spec {
+    unsupported: UNSUPPORTED_ATTRIBUTES_KEYS,
+    ..Spec::named("attributes")
+};
+
 /// Collector keys of the `resource` processor weir does not implement.
 pub const UNSUPPORTED_RESOURCE_KEYS: &[&str] = &[];
+
+/// The `resource` processor kind: its name, signals, the Collector keys weir does not implement
+/// and where its queue is.
+pub const RESOURCE_SPEC: Spec = Spec {
+    unsupported: UNSUPPORTED_RESOURCE_KEYS,
+    ..Spec::named("resource")
+};
 
 /// The `attributes` processor's settings.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

@@ -5,7 +5,7 @@
 //! They add and copy values, so they run before `redaction` (the config loader refuses one
 //! placed after it): what they write is masked like anything else that leaves.
 //!
-//! How it fails: building fails with [`AttributesError`] on a setting
+//! How it fails: building fails with a [`BuildError`] on a setting
 //! [`ActionConfig::problems`] reports. Processing never fails, rejects or refuses.
 
 mod actions;
@@ -15,32 +15,16 @@ mod config;
 mod tests;
 
 use weir_pipeline::otlp::resource::v1::Resource;
-use weir_pipeline::{Batch, Outcome, Processor, Signal};
+use weir_pipeline::{Batch, BuildError, Outcome, Processor, Signal};
 
 pub use actions::Actions;
 pub use config::{
-    ActionConfig, ActionKind, AttributeValue, AttributesConfig, ConvertedType, ResourceConfig,
-    UNSUPPORTED_ATTRIBUTES_KEYS, UNSUPPORTED_RESOURCE_KEYS,
+    ATTRIBUTES_SPEC, ActionConfig, ActionKind, AttributeValue, AttributesConfig, ConvertedType,
+    RESOURCE_SPEC, ResourceConfig, UNSUPPORTED_ATTRIBUTES_KEYS, UNSUPPORTED_RESOURCE_KEYS,
 };
 
-/// Why the processor could not be built.
-#[derive(Debug, thiserror::Error)]
-#[error("processor {id}: {key}: {message}")]
-pub struct AttributesError {
-    /// The processor id.
-    pub id: String,
-    /// The key at fault (`actions[2].pattern`).
-    pub key: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-fn compile(id: &str, list: &str, actions: &[ActionConfig]) -> Result<Actions, AttributesError> {
-    let fail = |key: String, message: String| AttributesError {
-        id: id.to_owned(),
-        key,
-        message,
-    };
+fn compile(id: &str, list: &str, actions: &[ActionConfig]) -> Result<Actions, BuildError> {
+    let fail = |key: String, message: String| BuildError::at(id, key, message);
     if actions.is_empty() {
         return Err(fail(list.into(), "at least one action is required".into()));
     }
@@ -54,7 +38,7 @@ pub struct Attributes {
 
 impl Attributes {
     /// Builds the processor `id` from `cfg`.
-    pub fn new(id: &str, cfg: &AttributesConfig) -> Result<Self, AttributesError> {
+    pub fn new(id: &str, cfg: &AttributesConfig) -> Result<Self, BuildError> {
         Ok(Self {
             actions: compile(id, "actions", &cfg.actions)?,
         })
@@ -92,7 +76,7 @@ pub struct ResourceAttributes {
 
 impl ResourceAttributes {
     /// Builds the processor `id` from `cfg`.
-    pub fn new(id: &str, cfg: &ResourceConfig) -> Result<Self, AttributesError> {
+    pub fn new(id: &str, cfg: &ResourceConfig) -> Result<Self, BuildError> {
         Ok(Self {
             actions: compile(id, "attributes", &cfg.attributes)?,
         })

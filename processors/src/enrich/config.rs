@@ -19,12 +19,20 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 use weir_pipeline::correlation::{REQUEST_ID_KEY, WEIR_REQUEST_ID_KEY};
 use weir_pipeline::otlp::common::v1::{AnyValue, any_value::Value};
+use weir_pipeline::spec::Spec;
 
 /// Collector keys weir does not implement for this processor. (The Collector's per-attribute
 /// keys `from_attribute`, `from_context`, `pattern`, `converted_type` and the actions `delete`,
 /// `hash`, `extract`, `convert` are reported by [`EnrichConfig::problems`] with their list
 /// index.)
 pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] = &[];
+
+/// The `enrich` processor kind: its name, signals, the Collector keys weir does not implement
+/// and where its queue is.
+pub const SPEC: Spec = Spec {
+    unsupported: UNSUPPORTED_COLLECTOR_KEYS,
+    ..Spec::named("enrich")
+};
 
 /// The `enrich` processor's settings.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

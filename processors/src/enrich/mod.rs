@@ -18,7 +18,7 @@
 //! request kept as bytes, as edits; it returns `None` (decode and call `process` instead)
 //! when the request already carries edits.
 //!
-//! How it fails: building fails with [`EnrichError`] on a setting that
+//! How it fails: building fails with a [`BuildError`] on a setting that
 //! [`EnrichConfig::problems`] reports, or when `add_host_name` is set and no host name can be
 //! read. Processing never fails, rejects or refuses: an invalid id is left where it is and
 //! counted in `weir_enrich_invalid_ids_total{processor,source}` (`source`: `attributes` or
@@ -41,40 +41,16 @@ mod tests;
 
 use weir_pipeline::metrics::{Counter, catalogue};
 use weir_pipeline::otlp::resource::v1::Resource;
-use weir_pipeline::{Batch, Metrics, Outcome, Processor, Signal};
+use weir_pipeline::{Batch, BuildError, Metrics, Outcome, Processor, Signal};
 
 pub use config::{
-    Action, AttributeAction, AttributeValue, EnrichConfig, Level, RequestIdConfig, TraceIdsConfig,
-    UNSUPPORTED_COLLECTOR_KEYS,
+    Action, AttributeAction, AttributeValue, EnrichConfig, Level, RequestIdConfig, SPEC,
+    TraceIdsConfig, UNSUPPORTED_COLLECTOR_KEYS,
 };
 
 use request_id::Stamp;
 use resource::ResourceEdits;
 use trace_ids::{Invalid, Promoter};
-
-/// Why the processor could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum EnrichError {
-    /// A setting is invalid.
-    #[error("processor {id}: {key}: {message}")]
-    Config {
-        /// The processor id.
-        id: String,
-        /// The key at fault.
-        key: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// `add_host_name` is set but the host name could not be read.
-    #[error(
-        "processor {id}: add_host_name: no host name in $HOSTNAME, /etc/hostname or \
-         /proc/sys/kernel/hostname; set the attribute with `attributes` instead"
-    )]
-    NoHostName {
-        /// The processor id.
-        id: String,
-    },
-}
 
 /// The `enrich` processor.
 pub struct Enrich {
@@ -89,7 +65,7 @@ pub struct Enrich {
 impl Enrich {
     /// Builds the processor `id` from `cfg`, counting in `metrics`. Reads the host name once
     /// when `add_host_name` is set.
-    pub fn new(id: &str, cfg: &EnrichConfig, metrics: Metrics) -> Result<Self, EnrichError> {
+    pub fn new(id: &str, cfg: &EnrichConfig, metrics: Metrics) -> Result<Self, BuildError> {
         Self::build(id, cfg, &metrics, resource::host_name)
     }
 
@@ -99,16 +75,19 @@ impl Enrich {
         cfg: &EnrichConfig,
         metrics: &Metrics,
         host_name: impl FnOnce() -> Option<String>,
-    ) -> Result<Self, EnrichError> {
+    ) -> Result<Self, BuildError> {
         if let Some((key, message)) = cfg.problems().into_iter().next() {
-            return Err(EnrichError::Config {
-                id: id.to_owned(),
-                key,
-                message,
-            });
+            return Err(BuildError::at(id, key, message));
         }
         let host = if cfg.add_host_name {
-            Some(host_name().ok_or_else(|| EnrichError::NoHostName { id: id.to_owned() })?)
+            Some(host_name().ok_or_else(|| {
+                BuildError::at(
+                    id,
+                    "add_host_name",
+                    "no host name in $HOSTNAME, /etc/hostname or /proc/sys/kernel/hostname; set \
+                     the attribute with `attributes` instead",
+                )
+            })?)
         } else {
             None
         };

@@ -24,6 +24,7 @@
 //! every condition (pure) and reports each one weir does not run with its list index.
 
 use serde::Deserialize;
+use weir_pipeline::spec::Spec;
 
 use super::ottl::{self, Context, Expr};
 
@@ -37,6 +38,13 @@ pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] = &[
     "metrics.exclude",
     "profiles",
 ];
+
+/// The `filter` processor kind: its name, signals, the Collector keys weir does not implement
+/// and where its queue is.
+pub const SPEC: Spec = Spec {
+    unsupported: UNSUPPORTED_COLLECTOR_KEYS,
+    ..Spec::named("filter")
+};
 
 /// The `filter` processor's settings.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

@@ -8,7 +8,7 @@
 //! nothing (the request succeeded) and the loss ledger counts them as filtered, not lost.
 //! Span events removed from a kept span are not records and are not counted.
 //!
-//! How it fails: building fails with [`FilterError`] for a condition weir does not run,
+//! How it fails: building fails with a [`BuildError`] for a condition weir does not run,
 //! naming the construct. Processing never fails, rejects or refuses.
 
 mod config;
@@ -23,27 +23,15 @@ use weir_pipeline::batch::data_point_count;
 use weir_pipeline::metrics::{Counter, catalogue};
 use weir_pipeline::otlp::common::v1::{InstrumentationScope, KeyValue};
 use weir_pipeline::otlp::resource::v1::Resource;
-use weir_pipeline::{Batch, Metrics, Outcome, Processor, Signal, SignalKind};
+use weir_pipeline::{Batch, BuildError, Metrics, Outcome, Processor, Signal, SignalKind};
 
 pub use config::{
-    ErrorMode, FilterConfig, LogsConditions, MetricsConditions, TracesConditions,
+    ErrorMode, FilterConfig, LogsConditions, MetricsConditions, SPEC, TracesConditions,
     UNSUPPORTED_COLLECTOR_KEYS,
 };
 
 use eval::{View, holds};
 use ottl::Expr;
-
-/// Why the processor could not be built.
-#[derive(Debug, thiserror::Error)]
-#[error("processor {id}: {key}: {message}")]
-pub struct FilterError {
-    /// The processor id.
-    pub id: String,
-    /// The condition at fault (`traces.span[1]`).
-    pub key: String,
-    /// What weir does not run in it.
-    pub message: String,
-}
 
 /// The `filter` processor.
 pub struct Filter {
@@ -69,13 +57,9 @@ fn scope_name(scope: Option<&InstrumentationScope>) -> Option<&str> {
 
 impl Filter {
     /// Builds the processor `id` from `cfg`, counting in `metrics`.
-    pub fn new(id: &str, cfg: &FilterConfig, metrics: &Metrics) -> Result<Self, FilterError> {
+    pub fn new(id: &str, cfg: &FilterConfig, metrics: &Metrics) -> Result<Self, BuildError> {
         if let Some((key, message)) = cfg.problems().into_iter().next() {
-            return Err(FilterError {
-                id: id.to_owned(),
-                key,
-                message,
-            });
+            return Err(BuildError::at(id, key, message));
         }
         let [span, spanevent, log_record, metric, datapoint] =
             config::lists(cfg).map(|(path, context, list)| {

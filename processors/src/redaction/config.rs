@@ -10,6 +10,7 @@ use std::fmt;
 
 use regex::Regex;
 use serde::Deserialize;
+use weir_pipeline::spec::Spec;
 
 use super::sanitizers::{DbSanitizerConfig, UrlSanitizerConfig};
 
@@ -17,6 +18,13 @@ use super::sanitizers::{DbSanitizerConfig, UrlSanitizerConfig};
 /// `not supported by weir: <key>`. `ignored_key_patterns`: use `ignored_keys` with a trailing
 /// `.*` (a regex per key would cost every record). `url_sanitizer`, `db_sanitizer`: not built.
 pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] = &["ignored_key_patterns"];
+
+/// The `redaction` processor kind: its name, signals, the Collector keys weir does not implement
+/// and where its queue is.
+pub const SPEC: Spec = Spec {
+    unsupported: UNSUPPORTED_COLLECTOR_KEYS,
+    ..Spec::named("redaction")
+};
 
 /// The placeholder that replaces a masked value unless `mask` says otherwise.
 pub const DEFAULT_MASK: &str = "[REDACTED]";

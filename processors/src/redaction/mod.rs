@@ -77,7 +77,7 @@
 //! edits; they return `None` (decode and call `process` instead) with `strict_maps`, or when a
 //! blocked-value pattern matches the empty string.
 //!
-//! How it fails: [`Redaction::new`] returns [`RedactionError::Config`] for the first invalid
+//! How it fails: [`Redaction::new`] returns a [`BuildError`] for the first invalid
 //! setting (the config loader reports all of them earlier through
 //! [`RedactionConfig::problems`]). Processing never fails and never refuses a request: the
 //! worst case is records rejected by a strict map or data points dropped, both reported.
@@ -116,11 +116,11 @@ mod prop_wire_logs;
 mod tests;
 
 use weir_pipeline::metrics::{Counter, catalogue};
-use weir_pipeline::{Batch, Metrics, Outcome, Processor, Signal};
+use weir_pipeline::{Batch, BuildError, Metrics, Outcome, Processor, Signal};
 
 pub use config::{
-    DEFAULT_MASK, HashKey, MIN_HASH_KEY_BYTES, RedactionConfig, SelectorConfig, StrictMapConfig,
-    Summary, UNSUPPORTED_COLLECTOR_KEYS,
+    DEFAULT_MASK, HashKey, MIN_HASH_KEY_BYTES, RedactionConfig, SPEC, SelectorConfig,
+    StrictMapConfig, Summary, UNSUPPORTED_COLLECTOR_KEYS,
 };
 pub use sanitizers::{DbKindConfig, DbSanitizerConfig, UrlSanitizerConfig};
 pub use summary::{COUNT_KEY, KEYS_KEY};
@@ -130,21 +130,6 @@ use rules::Rules;
 use run::Run;
 use strict::StrictMaps;
 use summary::{Reason, Tally};
-
-/// Why the processor could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum RedactionError {
-    /// A setting is invalid.
-    #[error("processor {id}: {key}: {message}")]
-    Config {
-        /// The processor id.
-        id: String,
-        /// The key at fault.
-        key: String,
-        /// What is wrong.
-        message: String,
-    },
-}
 
 /// The `redaction` processor.
 pub struct Redaction {
@@ -160,12 +145,8 @@ pub struct Redaction {
 
 impl Redaction {
     /// Builds the processor `id` from `cfg`, counting in `metrics`.
-    pub fn new(id: &str, cfg: &RedactionConfig, metrics: Metrics) -> Result<Self, RedactionError> {
-        let failed = |(key, message): (String, String)| RedactionError::Config {
-            id: id.to_owned(),
-            key,
-            message,
-        };
+    pub fn new(id: &str, cfg: &RedactionConfig, metrics: Metrics) -> Result<Self, BuildError> {
+        let failed = |(key, message): (String, String)| BuildError::at(id, key, message);
         if let Some(problem) = cfg.problems().into_iter().next() {
             return Err(failed(problem));
         }

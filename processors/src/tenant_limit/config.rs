@@ -28,12 +28,20 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use weir_pipeline::TenantId;
+use weir_pipeline::spec::Spec;
 
 use super::store::StoreConfig;
 
 /// Collector keys weir does not implement for this processor: none (the Collector has no
 /// per-tenant limiter; these keys are weir's own).
 pub const UNSUPPORTED_COLLECTOR_KEYS: &[&str] = &[];
+
+/// The `tenant_limit` processor kind: its name, signals, the Collector keys weir does not implement
+/// and where its queue is.
+pub const SPEC: Spec = Spec {
+    unsupported: UNSUPPORTED_COLLECTOR_KEYS,
+    ..Spec::named("tenant_limit")
+};
 
 /// The highest rate of any kind: governor measures time in whole nanoseconds per unit, so a
 /// faster rate cannot be represented.

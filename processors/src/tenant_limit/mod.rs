@@ -45,7 +45,7 @@
 //! per tenant; while the store cannot be reached the `fallback` decides (this table, everything
 //! passes, or everything is refused), for `retry_interval` at a time.
 //!
-//! How it fails: building fails with [`TenantLimitError`] on a setting that
+//! How it fails: building fails with a [`BuildError`] on a setting that
 //! [`TenantLimitConfig::problems`] reports. Processing never fails: it passes or refuses. It
 //! counts nothing itself: the receivers count refused records by reason
 //! (`weir_receiver_refused_records_total{reason="rate_limited"|"invalid"}`).
@@ -72,10 +72,10 @@ use foldhash::fast::RandomState;
 use futures::future::BoxFuture;
 use governor::clock::{Clock, Reference};
 use weir_pipeline::{
-    Batch, Metrics, Outcome, Processor, Refusal, RefusalKind, RequestContext, TenantId,
+    Batch, BuildError, Metrics, Outcome, Processor, Refusal, RefusalKind, RequestContext, TenantId,
 };
 
-pub use config::{Limits, MAX_RATE, TenantLimitConfig, UNSUPPORTED_COLLECTOR_KEYS};
+pub use config::{Limits, MAX_RATE, SPEC, TenantLimitConfig, UNSUPPORTED_COLLECTOR_KEYS};
 /// The clock of [`TenantLimit::new`], and the fake one tests drive with
 /// [`TenantLimit::with_clock`].
 pub use governor::clock::{DefaultClock, FakeRelativeClock};
@@ -84,29 +84,6 @@ pub use store::{StoreHealth, StoreStatus};
 use config::Kind;
 use limiter::{Limiter, Slot, Verdict};
 use table::{Decision, Entry, Table};
-
-/// Why the processor could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum TenantLimitError {
-    /// A setting is invalid.
-    #[error("processor {id}: {key}: {message}")]
-    Config {
-        /// The processor id.
-        id: String,
-        /// The key at fault.
-        key: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// The shared store cannot be used.
-    #[error("processor {id}: {source}")]
-    Store {
-        /// The processor id.
-        id: String,
-        /// Why.
-        source: store::StoreError,
-    },
-}
 
 /// The limits of one tenant (or of every tenant without an override), by [`Kind`] order.
 #[derive(Debug)]
@@ -145,19 +122,11 @@ impl TenantLimit<DefaultClock> {
     /// Builds the processor `id` from `cfg`, on the real clock, with the shared store of
     /// `cfg.store` when there is one (its failures and fallbacks counted in `metrics`; the
     /// receivers count what this processor refuses).
-    pub fn new(
-        id: &str,
-        cfg: &TenantLimitConfig,
-        metrics: &Metrics,
-    ) -> Result<Self, TenantLimitError> {
+    pub fn new(id: &str, cfg: &TenantLimitConfig, metrics: &Metrics) -> Result<Self, BuildError> {
         let mut limit = Self::with_clock(id, cfg, DefaultClock::default())?;
         if let Some(store) = &cfg.store {
-            let shared = store::SharedStore::new(id, store, metrics).map_err(|source| {
-                TenantLimitError::Store {
-                    id: id.to_owned(),
-                    source,
-                }
-            })?;
+            let shared = store::SharedStore::new(id, store, metrics)
+                .map_err(|source| BuildError::whole(id, source))?;
             limit.store = Some(Arc::new(shared));
         }
         Ok(limit)
@@ -167,16 +136,8 @@ impl TenantLimit<DefaultClock> {
 impl<C: Clock + Clone> TenantLimit<C> {
     /// [`TenantLimit::new`] on `clock` (tests pass a [`FakeRelativeClock`] and advance it),
     /// limiting on this replica only: `cfg.store` is not used.
-    pub fn with_clock(
-        id: &str,
-        cfg: &TenantLimitConfig,
-        clock: C,
-    ) -> Result<Self, TenantLimitError> {
-        let error = |key: String, message: String| TenantLimitError::Config {
-            id: id.to_owned(),
-            key,
-            message,
-        };
+    pub fn with_clock(id: &str, cfg: &TenantLimitConfig, clock: C) -> Result<Self, BuildError> {
+        let error = |key: String, message: String| BuildError::at(id, key, message);
         if let Some((key, message)) = cfg.problems().into_iter().next() {
             return Err(error(key, message));
         }
@@ -206,7 +167,7 @@ impl<C: Clock + Clone> TenantLimit<C> {
             }
             let refill = limits.iter().flatten().map(|l| l.refill()).max();
             let refill_ns = refill.map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
-            Ok::<_, TenantLimitError>(Group { limits, refill_ns })
+            Ok::<_, BuildError>(Group { limits, refill_ns })
         };
         let default = group("", None)?;
         let mut overrides = HashMap::with_hasher(RandomState::default());

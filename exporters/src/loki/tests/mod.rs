@@ -414,18 +414,3 @@ async fn an_endpoint_without_a_path_gets_the_push_path_and_empty_bundles_send_no
     assert_eq!(fake.pushes()[0].path, PUSH_PATH);
     assert_eq!(fake.pushes()[0].lines(), ["x"]);
 }
-
-#[tokio::test]
-async fn only_logs_are_pushed() {
-    let fake = FakeLoki::start().await;
-    let traces = Arc::new(Bundle::single(batch("a", Signal::Traces(vec![]))));
-    let err = exporter(&config(&fake))
-        .export(traces)
-        .await
-        .expect_err("not logs");
-    assert!(
-        !err.is_retryable() && err.to_string().contains("only logs"),
-        "{err}"
-    );
-    assert!(fake.pushes().is_empty());
-}

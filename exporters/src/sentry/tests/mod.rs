@@ -19,7 +19,6 @@ use weir_pipeline::otlp::common::v1::{AnyValue, InstrumentationScope, KeyValue, 
 use weir_pipeline::otlp::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use weir_pipeline::otlp::resource::v1::Resource;
 use weir_pipeline::otlp::trace::v1::{ResourceSpans, ScopeSpans, Span, span};
-use weir_pipeline::queue::accounted::Accounted;
 use weir_pipeline::{Bundle, ExportError, Exporter, Metrics, Sent, Signal};
 
 use super::{SentryConfig, SentryExporter};
@@ -162,7 +161,7 @@ impl Harness {
     /// dropped in its answer lands in `weir_records_dropped_total`).
     async fn export(&self, bundle: &Arc<Bundle>) -> Result<Sent, ExportError> {
         let exporter: Arc<dyn Exporter> = Arc::new(self.exporter.clone());
-        Accounted::new(EXPORTER, exporter, self.metrics.clone())
+        weir_pipeline::queue::accounted(EXPORTER, exporter, self.metrics.clone())
             .export(Arc::clone(bundle))
             .await
     }

@@ -142,17 +142,6 @@ async fn no_answer_is_retryable() {
     assert!(err.is_retryable(), "{err}");
 }
 
-#[tokio::test]
-async fn metrics_bundles_are_refused() {
-    let fake = FakeSentry::start().await;
-    let h = Harness::new(&config(&fake));
-    let err = h
-        .export(&bundle("acme", Signal::Metrics(Vec::new())))
-        .await
-        .expect_err("metrics");
-    assert!(!err.is_retryable());
-}
-
 #[test]
 fn config_problems_name_the_key_and_never_the_dsn() {
     let cfg = SentryConfig {

@@ -13,7 +13,7 @@ use crate::metrics::catalogue::{
     EXPORTER_REROUTED_RECORDS, LOADBALANCER_ENDPOINTS, RECORDS_DROPPED,
 };
 use crate::pipeline::{ExporterHandle, NamedExporter};
-use crate::queue::{QueuedExporter, RetryConfig};
+use crate::queue::{DeliverySettings, RetryConfig};
 use crate::{Metrics, Pipeline, SignalKind};
 
 const SEC: Duration = Duration::from_secs(1);
@@ -49,22 +49,19 @@ fn balanced_with(
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect();
-    let m = metrics.clone();
     let b = Balancer::new(
         "lb",
         Some(RoutingKey::Tenant),
         Duration::from_secs(60),
-        Box::new(move |endpoint, id, fallback| {
+        DeliverySettings {
+            queue: queue_cfg(1000, 1),
+            retry,
+            timeout: LONG_TIMEOUT,
+            storage: None,
+        },
+        Box::new(move |endpoint, _id| {
             let fake = by_name.get(endpoint).ok_or("no such backend")?;
-            Ok(QueuedExporter::start_with_fallback(
-                id,
-                fake.exporter(),
-                &queue_cfg(1000, 1),
-                retry.clone(),
-                LONG_TIMEOUT,
-                m.clone(),
-                Some(fallback),
-            ))
+            Ok(fake.exporter())
         }),
         metrics.clone(),
     );

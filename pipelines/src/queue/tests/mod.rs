@@ -13,6 +13,7 @@ mod fake;
 mod fanout;
 mod overflow_wait;
 mod queued;
+mod recipe;
 mod refund;
 mod router_parts;
 mod split;

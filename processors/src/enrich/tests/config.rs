@@ -1,7 +1,7 @@
 //! The config: defaults, typed values, and every problem a user can make.
 
 use super::super::config::{Action, AttributeValue, Level};
-use super::super::{Enrich, EnrichConfig, EnrichError};
+use super::super::{Enrich, EnrichConfig};
 use weir_pipeline::Metrics;
 
 fn parse(yaml: &str) -> Result<EnrichConfig, String> {
@@ -197,10 +197,10 @@ fn building_refuses_what_validation_reports() {
     let err = Enrich::new("enrich/x", &cfg, Metrics::new())
         .err()
         .expect("refused");
-    assert!(matches!(err, EnrichError::Config { .. }));
+    assert_eq!(err.key.as_deref(), Some("attributes[0].action"));
     assert_eq!(
         err.to_string(),
-        "processor enrich/x: attributes[0].action: not supported by weir: action delete \
+        "enrich/x: attributes[0].action: not supported by weir: action delete \
          (weir runs insert, upsert and update)"
     );
 }

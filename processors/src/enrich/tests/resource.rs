@@ -2,7 +2,6 @@
 
 use weir_pipeline::otlp::metrics::v1::ResourceMetrics;
 
-use super::super::EnrichError;
 use super::*;
 
 fn cfg(yaml: &str) -> EnrichConfig {
@@ -126,10 +125,10 @@ fn no_readable_host_name_refuses_to_build() {
     let err = Enrich::build(ID, &cfg("add_host_name: true"), &Metrics::new(), || None)
         .err()
         .expect("refused");
-    assert!(matches!(err, EnrichError::NoHostName { .. }));
+    assert_eq!(err.key.as_deref(), Some("add_host_name"));
     assert!(
         err.to_string()
-            .starts_with("processor enrich/test: add_host_name: no host name")
+            .starts_with("enrich/test: add_host_name: no host name")
     );
 }
 

@@ -93,7 +93,7 @@ fn hashing_must_be_keyed_and_complete() {
     .expect("refused");
     assert!(
         err.to_string()
-            .starts_with("processor redaction/x: hash_function: sha1 is not supported"),
+            .starts_with("redaction/x: hash_function: sha1 is not supported"),
         "{err}"
     );
 }
