@@ -153,8 +153,8 @@ impl<R: WireRecord> Wire<R> {
     }
 
     /// Records: from the index while nothing is edited; once edited (an edit may remove
-    /// records), from the structs when they were decoded, else from an index of the edited
-    /// bytes (cheaper than decoding them).
+    /// records), from the structs when they were decoded, else counted in the edited bytes
+    /// ([`crate::wire::shape`]: resources, scopes and records only, far cheaper than an index).
     pub(super) fn record_count(&self) -> u64 {
         if self.edits.is_empty() {
             R::count(&self.view)
@@ -179,10 +179,7 @@ impl<R: WireRecord> Wire<R> {
             if let Some(s) = self.decoded.get() {
                 return of(s);
             }
-            match View::<R>::parse(self.request()) {
-                Ok(v) => (R::count(&v), v.resources.is_empty()),
-                Err(_) => of(self.signal()),
-            }
+            crate::wire::shape(R::KIND, &self.request()).unwrap_or_else(|_| of(self.signal()))
         })
     }
 

@@ -8,6 +8,7 @@
 //! with two values, groups, very deep nesting) is [`WireError::Unusual`]: decode it with prost.
 
 mod attrs;
+mod count;
 mod logs;
 mod metrics;
 mod patch;
@@ -25,6 +26,7 @@ pub(crate) mod tests_logs;
 pub(crate) mod tests_metrics;
 
 pub use attrs::{Attr, Value};
+pub use count::shape;
 pub use logs::{LogIdx, LogView};
 pub use metrics::{DataKind, MetricIdx, MetricView, PointIdx};
 pub use patch::{Edit, Edits, len_field, len_start, len_value};
