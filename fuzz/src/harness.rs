@@ -344,7 +344,7 @@ pub fn redaction(data: &[u8]) {
     if contains(body, PLANTED_PASSWORD.as_bytes()) || contains(body, PLANTED_EMAIL.as_bytes()) {
         return;
     }
-    let out = match batch.signal {
+    let out = match batch.into_parts().1 {
         Signal::Traces(resource_spans) => {
             ExportTraceServiceRequest { resource_spans }.encode_to_vec()
         }

@@ -110,7 +110,7 @@ fn main() {
     .expect("reopen");
     let mut spans = 0;
     for r in &recovered.records {
-        spans += q.read(r.at).expect("read back").signal.record_count();
+        spans += q.read(r.at).expect("read back").record_count();
     }
     let secs = started.elapsed().as_secs_f64();
     println!(

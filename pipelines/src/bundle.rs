@@ -19,7 +19,7 @@ pub struct Bundle {
 impl Bundle {
     /// A bundle of one batch.
     pub fn single(batch: Arc<Batch>) -> Self {
-        let records = batch.signal.record_count();
+        let records = batch.record_count();
         Self {
             parts: vec![batch],
             records,
@@ -30,14 +30,14 @@ impl Bundle {
     /// Returns `None` when they are not.
     pub fn of(parts: Vec<Arc<Batch>>) -> Option<Self> {
         let first = parts.first()?;
-        let (tenant, kind) = (&first.ctx.tenant, first.signal.kind());
+        let (tenant, kind) = (&first.ctx.tenant, first.kind());
         if parts
             .iter()
-            .any(|p| &p.ctx.tenant != tenant || p.signal.kind() != kind)
+            .any(|p| &p.ctx.tenant != tenant || p.kind() != kind)
         {
             return None;
         }
-        let records = parts.iter().map(|p| p.signal.record_count()).sum();
+        let records = parts.iter().map(|p| p.record_count()).sum();
         Some(Self { parts, records })
     }
 
@@ -54,7 +54,7 @@ impl Bundle {
 
     /// The signal of all parts.
     pub fn kind(&self) -> SignalKind {
-        self.parts[0].signal.kind()
+        self.parts[0].kind()
     }
 
     /// Records in all parts.

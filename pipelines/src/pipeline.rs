@@ -144,7 +144,7 @@ impl Pipeline {
         let mut seen: Vec<u64> = Vec::with_capacity(self.processors.len());
         let processing = tracing::info_span!("weir.process", pipeline = %self.id);
         for p in &self.processors {
-            let records = batch.signal.record_count();
+            let records = batch.record_count();
             let outcome = if p.processor.waits() {
                 p.processor
                     .process_async(&mut batch)
@@ -183,7 +183,7 @@ impl Pipeline {
             committed: false,
             span: tracing::info_span!("weir.export", pipeline = %self.id),
         };
-        if prepared.batch.signal.is_empty() {
+        if prepared.batch.is_empty() {
             return Ok(prepared);
         }
         // Room in every queue first: the batch goes into all of them or none, so a client's
@@ -270,7 +270,7 @@ impl Prepared<'_> {
     /// Second phase: sends the batch to the exporters called inline. On failure the
     /// reservations are given back when `self` is dropped.
     pub async fn export_direct(&self) -> Result<(), SubmitError> {
-        if self.batch.signal.is_empty() {
+        if self.batch.is_empty() {
             return Ok(());
         }
         let direct: Vec<_> = self
@@ -380,7 +380,7 @@ impl Router {
     /// copy; the request is taken only if every pipeline took it, and the rejected count is the
     /// largest any pipeline reported.
     pub async fn submit(&self, batch: Batch) -> Result<Accepted, SubmitError> {
-        let kind = batch.signal.kind();
+        let kind = batch.kind();
         let pipelines = match self.by_signal.get(&kind) {
             Some(p) if !p.is_empty() => p,
             _ => {
@@ -410,7 +410,7 @@ impl Router {
         let parts = batches.len();
         let mut prepared = Vec::new();
         for (part, batch) in batches.into_iter().enumerate() {
-            let kind = batch.signal.kind();
+            let kind = batch.kind();
             let Some(pipelines) = self.by_signal.get(&kind).filter(|p| !p.is_empty()) else {
                 return Err(SubmitError {
                     reason: Refusal::new(

@@ -31,7 +31,7 @@ fn bench(c: &mut Criterion) {
     // The measured path: every log record leaves with a trace id and the request id.
     let mut logs = inputs[1].1.clone();
     p.process(&mut logs);
-    let Signal::Logs(resources) = &logs.signal else {
+    let Signal::Logs(resources) = logs.signal() else {
         unreachable!("built as logs")
     };
     assert!(

@@ -50,7 +50,7 @@ fn on_structs(bytes: &Bytes, ctx: &RequestContext, e: Option<&Enrich>, r: &Redac
         e.process(&mut batch);
     }
     r.process(&mut batch);
-    let Signal::Traces(resource_spans) = batch.signal else {
+    let (_, Signal::Traces(resource_spans)) = batch.into_parts() else {
         unreachable!("traces stay traces")
     };
     ExportTraceServiceRequest { resource_spans }.encode_to_vec()
@@ -123,7 +123,7 @@ fn bench(c: &mut Criterion) {
                 let req = ExportLogsServiceRequest::decode(bytes.as_ref()).expect("valid");
                 let mut batch = Batch::new(ctx.clone(), Signal::Logs(req.resource_logs));
                 r.process(&mut batch);
-                let Signal::Logs(resource_logs) = batch.signal else {
+                let (_, Signal::Logs(resource_logs)) = batch.into_parts() else {
                     unreachable!("logs stay logs")
                 };
                 black_box(ExportLogsServiceRequest { resource_logs }.encode_to_vec())

@@ -255,9 +255,9 @@ impl Running {
                 old.hand_over_to(Arc::new(Replacement(new.clone())));
                 for batch in old.take_queued() {
                     if hand_over(new, &batch).await {
-                        moved += batch.signal.record_count();
+                        moved += batch.record_count();
                     } else {
-                        tracing::warn!(exporter = %id, records = batch.signal.record_count(), "the replacing exporter cannot take these queued records; they are sent by the replaced one");
+                        tracing::warn!(exporter = %id, records = batch.record_count(), "the replacing exporter cannot take these queued records; they are sent by the replaced one");
                     }
                 }
             }

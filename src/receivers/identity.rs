@@ -241,6 +241,16 @@ impl Identity {
         })
     }
 
+    /// The tenant of the whole request when no resource attribute names tenants (so
+    /// [`Self::split`] would not split it), without looking at the request; `None` when one may.
+    pub fn single_tenant(&self, resolved: &Resolved) -> Option<TenantId> {
+        let by_resource = self
+            .sources
+            .iter()
+            .any(|s| matches!(s, Source::Resource(_)));
+        (!by_resource).then(|| whole_request_tenant(resolved))
+    }
+
     /// Splits `signal` by the resource attribute source, when configured: each resource goes to
     /// the tenant it names, or to the request's tenant. One part per tenant, in first-seen order.
     pub fn split(
@@ -253,11 +263,7 @@ impl Identity {
             _ => None,
         });
         let Some(key) = key else {
-            let tenant = resolved
-                .tenant
-                .clone()
-                .unwrap_or_else(TenantId::default_tenant);
-            return Ok(vec![(tenant, signal)]);
+            return Ok(vec![(whole_request_tenant(resolved), signal)]);
         };
         match signal {
             Signal::Traces(v) => Ok(self
@@ -320,6 +326,14 @@ impl Identity {
         }
         Ok(out)
     }
+}
+
+/// The tenant resolved for the request, or `default`.
+fn whole_request_tenant(resolved: &Resolved) -> TenantId {
+    resolved
+        .tenant
+        .clone()
+        .unwrap_or_else(TenantId::default_tenant)
 }
 
 fn bearer(v: Option<&[u8]>) -> Option<&str> {

@@ -1,4 +1,4 @@
-//! The path both transports share once a request is decoded: split it per tenant, check its
+//! The path both transports share once a request is read into a batch: split it per tenant, check its
 //! ids ([`ids`]), submit to the router, count the outcome in weir's metrics, log refusals (retryable ones at most once per
 //! [`super::room::LOG_INTERVAL`]).
 //!
@@ -26,18 +26,30 @@ struct Share {
     bad_ids: u64,
 }
 
-/// Submits one decoded request (split per tenant when its resources name several) and counts
-/// what happened to it, per tenant.
+/// Submits one decoded request: [`ingest_batch`] of `signal` in `ctx`.
 pub async fn ingest(
     shared: &ReceiverShared,
     ctx: RequestContext,
     resolved: &Resolved,
     signal: Signal,
 ) -> Result<Accepted, SubmitError> {
-    let kind = signal.kind();
-    let records = signal.record_count();
+    ingest_batch(shared, Batch::new(ctx, signal), resolved).await
+}
+
+/// Submits one request (split per tenant when its resources name several) and counts what
+/// happened to it, per tenant. A batch held as bytes stays so unless it has to be split or an
+/// id of it has to be removed.
+pub async fn ingest_batch(
+    shared: &ReceiverShared,
+    batch: Batch,
+    resolved: &Resolved,
+) -> Result<Accepted, SubmitError> {
+    let kind = batch.kind();
+    let records = batch.record_count();
+    let ctx = &batch.ctx;
     let bytes = ctx.body_bytes as u64;
     let request_id = ctx.request_id.clone();
+    let tenant = ctx.tenant.clone();
     // Every line logged while this request is handled carries its request id and tenant (and
     // the trace id of its `traceparent`), under `span` in the JSON logs.
     let span = tracing::info_span!(
@@ -58,11 +70,11 @@ pub async fn ingest(
         span.record("sampled", tp.flags & 1 == 1);
     }
     let _entered = span.enter();
-    let mut parts = match shared.identity.split(resolved, signal) {
+    let mut parts = match split(shared, resolved, batch) {
         Ok(p) => p,
         Err(reason) => {
             tracing::warn!(request_id = %request_id, receiver = %shared.id, signal = %kind, records, reason = %reason, "request refused");
-            let tenant_label = shared.metrics.tenant_label(&ctx.tenant);
+            let tenant_label = shared.metrics.tenant_label(&tenant);
             let labels = [
                 kind.as_str(),
                 &*shared.id,
@@ -80,7 +92,7 @@ pub async fn ingest(
         }
     };
     drop(_entered);
-    let checks: Vec<ids::Checked> = parts.iter_mut().map(|(_, s)| ids::check(s)).collect();
+    let checks: Vec<ids::Checked> = parts.iter_mut().map(ids::check_batch).collect();
     for (field, n) in checks.iter().flat_map(|c| &c.cleared) {
         shared
             .metrics
@@ -91,11 +103,11 @@ pub async fn ingest(
     let shares: Vec<Share> = parts
         .iter()
         .zip(&checks)
-        .map(|((t, s), c)| {
-            let n = s.record_count() + c.rejected;
+        .map(|(b, c)| {
+            let n = b.record_count() + c.rejected;
             Share {
-                tenant: t.clone(),
-                records: s.record_count(),
+                tenant: b.ctx.tenant.clone(),
+                records: b.record_count(),
                 bytes: (bytes * n)
                     .checked_div(records)
                     .unwrap_or(bytes / parts.len().max(1) as u64),
@@ -125,15 +137,13 @@ pub async fn ingest(
     // Parts the id check emptied are not submitted; `submitted[i]` is the share of batch i.
     let mut submitted = Vec::with_capacity(parts.len());
     let mut batches: Vec<Batch> = Vec::with_capacity(parts.len());
-    for (i, ((tenant, signal), share)) in parts.into_iter().zip(&shares).enumerate() {
-        if signal.is_empty() && share.bad_ids > 0 {
+    for (i, (mut part, share)) in parts.into_iter().zip(&shares).enumerate() {
+        if part.is_empty() && share.bad_ids > 0 {
             continue;
         }
-        let mut c = ctx.clone();
-        c.tenant = tenant;
-        c.body_bytes = usize::try_from(share.bytes).unwrap_or(usize::MAX);
+        part.ctx.body_bytes = usize::try_from(share.bytes).unwrap_or(usize::MAX);
         submitted.push(i);
-        batches.push(Batch::new(c, signal));
+        batches.push(part);
     }
     // The pipelines now: a reload that lands meanwhile does not move this request.
     let router = shared.router.load();
@@ -183,6 +193,30 @@ pub async fn ingest(
         }
     }
     result
+}
+
+/// The request's parts, one per tenant, each in its tenant's context. Without a resource
+/// attribute source the batch is the one part, as it came.
+fn split(
+    shared: &ReceiverShared,
+    resolved: &Resolved,
+    mut batch: Batch,
+) -> Result<Vec<Batch>, Refusal> {
+    if let Some(tenant) = shared.identity.single_tenant(resolved) {
+        batch.ctx.tenant = tenant;
+        return Ok(vec![batch]);
+    }
+    let (ctx, signal) = batch.into_parts();
+    Ok(shared
+        .identity
+        .split(resolved, signal)?
+        .into_iter()
+        .map(|(tenant, signal)| {
+            let mut c = ctx.clone();
+            c.tenant = tenant;
+            Batch::new(c, signal)
+        })
+        .collect())
 }
 
 /// Counts accepted and refused records and accepted bytes per tenant part; records rejected

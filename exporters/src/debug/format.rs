@@ -88,13 +88,13 @@ fn resource_count(signal: &Signal) -> usize {
 
 fn json_line(batch: &Batch, verbosity: Verbosity, out: &mut Vec<u8>) -> io::Result<()> {
     let line = JsonLine {
-        signal: batch.signal.kind().as_str(),
+        signal: batch.kind().as_str(),
         tenant: batch.ctx.tenant.as_str(),
         request_id: batch.ctx.request_id.as_str(),
         receiver: &batch.ctx.receiver,
-        resources: resource_count(&batch.signal),
-        records: batch.signal.record_count(),
-        data: (verbosity != Verbosity::Basic).then(|| Request::of(&batch.signal)),
+        resources: resource_count(batch.signal()),
+        records: batch.record_count(),
+        data: (verbosity != Verbosity::Basic).then(|| Request::of(batch.signal())),
     };
     serde_json::to_writer(&mut *out, &line)?;
     out.push(b'\n');
@@ -105,17 +105,17 @@ fn text(batch: &Batch, verbosity: Verbosity, out: &mut Vec<u8>) -> io::Result<()
     writeln!(
         out,
         "{} tenant={} request_id={} resources={} records={}",
-        batch.signal.kind(),
+        batch.kind(),
         batch.ctx.tenant,
         batch.ctx.request_id,
-        resource_count(&batch.signal),
-        batch.signal.record_count(),
+        resource_count(batch.signal()),
+        batch.record_count(),
     )?;
     match verbosity {
         Verbosity::Basic => Ok(()),
-        Verbosity::Normal => records(&batch.signal, out),
+        Verbosity::Normal => records(batch.signal(), out),
         Verbosity::Detailed => {
-            serde_json::to_writer_pretty(&mut *out, &Request::of(&batch.signal))?;
+            serde_json::to_writer_pretty(&mut *out, &Request::of(batch.signal()))?;
             out.push(b'\n');
             Ok(())
         }

@@ -81,7 +81,7 @@ impl Plan {
         let mut by_selector: HashMap<String, usize> = HashMap::new();
         let mut selector = String::new();
         for part in bundle.parts() {
-            let Signal::Logs(resources) = &part.signal else {
+            let Signal::Logs(resources) = part.signal() else {
                 continue;
             };
             let received = part

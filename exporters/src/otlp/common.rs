@@ -2,12 +2,11 @@
 //! compression names, encoding a bundle as one export request, and reading partial success.
 
 use bytes::BufMut;
-use prost::encoding::message;
 use serde::{Deserialize, Deserializer, de};
 use weir_pipeline::otlp::collector::logs::v1::ExportLogsServiceResponse;
 use weir_pipeline::otlp::collector::metrics::v1::ExportMetricsServiceResponse;
 use weir_pipeline::otlp::collector::trace::v1::ExportTraceServiceResponse;
-use weir_pipeline::{Bundle, REJECTED_BY_BACKEND, Sent, Signal, SignalKind};
+use weir_pipeline::{Bundle, REJECTED_BY_BACKEND, Sent, SignalKind};
 
 use crate::shared::http::response::clean;
 
@@ -70,17 +69,14 @@ impl Compression {
     }
 }
 
-/// Writes the bundle as one `Export*ServiceRequest`: field 1 (`resource_spans`,
-/// `resource_metrics` or `resource_logs`) once per resource, all parts in order. Concatenated
-/// encodings of one message type are one message whose repeated fields are merged, so this is
-/// the request a single batch of all parts would encode to, with nothing cloned.
+/// Writes the bundle as one `Export*ServiceRequest`: each part's request in order
+/// ([`weir_pipeline::Batch::write_request`]: the bytes that arrived for a batch held as bytes,
+/// encoded from the structs otherwise). Concatenated encodings of one message type are one
+/// message whose repeated fields are merged, so this is the request a single batch of all
+/// parts would encode to, with nothing cloned.
 pub(crate) fn encode_bundle(bundle: &Bundle, buf: &mut impl BufMut) {
     for part in bundle.parts() {
-        match &part.signal {
-            Signal::Traces(list) => list.iter().for_each(|r| message::encode(1, r, buf)),
-            Signal::Metrics(list) => list.iter().for_each(|r| message::encode(1, r, buf)),
-            Signal::Logs(list) => list.iter().for_each(|r| message::encode(1, r, buf)),
-        }
+        part.write_request(buf);
     }
 }
 
@@ -132,4 +128,42 @@ pub(crate) fn partial_success(
         );
     }
     Sent::rejecting(REJECTED_BY_BACKEND, u64::try_from(rejected).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use prost::Message;
+    use weir_pipeline::otlp::collector::trace::v1::ExportTraceServiceRequest;
+    use weir_pipeline::test_util::realistic;
+    use weir_pipeline::{Batch, RequestContext, Signal};
+
+    use super::*;
+
+    #[test]
+    fn a_batch_held_as_bytes_is_sent_as_them_beside_encoded_ones() {
+        let arrived = ExportTraceServiceRequest {
+            resource_spans: realistic::spans(3, 0),
+        }
+        .encode_to_vec();
+        let wire = Batch::from_traces_bytes(RequestContext::for_tests(), arrived.clone().into())
+            .expect("valid");
+        let decoded = realistic::batch(Signal::Traces(realistic::spans(2, 7)));
+        let Signal::Traces(second) = decoded.signal().clone() else {
+            panic!("traces");
+        };
+        let bundle = Bundle::of(vec![Arc::new(wire), Arc::new(decoded)]).expect("one tenant");
+        let mut buf = Vec::new();
+        encode_bundle(&bundle, &mut buf);
+        assert_eq!(
+            &buf[..arrived.len()],
+            &arrived[..],
+            "the bytes that arrived, first"
+        );
+        let all = ExportTraceServiceRequest::decode(&buf[..]).expect("one request");
+        let mut want = realistic::spans(3, 0);
+        want.extend(second);
+        assert_eq!(all.resource_spans, want);
+    }
 }

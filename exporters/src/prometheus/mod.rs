@@ -124,7 +124,7 @@ impl Shared {
         {
             let mut state = self.state.lock();
             for part in bundle.parts() {
-                let Signal::Metrics(resources) = &part.signal else {
+                let Signal::Metrics(resources) = part.signal() else {
                     continue;
                 };
                 let tenant = part.ctx.tenant.as_str();

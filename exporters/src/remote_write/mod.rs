@@ -118,7 +118,7 @@ impl Inner {
         let mut metadata = series::Metadata::new();
         let mut skipped = Skipped::default();
         for part in bundle.parts() {
-            let Signal::Metrics(resources) = &part.signal else {
+            let Signal::Metrics(resources) = part.signal() else {
                 continue;
             };
             let mut sink = |p: &Point<'_>| {

@@ -67,7 +67,7 @@ pub(crate) fn build(inner: &Inner, bundle: &Bundle) -> Plan {
     let tenant = bundle.tenant().as_str();
     for part in bundle.parts() {
         let ctx = &part.ctx;
-        match &part.signal {
+        match part.signal() {
             Signal::Traces(resource_spans) => {
                 for rs in resource_spans {
                     let resource = rs.resource.as_ref();

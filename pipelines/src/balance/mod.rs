@@ -215,7 +215,7 @@ impl Balancer {
             .hand_over_to(Arc::new(BackToBalancer(Arc::downgrade(self))));
         tokio::spawn(async move {
             let batches = endpoint.queue.retire();
-            let records: u64 = batches.iter().map(|b| b.signal.record_count()).sum();
+            let records: u64 = batches.iter().map(|b| b.record_count()).sum();
             for batch in batches {
                 if !this.requeue(&batch).await {
                     endpoint.queue.count_dropped(&batch, "endpoint_removed");
@@ -302,17 +302,14 @@ impl Balancer {
         let key = self
             .key
             .clone()
-            .unwrap_or_else(|| RoutingKey::default_for(batch.signal.kind()));
+            .unwrap_or_else(|| RoutingKey::default_for(batch.kind()));
         let mut pick = |h: u64| endpoints.ring.pick(h, usable).unwrap_or_default();
         Ok(match route(batch, &key, &mut pick) {
             Routed::One(i) => vec![(i, Arc::clone(batch))],
             Routed::Split(parts) => parts
                 .into_iter()
                 .map(|(i, signal)| {
-                    let part = Batch {
-                        ctx: batch.ctx.clone(),
-                        signal,
-                    };
+                    let part = Batch::new(batch.ctx.clone(), signal);
                     (i, Arc::new(part))
                 })
                 .collect(),

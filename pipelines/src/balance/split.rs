@@ -31,7 +31,7 @@ pub fn route(batch: &Batch, key: &RoutingKey, pick: &mut dyn FnMut(u64) -> usize
     };
     let mut memo = Memo { last: None, pick };
     let mut dest = Vec::new();
-    match &batch.signal {
+    match batch.signal() {
         Signal::Traces(rs) => {
             let dest = record_destinations(
                 rs,

@@ -94,7 +94,10 @@ fn every_span_of_a_trace_goes_to_one_endpoint_and_none_is_lost() {
             all.push(name);
         }
     }
-    let mut expected: Vec<String> = span_facts(&batch.signal).into_iter().map(|f| f.2).collect();
+    let mut expected: Vec<String> = span_facts(batch.signal())
+        .into_iter()
+        .map(|f| f.2)
+        .collect();
     all.sort();
     expected.sort();
     assert_eq!(all, expected, "every span in exactly one part");
@@ -246,7 +249,7 @@ fn by_stream_a_metric_splits_by_point_and_a_stream_stays_together() {
 fn by_attributes_records_group_by_the_named_values() {
     let ring = Ring::new(["a:4317", "b:4317"]);
     let mut batch = spans(1, 40, 40);
-    if let Signal::Traces(rs) = &mut batch.signal {
+    if let Signal::Traces(rs) = batch.signal_mut() {
         for (i, s) in rs[0].scope_spans[0].spans.iter_mut().enumerate() {
             s.attributes.push(attr("customer", &format!("c{}", i % 8)));
         }

@@ -176,7 +176,7 @@ impl Queue {
 
     /// The size of `batch` in this queue's unit.
     pub fn size_of(&self, batch: &Batch) -> u64 {
-        self.size_for(batch.signal.record_count(), batch.ctx.body_bytes as u64)
+        self.size_for(batch.record_count(), batch.ctx.body_bytes as u64)
     }
 
     /// The bytes `batch` holds room for: its request's size after decompression.
@@ -427,7 +427,7 @@ impl Reservation {
     /// batch stays on disk only, loaded in its turn.
     pub fn commit(mut self, batch: Arc<Batch>) {
         self.committed = true;
-        let records = batch.signal.record_count();
+        let records = batch.record_count();
         let mut s = self.inner.state.lock();
         let ticket = match self.stored.take() {
             Some((ticket, at)) if s.backlog.must_wait(self.bytes) => {
@@ -437,7 +437,7 @@ impl Reservation {
                     size: self.size,
                     bytes: self.bytes,
                     records,
-                    signal: batch.signal.kind(),
+                    signal: batch.kind(),
                     tenant: batch.ctx.tenant.clone(),
                 });
                 self.inner.gauges.records.set(s.records());

@@ -208,7 +208,7 @@ fn take_turn(q: &mut TenantQueue, quantum: u64, b: &Batching) -> Vec<Item> {
         // bundle is sent as one request.
         let other_signal = taken
             .first()
-            .is_some_and(|t: &Item| t.batch.signal.kind() != front.batch.signal.kind());
+            .is_some_and(|t: &Item| t.batch.kind() != front.batch.kind());
         if weight > q.deficit || (!taken.is_empty() && (over_max || !b.merge || other_signal)) {
             break;
         }
@@ -240,7 +240,7 @@ fn split_front(q: &mut TenantQueue, max: u64) -> bool {
         return false;
     };
     for (i, part) in parts.into_iter().enumerate().rev() {
-        let records = part.signal.record_count();
+        let records = part.record_count();
         q.items.push_front(Item {
             batch: Arc::new(part),
             // The whole size is released when the first part leaves.

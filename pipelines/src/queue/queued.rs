@@ -379,8 +379,8 @@ impl QueuedExporter {
 
     /// Counts `batch` as lost for this exporter in `weir_records_dropped_total`.
     pub fn count_dropped(&self, batch: &Batch, reason: &'static str) {
-        let records = batch.signal.record_count();
-        let signal = batch.signal.kind().as_str();
+        let records = batch.record_count();
+        let signal = batch.kind().as_str();
         self.metrics
             .counter(
                 catalogue::RECORDS_DROPPED,

@@ -20,7 +20,7 @@ use crate::{Batch, Signal};
 /// Splits `batch` into batches of at most `max` records, in order, with the same context.
 pub fn split(batch: &Batch, max: u64) -> Vec<Batch> {
     let max = max.max(1);
-    let parts: Vec<Signal> = match &batch.signal {
+    let parts: Vec<Signal> = match batch.signal() {
         Signal::Traces(rs) => chunk(rs, max).into_iter().map(Signal::Traces).collect(),
         Signal::Logs(rl) => chunk(rl, max).into_iter().map(Signal::Logs).collect(),
         Signal::Metrics(rm) => {

@@ -356,15 +356,9 @@ mod tests {
 
     #[test]
     fn batches_hold_the_records_asked_for() {
-        assert_eq!(
-            batch(Signal::Traces(spans(512, 0))).signal.record_count(),
-            512
-        );
-        assert_eq!(batch(Signal::Logs(logs(512, 0))).signal.record_count(), 512);
-        assert_eq!(
-            batch(Signal::Metrics(metrics(21, 0))).signal.record_count(),
-            21
-        );
+        assert_eq!(batch(Signal::Traces(spans(512, 0))).record_count(), 512);
+        assert_eq!(batch(Signal::Logs(logs(512, 0))).record_count(), 512);
+        assert_eq!(batch(Signal::Metrics(metrics(21, 0))).record_count(), 21);
     }
 
     #[test]

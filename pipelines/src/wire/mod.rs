@@ -1,14 +1,14 @@
 //! OTLP requests kept as the bytes that arrived: a view that indexes where each part of a
 //! request lies, checked as prost would decode it, and a writer that copies unchanged bytes and
-//! re-encodes only what was edited. This is the engine's wire representation in the making:
-//! today it stands beside the decoded [`crate::Batch`] and is proven against prost's decoding by
-//! property tests; nothing in the data path uses it yet.
+//! re-encodes only what was edited. A [`crate::Batch`] of traces that arrived as protobuf holds
+//! its request this way; the view is proven against prost's decoding by property tests.
 //!
 //! A request that prost would refuse is refused with a [`WireError`] of the same kind. An
 //! encoding prost reads but the view does not index (a singular field written twice, a oneof
 //! with two values, groups, very deep nesting) is [`WireError::Unusual`]: decode it with prost.
 
 mod attrs;
+mod count;
 mod logs;
 mod metrics;
 mod patch;
@@ -19,13 +19,14 @@ mod tables;
 mod view;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 #[cfg(test)]
-mod tests_logs;
+pub(crate) mod tests_logs;
 #[cfg(test)]
-mod tests_metrics;
+pub(crate) mod tests_metrics;
 
 pub use attrs::{Attr, Value};
+pub use count::shape;
 pub use logs::{LogIdx, LogView};
 pub use metrics::{DataKind, MetricIdx, MetricView, PointIdx};
 pub use patch::{Edit, Edits, len_field, len_start, len_value};

@@ -259,7 +259,7 @@ pub(super) fn check_damaged<M: Message + Default, R: Record>(
     Ok(())
 }
 
-pub(super) fn redacted() -> KeyValue {
+pub(crate) fn redacted() -> KeyValue {
     KeyValue {
         key: "redacted".into(),
         value: Some(AnyValue {

@@ -38,7 +38,7 @@ fn record() -> impl Strategy<Value = LogRecord> {
         )
 }
 
-fn request() -> impl Strategy<Value = ExportLogsServiceRequest> {
+pub(crate) fn request() -> impl Strategy<Value = ExportLogsServiceRequest> {
     let scope = (
         prop::option::of((text(), attrs())),
         prop::collection::vec(record(), 0..4),

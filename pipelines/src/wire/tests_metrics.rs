@@ -115,7 +115,7 @@ fn data() -> impl Strategy<Value = Option<metric::Data>> {
     )
 }
 
-fn request() -> impl Strategy<Value = ExportMetricsServiceRequest> {
+pub(crate) fn request() -> impl Strategy<Value = ExportMetricsServiceRequest> {
     let metric =
         (text(), text(), text(), data()).prop_map(|(name, description, unit, data)| Metric {
             name,

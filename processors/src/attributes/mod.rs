@@ -48,7 +48,7 @@ impl Attributes {
 impl Processor for Attributes {
     fn process(&self, batch: &mut Batch) -> Outcome {
         let a = &self.actions;
-        match &mut batch.signal {
+        match batch.signal_mut() {
             Signal::Traces(rs) => rs
                 .iter_mut()
                 .flat_map(|r| &mut r.scope_spans)
@@ -90,7 +90,7 @@ impl ResourceAttributes {
 
 impl Processor for ResourceAttributes {
     fn process(&self, batch: &mut Batch) -> Outcome {
-        match &mut batch.signal {
+        match batch.signal_mut() {
             Signal::Traces(rs) => rs.iter_mut().for_each(|r| self.apply(&mut r.resource)),
             Signal::Logs(rl) => rl.iter_mut().for_each(|r| self.apply(&mut r.resource)),
             Signal::Metrics(rm) => rm.iter_mut().for_each(|r| self.apply(&mut r.resource)),

@@ -174,14 +174,14 @@ fn attributes_edits_spans_logs_and_every_data_point() {
         Signal::Metrics(realistic::metrics(5, 0)),
     ] {
         let mut batch = realistic::batch(signal);
-        let before = batch.signal.record_count();
+        let before = batch.record_count();
         p.process(&mut batch);
         let mut seen = 0;
         let mut check = |attrs: &Vec<KeyValue>| {
             seen += 1;
             assert_eq!(get(attrs, "env"), Some(&s("prod")));
         };
-        match &mut batch.signal {
+        match batch.signal_mut() {
             Signal::Traces(rs) => rs
                 .iter()
                 .flat_map(|r| &r.scope_spans)
@@ -211,7 +211,7 @@ fn resource_edits_resource_attributes_only() {
     let p = ResourceAttributes::new("resource", &cfg).expect("builds");
     let mut batch = realistic::batch(Signal::Traces(realistic::spans(3, 0)));
     p.process(&mut batch);
-    let Signal::Traces(rs) = &batch.signal else {
+    let Signal::Traces(rs) = batch.signal() else {
         unreachable!()
     };
     for r in rs {

@@ -139,7 +139,13 @@ fn per_record<'s, 'a>(stamp: Option<&'s (Stamp<'a>, Level)>) -> Option<&'s Stamp
 
 impl Processor for Enrich {
     fn process(&self, batch: &mut Batch) -> Outcome {
-        let Batch { ctx, signal } = batch;
+        // A traces request held as bytes is enriched through its view when it can be.
+        if let Some((ctx, view, edits)) = batch.ctx_and_trace_wire()
+            && let Some(outcome) = self.traces_wire(ctx, view, edits)
+        {
+            return outcome;
+        }
+        let (ctx, signal) = batch.ctx_and_signal_mut();
         let id = ctx.request_id.as_str();
         match signal {
             Signal::Traces(all) => {

@@ -192,7 +192,7 @@ impl Filter {
 
 impl Processor for Filter {
     fn process(&self, batch: &mut Batch) -> Outcome {
-        let (dropped, counter) = match &mut batch.signal {
+        let (dropped, counter) = match batch.signal_mut() {
             Signal::Traces(rs) if !(self.span.is_empty() && self.spanevent.is_empty()) => {
                 (self.traces(rs), &self.filtered[0])
             }

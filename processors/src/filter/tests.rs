@@ -184,10 +184,10 @@ fn spans_are_dropped_and_counted_and_events_removed() {
     }
     let mut batch = realistic::batch(Signal::Traces(spans));
     assert_eq!(f.process(&mut batch), Outcome::pass());
-    let kept = batch.signal.record_count();
+    let kept = batch.record_count();
     assert_eq!(kept as usize, n / 2);
     assert_eq!(filtered(&metrics, "traces"), (n - n / 2) as u64);
-    let Signal::Traces(rs) = &batch.signal else {
+    let Signal::Traces(rs) = batch.signal() else {
         unreachable!()
     };
     for s in rs
@@ -223,8 +223,8 @@ fn logs_below_a_severity_are_dropped_and_empty_resources_go() {
         .sum::<usize>();
     let mut batch = realistic::batch(Signal::Logs(logs));
     f.process(&mut batch);
-    assert!(batch.signal.is_empty());
-    let Signal::Logs(rl) = &batch.signal else {
+    assert!(batch.is_empty());
+    let Signal::Logs(rl) = batch.signal() else {
         unreachable!()
     };
     assert!(rl.is_empty(), "empty resources are removed");
@@ -235,22 +235,22 @@ fn logs_below_a_severity_are_dropped_and_empty_resources_go() {
 fn metrics_and_data_points_are_dropped_and_counted_as_points() {
     let metrics = Metrics::new();
     let batch = realistic::batch(Signal::Metrics(realistic::metrics(4, 0)));
-    let first = match &batch.signal {
+    let first = match batch.signal() {
         Signal::Metrics(rm) => rm[0].scope_metrics[0].metrics[0].name.clone(),
         _ => unreachable!(),
     };
-    let total = batch.signal.record_count();
+    let total = batch.record_count();
     let f = filter(
         &format!("metrics: {{ metric: ['name == \"{first}\"'], datapoint: ['true'] }}"),
         &metrics,
     );
     let mut b = batch.clone();
     f.process(&mut b);
-    assert!(b.signal.is_empty(), "every point matched `true`");
+    assert!(b.is_empty(), "every point matched `true`");
     assert_eq!(filtered(&metrics, "metrics"), total);
     // A filter for logs only leaves metrics alone.
     let logs_only = filter("logs: { log_record: ['true'] }", &Metrics::new());
     let mut b = batch.clone();
     logs_only.process(&mut b);
-    assert_eq!(b.signal, batch.signal);
+    assert_eq!(b.signal(), batch.signal());
 }

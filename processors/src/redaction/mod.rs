@@ -168,9 +168,20 @@ impl Redaction {
 
 impl Processor for Redaction {
     fn process(&self, batch: &mut Batch) -> Outcome {
+        // A request held as bytes is redacted through its view when the configuration allows.
+        let on_wire = if let Some((ctx, view, edits)) = batch.ctx_and_trace_wire() {
+            self.traces_wire(ctx, view, edits)
+        } else if let Some((ctx, view, edits)) = batch.ctx_and_log_wire() {
+            self.logs_wire(ctx, view, edits)
+        } else {
+            None
+        };
+        if let Some(outcome) = on_wire {
+            return outcome;
+        }
         let mut run = Run::new(Cx::take(self.uid, Tally::new(self.summary)));
-        let kind = batch.signal.kind();
-        match &mut batch.signal {
+        let kind = batch.kind();
+        match batch.signal_mut() {
             Signal::Traces(rs) => self.traces(rs, &mut run),
             Signal::Logs(rl) => self.logs(rl, &mut run),
             Signal::Metrics(rm) => self.metrics(rm, &mut run),

@@ -79,7 +79,7 @@ proptest! {
             ..Default::default()
         }]));
         p.process(&mut traces);
-        let Signal::Traces(rs) = &traces.signal else { unreachable!() };
+        let Signal::Traces(rs) = traces.signal() else { unreachable!() };
         let ss = &rs[0].scope_spans[0];
         let sc = ss.scope.as_ref().expect("scope kept");
         let out = &ss.spans[0];
@@ -107,7 +107,7 @@ proptest! {
             ..Default::default()
         }]));
         p.process(&mut logs);
-        let Signal::Logs(rl) = &logs.signal else { unreachable!() };
+        let Signal::Logs(rl) = logs.signal() else { unreachable!() };
         check_strings(&[&rl[0].scope_logs[0].log_records[0].severity_text], patterns)?;
 
         let point = NumberDataPoint {
@@ -130,7 +130,7 @@ proptest! {
             ..Default::default()
         }]));
         p.process(&mut metrics);
-        let Signal::Metrics(rm) = &metrics.signal else { unreachable!() };
+        let Signal::Metrics(rm) = metrics.signal() else { unreachable!() };
         let out = &rm[0].scope_metrics[0].metrics[0];
         check_strings_with(&[&out.name], patterns, NAME_MASK)?;
         check_strings(&[&out.description, &out.unit], patterns)?;

@@ -70,7 +70,7 @@ fn process(data: Data) -> Data {
         panic!("pass expected")
     };
     assert_eq!(rejected, 0);
-    let Signal::Metrics(mut rm) = batch.signal else {
+    let (_, Signal::Metrics(mut rm)) = batch.into_parts() else {
         unreachable!()
     };
     rm.remove(0)

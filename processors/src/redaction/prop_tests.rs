@@ -307,7 +307,7 @@ proptest! {
             ..Default::default()
         }]));
         p.process(&mut traces);
-        let Signal::Traces(rs) = &traces.signal else { unreachable!() };
+        let Signal::Traces(rs) = traces.signal() else { unreachable!() };
         let out = &rs[0].scope_spans[0].spans[0];
         check_attrs(&span_attrs, &out.attributes, &oracle, patterns)?;
         check_attrs(&event_attrs, &out.events[0].attributes, &oracle, patterns)?;
@@ -319,7 +319,7 @@ proptest! {
             ..Default::default()
         }]));
         p.process(&mut logs);
-        let Signal::Logs(rl) = &logs.signal else { unreachable!() };
+        let Signal::Logs(rl) = logs.signal() else { unreachable!() };
         let out = &rl[0].scope_logs[0].log_records[0];
         check_attrs(&log_attrs, &out.attributes, &oracle, patterns)?;
         let body_out = out.body.as_ref().expect("body kept");

@@ -290,7 +290,7 @@ fn both(
         let b = on_view(&view, &mut edits).expect("this config runs on the view");
         outcomes.push((a, b));
     }
-    let Signal::Traces(resource_spans) = batch.signal else {
+    let (_, Signal::Traces(resource_spans)) = batch.into_parts() else {
         unreachable!("traces stay traces")
     };
     let empty = edits.is_empty();

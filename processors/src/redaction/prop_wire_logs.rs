@@ -95,7 +95,7 @@ proptest! {
             again.process(&mut batch);
             again_view.logs_wire(&ctx, &view, &mut edits).expect("runs on the view");
         }
-        let Signal::Logs(resource_logs) = batch.signal else {
+        let (_, Signal::Logs(resource_logs)) = batch.into_parts() else {
             unreachable!("logs stay logs")
         };
         let want = ExportLogsServiceRequest { resource_logs };

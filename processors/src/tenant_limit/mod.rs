@@ -319,7 +319,7 @@ where
         if group.limits.iter().all(Option::is_none) {
             return Outcome::pass();
         }
-        let amounts = amounts(&batch.ctx, batch.signal.record_count());
+        let amounts = amounts(&batch.ctx, batch.record_count());
         self.decide_local(tenant, group, amounts)
     }
 

@@ -23,7 +23,7 @@ impl<C: Clock + Clone + Send + Sync> TenantLimit<C> {
         if group.limits.iter().all(Option::is_none) {
             return Outcome::pass();
         }
-        let amounts = amounts(&batch.ctx, batch.signal.record_count());
+        let amounts = amounts(&batch.ctx, batch.record_count());
         if let Some(answer) = too_large(group, amounts) {
             return outcome(tenant, answer);
         }

@@ -1,13 +1,16 @@
 //! The id rules, one case each.
 
-use weir_pipeline::Signal;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message as _;
 use weir_pipeline::otlp::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use weir_pipeline::otlp::metrics::v1::{
     Exemplar, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, metric::Data,
 };
 use weir_pipeline::otlp::trace::v1::{ResourceSpans, ScopeSpans, Span, span::Link};
+use weir_pipeline::{Batch, RequestContext, Signal};
 
-use super::check;
+use super::{Checked, check, check_batch};
 
 const TRACE: [u8; 16] = [1; 16];
 const SPAN: [u8; 8] = [2; 8];
@@ -56,6 +59,30 @@ fn names(signal: &Signal) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// `signal` (traces or logs) as a batch held as its protobuf bytes.
+fn wire(signal: &Signal) -> Batch {
+    let bytes = match signal.clone() {
+        Signal::Traces(resource_spans) => {
+            ExportTraceServiceRequest { resource_spans }.encode_to_vec()
+        }
+        Signal::Logs(resource_logs) => ExportLogsServiceRequest { resource_logs }.encode_to_vec(),
+        Signal::Metrics(_) => panic!("traces or logs"),
+    };
+    let batch =
+        Batch::from_bytes(RequestContext::for_tests(), signal.kind(), bytes.into()).expect("valid");
+    assert!(batch.is_wire());
+    batch
+}
+
+#[test]
+fn a_well_formed_batch_held_as_bytes_stays_bytes() {
+    let signal = traces(vec![vec![good("a"), span("b", &TRACE, &SPAN, &SPAN)]]);
+    let mut batch = wire(&signal);
+    assert_eq!(check_batch(&mut batch), Default::default());
+    assert!(batch.is_wire());
+    assert_eq!(batch.signal(), &signal);
+}
+
 #[test]
 fn well_formed_spans_pass_untouched() {
     let mut signal = traces(vec![vec![good("a"), span("b", &TRACE, &SPAN, &SPAN)]]);
@@ -102,8 +129,12 @@ fn each_malformed_id_removes_its_span_and_the_first_is_named() {
         ),
     ];
     for (bad, says) in cases {
-        let mut signal = traces(vec![vec![good("a"), bad, good("b")]]);
+        let mut signal = traces(vec![vec![good("a"), bad.clone(), good("b")]]);
         let checked = check(&mut signal);
+        // A batch held as bytes is checked the same way, and gives its bytes up to be changed.
+        let mut batch = wire(&traces(vec![vec![good("a"), bad, good("b")]]));
+        assert_eq!(check_batch(&mut batch), checked, "{says}");
+        assert_eq!(batch.signal(), &signal, "{says}");
         assert_eq!(checked.rejected, 1, "{says}");
         assert_eq!(
             checked.message.as_deref(),
@@ -151,9 +182,21 @@ fn log_records_keep_their_place_and_lose_a_bad_id() {
         }],
         ..Default::default()
     }]);
+    let mut batch = wire(&signal);
     let checked = check(&mut signal);
     assert_eq!(checked.rejected, 0);
     assert_eq!(checked.cleared, [("log.trace_id", 1), ("log.span_id", 1)]);
+    // Held as bytes, the same ids are cleared.
+    assert_eq!(check_batch(&mut batch), checked);
+    assert_eq!(batch.signal(), &signal);
+    // Well-formed ids leave the bytes as they are.
+    let Signal::Logs(mut good) = signal.clone() else {
+        panic!("logs")
+    };
+    good[0].scope_logs[0].log_records.truncate(2);
+    let mut batch = wire(&Signal::Logs(good));
+    assert_eq!(check_batch(&mut batch), Checked::default());
+    assert!(batch.is_wire());
     let Signal::Logs(resources) = &signal else {
         panic!("logs")
     };

@@ -1,9 +1,10 @@
 //! OTLP over gRPC: the `TraceService`, `MetricsService` and `LogsService` of the OTLP
 //! specification, served by tonic on one listener.
 //!
-//! Each export request is decoded once by tonic (gzip, deflate and zstd accepted; the answer is
+//! Each export request is read by tonic (gzip, deflate and zstd accepted; the answer is
 //! compressed when the client accepts it), given its request context (request id, tenant,
-//! `traceparent`), and handed to [`ingest`]. The client is answered after the pipeline took the
+//! `traceparent`), and handed to [`ingest`]. Requests are not decoded into the OTLP structs: they
+//! stay the bytes that arrived, indexed by the wire view ([`raw`]). The client is answered after the pipeline took the
 //! batch: an empty response, or one with `partial_success` when processors rejected records.
 //! The request id goes back in the `x-request-id` metadata of every answer, refusals included.
 //!
@@ -33,32 +34,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures::future::BoxFuture;
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
-    LogsService, LogsServiceServer,
-};
-use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
-    MetricsService, MetricsServiceServer,
-};
-use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
 use tonic::codec::CompressionEncoding;
 use tonic::metadata::{MetadataMap, MetadataValue};
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 use weir_pipeline::pipeline::Accepted;
-use weir_pipeline::{Refusal, RefusalKind, RequestId, Signal, SignalKind};
+use weir_pipeline::{Batch, Refusal, RefusalKind, RequestId, SignalKind};
 
 use super::config::GrpcConfig;
 use super::context::{self, REQUEST_ID_HEADER};
@@ -70,6 +54,7 @@ mod body;
 mod call_metrics;
 pub use call_metrics::code_name;
 mod faults;
+mod raw;
 #[cfg(test)]
 mod tests;
 
@@ -82,20 +67,12 @@ const DEFAULT_MAX_RECV_MIB: u64 = 4;
 /// `Retry-After: 1` in the same case).
 const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(1);
 
-/// The compression and size settings every service gets. The generated servers share no trait
-/// for these builders, hence a macro over the three.
-macro_rules! with_codec_settings {
-    ($server:expr, $limit:expr) => {
-        $server
-            .accept_compressed(CompressionEncoding::Gzip)
-            .accept_compressed(CompressionEncoding::Deflate)
-            .accept_compressed(CompressionEncoding::Zstd)
-            .send_compressed(CompressionEncoding::Gzip)
-            .send_compressed(CompressionEncoding::Deflate)
-            .send_compressed(CompressionEncoding::Zstd)
-            .max_decoding_message_size($limit)
-    };
-}
+/// The compressions every service accepts and answers with.
+const COMPRESSIONS: [CompressionEncoding; 3] = [
+    CompressionEncoding::Gzip,
+    CompressionEncoding::Deflate,
+    CompressionEncoding::Zstd,
+];
 
 /// Binds `cfg.endpoint` and returns the bound address with the future that serves the three
 /// OTLP services until `shutdown` resolves.
@@ -139,12 +116,12 @@ pub async fn bind(
     };
     let call_metrics = call_metrics::CallMetricsLayer::new(shared.metrics.clone());
     let otlp = Arc::new(OtlpGrpc { shared });
-    let traces = TraceServiceServer::from_arc(Arc::clone(&otlp));
-    let metrics = MetricsServiceServer::from_arc(Arc::clone(&otlp));
-    let logs = LogsServiceServer::from_arc(otlp);
-    let routes = Routes::new(with_codec_settings!(traces, limit))
-        .add_service(with_codec_settings!(metrics, limit))
-        .add_service(with_codec_settings!(logs, limit))
+    let traces = raw::RawServer::<raw::Traces>::new(Arc::clone(&otlp), &COMPRESSIONS, limit);
+    let metrics = raw::RawServer::<raw::Metrics>::new(Arc::clone(&otlp), &COMPRESSIONS, limit);
+    let logs = raw::RawServer::<raw::Logs>::new(otlp, &COMPRESSIONS, limit);
+    let routes = Routes::new(traces)
+        .add_service(metrics)
+        .add_service(logs)
         .prepare();
     let service = tower::ServiceBuilder::new()
         // Outermost, so it counts what the client finally gets.
@@ -177,14 +154,21 @@ struct OtlpGrpc {
 }
 
 impl OtlpGrpc {
-    /// Builds the request context, then ingests the message as `to_signal` turns it into a
-    /// signal. Returns what the pipeline accepted and the request id to echo, or the status to
-    /// answer with.
-    async fn handle<M: prost::Message>(
+    /// `Export` of service `S`, on the request message's bytes.
+    async fn export<S: raw::Service>(
         &self,
-        request: Request<M>,
+        request: Request<Bytes>,
+    ) -> Result<Response<S::Response>, Status> {
+        let (accepted, request_id) = self.handle(request, S::KIND).await?;
+        Ok(respond(S::respond(status::partial(&accepted)), &request_id))
+    }
+
+    /// Builds the request context, then ingests the message as a batch. Returns what the
+    /// pipeline accepted and the request id to echo, or the status to answer with.
+    async fn handle(
+        &self,
+        request: Request<Bytes>,
         kind: SignalKind,
-        to_signal: fn(M) -> Signal,
     ) -> Result<(Accepted, RequestId), Status> {
         if !self.shared.router.load().accepts(kind) {
             // As the Collector, which registers no service for a signal without a pipeline.
@@ -219,8 +203,13 @@ impl OtlpGrpc {
                 return Err(refused(refusal, None, &request_id));
             }
         };
-        ctx.body_bytes = message.encoded_len();
-        match ingest::ingest(&self.shared, ctx, &resolved, to_signal(message)).await {
+        ctx.body_bytes = message.len();
+        let batch = Batch::from_bytes(ctx, kind, message).map_err(|e| {
+            // prost's words, as tonic's decoder answered before.
+            let refusal = Refusal::new(RefusalKind::Invalid, e.to_string());
+            refused(refusal, None, &request_id)
+        })?;
+        match ingest::ingest_batch(&self.shared, batch, &resolved).await {
             Ok(accepted) => Ok((accepted, request_id)),
             Err(e) => Err(refused(e.reason, e.retry_after, &request_id)),
         }
@@ -265,76 +254,4 @@ fn respond<T>(message: T, request_id: &RequestId) -> Response<T> {
     let mut response = Response::new(message);
     *response.metadata_mut() = request_id_metadata(request_id);
     response
-}
-
-#[tonic::async_trait]
-impl TraceService for OtlpGrpc {
-    async fn export(
-        &self,
-        request: Request<ExportTraceServiceRequest>,
-    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let (accepted, request_id) = self
-            .handle(request, SignalKind::Traces, |r| {
-                Signal::Traces(r.resource_spans)
-            })
-            .await?;
-        let partial_success = status::partial(&accepted).map(|(rejected_spans, error_message)| {
-            ExportTracePartialSuccess {
-                rejected_spans,
-                error_message,
-            }
-        });
-        Ok(respond(
-            ExportTraceServiceResponse { partial_success },
-            &request_id,
-        ))
-    }
-}
-
-#[tonic::async_trait]
-impl MetricsService for OtlpGrpc {
-    async fn export(
-        &self,
-        request: Request<ExportMetricsServiceRequest>,
-    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        let (accepted, request_id) = self
-            .handle(request, SignalKind::Metrics, |r| {
-                Signal::Metrics(r.resource_metrics)
-            })
-            .await?;
-        let partial_success =
-            status::partial(&accepted).map(|(rejected_data_points, error_message)| {
-                ExportMetricsPartialSuccess {
-                    rejected_data_points,
-                    error_message,
-                }
-            });
-        Ok(respond(
-            ExportMetricsServiceResponse { partial_success },
-            &request_id,
-        ))
-    }
-}
-
-#[tonic::async_trait]
-impl LogsService for OtlpGrpc {
-    async fn export(
-        &self,
-        request: Request<ExportLogsServiceRequest>,
-    ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        let (accepted, request_id) = self
-            .handle(request, SignalKind::Logs, |r| Signal::Logs(r.resource_logs))
-            .await?;
-        let partial_success =
-            status::partial(&accepted).map(|(rejected_log_records, error_message)| {
-                ExportLogsPartialSuccess {
-                    rejected_log_records,
-                    error_message,
-                }
-            });
-        Ok(respond(
-            ExportLogsServiceResponse { partial_success },
-            &request_id,
-        ))
-    }
 }

@@ -35,8 +35,10 @@ async fn traces_arrive_field_for_field_and_are_counted() {
 
     let batches = rx.collector.wait_for(1).await;
     assert_eq!(batches.len(), 1);
-    let Signal::Traces(got) = &batches[0].signal else {
-        panic!("not traces: {:?}", batches[0].signal.kind());
+    assert!(batches[0].is_wire(), "traces stay bytes");
+    assert_eq!(batches[0].encode_request(), sent.encode_to_vec());
+    let Signal::Traces(got) = batches[0].signal() else {
+        panic!("not traces: {:?}", batches[0].kind());
     };
     assert_eq!(got, &sent.resource_spans);
     let span = &got[0].scope_spans[0].spans[1];
@@ -75,8 +77,8 @@ async fn metrics_arrive_field_for_field() {
         .expect("export");
     assert_eq!(response.get_ref().partial_success, None);
     let batches = rx.collector.wait_for(1).await;
-    assert_eq!(batches[0].signal, Signal::Metrics(sent.resource_metrics));
-    assert_eq!(batches[0].signal.record_count(), 3);
+    assert_eq!(*batches[0].signal(), Signal::Metrics(sent.resource_metrics));
+    assert_eq!(batches[0].record_count(), 3);
     let labels = ["metrics", "otlp", "default"];
     let accepted = rx
         .shared
@@ -92,8 +94,8 @@ async fn logs_arrive_field_for_field() {
     let response = rx.logs().await.export(sent.clone()).await.expect("export");
     assert_eq!(response.get_ref().partial_success, None);
     let batches = rx.collector.wait_for(1).await;
-    let Signal::Logs(got) = &batches[0].signal else {
-        panic!("not logs: {:?}", batches[0].signal.kind());
+    let Signal::Logs(got) = batches[0].signal() else {
+        panic!("not logs: {:?}", batches[0].kind());
     };
     assert_eq!(got, &sent.resource_logs);
     let record = &got[0].scope_logs[0].log_records[0];
@@ -126,7 +128,7 @@ async fn gzip_deflate_and_zstd_requests_are_decoded_and_answers_compressed() {
         assert_eq!(answered, Some(name.as_bytes()), "{name}");
         let batches = rx.collector.wait_for(i + 1).await;
         assert_eq!(
-            batches[i].signal,
+            *batches[i].signal(),
             Signal::Traces(sent.resource_spans),
             "{name}"
         );
@@ -162,7 +164,7 @@ async fn oversized_message_is_resource_exhausted_while_a_normal_one_passes() {
 
     let batches = rx.collector.wait_for(1).await;
     assert_eq!(batches.len(), 1);
-    assert_eq!(batches[0].signal, Signal::Traces(small.resource_spans));
+    assert_eq!(*batches[0].signal(), Signal::Traces(small.resource_spans));
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
-//! Turning an OTLP/HTTP request body into OTLP structs: content type, content encoding,
-//! size limit, then protobuf or JSON.
+//! Turning an OTLP/HTTP request body into a batch: content type, content encoding, size
+//! limit, then protobuf or JSON. Protobuf stays the bytes that arrived, indexed by the wire
+//! view; OTLP/JSON is decoded into the OTLP structs.
 //!
 //! Every failure is a [`BodyError`] that names the problem and picks the HTTP status: 415 for
 //! an unknown content type, 413 past the limit (measured after decompression, so a gzip bomb
@@ -9,8 +10,12 @@
 use std::io::Read;
 
 use http::{HeaderMap, StatusCode, header};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use serde::de::DeserializeOwned;
+use weir_pipeline::{Batch, RequestContext, Signal, SignalKind};
 
 /// The two OTLP/HTTP encodings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,18 +151,45 @@ fn read_limited(reader: impl Read, limit: usize, name: &str) -> Result<Vec<u8>, 
     Ok(out)
 }
 
+/// The export request of `kind` in `body` (decompressed), as a batch of `ctx`.
+pub fn decode_batch(
+    kind: SignalKind,
+    encoding: Encoding,
+    body: bytes::Bytes,
+    ctx: RequestContext,
+) -> Result<Batch, BodyError> {
+    if encoding == Encoding::Protobuf {
+        return Batch::from_bytes(ctx, kind, body).map_err(malformed_protobuf);
+    }
+    let signal = match kind {
+        SignalKind::Traces => {
+            Signal::Traces(decode::<ExportTraceServiceRequest>(encoding, &body)?.resource_spans)
+        }
+        SignalKind::Metrics => Signal::Metrics(
+            decode::<ExportMetricsServiceRequest>(encoding, &body)?.resource_metrics,
+        ),
+        SignalKind::Logs => {
+            Signal::Logs(decode::<ExportLogsServiceRequest>(encoding, &body)?.resource_logs)
+        }
+    };
+    Ok(Batch::new(ctx, signal))
+}
+
+/// The answer to a protobuf body that does not decode.
+fn malformed_protobuf(e: impl std::fmt::Display) -> BodyError {
+    BodyError::new(
+        StatusCode::BAD_REQUEST,
+        format!("malformed protobuf body: {e}"),
+    )
+}
+
 /// Decodes an export request in `encoding`.
-pub fn decode<T: Message + Default + DeserializeOwned>(
+fn decode<T: Message + Default + DeserializeOwned>(
     encoding: Encoding,
     body: &[u8],
 ) -> Result<T, BodyError> {
     match encoding {
-        Encoding::Protobuf => T::decode(body).map_err(|e| {
-            BodyError::new(
-                StatusCode::BAD_REQUEST,
-                format!("malformed protobuf body: {e}"),
-            )
-        }),
+        Encoding::Protobuf => T::decode(body).map_err(malformed_protobuf),
         Encoding::Json => serde_json::from_slice(body).map_err(|e| {
             BodyError::new(
                 StatusCode::BAD_REQUEST,

@@ -42,18 +42,18 @@ use axum::routing::post;
 use futures::future::BoxFuture;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+    ExportLogsPartialSuccess, ExportLogsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+    ExportMetricsPartialSuccess, ExportMetricsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportTracePartialSuccess, ExportTraceServiceResponse,
 };
 use prost::Message;
 use serde::Serialize;
 use weir_pipeline::pipeline::Accepted;
-use weir_pipeline::{RequestId, Signal, SignalKind};
+use weir_pipeline::{Batch, RequestContext, RequestId, Signal, SignalKind};
 
 pub use decode::{BodyError, Encoding};
 
@@ -169,22 +169,16 @@ async fn traces(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    handle::<ExportTraceServiceRequest, _, _>(
-        s,
-        peer,
-        headers,
-        body,
-        SignalKind::Traces,
-        |r| Signal::Traces(r.resource_spans),
-        |a| ExportTraceServiceResponse {
+    handle(s, peer, headers, body, SignalKind::Traces, |a| {
+        ExportTraceServiceResponse {
             partial_success: status::partial(a).map(|(rejected, error_message)| {
                 ExportTracePartialSuccess {
                     rejected_spans: rejected,
                     error_message,
                 }
             }),
-        },
-    )
+        }
+    })
     .await
 }
 
@@ -194,22 +188,16 @@ async fn metrics_route(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    handle::<ExportMetricsServiceRequest, _, _>(
-        s,
-        peer,
-        headers,
-        body,
-        SignalKind::Metrics,
-        |r| Signal::Metrics(r.resource_metrics),
-        |a| ExportMetricsServiceResponse {
+    handle(s, peer, headers, body, SignalKind::Metrics, |a| {
+        ExportMetricsServiceResponse {
             partial_success: status::partial(a).map(|(rejected, error_message)| {
                 ExportMetricsPartialSuccess {
                     rejected_data_points: rejected,
                     error_message,
                 }
             }),
-        },
-    )
+        }
+    })
     .await
 }
 
@@ -219,38 +207,29 @@ async fn logs(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    handle::<ExportLogsServiceRequest, _, _>(
-        s,
-        peer,
-        headers,
-        body,
-        SignalKind::Logs,
-        |r| Signal::Logs(r.resource_logs),
-        |a| ExportLogsServiceResponse {
+    handle(s, peer, headers, body, SignalKind::Logs, |a| {
+        ExportLogsServiceResponse {
             partial_success: status::partial(a).map(|(rejected, error_message)| {
                 ExportLogsPartialSuccess {
                     rejected_log_records: rejected,
                     error_message,
                 }
             }),
-        },
-    )
+        }
+    })
     .await
 }
 
-async fn handle<Req, Resp, ToSignal>(
+async fn handle<Resp>(
     state: Arc<HttpState>,
     peer: Option<Extension<PeerSubject>>,
     headers: HeaderMap,
     body: Body,
     kind: SignalKind,
-    to_signal: ToSignal,
     respond: impl FnOnce(&Accepted) -> Resp,
 ) -> Response
 where
-    Req: Message + Default + serde::de::DeserializeOwned + Send + 'static,
     Resp: Message + Serialize,
-    ToSignal: FnOnce(Req) -> Signal,
 {
     let request_id = context::request_id(|k| headers.get(k).map(HeaderValue::as_bytes));
     if !state.shared.router.load().accepts(kind) {
@@ -286,7 +265,7 @@ where
         |k| headers.get(k).map(HeaderValue::as_bytes),
         peer,
     );
-    let (mut ctx, resolved) = match ctx {
+    let (ctx, resolved) = match ctx {
         Ok(c) => c,
         Err(r) => {
             return refuse(
@@ -300,12 +279,9 @@ where
             );
         }
     };
-    let (request, _in_flight) = match read_and_decode::<Req>(&state, &headers, body, encoding).await
-    {
-        Ok((request, body_bytes, held)) => {
-            ctx.body_bytes = body_bytes;
-            (request, held)
-        }
+    let read = read_and_decode(&state, &headers, body, kind, encoding, ctx).await;
+    let (batch, _in_flight) = match read {
+        Ok(read) => read,
         Err(e) => {
             let retry = (e.status == StatusCode::SERVICE_UNAVAILABLE).then_some(RETRY_BUSY);
             return refuse(
@@ -319,7 +295,7 @@ where
             );
         }
     };
-    match ingest::ingest(&state.shared, ctx, &resolved, to_signal(request)).await {
+    match ingest::ingest_batch(&state.shared, batch, &resolved).await {
         Ok(accepted) => encode(StatusCode::OK, encoding, &request_id, &respond(&accepted)),
         Err(err) => {
             let code = status::http_status(err.reason.kind);
@@ -337,17 +313,16 @@ where
 const RETRY_BUSY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Reads the body within the receiver's limits, then decompresses and decodes it (large bodies
-/// off the request threads). Returns the request, its size after decompression, and the
-/// in-flight bytes it holds.
-async fn read_and_decode<Req>(
+/// off the request threads). Returns the batch of `ctx` (its `body_bytes` the size after
+/// decompression) and the in-flight bytes it holds.
+async fn read_and_decode(
     state: &HttpState,
     headers: &HeaderMap,
     body: Body,
+    kind: SignalKind,
     encoding: Encoding,
-) -> Result<(Req, usize, crate::receivers::limits::Reservation), BodyError>
-where
-    Req: Message + Default + serde::de::DeserializeOwned + Send + 'static,
-{
+    mut ctx: RequestContext,
+) -> Result<(Batch, crate::receivers::limits::Reservation), BodyError> {
     let limits = body::BodyLimits {
         // The compressed body is bounded by the same limit: compression only ever shrinks OTLP.
         max: state.max_body,
@@ -368,12 +343,13 @@ where
         }
     })?;
     let (raw, limit, headers) = (received.bytes, state.max_body, headers.clone());
-    let (request, len) = body::decode_off_thread(raw.len(), move || {
+    let batch = body::decode_off_thread(raw.len(), move || {
         let raw = decode::decompress(&headers, raw, limit)?;
-        Ok((decode::decode::<Req>(encoding, &raw)?, raw.len()))
+        ctx.body_bytes = raw.len();
+        decode::decode_batch(kind, encoding, raw, ctx)
     })
     .await?;
-    Ok((request, len, received.reservation))
+    Ok((batch, received.reservation))
 }
 
 /// What the receiver does with a body it has read in full, outside any server: the encoding
@@ -389,17 +365,8 @@ pub fn decode_body(
 ) -> Result<Signal, BodyError> {
     let encoding = Encoding::from_headers(headers)?;
     let raw = decode::decompress(headers, body, limit)?;
-    Ok(match kind {
-        SignalKind::Traces => Signal::Traces(
-            decode::decode::<ExportTraceServiceRequest>(encoding, &raw)?.resource_spans,
-        ),
-        SignalKind::Metrics => Signal::Metrics(
-            decode::decode::<ExportMetricsServiceRequest>(encoding, &raw)?.resource_metrics,
-        ),
-        SignalKind::Logs => {
-            Signal::Logs(decode::decode::<ExportLogsServiceRequest>(encoding, &raw)?.resource_logs)
-        }
-    })
+    let batch = decode::decode_batch(kind, encoding, raw, RequestContext::internal())?;
+    Ok(batch.into_parts().1)
 }
 
 /// Answers a request refused before it reached a pipeline, and logs why.

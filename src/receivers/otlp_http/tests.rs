@@ -158,7 +158,9 @@ async fn protobuf_traces_arrive_field_for_field_and_the_request_id_is_echoed() {
     assert_eq!(batches.len(), 1);
     assert_eq!(batches[0].ctx.request_id.as_str(), "req-42");
     assert_eq!(batches[0].ctx.tenant.as_str(), "default");
-    assert_eq!(batches[0].signal, Signal::Traces(sent.resource_spans));
+    assert!(batches[0].is_wire(), "protobuf traces stay bytes");
+    assert_eq!(batches[0].encode_request(), sent.encode_to_vec());
+    assert_eq!(*batches[0].signal(), Signal::Traces(sent.resource_spans));
     assert_eq!(
         h.metrics.value(
             catalogue::RECEIVER_ACCEPTED_RECORDS,
@@ -189,7 +191,11 @@ async fn official_otlp_json_examples_decode() {
     }
     let batches = h.collector.batches();
     assert_eq!(batches.len(), 3);
-    let Signal::Traces(rs) = &batches[0].signal else {
+    assert!(
+        !batches[0].is_wire(),
+        "OTLP/JSON is decoded at the receiver"
+    );
+    let Signal::Traces(rs) = batches[0].signal() else {
         panic!("traces first")
     };
     let span = &rs[0].scope_spans[0].spans[0];
@@ -204,11 +210,11 @@ async fn official_otlp_json_examples_decode() {
         rs[0].scope_spans[0].scope.as_ref().map(|s| s.name.as_str()),
         Some("my.library")
     );
-    let Signal::Metrics(rm) = &batches[1].signal else {
+    let Signal::Metrics(rm) = batches[1].signal() else {
         panic!("metrics second")
     };
-    assert!(batches[1].signal.record_count() >= 4, "{rm:?}");
-    let Signal::Logs(rl) = &batches[2].signal else {
+    assert!(batches[1].record_count() >= 4, "{rm:?}");
+    let Signal::Logs(rl) = batches[2].signal() else {
         panic!("logs third")
     };
     let log = &rl[0].scope_logs[0].log_records[0];

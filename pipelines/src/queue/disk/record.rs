@@ -9,12 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use prost::Message;
-
-use crate::otlp::collector::logs::v1::ExportLogsServiceRequest;
-use crate::otlp::collector::metrics::v1::ExportMetricsServiceRequest;
-use crate::otlp::collector::trace::v1::ExportTraceServiceRequest;
-use crate::{Batch, RequestContext, RequestId, Signal, SignalKind, TenantId};
+use crate::{Batch, RequestContext, RequestId, SignalKind, TenantId};
 
 /// Version of the header layout.
 const VERSION: u8 = 1;
@@ -33,7 +28,7 @@ pub enum RecordError {
     Tenant(#[from] crate::TenantIdError),
     /// The payload is not an OTLP request.
     #[error("undecodable payload: {0}")]
-    Payload(#[from] prost::DecodeError),
+    Payload(#[from] crate::batch::DecodeError),
 }
 
 /// A stored record's header.
@@ -75,8 +70,8 @@ impl Header {
             .unwrap_or_default();
         Self {
             seq,
-            signal: batch.signal.kind(),
-            records: batch.signal.record_count(),
+            signal: batch.kind(),
+            records: batch.record_count(),
             body_bytes: ctx.body_bytes as u64,
             received_unix_nanos: u64::try_from(received.as_nanos()).unwrap_or(u64::MAX),
             tenant: ctx.tenant.as_str().to_owned(),
@@ -166,38 +161,14 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The payload of `batch`: its OTLP export request, encoded (field 1 of every
-/// `Export*ServiceRequest` is its resource list), without copying the batch.
+/// The payload of `batch`: its OTLP export request as the exporters send it
+/// ([`Batch::encode_request`]: the bytes that arrived, for a batch held as bytes).
 pub fn encode_payload(batch: &Batch) -> Vec<u8> {
-    fn encode_all<M: Message>(items: &[M]) -> Vec<u8> {
-        let len: usize = items
-            .iter()
-            .map(|m| prost::encoding::message::encoded_len(1, m))
-            .sum();
-        let mut out = Vec::with_capacity(len);
-        for m in items {
-            prost::encoding::message::encode(1, m, &mut out);
-        }
-        out
-    }
-    match &batch.signal {
-        Signal::Traces(rs) => encode_all(rs),
-        Signal::Metrics(rm) => encode_all(rm),
-        Signal::Logs(rl) => encode_all(rl),
-    }
+    Vec::from(batch.encode_request())
 }
 
 /// The batch a stored record holds, with its tenant, request id and received time.
 pub fn decode(header: &Header, payload: &[u8]) -> Result<Batch, RecordError> {
-    let signal = match header.signal {
-        SignalKind::Traces => {
-            Signal::Traces(ExportTraceServiceRequest::decode(payload)?.resource_spans)
-        }
-        SignalKind::Metrics => {
-            Signal::Metrics(ExportMetricsServiceRequest::decode(payload)?.resource_metrics)
-        }
-        SignalKind::Logs => Signal::Logs(ExportLogsServiceRequest::decode(payload)?.resource_logs),
-    };
     let mut ctx = RequestContext::new(
         TenantId::new(&header.tenant)?,
         RequestId::restored(&header.request_id, header.generated_id),
@@ -206,12 +177,18 @@ pub fn decode(header: &Header, payload: &[u8]) -> Result<Batch, RecordError> {
     );
     ctx.received_wall = header.received();
     ctx.body_bytes = usize::try_from(header.body_bytes).unwrap_or(usize::MAX);
-    Ok(Batch { ctx, signal })
+    // Requests come back as bytes, as they arrived.
+    let payload = bytes::Bytes::copy_from_slice(payload);
+    Ok(Batch::from_bytes(ctx, header.signal, payload)?)
 }
 
 #[cfg(test)]
 mod tests {
+    use prost::Message;
+
     use super::*;
+    use crate::Signal;
+    use crate::otlp::collector::logs::v1::ExportLogsServiceRequest;
     use crate::test_util::realistic;
 
     #[test]
@@ -224,7 +201,7 @@ mod tests {
         let read = Header::decode(&header.encode()).expect("header");
         assert_eq!(read, header);
         let back = decode(&read, &encode_payload(&batch)).expect("batch");
-        assert_eq!(back.signal, batch.signal);
+        assert_eq!(back.signal(), batch.signal());
         assert_eq!(back.ctx.tenant.as_str(), "acme");
         assert_eq!(back.ctx.request_id.as_str(), "req-42");
         assert!(!back.ctx.request_id.is_generated());
@@ -241,13 +218,29 @@ mod tests {
     #[test]
     fn the_payload_is_the_export_request_as_an_sdk_encodes_it() {
         let batch = realistic::batch(Signal::Logs(realistic::logs(4, 0)));
-        let Signal::Logs(rl) = &batch.signal else {
+        let Signal::Logs(rl) = batch.signal() else {
             panic!("logs");
         };
         let request = ExportLogsServiceRequest {
             resource_logs: rl.clone(),
         };
         assert_eq!(encode_payload(&batch), request.encode_to_vec());
+    }
+
+    #[test]
+    fn a_batch_held_as_bytes_is_stored_as_them_and_comes_back_so() {
+        let resource_spans = realistic::spans(5, 0);
+        let sent = crate::otlp::collector::trace::v1::ExportTraceServiceRequest { resource_spans }
+            .encode_to_vec();
+        let batch = Batch::from_traces_bytes(RequestContext::for_tests(), sent.clone().into())
+            .expect("valid");
+        assert!(batch.is_wire());
+        let payload = encode_payload(&batch);
+        assert_eq!(payload, sent);
+        let back = decode(&Header::of(&batch, 1), &payload).expect("batch");
+        assert!(back.is_wire());
+        assert_eq!(back.encode_request(), sent);
+        assert_eq!(back.record_count(), 5);
     }
 
     #[test]

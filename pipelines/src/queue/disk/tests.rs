@@ -80,7 +80,7 @@ async fn unsettled_records_come_back_in_order_with_their_context() {
         assert_eq!(taken, [false, true, false]);
         let b = q.read(back.records[1].at).expect("read back");
         assert_eq!(b.ctx.tenant.as_str(), "b");
-        assert_eq!(b.signal.record_count(), 2);
+        assert_eq!(b.record_count(), 2);
         assert!(back.damage.is_empty());
         // New records get new sequence numbers after the old ones.
         let t = q.append(&batch("a", "r5", 1)).await.expect("append");

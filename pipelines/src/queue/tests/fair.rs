@@ -215,8 +215,8 @@ fn merging_never_mixes_signals_of_one_tenant() {
     q.push(item("a", "t2", 5, t0));
     let mut kinds = Vec::new();
     while let Take::Items(taken) = q.take(t0, &b) {
-        let kind = taken[0].batch.signal.kind();
-        assert!(taken.iter().all(|i| i.batch.signal.kind() == kind));
+        let kind = taken[0].batch.kind();
+        assert!(taken.iter().all(|i| i.batch.kind() == kind));
         kinds.push((kind, taken.len()));
     }
     assert_eq!(

@@ -41,7 +41,7 @@ pub(super) struct Attempt {
 impl Attempt {
     /// Records per part, in order.
     pub fn part_records(&self) -> Vec<u64> {
-        self.parts.iter().map(|p| p.signal.record_count()).collect()
+        self.parts.iter().map(|p| p.record_count()).collect()
     }
 
     /// The names of the records of every part, in order.

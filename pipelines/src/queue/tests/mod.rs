@@ -90,7 +90,7 @@ pub(super) fn logs(tenant: &str, tag: &str, n: usize) -> Batch {
 
 /// The names of the spans, or the bodies of the log records, of `batch`, in order.
 pub(super) fn record_names(batch: &Batch) -> Vec<String> {
-    match &batch.signal {
+    match batch.signal() {
         Signal::Traces(rs) => rs
             .iter()
             .flat_map(|r| &r.scope_spans)

@@ -56,7 +56,7 @@ impl Processor for Budget {
                 retry_after: Some(Duration::from_secs(1)),
             };
         }
-        self.charge(tenant, batch.signal.record_count() as i64);
+        self.charge(tenant, batch.record_count() as i64);
         Outcome::pass()
     }
 

@@ -13,7 +13,7 @@ struct RejectTenant(&'static str);
 impl Processor for RejectTenant {
     fn process(&self, batch: &mut Batch) -> Outcome {
         let rejected = if batch.ctx.tenant.as_str() == self.0 {
-            batch.signal.record_count()
+            batch.record_count()
         } else {
             0
         };

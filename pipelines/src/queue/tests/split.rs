@@ -206,7 +206,7 @@ fn flat(batches: &[Batch]) -> Vec<(String, String, String, String, String)> {
     for b in batches {
         let names = record_names(b);
         let mut names = names.into_iter();
-        match &b.signal {
+        match b.signal() {
             Signal::Traces(rs) => {
                 for r in rs {
                     for s in &r.scope_spans {
@@ -274,7 +274,7 @@ fn kind_and_points(m: &Metric) -> (String, Vec<u64>) {
 fn flat_metrics(batches: &[Batch]) -> Vec<(String, String, String, String, String, String, u64)> {
     let mut out = Vec::new();
     for b in batches {
-        let Signal::Metrics(rm) = &b.signal else {
+        let Signal::Metrics(rm) = b.signal() else {
             unreachable!("metrics only")
         };
         for r in rm {
@@ -300,16 +300,12 @@ fn flat_metrics(batches: &[Batch]) -> Vec<(String, String, String, String, Strin
 }
 
 fn check_sizes(original: &Batch, parts: &[Batch], max: u64) -> Result<(), TestCaseError> {
-    let total: u64 = parts.iter().map(|p| p.signal.record_count()).sum();
-    prop_assert_eq!(total, original.signal.record_count());
+    let total: u64 = parts.iter().map(|p| p.record_count()).sum();
+    prop_assert_eq!(total, original.record_count());
     for p in parts {
-        prop_assert!(
-            p.signal.record_count() <= max,
-            "a part has more than {}",
-            max
-        );
+        prop_assert!(p.record_count() <= max, "a part has more than {}", max);
         prop_assert_eq!(&p.ctx.tenant, &original.ctx.tenant);
-        prop_assert_eq!(p.signal.kind(), original.signal.kind());
+        prop_assert_eq!(p.kind(), original.kind());
     }
     Ok(())
 }
@@ -323,8 +319,8 @@ proptest! {
         let original = build_traces(&shape);
         let parts = split(&original, max);
         check_sizes(&original, &parts, max)?;
-        if original.signal.record_count() > 0 {
-            prop_assert!(parts.iter().all(|p| p.signal.record_count() > 0), "an empty part");
+        if original.record_count() > 0 {
+            prop_assert!(parts.iter().all(|p| p.record_count() > 0), "an empty part");
         }
         prop_assert_eq!(flat(&parts), flat(std::slice::from_ref(&original)));
     }
@@ -337,8 +333,8 @@ proptest! {
         let original = build_logs(&shape);
         let parts = split(&original, max);
         check_sizes(&original, &parts, max)?;
-        if original.signal.record_count() > 0 {
-            prop_assert!(parts.iter().all(|p| p.signal.record_count() > 0), "an empty part");
+        if original.record_count() > 0 {
+            prop_assert!(parts.iter().all(|p| p.record_count() > 0), "an empty part");
         }
         prop_assert_eq!(flat(&parts), flat(std::slice::from_ref(&original)));
     }
@@ -363,14 +359,14 @@ fn a_limit_of_zero_is_treated_as_one() {
     let original = build_traces(&vec![vec![3]]);
     let parts = split(&original, 0);
     assert_eq!(parts.len(), 3);
-    assert!(parts.iter().all(|p| p.signal.record_count() == 1));
+    assert!(parts.iter().all(|p| p.record_count() == 1));
 }
 
 #[test]
 fn a_metric_with_more_points_than_the_limit_is_cut_into_metrics_of_the_same_name() {
     let original = build_metrics(&vec![vec![vec![(1, 7)]]]);
     let parts = split(&original, 3);
-    let sizes: Vec<u64> = parts.iter().map(|p| p.signal.record_count()).collect();
+    let sizes: Vec<u64> = parts.iter().map(|p| p.record_count()).collect();
     assert_eq!(sizes, [3, 3, 1]);
     let flat = flat_metrics(&parts);
     assert!(flat.iter().all(|f| f.2 == "m0.0.0" && f.5 == "sum/2/true"));

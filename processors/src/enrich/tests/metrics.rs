@@ -152,7 +152,7 @@ proptest! {
         let (e, _) = enrich(&cfg);
         let mut batch = Batch::new(ctx(Some("req-m")), Signal::Metrics(signal.clone()));
         run(&e, &mut batch);
-        let Signal::Metrics(after) = &batch.signal else { unreachable!() };
+        let Signal::Metrics(after) = batch.signal() else { unreachable!() };
 
         let (points_before, exemplars_before) = point_and_exemplar_attrs(&signal);
         let (points_after, exemplars_after) = point_and_exemplar_attrs(after);
@@ -216,7 +216,7 @@ fn an_exemplar_carries_the_request_id_and_its_point_does_not() {
         }]),
     );
     run(&e, &mut batch);
-    let Signal::Metrics(rm) = &batch.signal else {
+    let Signal::Metrics(rm) = batch.signal() else {
         unreachable!()
     };
     let Some(Data::Sum(sum)) = &rm[0].scope_metrics[0].metrics[0].data else {

@@ -111,14 +111,14 @@ fn spans_batch(ctx: RequestContext, res: Option<Resource>, spans: Vec<Span>) -> 
 
 /// The log records of resource 0, scope 0.
 fn logs(batch: &Batch) -> &[LogRecord] {
-    match &batch.signal {
+    match batch.signal() {
         Signal::Logs(rl) => &rl[0].scope_logs[0].log_records,
         other => panic!("not logs: {other:?}"),
     }
 }
 
 fn spans(batch: &Batch) -> &[Span] {
-    match &batch.signal {
+    match batch.signal() {
         Signal::Traces(rs) => &rs[0].scope_spans[0].spans,
         other => panic!("not traces: {other:?}"),
     }
@@ -126,7 +126,7 @@ fn spans(batch: &Batch) -> &[Span] {
 
 /// The resource of resource entry 0, whatever the signal.
 fn resource_of(batch: &Batch) -> Option<&Resource> {
-    match &batch.signal {
+    match batch.signal() {
         Signal::Logs(v) => v[0].resource.as_ref(),
         Signal::Traces(v) => v[0].resource.as_ref(),
         Signal::Metrics(v) => v[0].resource.as_ref(),

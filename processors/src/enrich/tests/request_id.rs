@@ -107,9 +107,9 @@ fn running_twice_adds_nothing_more() {
         vec![log(vec![]), log(vec![kv("request.id", "app")])],
     );
     run(&e, &mut batch);
-    let once = batch.signal.clone();
+    let once = batch.signal().clone();
     run(&e, &mut batch);
-    assert_eq!(batch.signal, once);
+    assert_eq!(*batch.signal(), once);
 }
 
 #[test]
@@ -137,7 +137,7 @@ fn resource_level_writes_once_per_resource_and_not_on_records() {
     let res = resource_of(&batch).expect("resource created");
     assert_eq!(values(&res.attributes, "request.id"), ["r-9"]);
     assert!(logs(&batch).iter().all(|l| l.attributes.is_empty()));
-    let Signal::Logs(rl) = &batch.signal else {
+    let Signal::Logs(rl) = batch.signal() else {
         unreachable!()
     };
     assert_eq!(

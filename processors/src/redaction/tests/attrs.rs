@@ -392,9 +392,9 @@ fn a_batch_with_nothing_to_redact_is_left_byte_for_byte() {
             ..Default::default()
         }],
     );
-    let before = b.signal.clone();
+    let before = b.signal().clone();
     pass(&p, &mut b);
-    assert_eq!(b.signal, before);
+    assert_eq!(*b.signal(), before);
     assert!(matches!(
         &spans(&b)[0].attributes[0].value,
         Some(AnyValue {

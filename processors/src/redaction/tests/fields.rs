@@ -22,7 +22,7 @@ fn d(v: f64) -> AnyValue {
 fn scope_name_and_version_mask_only_the_match() {
     let (p, m) = build("{}");
     let mut b = traces(vec![], vec![Span::default()]);
-    let Signal::Traces(rs) = &mut b.signal else {
+    let Signal::Traces(rs) = b.signal_mut() else {
         unreachable!()
     };
     rs[0].scope_spans[0].scope = Some(InstrumentationScope {
@@ -31,7 +31,7 @@ fn scope_name_and_version_mask_only_the_match() {
         ..Default::default()
     });
     pass(&p, &mut b);
-    let Signal::Traces(rs) = &b.signal else {
+    let Signal::Traces(rs) = b.signal() else {
         unreachable!()
     };
     let scope = rs[0].scope_spans[0].scope.as_ref().expect("scope");
@@ -78,13 +78,13 @@ fn schema_urls_holding_a_secret_are_emptied_and_severity_text_masked() {
         ..Default::default()
     };
     let mut b = logs(vec![], vec![record]);
-    let Signal::Logs(rl) = &mut b.signal else {
+    let Signal::Logs(rl) = b.signal_mut() else {
         unreachable!()
     };
     rl[0].schema_url = "https://u:pw9urlpass@schemas.example/1.0".into();
     rl[0].scope_logs[0].schema_url = "https://opentelemetry.io/schemas/1.26.0".into();
     pass(&p, &mut b);
-    let Signal::Logs(rl) = &b.signal else {
+    let Signal::Logs(rl) = b.signal() else {
         unreachable!()
     };
     assert_eq!(rl[0].schema_url, "");

@@ -40,7 +40,7 @@ pub fn batch(resource: Vec<KeyValue>, metrics: Vec<Metric>) -> Batch {
 }
 
 pub fn metrics_of(b: &Batch) -> &[Metric] {
-    match &b.signal {
+    match b.signal() {
         Signal::Metrics(rm) => &rm[0].scope_metrics[0].metrics,
         other => panic!("not metrics: {other:?}"),
     }

@@ -123,7 +123,7 @@ pub fn logs(resource: Vec<KeyValue>, records: Vec<LogRecord>) -> Batch {
 
 /// The spans of a traces batch, in order.
 pub fn spans(b: &Batch) -> Vec<&Span> {
-    match &b.signal {
+    match b.signal() {
         Signal::Traces(rs) => rs
             .iter()
             .flat_map(|r| &r.scope_spans)
@@ -135,7 +135,7 @@ pub fn spans(b: &Batch) -> Vec<&Span> {
 
 /// The log records of a logs batch, in order.
 pub fn records(b: &Batch) -> Vec<&LogRecord> {
-    match &b.signal {
+    match b.signal() {
         Signal::Logs(rl) => rl
             .iter()
             .flat_map(|r| &r.scope_logs)
@@ -147,7 +147,7 @@ pub fn records(b: &Batch) -> Vec<&LogRecord> {
 
 /// The first resource's attributes.
 pub fn resource_attrs(b: &Batch) -> &[KeyValue] {
-    let r = match &b.signal {
+    let r = match b.signal() {
         Signal::Traces(rs) => rs[0].resource.as_ref(),
         Signal::Logs(rl) => rl[0].resource.as_ref(),
         Signal::Metrics(rm) => rm[0].resource.as_ref(),
