@@ -91,7 +91,7 @@ pub struct LokiConfig {
     pub format: PushFormat,
     /// Compression of the body. `protobuf` is always `snappy` (the only one Loki reads for it);
     /// `json` is `gzip` (default) or `none`.
-    pub compression: Option<String>,
+    pub compression: Option<BodyCompression>,
     /// weir's key: the header that carries the tenant, `X-Scope-OrgID` by default. An empty
     /// string sends no tenant (a Loki with `auth_enabled: false`).
     pub tenant_header: String,
@@ -264,12 +264,29 @@ impl Default for StructuredMetadataConfig {
     }
 }
 
-/// The compression a push body gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum BodyCompression {
+/// The compression a push body gets, as `compression` names it; which one goes with which
+/// `format` is checked by [`LokiConfig::problems`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BodyCompression {
+    /// `snappy` (block format), the one protobuf pushes use.
     Snappy,
+    /// `gzip`, the default of JSON pushes.
     Gzip,
+    /// `none` (or `""`): a plain JSON body.
+    #[serde(alias = "")]
     None,
+}
+
+impl BodyCompression {
+    /// The name as written in config.
+    fn as_str(self) -> &'static str {
+        match self {
+            BodyCompression::Snappy => "snappy",
+            BodyCompression::Gzip => "gzip",
+            BodyCompression::None => "none",
+        }
+    }
 }
 
 impl LokiConfig {
@@ -333,16 +350,20 @@ impl LokiConfig {
 
     /// The compression `format` and `compression` call for.
     pub(crate) fn body_compression(&self) -> Result<BodyCompression, String> {
-        match (self.format, self.compression.as_deref()) {
-            (PushFormat::Protobuf, None | Some("snappy")) => Ok(BodyCompression::Snappy),
+        match (self.format, self.compression) {
+            (PushFormat::Protobuf, None | Some(BodyCompression::Snappy)) => {
+                Ok(BodyCompression::Snappy)
+            }
             (PushFormat::Protobuf, Some(other)) => Err(format!(
-                "{other:?}: protobuf pushes are always snappy-compressed (Loki reads no other); \
-                 use format: json for gzip or none"
+                "{:?}: protobuf pushes are always snappy-compressed (Loki reads no other); \
+                 use format: json for gzip or none",
+                other.as_str()
             )),
-            (PushFormat::Json, None | Some("gzip")) => Ok(BodyCompression::Gzip),
-            (PushFormat::Json, Some("none" | "")) => Ok(BodyCompression::None),
+            (PushFormat::Json, None | Some(BodyCompression::Gzip)) => Ok(BodyCompression::Gzip),
+            (PushFormat::Json, Some(BodyCompression::None)) => Ok(BodyCompression::None),
             (PushFormat::Json, Some(other)) => Err(format!(
-                "unknown compression {other:?} for format json; use gzip or none"
+                "unknown compression {:?} for format json; use gzip or none",
+                other.as_str()
             )),
         }
     }

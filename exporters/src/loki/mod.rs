@@ -69,15 +69,14 @@ use crate::shared::http::client;
 use crate::shared::http::headers::tenant_header_name;
 use crate::shared::http::pool::BufferPool;
 use crate::shared::http::response::send_error;
-use config::BodyCompression;
 use guard::LabelGuard;
 use response::Refusals;
 use streams::Plan;
 
 pub use crate::shared::http::{Headers, HttpTlsConfig};
 pub use config::{
-    DefaultLabels, LabelsConfig, LineFormat, LokiConfig, PUSH_PATH, PushFormat, SPEC,
-    StructuredMetadataConfig, UNSUPPORTED_COLLECTOR_KEYS,
+    BodyCompression, DefaultLabels, LabelsConfig, LineFormat, LokiConfig, PUSH_PATH, PushFormat,
+    SPEC, StructuredMetadataConfig, UNSUPPORTED_COLLECTOR_KEYS,
 };
 pub use names::{AttributeNames, is_valid_name, sanitize};
 pub use response::Reason;

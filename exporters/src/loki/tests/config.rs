@@ -198,3 +198,15 @@ structured_metadata: { attributes: { trace.id: null, user: trace_id } }
             .all(|(k, _)| !k.starts_with("labels.attributes"))
     );
 }
+
+#[test]
+fn an_unknown_compression_fails_the_reading_at_its_key() {
+    let err = serde_yaml_ng::from_str::<LokiConfig>("endpoint: http://l\ncompression: brotli")
+        .expect_err("brotli")
+        .to_string();
+    assert!(err.contains("unknown variant `brotli`"), "{err}");
+    let plain: LokiConfig =
+        serde_yaml_ng::from_str("endpoint: http://l\nformat: json\ncompression: ''")
+            .expect("reads");
+    assert_eq!(plain.body_compression(), Ok(BodyCompression::None));
+}

@@ -262,7 +262,7 @@ async fn json_pushes_carry_the_same_streams_gzipped_or_not() {
     let mut cfg = labelled_config(&fake);
     cfg.format = PushFormat::Json;
     exporter(&cfg).export(bundle.clone()).await.expect("gzip");
-    cfg.compression = Some("none".into());
+    cfg.compression = Some(BodyCompression::None);
     exporter(&cfg).export(bundle).await.expect("plain");
     let pushes = fake.pushes();
     assert_eq!(pushes[0].content_encoding.as_deref(), Some("gzip"));
