@@ -17,6 +17,7 @@ use crate::otlp::trace::v1::ResourceSpans;
 use crate::wire::{Edits, LogView, MetricView, TraceView};
 
 mod payload;
+mod sealed;
 use payload::AnyWire;
 pub use payload::DecodeError;
 
@@ -178,6 +179,16 @@ impl Batch {
     /// editing).
     pub fn is_wire(&self) -> bool {
         self.wire.is_some()
+    }
+
+    /// Done with editing: a batch held as bytes keeps only the request with its edits applied
+    /// (its view and edits dropped), so queues hold it once, at its encoded size. The wire-aware
+    /// processors' hooks ([`Batch::trace_wire`] and the like) are `None` from then on;
+    /// [`Batch::signal_mut`] still decodes it.
+    pub fn seal(&mut self) {
+        if let Some(w) = self.wire.take() {
+            self.wire = Some(w.seal());
+        }
     }
 
     /// The OTLP data, as structs: decoded on first call for a batch held as bytes (with the

@@ -173,6 +173,7 @@ impl Pipeline {
             }
         }
         drop(processing);
+        batch.seal();
         // From here on, dropping `prepared` without committing it refunds the processors.
         let mut prepared = Prepared {
             pipeline: self,

@@ -16,6 +16,7 @@ use bytes::{BufMut, Bytes};
 use prost::Message;
 use prost::encoding::message;
 
+use super::sealed::Sealed;
 use super::{Signal, SignalKind};
 use crate::otlp::collector::logs::v1::ExportLogsServiceRequest;
 use crate::otlp::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -145,11 +146,14 @@ impl<R: WireRecord> Wire<R> {
                 tracing::error!(signal = %R::KIND, error = %e, "edited request does not decode; reading it unedited");
                 R::decode(self.view.bytes.clone())
             })
-            .unwrap_or_else(|_| match R::KIND {
-                SignalKind::Traces => Signal::Traces(Vec::new()),
-                SignalKind::Metrics => Signal::Metrics(Vec::new()),
-                SignalKind::Logs => Signal::Logs(Vec::new()),
-            })
+            .unwrap_or_else(|_| empty(R::KIND))
+    }
+
+    /// Done with editing: the request with its edits applied, counted, without the view.
+    fn seal(self) -> Sealed {
+        let bytes = self.request();
+        let shape = (self.record_count(), self.is_empty());
+        Sealed::new(R::KIND, bytes, shape, self.decoded.into_inner())
     }
 
     /// Records: from the index while nothing is edited; once edited (an edit may remove
@@ -186,6 +190,24 @@ impl<R: WireRecord> Wire<R> {
     /// The length of [`Self::request`].
     pub(super) fn encoded_len(&self) -> usize {
         self.request().len()
+    }
+}
+
+/// prost's decoding of an export request of `kind`.
+pub(super) fn decode(kind: SignalKind, bytes: Bytes) -> Result<Signal, prost::DecodeError> {
+    match kind {
+        SignalKind::Traces => SpanIdx::decode(bytes),
+        SignalKind::Logs => LogIdx::decode(bytes),
+        SignalKind::Metrics => MetricIdx::decode(bytes),
+    }
+}
+
+/// A batch of `kind` holding no resource.
+pub(super) fn empty(kind: SignalKind) -> Signal {
+    match kind {
+        SignalKind::Traces => Signal::Traces(Vec::new()),
+        SignalKind::Metrics => Signal::Metrics(Vec::new()),
+        SignalKind::Logs => Signal::Logs(Vec::new()),
     }
 }
 
@@ -227,6 +249,8 @@ pub(super) enum AnyWire {
     Traces(Box<Wire<SpanIdx>>),
     Logs(Box<Wire<LogIdx>>),
     Metrics(Box<Wire<MetricIdx>>),
+    /// Done with editing ([`AnyWire::seal`]).
+    Sealed(Box<Sealed>),
 }
 
 /// `$body` with `$w` bound to the request of whichever signal `$any` holds.
@@ -236,6 +260,7 @@ macro_rules! each {
             AnyWire::Traces($w) => $body,
             AnyWire::Logs($w) => $body,
             AnyWire::Metrics($w) => $body,
+            AnyWire::Sealed($w) => $body,
         }
     };
 }
@@ -252,6 +277,16 @@ impl AnyWire {
             SignalKind::Logs => from_bytes(bytes)?.map(|w| AnyWire::Logs(Box::new(w))),
             SignalKind::Metrics => from_bytes(bytes)?.map(|w| AnyWire::Metrics(Box::new(w))),
         })
+    }
+
+    /// Done with editing: the request with its edits applied, without its view and edits.
+    pub(super) fn seal(self) -> Self {
+        AnyWire::Sealed(Box::new(match self {
+            AnyWire::Traces(w) => w.seal(),
+            AnyWire::Logs(w) => w.seal(),
+            AnyWire::Metrics(w) => w.seal(),
+            AnyWire::Sealed(s) => return AnyWire::Sealed(s),
+        }))
     }
 
     pub(super) fn signal(&self) -> &Signal {

@@ -103,6 +103,32 @@ proptest! {
     }
 
     #[test]
+    fn sealed_it_sends_counts_and_decodes_as_before(
+        req in request(),
+        picks in prop::collection::vec(any::<prop::sample::Index>(), 0..3),
+        read_first in any::<bool>(),
+    ) {
+        let (_, mut batch) = wire_batch(&req);
+        mask(&mut batch, &picks);
+        if read_first {
+            let _ = batch.signal();
+        }
+        let (out, count, empty) = (batch.encode_request(), batch.record_count(), batch.is_empty());
+        let want = batch.signal().clone();
+        batch.seal();
+        prop_assert!(batch.trace_wire().is_none(), "no view once sealed");
+        prop_assert_eq!(batch.encode_request(), out.clone());
+        prop_assert_eq!(batch.encoded_len(), out.len());
+        prop_assert_eq!((batch.record_count(), batch.is_empty()), (count, empty));
+        prop_assert_eq!(batch.signal(), &want);
+        let mut again = batch.clone();
+        again.seal();
+        prop_assert_eq!(again.encode_request(), out);
+        prop_assert_eq!(batch.signal_mut(), &want);
+        prop_assert!(!batch.is_wire());
+    }
+
+    #[test]
     fn a_removed_span_is_not_counted(req in request(), pick in any::<prop::sample::Index>()) {
         let (_, mut batch) = wire_batch(&req);
         let n = batch.record_count();
