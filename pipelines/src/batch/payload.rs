@@ -149,18 +149,31 @@ impl<R: WireRecord> Wire<R> {
             .unwrap_or_else(|_| empty(R::KIND))
     }
 
-    /// Done with editing: the request with its edits applied, counted, without the view.
+    /// Done with editing: the request with its edits applied (written once, the edits
+    /// consumed), counted, without the view.
     fn seal(self) -> Sealed {
-        let bytes = self.request();
         let shape = (self.record_count(), self.is_empty());
+        let bytes = match self.applied.into_inner() {
+            Some(b) => b,
+            None if self.edits.is_empty() => self.view.bytes,
+            None => Bytes::from(self.edits.apply(&self.view.bytes)),
+        };
         Sealed::new(R::KIND, bytes, shape, self.decoded.into_inner())
     }
 
-    /// Records: from the index while nothing is edited; once edited (an edit may remove
-    /// records), from the structs when they were decoded, else counted in the edited bytes
+    /// True when the edits cannot have changed what is counted: spans and log records are
+    /// three fields deep (resource, scope, record), so edits inside them add or remove none;
+    /// a metric's data points lie deeper, behind its data kind, so metrics are always recounted.
+    fn counts_kept(&self) -> bool {
+        self.edits.is_empty() || (R::KIND != SignalKind::Metrics && self.edits.all_inside(3))
+    }
+
+    /// Records: from the index while no edit can have changed them (none, or all inside
+    /// records); otherwise (an edit may remove records) from the structs when they were
+    /// decoded, else counted in the edited bytes
     /// ([`crate::wire::shape`]: resources, scopes and records only, far cheaper than an index).
     pub(super) fn record_count(&self) -> u64 {
-        if self.edits.is_empty() {
+        if self.counts_kept() {
             R::count(&self.view)
         } else {
             self.shape().0
@@ -169,7 +182,7 @@ impl<R: WireRecord> Wire<R> {
 
     /// True when the request holds no resource (counted as [`Self::record_count`]).
     pub(super) fn is_empty(&self) -> bool {
-        if self.edits.is_empty() {
+        if self.counts_kept() {
             self.view.resources.is_empty()
         } else {
             self.shape().1

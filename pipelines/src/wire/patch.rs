@@ -143,6 +143,12 @@ impl Edits {
         }
     }
 
+    /// True when every change lies inside a message at least `depth` fields deep (its path
+    /// that long): nothing at a shallower level was added, removed or replaced.
+    pub fn all_inside(&self, depth: usize) -> bool {
+        self.edits.iter().all(|e| e.path.len() >= depth)
+    }
+
     /// The edits inside the field `path` ends with (their path starts with `path`; deeper
     /// ones included), in buffer order. Change only their `with`: where they apply is their
     /// identity.
