@@ -47,7 +47,8 @@ fn bench(c: &mut Criterion) {
     });
 
     let cfg: PrometheusConfig = serde_yaml_ng::from_str("{}").expect("valid config");
-    let page = ScrapePage::new("prometheus", &cfg).expect("page");
+    assert_eq!(cfg.problems(), [], "the benchmark's config is valid");
+    let page = ScrapePage::new("prometheus", &cfg);
     group.bench_function("scrape_ingest", |b| {
         b.iter(|| page.ingest(black_box(&bundle)))
     });

@@ -46,13 +46,10 @@ pub fn remote_write_bodies(
 pub struct ScrapePage(Shared);
 
 impl ScrapePage {
-    /// An empty page of exporter `id`, configured by `cfg`; fails on a config the exporter
-    /// refuses.
-    pub fn new(id: &str, cfg: &PrometheusConfig) -> Result<Self, weir_pipeline::BuildError> {
-        if let Some((key, message)) = cfg.problems().into_iter().next() {
-            return Err(weir_pipeline::BuildError::at(id, key, message));
-        }
-        Ok(Self(Shared::new(id, cfg)))
+    /// An empty page of exporter `id`, configured by `cfg` (a config that passed
+    /// [`PrometheusConfig::problems`]).
+    pub fn new(id: &str, cfg: &PrometheusConfig) -> Self {
+        Self(Shared::new(id, cfg))
     }
 
     /// What `export` does with `bundle`: translate it and update the page.

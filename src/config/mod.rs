@@ -394,7 +394,7 @@ fn load(
             if own
                 .into_iter()
                 .flatten()
-                .any(|e| same_listener(&t.endpoint, e))
+                .any(|e| same_listener(t.endpoint.as_str(), e))
             {
                 raw.push((
                     "service.telemetry.traces.endpoint".into(),

@@ -125,7 +125,7 @@ pub struct TelemetryConfig {
 pub struct SelfTracesConfig {
     /// OTLP/gRPC endpoint for weir's spans: `http://host:port` (plaintext) or
     /// `https://host:port`. It may not be one of this weir's own receivers.
-    pub endpoint: String,
+    pub endpoint: weir_exporters::shared::endpoint::GrpcEndpoint,
     /// Metadata sent with the spans (e.g. `authorization`).
     #[serde(default)]
     pub headers: std::collections::BTreeMap<String, String>,
@@ -244,8 +244,7 @@ pub fn parse(
                             "must be between 0 and 1".into(),
                         ));
                     }
-                    if !(tr.endpoint.starts_with("http://") || tr.endpoint.starts_with("https://"))
-                    {
+                    if !tr.endpoint.has_scheme() {
                         errors.push((
                             "service.telemetry.traces.endpoint".into(),
                             "write http://host:port or https://host:port (OTLP/gRPC)".into(),

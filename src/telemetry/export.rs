@@ -36,7 +36,7 @@ impl SpanExporter {
         let mut headers: BTreeMap<String, String> = cfg.headers.clone();
         headers.insert(SELF_TELEMETRY_HEADER.into(), "1".into());
         let otlp = OtlpConfig {
-            endpoint: cfg.endpoint.clone(),
+            endpoint: Some(cfg.endpoint.clone()),
             headers: Headers(headers),
             tenant_header: String::new(),
             ..OtlpConfig::default()

@@ -9,6 +9,7 @@ use weir_pipeline::balance::RoutingKey;
 use weir_pipeline::spec::Spec;
 
 use crate::otlp::OtlpConfig;
+use crate::shared::endpoint::EndpointError;
 
 /// Keys of the Collector's `loadbalancing` exporter that weir does not implement: the
 /// Kubernetes and AWS Cloud Map resolvers, the queue in front of the balancer (each endpoint
@@ -165,12 +166,13 @@ impl LoadBalancingConfig {
             .transpose()
     }
 
-    /// The `otlp` settings of one endpoint.
-    pub fn endpoint_config(&self, endpoint: &str) -> OtlpConfig {
-        OtlpConfig {
-            endpoint: endpoint.to_string(),
+    /// The `otlp` settings of one endpoint (`host:port` from the resolver); fails when the
+    /// resolver gave something that is not a gRPC endpoint.
+    pub fn endpoint_config(&self, endpoint: &str) -> Result<OtlpConfig, EndpointError> {
+        Ok(OtlpConfig {
+            endpoint: Some(endpoint.parse()?),
             ..self.protocol.otlp.clone()
-        }
+        })
     }
 
     /// The static endpoints as `host:port`, when the static resolver is the one used.
@@ -193,7 +195,7 @@ impl LoadBalancingConfig {
             )),
             Ok(_) => {}
         }
-        if !self.protocol.otlp.endpoint.is_empty() {
+        if self.protocol.otlp.endpoint.is_some() {
             out.push((
                 "protocol.otlp.endpoint".into(),
                 "set per endpoint from the resolver; remove it".into(),
@@ -238,13 +240,13 @@ impl LoadBalancingConfig {
             .static_endpoints()
             .and_then(|e| e.into_iter().next())
             .unwrap_or_else(|| format!("localhost:{DEFAULT_PORT}"));
-        for (key, message) in self.endpoint_config(&sample).problems() {
-            let key = format!("protocol.otlp.{key}");
-            let key = match key.as_str() {
-                "protocol.otlp.endpoint" => "resolver".to_string(),
-                _ => key,
-            };
-            out.push((key, message));
+        match self.endpoint_config(&sample) {
+            Err(e) => out.push(("resolver".into(), e.to_string())),
+            Ok(otlp) => out.extend(
+                otlp.problems()
+                    .into_iter()
+                    .map(|(key, message)| (format!("protocol.otlp.{key}"), message)),
+            ),
         }
         out
     }
@@ -293,7 +295,9 @@ resolver:
             Some(vec!["backend-1:4317".into(), "backend-2:4317".into()])
         );
         assert_eq!(
-            cfg.endpoint_config("backend-2:4317").timeout,
+            cfg.endpoint_config("backend-2:4317")
+                .expect("host:port")
+                .timeout,
             Duration::from_secs(1)
         );
     }

@@ -38,9 +38,6 @@ pub fn start(
     metrics: Metrics,
 ) -> Result<Arc<Balancer>, BuildError> {
     let failed = |message: String| BuildError::whole(id, message);
-    if let Some((key, message)) = cfg.problems().into_iter().next() {
-        return Err(BuildError::at(id, key, message));
-    }
     let key = cfg
         .key()
         .map_err(|m| BuildError::at(id, "routing_key", m))?;
@@ -58,7 +55,9 @@ pub fn start(
         cfg.down_for,
         delivery,
         Box::new(move |endpoint, exporter_id| {
-            let otlp = endpoint_cfg.endpoint_config(endpoint);
+            let otlp = endpoint_cfg
+                .endpoint_config(endpoint)
+                .map_err(|e| e.to_string())?;
             let exporter = OtlpGrpcExporter::new(exporter_id, &otlp).map_err(|e| e.to_string())?;
             Ok(Arc::new(exporter))
         }),

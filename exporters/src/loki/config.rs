@@ -16,8 +16,9 @@ use weir_pipeline::queue::{QueueConfig, RetryConfig};
 use weir_pipeline::spec::{QUEUE_AT_ROOT, Spec};
 
 use super::names::{AttributeNames, is_valid_name, sanitize};
+use crate::shared::endpoint::{self, HttpUrl};
 use crate::shared::http::config::{
-    HTTP_CLIENT_KEYS, HttpTlsConfig, TLS_KEYS, check_url, concat_keys, count_keys, timeout_problem,
+    HTTP_CLIENT_KEYS, HttpTlsConfig, TLS_KEYS, concat_keys, count_keys, timeout_problem,
 };
 use crate::shared::http::headers::{DEFAULT_TENANT_HEADER, Headers, header_problems};
 
@@ -73,8 +74,9 @@ pub const BUILT_IN_METADATA: &[&str] = &[
 pub struct LokiConfig {
     /// Loki's push URL, `http://` or `https://` (the scheme decides TLS), e.g.
     /// `http://loki:3100/loki/api/v1/push`. When the URL has no path, `/loki/api/v1/push` is
-    /// appended. Required.
-    pub endpoint: String,
+    /// appended. Required; checked when the config is read.
+    #[serde(deserialize_with = "endpoint::optional")]
+    pub endpoint: Option<HttpUrl>,
     /// Headers sent with every push, e.g. `Authorization` for a gateway. Names are
     /// case-insensitive; values must be printable. Setting the tenant header here
     /// (`X-Scope-OrgID`) sends that fixed value instead of each batch's tenant.
@@ -98,7 +100,7 @@ pub struct LokiConfig {
     /// weir's key: a fixed tenant for every push instead of each batch's own tenant (Loki's
     /// tenant id rules apply). Unset by default: each batch goes to its own tenant, one push
     /// per tenant.
-    pub tenant_id: Option<String>,
+    pub tenant_id: Option<TenantId>,
     /// Attributes that become stream labels (the Collector's `loki.resource.labels` /
     /// `loki.attribute.labels` hints, as config): see [`LabelsConfig`]. Keep them few and of
     /// low cardinality: every distinct set of label values is a Loki stream.
@@ -135,7 +137,7 @@ pub struct LokiConfig {
 impl Default for LokiConfig {
     fn default() -> Self {
         Self {
-            endpoint: String::new(),
+            endpoint: None,
             headers: Headers::default(),
             tls: HttpTlsConfig::default(),
             timeout: DEFAULT_TIMEOUT,
@@ -289,26 +291,24 @@ impl BodyCompression {
     }
 }
 
+/// The problem of a `loki` exporter without an endpoint.
+pub(crate) const ENDPOINT_REQUIRED: &str =
+    "required: Loki's push URL, e.g. http://loki:3100/loki/api/v1/push";
+
 impl LokiConfig {
-    /// `(key, message)` for each invalid setting; pure (no I/O).
+    /// `(key, message)` for each invalid setting; pure (no I/O). What the reading checked (the
+    /// endpoint's form, the tenant id's characters) is not checked again.
     pub fn problems(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        if self.endpoint.is_empty() {
-            out.push((
-                "endpoint".into(),
-                "required: Loki's push URL, e.g. http://loki:3100/loki/api/v1/push".into(),
-            ));
-        } else if let Err(msg) = self.push_url() {
-            out.push(("endpoint".into(), msg));
+        if self.endpoint.is_none() {
+            out.push(("endpoint".into(), ENDPOINT_REQUIRED.into()));
         }
         out.extend(timeout_problem(self.timeout));
-        if let Err(msg) = self.body_compression() {
+        if let Some(msg) = self.compression_problem() {
             out.push(("compression".into(), msg));
         }
-        if let Some(tenant) = self.tenant_id.as_deref() {
-            if let Err(e) = TenantId::new(tenant) {
-                out.push(("tenant_id".into(), e.to_string()));
-            } else if self.tenant_header.is_empty() {
+        if self.tenant_id.is_some() {
+            if self.tenant_header.is_empty() {
                 out.push((
                     "tenant_id".into(),
                     "needs a tenant_header to be sent in; tenant_header is empty".into(),
@@ -339,29 +339,38 @@ impl LokiConfig {
         out
     }
 
-    /// The URL pushes go to: `endpoint`, with `/loki/api/v1/push` when it has no path.
-    pub fn push_url(&self) -> Result<reqwest::Url, String> {
-        let mut parsed = check_url(&self.endpoint)?;
-        if matches!(parsed.path(), "" | "/") {
-            parsed.set_path(PUSH_PATH);
+    /// The URL pushes go to: `endpoint`, with `/loki/api/v1/push` when it has no path; `None`
+    /// without an endpoint.
+    pub fn push_url(&self) -> Option<reqwest::Url> {
+        let mut url = self.endpoint.as_ref()?.url().clone();
+        if matches!(url.path(), "" | "/") {
+            url.set_path(PUSH_PATH);
         }
-        Ok(parsed)
+        Some(url)
     }
 
-    /// The compression `format` and `compression` call for.
-    pub(crate) fn body_compression(&self) -> Result<BodyCompression, String> {
+    /// The compression `format` and `compression` call for: the one written when `format`
+    /// allows it, otherwise the format's own (`snappy` for protobuf, `gzip` for json; a
+    /// combination that does not go together is a problem of validation).
+    pub(crate) fn body_compression(&self) -> BodyCompression {
         match (self.format, self.compression) {
-            (PushFormat::Protobuf, None | Some(BodyCompression::Snappy)) => {
-                Ok(BodyCompression::Snappy)
-            }
-            (PushFormat::Protobuf, Some(other)) => Err(format!(
+            (PushFormat::Protobuf, _) => BodyCompression::Snappy,
+            (PushFormat::Json, Some(BodyCompression::None)) => BodyCompression::None,
+            (PushFormat::Json, _) => BodyCompression::Gzip,
+        }
+    }
+
+    /// Why `compression` does not go with `format`, if it does not.
+    fn compression_problem(&self) -> Option<String> {
+        match (self.format, self.compression?) {
+            (PushFormat::Protobuf, BodyCompression::Snappy)
+            | (PushFormat::Json, BodyCompression::Gzip | BodyCompression::None) => None,
+            (PushFormat::Protobuf, other) => Some(format!(
                 "{:?}: protobuf pushes are always snappy-compressed (Loki reads no other); \
                  use format: json for gzip or none",
                 other.as_str()
             )),
-            (PushFormat::Json, None | Some(BodyCompression::Gzip)) => Ok(BodyCompression::Gzip),
-            (PushFormat::Json, Some(BodyCompression::None)) => Ok(BodyCompression::None),
-            (PushFormat::Json, Some(other)) => Err(format!(
+            (PushFormat::Json, other) => Some(format!(
                 "unknown compression {:?} for format json; use gzip or none",
                 other.as_str()
             )),

@@ -18,9 +18,10 @@
 //! warned about once per window and tenant.
 //!
 //! How it fails:
-//! - [`LokiExporter::new`] returns a [`BuildError`] naming the exporter and key when a setting is
-//!   invalid (the problems of [`LokiConfig::problems`]), a TLS file cannot be read or parsed, or
-//!   no rustls crypto provider is installed. It opens no connection.
+//! - [`LokiExporter::new`] takes a config as the loader read and validated it and does not
+//!   check it again; it returns a [`BuildError`] naming the exporter and key when there is no
+//!   endpoint, a TLS file cannot be read or parsed, or no rustls crypto provider is installed.
+//!   It opens no connection.
 //! - 429 and 5xx are [`ExportError::Retryable`] (with `Retry-After`, seconds or HTTP date); no
 //!   connection, a cut connection or no answer within `timeout` too. The engine retries with
 //!   backoff.
@@ -121,20 +122,14 @@ impl LokiExporter {
     /// Builds the exporter `id` (its component id, for messages) from `cfg`, reading the TLS
     /// files it names. Opens no connection. Needs rustls' process-wide crypto provider.
     pub fn new(id: &str, cfg: &LokiConfig) -> Result<Self, BuildError> {
-        let config_err = |key: String, message: String| BuildError::at(id, key, message);
-        if let Some((key, message)) = cfg.problems().into_iter().next() {
-            return Err(config_err(key, message));
-        }
         let url = cfg
             .push_url()
-            .map_err(|m| config_err("endpoint".into(), m))?;
-        let compression = cfg
-            .body_compression()
-            .map_err(|m| config_err("compression".into(), m))?;
+            .ok_or_else(|| BuildError::at(id, "endpoint", config::ENDPOINT_REQUIRED.to_owned()))?;
+        let compression = cfg.body_compression();
         let tenant_id = match &cfg.tenant_id {
             Some(t) => Some(
-                HeaderValue::from_str(t)
-                    .map_err(|e| config_err("tenant_id".into(), e.to_string()))?,
+                HeaderValue::from_str(t.as_str())
+                    .map_err(|e| BuildError::at(id, "tenant_id", e.to_string()))?,
             ),
             None => None,
         };
@@ -148,7 +143,7 @@ impl LokiExporter {
         let guard_tenant = match (fixed_header, cfg.tenant_header.is_empty()) {
             (Some(value), _) => Some(value),
             (None, true) => Some(String::new()),
-            (None, false) => cfg.tenant_id.clone(),
+            (None, false) => cfg.tenant_id.as_ref().map(|t| t.as_str().to_owned()),
         };
         // Content-Type is set per push: it follows `format`.
         let client = client::build(&cfg.headers, &[], &cfg.tls, cfg.timeout)

@@ -4,13 +4,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use http::Uri;
 use serde::Deserialize;
 use weir_pipeline::queue::config::{DEFAULT_TIMEOUT, UNSUPPORTED_QUEUE_KEYS};
 use weir_pipeline::queue::{QueueConfig, RetryConfig};
 use weir_pipeline::spec::{QUEUE_AT_ROOT, Spec};
 
 use super::common::Compression;
+use crate::shared::endpoint::{self, GrpcEndpoint, GrpcTarget};
 use crate::shared::http::config::{
     TLS_KEYS, concat_keys, count_keys, key_pair_problem, timeout_problem,
 };
@@ -68,8 +68,9 @@ pub(crate) const GRPC_COMPRESSIONS: &[Compression] =
 pub struct OtlpConfig {
     /// Where to send, required: `host:port` (TLS unless `tls.insecure: true`),
     /// `http://host:port` (plaintext) or `https://host:port` (TLS; the port defaults to 443).
-    /// No path: the gRPC method names the signal.
-    pub endpoint: String,
+    /// No path: the gRPC method names the signal. Checked when the config is read.
+    #[serde(deserialize_with = "endpoint::optional")]
+    pub endpoint: Option<GrpcEndpoint>,
     /// Transport security. Without it, a `host:port` endpoint is reached over TLS, verified
     /// against the system's root certificates.
     pub tls: GrpcTlsConfig,
@@ -106,7 +107,7 @@ fn grpc_compression<'de, D: serde::Deserializer<'de>>(
 impl Default for OtlpConfig {
     fn default() -> Self {
         Self {
-            endpoint: String::new(),
+            endpoint: None,
             tls: GrpcTlsConfig::default(),
             headers: Headers::default(),
             compression: Compression::Gzip,
@@ -134,21 +135,17 @@ pub struct GrpcTlsConfig {
     pub key_file: Option<PathBuf>,
 }
 
-/// Where and how to connect, from `endpoint` and `tls.insecure`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Target {
-    /// `http://host:port` or `https://host:port`.
-    pub(crate) uri: Uri,
-    /// True for TLS.
-    pub(crate) tls: bool,
-}
+/// The problem of an `otlp` exporter without an endpoint.
+pub(crate) const ENDPOINT_REQUIRED: &str =
+    "required: host:port, http://host:port or https://host:port";
 
 impl OtlpConfig {
     /// `(key, message)` for each invalid setting. Pure: reads no file, opens no connection.
+    /// What the reading checks (the endpoint's form, `compression`) is not checked again.
     pub fn problems(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        if let Err(msg) = self.target() {
-            out.push(("endpoint".into(), msg));
+        if self.endpoint.is_none() {
+            out.push(("endpoint".into(), ENDPOINT_REQUIRED.into()));
         }
         out.extend(timeout_problem(self.timeout));
         out.extend(key_pair_problem(
@@ -161,38 +158,10 @@ impl OtlpConfig {
         out
     }
 
-    /// The URI to connect to and whether TLS is used.
-    pub(crate) fn target(&self) -> Result<Target, String> {
-        let ep = self.endpoint.trim();
-        if ep.is_empty() {
-            return Err("required: host:port, http://host:port or https://host:port".into());
-        }
-        let (tls, rest, explicit) = if let Some(rest) = ep.strip_prefix("https://") {
-            (true, rest, true)
-        } else if let Some(rest) = ep.strip_prefix("http://") {
-            (false, rest, true)
-        } else if let Some((scheme, _)) = ep.split_once("://") {
-            return Err(format!(
-                "unsupported scheme {scheme:?}; use host:port, http://host:port or https://host:port"
-            ));
-        } else {
-            (!self.tls.insecure, ep, false)
-        };
-        let rest = rest.strip_suffix('/').unwrap_or(rest);
-        if rest.contains('/') {
-            return Err(format!(
-                "{ep:?} has a path; a gRPC endpoint is host:port (the method names the signal)"
-            ));
-        }
-        let scheme = if tls { "https" } else { "http" };
-        let uri: Uri = format!("{scheme}://{rest}")
-            .parse()
-            .map_err(|e| format!("{ep:?} is not host:port: {e}"))?;
-        let host_ok = uri.host().is_some_and(|h| !h.is_empty());
-        if !host_ok || (!explicit && uri.port().is_none()) {
-            return Err(format!("{ep:?} is not host:port"));
-        }
-        Ok(Target { uri, tls })
+    /// The URI to connect to and whether TLS is used; `None` without an endpoint.
+    pub(crate) fn target(&self) -> Option<GrpcTarget> {
+        let endpoint = self.endpoint.as_ref()?;
+        Some(endpoint.target(self.tls.insecure))
     }
 }
 
@@ -226,7 +195,7 @@ retry_on_failure: { enabled: true, initial_interval: 1s, max_interval: 10s, max_
         );
         assert_eq!(cfg.tenant_header, "X-Scope-OrgID");
         assert!(cfg.problems().is_empty(), "{:?}", cfg.problems());
-        let t = cfg.target().expect("target");
+        let t = cfg.target().expect("an endpoint");
         assert!(!t.tls);
         assert_eq!(t.uri.to_string(), "http://tempo:4317/");
     }
@@ -236,7 +205,7 @@ retry_on_failure: { enabled: true, initial_interval: 1s, max_interval: 10s, max_
         let cfg = parse("endpoint: tempo:4317").expect("parses");
         assert_eq!(cfg.compression, Compression::Gzip);
         assert_eq!(cfg.timeout, Duration::from_secs(5));
-        assert!(cfg.target().expect("target").tls);
+        assert!(cfg.target().expect("an endpoint").tls);
     }
 
     #[test]
@@ -263,55 +232,48 @@ retry_on_failure: { enabled: true, initial_interval: 1s, max_interval: 10s, max_
     #[test]
     fn endpoints_and_schemes() {
         let target = |ep: &str, insecure: bool| {
-            let mut cfg = OtlpConfig {
-                endpoint: ep.into(),
-                ..Default::default()
-            };
+            let mut cfg = parse(&format!("endpoint: {ep:?}")).map_err(|e| e.to_string())?;
             cfg.tls.insecure = insecure;
-            cfg.target().map(|t| (t.uri.to_string(), t.tls))
+            Ok::<_, String>(cfg.target().map(|t| (t.uri.to_string(), t.tls)))
         };
         assert_eq!(
             target("http://t:4317", false),
-            Ok(("http://t:4317/".into(), false))
+            Ok(Some(("http://t:4317/".into(), false)))
         );
         assert_eq!(
             target("https://t:4317", true),
-            Ok(("https://t:4317/".into(), true))
+            Ok(Some(("https://t:4317/".into(), true)))
         );
         assert_eq!(
             target("https://t.example", false),
-            Ok(("https://t.example/".into(), true))
+            Ok(Some(("https://t.example/".into(), true)))
         );
         assert_eq!(
             target("[::1]:4317", true),
-            Ok(("http://[::1]:4317/".into(), false))
+            Ok(Some(("http://[::1]:4317/".into(), false)))
+        );
+        assert_eq!(target("", false), Ok(None));
+        let empty = parse("endpoint: ''").expect("parses");
+        assert_eq!(
+            empty.problems(),
+            [("endpoint".to_owned(), ENDPOINT_REQUIRED.to_owned())]
         );
         for (bad, says) in [
-            ("", "required: host:port"),
             ("tempo", "\"tempo\" is not host:port"),
             ("unix:///sock", "unsupported scheme \"unix\""),
             ("http://t:4317/v1/traces", "has a path"),
             ("t:port", "\"t:port\" is not host:port"),
             (":4317", "\":4317\" is not host:port"),
         ] {
-            let cfg = OtlpConfig {
-                endpoint: bad.into(),
-                ..Default::default()
-            };
-            let problems = cfg.problems();
-            assert_eq!(problems.len(), 1, "{bad}: {problems:?}");
-            let (key, message) = &problems[0];
-            assert_eq!(key, "endpoint", "{bad}");
+            let message = target(bad, false).expect_err(bad);
             assert!(message.contains(says), "{bad}: {message}");
         }
     }
 
     #[test]
     fn problems_name_the_key() {
-        let cfg = parse(
-            "endpoint: ftp://x:1\ntimeout: 0s\ntls: { cert_file: c.pem }\nsending_queue: { queue_size: 0 }",
-        )
-        .expect("parses");
+        let cfg = parse("timeout: 0s\ntls: { cert_file: c.pem }\nsending_queue: { queue_size: 0 }")
+            .expect("parses");
         let keys: Vec<String> = cfg.problems().into_iter().map(|(k, _)| k).collect();
         assert_eq!(
             keys,

@@ -10,9 +10,10 @@
 //! itself after a failure. Requests are compressed as `compression` says (`gzip` by default).
 //!
 //! How it fails, as the OTLP specification says:
-//! - [`OtlpGrpcExporter::new`] returns a [`BuildError`] naming the exporter when a setting is
-//!   invalid (the same problems as [`OtlpConfig::problems`]), a TLS file cannot be read, or
-//!   the TLS settings are refused (no system root certificates, a malformed PEM file).
+//! - [`OtlpGrpcExporter::new`] takes a config as the loader read it (the endpoint already
+//!   parsed) and does not check it again; it returns a [`BuildError`] naming the exporter when
+//!   there is no endpoint, a header cannot be gRPC metadata, a TLS file cannot be read, or the
+//!   TLS settings are refused (no system root certificates, a malformed PEM file).
 //! - UNAVAILABLE, ABORTED, CANCELLED, DEADLINE_EXCEEDED, OUT_OF_RANGE and DATA_LOSS are
 //!   [`ExportError::Retryable`]; RESOURCE_EXHAUSTED is retryable only when the backend attaches
 //!   a `google.rpc.RetryInfo`, whose delay becomes `retry_after`. Every other status is
@@ -86,10 +87,9 @@ impl OtlpGrpcExporter {
     /// export. Must run inside a tokio runtime.
     pub fn new(id: &str, cfg: &OtlpConfig) -> Result<Self, BuildError> {
         let config_err = |key: &str, message: String| BuildError::at(id, key, message);
-        if let Some((key, message)) = cfg.problems().into_iter().next() {
-            return Err(config_err(&key, message));
-        }
-        let target = cfg.target().map_err(|m| config_err("endpoint", m))?;
+        let target = cfg
+            .target()
+            .ok_or_else(|| config_err("endpoint", config::ENDPOINT_REQUIRED.into()))?;
         let compression = cfg.compression;
         let transport_err = |e: tonic::transport::Error| BuildError::whole(id, error_chain(&e));
         let mut endpoint = Endpoint::from(target.uri.clone())

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use reqwest::Url;
 use serde::Deserialize;
 use weir_pipeline::SignalKind;
 use weir_pipeline::queue::config::{DEFAULT_TIMEOUT, UNSUPPORTED_QUEUE_KEYS};
@@ -10,8 +11,9 @@ use weir_pipeline::queue::{QueueConfig, RetryConfig};
 use weir_pipeline::spec::{QUEUE_AT_ROOT, Spec};
 
 use crate::otlp::common::Compression;
+use crate::shared::endpoint::{self, HttpUrl};
 use crate::shared::http::config::{
-    HTTP_CLIENT_KEYS, HttpTlsConfig, TLS_KEYS, check_url, concat_keys, count_keys, timeout_problem,
+    HTTP_CLIENT_KEYS, HttpTlsConfig, TLS_KEYS, concat_keys, count_keys, timeout_problem,
 };
 use crate::shared::http::headers::{DEFAULT_TENANT_HEADER, Headers, header_problems};
 
@@ -61,14 +63,18 @@ pub(crate) const HTTP_COMPRESSIONS: &[Compression] = &[
 pub struct OtlpHttpConfig {
     /// Base URL, `http://` or `https://` (the scheme decides TLS). Each signal is sent to it
     /// with `/v1/traces`, `/v1/metrics` or `/v1/logs` appended. Required unless every signal
-    /// the exporter is used for has its own `*_endpoint`.
-    pub endpoint: String,
+    /// the exporter is used for has its own `*_endpoint`. Checked when the config is read.
+    #[serde(deserialize_with = "endpoint::optional")]
+    pub endpoint: Option<HttpUrl>,
     /// Full URL for traces, used as is instead of `<endpoint>/v1/traces`.
-    pub traces_endpoint: Option<String>,
+    #[serde(deserialize_with = "endpoint::optional")]
+    pub traces_endpoint: Option<HttpUrl>,
     /// Full URL for metrics, used as is instead of `<endpoint>/v1/metrics`.
-    pub metrics_endpoint: Option<String>,
+    #[serde(deserialize_with = "endpoint::optional")]
+    pub metrics_endpoint: Option<HttpUrl>,
     /// Full URL for logs, used as is instead of `<endpoint>/v1/logs`.
-    pub logs_endpoint: Option<String>,
+    #[serde(deserialize_with = "endpoint::optional")]
+    pub logs_endpoint: Option<HttpUrl>,
     /// Body encoding: only `proto` (default), sent as `application/x-protobuf`. `json` is
     /// not supported by weir.
     pub encoding: String,
@@ -108,7 +114,7 @@ fn http_compression<'de, D: serde::Deserializer<'de>>(
 impl Default for OtlpHttpConfig {
     fn default() -> Self {
         Self {
-            endpoint: String::new(),
+            endpoint: None,
             traces_endpoint: None,
             metrics_endpoint: None,
             logs_endpoint: None,
@@ -126,30 +132,21 @@ impl Default for OtlpHttpConfig {
 
 impl OtlpHttpConfig {
     /// `(key, message)` for each invalid setting. Pure: reads no file, opens no connection.
+    /// The URLs' form was checked when the config was read.
     pub fn problems(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
         let explicit = [
-            ("traces_endpoint", &self.traces_endpoint),
-            ("metrics_endpoint", &self.metrics_endpoint),
-            ("logs_endpoint", &self.logs_endpoint),
+            &self.traces_endpoint,
+            &self.metrics_endpoint,
+            &self.logs_endpoint,
         ];
-        if self.endpoint.is_empty() && explicit.iter().all(|(_, e)| e.is_none()) {
+        if self.endpoint.is_none() && explicit.iter().all(|e| e.is_none()) {
             out.push((
                 "endpoint".into(),
                 "required: the base URL, e.g. http://collector:4318 (or set traces_endpoint, \
                  metrics_endpoint and logs_endpoint)"
                     .into(),
             ));
-        }
-        if !self.endpoint.is_empty()
-            && let Err(msg) = check_url(&self.endpoint)
-        {
-            out.push(("endpoint".into(), msg));
-        }
-        for (key, url) in explicit {
-            if let Some(Err(msg)) = url.as_deref().map(check_url) {
-                out.push((key.into(), msg));
-            }
         }
         if !matches!(self.encoding.as_str(), "" | "proto") {
             out.push((
@@ -167,20 +164,19 @@ impl OtlpHttpConfig {
 
     /// The URL `kind` is sent to: its `*_endpoint` when set, otherwise `endpoint` with
     /// `/v1/<signal>` appended; `None` when neither is set (exports of that signal fail).
-    pub fn signal_url(&self, kind: SignalKind) -> Option<String> {
+    pub fn signal_url(&self, kind: SignalKind) -> Option<Url> {
         let explicit = match kind {
             SignalKind::Traces => &self.traces_endpoint,
             SignalKind::Metrics => &self.metrics_endpoint,
             SignalKind::Logs => &self.logs_endpoint,
         };
         if let Some(url) = explicit {
-            return Some(url.clone());
+            return Some(url.url().clone());
         }
-        if self.endpoint.is_empty() {
-            return None;
-        }
-        let base = self.endpoint.trim_end_matches('/');
-        Some(format!("{base}/v1/{}", kind.as_str()))
+        let mut url = self.endpoint.as_ref()?.url().clone();
+        let path = format!("{}/v1/{}", url.path().trim_end_matches('/'), kind.as_str());
+        url.set_path(&path);
+        Some(url)
     }
 }
 
@@ -211,7 +207,7 @@ retry_on_failure: { enabled: false }
         assert!(cfg.problems().is_empty(), "{:?}", cfg.problems());
         assert_eq!(cfg.timeout, Duration::from_secs(2));
         assert!(!cfg.retry_on_failure.enabled);
-        let url = |k| cfg.signal_url(k).expect("url");
+        let url = |k| cfg.signal_url(k).expect("url").to_string();
         assert_eq!(
             url(SignalKind::Traces),
             "https://otlp.example.com/otlp/v1/traces"
@@ -250,11 +246,24 @@ retry_on_failure: { enabled: false }
     }
 
     #[test]
-    fn problems_catch_bad_urls_and_encoding() {
-        let cfg = parse("endpoint: 'c:4318'\ntraces_endpoint: ftp://x/y\nencoding: json")
-            .expect("parses");
+    fn bad_urls_fail_the_reading_and_problems_catch_the_encoding() {
+        for (yaml, says) in [
+            (
+                "endpoint: 'c:4318'",
+                "\"c:4318\": use an http:// or https:// URL",
+            ),
+            (
+                "traces_endpoint: ftp://x/y",
+                "\"ftp://x/y\": use an http://",
+            ),
+            ("logs_endpoint: 'http://'", "\"http://\" is not a URL"),
+        ] {
+            let err = parse(yaml).expect_err(yaml).to_string();
+            assert!(err.contains(says), "{yaml}: {err}");
+        }
+        let cfg = parse("endpoint: http://c:4318\nencoding: json").expect("parses");
         let keys: Vec<String> = cfg.problems().into_iter().map(|(k, _)| k).collect();
-        assert_eq!(keys, ["endpoint", "traces_endpoint", "encoding"]);
+        assert_eq!(keys, ["encoding"]);
         let err = parse("endpoint: http://c:4318\ncompression: brotli").expect_err("brotli");
         assert!(
             err.to_string()

@@ -23,8 +23,8 @@
 //! point whichever replica got it.
 //!
 //! How it fails:
-//! - [`PrometheusExporter::bind`] returns a [`BuildError`] when a setting is invalid or
-//!   the endpoint cannot be bound.
+//! - [`PrometheusExporter::bind`] takes a config the loader validated and does not check it
+//!   again; it returns a [`BuildError`] at `endpoint` when the endpoint cannot be bound.
 //! - `export` never fails (only metrics reach it: its [`SPEC`] names only metrics, so the
 //!   config loader refuses it in other pipelines). Points that would break the page (a name with two types, clashing
 //!   sample names) or pass its limits (`max_metrics`, `max_series`, `max_series_per_metric`) are
@@ -178,11 +178,9 @@ pub struct PrometheusExporter {
 
 impl PrometheusExporter {
     /// Binds the scrape endpoint of exporter `id` (logging one `listening` event with the bound
-    /// address) and serves it in the background until the process ends.
+    /// address) and serves it in the background until the process ends. Takes a config that
+    /// passed [`PrometheusConfig::problems`]; fails only when `endpoint` cannot be bound.
     pub async fn bind(id: &str, cfg: &PrometheusConfig) -> Result<Self, BuildError> {
-        if let Some((key, message)) = cfg.problems().into_iter().next() {
-            return Err(BuildError::at(id, key, message));
-        }
         let listener = tokio::net::TcpListener::bind(&cfg.endpoint)
             .await
             .map_err(|source| {

@@ -24,8 +24,9 @@ use weir_pipeline::queue::config::{DEFAULT_TIMEOUT, UNSUPPORTED_QUEUE_KEYS};
 use weir_pipeline::queue::{QueueConfig, RetryConfig};
 use weir_pipeline::spec::{QUEUE_AT_ROOT, Spec};
 
+use crate::shared::endpoint::{self, HttpUrl};
 use crate::shared::http::config::{
-    HTTP_CLIENT_KEYS, HttpTlsConfig, TLS_KEYS, check_url, concat_keys, count_keys, timeout_problem,
+    HTTP_CLIENT_KEYS, HttpTlsConfig, TLS_KEYS, concat_keys, count_keys, timeout_problem,
 };
 use crate::shared::http::headers::{DEFAULT_TENANT_HEADER, Headers, header_problems};
 use crate::shared::prom::{ResourceToTelemetry, Settings, TranslationStrategy};
@@ -101,8 +102,8 @@ impl Default for TargetInfo {
 #[serde(from = "Raw")]
 pub struct RemoteWriteConfig {
     /// The remote write URL, `http://` or `https://` (Prometheus: `/api/v1/write`; Mimir and
-    /// Cortex: `/api/v1/push`). Required.
-    pub endpoint: String,
+    /// Cortex: `/api/v1/push`). Required; checked when the config is read.
+    pub endpoint: Option<HttpUrl>,
     /// Headers sent with every request, e.g. `Authorization`. A name here overrides
     /// `tenant_header`.
     pub headers: Headers,
@@ -156,7 +157,8 @@ impl Default for RemoteWriteConfig {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct Raw {
-    endpoint: String,
+    #[serde(deserialize_with = "endpoint::optional")]
+    endpoint: Option<HttpUrl>,
     headers: Headers,
     external_labels: BTreeMap<String, String>,
     namespace: String,
@@ -180,7 +182,7 @@ struct Raw {
 impl Default for Raw {
     fn default() -> Self {
         Self {
-            endpoint: String::new(),
+            endpoint: None,
             headers: Headers::default(),
             external_labels: BTreeMap::new(),
             namespace: String::new(),
@@ -239,17 +241,17 @@ impl From<Raw> for RemoteWriteConfig {
     }
 }
 
+/// The problem of a `prometheusremotewrite` exporter without an endpoint.
+pub(crate) const ENDPOINT_REQUIRED: &str =
+    "required: the remote write URL, e.g. http://prometheus:9090/api/v1/write";
+
 impl RemoteWriteConfig {
-    /// `(key, message)` for each invalid setting; pure (no I/O).
+    /// `(key, message)` for each invalid setting; pure (no I/O). The endpoint's form was
+    /// checked when the config was read.
     pub fn problems(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        if self.endpoint.is_empty() {
-            out.push((
-                "endpoint".into(),
-                "required: the remote write URL, e.g. http://prometheus:9090/api/v1/write".into(),
-            ));
-        } else if let Err(msg) = check_url(&self.endpoint) {
-            out.push(("endpoint".into(), msg));
+        if self.endpoint.is_none() {
+            out.push(("endpoint".into(), ENDPOINT_REQUIRED.into()));
         }
         out.extend(timeout_problem(self.timeout));
         if self.max_batch_size_bytes < 1024 {
@@ -374,7 +376,7 @@ retry_on_failure: { enabled: true, initial_interval: 1s }
     #[test]
     fn problems_name_the_key() {
         let both = parse(
-            "endpoint: ftp://x\ntimeout: 0s\nremote_write_queue: { queue_size: 0 }\n\
+            "timeout: 0s\nremote_write_queue: { queue_size: 0 }\n\
              sending_queue: { queue_size: 5 }\nexternal_labels: { '..': x, ok: '' }",
         )
         .expect("parses");

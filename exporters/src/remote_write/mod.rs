@@ -48,7 +48,6 @@ use parking_lot::Mutex;
 use reqwest::{Client, Url};
 use weir_pipeline::{BuildError, Bundle, ExportError, Exporter, Sent, Signal};
 
-use crate::shared::http::config::check_url;
 use crate::shared::http::headers::tenant_header_name;
 use crate::shared::http::response::send_error;
 use crate::shared::prom::delta::DeltaStore;
@@ -80,16 +79,15 @@ struct Inner {
 impl RemoteWriteExporter {
     /// Builds the exporter `id` from `cfg`, reading the TLS files it names. Opens no connection.
     pub fn new(id: &str, cfg: &RemoteWriteConfig) -> Result<Self, BuildError> {
-        let config_err = |key: &str, message: String| BuildError::at(id, key, message);
-        if let Some((key, message)) = cfg.problems().into_iter().next() {
-            return Err(config_err(&key, message));
-        }
-        let url = check_url(&cfg.endpoint).map_err(|m| config_err("endpoint", m))?;
+        let url = cfg
+            .endpoint
+            .as_ref()
+            .ok_or_else(|| BuildError::at(id, "endpoint", config::ENDPOINT_REQUIRED.to_owned()))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 id: Arc::from(id),
                 client: client::client(id, cfg)?,
-                url,
+                url: url.url().clone(),
                 tenant_header: tenant_header_name(&cfg.headers, &cfg.tenant_header),
                 timeout: cfg.timeout,
                 max_body: cfg.max_batch_size_bytes,

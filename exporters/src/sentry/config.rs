@@ -7,16 +7,16 @@
 //! names the key at fault. A DSN is never repeated in a message (it holds the project's key).
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 use std::time::Duration;
 
-use sentry_types::Dsn;
 use serde::Deserialize;
 use weir_pipeline::SignalKind;
 use weir_pipeline::TenantId;
 use weir_pipeline::queue::config::DEFAULT_TIMEOUT;
 use weir_pipeline::queue::{QueueConfig, RetryConfig};
 use weir_pipeline::spec::{QUEUE_AT_ROOT, Spec};
+
+use super::dsn::SentryDsn;
 
 use crate::otlphttp::HttpTlsConfig;
 
@@ -62,15 +62,17 @@ pub const MAX_DEDUPE_WINDOW: Duration = Duration::from_secs(3600);
 pub struct SentryConfig {
     /// The Collector's key: the DSN errors go to when neither `dsns_by_tenant` nor
     /// `dsns_by_service` names one, as `https://<public key>@<host>[:port]/<project id>`. An
-    /// empty value (`${env:SENTRY_DSN:-}` with the variable unset) is no default DSN.
-    pub dsn: Option<String>,
+    /// empty value (`${env:SENTRY_DSN:-}` with the variable unset) is no default DSN. Every
+    /// DSN is checked when the config is read.
+    #[serde(deserialize_with = "crate::shared::endpoint::optional")]
+    pub dsn: Option<SentryDsn>,
     /// weir's key: a DSN per tenant (tenant id → DSN). Looked at first, so a tenant's errors
     /// never land in another tenant's project by their `service.name`.
-    pub dsns_by_tenant: BTreeMap<String, String>,
+    pub dsns_by_tenant: BTreeMap<String, SentryDsn>,
     /// weir's key: a DSN per `service.name` (resource attribute → DSN), for records whose
     /// tenant has no entry in `dsns_by_tenant`. A record with no DSN at all is dropped and
     /// counted (`reason="no_dsn"`).
-    pub dsns_by_service: BTreeMap<String, String>,
+    pub dsns_by_service: BTreeMap<String, SentryDsn>,
     /// The Collector's key: the environment of events whose resource has neither
     /// `deployment.environment.name` nor `deployment.environment`. Unset: no environment.
     pub environment: Option<String>,
@@ -151,26 +153,11 @@ pub enum Compression {
     None,
 }
 
-/// Parses a DSN; the error never repeats the DSN (it holds the project's key).
-pub(crate) fn parse_dsn(text: &str) -> Result<Dsn, String> {
-    Dsn::from_str(text.trim()).map_err(|e| {
-        format!("not a Sentry DSN ({e}); expected https://<public key>@<host>/<project id>")
-    })
-}
-
 impl SentryConfig {
-    /// The default DSN's text, when one is set and not empty.
-    pub(crate) fn default_dsn(&self) -> Option<&str> {
-        self.dsn.as_deref().filter(|d| !d.trim().is_empty())
-    }
-
     /// `(key, message)` for each invalid setting; pure (no I/O).
     pub fn problems(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        if self.default_dsn().is_none()
-            && self.dsns_by_tenant.is_empty()
-            && self.dsns_by_service.is_empty()
-        {
+        if self.dsn.is_none() && self.dsns_by_tenant.is_empty() && self.dsns_by_service.is_empty() {
             out.push((
                 "dsn".into(),
                 "required: a Sentry DSN (https://<public key>@<host>/<project id>), or \
@@ -178,28 +165,13 @@ impl SentryConfig {
                     .into(),
             ));
         }
-        if let Some(dsn) = self.default_dsn()
-            && let Err(m) = parse_dsn(dsn)
-        {
-            out.push(("dsn".into(), m));
-        }
-        for (tenant, dsn) in &self.dsns_by_tenant {
-            let key = format!("dsns_by_tenant.{tenant}");
+        for tenant in self.dsns_by_tenant.keys() {
             if let Err(e) = TenantId::new(tenant) {
-                out.push((key.clone(), e.to_string()));
-            }
-            if let Err(m) = parse_dsn(dsn) {
-                out.push((key, m));
+                out.push((format!("dsns_by_tenant.{tenant}"), e.to_string()));
             }
         }
-        for (service, dsn) in &self.dsns_by_service {
-            let key = format!("dsns_by_service.{service}");
-            if service.is_empty() {
-                out.push(("dsns_by_service".into(), "a service name is empty".into()));
-            }
-            if let Err(m) = parse_dsn(dsn) {
-                out.push((key, m));
-            }
+        if self.dsns_by_service.keys().any(String::is_empty) {
+            out.push(("dsns_by_service".into(), "a service name is empty".into()));
         }
         if self.environment.as_deref().is_some_and(|e| e.len() > 64) {
             out.push((

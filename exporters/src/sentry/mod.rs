@@ -19,9 +19,10 @@
 //! ([`dedupe`]) and counted in `weir_sentry_deduplicated_total{exporter}`, not as a loss.
 //!
 //! How it fails:
-//! - [`SentryExporter::new`] returns a [`BuildError`] naming the exporter and key when a
-//!   setting is invalid (the problems of [`SentryConfig::problems`]), a TLS file cannot be
-//!   read or parsed, or no rustls crypto provider is installed. It opens no connection.
+//! - [`SentryExporter::new`] takes a config as the loader read and validated it (every DSN
+//!   already parsed, [`SentryDsn`]) and does not check it again; it returns a [`BuildError`]
+//!   naming the exporter when a TLS file cannot be read or parsed, or no rustls crypto
+//!   provider is installed. It opens no connection.
 //! - Rate limits are honoured, never retried ([`limits`]): `X-Sentry-Rate-Limits` on any
 //!   answer, or a 429 with `Retry-After`, limits a category (`error`, `transaction`, or all)
 //!   of that DSN until it expires. Items of a limited category are dropped before sending and
@@ -40,6 +41,7 @@ mod attrs;
 mod client;
 mod config;
 mod dedupe;
+mod dsn;
 mod event;
 mod ids;
 pub mod limits;
@@ -59,7 +61,7 @@ use futures::future::BoxFuture;
 use http::HeaderValue;
 use parking_lot::Mutex;
 use reqwest::{Client, Url};
-use sentry_types::{Auth, Uuid};
+use sentry_types::Uuid;
 use weir_pipeline::metrics::catalogue;
 use weir_pipeline::{BuildError, Bundle, ExportError, Exporter, Metrics, Sent, TenantId};
 
@@ -69,6 +71,7 @@ pub use config::{
 };
 pub use dedupe::MAX_REMEMBERED;
 use dedupe::Recent;
+pub use dsn::{DsnError, SentryDsn};
 use event::Shape;
 use limits::{Clock, RateLimits};
 
@@ -132,51 +135,27 @@ impl SentryExporter {
         metrics: Metrics,
         clock: Clock,
     ) -> Result<Self, BuildError> {
-        let config_err = |key: String, message: String| BuildError::at(id, key, message);
-        if let Some((key, message)) = cfg.problems().into_iter().next() {
-            return Err(config_err(key, message));
-        }
         let mut targets: Vec<Target> = Vec::new();
         let mut by_text: HashMap<String, usize> = HashMap::new();
-        let mut target = |key: String, text: &str| -> Result<usize, BuildError> {
-            let text = text.trim();
-            if let Some(&i) = by_text.get(text) {
-                return Ok(i);
-            }
-            let dsn = config::parse_dsn(text).map_err(|m| config_err(key.clone(), m))?;
-            let client = concat!("weir/", env!("CARGO_PKG_VERSION"));
-            let mut pairs = vec![
-                ("sentry_key", dsn.public_key().to_owned()),
-                ("sentry_version", "7".to_owned()),
-                ("sentry_client", client.to_owned()),
-            ];
-            if let Some(secret) = dsn.secret_key() {
-                pairs.push(("sentry_secret", secret.to_owned()));
-            }
-            let auth =
-                Auth::from_pairs(pairs).map_err(|e| config_err(key.clone(), e.to_string()))?;
-            let mut auth = HeaderValue::from_str(&auth.to_string())
-                .map_err(|_| config_err(key.clone(), "the DSN's key is not printable".into()))?;
-            auth.set_sensitive(true);
-            targets.push(Target {
-                url: dsn.envelope_api_url(),
-                auth,
-                name: format!("project {} at {}", dsn.project_id(), dsn.host()),
-            });
-            by_text.insert(text.to_owned(), targets.len() - 1);
-            Ok(targets.len() - 1)
+        let mut target = |dsn: &SentryDsn| -> usize {
+            *by_text.entry(dsn.text().to_owned()).or_insert_with(|| {
+                targets.push(Target {
+                    url: dsn.url().clone(),
+                    auth: dsn.auth().clone(),
+                    name: dsn.name().to_owned(),
+                });
+                targets.len() - 1
+            })
         };
-        let mut routes = Routes::default();
-        if let Some(dsn) = cfg.default_dsn() {
-            routes.default = Some(target("dsn".into(), dsn)?);
-        }
+        let mut routes = Routes {
+            default: cfg.dsn.as_ref().map(&mut target),
+            ..Routes::default()
+        };
         for (tenant, dsn) in &cfg.dsns_by_tenant {
-            let i = target(format!("dsns_by_tenant.{tenant}"), dsn)?;
-            routes.by_tenant.insert(tenant.clone(), i);
+            routes.by_tenant.insert(tenant.clone(), target(dsn));
         }
         for (service, dsn) in &cfg.dsns_by_service {
-            let i = target(format!("dsns_by_service.{service}"), dsn)?;
-            routes.by_service.insert(service.clone(), i);
+            routes.by_service.insert(service.clone(), target(dsn));
         }
         Ok(Self {
             inner: Arc::new(Inner {

@@ -44,7 +44,7 @@ retry_on_failure: { initial_interval: 1s }
     .expect("parses");
     assert!(cfg.problems().is_empty(), "{:?}", cfg.problems());
     assert_eq!(cfg.format, PushFormat::Json);
-    assert_eq!(cfg.body_compression(), Ok(BodyCompression::None));
+    assert_eq!(cfg.body_compression(), BodyCompression::None);
     assert_eq!(cfg.line_format, LineFormat::Logfmt);
     assert_eq!(cfg.label_sets_window, Duration::from_secs(1800));
     assert_eq!(
@@ -66,7 +66,7 @@ fn defaults_suit_loki_3() {
     let cfg = parse("endpoint: http://loki:3100").expect("parses");
     assert!(cfg.problems().is_empty());
     assert_eq!(cfg.format, PushFormat::Protobuf);
-    assert_eq!(cfg.body_compression(), Ok(BodyCompression::Snappy));
+    assert_eq!(cfg.body_compression(), BodyCompression::Snappy);
     assert_eq!(cfg.tenant_header, "X-Scope-OrgID");
     assert_eq!(cfg.max_label_sets_per_tenant, 1000);
     assert!(cfg.structured_metadata.enabled);
@@ -75,13 +75,13 @@ fn defaults_suit_loki_3() {
     let d = &cfg.default_labels_enabled;
     assert!(d.service_name && d.level && !d.job && !d.instance && !d.exporter);
     assert_eq!(
-        cfg.push_url().expect("url").as_str(),
+        cfg.push_url().expect("an endpoint").as_str(),
         "http://loki:3100/loki/api/v1/push"
     );
     let gzip = parse("endpoint: http://l/push\nformat: json").expect("parses");
-    assert_eq!(gzip.body_compression(), Ok(BodyCompression::Gzip));
+    assert_eq!(gzip.body_compression(), BodyCompression::Gzip);
     assert_eq!(
-        gzip.push_url().expect("url").path(),
+        gzip.push_url().expect("an endpoint").path(),
         "/push",
         "a path is kept"
     );
@@ -123,9 +123,22 @@ fn unknown_and_unsupported_keys_are_errors() {
 fn bad_endpoints_compressions_and_tenants() {
     assert_eq!(problem_keys("format: protobuf"), ["endpoint"]);
     assert_eq!(
-        problem_keys("endpoint: ftp://l/x\ncompression: gzip\ntenant_id: 'a/b'\ntimeout: 0s"),
-        ["endpoint", "timeout", "compression", "tenant_id"]
+        problem_keys("compression: gzip\ntenant_id: a\ntimeout: 0s"),
+        ["endpoint", "timeout", "compression"]
     );
+    for (yaml, says) in [
+        (
+            "endpoint: ftp://l/x",
+            "\"ftp://l/x\": use an http:// or https:// URL",
+        ),
+        (
+            "endpoint: http://l\ntenant_id: 'a/b'",
+            "tenant id holds '/'",
+        ),
+    ] {
+        let err = parse(yaml).expect_err(yaml).to_string();
+        assert!(err.contains(says), "{yaml}: {err}");
+    }
     assert_eq!(
         problem_keys("endpoint: http://l\nformat: json\ncompression: snappy"),
         ["compression"]
@@ -208,5 +221,5 @@ fn an_unknown_compression_fails_the_reading_at_its_key() {
     let plain: LokiConfig =
         serde_yaml_ng::from_str("endpoint: http://l\nformat: json\ncompression: ''")
             .expect("reads");
-    assert_eq!(plain.body_compression(), Ok(BodyCompression::None));
+    assert_eq!(plain.body_compression(), BodyCompression::None);
 }

@@ -13,7 +13,7 @@ use weir_pipeline::otlp::common::v1::{AnyValue, any_value::Value};
 use weir_pipeline::otlp::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use weir_pipeline::otlp::resource::v1::Resource;
 use weir_pipeline::test_util::kv;
-use weir_pipeline::{Batch, Bundle, Exporter, Signal};
+use weir_pipeline::{Batch, Bundle, Exporter, Signal, TenantId};
 
 use super::*;
 use crate::shared::fixtures::{batch, install_ring};
@@ -67,7 +67,7 @@ fn bundle(parts: Vec<Arc<Batch>>) -> Arc<Bundle> {
 
 fn config(fake: &FakeLoki) -> LokiConfig {
     LokiConfig {
-        endpoint: fake.url(),
+        endpoint: fake.url().parse().ok(),
         ..Default::default()
     }
 }
@@ -367,7 +367,7 @@ async fn the_tenant_is_the_batch_s_a_fixed_one_or_none() {
     };
     let mut cfg = config(&fake);
     exporter(&cfg).export(one()).await.expect("batch tenant");
-    cfg.tenant_id = Some("fixed".into());
+    cfg.tenant_id = TenantId::new("fixed").ok();
     exporter(&cfg).export(one()).await.expect("fixed tenant");
     cfg.tenant_id = None;
     cfg.headers
@@ -397,7 +397,7 @@ async fn the_tenant_is_the_batch_s_a_fixed_one_or_none() {
 async fn an_endpoint_without_a_path_gets_the_push_path_and_empty_bundles_send_nothing() {
     let fake = FakeLoki::start().await;
     let cfg = LokiConfig {
-        endpoint: format!("http://{}", fake.addr),
+        endpoint: format!("http://{}", fake.addr).parse().ok(),
         ..Default::default()
     };
     let exp = exporter(&cfg);

@@ -74,8 +74,11 @@ async fn a_limited_category_stops_until_its_limit_expires_while_errors_flow() {
 async fn a_429_limits_that_dsn_for_retry_after_and_is_not_retried() {
     let fake = FakeSentry::start().await;
     let cfg = SentryConfig {
-        dsn: Some(fake.dsn("shared", 1)),
-        dsns_by_tenant: BTreeMap::from([("globex".into(), fake.dsn("globex", 2))]),
+        dsn: fake.dsn("shared", 1).parse().ok(),
+        dsns_by_tenant: BTreeMap::from([(
+            "globex".into(),
+            fake.dsn("globex", 2).parse().expect("dsn"),
+        )]),
         ..Default::default()
     };
     let h = Harness::new(&cfg);

@@ -1,5 +1,5 @@
 //! The config keys the sending exporters share, spelled as in the OpenTelemetry Collector: the
-//! `tls` block of the HTTP exporters ([`HttpTlsConfig`]), endpoint URLs, `timeout`, and the
+//! `tls` block of the HTTP exporters ([`HttpTlsConfig`]), `timeout`, and the
 //! lists of the Collector's HTTP client and TLS keys that weir does not implement.
 //!
 //! Every check here is pure (it reads no file and opens no connection) and reports a problem as
@@ -9,7 +9,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use reqwest::Url;
 use serde::Deserialize;
 
 /// Keys of the Collector's HTTP client settings (`confighttp.ClientConfig`) that weir does not
@@ -124,30 +123,9 @@ pub(crate) fn timeout_problem(timeout: Duration) -> Option<(String, String)> {
         .then(|| ("timeout".into(), "must be more than 0s".into()))
 }
 
-/// Parses an endpoint URL: `http` or `https`, with a host. The message quotes the URL.
-pub(crate) fn check_url(url: &str) -> Result<Url, String> {
-    let parsed = Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(format!("{url:?}: use an http:// or https:// URL"));
-    }
-    if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(format!("{url:?} has no host"));
-    }
-    Ok(parsed)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_need_http_or_https_and_a_host() {
-        assert!(check_url("https://otlp.example.com:4318/otlp").is_ok());
-        for bad in ["not a url", "http://", "mailto:a@b", "ftp://x/y"] {
-            let msg = check_url(bad).expect_err(bad);
-            assert!(msg.contains(&format!("{bad:?}")), "{msg}");
-        }
-    }
 
     #[test]
     fn key_pairs_and_timeouts() {

@@ -3,7 +3,7 @@
 //! thing and the same answer is handled the same way everywhere:
 //!
 //! - [`headers`]: the `headers` map and the tenant header (`tenant_header`), with their checks.
-//! - [`config`]: the HTTP `tls` block ([`HttpTlsConfig`]), endpoint URLs, `timeout`, and the
+//! - [`config`]: the HTTP `tls` block ([`HttpTlsConfig`]), `timeout`, and the
 //!   Collector's HTTP client and TLS keys weir does not implement.
 //! - [`client`]: the `reqwest` client built from `headers`, `tls` and `timeout`.
 //! - [`response`]: retryable or permanent statuses, `Retry-After`, bounded body reads, clean
