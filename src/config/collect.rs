@@ -1,5 +1,6 @@
 //! Reading a section with every error, not only serde's first: after an error at a key, that
-//! key is taken out and the value read again, so the other keys are still checked, and once the
+//! key is taken out (a key inside a list's item alone, a whole list for an error in an item
+//! itself) and the value read again, so the other keys are still checked, and once the
 //! rest reads, the section's own checks run on it too. Values left unexpanded by `--skip-env`
 //! (the "unchecked" paths) are taken out the same way, without an error.
 //!
@@ -124,8 +125,9 @@ pub fn read<'a, T: DeserializeOwned>(value: Value, unchecked: Unchecked<'a>) -> 
         if !taken_out.iter().any(|o| covers(o, &about)) && !unchecked.contains(&about) {
             errors.push((path.clone(), suggest::serde_message(&message)));
         }
-        // The key holding the error (a whole list for an error in one of its items).
-        let key = path.split('[').next().unwrap_or_default().to_owned();
+        // The key holding the error: a key inside a list's item (`actions[1].pattern`) alone,
+        // a whole list for an error in one of its items (`blocked_values[1]`).
+        let key = holding_key(&path).to_owned();
         if missing.is_some() || key.is_empty() || key.contains('?') || !remove_at(&mut value, &key)
         {
             break;
@@ -160,7 +162,18 @@ fn describe(e: serde_path_to_error::Error<serde_yaml_ng::Error>) -> FieldError {
     (path, message)
 }
 
-/// Takes the key at dotted `path` out of `value`; false when there is no such key.
+/// The part of an error's `path` that can be taken out: `path` without its trailing list
+/// indices (an item cannot be taken out of a list without renumbering the others).
+fn holding_key(path: &str) -> &str {
+    let mut key = path;
+    while let Some(open) = key.strip_suffix(']').and_then(|k| k.rfind('[')) {
+        key = &key[..open];
+    }
+    key
+}
+
+/// Takes the key at dotted `path` (whose steps may index lists: `a[1].b`) out of `value`;
+/// false when there is no such key.
 pub fn remove_at(value: &mut Value, path: &str) -> bool {
     let (parent, key) = match path.rsplit_once('.') {
         Some((p, k)) => (Some(p), k),
@@ -168,9 +181,21 @@ pub fn remove_at(value: &mut Value, path: &str) -> bool {
     };
     let mut at = value;
     for step in parent.into_iter().flat_map(|p| p.split('.')) {
-        match at.as_mapping_mut().and_then(|m| m.get_mut(step)) {
-            Some(v) => at = v,
-            None => return false,
+        let mut parts = step.split('[');
+        let name = parts.next().unwrap_or_default();
+        let Some(v) = at.as_mapping_mut().and_then(|m| m.get_mut(name)) else {
+            return false;
+        };
+        at = v;
+        for index in parts {
+            let item = index
+                .strip_suffix(']')
+                .and_then(|i| i.parse::<usize>().ok())
+                .and_then(|i| at.as_sequence_mut()?.get_mut(i));
+            match item {
+                Some(v) => at = v,
+                None => return false,
+            }
         }
     }
     at.as_mapping_mut().is_some_and(|m| m.remove(key).is_some())
@@ -248,6 +273,38 @@ mod tests {
                 .any(|(p, m)| p == "levle" && m.contains("did you mean \"level\"")),
             "{errors:?}"
         );
+    }
+
+    #[test]
+    fn an_error_inside_a_list_item_takes_out_only_its_key() {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Item {
+            #[serde(default)]
+            port: u16,
+            #[serde(default)]
+            level: Option<Level>,
+        }
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct List {
+            items: Vec<Item>,
+        }
+        let errors = read::<List>(
+            yaml("items: [{port: x}, {level: loud}, {port: 1}]\n"),
+            Unchecked::NONE,
+        )
+        .finish(
+            |l| vec![("items[2].port".into(), format!("{} items", l.items.len()))],
+            |l| l,
+        )
+        .expect_err("errors");
+        let paths: Vec<&str> = errors.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(paths, ["items[0].port", "items[1].level", "items[2].port"]);
+        assert_eq!(errors[2].1, "3 items", "the items stay");
+        assert_eq!(holding_key("a.b[1][2]"), "a.b");
+        assert_eq!(holding_key("a[1].b"), "a[1].b");
     }
 
     #[test]
