@@ -1,9 +1,10 @@
 //! The compiled action list of an `attributes` or `resource` processor, applied to one
 //! attribute list.
 //!
-//! Built once from a config that [`super::ActionConfig::problems`] accepted (building fails
-//! with the same message otherwise); applying never fails: an action whose source is absent,
-//! whose value is not a string (`extract`) or cannot be converted (`convert`) does nothing.
+//! Built once, without failing, from actions whose patterns were compiled when read and which
+//! [`super::ActionConfig::problems`] accepted (an action missing what its kind needs is left
+//! out, not checked again). Applying never fails: an action whose source is absent, whose value
+//! is not a string (`extract`) or cannot be converted (`convert`) does nothing.
 
 use regex::Regex;
 use weir_pipeline::otlp::common::v1::{AnyValue, KeyValue, any_value::Value};
@@ -46,15 +47,12 @@ pub struct Actions {
 }
 
 impl Actions {
-    /// Compiles `list`; `Err((index, field, message))` for the first invalid action.
-    pub fn new(list: &[ActionConfig]) -> Result<Self, (usize, String, String)> {
+    /// The steps of `list`, in order.
+    pub fn new(list: &[ActionConfig]) -> Self {
         let mut steps = Vec::with_capacity(list.len());
-        for (i, a) in list.iter().enumerate() {
-            if let Some((field, m)) = a.problems().into_iter().next() {
-                return Err((i, field, m));
-            }
+        for a in list {
             let key = a.key.clone().unwrap_or_default();
-            let pattern = a.pattern.as_deref().and_then(|p| Regex::new(p).ok());
+            let pattern = a.pattern.as_ref().map(|p| p.regex().clone());
             let step = match a.action {
                 ActionKind::Insert | ActionKind::Update | ActionKind::Upsert => Step::Set {
                     key,
@@ -81,7 +79,7 @@ impl Actions {
             };
             steps.push(step);
         }
-        Ok(Self { steps })
+        Self { steps }
     }
 
     /// True when there is nothing to do.

@@ -15,15 +15,16 @@
 //!       - { key: service.namespace, value: shop, action: insert }
 //! ```
 //!
-//! [`ActionConfig::problems`] is pure: it checks that each action has what it needs and
-//! compiles each pattern once to report a bad regex at its index.
+//! Each `pattern` is compiled once, when the config is read (a bad regex fails the reading at
+//! its action's index). [`ActionConfig::problems`] is pure and checks what spans several keys:
+//! that each action has the fields its kind needs.
 
-use regex::Regex;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use weir_pipeline::spec::Spec;
 
 pub use crate::enrich::AttributeValue;
+use crate::pattern::Pattern;
 
 /// Collector keys of the `attributes` processor weir does not implement: records are selected
 /// with the `filter` processor's conditions instead.
@@ -84,9 +85,9 @@ pub struct ActionConfig {
     pub from_context: Option<IgnoredAny>,
     /// A regex: for `delete`, the keys to remove (searched anywhere in the key, as in the
     /// Collector); for `extract`, applied to the string value of `key`, each named group
-    /// (`(?P<name>…)`) upserted as an attribute.
+    /// (`(?P<name>…)`) upserted as an attribute. Compiled when read.
     #[serde(default)]
-    pub pattern: Option<String>,
+    pub pattern: Option<Pattern>,
     /// For `convert`: `int`, `double` or `string`. A value that cannot be converted is left as
     /// it is.
     #[serde(default)]
@@ -168,11 +169,6 @@ impl ActionConfig {
         if self.key.as_deref() == Some("") {
             problem("key", "must not be empty".into());
         }
-        if let Some(p) = &self.pattern
-            && let Err(e) = Regex::new(p)
-        {
-            problem("pattern", format!("not a valid regex: {e}"));
-        }
         let needs_key = !(self.action == ActionKind::Delete && self.pattern.is_some());
         if needs_key && self.key.is_none() {
             problem("key", format!("is required for {}", self.action.as_str()));
@@ -198,9 +194,9 @@ impl ActionConfig {
                  a keyed HMAC"
                     .into(),
             ),
-            ActionKind::Extract => match self.pattern.as_deref().map(Regex::new) {
+            ActionKind::Extract => match self.pattern.as_ref().map(Pattern::regex) {
                 None => problem("pattern", "is required for extract".into()),
-                Some(Ok(r)) if r.capture_names().flatten().next().is_none() => problem(
+                Some(r) if r.capture_names().flatten().next().is_none() => problem(
                     "pattern",
                     "extract needs at least one named group, (?P<name>…)".into(),
                 ),

@@ -5,8 +5,10 @@
 //! They add and copy values, so they run before `redaction` (the config loader refuses one
 //! placed after it): what they write is masked like anything else that leaves.
 //!
-//! How it fails: building fails with a [`BuildError`] on a setting
-//! [`ActionConfig::problems`] reports. Processing never fails, rejects or refuses.
+//! How it fails: reading the config fails on a `pattern` that is not a regex (compiled once,
+//! when read); [`AttributesConfig::problems`] and [`ResourceConfig::problems`] report an empty
+//! list and an action without what its kind needs. Building takes a config that passed both
+//! and cannot fail. Processing never fails, rejects or refuses.
 
 mod actions;
 mod config;
@@ -15,7 +17,7 @@ mod config;
 mod tests;
 
 use weir_pipeline::otlp::resource::v1::Resource;
-use weir_pipeline::{Batch, BuildError, Outcome, Processor, Signal};
+use weir_pipeline::{Batch, Outcome, Processor, Signal};
 
 pub use actions::Actions;
 pub use config::{
@@ -23,25 +25,17 @@ pub use config::{
     RESOURCE_SPEC, ResourceConfig, UNSUPPORTED_ATTRIBUTES_KEYS, UNSUPPORTED_RESOURCE_KEYS,
 };
 
-fn compile(id: &str, list: &str, actions: &[ActionConfig]) -> Result<Actions, BuildError> {
-    let fail = |key: String, message: String| BuildError::at(id, key, message);
-    if actions.is_empty() {
-        return Err(fail(list.into(), "at least one action is required".into()));
-    }
-    Actions::new(actions).map_err(|(i, field, m)| fail(format!("{list}[{i}].{field}"), m))
-}
-
 /// The `attributes` processor: edits the attributes of every span, log record and data point.
 pub struct Attributes {
     actions: Actions,
 }
 
 impl Attributes {
-    /// Builds the processor `id` from `cfg`.
-    pub fn new(id: &str, cfg: &AttributesConfig) -> Result<Self, BuildError> {
-        Ok(Self {
-            actions: compile(id, "actions", &cfg.actions)?,
-        })
+    /// Builds the processor from `cfg` (free of [`AttributesConfig::problems`]).
+    pub fn new(cfg: &AttributesConfig) -> Self {
+        Self {
+            actions: Actions::new(&cfg.actions),
+        }
     }
 }
 
@@ -75,11 +69,11 @@ pub struct ResourceAttributes {
 }
 
 impl ResourceAttributes {
-    /// Builds the processor `id` from `cfg`.
-    pub fn new(id: &str, cfg: &ResourceConfig) -> Result<Self, BuildError> {
-        Ok(Self {
-            actions: compile(id, "attributes", &cfg.attributes)?,
-        })
+    /// Builds the processor from `cfg` (free of [`ResourceConfig::problems`]).
+    pub fn new(cfg: &ResourceConfig) -> Self {
+        Self {
+            actions: Actions::new(&cfg.attributes),
+        }
     }
 
     fn apply(&self, resource: &mut Option<Resource>) {

@@ -20,7 +20,7 @@ fn s(v: &str) -> Value {
 
 fn actions(yaml: &str) -> Actions {
     let list: Vec<ActionConfig> = serde_yaml_ng::from_str(yaml).expect("parses");
-    Actions::new(&list).expect("valid")
+    Actions::new(&list)
 }
 
 fn get<'a>(attrs: &'a [KeyValue], k: &str) -> Option<&'a Value> {
@@ -132,7 +132,7 @@ fn problems_name_each_bad_action() {
 actions:
   - { key: k, action: insert }
   - { key: k, action: hash }
-  - { key: k, pattern: '(', action: delete }
+  - { key: k, pattern: '[a-z]+', action: delete }
   - { key: k, pattern: '[a-z]+', action: extract }
   - { key: k, action: convert }
   - { action: upsert, value: 1 }
@@ -147,7 +147,6 @@ actions:
         [
             "actions[0].value",
             "actions[1].action",
-            "actions[2].pattern",
             "actions[3].pattern",
             "actions[4].converted_type",
             "actions[5].key",
@@ -157,9 +156,19 @@ actions:
     );
     let hash = &cfg.problems()[1].1;
     assert!(hash.contains("hashed_keys"), "{hash}");
-    assert!(Attributes::new("attributes", &cfg).is_err());
     let empty = AttributesConfig::default();
     assert_eq!(empty.problems()[0].0, "actions");
+}
+
+#[test]
+fn a_bad_pattern_is_refused_when_read_at_its_action() {
+    let err = crate::read_error::read_error::<AttributesConfig>(
+        "actions:\n  - { key: k, action: delete }\n  - { key: k, pattern: '(', action: delete }",
+    );
+    assert!(
+        err.starts_with("actions[1].pattern: invalid regex: "),
+        "{err}"
+    );
 }
 
 #[test]
@@ -167,7 +176,7 @@ fn attributes_edits_spans_logs_and_every_data_point() {
     let cfg: AttributesConfig =
         serde_yaml_ng::from_str("actions: [{ key: env, value: prod, action: upsert }]")
             .expect("parses");
-    let p = Attributes::new("attributes", &cfg).expect("builds");
+    let p = Attributes::new(&cfg);
     for signal in [
         Signal::Traces(realistic::spans(5, 0)),
         Signal::Logs(realistic::logs(5, 0)),
@@ -208,7 +217,7 @@ fn resource_edits_resource_attributes_only() {
         "attributes: [{ key: service.namespace, value: shop, action: insert }]",
     )
     .expect("parses");
-    let p = ResourceAttributes::new("resource", &cfg).expect("builds");
+    let p = ResourceAttributes::new(&cfg);
     let mut batch = realistic::batch(Signal::Traces(realistic::spans(3, 0)));
     p.process(&mut batch);
     let Signal::Traces(rs) = batch.signal() else {

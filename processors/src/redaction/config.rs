@@ -2,17 +2,20 @@
 //! unlike the Collector) plus weir's `mask`, `extra_allowed_keys`, `hash_key`, `hashed_keys` and
 //! `strict_maps`.
 //!
-//! [`RedactionConfig::problems`] is pure (no I/O): it checks key lists, compiles every pattern
-//! once to report a bad regex at its index, and checks that hashing is complete. The config
-//! loader calls it before anything starts; [`super::Redaction::new`] refuses the same problems.
+//! Key-list entries ([`KeyEntry`]) and patterns ([`Pattern`], compiled once) are checked when
+//! the config is read: a bad one fails the reading at its index. [`RedactionConfig::problems`]
+//! is pure (no I/O) and keeps what the reading cannot see alone: a blocked-value pattern that
+//! matches the empty string, an empty mask, and hashing that is incomplete. The config loader
+//! runs both before anything starts; [`super::Redaction::new`] does not check them again.
 
 use std::fmt;
 
-use regex::Regex;
 use serde::Deserialize;
 use weir_pipeline::spec::Spec;
 
+use super::keys::KeyEntry;
 use super::sanitizers::{DbSanitizerConfig, UrlSanitizerConfig};
+use crate::pattern::Pattern;
 
 /// Collector keys weir does not implement for this processor; the loader reports each one as
 /// `not supported by weir: <key>`. `ignored_key_patterns`: use `ignored_keys` with a trailing
@@ -63,19 +66,19 @@ pub struct RedactionConfig {
     /// Absent: weir's built-in list of OpenTelemetry semantic-convention keys a backend needs
     /// (`service.*`, `telemetry.*`, `deployment.*`, host/k8s/cloud ids, `http.route`, …).
     /// Present, it replaces that list; an empty list masks every attribute (fails closed).
-    pub allowed_keys: Option<Vec<String>>,
+    pub allowed_keys: Option<Vec<KeyEntry>>,
     /// weir: keys added to the allowlist in force (the built-in one or `allowed_keys`), so
     /// that extending the defaults does not mean copying them. Same syntax as `allowed_keys`.
-    pub extra_allowed_keys: Vec<String>,
+    pub extra_allowed_keys: Vec<KeyEntry>,
     /// Keys passed through untouched: not masked, not hashed, values not scanned. Use only for
     /// keys known to be safe. Same syntax as `allowed_keys`.
-    pub ignored_keys: Vec<String>,
+    pub ignored_keys: Vec<KeyEntry>,
     /// Regexes (searched anywhere in the key, as in the Collector) for keys whose values are
     /// always masked, even when the key is allowed, at any depth of nested maps and log
     /// bodies. Added to weir's built-in patterns (password, *_token, *secret*, authorization,
     /// cookie, api keys, private keys, email, user name, payment fields, …), which
     /// cannot be switched off; to let one such key through, list it in `ignored_keys`.
-    pub blocked_key_patterns: Vec<String>,
+    pub blocked_key_patterns: Vec<Pattern>,
     /// Regexes for secrets inside values: the matching part of every string that stays
     /// (allowed attribute values, log bodies, span and event names, status messages, scope
     /// names and versions, metric names, descriptions and units, `severity_text`) is replaced by
@@ -85,7 +88,7 @@ pub struct RedactionConfig {
     /// (`token=(?P<secret>[^&]+)` keeps `token=`). Added to weir's built-in patterns (card
     /// numbers, JWTs, bearer/basic credentials, AWS and other vendor keys, emails, private-key
     /// blocks, credentials in URLs, `token=`/`key=`/`password=` values), which stay on.
-    pub blocked_values: Vec<String>,
+    pub blocked_values: Vec<Pattern>,
     /// Scan integer and double values too (their decimal text: a card number sent as an int),
     /// as the Collector's key does. A matching number becomes the string `mask` on resource,
     /// scope, span, event, link, log and exemplar attributes and in log bodies; on a metric data
@@ -96,7 +99,7 @@ pub struct RedactionConfig {
     /// whole (anchored, unlike the Collector's search, so an allowed address inside a longer
     /// string cannot carry a secret through) is kept as it is. Does not override the
     /// allowlist or blocked keys.
-    pub allowed_values: Vec<String>,
+    pub allowed_values: Vec<Pattern>,
     /// weir: the placeholder written in place of a masked value or match. Default
     /// `[REDACTED]`; must not be empty (an empty string reads as "no value").
     pub mask: Option<String>,
@@ -115,7 +118,7 @@ pub struct RedactionConfig {
     /// Wins over blocked key patterns (the value does not survive either way) and over the
     /// allowlist; on metric data points the attribute is hashed instead of removed. Same
     /// syntax as `allowed_keys`; applies at any depth. Needs `hash_function` and `hash_key`.
-    pub hashed_keys: Vec<String>,
+    pub hashed_keys: Vec<KeyEntry>,
     /// Diagnostic attributes on changed records: `silent` (default: none), `info`
     /// (`redaction.masked.count`, the number of values changed) or `debug` (also
     /// `redaction.masked.keys`, their keys, sorted and comma-separated). Never added to metric
@@ -216,35 +219,15 @@ impl RedactionConfig {
     /// `(key, message)` for each invalid setting; pure (no I/O).
     pub fn problems(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        let lists = [
-            ("allowed_keys", self.allowed_keys.as_deref().unwrap_or(&[])),
-            ("extra_allowed_keys", &self.extra_allowed_keys),
-            ("ignored_keys", &self.ignored_keys),
-            ("hashed_keys", &self.hashed_keys),
-        ];
-        for (name, list) in lists {
-            for (i, key) in list.iter().enumerate() {
-                if let Err(m) = key_rule(key) {
-                    out.push((format!("{name}[{i}]"), m));
-                }
-            }
-        }
-        for (name, list) in [
-            ("blocked_key_patterns", &self.blocked_key_patterns),
-            ("blocked_values", &self.blocked_values),
-            ("allowed_values", &self.allowed_values),
-        ] {
-            for (i, p) in list.iter().enumerate() {
-                match Regex::new(p) {
-                    Err(e) => out.push((format!("{name}[{i}]"), regex_error(&e))),
-                    Ok(re) if name == "blocked_values" && re.is_match("") => out.push((
-                        format!("{name}[{i}]"),
-                        format!(
-                            "{p:?} matches the empty string: it would mask between every character"
-                        ),
-                    )),
-                    Ok(_) => {}
-                }
+        for (i, p) in self.blocked_values.iter().enumerate() {
+            if p.regex().is_match("") {
+                out.push((
+                    format!("blocked_values[{i}]"),
+                    format!(
+                        "{:?} matches the empty string: it would mask between every character",
+                        p.as_str()
+                    ),
+                ));
             }
         }
         if self.mask.as_deref() == Some("") {
@@ -341,40 +324,5 @@ impl RedactionConfig {
     /// The mask in force.
     pub fn mask(&self) -> &str {
         self.mask.as_deref().unwrap_or(DEFAULT_MASK)
-    }
-}
-
-/// A regex error on one line (the regex crate draws a caret diagram over several).
-pub(super) fn regex_error(e: &regex::Error) -> String {
-    let text = e.to_string();
-    let last = text.lines().last().unwrap_or_default();
-    format!("invalid regex: {}", last.trim_start_matches("error: "))
-}
-
-/// A key-list entry: an exact key, or a prefix when it ends in `.*`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum KeyRule<'a> {
-    /// The whole key.
-    Exact(&'a str),
-    /// Everything after this prefix (which ends in `.`).
-    Prefix(&'a str),
-}
-
-/// Parses one key-list entry.
-pub(super) fn key_rule(entry: &str) -> Result<KeyRule<'_>, String> {
-    if entry.is_empty() {
-        return Err("empty key".into());
-    }
-    if entry == "*" || entry == ".*" {
-        return Err("to keep every key, set allow_all_keys: true".into());
-    }
-    match entry.strip_suffix('*') {
-        Some(prefix) if prefix.ends_with('.') && !prefix.contains('*') => {
-            Ok(KeyRule::Prefix(prefix))
-        }
-        _ if entry.contains('*') => Err(format!(
-            "{entry:?}: the only wildcard is a trailing `.*` (as in `service.*`)"
-        )),
-        _ => Ok(KeyRule::Exact(entry)),
     }
 }

@@ -77,15 +77,20 @@
 //! edits; they return `None` (decode and call `process` instead) with `strict_maps`, or when a
 //! blocked-value pattern matches the empty string.
 //!
-//! How it fails: [`Redaction::new`] returns a [`BuildError`] for the first invalid
-//! setting (the config loader reports all of them earlier through
-//! [`RedactionConfig::problems`]). Processing never fails and never refuses a request: the
-//! worst case is records rejected by a strict map or data points dropped, both reported.
+//! How it fails: reading the config fails on a key-list entry or a pattern that is not valid
+//! (each is checked, and each pattern compiled, once, when read); [`RedactionConfig::problems`]
+//! reports what spans several keys (a blocked-value pattern matching the empty string, an empty
+//! mask, incomplete hashing). [`Redaction::new`] takes a config that passed both and does not
+//! check it again: it fails, with a [`BuildError`], only when the patterns of one list do not
+//! compile together into one set (past the regex crate's size limit). Processing never fails
+//! and never refuses a request: the worst case is records rejected by a strict map or data
+//! points dropped, both reported.
 
 mod class;
 mod config;
 pub mod defaults;
 mod fields;
+mod keys;
 mod memo;
 mod merge;
 mod merge_exp;
@@ -118,10 +123,12 @@ mod tests;
 use weir_pipeline::metrics::{Counter, catalogue};
 use weir_pipeline::{Batch, BuildError, Metrics, Outcome, Processor, Signal};
 
+pub use crate::pattern::Pattern;
 pub use config::{
     DEFAULT_MASK, HashKey, MIN_HASH_KEY_BYTES, RedactionConfig, SPEC, SelectorConfig,
     StrictMapConfig, Summary, UNSUPPORTED_COLLECTOR_KEYS,
 };
+pub use keys::{KeyEntry, KeyEntryError};
 pub use sanitizers::{DbKindConfig, DbSanitizerConfig, UrlSanitizerConfig};
 pub use summary::{COUNT_KEY, KEYS_KEY};
 
@@ -144,13 +151,10 @@ pub struct Redaction {
 }
 
 impl Redaction {
-    /// Builds the processor `id` from `cfg`, counting in `metrics`.
+    /// Builds the processor `id` from `cfg` (free of [`RedactionConfig::problems`]), counting
+    /// in `metrics`; fails only when a list's patterns do not compile together.
     pub fn new(id: &str, cfg: &RedactionConfig, metrics: Metrics) -> Result<Self, BuildError> {
-        let failed = |(key, message): (String, String)| BuildError::at(id, key, message);
-        if let Some(problem) = cfg.problems().into_iter().next() {
-            return Err(failed(problem));
-        }
-        let rules = Rules::new(cfg).map_err(failed)?;
+        let rules = Rules::new(cfg).map_err(|(key, message)| BuildError::at(id, key, message))?;
         let counters = Reason::ALL
             .iter()
             .map(|r| metrics.counter(catalogue::REDACTED_VALUES, &[id, r.as_str()]))

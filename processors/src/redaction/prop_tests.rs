@@ -288,7 +288,7 @@ proptest! {
     ) {
         let allowed: Vec<String> = allowed.into_iter().map(str::to_owned).collect();
         let cfg = RedactionConfig {
-            allowed_keys: Some(allowed.clone()),
+            allowed_keys: Some(allowed.iter().map(|k| k.parse().expect("entry")).collect()),
             allow_all_keys: allow_all,
             ..Default::default()
         };

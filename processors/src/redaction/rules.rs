@@ -8,8 +8,10 @@
 //! `RegexSet` search for blocked key patterns and one for blocked values in the key itself,
 //! once per worker thread (see [`super::memo`]).
 //!
-//! Failure: [`Rules::new`] returns the config key and message of the first pattern that does
-//! not compile (the same check [`super::RedactionConfig::problems`] makes).
+//! Failure: the patterns arrive compiled and the key entries checked (see
+//! [`super::RedactionConfig`]); [`Rules::new`] fails only when the patterns of one list, each
+//! valid, do not compile together into one set (the regex crate's size limit), with the list's
+//! key and why.
 
 use std::collections::HashMap;
 
@@ -18,11 +20,13 @@ use regex::{Regex, RegexSet};
 use ring::hmac;
 
 use super::class::KeyClass;
-use super::config::{KeyRule, RedactionConfig, key_rule, regex_error};
+use super::config::RedactionConfig;
 use super::defaults;
+use super::keys::{KeyEntry, KeyRule};
 use super::memo::{MAX_KEYS, Memo, Verdict};
 use super::sanitizers::Sanitizers;
 use super::summary::{COUNT_KEY, KEYS_KEY};
+use crate::pattern::Pattern;
 
 /// The class of a key the config names, at the top level of an attribute list and inside a
 /// nested map or log body (where the allowlist does not apply). Such a key is the operator's
@@ -85,21 +89,21 @@ impl Rules {
         )?;
         let values = ValueScanner::new(cfg)?;
         let allowed: Vec<&str> = match &cfg.allowed_keys {
-            Some(list) => list.iter().map(String::as_str).collect(),
+            Some(list) => list.iter().map(KeyEntry::as_str).collect(),
             None => defaults::ALLOWED_KEYS.to_vec(),
         };
         let allowed = allowed
             .into_iter()
-            .chain(cfg.extra_allowed_keys.iter().map(String::as_str))
+            .chain(cfg.extra_allowed_keys.iter().map(KeyEntry::as_str))
             .chain([COUNT_KEY, KEYS_KEY]);
         let lists: [(KeyClass, Vec<&str>); 3] = [
             (
                 KeyClass::Ignored,
-                cfg.ignored_keys.iter().map(String::as_str).collect(),
+                cfg.ignored_keys.iter().map(KeyEntry::as_str).collect(),
             ),
             (
                 KeyClass::Hashed,
-                cfg.hashed_keys.iter().map(String::as_str).collect(),
+                cfg.hashed_keys.iter().map(KeyEntry::as_str).collect(),
             ),
             (KeyClass::Allowed, allowed.collect()),
         ];
@@ -107,13 +111,12 @@ impl Rules {
         let mut names = Vec::new();
         for (class, list) in &lists {
             for entry in list {
-                match key_rule(entry) {
-                    Ok(KeyRule::Exact(k)) => names.push(k),
-                    Ok(KeyRule::Prefix(p)) => {
+                match KeyRule::of(entry) {
+                    KeyRule::Exact(k) => names.push(k),
+                    KeyRule::Prefix(p) => {
                         let slot = prefixes.entry(p.into()).or_insert(*class);
                         *slot = (*slot).min(*class);
                     }
-                    Err(m) => return Err((format!("key list entry {entry:?}"), m)),
                 }
             }
         }
@@ -247,22 +250,23 @@ impl Rules {
     }
 }
 
-fn compile_set(name: &str, builtin: &[&str], extra: &[String]) -> Result<RegexSet, RuleError> {
-    for (i, p) in extra.iter().enumerate() {
-        Regex::new(p).map_err(|e| (format!("{name}[{i}]"), regex_error(&e)))?;
-    }
+/// The built-in patterns and `extra` as one set; fails only past the regex crate's size limit.
+fn compile_set(name: &str, builtin: &[&str], extra: &[Pattern]) -> Result<RegexSet, RuleError> {
     RegexSet::new(
         builtin
             .iter()
             .copied()
-            .chain(extra.iter().map(String::as_str)),
+            .chain(extra.iter().map(Pattern::as_str)),
     )
-    .map_err(|e| {
-        (
-            name.to_owned(),
-            format!("patterns do not compile together: {e}"),
-        )
-    })
+    .map_err(|e| together(name, &e))
+}
+
+/// The error of patterns that compile alone but not together.
+fn together(name: &str, e: &regex::Error) -> RuleError {
+    (
+        name.to_owned(),
+        format!("patterns do not compile together: {e}"),
+    )
 }
 
 /// One blocked-value pattern and the capture group it masks (0: the whole match).
@@ -291,14 +295,13 @@ impl ValueScanner {
             defaults::BLOCKED_VALUES,
             &cfg.blocked_values,
         )?;
-        let mut patterns = Vec::new();
-        let all = defaults::BLOCKED_VALUES
+        let built_in = defaults::BLOCKED_VALUES
             .iter()
-            .copied()
-            .chain(cfg.blocked_values.iter().map(String::as_str));
-        for (i, p) in all.enumerate() {
-            let re =
-                Regex::new(p).map_err(|e| (format!("blocked_values[{i}]"), regex_error(&e)))?;
+            .map(|p| Regex::new(p).map_err(|e| together("blocked_values", &e)));
+        let listed = cfg.blocked_values.iter().map(|p| Ok(p.regex().clone()));
+        let mut patterns = Vec::new();
+        for re in built_in.chain(listed) {
+            let re = re?;
             let group = re
                 .capture_names()
                 .position(|n| n == Some("secret"))
@@ -308,16 +311,13 @@ impl ValueScanner {
         let allowed = if cfg.allowed_values.is_empty() {
             None
         } else {
-            for (i, p) in cfg.allowed_values.iter().enumerate() {
-                Regex::new(p).map_err(|e| (format!("allowed_values[{i}]"), regex_error(&e)))?;
-            }
             let joined: Vec<String> = cfg
                 .allowed_values
                 .iter()
                 .map(|p| format!("(?:{p})"))
                 .collect();
             let re = Regex::new(&format!("^(?:{})$", joined.join("|")))
-                .map_err(|e| ("allowed_values".to_owned(), regex_error(&e)))?;
+                .map_err(|e| together("allowed_values", &e))?;
             Some(re)
         };
         Ok(Self {

@@ -36,10 +36,8 @@ fn build_processor(
             Arc::new(Enrich::new(&name, c, metrics.clone()).map_err(failed)?)
         }
         ProcessorConfig::TenantLimit(c) => Arc::new(build_tenant_limit(id, c, metrics)?),
-        ProcessorConfig::Attributes(c) => Arc::new(Attributes::new(&name, c).map_err(failed)?),
-        ProcessorConfig::Resource(c) => {
-            Arc::new(ResourceAttributes::new(&name, c).map_err(failed)?)
-        }
+        ProcessorConfig::Attributes(c) => Arc::new(Attributes::new(c)),
+        ProcessorConfig::Resource(c) => Arc::new(ResourceAttributes::new(c)),
         ProcessorConfig::Filter(c) => Arc::new(Filter::new(&name, c, metrics).map_err(failed)?),
     }))
 }
