@@ -106,3 +106,23 @@ fn a_pattern_left_unexpanded_is_not_checked() {
         checked.warnings
     );
 }
+
+#[test]
+fn a_filter_condition_weir_does_not_run_is_reported_at_its_index_without_knock_on_errors() {
+    let p = "processors.filter";
+    expect_errors(
+        &with_processor(
+            "filter",
+            "    traces:\n      span:\n        - 'name == \"ok\"'\n        - 'Foo(name)'\n    \
+             logs:\n      log_record: ['kind == 1']\n",
+        ),
+        &[
+            (&format!("{p}.traces.span[1]"), 11, "Foo(name)"),
+            (&format!("{p}.logs.log_record[0]"), 13, "kind == 1"),
+        ],
+    );
+    expect_errors(
+        &with_processor("filter", "    error_mode: ignore\n"),
+        &[(p, 7, "no conditions")],
+    );
+}

@@ -62,7 +62,9 @@ pub struct Read<'a, T> {
 
 impl<T> Read<'_, T> {
     /// The section wrapped by `wrap`, or every error: the reading's and those `problems` finds
-    /// in what was read, except at keys taken out or unchecked.
+    /// in what was read, except at keys taken out or unchecked, and except a problem of the
+    /// section as a whole once a key was taken out (the section read is not the one written:
+    /// a `filter` whose only list was refused has "no conditions" only as a knock-on).
     pub fn finish<U>(
         self,
         problems: impl FnOnce(&T) -> Vec<FieldError>,
@@ -76,6 +78,7 @@ impl<T> Read<'_, T> {
             problems(&value)
                 .into_iter()
                 .filter(|(p, _)| !self.taken_out.iter().any(|o| covers(o, p)))
+                .filter(|(p, _)| !p.is_empty() || self.taken_out.is_empty())
                 .filter(|(p, _)| !self.unchecked.contains(p)),
         );
         if errors.is_empty() {

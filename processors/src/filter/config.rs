@@ -20,13 +20,14 @@
 //!         - 'attributes["le"] == nil and metric.name == "queue.size"'
 //! ```
 //!
-//! A record matching any condition of its list is dropped. [`FilterConfig::problems`] parses
-//! every condition (pure) and reports each one weir does not run with its list index.
+//! A record matching any condition of its list is dropped. Each condition is parsed once, when
+//! the config is read ([`Condition`]): one weir does not run fails the reading at its list
+//! index. [`FilterConfig::problems`] (pure) only asks for at least one condition.
 
 use serde::Deserialize;
 use weir_pipeline::spec::Spec;
 
-use super::ottl::{self, Context, Expr};
+use super::conditions::{self, Condition};
 
 /// Collector keys weir does not implement: the older `include`/`exclude` matching (write the
 /// same as conditions).
@@ -79,9 +80,11 @@ pub enum ErrorMode {
 #[serde(deny_unknown_fields, default)]
 pub struct TracesConditions {
     /// A span matching any of these is dropped, with its events and links.
-    pub span: Vec<String>,
+    #[serde(deserialize_with = "conditions::span")]
+    pub span: Vec<Condition>,
     /// A span event matching any of these is removed from its span (the span stays).
-    pub spanevent: Vec<String>,
+    #[serde(deserialize_with = "conditions::spanevent")]
+    pub spanevent: Vec<Condition>,
 }
 
 /// `logs`.
@@ -89,7 +92,8 @@ pub struct TracesConditions {
 #[serde(deny_unknown_fields, default)]
 pub struct LogsConditions {
     /// A log record matching any of these is dropped.
-    pub log_record: Vec<String>,
+    #[serde(deserialize_with = "conditions::log_record")]
+    pub log_record: Vec<Condition>,
 }
 
 /// `metrics`.
@@ -97,68 +101,36 @@ pub struct LogsConditions {
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsConditions {
     /// A metric matching any of these is dropped with all its data points.
-    pub metric: Vec<String>,
+    #[serde(deserialize_with = "conditions::metric")]
+    pub metric: Vec<Condition>,
     /// A data point matching any of these is dropped; a metric left without points goes too.
-    pub datapoint: Vec<String>,
+    #[serde(deserialize_with = "conditions::datapoint")]
+    pub datapoint: Vec<Condition>,
 }
 
-/// Every condition list with its config path and context.
-pub(super) fn lists(cfg: &FilterConfig) -> [(&'static str, Context, &[String]); 5] {
+/// Every condition list, in config order.
+pub(super) fn lists(cfg: &FilterConfig) -> [&[Condition]; 5] {
     [
-        ("traces.span", Context::Span, &cfg.traces.span),
-        (
-            "traces.spanevent",
-            Context::SpanEvent,
-            &cfg.traces.spanevent,
-        ),
-        ("logs.log_record", Context::LogRecord, &cfg.logs.log_record),
-        ("metrics.metric", Context::Metric, &cfg.metrics.metric),
-        (
-            "metrics.datapoint",
-            Context::DataPoint,
-            &cfg.metrics.datapoint,
-        ),
+        &cfg.traces.span,
+        &cfg.traces.spanevent,
+        &cfg.logs.log_record,
+        &cfg.metrics.metric,
+        &cfg.metrics.datapoint,
     ]
 }
 
-/// The parsed conditions of one list, or `(path, message)` for each that is refused.
-pub(super) fn parse_list(
-    path: &str,
-    context: Context,
-    list: &[String],
-) -> Result<Vec<Expr>, Vec<(String, String)>> {
-    let mut out = Vec::new();
-    let mut errors = Vec::new();
-    for (i, text) in list.iter().enumerate() {
-        match ottl::parse(text, context) {
-            Ok(e) => out.push(e),
-            Err(e) => errors.push((format!("{path}[{i}]"), format!("{e}; in {text:?}"))),
-        }
-    }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
-}
-
 impl FilterConfig {
-    /// `(key, message)` for each condition weir cannot run; pure (no I/O).
+    /// `(key, message)` for each invalid setting: only the lack of any condition (each one was
+    /// parsed when read); pure (no I/O).
     pub fn problems(&self) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        for (path, context, list) in lists(self) {
-            if let Err(e) = parse_list(path, context, list) {
-                out.extend(e);
-            }
-        }
-        if out.is_empty() && lists(self).iter().all(|(_, _, l)| l.is_empty()) {
-            out.push((
+        if lists(self).iter().all(|l| l.is_empty()) {
+            return vec![(
                 String::new(),
                 "no conditions: set traces.span, traces.spanevent, logs.log_record, \
                  metrics.metric or metrics.datapoint"
                     .into(),
-            ));
+            )];
         }
-        out
+        Vec::new()
     }
 }

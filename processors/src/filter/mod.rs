@@ -8,9 +8,12 @@
 //! nothing (the request succeeded) and the loss ledger counts them as filtered, not lost.
 //! Span events removed from a kept span are not records and are not counted.
 //!
-//! How it fails: building fails with a [`BuildError`] for a condition weir does not run,
-//! naming the construct. Processing never fails, rejects or refuses.
+//! How it fails: reading the config fails on a condition weir does not run, at its list index,
+//! naming the construct (each condition is parsed once, when read); [`FilterConfig::problems`]
+//! asks for at least one condition. Building takes the parsed conditions and cannot fail.
+//! Processing never fails, rejects or refuses.
 
+mod conditions;
 mod config;
 mod eval;
 mod lex;
@@ -23,8 +26,9 @@ use weir_pipeline::batch::data_point_count;
 use weir_pipeline::metrics::{Counter, catalogue};
 use weir_pipeline::otlp::common::v1::{InstrumentationScope, KeyValue};
 use weir_pipeline::otlp::resource::v1::Resource;
-use weir_pipeline::{Batch, BuildError, Metrics, Outcome, Processor, Signal, SignalKind};
+use weir_pipeline::{Batch, Metrics, Outcome, Processor, Signal, SignalKind};
 
+pub use conditions::Condition;
 pub use config::{
     ErrorMode, FilterConfig, LogsConditions, MetricsConditions, SPEC, TracesConditions,
     UNSUPPORTED_COLLECTOR_KEYS,
@@ -56,25 +60,20 @@ fn scope_name(scope: Option<&InstrumentationScope>) -> Option<&str> {
 }
 
 impl Filter {
-    /// Builds the processor `id` from `cfg`, counting in `metrics`.
-    pub fn new(id: &str, cfg: &FilterConfig, metrics: &Metrics) -> Result<Self, BuildError> {
-        if let Some((key, message)) = cfg.problems().into_iter().next() {
-            return Err(BuildError::at(id, key, message));
-        }
-        let [span, spanevent, log_record, metric, datapoint] =
-            config::lists(cfg).map(|(path, context, list)| {
-                config::parse_list(path, context, list).unwrap_or_default()
-            });
+    /// Builds the processor `id` from `cfg`'s parsed conditions, counting in `metrics`.
+    pub fn new(id: &str, cfg: &FilterConfig, metrics: &Metrics) -> Self {
+        let [span, spanevent, log_record, metric, datapoint] = config::lists(cfg)
+            .map(|list| list.iter().map(|c| c.expr().clone()).collect::<Vec<Expr>>());
         let filtered = SignalKind::ALL
             .map(|s| metrics.counter(catalogue::RECORDS_FILTERED, &[s.as_str(), id]));
-        Ok(Self {
+        Self {
             span,
             spanevent,
             log_record,
             metric,
             datapoint,
             filtered,
-        })
+        }
     }
 
     fn traces(&self, batch: &mut Vec<weir_pipeline::otlp::trace::v1::ResourceSpans>) -> u64 {

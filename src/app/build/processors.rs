@@ -38,7 +38,7 @@ fn build_processor(
         ProcessorConfig::TenantLimit(c) => Arc::new(build_tenant_limit(id, c, metrics)?),
         ProcessorConfig::Attributes(c) => Arc::new(Attributes::new(c)),
         ProcessorConfig::Resource(c) => Arc::new(ResourceAttributes::new(c)),
-        ProcessorConfig::Filter(c) => Arc::new(Filter::new(&name, c, metrics).map_err(failed)?),
+        ProcessorConfig::Filter(c) => Arc::new(Filter::new(&name, c, metrics)),
     }))
 }
 
