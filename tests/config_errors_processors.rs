@@ -126,3 +126,34 @@ fn a_filter_condition_weir_does_not_run_is_reported_at_its_index_without_knock_o
         &[(p, 7, "no conditions")],
     );
 }
+
+#[test]
+fn tenant_limit_numbers_and_override_ids_are_reported_where_they_are() {
+    let p = "processors.tenant_limit";
+    expect_errors(
+        &with_processor(
+            "tenant_limit",
+            "    records_per_second: 0\n    requests_burst: 5\n    overrides:\n      \
+             'a b': { records_per_second: 5 }\n      \
+             big-co: { bytes_per_second: 1000000001 }\n",
+        ),
+        &[
+            (
+                &format!("{p}.records_per_second"),
+                8,
+                "must be at least 1; leave the key out for no limit",
+            ),
+            (
+                &format!("{p}.requests_burst"),
+                9,
+                "is set but requests_per_second is not",
+            ),
+            (&format!("{p}.overrides.a b"), 11, "tenant id holds ' '"),
+            (
+                &format!("{p}.overrides.big-co.bytes_per_second"),
+                12,
+                "is above 1000000000 per second",
+            ),
+        ],
+    );
+}

@@ -42,9 +42,11 @@ fn batch(tenant: usize) -> Batch {
 
 fn processor(yaml: &str) -> TenantLimit {
     let mut cfg: TenantLimitConfig = serde_yaml_ng::from_str(yaml).expect("valid yaml");
-    let over = cfg.overrides.remove("template").expect("template override");
+    let template = TenantId::new("template").expect("valid tenant id");
+    let over = cfg.overrides.remove(&template).expect("template override");
     for t in (0..TENANTS).step_by(10) {
-        cfg.overrides.insert(format!("tenant-{t}"), over);
+        let tenant = TenantId::new(&format!("tenant-{t}")).expect("valid tenant id");
+        cfg.overrides.insert(tenant, over);
     }
     TenantLimit::new("tenant_limit", &cfg, &weir_pipeline::Metrics::new()).expect("valid config")
 }

@@ -22,7 +22,10 @@
 //!
 //! `store` (see `store/config.rs`) shares the limits between the replicas of a tier.
 //!
-//! [`TenantLimitConfig::problems`] is pure: it checks numbers and tenant ids and opens nothing.
+//! Rates and bursts ([`PerSecond`], [`Burst`]) and the tenant ids of `overrides`
+//! ([`TenantId`]) are checked when the config is read: a bad one fails the reading at its key.
+//! [`TenantLimitConfig::problems`] is pure, opens nothing, and checks what spans several keys:
+//! a burst without a rate, and the store's settings.
 
 use std::collections::BTreeMap;
 
@@ -30,6 +33,7 @@ use serde::Deserialize;
 use weir_pipeline::TenantId;
 use weir_pipeline::spec::Spec;
 
+use super::rate::{Burst, PerSecond, Rate};
 use super::store::StoreConfig;
 
 /// Collector keys weir does not implement for this processor: none (the Collector has no
@@ -43,10 +47,6 @@ pub const SPEC: Spec = Spec {
     ..Spec::named("tenant_limit")
 };
 
-/// The highest rate of any kind: governor measures time in whole nanoseconds per unit, so a
-/// faster rate cannot be represented.
-pub const MAX_RATE: u64 = 1_000_000_000;
-
 /// The `tenant_limit` processor's settings: the limits every tenant gets, and per-tenant
 /// overrides.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -54,29 +54,30 @@ pub const MAX_RATE: u64 = 1_000_000_000;
 pub struct TenantLimitConfig {
     /// Records (spans, metric data points, log records) per second, per tenant, 1 to
     /// 1,000,000,000. Absent: records are not limited.
-    pub records_per_second: Option<u64>,
+    pub records_per_second: Option<PerSecond>,
     /// Records a tenant may send at once after a quiet spell; also the largest request, in
     /// records, that can ever pass. Needs `records_per_second`. Default: `records_per_second`
     /// (one second's worth).
-    pub burst: Option<u64>,
+    pub burst: Option<Burst>,
     /// Request bytes (after decompression, as the receiver measured them) per second, per
     /// tenant, 1 to 1,000,000,000. Rates above 1,000,000 are rounded to whole nanoseconds per
     /// byte (3,000,000 runs as 3,003,003). Absent: bytes are not limited.
-    pub bytes_per_second: Option<u64>,
+    pub bytes_per_second: Option<PerSecond>,
     /// Bytes a tenant may send at once; also the largest request body, in bytes, that can ever
     /// pass, so keep it at or above the receiver's `max_request_body_size`. Needs
     /// `bytes_per_second`. Default: `bytes_per_second`.
-    pub bytes_burst: Option<u64>,
+    pub bytes_burst: Option<Burst>,
     /// Export requests per second, per tenant, 1 to 1,000,000,000 (a request that feeds two
     /// pipelines naming this processor counts twice). Absent:
     /// requests are not limited.
-    pub requests_per_second: Option<u64>,
+    pub requests_per_second: Option<PerSecond>,
     /// Requests a tenant may send at once. Needs `requests_per_second`. Default:
     /// `requests_per_second`.
-    pub requests_burst: Option<u64>,
-    /// Limits for named tenants, by tenant id (Loki/Mimir id rules). Each entry may set any of
-    /// the six keys above; the rest are inherited (see the module docs). Default: none.
-    pub overrides: BTreeMap<String, Limits>,
+    pub requests_burst: Option<Burst>,
+    /// Limits for named tenants, by tenant id (Loki/Mimir id rules, checked when read). Each
+    /// entry may set any of the six keys above; the rest are inherited (see the module docs).
+    /// Default: none.
+    pub overrides: BTreeMap<TenantId, Limits>,
     /// A store shared by the replicas of a tier (`store.redis`), so that a tenant gets these
     /// limits once across the tier instead of once per replica. Absent: each replica limits on
     /// its own.
@@ -88,17 +89,17 @@ pub struct TenantLimitConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// Records per second for this tenant.
-    pub records_per_second: Option<u64>,
+    pub records_per_second: Option<PerSecond>,
     /// Record burst for this tenant.
-    pub burst: Option<u64>,
+    pub burst: Option<Burst>,
     /// Bytes per second for this tenant.
-    pub bytes_per_second: Option<u64>,
+    pub bytes_per_second: Option<PerSecond>,
     /// Byte burst for this tenant.
-    pub bytes_burst: Option<u64>,
+    pub bytes_burst: Option<Burst>,
     /// Requests per second for this tenant.
-    pub requests_per_second: Option<u64>,
+    pub requests_per_second: Option<PerSecond>,
     /// Request burst for this tenant.
-    pub requests_burst: Option<u64>,
+    pub requests_burst: Option<Burst>,
 }
 
 /// What a limit counts.
@@ -144,18 +145,9 @@ impl Kind {
     }
 }
 
-/// A resolved limit: units per second and burst, both validated by `problems`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Rate {
-    /// Units per second.
-    pub per_second: u64,
-    /// Bucket size in units.
-    pub burst: u64,
-}
-
 impl Limits {
     /// `(rate, burst)` as written for `kind`.
-    fn get(&self, kind: Kind) -> (Option<u64>, Option<u64>) {
+    fn get(&self, kind: Kind) -> (Option<PerSecond>, Option<Burst>) {
         match kind {
             Kind::Records => (self.records_per_second, self.burst),
             Kind::Bytes => (self.bytes_per_second, self.bytes_burst),
@@ -183,7 +175,7 @@ impl TenantLimitConfig {
         let (rate, burst) = self.defaults().get(kind);
         let default = rate.map(|r| Rate {
             per_second: r,
-            burst: burst.unwrap_or(r),
+            burst: burst.unwrap_or(r.into()),
         });
         let Some(over) = over else { return default };
         match over.get(kind) {
@@ -194,7 +186,7 @@ impl TenantLimitConfig {
             }),
             (Some(r), None) => Some(Rate {
                 per_second: r,
-                burst: default.map_or(r, |d| d.burst.max(r)),
+                burst: default.map_or(r.into(), |d| d.burst.max(r.into())),
             }),
             (None, Some(b)) => default.map(|d| Rate { burst: b, ..d }),
         }
@@ -206,11 +198,12 @@ impl TenantLimitConfig {
         let defaults = self.defaults();
         limit_problems("", &defaults, None, &mut out);
         for (tenant, over) in &self.overrides {
-            let prefix = format!("overrides.{tenant}");
-            if let Err(e) = TenantId::new(tenant) {
-                out.push((prefix.clone(), e.to_string()));
-            }
-            limit_problems(&format!("{prefix}."), over, Some(&defaults), &mut out);
+            limit_problems(
+                &format!("overrides.{tenant}."),
+                over,
+                Some(&defaults),
+                &mut out,
+            );
         }
         if let Some(store) = &self.store {
             let only_records = std::iter::once(&defaults)
@@ -224,7 +217,8 @@ impl TenantLimitConfig {
     }
 }
 
-/// Problems of one set of limits written at `prefix`, inheriting rates from `defaults`.
+/// Problems of one set of limits written at `prefix`, inheriting rates from `defaults`: a
+/// burst without a rate.
 fn limit_problems(
     prefix: &str,
     limits: &Limits,
@@ -234,33 +228,9 @@ fn limit_problems(
     for kind in Kind::ALL {
         let (rate, burst) = limits.get(kind);
         let inherited = defaults.and_then(|d| d.get(kind).0);
-        match rate {
-            Some(0) => out.push((
-                format!("{prefix}{}", kind.rate_key()),
-                "must be at least 1; leave the key out for no limit".into(),
-            )),
-            Some(r) if r > MAX_RATE => out.push((
-                format!("{prefix}{}", kind.rate_key()),
-                format!(
-                    "{r} is above {MAX_RATE} per second, the fastest rate governor can measure \
-                     (one nanosecond per unit)"
-                ),
-            )),
-            _ => {}
-        }
-        let key = format!("{prefix}{}", kind.burst_key());
-        match burst {
-            None => {}
-            Some(0) => out.push((key, "must be at least 1".into())),
-            Some(b) if b > u64::from(u32::MAX) => out.push((
-                key,
-                format!(
-                    "{b} is above {}, the largest burst governor keeps",
-                    u32::MAX
-                ),
-            )),
-            Some(_) if rate.or(inherited).is_none() => out.push((
-                key,
+        if burst.is_some() && rate.or(inherited).is_none() {
+            out.push((
+                format!("{prefix}{}", kind.burst_key()),
                 format!(
                     "is set but {} is not: a burst needs a rate{}",
                     kind.rate_key(),
@@ -270,8 +240,7 @@ fn limit_problems(
                         ""
                     }
                 ),
-            )),
-            Some(_) => {}
+            ));
         }
     }
 }

@@ -21,7 +21,8 @@ use governor::nanos::Nanos;
 use governor::state::StateStore;
 use governor::{Quota, RateLimiter};
 
-use super::config::{Kind, Rate};
+use super::config::Kind;
+use super::rate::Rate;
 
 /// One of a tenant's GCRA states: its theoretical arrival time in nanoseconds from the
 /// limiter's start, `0` before the first request (a real one is at least one interval).
@@ -90,12 +91,10 @@ pub(super) struct Limiter<C: Clock> {
 }
 
 impl<C: Clock> Limiter<C> {
-    /// A limiter of `kind` at `rate`; `None` when the rate or burst is zero or the burst does
-    /// not fit governor's `u32` (ruled out by `problems`).
-    pub(super) fn new(kind: Kind, rate: Rate, clock: C) -> Option<Self> {
-        let per_second = nonzero(rate.per_second)?;
-        let quota = Quota::per_second(per_second).allow_burst(nonzero(rate.burst)?);
-        Some(Self {
+    /// A limiter of `kind` at `rate` (whose numbers governor can hold, by their types).
+    pub(super) fn new(kind: Kind, rate: Rate, clock: C) -> Self {
+        let quota = Quota::per_second(rate.per_second.nonzero()).allow_burst(rate.burst.nonzero());
+        Self {
             kind,
             rate,
             // Time for an empty bucket to fill, rounded up so a state older than it is surely
@@ -103,7 +102,7 @@ impl<C: Clock> Limiter<C> {
             refill: quota.burst_size_replenished_in() + quota.replenish_interval(),
             unit_ns: u64::try_from(quota.replenish_interval().as_nanos()).unwrap_or(u64::MAX),
             inner: RateLimiter::new(quota, Scratch, clock),
-        })
+        }
     }
 
     /// The kind this limiter counts.
@@ -158,6 +157,7 @@ fn nonzero(n: u64) -> Option<NonZeroU32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tenant_limit::rate::{Burst, PerSecond};
     use governor::clock::FakeRelativeClock;
 
     fn limiter(
@@ -165,7 +165,11 @@ mod tests {
         burst: u64,
         clock: &FakeRelativeClock,
     ) -> Limiter<FakeRelativeClock> {
-        Limiter::new(Kind::Records, Rate { per_second, burst }, clock.clone()).expect("valid")
+        let rate = Rate {
+            per_second: PerSecond::new(per_second).expect("valid rate"),
+            burst: Burst::new(burst).expect("valid burst"),
+        };
+        Limiter::new(Kind::Records, rate, clock.clone())
     }
 
     #[test]
@@ -220,16 +224,5 @@ mod tests {
         let clock = FakeRelativeClock::default();
         let l = limiter(10, 20, &clock);
         assert_eq!(l.refill(), Duration::from_millis(2100));
-        assert!(
-            Limiter::new(
-                Kind::Bytes,
-                Rate {
-                    per_second: 0,
-                    burst: 1
-                },
-                clock
-            )
-            .is_none()
-        );
     }
 }

@@ -45,8 +45,13 @@
 //! per tenant; while the store cannot be reached the `fallback` decides (this table, everything
 //! passes, or everything is refused), for `retry_interval` at a time.
 //!
-//! How it fails: building fails with a [`BuildError`] on a setting that
-//! [`TenantLimitConfig::problems`] reports. Processing never fails: it passes or refuses. It
+//! How it fails: reading the config fails on a rate or burst out of range and on an
+//! `overrides` key that is not a tenant id (each checked once, when read);
+//! [`TenantLimitConfig::problems`] reports a burst without a rate and the store's settings.
+//! Building takes a config that passed both and does not check it again: only the shared
+//! store's client can fail to be made ([`TenantLimit::new`], a [`BuildError`]), and
+//! [`TenantLimit::with_clock`], without a store, cannot fail. Processing never fails: it
+//! passes or refuses. It
 //! counts nothing itself: the receivers count refused records by reason
 //! (`weir_receiver_refused_records_total{reason="rate_limited"|"invalid"}`).
 //!
@@ -57,6 +62,7 @@
 
 mod config;
 mod limiter;
+mod rate;
 mod shared;
 pub mod store;
 mod table;
@@ -75,10 +81,11 @@ use weir_pipeline::{
     Batch, BuildError, Metrics, Outcome, Processor, Refusal, RefusalKind, RequestContext, TenantId,
 };
 
-pub use config::{Limits, MAX_RATE, SPEC, TenantLimitConfig, UNSUPPORTED_COLLECTOR_KEYS};
+pub use config::{Limits, SPEC, TenantLimitConfig, UNSUPPORTED_COLLECTOR_KEYS};
 /// The clock of [`TenantLimit::new`], and the fake one tests drive with
 /// [`TenantLimit::with_clock`].
 pub use governor::clock::{DefaultClock, FakeRelativeClock};
+pub use rate::{Burst, MAX_RATE, PerSecond, RateError};
 pub use store::{StoreHealth, StoreStatus};
 
 use config::Kind;
@@ -123,7 +130,7 @@ impl TenantLimit<DefaultClock> {
     /// `cfg.store` when there is one (its failures and fallbacks counted in `metrics`; the
     /// receivers count what this processor refuses).
     pub fn new(id: &str, cfg: &TenantLimitConfig, metrics: &Metrics) -> Result<Self, BuildError> {
-        let mut limit = Self::with_clock(id, cfg, DefaultClock::default())?;
+        let mut limit = Self::with_clock(cfg, DefaultClock::default());
         if let Some(store) = &cfg.store {
             let shared = store::SharedStore::new(id, store, metrics)
                 .map_err(|source| BuildError::whole(id, source))?;
@@ -136,13 +143,9 @@ impl TenantLimit<DefaultClock> {
 impl<C: Clock + Clone> TenantLimit<C> {
     /// [`TenantLimit::new`] on `clock` (tests pass a [`FakeRelativeClock`] and advance it),
     /// limiting on this replica only: `cfg.store` is not used.
-    pub fn with_clock(id: &str, cfg: &TenantLimitConfig, clock: C) -> Result<Self, BuildError> {
-        let error = |key: String, message: String| BuildError::at(id, key, message);
-        if let Some((key, message)) = cfg.problems().into_iter().next() {
-            return Err(error(key, message));
-        }
+    pub fn with_clock(cfg: &TenantLimitConfig, clock: C) -> Self {
         let mut shared: Vec<Arc<Limiter<C>>> = Vec::new();
-        let mut group = |prefix: &str, over: Option<&Limits>| {
+        let mut group = |over: Option<&Limits>| {
             let mut limits: [Option<Arc<Limiter<C>>>; 3] = [None, None, None];
             for (slot, kind) in limits.iter_mut().zip(Kind::ALL) {
                 let Some(rate) = cfg.rate(over, kind) else {
@@ -152,13 +155,7 @@ impl<C: Clock + Clone> TenantLimit<C> {
                 let limiter = match existing {
                     Some(l) => Arc::clone(l),
                     None => {
-                        let l = Limiter::new(kind, rate, clock.clone()).ok_or_else(|| {
-                            error(
-                                format!("{prefix}{}", kind.rate_key()),
-                                "rate and burst must be 1 to 4294967295".into(),
-                            )
-                        })?;
-                        let l = Arc::new(l);
+                        let l = Arc::new(Limiter::new(kind, rate, clock.clone()));
                         shared.push(Arc::clone(&l));
                         l
                     }
@@ -167,24 +164,22 @@ impl<C: Clock + Clone> TenantLimit<C> {
             }
             let refill = limits.iter().flatten().map(|l| l.refill()).max();
             let refill_ns = refill.map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
-            Ok::<_, BuildError>(Group { limits, refill_ns })
+            Group { limits, refill_ns }
         };
-        let default = group("", None)?;
+        let default = group(None);
         let mut overrides = HashMap::with_hasher(RandomState::default());
-        for (name, over) in &cfg.overrides {
-            let prefix = format!("overrides.{name}");
-            let tenant = TenantId::new(name).map_err(|e| error(prefix.clone(), e.to_string()))?;
-            overrides.insert(tenant, group(&format!("{prefix}."), Some(over))?);
+        for (tenant, over) in &cfg.overrides {
+            overrides.insert(tenant.clone(), group(Some(over)));
         }
         let origin = clock.now();
-        Ok(Self {
+        Self {
             default,
             overrides,
             table: Table::new(),
             clock,
             origin,
             store: None,
-        })
+        }
     }
 
     /// The shared store's health, for `/health`; `None` without a store.

@@ -107,7 +107,7 @@ fn too_large<C: Clock>(group: &Group<C>, amounts: [u64; 3]) -> Option<Answer<'_,
         .iter()
         .zip(amounts)
         .find_map(|(limiter, n)| match limiter.as_deref() {
-            Some(l) if n > l.rate().burst => Some(Answer::TooLarge { limiter: l, n }),
+            Some(l) if n > l.rate().burst.get() => Some(Answer::TooLarge { limiter: l, n }),
             _ => None,
         })
 }
@@ -118,10 +118,10 @@ fn spends<C: Clock>(group: &Group<C>, amounts: [u64; 3]) -> [Spend; 3] {
     for ((spend, limiter), n) in out.iter_mut().zip(&group.limits).zip(amounts) {
         if let Some(l) = limiter {
             let rate = l.rate();
-            let unit_us = Duration::from_secs(1).as_micros() as f64 / rate.per_second as f64;
+            let unit_us = Duration::from_secs(1).as_micros() as f64 / rate.per_second.get() as f64;
             *spend = Spend {
                 unit_us,
-                burst_us: unit_us * rate.burst as f64,
+                burst_us: unit_us * rate.burst.get() as f64,
                 n,
             };
         }

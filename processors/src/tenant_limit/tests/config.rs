@@ -1,8 +1,10 @@
 //! The config: the documented shape, inheritance in overrides, and every problem a user can make.
 
-use super::super::UNSUPPORTED_COLLECTOR_KEYS;
-use super::super::config::{Kind, Limits, Rate};
+use super::super::config::{Kind, Limits};
+use super::super::rate::{Burst, PerSecond, Rate};
+use super::super::{MAX_RATE, UNSUPPORTED_COLLECTOR_KEYS};
 use super::*;
+use crate::read_error::read_error;
 
 fn parse(yaml: &str) -> Result<TenantLimitConfig, String> {
     serde_yaml_ng::from_str(yaml).map_err(|e| e.to_string())
@@ -17,7 +19,14 @@ fn keys(yaml: &str) -> Vec<String> {
 }
 
 fn rate(per_second: u64, burst: u64) -> Option<Rate> {
-    Some(Rate { per_second, burst })
+    Some(Rate {
+        per_second: PerSecond::new(per_second).expect("valid rate"),
+        burst: Burst::new(burst).expect("valid burst"),
+    })
+}
+
+fn tenant(id: &str) -> TenantId {
+    TenantId::new(id).expect("valid tenant")
 }
 
 #[test]
@@ -26,9 +35,14 @@ fn the_briefs_example_reads_and_is_valid() {
         "{ records_per_second: 5000, burst: 10000, overrides: { big-co: { records_per_second: 50000 } } }",
     )
     .expect("parses");
-    assert_eq!(cfg.records_per_second, Some(5000));
-    assert_eq!(cfg.burst, Some(10000));
-    assert_eq!(cfg.overrides["big-co"].records_per_second, Some(50000));
+    assert_eq!(cfg.records_per_second.map(PerSecond::get), Some(5000));
+    assert_eq!(cfg.burst.map(Burst::get), Some(10000));
+    assert_eq!(
+        cfg.overrides[&tenant("big-co")]
+            .records_per_second
+            .map(PerSecond::get),
+        Some(50000)
+    );
     assert_eq!(cfg.problems(), vec![]);
     assert!(UNSUPPORTED_COLLECTOR_KEYS.is_empty());
 }
@@ -71,7 +85,7 @@ overrides:
     )
     .expect("parses");
     assert_eq!(cfg.problems(), vec![]);
-    let over = |t: &str| cfg.overrides.get(t).copied();
+    let over = |t: &str| cfg.overrides.get(&tenant(t)).copied();
     let r = |t: &str, kind| cfg.rate(over(t).as_ref(), kind);
     // An inherited burst is raised to one second at the override's own rate ...
     assert_eq!(r("big-co", Kind::Records), rate(50000, 50000));
@@ -102,18 +116,35 @@ fn unknown_keys_are_refused_by_name() {
 }
 
 #[test]
-fn zero_and_out_of_range_numbers_are_problems() {
-    assert_eq!(
-        keys(
-            "{ records_per_second: 0, bytes_per_second: 1000000001, requests_per_second: 1, requests_burst: 0 }"
+fn zero_and_out_of_range_numbers_are_refused_when_read() {
+    for (yaml, says) in [
+        (
+            "{ records_per_second: 0 }",
+            "records_per_second: must be at least 1; leave the key out",
         ),
-        ["records_per_second", "bytes_per_second", "requests_burst"]
-    );
-    let all = problems("{ bytes_per_second: 10, bytes_burst: 4294967296 }");
-    assert_eq!(all.len(), 1);
-    assert_eq!(all[0].0, "bytes_burst");
-    assert!(all[0].1.contains("4294967295"), "{}", all[0].1);
-    assert!(problems("{ bytes_per_second: 1000000000, bytes_burst: 4294967295 }").is_empty());
+        (
+            "{ bytes_per_second: 1000000001 }",
+            "bytes_per_second: 1000000001 is above 1000000000 per second",
+        ),
+        (
+            "{ requests_per_second: 1, requests_burst: 0 }",
+            "requests_burst: must be at least 1",
+        ),
+        (
+            "{ bytes_per_second: 10, bytes_burst: 4294967296 }",
+            "bytes_burst: 4294967296 is above 4294967295",
+        ),
+        (
+            "{ overrides: { a: { burst: 0 } } }",
+            "overrides.a.burst: must be at least 1",
+        ),
+    ] {
+        let err = read_error::<TenantLimitConfig>(yaml);
+        assert!(err.starts_with(says), "{yaml}: {err}");
+    }
+    let cfg = parse("{ bytes_per_second: 1000000000, bytes_burst: 4294967295 }").expect("edges");
+    assert!(cfg.problems().is_empty());
+    assert_eq!(cfg.bytes_per_second.map(PerSecond::get), Some(MAX_RATE));
 }
 
 #[test]
@@ -129,36 +160,25 @@ fn a_burst_without_a_rate_is_a_problem() {
 }
 
 #[test]
-fn override_tenant_ids_follow_the_tenant_rules() {
-    let all = problems(
-        "{ records_per_second: 5, overrides: { 'a/b': {}, '..': {}, ok.id: {}, 'x y': { burst: 0 } } }",
-    );
-    let keys: Vec<&str> = all.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(
-        keys,
-        [
-            "overrides...",
-            "overrides.a/b",
-            "overrides.x y",
-            "overrides.x y.burst"
-        ]
-    );
-    assert!(all[1].1.contains("'/'"), "{}", all[1].1);
-}
-
-#[test]
-fn building_refuses_what_problems_reports() {
-    let cfg = parse("{ records_per_second: 5, overrides: { 'a b': {} } }").expect("parses");
-    let err = TenantLimit::new("tenant_limit/x", &cfg, &weir_pipeline::Metrics::new())
-        .expect_err("bad id");
-    assert_eq!(
-        (err.id.as_str(), err.key.as_deref()),
-        ("tenant_limit/x", Some("overrides.a b"))
-    );
-    assert!(
-        err.to_string()
-            .starts_with("tenant_limit/x: overrides.a b: ")
-    );
+fn override_tenant_ids_follow_the_tenant_rules_when_read() {
+    for (yaml, says) in [
+        (
+            "{ overrides: { ok.id: {}, 'a/b': {} } }",
+            "overrides.a/b: tenant id holds '/'",
+        ),
+        (
+            "{ overrides: { 'x y': {} } }",
+            "overrides.x y: tenant id holds ' '",
+        ),
+        ("{ overrides: { '..': {} } }", "tenant id may not be"),
+    ] {
+        let err = read_error::<TenantLimitConfig>(yaml);
+        assert!(err.contains(says), "{yaml}: {err}");
+    }
+    let cfg = parse("{ records_per_second: 5, overrides: { ok.id: { records_per_second: 9 } } }")
+        .expect("a valid id");
+    let p = TenantLimit::with_clock(&cfg, FakeRelativeClock::default());
+    assert!(passed(&send(&p, "ok.id", 9, 0)), "the override applies");
 }
 
 #[test]

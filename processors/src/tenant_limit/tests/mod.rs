@@ -20,7 +20,7 @@ use super::{FakeRelativeClock, TenantLimit, TenantLimitConfig};
 fn limit(yaml: &str) -> (TenantLimit<FakeRelativeClock>, FakeRelativeClock) {
     let cfg: TenantLimitConfig = serde_yaml_ng::from_str(yaml).expect("parses");
     let clock = FakeRelativeClock::default();
-    let p = TenantLimit::with_clock("tenant_limit", &cfg, clock.clone()).expect("valid config");
+    let p = TenantLimit::with_clock(&cfg, clock.clone());
     (p, clock)
 }
 
