@@ -13,7 +13,8 @@
 //!
 //! Every key is optional; `enrich: {}` puts request ids on spans, log records and exemplars and
 //! promotes trace ids onto log records. [`EnrichConfig::problems`] checks the settings without
-//! touching the system (the host name is read when the processor is built).
+//! touching the system (the host name is read when the processor is built); the config loader
+//! runs it, the constructor does not run it again.
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, Visitor};

@@ -18,9 +18,11 @@
 //! request kept as bytes, as edits; it returns `None` (decode and call `process` instead)
 //! when the request already carries edits.
 //!
-//! How it fails: building fails with a [`BuildError`] on a setting that
-//! [`EnrichConfig::problems`] reports, or when `add_host_name` is set and no host name can be
-//! read. Processing never fails, rejects or refuses: an invalid id is left where it is and
+//! How it fails: reading the config fails on a value of the wrong type or an unknown key;
+//! [`EnrichConfig::problems`] reports the rest (empty or reserved keys, the Collector's keys and
+//! actions weir does not run). Building takes a config that passed both and does not check it
+//! again: it fails, with a [`BuildError`], only when `add_host_name` is set and no host name
+//! can be read. Processing never fails, rejects or refuses: an invalid id is left where it is and
 //! counted in `weir_enrich_invalid_ids_total{processor,source}` (`source`: `attributes` or
 //! `body`).
 //!
@@ -63,8 +65,9 @@ pub struct Enrich {
 }
 
 impl Enrich {
-    /// Builds the processor `id` from `cfg`, counting in `metrics`. Reads the host name once
-    /// when `add_host_name` is set.
+    /// Builds the processor `id` from `cfg` (free of [`EnrichConfig::problems`]), counting in
+    /// `metrics`. Reads the host name once when `add_host_name` is set; fails only when there
+    /// is none.
     pub fn new(id: &str, cfg: &EnrichConfig, metrics: Metrics) -> Result<Self, BuildError> {
         Self::build(id, cfg, &metrics, resource::host_name)
     }
@@ -76,9 +79,6 @@ impl Enrich {
         metrics: &Metrics,
         host_name: impl FnOnce() -> Option<String>,
     ) -> Result<Self, BuildError> {
-        if let Some((key, message)) = cfg.problems().into_iter().next() {
-            return Err(BuildError::at(id, key, message));
-        }
         let host = if cfg.add_host_name {
             Some(host_name().ok_or_else(|| {
                 BuildError::at(

@@ -3,6 +3,8 @@
 use super::super::config::{Action, AttributeValue, Level};
 use super::super::{Enrich, EnrichConfig};
 use weir_pipeline::Metrics;
+use weir_pipeline::otlp::common::v1::KeyValue;
+use weir_pipeline::otlp::resource::v1::Resource;
 
 fn parse(yaml: &str) -> Result<EnrichConfig, String> {
     serde_yaml_ng::from_str(yaml).map_err(|e| e.to_string())
@@ -192,15 +194,33 @@ fn empty_and_reserved_keys_are_problems() {
 }
 
 #[test]
-fn building_refuses_what_validation_reports() {
-    let cfg = parse("attributes: [{ key: a, action: delete }]").expect("parses");
-    let err = Enrich::new("enrich/x", &cfg, Metrics::new())
-        .err()
-        .expect("refused");
-    assert_eq!(err.key.as_deref(), Some("attributes[0].action"));
+fn validation_refuses_an_action_weir_does_not_run_and_building_leaves_it_out() {
+    let cfg = parse(
+        "attributes: [{ key: a, value: x, action: delete }, { key: b, value: y, action: insert }]",
+    )
+    .expect("parses");
+    let got = cfg.problems();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, "attributes[0].action");
     assert_eq!(
-        err.to_string(),
-        "enrich/x: attributes[0].action: not supported by weir: action delete \
-         (weir runs insert, upsert and update)"
+        got[0].1,
+        "not supported by weir: action delete (weir runs insert, upsert and update)"
     );
+    // The constructor does not check again: what validation refuses is never run.
+    let e = Enrich::new("enrich/x", &cfg, Metrics::new()).expect("only the host name can fail");
+    let mut resource = Some(Resource {
+        attributes: vec![KeyValue {
+            key: "a".into(),
+            value: Some(AttributeValue::String("kept".into()).to_any_value()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    });
+    e.resource.apply(&mut resource);
+    let keys: Vec<&str> = resource
+        .iter()
+        .flat_map(|r| &r.attributes)
+        .map(|kv| kv.key.as_str())
+        .collect();
+    assert_eq!(keys, ["a", "b"]);
 }
