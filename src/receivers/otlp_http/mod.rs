@@ -90,17 +90,7 @@ pub async fn bind(
         keepalive: None,
         max_age: None,
     };
-    let (listener, local_addr) = conn::Listener::open(
-        conn::Place {
-            name: LISTENER,
-            endpoint: &cfg.endpoint,
-            tls: cfg.tls.as_ref(),
-            max_connections: cfg.max_connections,
-        },
-        &shared,
-        limits,
-    )
-    .await?;
+    let (listener, local_addr) = conn::Listener::open(LISTENER, cfg, &shared, limits).await?;
     let app = app(cfg, grpc, shared);
     let serve = async move {
         conn::serve(listener, app, shutdown).await;
