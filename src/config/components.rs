@@ -405,7 +405,7 @@ pub fn routing_key_conflicts(
             let Some(ExporterConfig::LoadBalancing(c)) = exporters.get(id) else {
                 continue;
             };
-            if let Ok(Some(key)) = c.key()
+            if let Some(key) = c.key()
                 && !key.signals().contains(&p.signal)
             {
                 let takes: Vec<&str> = key.signals().iter().map(|s| s.as_str()).collect();

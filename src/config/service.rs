@@ -126,9 +126,9 @@ pub struct SelfTracesConfig {
     /// OTLP/gRPC endpoint for weir's spans: `http://host:port` (plaintext) or
     /// `https://host:port`. It may not be one of this weir's own receivers.
     pub endpoint: weir_exporters::shared::endpoint::GrpcEndpoint,
-    /// Metadata sent with the spans (e.g. `authorization`).
+    /// Metadata sent with the spans (e.g. `authorization`); checked when read.
     #[serde(default)]
-    pub headers: std::collections::BTreeMap<String, String>,
+    pub headers: weir_exporters::otlp::Headers,
     /// Share of requests traced, 0 to 1 (default 1). A request whose `traceparent` says
     /// sampled is always traced.
     #[serde(default = "default_sampling_ratio")]

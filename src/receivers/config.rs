@@ -223,6 +223,24 @@ impl Default for HttpConfig {
     }
 }
 
+/// Both protocols name where and how their listener binds with the same keys.
+macro_rules! place {
+    ($($config:ty),+) => {$(
+        impl super::conn::Place for $config {
+            fn endpoint(&self) -> &str {
+                &self.endpoint
+            }
+            fn tls(&self) -> Option<&TlsConfig> {
+                self.tls.as_ref()
+            }
+            fn max_connections(&self) -> Option<u32> {
+                self.max_connections
+            }
+        }
+    )+};
+}
+place!(GrpcConfig, HttpConfig);
+
 fn default_grpc_endpoint() -> String {
     "localhost:4317".into()
 }

@@ -83,39 +83,40 @@ pub struct Listener {
     pub metrics: Metrics,
 }
 
-/// Where a receiver's listener is, and how it is bound (see [`Listener::open`]).
-pub struct Place<'a> {
-    /// `otlp/http`, `otlp/grpc`.
-    pub name: &'static str,
+/// Where a receiver's listener is, and how it is bound (see [`Listener::open`]): the keys the
+/// gRPC and HTTP protocols share.
+pub trait Place {
     /// The configured endpoint.
-    pub endpoint: &'a str,
+    fn endpoint(&self) -> &str;
     /// The server TLS files, when configured.
-    pub tls: Option<&'a TlsConfig>,
+    fn tls(&self) -> Option<&TlsConfig>;
     /// The listener's own `max_connections`, within the process-wide budget.
-    pub max_connections: Option<u32>,
+    fn max_connections(&self) -> Option<u32>;
 }
 
 impl Listener {
-    /// Binds the receiver's listener at `place` (its TLS files first, then the endpoint, then
-    /// its `listening` line), with `limits`; returns it with the address bound.
+    /// Binds the receiver's listener `name` (`otlp/http`, `otlp/grpc`) at `place` (its TLS
+    /// files first, then the endpoint, then its `listening` line), with `limits`; returns it
+    /// with the address bound.
     pub async fn open(
-        place: Place<'_>,
+        name: &'static str,
+        place: &impl Place,
         shared: &ReceiverShared,
         limits: ConnLimits,
     ) -> Result<(Self, SocketAddr), ListenError> {
         let open = listen::open(listen::Spec {
-            name: place.name,
-            endpoint: place.endpoint,
+            name,
+            endpoint: place.endpoint(),
             receiver: Some(&shared.id),
-            tls: place.tls,
+            tls: place.tls(),
         })
         .await?;
         let listener = Self {
-            name: place.name,
+            name,
             tcp: open.tcp,
             tls: open.tls.map(|t| t.acceptor()),
             limits,
-            gate: shared.connections.gate(place.max_connections),
+            gate: shared.connections.gate(place.max_connections()),
             metrics: shared.metrics.clone(),
         };
         Ok((listener, open.local_addr))

@@ -9,7 +9,7 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, Key
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use tokio::sync::{mpsc, watch};
-use weir_exporters::otlp::{Headers, OtlpConfig, OtlpGrpcExporter};
+use weir_exporters::otlp::{OtlpConfig, OtlpGrpcExporter, TenantHeader};
 use weir_pipeline::{Batch, Bundle, Exporter, RequestContext, Signal};
 
 use super::SELF_TELEMETRY_HEADER;
@@ -33,12 +33,14 @@ impl SpanExporter {
         mut rx: mpsc::Receiver<Span>,
     ) -> Result<Self, String> {
         let resource = Arc::new(own_resource(resource));
-        let mut headers: BTreeMap<String, String> = cfg.headers.clone();
-        headers.insert(SELF_TELEMETRY_HEADER.into(), "1".into());
+        let mut headers = cfg.headers.clone();
+        headers
+            .insert(SELF_TELEMETRY_HEADER, "1")
+            .map_err(|e| e.to_string())?;
         let otlp = OtlpConfig {
             endpoint: Some(cfg.endpoint.clone()),
-            headers: Headers(headers),
-            tenant_header: String::new(),
+            headers,
+            tenant_header: TenantHeader::none(),
             ..OtlpConfig::default()
         };
         let exporter =

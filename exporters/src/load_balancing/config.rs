@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde::Deserialize;
-use weir_pipeline::balance::RoutingKey;
+use weir_pipeline::balance::{KeyName, RoutingKey};
 use weir_pipeline::spec::Spec;
 
 use crate::otlp::OtlpConfig;
@@ -75,7 +75,7 @@ pub struct LoadBalancingConfig {
     /// What keeps records together: `traceID` (traces and logs), `service`, `resource`,
     /// `metric` and `streamID` (metrics), `attributes` (the values of `routing_attributes`), or
     /// weir's `tenant`. Unset: `traceID` for traces, `service` for metrics and logs.
-    pub routing_key: Option<String>,
+    pub routing_key: Option<KeyName>,
     /// With `routing_key: attributes`: the attribute names whose values form the key, each
     /// looked up on the resource, then the scope, then the record.
     pub routing_attributes: Vec<String>,
@@ -159,11 +159,9 @@ impl Default for DnsResolver {
 
 impl LoadBalancingConfig {
     /// The routing key (`None`: each signal's default).
-    pub fn key(&self) -> Result<Option<RoutingKey>, String> {
+    pub fn key(&self) -> Option<RoutingKey> {
         self.routing_key
-            .as_deref()
-            .map(|k| RoutingKey::parse(k, &self.routing_attributes))
-            .transpose()
+            .map(|name| RoutingKey::new(name, &self.routing_attributes))
     }
 
     /// The `otlp` settings of one endpoint (`host:port` from the resolver); fails when the
@@ -187,13 +185,13 @@ impl LoadBalancingConfig {
     /// `(key, message)` for each invalid setting. Pure: resolves no name.
     pub fn problems(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        match self.key() {
-            Err(m) => out.push(("routing_key".into(), m)),
-            Ok(Some(RoutingKey::Attributes(names))) if names.is_empty() => out.push((
+        if let Some(RoutingKey::Attributes(names)) = self.key()
+            && names.is_empty()
+        {
+            out.push((
                 "routing_attributes".into(),
                 "routing_key: attributes needs at least one attribute name".into(),
-            )),
-            Ok(_) => {}
+            ));
         }
         if self.protocol.otlp.endpoint.is_some() {
             out.push((
@@ -289,7 +287,7 @@ resolver:
 "#,
         );
         assert!(cfg.problems().is_empty(), "{:?}", cfg.problems());
-        assert_eq!(cfg.key(), Ok(Some(RoutingKey::Service)));
+        assert_eq!(cfg.key(), Some(RoutingKey::Service));
         assert_eq!(
             cfg.static_endpoints(),
             Some(vec!["backend-1:4317".into(), "backend-2:4317".into()])
@@ -318,17 +316,12 @@ resolver:
     fn problems_name_their_keys() {
         let cfg = parse(
             r#"
-routing_key: traceid
 protocol: { otlp: { endpoint: x:4317 } }
 resolver: { static: { hostnames: [] } }
 "#,
         );
         let keys: Vec<String> = cfg.problems().into_iter().map(|(k, _)| k).collect();
-        for k in [
-            "routing_key",
-            "protocol.otlp.endpoint",
-            "resolver.static.hostnames",
-        ] {
+        for k in ["protocol.otlp.endpoint", "resolver.static.hostnames"] {
             assert!(keys.iter().any(|x| x == k), "{k} missing from {keys:?}");
         }
         let attrs = parse("routing_key: attributes\nresolver: { static: { hostnames: [a] } }");
@@ -341,6 +334,12 @@ resolver: { static: { hostnames: [] } }
             .expect_err("brotli is no gRPC compression")
             .to_string();
         assert!(err.contains("unknown compression \"brotli\""), "{err}");
+        let key: Result<LoadBalancingConfig, _> = serde_yaml_ng::from_str("routing_key: traceid");
+        let err = key.expect_err("names are case-sensitive").to_string();
+        assert!(
+            err.contains("unknown routing_key \"traceid\"; weir has: traceID"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! reads the config, builds each endpoint's `otlp` exporter and queue, and runs the resolver
 //! ([`resolver`]).
 //!
-//! Failure: [`start`] fails with a [`BuildError`] when the settings are invalid or an
+//! Failure: [`start`] (given settings the loader validated) fails with a [`BuildError`] when an
 //! endpoint's exporter cannot be built (a TLS file cannot be read). A DNS lookup that fails or
 //! times out keeps the endpoints found before, logged at warn.
 
@@ -38,9 +38,7 @@ pub fn start(
     metrics: Metrics,
 ) -> Result<Arc<Balancer>, BuildError> {
     let failed = |message: String| BuildError::whole(id, message);
-    let key = cfg
-        .key()
-        .map_err(|m| BuildError::at(id, "routing_key", m))?;
+    let key = cfg.key();
     let endpoint_cfg = cfg.clone();
     let otlp = &cfg.protocol.otlp;
     let delivery = DeliverySettings {

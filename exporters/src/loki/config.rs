@@ -20,7 +20,7 @@ use crate::shared::endpoint::{self, HttpUrl};
 use crate::shared::http::config::{
     HTTP_CLIENT_KEYS, HttpTlsConfig, TLS_KEYS, concat_keys, count_keys, timeout_problem,
 };
-use crate::shared::http::headers::{DEFAULT_TENANT_HEADER, Headers, header_problems};
+use crate::shared::http::headers::{Headers, TenantHeader};
 
 /// Keys of the Collector's `loki` exporter (and of its HTTP client settings) that weir does not
 /// implement; the config loader reports each as `not supported by weir: <key>`.
@@ -96,7 +96,7 @@ pub struct LokiConfig {
     pub compression: Option<BodyCompression>,
     /// weir's key: the header that carries the tenant, `X-Scope-OrgID` by default. An empty
     /// string sends no tenant (a Loki with `auth_enabled: false`).
-    pub tenant_header: String,
+    pub tenant_header: TenantHeader,
     /// weir's key: a fixed tenant for every push instead of each batch's own tenant (Loki's
     /// tenant id rules apply). Unset by default: each batch goes to its own tenant, one push
     /// per tenant.
@@ -143,7 +143,7 @@ impl Default for LokiConfig {
             timeout: DEFAULT_TIMEOUT,
             format: PushFormat::Protobuf,
             compression: None,
-            tenant_header: DEFAULT_TENANT_HEADER.into(),
+            tenant_header: TenantHeader::default(),
             tenant_id: None,
             labels: LabelsConfig::default(),
             default_labels_enabled: DefaultLabels::default(),
@@ -313,7 +313,7 @@ impl LokiConfig {
                     "tenant_id".into(),
                     "needs a tenant_header to be sent in; tenant_header is empty".into(),
                 ));
-            } else if self.headers.contains(&self.tenant_header) {
+            } else if self.headers.contains(self.tenant_header.as_str()) {
                 out.push((
                     "tenant_id".into(),
                     format!(
@@ -324,7 +324,6 @@ impl LokiConfig {
             }
         }
         out.extend(self.tls.problem());
-        out.extend(header_problems(&self.headers, &self.tenant_header, false));
         out.extend(label_problems("labels.resource", &self.labels.resource));
         out.extend(label_problems("labels.attributes", &self.labels.attributes));
         out.extend(metadata_problems(&self.structured_metadata.attributes));

@@ -67,14 +67,13 @@ use reqwest::{Client, Url};
 use weir_pipeline::{BuildError, Bundle, ExportError, Exporter, Sent};
 
 use crate::shared::http::client;
-use crate::shared::http::headers::tenant_header_name;
 use crate::shared::http::pool::BufferPool;
 use crate::shared::http::response::send_error;
 use guard::LabelGuard;
 use response::Refusals;
 use streams::Plan;
 
-pub use crate::shared::http::{Headers, HttpTlsConfig};
+pub use crate::shared::http::{Headers, HttpTlsConfig, TenantHeader};
 pub use config::{
     BodyCompression, DefaultLabels, LabelsConfig, LineFormat, LokiConfig, PUSH_PATH, PushFormat,
     SPEC, StructuredMetadataConfig, UNSUPPORTED_COLLECTOR_KEYS,
@@ -133,13 +132,10 @@ impl LokiExporter {
             ),
             None => None,
         };
-        let fixed_header = cfg
-            .headers
-            .iter()
-            .find(|(k, _)| {
-                !cfg.tenant_header.is_empty() && k.eq_ignore_ascii_case(&cfg.tenant_header)
-            })
-            .map(|(_, v)| v.to_owned());
+        let fixed_header = (!cfg.tenant_header.is_empty())
+            .then(|| cfg.headers.value_of(cfg.tenant_header.as_str()))
+            .flatten()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         let guard_tenant = match (fixed_header, cfg.tenant_header.is_empty()) {
             (Some(value), _) => Some(value),
             (None, true) => Some(String::new()),
@@ -154,7 +150,7 @@ impl LokiExporter {
                 client,
                 url,
                 compression,
-                tenant_header: tenant_header_name(&cfg.headers, &cfg.tenant_header),
+                tenant_header: cfg.tenant_header.for_sending(&cfg.headers),
                 tenant_id,
                 guard_tenant,
                 plan: Plan::new(cfg),

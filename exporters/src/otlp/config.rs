@@ -14,7 +14,7 @@ use crate::shared::endpoint::{self, GrpcEndpoint, GrpcTarget};
 use crate::shared::http::config::{
     TLS_KEYS, concat_keys, count_keys, key_pair_problem, timeout_problem,
 };
-use crate::shared::http::headers::{DEFAULT_TENANT_HEADER, Headers, header_problems};
+use crate::shared::http::headers::{Headers, TenantHeader, grpc_problems};
 
 /// Keys of the Collector's `otlp` exporter that weir does not implement. The config loader
 /// reports each as `not supported by weir: <key>` instead of a generic unknown-key error.
@@ -88,7 +88,7 @@ pub struct OtlpConfig {
     /// weir's key: the metadata that carries each batch's tenant, `X-Scope-OrgID` by default
     /// (what Tempo, Loki and Mimir read). An empty string sends no tenant. When `headers` sets
     /// the same name, that fixed value is sent instead.
-    pub tenant_header: String,
+    pub tenant_header: TenantHeader,
     /// The queue in front of this exporter: `enabled`, `queue_size`, `sizer`, `num_consumers`,
     /// `block_on_overflow`, `batch`, and weir's `drop_on_overflow`.
     pub sending_queue: QueueConfig,
@@ -112,7 +112,7 @@ impl Default for OtlpConfig {
             headers: Headers::default(),
             compression: Compression::Gzip,
             timeout: DEFAULT_TIMEOUT,
-            tenant_header: DEFAULT_TENANT_HEADER.into(),
+            tenant_header: TenantHeader::default(),
             sending_queue: QueueConfig::default(),
             retry_on_failure: RetryConfig::default(),
         }
@@ -152,7 +152,7 @@ impl OtlpConfig {
             self.tls.cert_file.as_deref(),
             self.tls.key_file.as_deref(),
         ));
-        out.extend(header_problems(&self.headers, &self.tenant_header, true));
+        out.extend(grpc_problems(&self.headers, &self.tenant_header));
         out.extend(self.sending_queue.problems());
         out.extend(self.retry_on_failure.problems());
         out

@@ -12,8 +12,7 @@
 //! How it fails, as the OTLP specification says:
 //! - [`OtlpGrpcExporter::new`] takes a config as the loader read it (the endpoint already
 //!   parsed) and does not check it again; it returns a [`BuildError`] naming the exporter when
-//!   there is no endpoint, a header cannot be gRPC metadata, a TLS file cannot be read, or the
-//!   TLS settings are refused (no system root certificates, a malformed PEM file).
+//!   there is no endpoint, a TLS file cannot be read, or the TLS settings are refused (no system root certificates, a malformed PEM file).
 //! - UNAVAILABLE, ABORTED, CANCELLED, DEADLINE_EXCEEDED, OUT_OF_RANGE and DATA_LOSS are
 //!   [`ExportError::Retryable`]; RESOURCE_EXHAUSTED is retryable only when the backend attaches
 //!   a `google.rpc.RetryInfo`, whose delay becomes `retry_after`. Every other status is
@@ -53,11 +52,10 @@ use weir_pipeline::{BuildError, Bundle, ExportError, Exporter, Sent, SignalKind}
 use codec::BundleCodec;
 use common::{ExportResponse, partial_success};
 
-use crate::shared::http::headers::tenant_header_name;
 use crate::shared::http::response::clean;
 pub(crate) use crate::shared::http::response::error_chain;
 
-pub use crate::shared::http::Headers;
+pub use crate::shared::http::{Headers, TenantHeader};
 pub use common::Compression;
 pub use config::{GrpcTlsConfig, OtlpConfig, SPEC, UNSUPPORTED_COLLECTOR_KEYS};
 
@@ -113,17 +111,15 @@ impl OtlpGrpcExporter {
             Compression::Zstd => grpc.send_compressed(CompressionEncoding::Zstd),
             Compression::Deflate | Compression::None => grpc,
         };
-        let mut metadata = MetadataMap::new();
-        for (name, value) in cfg.headers.iter() {
-            let key = MetadataKey::from_bytes(name.as_bytes());
-            let value = MetadataValue::try_from(value);
-            let (Ok(key), Ok(value)) = (key, value) else {
-                let msg = "not valid as gRPC metadata".to_owned();
-                return Err(config_err(&format!("headers.{name}"), msg));
-            };
-            metadata.insert(key, value);
-        }
-        let tenant_header = tenant_header_name(&cfg.headers, &cfg.tenant_header)
+        let metadata = MetadataMap::from_headers(
+            cfg.headers
+                .iter()
+                .map(|(_, name, value)| (name.clone(), value.clone()))
+                .collect(),
+        );
+        let tenant_header = cfg
+            .tenant_header
+            .for_sending(&cfg.headers)
             .and_then(|name| MetadataKey::from_bytes(name.as_str().as_bytes()).ok());
         Ok(Self {
             inner: Arc::new(Inner {

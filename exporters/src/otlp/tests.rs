@@ -172,8 +172,8 @@ async fn a_two_part_bundle_is_one_request_with_tenant_and_headers() {
     let (backend, addr) = start(|| Ok(0)).await;
     let mut cfg = config(addr);
     cfg.headers
-        .0
-        .insert("Authorization".into(), "Bearer t0ken".into());
+        .insert("Authorization", "Bearer t0ken")
+        .expect("valid header");
     let (bundle, all) = two_part_traces();
     exporter(&cfg).export(bundle).await.expect("exported");
 
@@ -200,7 +200,9 @@ async fn zstd_and_none_are_accepted_and_a_configured_header_beats_the_tenant() {
     for compression in [Compression::Zstd, Compression::None] {
         let mut cfg = config(addr);
         cfg.compression = compression;
-        cfg.headers.0.insert("X-Scope-OrgID".into(), "fixed".into());
+        cfg.headers
+            .insert("X-Scope-OrgID", "fixed")
+            .expect("valid header");
         exporter(&cfg)
             .export(traces_bundle())
             .await
@@ -220,7 +222,7 @@ async fn zstd_and_none_are_accepted_and_a_configured_header_beats_the_tenant() {
 async fn no_tenant_header_when_it_is_empty() {
     let (backend, addr) = start(|| Ok(0)).await;
     let mut cfg = config(addr);
-    cfg.tenant_header = String::new();
+    cfg.tenant_header = TenantHeader::none();
     exporter(&cfg)
         .export(traces_bundle())
         .await

@@ -15,7 +15,7 @@ use crate::shared::endpoint::{self, HttpUrl};
 use crate::shared::http::config::{
     HTTP_CLIENT_KEYS, HttpTlsConfig, TLS_KEYS, concat_keys, count_keys, timeout_problem,
 };
-use crate::shared::http::headers::{DEFAULT_TENANT_HEADER, Headers, header_problems};
+use crate::shared::http::headers::{Headers, TenantHeader};
 
 /// Keys of the Collector's `otlphttp` exporter that weir does not implement. The config loader
 /// reports each as `not supported by weir: <key>` instead of a generic unknown-key error.
@@ -95,7 +95,7 @@ pub struct OtlpHttpConfig {
     /// weir's key: the header that carries each batch's tenant, `X-Scope-OrgID` by default
     /// (what Loki, Mimir and Tempo read). An empty string sends no tenant. When `headers` sets
     /// the same name, that fixed value is sent instead.
-    pub tenant_header: String,
+    pub tenant_header: TenantHeader,
     /// The queue in front of this exporter: `enabled`, `queue_size`, `sizer`, `num_consumers`,
     /// `block_on_overflow`, `batch`, and weir's `drop_on_overflow`.
     pub sending_queue: QueueConfig,
@@ -123,7 +123,7 @@ impl Default for OtlpHttpConfig {
             headers: Headers::default(),
             compression: Compression::Gzip,
             timeout: DEFAULT_TIMEOUT,
-            tenant_header: DEFAULT_TENANT_HEADER.into(),
+            tenant_header: TenantHeader::default(),
             sending_queue: QueueConfig::default(),
             retry_on_failure: RetryConfig::default(),
         }
@@ -156,7 +156,6 @@ impl OtlpHttpConfig {
         }
         out.extend(timeout_problem(self.timeout));
         out.extend(self.tls.problem());
-        out.extend(header_problems(&self.headers, &self.tenant_header, false));
         out.extend(self.sending_queue.problems());
         out.extend(self.retry_on_failure.problems());
         out

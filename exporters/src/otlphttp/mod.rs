@@ -45,12 +45,11 @@ use weir_pipeline::{BuildError, Bundle, ExportError, Exporter, Sent, SignalKind}
 
 use crate::otlp::common::encode_bundle;
 use crate::shared::http::client;
-use crate::shared::http::headers::tenant_header_name;
 use crate::shared::http::pool::BufferPool;
 use crate::shared::http::response::send_error;
 
 pub use crate::otlp::common::Compression;
-pub use crate::shared::http::{Headers, HttpTlsConfig};
+pub use crate::shared::http::{Headers, HttpTlsConfig, TenantHeader};
 pub use config::{OtlpHttpConfig, SPEC, UNSUPPORTED_COLLECTOR_KEYS};
 
 /// Sends bundles over OTLP/HTTP protobuf; see the [module docs](self).
@@ -88,7 +87,7 @@ impl OtlpHttpExporter {
                 id: Arc::from(id),
                 client,
                 urls,
-                tenant_header: tenant_header_name(&cfg.headers, &cfg.tenant_header),
+                tenant_header: cfg.tenant_header.for_sending(&cfg.headers),
                 compression,
                 timeout: cfg.timeout,
                 buffers: BufferPool::default(),

@@ -171,15 +171,17 @@ async fn every_compression_decodes() {
 async fn a_configured_header_overrides_the_tenant_and_headers_are_sent() {
     let (backend, addr) = start(ok).await;
     let mut cfg = config(addr);
-    cfg.headers.0.insert("x-scope-orgid".into(), "fixed".into());
     cfg.headers
-        .0
-        .insert("Authorization".into(), "Basic abc".into());
+        .insert("x-scope-orgid", "fixed")
+        .expect("valid header");
+    cfg.headers
+        .insert("Authorization", "Basic abc")
+        .expect("valid header");
     exporter(&cfg)
         .export(traces_bundle())
         .await
         .expect("exported");
-    cfg.tenant_header = String::new();
+    cfg.tenant_header = TenantHeader::none();
     cfg.headers = Headers::default();
     exporter(&cfg)
         .export(traces_bundle())

@@ -28,7 +28,7 @@ use crate::shared::endpoint::{self, HttpUrl};
 use crate::shared::http::config::{
     HTTP_CLIENT_KEYS, HttpTlsConfig, TLS_KEYS, concat_keys, count_keys, timeout_problem,
 };
-use crate::shared::http::headers::{DEFAULT_TENANT_HEADER, Headers, header_problems};
+use crate::shared::http::headers::{Headers, TenantHeader};
 use crate::shared::prom::{ResourceToTelemetry, Settings, TranslationStrategy};
 
 /// Collector keys weir does not implement for this exporter.
@@ -137,7 +137,7 @@ pub struct RemoteWriteConfig {
     pub max_batch_size_bytes: usize,
     /// weir's key: the header carrying each batch's tenant, `X-Scope-OrgID` by default (what
     /// Mimir and Cortex read). Empty: none.
-    pub tenant_header: String,
+    pub tenant_header: TenantHeader,
     /// weir's key: a label carrying each batch's tenant (none by default; the header is the
     /// multi-tenant way). Useful when several tenants write into one Prometheus.
     pub tenant_label: String,
@@ -174,7 +174,7 @@ struct Raw {
     translation_strategy: Option<TranslationStrategy>,
     send_metadata: bool,
     max_batch_size_bytes: usize,
-    tenant_header: String,
+    tenant_header: TenantHeader,
     tenant_label: String,
     without_scope_info: bool,
 }
@@ -197,7 +197,7 @@ impl Default for Raw {
             translation_strategy: None,
             send_metadata: false,
             max_batch_size_bytes: 3_000_000,
-            tenant_header: DEFAULT_TENANT_HEADER.into(),
+            tenant_header: TenantHeader::default(),
             tenant_label: String::new(),
             without_scope_info: false,
         }
@@ -269,7 +269,6 @@ impl RemoteWriteConfig {
                 out.push((format!("external_labels.{name}"), "needs a value".into()));
             }
         }
-        out.extend(header_problems(&self.headers, &self.tenant_header, false));
         if let Some(q) = &self.remote_write_queue {
             if self.sending_queue_given {
                 out.push((

@@ -48,7 +48,6 @@ use parking_lot::Mutex;
 use reqwest::{Client, Url};
 use weir_pipeline::{BuildError, Bundle, ExportError, Exporter, Sent, Signal};
 
-use crate::shared::http::headers::tenant_header_name;
 use crate::shared::http::response::send_error;
 use crate::shared::prom::delta::DeltaStore;
 use crate::shared::prom::{Point, Skipped, Translator};
@@ -88,7 +87,7 @@ impl RemoteWriteExporter {
                 id: Arc::from(id),
                 client: client::client(id, cfg)?,
                 url: url.url().clone(),
-                tenant_header: tenant_header_name(&cfg.headers, &cfg.tenant_header),
+                tenant_header: cfg.tenant_header.for_sending(&cfg.headers),
                 timeout: cfg.timeout,
                 max_body: cfg.max_batch_size_bytes,
                 send_metadata: cfg.send_metadata,

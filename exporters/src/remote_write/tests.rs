@@ -317,7 +317,9 @@ async fn big_bundles_are_split_and_a_configured_header_beats_the_tenant() {
     let (rx, url) = receiver().await;
     let exp = exporter(&url, |c| {
         c.max_batch_size_bytes = 1024;
-        c.headers.0.insert("X-Scope-OrgID".into(), "fixed".into());
+        c.headers
+            .insert("X-Scope-OrgID", "fixed")
+            .expect("valid header");
     });
     let points = (0..100)
         .map(|i| number(1.0, vec![kv("i", &i.to_string())], 1000))

@@ -1,7 +1,7 @@
 //! What a record is routed by: the `load_balancing` exporter's `routing_key`, and the stable
 //! hash of that key for one record.
 //!
-//! Parsing a key name fails with the list of names weir has; hashing never fails: a record
+//! Reading a key name ([`KeyName`]) fails with the list of names weir has; hashing never fails: a record
 //! without the attribute a key names hashes as an empty value (all such records go together),
 //! except a log record without a trace id under `traceID`, which goes with its request.
 
@@ -43,24 +43,68 @@ pub const KEY_NAMES: &[&str] = &[
     "tenant",
 ];
 
-impl RoutingKey {
-    /// Reads a `routing_key` value; `attributes` takes `routing_attributes`.
-    pub fn parse(name: &str, attributes: &[String]) -> Result<Self, String> {
+/// A `routing_key` as written, read from config: the key without `routing_attributes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyName {
+    /// `traceID`.
+    TraceId,
+    /// `service`.
+    Service,
+    /// `resource`.
+    Resource,
+    /// `metric`.
+    Metric,
+    /// `streamID`.
+    StreamId,
+    /// `attributes`.
+    Attributes,
+    /// `tenant`.
+    Tenant,
+}
+
+/// A `routing_key` weir does not have; the message lists the ones it has.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown routing_key {0:?}; weir has: {names}", names = KEY_NAMES.join(", "))]
+pub struct UnknownKey(pub String);
+
+impl std::str::FromStr for KeyName {
+    type Err = UnknownKey;
+
+    /// Names are case-sensitive, as the Collector's.
+    fn from_str(name: &str) -> Result<Self, UnknownKey> {
         Ok(match name {
             "traceID" => Self::TraceId,
             "service" => Self::Service,
             "resource" => Self::Resource,
             "metric" => Self::Metric,
             "streamID" => Self::StreamId,
-            "attributes" => Self::Attributes(attributes.to_vec()),
+            "attributes" => Self::Attributes,
             "tenant" => Self::Tenant,
-            other => {
-                return Err(format!(
-                    "unknown routing_key {other:?}; weir has: {}",
-                    KEY_NAMES.join(", ")
-                ));
-            }
+            other => return Err(UnknownKey(other.to_owned())),
         })
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for KeyName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl RoutingKey {
+    /// The key `name` names; `attributes` takes `routing_attributes`.
+    pub fn new(name: KeyName, attributes: &[String]) -> Self {
+        match name {
+            KeyName::TraceId => Self::TraceId,
+            KeyName::Service => Self::Service,
+            KeyName::Resource => Self::Resource,
+            KeyName::Metric => Self::Metric,
+            KeyName::StreamId => Self::StreamId,
+            KeyName::Attributes => Self::Attributes(attributes.to_vec()),
+            KeyName::Tenant => Self::Tenant,
+        }
     }
 
     /// The Collector's default for a signal: `traceID` for traces, `service` otherwise.

@@ -30,7 +30,7 @@ use crate::metrics::catalogue;
 use crate::queue::delivery::{Fallback, Handover};
 use crate::queue::{Admission, DeliverySettings, QueuedExporter, ReserveError};
 use crate::{Batch, Bundle, Exporter, Metrics};
-pub use key::RoutingKey;
+pub use key::{KeyName, RoutingKey};
 use ring::Ring;
 use split::{Routed, route};
 

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::key::RoutingKey;
+use super::key::{KeyName, RoutingKey};
 use super::ring::Ring;
 use super::split::{Routed, route};
 use crate::otlp::metrics::v1::{
@@ -254,7 +254,7 @@ fn by_attributes_records_group_by_the_named_values() {
             s.attributes.push(attr("customer", &format!("c{}", i % 8)));
         }
     }
-    let key = RoutingKey::parse("attributes", &["customer".into()]).expect("a key");
+    let key = RoutingKey::new(KeyName::Attributes, &["customer".into()]);
     let Routed::Split(parts) = routed(&batch, &key, &ring) else {
         panic!("8 customers over 2")
     };
@@ -268,7 +268,7 @@ fn by_attributes_records_group_by_the_named_values() {
     }
     assert_eq!(owner.len(), 8);
     assert!(
-        RoutingKey::parse("traceid", &[]).is_err(),
+        "traceid".parse::<KeyName>().is_err(),
         "names are case-sensitive, as the Collector's"
     );
 }

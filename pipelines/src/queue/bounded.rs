@@ -1,5 +1,5 @@
 //! One exporter's bounded queue: capacity reserved before a batch is committed (so a request is
-//! put in every exporter's queue or in none), fair dequeue across tenants, batching.
+//! put in every exporter's queue or in none), fair dequeue across tenants, merging.
 //!
 //! Room is counted twice: in the sizer's unit against `queue_size` (what waits), and in bytes
 //! (the requests' decompressed size) against `max_bytes`, whatever the sizer (what waits and
@@ -23,7 +23,7 @@ use tokio::sync::Notify;
 mod backlog;
 
 use super::disk::{DiskError, DiskQueue, Location, Ticket};
-use super::fair::{Batching, FairQueues, Item, Take};
+use super::fair::{FairQueues, Item, Merging, Take};
 use super::spill::{Backlog, Spilled};
 use super::{QueueConfig, Sizer};
 use crate::metrics::Counter;
@@ -83,7 +83,7 @@ struct Inner {
     max_bytes: u64,
     tenant_cap: u64,
     sizer: Sizer,
-    batching: Batching,
+    merging: Merging,
     space: Notify,
     items: Notify,
     /// Wakes the loader of a disk queue's backlog.
@@ -122,25 +122,25 @@ pub struct Reservation {
 }
 
 impl Queue {
-    /// A queue with `cfg`'s capacity and batching, keeping `gauges` current, also storing
+    /// A queue with `cfg`'s capacity and merging, keeping `gauges` current, also storing
     /// every batch in `disk` when given.
     pub fn with_disk(cfg: &QueueConfig, gauges: QueueGauges, disk: Option<DiskQueue>) -> Self {
-        let batching = match &cfg.merge {
-            Some(b) => Batching {
+        let merging = match &cfg.merge {
+            Some(b) => Merging {
                 min_size: b.min_size,
                 max_size: b.max_size,
                 flush_timeout: b.flush_timeout,
                 merge: true,
             },
-            None => Batching {
+            None => Merging {
                 min_size: 0,
                 max_size: 0,
                 flush_timeout: std::time::Duration::ZERO,
                 merge: false,
             },
         };
-        let quantum = match batching.max_size {
-            0 => batching.min_size.max(1024),
+        let quantum = match merging.max_size {
+            0 => merging.min_size.max(1024),
             n => n,
         };
         let mut fair = FairQueues::new(quantum);
@@ -164,7 +164,7 @@ impl Queue {
                     .floor() as u64)
                     .max(1),
                 sizer: cfg.sizer,
-                batching,
+                merging,
                 space: Notify::new(),
                 items: Notify::new(),
                 load: Notify::new(),
@@ -323,12 +323,12 @@ impl Queue {
             notified.as_mut().enable();
             let wait_until = {
                 let mut s = self.inner.state.lock();
-                let mut batching = self.inner.batching;
+                let mut merging = self.inner.merging;
                 if s.closed {
                     // Draining: send what is there without waiting for batches to fill.
-                    batching.min_size = 0;
+                    merging.min_size = 0;
                 }
-                match s.fair.take(Instant::now(), &batching) {
+                match s.fair.take(Instant::now(), &merging) {
                     Take::Items(items) => {
                         // Room in the sizer's unit is free once taken; the bytes stay held
                         // until the send is over ([`Queue::done`]).

@@ -37,10 +37,10 @@ struct TenantQueue {
     deficit: u64,
 }
 
-/// How the consumer should batch.
+/// How a consumer merges queued batches into bundles (`sending_queue.batch`).
 #[derive(Debug, Clone, Copy)]
-pub struct Batching {
-    /// Records at which a bundle goes without waiting (1 when not batching).
+pub struct Merging {
+    /// Records at which a bundle goes without waiting (1 when not merging).
     pub min_size: u64,
     /// Most records in one bundle; 0 means no limit.
     pub max_size: u64,
@@ -113,7 +113,7 @@ impl FairQueues {
     /// Takes the next bundle by deficit round-robin: each tenant in turn is credited `quantum`
     /// records and may take queued batches up to its credit (and `max_size`). A batch over
     /// `max_size` is split; its first part goes now and the rest stay at the head of the queue.
-    pub fn take(&mut self, now: Instant, b: &Batching) -> Take {
+    pub fn take(&mut self, now: Instant, b: &Merging) -> Take {
         loop {
             let mut any_ready = false;
             let mut blocked = false;
@@ -189,7 +189,7 @@ impl FairQueues {
 }
 
 /// One tenant's turn: credit `quantum` records, take batches up to the credit and `max_size`.
-fn take_turn(q: &mut TenantQueue, quantum: u64, b: &Batching) -> Vec<Item> {
+fn take_turn(q: &mut TenantQueue, quantum: u64, b: &Merging) -> Vec<Item> {
     q.deficit = q.deficit.saturating_add(quantum);
     let mut taken: Vec<Item> = Vec::new();
     let mut taken_records = 0u64;

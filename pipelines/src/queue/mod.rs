@@ -1,5 +1,5 @@
 //! Per-exporter delivery: a bounded queue with per-tenant sub-queues served by deficit
-//! round-robin ([`fair`]), reserve-then-commit admission ([`bounded`]), batching that merges
+//! round-robin ([`fair`]), reserve-then-commit admission ([`bounded`]), merging that merges
 //! same-tenant batches and splits big ones ([`split`]), and delivery with a timeout per attempt
 //! and retries with backoff ([`delivery`], [`retry`]), run by [`queued::QueuedExporter`]; with
 //! `sending_queue.storage`, also on disk ([`disk`]; only a window in memory, [`spill`]; read

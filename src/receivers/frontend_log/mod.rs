@@ -23,7 +23,6 @@ pub mod config;
 pub mod event;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,31 +58,18 @@ pub struct FrontendLog {
 
 impl FrontendLog {
     /// Builds from a config that passed [`FrontendLogConfig::problems`]; `origins` are the
-    /// receiver's CORS origins (none when `cors` is off). Errors name the key at fault.
-    pub fn new(
-        cfg: &FrontendLogConfig,
-        shared: ReceiverShared,
-        origins: Arc<Origins>,
-    ) -> Result<Self, String> {
-        let per_minute = NonZeroU32::new(cfg.per_ip_per_minute)
-            .ok_or("frontend_log.per_ip_per_minute: must be at least 1")?;
-        let proxies = cfg
-            .trusted_proxies
-            .iter()
-            .map(|p| {
-                config::parse_proxy(p).map_err(|e| format!("frontend_log.trusted_proxies: {e}"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self {
+    /// receiver's CORS origins (none when `cors` is off).
+    pub fn new(cfg: &FrontendLogConfig, shared: ReceiverShared, origins: Arc<Origins>) -> Self {
+        Self {
             shared,
             path: cfg.path.clone(),
             max_bytes: usize::try_from(cfg.max_bytes).unwrap_or(usize::MAX),
-            limit: PerIpLimit::new(per_minute),
-            proxies: TrustedProxies::new(proxies),
+            limit: PerIpLimit::new(cfg.per_ip_per_minute),
+            proxies: TrustedProxies::new(cfg.trusted_proxies.iter().map(|p| p.0).collect()),
             tenant: cfg.tenant.clone(),
             service_name: cfg.service_name.clone(),
             origins,
-        })
+        }
     }
 
     /// The request's tenant: `frontend_log.tenant` when set, else the receiver's sources

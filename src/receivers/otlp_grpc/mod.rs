@@ -93,17 +93,7 @@ pub async fn bind(
             .max_connection_age
             .map(|age| (age, keepalive.max_connection_age_grace)),
     };
-    let (listener, local_addr) = conn::Listener::open(
-        conn::Place {
-            name: LISTENER,
-            endpoint: &cfg.endpoint,
-            tls: cfg.tls.as_ref(),
-            max_connections: cfg.max_connections,
-        },
-        &shared,
-        limits,
-    )
-    .await?;
+    let (listener, local_addr) = conn::Listener::open(LISTENER, cfg, &shared, limits).await?;
     let read_limits = body::BodyLimitLayer {
         inflight: shared.inflight.clone(),
         read_timeout: cfg.read_timeout,

@@ -90,19 +90,8 @@ pub async fn bind(
         keepalive: None,
         max_age: None,
     };
-    let (listener, local_addr) = conn::Listener::open(
-        conn::Place {
-            name: LISTENER,
-            endpoint: &cfg.endpoint,
-            tls: cfg.tls.as_ref(),
-            max_connections: cfg.max_connections,
-        },
-        &shared,
-        limits,
-    )
-    .await?;
-    let app = app(cfg, grpc, shared)
-        .map_err(|m| ListenError::bind(LISTENER, &cfg.endpoint, std::io::Error::other(m)))?;
+    let (listener, local_addr) = conn::Listener::open(LISTENER, cfg, &shared, limits).await?;
+    let app = app(cfg, grpc, shared);
     let serve = async move {
         conn::serve(listener, app, shutdown).await;
         Ok(())
@@ -114,12 +103,8 @@ pub async fn bind(
 }
 
 /// The routes of `cfg`: OTLP, the frontend log intake when enabled, CORS when enabled, every
-/// request counted. Fails only on a config that validation would have refused.
-fn app(
-    cfg: &HttpConfig,
-    grpc: Option<std::net::SocketAddr>,
-    shared: ReceiverShared,
-) -> Result<Router, String> {
+/// request counted.
+fn app(cfg: &HttpConfig, grpc: Option<std::net::SocketAddr>, shared: ReceiverShared) -> Router {
     let cors_cfg = cfg.cors.as_ref().filter(|c| c.is_enabled());
     if let Some(c) = cfg.cors.as_ref().filter(|c| !c.is_enabled())
         && !c.allowed_headers.is_empty()
@@ -139,7 +124,7 @@ fn app(
         .route("/v1/metrics", post(metrics_route))
         .route("/v1/logs", post(logs));
     if cfg.frontend_log.enabled {
-        let intake = FrontendLog::new(&cfg.frontend_log, shared.clone(), Arc::clone(&origins))?;
+        let intake = FrontendLog::new(&cfg.frontend_log, shared.clone(), Arc::clone(&origins));
         let path = intake.path.clone();
         routes = routes.merge(
             Router::new()
@@ -160,7 +145,7 @@ fn app(
         max_body: usize::try_from(cfg.max_request_body_size).unwrap_or(usize::MAX),
         read_timeout: cfg.read_timeout,
     });
-    Ok(listen::http_metrics::track(routes, metrics).with_state(state))
+    listen::http_metrics::track(routes, metrics).with_state(state)
 }
 
 async fn traces(

@@ -371,14 +371,14 @@ async fn the_tenant_is_the_batch_s_a_fixed_one_or_none() {
     exporter(&cfg).export(one()).await.expect("fixed tenant");
     cfg.tenant_id = None;
     cfg.headers
-        .0
-        .insert("x-scope-orgid".into(), "from-headers".into());
+        .insert("x-scope-orgid", "from-headers")
+        .expect("valid header");
     cfg.headers
-        .0
-        .insert("Authorization".into(), "Basic abc".into());
+        .insert("Authorization", "Basic abc")
+        .expect("valid header");
     exporter(&cfg).export(one()).await.expect("header");
     cfg.headers = Headers::default();
-    cfg.tenant_header = String::new();
+    cfg.tenant_header = TenantHeader::none();
     exporter(&cfg).export(one()).await.expect("no tenant");
     let tenants: Vec<_> = fake.pushes().into_iter().map(|p| p.tenant).collect();
     assert_eq!(

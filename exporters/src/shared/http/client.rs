@@ -24,12 +24,6 @@ use super::headers::Headers;
 /// Why an HTTP client could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    /// A configured header has an invalid name or value.
-    #[error("{key}: not a valid header")]
-    Header {
-        /// `headers.<name>`: the key at fault.
-        key: String,
-    },
     /// A TLS file could not be read.
     #[error("cannot read {}: {source}", path.display())]
     ReadFile {
@@ -75,18 +69,9 @@ pub(crate) fn build(
         return Err(ClientError::NoCryptoProvider);
     }
     let mut defaults = HeaderMap::new();
-    for (key, value) in headers.iter() {
-        let (Ok(name), Ok(mut value)) = (
-            HeaderName::from_bytes(key.as_bytes()),
-            HeaderValue::from_str(value),
-        ) else {
-            return Err(ClientError::Header {
-                key: format!("headers.{key}"),
-            });
-        };
-        // Kept out of debug output and HPACK tables: values are often credentials.
-        value.set_sensitive(true);
-        defaults.insert(name, value);
+    // Values are marked sensitive (kept out of debug output and HPACK tables).
+    for (_, name, value) in headers.iter() {
+        defaults.insert(name.clone(), value.clone());
     }
     for (name, value) in fixed {
         defaults.insert(name.clone(), value.clone());
@@ -139,15 +124,10 @@ mod tests {
     }
 
     #[test]
-    fn headers_and_tls_files_are_checked() {
+    fn tls_files_are_checked() {
         crate::install_crypto_provider();
         let timeout = Duration::from_secs(1);
         let plain = HttpTlsConfig::default();
-        let mut bad = Headers::default();
-        bad.0.insert("bad name".into(), "x".into());
-        let err = build(&bad, &[], &plain, timeout).expect_err("bad header");
-        assert_eq!(err.to_string(), "headers.bad name: not a valid header");
-
         let dir = tempfile::tempdir().expect("tempdir");
         let missing = dir.path().join("missing.pem");
         let err = build(&Headers::default(), &[], &tls_with_ca(missing), timeout);

@@ -26,4 +26,4 @@ pub mod response;
 
 pub use client::ClientError;
 pub use config::HttpTlsConfig;
-pub use headers::Headers;
+pub use headers::{HeaderError, Headers, TenantHeader};

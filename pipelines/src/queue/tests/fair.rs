@@ -11,7 +11,7 @@ use super::fake::Fake;
 use super::{pipeline, queue_cfg, record_names, start, steady_retry, traces, within};
 use crate::Metrics;
 use crate::SignalKind;
-use crate::queue::fair::{Batching, FairQueues, Item, Take};
+use crate::queue::fair::{FairQueues, Item, Merging, Take};
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -81,7 +81,7 @@ fn item(tenant: &str, tag: &str, records: usize, at: Instant) -> Item {
     }
 }
 
-const UNBATCHED: Batching = Batching {
+const UNBATCHED: Merging = Merging {
     min_size: 0,
     max_size: 0,
     flush_timeout: Duration::ZERO,
@@ -96,7 +96,7 @@ fn items(take: Take) -> Vec<Item> {
 }
 
 /// `(tenant, records per item)` of every take until the queues are empty.
-fn takes(q: &mut FairQueues, now: Instant, b: &Batching) -> Vec<(String, Vec<u64>)> {
+fn takes(q: &mut FairQueues, now: Instant, b: &Merging) -> Vec<(String, Vec<u64>)> {
     let mut out = Vec::new();
     for _ in 0..1000 {
         match q.take(now, b) {
@@ -117,7 +117,7 @@ fn takes(q: &mut FairQueues, now: Instant, b: &Batching) -> Vec<(String, Vec<u64
 }
 
 #[test]
-fn tenants_alternate_one_batch_each_without_batching() {
+fn tenants_alternate_one_batch_each_without_merging() {
     let t0 = Instant::now();
     let mut q = FairQueues::new(1024);
     for i in 0..5 {
@@ -139,7 +139,7 @@ fn tenants_alternate_one_batch_each_without_batching() {
 #[test]
 fn turns_are_worth_records_not_batches() {
     let t0 = Instant::now();
-    let merge = Batching {
+    let merge = Merging {
         merge: true,
         ..UNBATCHED
     };
@@ -166,7 +166,7 @@ fn turns_are_worth_records_not_batches() {
 #[test]
 fn a_batch_bigger_than_a_turn_waits_for_enough_credit() {
     let t0 = Instant::now();
-    let merge = Batching {
+    let merge = Merging {
         merge: true,
         ..UNBATCHED
     };
@@ -194,7 +194,7 @@ fn a_batch_bigger_than_a_turn_waits_for_enough_credit() {
 #[test]
 fn merging_never_mixes_signals_of_one_tenant() {
     let t0 = Instant::now();
-    let b = Batching {
+    let b = Merging {
         min_size: 0,
         max_size: 100,
         flush_timeout: Duration::ZERO,
@@ -232,7 +232,7 @@ fn merging_never_mixes_signals_of_one_tenant() {
 #[test]
 fn merging_takes_one_tenants_batches_up_to_max_size() {
     let t0 = Instant::now();
-    let b = Batching {
+    let b = Merging {
         min_size: 0,
         max_size: 25,
         flush_timeout: Duration::ZERO,
@@ -257,7 +257,7 @@ fn merging_takes_one_tenants_batches_up_to_max_size() {
 #[test]
 fn a_batch_over_max_size_comes_out_in_parts_in_order() {
     let t0 = Instant::now();
-    let b = Batching {
+    let b = Merging {
         min_size: 0,
         max_size: 10,
         flush_timeout: Duration::ZERO,
@@ -297,7 +297,7 @@ fn a_batch_over_max_size_comes_out_in_parts_in_order() {
 #[test]
 fn below_min_size_a_tenant_waits_for_the_flush_timeout() {
     let t0 = Instant::now();
-    let b = Batching {
+    let b = Merging {
         min_size: 100,
         max_size: 0,
         flush_timeout: 200 * MS,
@@ -327,7 +327,7 @@ fn below_min_size_a_tenant_waits_for_the_flush_timeout() {
 #[test]
 fn reaching_min_size_sends_without_waiting() {
     let t0 = Instant::now();
-    let b = Batching {
+    let b = Merging {
         min_size: 30,
         max_size: 0,
         flush_timeout: Duration::from_secs(3600),

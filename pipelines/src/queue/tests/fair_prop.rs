@@ -13,23 +13,23 @@ use proptest::prelude::*;
 use tokio::time::Instant;
 
 use super::{record_names, traces};
-use crate::queue::fair::{Batching, FairQueues, Item, Take};
+use crate::queue::fair::{FairQueues, Item, Merging, Take};
 
 /// How the consumer batches, as `Queue::new` sets it up.
 #[derive(Debug, Clone, Copy)]
 enum Mode {
-    /// No batching: one queued batch per take.
+    /// No merging: one queued batch per take.
     Unbatched,
-    /// Batching without `max_size`: a turn takes as many batches as its credit allows.
+    /// Merging without `max_size`: a turn takes as many batches as its credit allows.
     Merge,
-    /// Batching with `max_size` = the quantum, as `Queue::new` sets the quantum from it; larger
+    /// Merging with `max_size` = the quantum, as `Queue::new` sets the quantum from it; larger
     /// batches are split.
     MergeCapped,
 }
 
 impl Mode {
-    fn batching(self, quantum: u64) -> Batching {
-        Batching {
+    fn merging(self, quantum: u64) -> Merging {
+        Merging {
             min_size: 0,
             max_size: match self {
                 Mode::MergeCapped => quantum,
@@ -84,7 +84,7 @@ fn queued(quantum: u64, sizes: &[Vec<u64>], at: Instant) -> FairQueues {
 type Taken = (usize, Vec<String>);
 
 /// Takes until the queues are empty; fails on anything but items, or a take mixing tenants.
-fn take_all(q: &mut FairQueues, at: Instant, b: &Batching) -> Result<Vec<Taken>, TestCaseError> {
+fn take_all(q: &mut FairQueues, at: Instant, b: &Merging) -> Result<Vec<Taken>, TestCaseError> {
     let mut out = Vec::new();
     loop {
         match q.take(at, b) {
@@ -131,7 +131,7 @@ proptest! {
         let mut q = queued(quantum, &sizes, t0);
         let total: u64 = sizes.iter().flatten().sum();
         prop_assert_eq!(q.records(), total);
-        let takes = take_all(&mut q, t0, &mode.batching(quantum))?;
+        let takes = take_all(&mut q, t0, &mode.merging(quantum))?;
         let mut got: BTreeMap<usize, Vec<String>> = BTreeMap::new();
         for (i, names) in takes {
             got.entry(i).or_default().extend(names);
@@ -151,7 +151,7 @@ proptest! {
         mode in mode(),
     ) {
         let t0 = Instant::now();
-        let b = mode.batching(quantum);
+        let b = mode.merging(quantum);
         let mut q = queued(quantum, &sizes, t0);
         let takes = take_all(&mut q, t0, &b)?;
         // The heaviest item a turn can face (parts of at most `max_size` when capped).
@@ -187,7 +187,7 @@ proptest! {
     ) {
         let t0 = Instant::now();
         let mut q = queued(quantum, &sizes, t0);
-        let takes = take_all(&mut q, t0, &Mode::Merge.batching(quantum))?;
+        let takes = take_all(&mut q, t0, &Mode::Merge.merging(quantum))?;
         let heaviest = sizes.iter().flatten().copied().max().unwrap_or(1);
         let mut left: Vec<u64> = sizes.iter().map(|s| s.iter().sum()).collect();
         let mut taken = vec![0u64; sizes.len()];
@@ -212,11 +212,11 @@ proptest! {
     fn unbatched_turns_are_one_batch_each_round_robin(
         sizes in tenants(40),
     ) {
-        // The quantum `Queue::new` uses without batching: no batch needs a second turn.
+        // The quantum `Queue::new` uses without merging: no batch needs a second turn.
         let quantum = 1024;
         let t0 = Instant::now();
         let mut q = queued(quantum, &sizes, t0);
-        let takes = take_all(&mut q, t0, &Mode::Unbatched.batching(quantum))?;
+        let takes = take_all(&mut q, t0, &Mode::Unbatched.merging(quantum))?;
         let mut left: Vec<usize> = sizes.iter().map(Vec::len).collect();
         let mut sends = vec![0usize; sizes.len()];
         for (i, _) in &takes {
@@ -243,7 +243,7 @@ proptest! {
         mode in mode(),
     ) {
         let t0 = Instant::now();
-        let b = mode.batching(quantum);
+        let b = mode.merging(quantum);
         let mut q = FairQueues::new(quantum);
         // Per tenant: names pushed, names taken, takes by others since its last one.
         let mut pushed: Vec<Vec<String>> = vec![Vec::new(); 5];

@@ -127,7 +127,7 @@ pub(super) fn steady_retry(interval: Duration) -> RetryConfig {
     }
 }
 
-/// A queue of `size` requests served by `consumers` consumers, without batching, refusing at
+/// A queue of `size` requests served by `consumers` consumers, without merging, refusing at
 /// once when full (`overflow_wait: 0s`, as the Collector; `overflow_wait.rs` tests the wait).
 pub(super) fn queue_cfg(size: u64, consumers: usize) -> QueueConfig {
     QueueConfig {

@@ -1,6 +1,6 @@
 //! Queued exporters behind pipelines: a backend that is down fills its queue and the pipeline
 //! refuses with the retryable answer while a sibling pipeline keeps delivering; when the backend
-//! returns, everything accepted arrives exactly once. Also the sizers and batching inside the
+//! returns, everything accepted arrives exactly once. Also the sizers and merging inside the
 //! queue (merge, split, flush timeout).
 
 use std::sync::Arc;
@@ -295,7 +295,7 @@ async fn an_empty_queue_takes_one_request_past_max_bytes() {
     p.submit(big).await.expect("an empty queue takes it");
 }
 
-fn batching(min_size: u64, max_size: u64, flush_timeout: Duration) -> QueueConfig {
+fn merging(min_size: u64, max_size: u64, flush_timeout: Duration) -> QueueConfig {
     QueueConfig {
         merge: Some(MergeConfig {
             flush_timeout,
@@ -308,10 +308,10 @@ fn batching(min_size: u64, max_size: u64, flush_timeout: Duration) -> QueueConfi
 }
 
 #[tokio::test(start_paused = true)]
-async fn batching_merges_one_tenants_batches_once_min_size_is_reached() {
+async fn merging_takes_one_tenants_batches_once_min_size_is_reached() {
     let metrics = Metrics::new();
     let backend = Fake::new();
-    let cfg = batching(30, 0, Duration::from_secs(3600));
+    let cfg = merging(30, 0, Duration::from_secs(3600));
     let q = start("q", backend.exporter(), &cfg, steady_retry(SEC), &metrics);
     let p = pipeline("traces", SignalKind::Traces, &[&q]);
     for tag in ["m0", "m1"] {
@@ -329,10 +329,10 @@ async fn batching_merges_one_tenants_batches_once_min_size_is_reached() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn batching_splits_a_batch_over_max_size_keeping_record_order() {
+async fn merging_splits_a_batch_over_max_size_keeping_record_order() {
     let metrics = Metrics::new();
     let backend = Fake::new();
-    let cfg = batching(1, 10, Duration::from_millis(200));
+    let cfg = merging(1, 10, Duration::from_millis(200));
     let q = start("q", backend.exporter(), &cfg, steady_retry(SEC), &metrics);
     let p = pipeline("traces", SignalKind::Traces, &[&q]);
     let batch = traces("a", "big", 25);
@@ -348,10 +348,10 @@ async fn batching_splits_a_batch_over_max_size_keeping_record_order() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn batching_sends_a_small_batch_when_flush_timeout_passes() {
+async fn merging_sends_a_small_batch_when_flush_timeout_passes() {
     let metrics = Metrics::new();
     let backend = Fake::new();
-    let cfg = batching(100, 0, Duration::from_secs(10));
+    let cfg = merging(100, 0, Duration::from_secs(10));
     let q = start("q", backend.exporter(), &cfg, steady_retry(SEC), &metrics);
     let p = pipeline("traces", SignalKind::Traces, &[&q]);
     p.submit(traces("a", "small", 10)).await.expect("room");
