@@ -7,17 +7,12 @@
 //! descend into are not checked.
 
 use super::WireError;
+use super::field::{
+    DATA_POINTS, METRIC_DATA, REQUEST_RESOURCES as RESOURCES, RESOURCE_SCOPES as SCOPES,
+    SCOPE_RECORDS as RECORDS,
+};
 use super::reader::{Field, Fields, WireType};
 use crate::SignalKind;
-
-/// `Export*ServiceRequest.resource_*`, `Resource*.scope_*`, `Scope*.{spans,log_records,metrics}`.
-const RESOURCES: u32 = 1;
-const SCOPES: u32 = 2;
-const RECORDS: u32 = 2;
-/// `Metric`'s data fields (gauge, sum, histogram, exponential histogram, summary), and
-/// `data_points` inside each.
-const METRIC_DATA: [u32; 5] = [5, 7, 9, 10, 11];
-const DATA_POINTS: u32 = 1;
 
 /// Records (as [`crate::Signal::record_count`] counts them) of the `kind` request in `buf`,
 /// and whether it holds no resource.

@@ -9,6 +9,7 @@
 
 mod attrs;
 mod count;
+pub mod field;
 mod logs;
 mod metrics;
 mod patch;

@@ -12,16 +12,13 @@ use prost::Message;
 use weir_pipeline::correlation::WEIR_REQUEST_ID_KEY;
 use weir_pipeline::otlp::common::v1::KeyValue;
 use weir_pipeline::otlp::resource::v1::Resource;
+use weir_pipeline::wire::field::{RESOURCE, SPAN_ATTRIBUTES as SPAN_ATTRS};
 use weir_pipeline::wire::{Attr, Edits, Nest, TraceView, Value, len_field};
 use weir_pipeline::{Outcome, RequestContext};
 
 use super::config::Level;
 use super::request_id::Stamp;
 use super::{Enrich, per_record, stamp_resource};
-
-/// Field numbers: `ResourceSpans.resource`, `Span.attributes`.
-const RESOURCE: u32 = 1;
-const SPAN_ATTRS: u32 = 9;
 
 impl Enrich {
     /// Enriches the traces request `view`, adding its changes to `edits`. `None` when `edits`

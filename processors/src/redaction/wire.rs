@@ -22,6 +22,11 @@
 
 use prost::Message;
 use weir_pipeline::otlp::resource::v1::Resource;
+use weir_pipeline::wire::field::{
+    EVENT_ATTRIBUTES as EVENT_ATTRS, LINK_ATTRIBUTES as LINK_ATTRS,
+    RESOURCE_ATTRIBUTES as RESOURCE_ATTRS, SCOPE_ATTRIBUTES as SCOPE_ATTRS,
+    SPAN_ATTRIBUTES as SPAN_ATTRS,
+};
 use weir_pipeline::wire::{
     Edit, Edits, LogView, Nest, Record, ResourceIdx, TraceView, View, len_field,
 };
@@ -32,13 +37,6 @@ use super::memo::Cx;
 use super::run::Run;
 use super::summary::Tally;
 use super::wire_attrs::{Kind, Walk, direct};
-
-/// Field numbers of the attribute lists.
-const RESOURCE_ATTRS: u32 = 1;
-const SCOPE_ATTRS: u32 = 3;
-const SPAN_ATTRS: u32 = 9;
-const EVENT_ATTRS: u32 = 3;
-const LINK_ATTRS: u32 = 4;
 
 impl Redaction {
     /// Redacts the traces request `view`, adding its changes to `edits` (which may hold earlier

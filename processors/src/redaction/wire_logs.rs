@@ -1,14 +1,11 @@
 //! Log records on the wire view, for `wire.rs`: a record's body, event name, severity text and
 //! attributes, redacted as `records.rs` redacts the decoded record. Nothing here fails.
 
+use weir_pipeline::wire::field::{LOG_ATTRIBUTES as LOG_ATTRS, LOG_BODY as BODY};
 use weir_pipeline::wire::{Edits, LogView, Nest};
 
 use super::wire::record_edits;
 use super::wire_attrs::{Kind, Walk};
-
-/// `LogRecord.body` and `LogRecord.attributes`.
-const BODY: u32 = 5;
-const LOG_ATTRS: u32 = 6;
 
 /// Log record `k` of the scope at `spath`: its body and strings first, its attributes and
 /// summary last (the counts do not depend on the order).
