@@ -43,6 +43,18 @@ fn a_bad_redaction_pattern_or_key_is_reported_where_it_is_and_the_rest_is_still_
             (&format!("{p}.mask"), 10, "must not be empty"),
         ],
     );
+    // Every bad entry of a list, each at the index and line it was written at.
+    expect_errors(
+        &with_processor(
+            "redaction",
+            "    blocked_values:\n      - \"(\"\n      - ok\n      - \"[\"\n      - \"{2,1}\"\n",
+        ),
+        &[
+            (&format!("{p}.blocked_values[0]"), 9, "invalid regex: "),
+            (&format!("{p}.blocked_values[2]"), 11, "invalid regex: "),
+            (&format!("{p}.blocked_values[3]"), 12, "invalid regex: "),
+        ],
+    );
     // A pattern that reads but matches the empty string is a problem of the list's entry.
     expect_errors(
         &with_processor("redaction", "    blocked_values: [ok, \"x*\"]\n"),

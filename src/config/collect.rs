@@ -1,7 +1,8 @@
 //! Reading a section with every error, not only serde's first: after an error at a key, that
-//! key is taken out (a key inside a list's item alone, a whole list for an error in an item
-//! itself) and the value read again, so the other keys are still checked, and once the
-//! rest reads, the section's own checks run on it too. Values left unexpanded by `--skip-env`
+//! key is taken out (a key inside a list's item alone, an item of a list for an error in the
+//! item itself, a whole list when that list is inside another) and the value read again, so
+//! the other keys are still checked, and once the rest reads, the section's own checks run on
+//! it too. Values left unexpanded by `--skip-env`
 //! (the "unchecked" paths) are taken out the same way, without an error.
 //!
 //! Stops at an error that taking a key out cannot get past (a required key missing, the value
@@ -108,9 +109,11 @@ pub fn read<'a, T: DeserializeOwned>(value: Value, unchecked: Unchecked<'a>) -> 
     };
     let mut errors = Vec::new();
     let mut taken_out: Vec<String> = Vec::new();
+    let mut thinned = Thinned::default();
     for _ in 0..MAX_READS {
-        let (path, message) = match serde_path_to_error::deserialize(value.clone()) {
+        let (at, message) = match serde_path_to_error::deserialize(value.clone()) {
             Ok(t) => {
+                taken_out.extend(thinned.lists());
                 return Read {
                     value: Some(t),
                     errors,
@@ -120,6 +123,8 @@ pub fn read<'a, T: DeserializeOwned>(value: Value, unchecked: Unchecked<'a>) -> 
             }
             Err(e) => describe(e),
         };
+        // `at` counts items in the list as it is now; `path` as written.
+        let path = thinned.as_written(&at);
         let missing = message
             .strip_prefix("missing field `")
             .and_then(|r| r.split('`').next());
@@ -128,20 +133,100 @@ pub fn read<'a, T: DeserializeOwned>(value: Value, unchecked: Unchecked<'a>) -> 
         if !taken_out.iter().any(|o| covers(o, &about)) && !unchecked.contains(&about) {
             errors.push((path.clone(), suggest::serde_message(&message)));
         }
+        if missing.is_none() && thinned.take_item(&mut value, &at) {
+            continue;
+        }
         // The key holding the error: a key inside a list's item (`actions[1].pattern`) alone,
-        // a whole list for an error in one of its items (`blocked_values[1]`).
-        let key = holding_key(&path).to_owned();
+        // a whole list for an error in an item of a list inside another (`a[0].b[1]`).
+        let key = holding_key(&at).to_owned();
         if missing.is_some() || key.is_empty() || key.contains('?') || !remove_at(&mut value, &key)
         {
             break;
         }
-        taken_out.push(key);
+        taken_out.push(thinned.as_written(&key));
     }
+    taken_out.extend(thinned.lists());
     Read {
         value: None,
         errors,
         taken_out,
         unchecked,
+    }
+}
+
+/// Items taken out of lists that are not inside another list (`blocked_values[1]`), so that
+/// every bad item of a list is reported: the items after one taken out move up, and their
+/// errors are given back the index they were written at.
+#[derive(Default)]
+struct Thinned(Vec<(String, Vec<usize>)>);
+
+impl Thinned {
+    /// Takes out the item an error at `at` (`list[i]`, counted as the list is now) is in,
+    /// when `list` is a key path without lists; false otherwise (nothing changed).
+    fn take_item(&mut self, value: &mut Value, at: &str) -> bool {
+        let Some((list, index)) = at
+            .strip_suffix(']')
+            .and_then(|a| a.rsplit_once('['))
+            .and_then(|(l, i)| Some((l, i.parse::<usize>().ok()?)))
+        else {
+            return false;
+        };
+        if list.is_empty() || list.contains(['[', '?']) {
+            return false;
+        }
+        let mut node = Some(&mut *value);
+        for step in list.split('.') {
+            node = node.and_then(|n| n.as_mapping_mut()?.get_mut(step));
+        }
+        let Some(items) = node.and_then(Value::as_sequence_mut) else {
+            return false;
+        };
+        if index >= items.len() {
+            return false;
+        }
+        items.remove(index);
+        let written = self.written_index(list, index);
+        match self.0.iter_mut().find(|(l, _)| l == list) {
+            Some((_, taken)) => {
+                taken.push(written);
+                taken.sort_unstable();
+            }
+            None => self.0.push((list.to_owned(), vec![written])),
+        }
+        true
+    }
+
+    /// `at` with the index of a thinned list given back as written.
+    fn as_written(&self, at: &str) -> String {
+        for (list, _) in &self.0 {
+            let Some(rest) = at
+                .strip_prefix(list.as_str())
+                .and_then(|r| r.strip_prefix('['))
+            else {
+                continue;
+            };
+            let Some((index, tail)) = rest.split_once(']') else {
+                continue;
+            };
+            if let Ok(i) = index.parse::<usize>() {
+                return format!("{list}[{}]{tail}", self.written_index(list, i));
+            }
+        }
+        at.to_owned()
+    }
+
+    /// The index as written of item `now` of `list`.
+    fn written_index(&self, list: &str, now: usize) -> usize {
+        let taken = self.0.iter().find(|(l, _)| l == list).map(|(_, t)| t);
+        taken
+            .into_iter()
+            .flatten()
+            .fold(now, |i, &t| if t <= i { i + 1 } else { i })
+    }
+
+    /// The lists items were taken out of: what is read there is not what was written.
+    fn lists(&self) -> impl Iterator<Item = String> + '_ {
+        self.0.iter().map(|(l, _)| l.clone())
     }
 }
 
@@ -275,6 +360,27 @@ mod tests {
                 .iter()
                 .any(|(p, m)| p == "levle" && m.contains("did you mean \"level\"")),
             "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn every_bad_item_of_a_list_is_found_at_the_index_it_was_written_at() {
+        let unchecked = BTreeSet::from(["s.tags[5]".to_owned()]);
+        let (value, errors) = read::<Section>(
+            yaml("name: n\ntags: [1, 300, -1, 2, 256, x, 3]\n"),
+            Unchecked::new(&unchecked, "s"),
+        )
+        .partial();
+        let paths: Vec<&str> = errors.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(paths, ["tags[1]", "tags[2]", "tags[4]"], "{errors:?}");
+        assert_eq!(value.expect("the rest reads").tags, [1, 2, 3]);
+        let problems = read::<Section>(yaml("name: n\ntags: [300, 1]\n"), Unchecked::NONE)
+            .finish(|_| vec![("tags[0]".into(), "a knock-on".into())], |s| s)
+            .expect_err("errors");
+        assert_eq!(
+            problems.len(),
+            1,
+            "what is read of a thinned list is not checked"
         );
     }
 
