@@ -15,9 +15,10 @@
 //! `tls.ca_file` names others.
 //!
 //! How it fails, as the OTLP specification says:
-//! - [`OtlpHttpExporter::new`] returns a [`BuildError`] naming the exporter when a setting
-//!   is invalid (the same problems as [`OtlpHttpConfig::problems`]), a TLS file cannot be read
-//!   or parsed, or no rustls crypto provider is installed.
+//! - [`OtlpHttpExporter::new`] takes a config as the loader read and validated it (URLs
+//!   already parsed) and does not check it again; it returns a [`BuildError`] naming the
+//!   exporter when a TLS file cannot be read or parsed, or no rustls crypto provider is
+//!   installed.
 //! - HTTP 429, 502, 503 and 504 are [`ExportError::Retryable`], with `retry_after` from a
 //!   `Retry-After` header (seconds or an HTTP date). Every other non-2xx answer (redirects
 //!   included) is [`ExportError::Permanent`]. Errors carry the status and at most 256 bytes of

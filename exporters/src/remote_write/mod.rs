@@ -22,8 +22,9 @@
 //! logged. A retried export does not add its deltas twice.
 //!
 //! How it fails:
-//! - [`RemoteWriteExporter::new`] returns a [`BuildError`] when a setting is invalid, a
-//!   TLS file cannot be read, or no rustls crypto provider is installed.
+//! - [`RemoteWriteExporter::new`] takes a config as the loader read and validated it and does
+//!   not check it again; it returns a [`BuildError`] when there is no endpoint, a TLS file
+//!   cannot be read, or no rustls crypto provider is installed.
 //! - 429 and 5xx answers, no connection and timeouts are [`ExportError::Retryable`] (with the
 //!   backend's `Retry-After`); other answers (400 for out-of-order samples, 401, 404) are
 //!   [`ExportError::Permanent`]. When a bundle needs several requests, the first failure ends
